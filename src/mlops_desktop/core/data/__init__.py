@@ -1,0 +1,1 @@
+"""Data import: reading files, inferring column kinds, fingerprints and snapshots."""

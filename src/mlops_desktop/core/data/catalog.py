@@ -1,0 +1,63 @@
+"""Reading and changing registered datasets."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+import pyarrow as pa
+
+from ..errors import InvalidChoiceError, WorkspaceError
+from ..registry import audit
+from ..registry import datasets as dataset_rows
+from .dataset import KINDS, ROLES, Column, Dataset
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+
+def load_table(ws: "Workspace", dataset: Dataset) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    path = ws.root / dataset.snapshot
+    if not path.is_file():
+        raise WorkspaceError(f"The snapshot of dataset {dataset.name!r} is missing ({path}). "
+                             "The workspace is damaged; restore it from a backup.")
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise WorkspaceError(f"The snapshot of dataset {dataset.name!r} cannot be read ({exc}).") from None
+
+
+def update_column(ws: "Workspace", dataset_ref: str | int, column: str, *,
+                  kind: Optional[str], role: Optional[str], actor: str) -> Column:
+    if kind is not None and kind not in KINDS:
+        raise InvalidChoiceError(f"Unknown column type {kind!r}; use one of {', '.join(KINDS)}.")
+    if role is not None and role not in ROLES:
+        raise InvalidChoiceError(f"Unknown column role {role!r}; use one of {', '.join(ROLES)}.")
+    reg = ws.registry
+    with reg.transaction():
+        ds = dataset_rows.find(reg, dataset_ref)
+        col = ds.column(column)
+        new_kind = kind or col.kind
+        new_role = role or col.role
+        if (new_kind, new_role) == (col.kind, col.role):
+            return col
+        details: dict = {"column": column, "before": {"kind": col.kind, "role": col.role},
+                         "after": {"kind": new_kind, "role": new_role}}
+        if new_role == "target":
+            previous = ds.target
+            if previous and previous != column:
+                dataset_rows.update_column(reg, ds.id, previous, kind=ds.column(previous).kind,
+                                           role="feature")
+                details["previous_target"] = previous
+        dataset_rows.update_column(reg, ds.id, column, kind=new_kind, role=new_role)
+        changes = []
+        if new_kind != col.kind:
+            changes.append(f"type {col.kind} → {new_kind}")
+        if new_role != col.role:
+            changes.append(f"role {col.role} → {new_role}")
+        audit.append(reg, actor=actor, action="dataset.column_changed", entity_type="dataset",
+                     entity_id=ds.id, summary=f"{ds.name}: column {column}: {', '.join(changes)}",
+                     details=details)
+    col.kind, col.role = new_kind, new_role
+    return col

@@ -1,0 +1,67 @@
+"""What a registered dataset is: its record, its columns, their kinds and roles."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+#: What a column holds, as the analyst sees it (inferred, then changeable).
+KINDS = ("numeric", "categorical", "boolean", "datetime", "id", "text", "constant")
+#: What a column is for in modelling. At most one column is the target.
+ROLES = ("feature", "target", "id", "ignore")
+
+
+@dataclass
+class Column:
+    name: str
+    position: int
+    physical_type: str
+    inferred_kind: str
+    kind: str
+    role: str
+    n_missing: int
+    n_distinct: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Dataset:
+    id: int
+    name: str
+    source_path: str
+    source_format: str
+    options: dict[str, Any]
+    n_rows: int
+    n_columns: int
+    fingerprint: str
+    snapshot: str
+    snapshot_sha256: str
+    snapshot_bytes: int
+    created_by: str
+    created_at: str
+    columns: list[Column] = field(default_factory=list)
+
+    @property
+    def target(self) -> Optional[str]:
+        """The name of the target column, if one is set."""
+        return next((c.name for c in self.columns if c.role == "target"), None)
+
+    def column(self, name: str) -> Column:
+        from ..errors import NotFoundError
+
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise NotFoundError(f"Dataset {self.name!r} has no column {name!r}. "
+                            f"Columns: {', '.join(c.name for c in self.columns)}.")
+
+    def to_dict(self, *, with_columns: bool = True) -> dict[str, Any]:
+        d = asdict(self)
+        d["dataset_id"] = d["id"]  # the CLI contract names it so
+        d["rows"], d["columns_count"] = self.n_rows, self.n_columns
+        d["target"] = self.target
+        if not with_columns:
+            d.pop("columns")
+        return d

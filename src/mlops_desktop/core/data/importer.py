@@ -1,0 +1,181 @@
+"""Importing a file as a registered dataset: read, type, fingerprint, snapshot, record.
+
+Either everything is recorded (dataset row, columns, audit entry, snapshot file) or,
+on any error or cancel, nothing is: a snapshot this import wrote is removed again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+import pyarrow as pa
+
+from ..errors import DataImportError
+from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
+from ..registry import audit, utc_now
+from ..registry import datasets as dataset_rows
+from ..storage import atomic_write, sha256_file
+from .dataset import Column, Dataset
+from .fingerprint import fingerprint
+from .readers import ImportOptions, options_dict, read_table
+from .types import default_role, infer_column, normalise_table
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+
+@dataclass
+class ImportResult:
+    dataset: Dataset
+    reused_snapshot: bool
+    #: ids of earlier datasets holding exactly the same data
+    same_data_as: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.dataset.to_dict()
+        d.update(reused_snapshot=self.reused_snapshot, same_data_as=self.same_data_as,
+                 seconds=round(self.seconds, 3))
+        return d
+
+
+def build_columns(table: pa.Table) -> list[Column]:
+    columns = []
+    for i, (name, col) in enumerate(zip(table.column_names, table.columns)):
+        facts = infer_column(col, table.num_rows)
+        columns.append(Column(name=name, position=i, physical_type=str(col.type),
+                              inferred_kind=facts.kind, kind=facts.kind,
+                              role=default_role(facts.kind), n_missing=facts.n_missing,
+                              n_distinct=facts.n_distinct))
+    return columns
+
+
+def import_dataset(ws: "Workspace", path: Path | str, options: Optional[ImportOptions] = None, *,
+                   name: Optional[str] = None, actor: str,
+                   progress: ProgressCallback = no_progress,
+                   cancel: Optional[CancelToken] = None) -> ImportResult:
+    started = time.perf_counter()
+    path = Path(path).expanduser().absolute()
+    options = options or ImportOptions()
+    steps = Steps(progress, cancel, {"read": 60, "types": 8, "fingerprint": 8, "snapshot": 20,
+                                     "register": 4})
+
+    steps.start("read", f"Reading {path.name}")
+    result = read_table(path, options, progress=lambda f, m: steps.within(f or 0.0), cancel=cancel)
+    steps.start("types", "Inferring column types")
+    table = normalise_table(result.table)
+    columns = build_columns(table)
+
+    steps.start("fingerprint", "Computing the fingerprint")
+    n_cols = max(table.num_columns, 1)
+    fp = fingerprint(table, on_column=lambda i: steps.within((i + 1) / n_cols))
+
+    steps.start("snapshot", "Writing the snapshot")
+    snapshot_rel = f"snapshots/{fp}.parquet"
+    snapshot_path = ws.root / snapshot_rel
+    snapshot_sha, wrote_snapshot = _ensure_snapshot(ws, table, snapshot_rel, snapshot_path)
+    try:
+        steps.start("register", "Registering the dataset")
+        recorded_options = dict(result.options)
+        given = sorted(k for k in options_dict(options) if k != "format")
+        if given:
+            recorded_options["chosen_by_user"] = given
+        dataset_id, same = _register(ws, path, result.format, recorded_options, table, columns, fp,
+                                     snapshot_rel, snapshot_sha, snapshot_path.stat().st_size,
+                                     name or _default_name(path, result.options), actor, steps)
+    except BaseException:
+        if wrote_snapshot and dataset_rows.snapshot_sha256_for(ws.registry, snapshot_rel) is None:
+            snapshot_path.unlink(missing_ok=True)
+        raise
+    steps.done("Imported")
+    return ImportResult(dataset_rows.get(ws.registry, dataset_id), not wrote_snapshot, same,
+                        time.perf_counter() - started)
+
+
+def _default_name(path: Path, used: dict[str, Any]) -> str:
+    if used.get("format") == "sqlite":
+        return str(used["table"])
+    if used.get("format") == "excel" and used.get("sheet"):
+        return f"{path.stem} - {used['sheet']}"
+    return path.stem
+
+
+class _HashingFile(io.RawIOBase):
+    """A write-only file that hashes what passes through it, so the snapshot's
+    SHA-256 costs no second read."""
+
+    def __init__(self, path: Path) -> None:
+        self._fh = open(path, "wb")
+        self.sha = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.sha.update(data)
+        return self._fh.write(data)
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+        super().close()
+
+
+def _ensure_snapshot(ws: "Workspace", table: pa.Table, rel: str, path: Path) -> tuple[str, bool]:
+    """Reuse an intact snapshot of the same data, or write one. Returns its SHA-256
+    and whether this call wrote it."""
+    import pyarrow.parquet as pq
+
+    recorded = dataset_rows.snapshot_sha256_for(ws.registry, rel)
+    if recorded is not None and path.is_file() and sha256_file(path) == recorded:
+        return recorded, False
+    digest: dict[str, str] = {}
+
+    def write(tmp: Path) -> None:
+        sink = _HashingFile(tmp)
+        try:
+            pq.write_table(table, sink, compression="snappy")
+        finally:
+            sink.close()
+        digest["sha"] = sink.sha.hexdigest()
+
+    try:
+        atomic_write(path, write)
+    except OSError as exc:
+        raise DataImportError(f"Cannot write the snapshot into {path.parent}: "
+                              f"{exc.strerror or exc}.") from None
+    return digest["sha"], True
+
+
+def _register(ws: "Workspace", path: Path, fmt: str, options: dict[str, Any], table: pa.Table,
+              columns: list[Column], fp: str, snapshot_rel: str, snapshot_sha: str,
+              snapshot_bytes: int, name: str, actor: str, steps: Steps) -> tuple[int, list[int]]:
+    reg = ws.registry
+    with reg.transaction():
+        steps.check()  # the last moment a cancel is honoured: after this, it is done
+        same = [r["id"] for r in reg.query("SELECT id FROM datasets WHERE fingerprint = ? ORDER BY id",
+                                           (fp,))]
+        unique = name
+        n = 2
+        while dataset_rows.name_taken(reg, unique):
+            unique = f"{name} ({n})"
+            n += 1
+        dataset_id = dataset_rows.insert(
+            reg, name=unique, source_path=str(path), source_format=fmt, options=options,
+            n_rows=table.num_rows, fingerprint=fp, snapshot=snapshot_rel,
+            snapshot_sha256=snapshot_sha, snapshot_bytes=snapshot_bytes, created_by=actor,
+            created_at=utc_now(), columns=columns)
+        audit.append(reg, actor=actor, action="dataset.imported", entity_type="dataset",
+                     entity_id=dataset_id,
+                     summary=f"Imported {path.name} as {unique!r} ({table.num_rows:,} rows, "
+                             f"{table.num_columns} columns)",
+                     details={"source_path": str(path), "format": fmt, "options": options,
+                              "rows": table.num_rows, "columns": table.num_columns,
+                              "fingerprint": fp, "snapshot_sha256": snapshot_sha,
+                              "same_data_as": same})
+    return dataset_id, same

@@ -1,0 +1,35 @@
+"""Errors a user can cause. Each carries a message a person can act on.
+
+The GUI shows ``str(error)`` in a dialog, the CLI prints it on one line and exits
+non-zero. Anything that is not an :class:`MlopsError` is a bug in the app.
+"""
+
+from __future__ import annotations
+
+
+class MlopsError(Exception):
+    """Base class for every error the user can cause and fix."""
+
+
+class WorkspaceError(MlopsError):
+    """The workspace folder or its registry cannot be used."""
+
+
+class DataImportError(MlopsError):
+    """A file cannot be imported; the message names the file and the problem."""
+
+
+class NotFoundError(MlopsError):
+    """A dataset, column or other named thing does not exist."""
+
+
+class InvalidChoiceError(MlopsError):
+    """A value given by the user is not one of the allowed choices."""
+
+
+class JobCancelled(Exception):
+    """Raised inside a long operation when the user cancelled it.
+
+    Deliberately not an :class:`MlopsError`: a cancel is not a failure, and callers
+    that report errors should treat it separately.
+    """

@@ -1,0 +1,66 @@
+"""Writing files so that a crash never leaves a partial file under a final name."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Callable
+
+TMP_PREFIX = ".tmp-"
+
+
+def atomic_write(dest: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary path beside ``dest``, fsync it, then rename
+    it to ``dest``. On any error the temporary file is removed."""
+    dest = Path(dest)
+    tmp = dest.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{dest.name}")
+    try:
+        write(tmp)
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(dest.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":
+        return  # Windows cannot open a directory for fsync
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def remove_stale_temporaries(folder: Path, older_than_s: float = 3600) -> int:
+    """Delete temporary files a crashed process left behind (not recent ones: another
+    process may be writing them now)."""
+    removed = 0
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - older_than_s
+    for tmp in folder.glob(f"{TMP_PREFIX}*"):
+        try:
+            if tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+                removed += 1
+        except OSError:
+            pass
+    return removed
