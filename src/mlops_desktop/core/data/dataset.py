@@ -58,10 +58,10 @@ class Dataset:
                             f"Columns: {', '.join(c.name for c in self.columns)}.")
 
     def to_dict(self, *, with_columns: bool = True) -> dict[str, Any]:
+        """Plain data for JSON: ``columns`` is the column count, ``schema`` the columns."""
         d = asdict(self)
-        d["dataset_id"] = d["id"]  # the CLI contract names it so
-        d["rows"], d["columns_count"] = self.n_rows, self.n_columns
-        d["target"] = self.target
-        if not with_columns:
-            d.pop("columns")
+        schema = d.pop("columns")
+        d.update(dataset_id=self.id, rows=self.n_rows, columns=self.n_columns, target=self.target)
+        if with_columns:
+            d["schema"] = schema
         return d
