@@ -1,0 +1,53 @@
+"""Shared fixtures. Every test runs with its own user folders (XDG_*), so nothing
+touches the real user's settings, logs or default workspace."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "resources" / "samples"
+DATA = Path(__file__).resolve().parent / "data"
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    home = tmp_path_factory.mktemp("user")
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(home / var.lower()))
+    monkeypatch.delenv("MLOPS_DESKTOP_WORKSPACE", raising=False)
+    yield home
+
+
+@pytest.fixture
+def workspace(tmp_path: Path):
+    """A fresh, open workspace."""
+    from mlops_desktop.core.workspace import Workspace
+
+    ws = Workspace.create(tmp_path / "ws", actor="tester")
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def penguins_csv(tmp_path: Path) -> Path:
+    dest = tmp_path / "penguins.csv"
+    shutil.copy(SAMPLES / "penguins.csv", dest)
+    return dest
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None):
+    """Run the CLI in a subprocess, as a user would."""
+    import subprocess
+
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "mlops_desktop", *args], capture_output=True,
+                          text=True, env=full_env, cwd=cwd, timeout=300)
