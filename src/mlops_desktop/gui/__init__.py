@@ -1,0 +1,1 @@
+"""The desktop app: thin Qt pages over the core. No statistics and no SQL here."""

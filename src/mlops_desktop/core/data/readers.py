@@ -169,15 +169,11 @@ def _read_text(path: Path, options: ImportOptions, max_rows: Optional[int],
             source.close()
 
     try:
-        try:
-            table = attempt(fmt.quoted_newlines)
-        except pa.ArrowInvalid:
-            if cancel is not None:
-                cancel.check()
-            if fmt.quoted_newlines:
-                raise
-            # a quoted field with a line break beyond the sniffed sample: read again
-            table = attempt(True)
+        # Always allow line breaks inside quoted values. With newlines_in_values=False
+        # pyarrow cuts blocks at the last line break, and when that break lies inside a
+        # quoted value beyond the sniffed sample the rows can be misparsed without any
+        # error to retry on (phantom rows, stray quotes). Reading is not measurably slower.
+        table = attempt(True)
     except JobCancelled:
         raise
     except (pa.ArrowInvalid, pa.ArrowException, UnicodeDecodeError, OSError) as exc:

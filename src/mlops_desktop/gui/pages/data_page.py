@@ -1,0 +1,325 @@
+"""Data page: import files, list datasets, preview them, set column types and roles,
+and see where each dataset came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
+                               QListWidget, QListWidgetItem, QPushButton, QSplitter,
+                               QStackedWidget, QTableView, QTableWidget, QTableWidgetItem,
+                               QTabWidget, QVBoxLayout, QWidget)
+
+from ..errors import show_error
+from ..import_dialog import ImportDialog, choose_data_file
+from ..jobs import JobRunner
+from ..state import AppState
+from ..table_model import ArrowTableModel
+from ..widgets import EmptyState, heading
+
+KINDS = ("numeric", "categorical", "boolean", "datetime", "id", "text", "constant")
+ROLES = ("feature", "target", "id", "ignore")
+KIND_HELP = {"numeric": "numbers", "categorical": "a few repeated values",
+             "boolean": "true/false", "datetime": "dates or times",
+             "id": "unique per row, identifies the row", "text": "free text",
+             "constant": "one value only (or all missing)"}
+
+
+def sample_path() -> Path:
+    """The bundled penguins sample (installed package, or the source tree)."""
+    import importlib.resources
+
+    try:
+        p = Path(str(importlib.resources.files("mlops_desktop.resources") / "samples" / "penguins.csv"))
+        if p.is_file():
+            return p
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parents[4] / "resources" / "samples" / "penguins.csv"
+
+
+class DataPage(QWidget):
+    title = "Data"
+    dataset_selected = Signal(int)
+
+    def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner = state, runner
+        self.setAcceptDrops(True)
+        self.current_id: Optional[int] = None
+        self._load_generation = 0
+
+        self.stack = QStackedWidget()
+        self.empty = EmptyState(
+            "No datasets yet",
+            "Import a CSV, TSV, Excel, Parquet or SQLite file, or start with the sample penguins "
+            "dataset. You can also drop a file onto this page. Every import is recorded with a "
+            "fingerprint and a snapshot, so models can always be traced back to their data.",
+            [("Open a sample dataset", self.open_sample), ("Import a file…", self.import_file)])
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self._build_main())
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.stack)
+
+        state.workspace_changed.connect(lambda: self.refresh(-1))
+        state.datasets_changed.connect(self.refresh)
+        self.refresh(-1)
+
+    # -- layout -------------------------------------------------------------------------
+
+    def _build_main(self) -> QWidget:
+        splitter = QSplitter()
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.addWidget(heading("Datasets"))
+        self.list = QListWidget()
+        self.list.currentItemChanged.connect(self._selection_changed)
+        ll.addWidget(self.list, 1)
+        import_button = QPushButton("Import a file…")
+        import_button.clicked.connect(self.import_file)
+        sample_button = QPushButton("Open the sample")
+        sample_button.clicked.connect(self.open_sample)
+        ll.addWidget(import_button)
+        ll.addWidget(sample_button)
+        hint = QLabel("Tip: drop a file here to import it.")
+        hint.setStyleSheet("color: gray")
+        ll.addWidget(hint)
+        splitter.addWidget(left)
+
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        self.title_label = heading("")
+        self.summary_label = QLabel()
+        self.summary_label.setWordWrap(True)
+        rl.addWidget(self.title_label)
+        rl.addWidget(self.summary_label)
+        self.tabs = QTabWidget()
+        self.preview_model = ArrowTableModel()
+        self.preview = QTableView()
+        self.preview.setModel(self.preview_model)
+        self.preview.verticalHeader().setDefaultSectionSize(22)
+        self.preview.horizontalHeader().setDefaultSectionSize(110)
+        self.preview.horizontalHeader().setResizeContentsPrecision(200)  # look at 200 rows, not all
+        self.tabs.addTab(self.preview, "Preview")
+        self.columns_table = QTableWidget(0, 6)
+        self.columns_table.setHorizontalHeaderLabels(
+            ["Column", "Type", "Role", "Stored as", "Missing", "Distinct"])
+        self.columns_table.verticalHeader().setVisible(False)
+        self.columns_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.columns_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        cols = QWidget()
+        cl = QVBoxLayout(cols)
+        explain = QLabel("Set what each column holds (type) and what it is for (role). One column "
+                         "can be the target, the value a model learns to predict. Id, text and "
+                         "constant columns are ignored by default. Every change is recorded.")
+        explain.setWordWrap(True)
+        cl.addWidget(explain)
+        cl.addWidget(self.columns_table, 1)
+        self.tabs.addTab(cols, "Columns and roles")
+        details = QWidget()
+        dl = QVBoxLayout(details)
+        self.details_form = QFormLayout()
+        dl.addLayout(self.details_form)
+        dl.addWidget(QLabel("History"))
+        self.history = QTableWidget(0, 3)
+        self.history.setHorizontalHeaderLabels(["When (UTC)", "Who", "What"])
+        self.history.verticalHeader().setVisible(False)
+        self.history.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.history.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        dl.addWidget(self.history, 1)
+        self.tabs.addTab(details, "Details and history")
+        rl.addWidget(self.tabs, 1)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([240, 900])
+        return splitter
+
+    # -- listing and selection ------------------------------------------------------------
+
+    def refresh(self, select_id: int = -1) -> None:
+        ws = self.state.workspace
+        datasets = ws.datasets() if ws is not None else []
+        keep = select_id if select_id >= 0 else self.current_id
+        self.list.blockSignals(True)
+        self.list.clear()
+        target_row = 0
+        for row, ds in enumerate(datasets):
+            item = QListWidgetItem(f"{ds.name}\n{ds.n_rows:,} rows × {ds.n_columns} columns")
+            item.setData(Qt.ItemDataRole.UserRole, ds.id)
+            item.setToolTip(f"Dataset {ds.id}, imported {ds.created_at[:19].replace('T', ' ')} UTC "
+                            f"by {ds.created_by}\n{ds.source_path}")
+            self.list.addItem(item)
+            if ds.id == keep:
+                target_row = row
+        self.list.blockSignals(False)
+        self.stack.setCurrentIndex(1 if datasets else 0)
+        if datasets:
+            self.list.setCurrentRow(target_row)
+            self._selection_changed(self.list.currentItem(), None)
+        else:
+            self.current_id = None
+
+    def _selection_changed(self, item: Optional[QListWidgetItem], _prev: Any) -> None:
+        if item is None or self.state.workspace is None:
+            return
+        dataset_id = int(item.data(Qt.ItemDataRole.UserRole))
+        changed = dataset_id != self.current_id
+        self.current_id = dataset_id
+        self._show_dataset(dataset_id)
+        if changed or self.preview_model.rowCount() == 0:
+            self._load_preview(dataset_id)
+        self.dataset_selected.emit(dataset_id)
+
+    def _show_dataset(self, dataset_id: int) -> None:
+        ws = self.state.workspace
+        try:
+            ds = ws.dataset(dataset_id)
+        except Exception as exc:
+            show_error(self, "Cannot show the dataset", exc)
+            return
+        self.title_label.setText(ds.name)
+        target = f"target: {ds.target}" if ds.target else "no target set yet"
+        self.summary_label.setText(f"{ds.n_rows:,} rows × {ds.n_columns} columns · {target} · "
+                                   f"from {Path(ds.source_path).name}")
+        self._fill_columns(ds)
+        self._fill_details(ds)
+
+    def _fill_columns(self, ds: Any) -> None:
+        table = self.columns_table
+        table.setRowCount(len(ds.columns))
+        for r, col in enumerate(ds.columns):
+            table.setItem(r, 0, QTableWidgetItem(col.name))
+            kind = QComboBox()
+            for k in KINDS:
+                kind.addItem(k, k)
+                kind.setItemData(kind.count() - 1, KIND_HELP[k], Qt.ItemDataRole.ToolTipRole)
+            kind.setCurrentText(col.kind)
+            if col.kind != col.inferred_kind:
+                kind.setToolTip(f"Inferred as {col.inferred_kind}; changed by a user")
+            kind.currentTextChanged.connect(lambda v, c=col.name: self.change_column(c, kind=v))
+            table.setCellWidget(r, 1, kind)
+            role = QComboBox()
+            role.addItems(ROLES)
+            role.setCurrentText(col.role)
+            role.currentTextChanged.connect(lambda v, c=col.name: self.change_column(c, role=v))
+            table.setCellWidget(r, 2, role)
+            for c, value in ((3, col.physical_type), (4, f"{col.n_missing:,}"),
+                             (5, f"{col.n_distinct:,}")):
+                item = QTableWidgetItem(value)
+                if c >= 4:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                table.setItem(r, c, item)
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+
+    def _fill_details(self, ds: Any) -> None:
+        form = self.details_form
+        while form.rowCount():
+            form.removeRow(0)
+        options = ", ".join(f"{k} = {v!r}" for k, v in ds.options.items())
+        rows = [("Dataset id", str(ds.id)), ("Source file", ds.source_path),
+                ("Format", ds.source_format), ("Import options", options),
+                ("Rows × columns", f"{ds.n_rows:,} × {ds.n_columns}"),
+                ("Fingerprint (SHA-256)", ds.fingerprint),
+                ("Snapshot", f"{ds.snapshot} ({ds.snapshot_bytes / 1e6:.2f} MB)"),
+                ("Imported", f"{ds.created_at[:19].replace('T', ' ')} UTC by {ds.created_by}")]
+        for label, value in rows:
+            field = QLabel(value)
+            field.setWordWrap(True)
+            field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow(f"{label}:", field)
+        entries = self.state.workspace.audit_entries(entity_type="dataset", entity_id=ds.id)
+        self.history.setRowCount(len(entries))
+        for r, e in enumerate(entries):
+            for c, text in enumerate((e.at[:19].replace("T", " "), e.actor, e.summary)):
+                self.history.setItem(r, c, QTableWidgetItem(text))
+        self.history.resizeColumnToContents(0)
+        self.history.resizeColumnToContents(1)
+
+    def _load_preview(self, dataset_id: int) -> None:
+        """Load the snapshot in the background; the grid formats only visible cells."""
+        self._load_generation += 1
+        generation = self._load_generation
+        root = self.state.workspace.root
+        ds = self.state.workspace.dataset(dataset_id)
+        self.preview_model.set_table(None)
+
+        def work(progress, cancel):
+            from ...core.data.catalog import load_table
+            from ...core.workspace import Workspace
+
+            progress(None, f"Loading {ds.name}")
+            with Workspace.open(root) as own:
+                return load_table(own, ds).combine_chunks()  # the copy happens here, not in the UI
+
+        def done(table) -> None:
+            if generation == self._load_generation:
+                self.preview_model.set_table(table)
+                self.preview.resizeColumnsToContents()
+
+        self.runner.start(f"Loading {ds.name}", work, on_success=done,
+                          on_error=lambda e, tb: show_error(self, "Cannot load the dataset", e, tb),
+                          visible=ds.n_rows > 100_000)
+
+    # -- actions ------------------------------------------------------------------------
+
+    def change_column(self, column: str, *, kind: Optional[str] = None,
+                      role: Optional[str] = None) -> None:
+        ws = self.state.workspace
+        if ws is None or self.current_id is None:
+            return
+        try:
+            ws.update_column(self.current_id, column, kind=kind, role=role, actor=self.state.actor)
+        except Exception as exc:
+            show_error(self, "Cannot change the column", exc)
+        self._show_dataset(self.current_id)
+
+    def open_sample(self) -> None:
+        self.start_import(str(sample_path()), None, None)
+
+    def import_file(self, path: Optional[str] = None) -> None:
+        path = path or choose_data_file(self)
+        if not path:
+            return
+        dialog = ImportDialog(path, self.runner, self)
+        self.last_dialog = dialog
+        dialog.accepted.connect(lambda: self.start_import(str(dialog.path), dialog.options(),
+                                                          dialog.dataset_name()))
+        dialog.open()
+
+    def start_import(self, path: str, options: Any, name: Optional[str]):
+        """Import in the background; the new dataset is selected when done."""
+        if self.state.workspace is None:
+            return None
+        root, actor = self.state.workspace.root, self.state.actor
+
+        def work(progress, cancel):
+            from ...core.workspace import Workspace
+
+            with Workspace.open(root) as own:
+                return own.import_file(path, options, name=name, actor=actor, progress=progress,
+                                       cancel=cancel)
+
+        def done(result) -> None:
+            self.current_id = None
+            self.state.datasets_changed.emit(result.dataset.id)
+
+        return self.runner.start(f"Importing {Path(path).name}", work, on_success=done,
+                                 on_error=lambda e, tb: show_error(self, "Import failed", e, tb))
+
+    # -- drag and drop ------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and all(u.isLocalFile() for u in urls):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            event.acceptProposedAction()
+            self.import_file(urls[0])

@@ -1,0 +1,110 @@
+"""What the whole window shares: the open workspace, who is acting, user settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from ..core.settings import default_workspace_dir, os_user
+
+if TYPE_CHECKING:
+    from ..core.workspace import Workspace
+
+REGISTRY_FILE = "registry.sqlite"  # checked without importing the registry (start-up time)
+
+MAX_RECENT = 8
+
+
+class Preferences:
+    """The user's settings, kept by Qt (QSettings) in the usual place per OS."""
+
+    def __init__(self, settings: Optional[QSettings] = None) -> None:
+        self.qs = settings or QSettings()
+
+    @property
+    def display_name(self) -> str:
+        return str(self.qs.value("user/display_name", "") or "")
+
+    @display_name.setter
+    def display_name(self, name: str) -> None:
+        self.qs.setValue("user/display_name", name.strip())
+
+    @property
+    def default_workspace(self) -> Path:
+        value = self.qs.value("workspace/default", "")
+        return Path(str(value)) if value else default_workspace_dir()
+
+    @default_workspace.setter
+    def default_workspace(self, path: Optional[Path]) -> None:
+        self.qs.setValue("workspace/default", str(path) if path else "")
+
+    @property
+    def recent_workspaces(self) -> list[str]:
+        value = self.qs.value("workspace/recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def add_recent(self, path: Path) -> None:
+        items = [str(path)] + [p for p in self.recent_workspaces if p != str(path)]
+        self.qs.setValue("workspace/recent", items[:MAX_RECENT])
+
+    @property
+    def last_workspace(self) -> Optional[Path]:
+        value = self.qs.value("workspace/last", "")
+        return Path(str(value)) if value else None
+
+    @last_workspace.setter
+    def last_workspace(self, path: Path) -> None:
+        self.qs.setValue("workspace/last", str(path))
+
+
+class AppState(QObject):
+    """The open workspace and the acting user, with signals pages listen to."""
+
+    workspace_changed = Signal()
+    datasets_changed = Signal(int)  # the dataset to select, or -1
+
+    def __init__(self, prefs: Preferences, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.prefs = prefs
+        self.workspace: Optional["Workspace"] = None
+
+    @property
+    def actor(self) -> str:
+        """Who acts: the display name from settings, else the OS user name."""
+        return self.prefs.display_name or os_user()
+
+    def open_workspace(self, path: Path | str, *, create: bool = False) -> "Workspace":
+        """Open (or create) a workspace and make it current. Raises WorkspaceError."""
+        from ..core.workspace import Workspace
+
+        path = Path(path).expanduser().absolute()
+        if create:
+            ws, _ = Workspace.open_or_create(path, actor=self.actor)
+        else:
+            ws = Workspace.open(path)
+        if self.workspace is not None:
+            self.workspace.close()
+        self.workspace = ws
+        self.prefs.add_recent(ws.root)
+        self.prefs.last_workspace = ws.root
+        self.workspace_changed.emit()
+        return ws
+
+    def startup_workspace(self, requested: Optional[str]) -> Path:
+        """Which workspace to open at start-up: the one asked for, the last one used,
+        or the default one."""
+        if requested:
+            return Path(requested)
+        last = self.prefs.last_workspace
+        if last is not None and (last / REGISTRY_FILE).is_file():
+            return last
+        return self.prefs.default_workspace
+
+    def close(self) -> None:
+        if self.workspace is not None:
+            self.workspace.close()
+            self.workspace = None
