@@ -12,11 +12,11 @@ from typing import Callable
 TMP_PREFIX = ".tmp-"
 
 
-def atomic_write(dest: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary path beside ``dest``, fsync it, then rename
-    it to ``dest``. On any error the temporary file is removed."""
-    dest = Path(dest)
-    tmp = dest.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{dest.name}")
+def write_temporary(folder: Path, name: str, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a new temporary path in ``folder`` and fsync the result.
+    Returns the temporary path; on any error it is removed. Publish it with
+    :func:`publish`, or delete it."""
+    tmp = Path(folder) / f"{TMP_PREFIX}{uuid.uuid4().hex}-{name}"
     try:
         write(tmp)
         fd = os.open(tmp, os.O_RDONLY)
@@ -24,11 +24,26 @@ def atomic_write(dest: Path, write: Callable[[Path], None]) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def publish(tmp: Path, dest: Path) -> None:
+    """Rename a finished temporary file to its final name, durably."""
+    try:
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(dest.parent)
+
+
+def atomic_write(dest: Path, write: Callable[[Path], None]) -> None:
+    """Write ``dest`` through a temporary file, so it is either whole or absent."""
+    dest = Path(dest)
+    publish(write_temporary(dest.parent, dest.name, write), dest)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -6,9 +6,8 @@ on any error or cancel, nothing is: a snapshot this import wrote is removed agai
 
 from __future__ import annotations
 
-import hashlib
-import io
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -19,7 +18,7 @@ from ..errors import DataImportError
 from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
 from ..registry import audit, utc_now
 from ..registry import datasets as dataset_rows
-from ..storage import atomic_write, sha256_file
+from ..storage import publish, sha256_file, write_temporary
 from .dataset import Column, Dataset
 from .fingerprint import fingerprint
 from .readers import ImportOptions, options_dict, read_table
@@ -62,25 +61,32 @@ def import_dataset(ws: "Workspace", path: Path | str, options: Optional[ImportOp
     started = time.perf_counter()
     path = Path(path).expanduser().absolute()
     options = options or ImportOptions()
-    steps = Steps(progress, cancel, {"read": 60, "types": 8, "fingerprint": 8, "snapshot": 20,
-                                     "register": 4})
+    steps = Steps(progress, cancel, {"read": 55, "types": 20, "fingerprint": 20, "register": 5})
 
     steps.start("read", f"Reading {path.name}")
     result = read_table(path, options, progress=lambda f, m: steps.within(f or 0.0), cancel=cancel)
-    steps.start("types", "Inferring column types")
     table = normalise_table(result.table)
-    columns = build_columns(table)
 
-    steps.start("fingerprint", "Computing the fingerprint")
-    n_cols = max(table.num_columns, 1)
-    fp = fingerprint(table, on_column=lambda i: steps.within((i + 1) / n_cols))
-
-    steps.start("snapshot", "Writing the snapshot")
+    # The snapshot is written on a second thread while this one infers the column
+    # types and computes the fingerprint: both mostly run outside the GIL.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as pool:
+        future = pool.submit(_write_snapshot, table, ws.snapshots_dir)
+        try:
+            steps.start("types", "Inferring column types")
+            columns = build_columns(table)
+            steps.start("fingerprint", "Computing the fingerprint")
+            n_cols = max(table.num_columns, 1)
+            fp = fingerprint(table, on_column=lambda i: steps.within((i + 1) / n_cols))
+        except BaseException:
+            _discard(future)
+            raise
+        tmp, snapshot_sha = future.result()
     snapshot_rel = f"snapshots/{fp}.parquet"
     snapshot_path = ws.root / snapshot_rel
-    snapshot_sha, wrote_snapshot = _ensure_snapshot(ws, table, snapshot_rel, snapshot_path)
+    wrote_snapshot = False
     try:
         steps.start("register", "Registering the dataset")
+        wrote_snapshot = _place_snapshot(ws, tmp, snapshot_sha, snapshot_rel, snapshot_path)
         recorded_options = dict(result.options)
         given = sorted(k for k in options_dict(options) if k != "format")
         if given:
@@ -89,6 +95,7 @@ def import_dataset(ws: "Workspace", path: Path | str, options: Optional[ImportOp
                                      snapshot_rel, snapshot_sha, snapshot_path.stat().st_size,
                                      name or _default_name(path, result.options), actor, steps)
     except BaseException:
+        tmp.unlink(missing_ok=True)
         if wrote_snapshot and dataset_rows.snapshot_sha256_for(ws.registry, snapshot_rel) is None:
             snapshot_path.unlink(missing_ok=True)
         raise
@@ -105,51 +112,36 @@ def _default_name(path: Path, used: dict[str, Any]) -> str:
     return path.stem
 
 
-class _HashingFile(io.RawIOBase):
-    """A write-only file that hashes what passes through it, so the snapshot's
-    SHA-256 costs no second read."""
-
-    def __init__(self, path: Path) -> None:
-        self._fh = open(path, "wb")
-        self.sha = hashlib.sha256()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        self.sha.update(data)
-        return self._fh.write(data)
-
-    def close(self) -> None:
-        if not self._fh.closed:
-            self._fh.close()
-        super().close()
-
-
-def _ensure_snapshot(ws: "Workspace", table: pa.Table, rel: str, path: Path) -> tuple[str, bool]:
-    """Reuse an intact snapshot of the same data, or write one. Returns its SHA-256
-    and whether this call wrote it."""
+def _write_snapshot(table: pa.Table, folder: Path) -> tuple[Path, str]:
+    """Write the snapshot under a temporary name; returns it and its SHA-256."""
     import pyarrow.parquet as pq
 
+    try:
+        tmp = write_temporary(folder, "snapshot.parquet",
+                              lambda p: pq.write_table(table, p, compression="snappy"))
+    except OSError as exc:
+        raise DataImportError(f"Cannot write the snapshot into {folder}: {exc.strerror or exc}.") from None
+    return tmp, sha256_file(tmp)
+
+
+def _discard(future: "Future[tuple[Path, str]]") -> None:
+    """Wait for the snapshot writer and delete what it wrote."""
+    try:
+        tmp, _sha = future.result()
+    except Exception:
+        return  # it failed and cleaned up after itself
+    tmp.unlink(missing_ok=True)
+
+
+def _place_snapshot(ws: "Workspace", tmp: Path, sha: str, rel: str, path: Path) -> bool:
+    """Give the snapshot its final name, or keep an intact earlier snapshot of the same
+    data. Returns whether this import published a new file."""
     recorded = dataset_rows.snapshot_sha256_for(ws.registry, rel)
     if recorded is not None and path.is_file() and sha256_file(path) == recorded:
-        return recorded, False
-    digest: dict[str, str] = {}
-
-    def write(tmp: Path) -> None:
-        sink = _HashingFile(tmp)
-        try:
-            pq.write_table(table, sink, compression="snappy")
-        finally:
-            sink.close()
-        digest["sha"] = sink.sha.hexdigest()
-
-    try:
-        atomic_write(path, write)
-    except OSError as exc:
-        raise DataImportError(f"Cannot write the snapshot into {path.parent}: "
-                              f"{exc.strerror or exc}.") from None
-    return digest["sha"], True
+        tmp.unlink(missing_ok=True)
+        return False
+    publish(tmp, path)
+    return True
 
 
 def _register(ws: "Workspace", path: Path, fmt: str, options: dict[str, Any], table: pa.Table,

@@ -65,6 +65,8 @@ def _maybe_dates(col: pa.ChunkedArray) -> pa.ChunkedArray:
 def infer_column(col: pa.ChunkedArray, n_rows: int) -> ColumnFacts:
     t = col.type
     n_missing = col.null_count
+    if pa.types.is_null(t):  # every value missing (e.g. an empty CSV column): no kernels for it
+        return ColumnFacts("constant", n_missing, 0)
     if pa.types.is_floating(t):
         n_missing += int(pc.sum(pc.is_nan(col)).as_py() or 0)
     n_distinct = int(pc.count_distinct(col, mode="only_valid").as_py()) if len(col) else 0
