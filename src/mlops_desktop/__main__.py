@@ -9,10 +9,12 @@ from typing import Optional, Sequence
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    from .cli import COMMANDS, run
+    from .gui.app import gui_arguments_only
 
-    if any(a in COMMANDS for a in args) or any(a in ("-h", "--help", "--version") for a in args):
-        return run(args)
+    if not gui_arguments_only(args):
+        from .cli import run
+
+        return run(args)  # a command, --help, or something the CLI will explain
     from .gui.app import main as gui_main
 
     return gui_main(args)

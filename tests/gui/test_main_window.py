@@ -155,3 +155,45 @@ def test_about_and_settings_dialogs(window, qtbot):
     window.page("Data").open_sample()
     wait_jobs(qtbot, window)
     assert window.state.workspace.audit_entries(limit=1)[0].actor == "Ada Analyst"
+
+
+def test_dropping_a_file_opens_the_import_dialog(window, qtbot, tmp_path: Path):
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    csv = tmp_path / "dropped.tsv"
+    csv.write_text("a\tb\n1\tx\n2\ty\n")
+    window.go_to("Workspace")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(csv))])
+    event = QDropEvent(QPoint(400, 300), Qt.DropAction.CopyAction, mime,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    dialog = window.page("Data").last_dialog
+    assert window.stack.currentWidget() is window.page("Data")
+    assert dialog.path == csv
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 2, timeout=10_000)
+    assert "tab" in dialog.status.text()
+    dialog.reject()
+
+
+def test_import_dialog_offers_excel_sheets(window, qtbot, tmp_path: Path):
+    import pandas as pd
+
+    book = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(book) as writer:
+        pd.DataFrame({"a": [1, 2]}).to_excel(writer, sheet_name="first", index=False)
+        pd.DataFrame({"b": ["x", "y", "z"], "c": [1.5, 2.5, 3.5]}).to_excel(
+            writer, sheet_name="second", index=False)
+    page = window.page("Data")
+    page.import_file(str(book))
+    dialog = page.last_dialog
+    assert [dialog.sheet.itemText(i) for i in range(dialog.sheet.count())] == ["first", "second"]
+    assert dialog.sheet.isVisible() and not dialog.delimiter.isVisible()
+    dialog.sheet.setCurrentText("second")
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 3, timeout=10_000)
+    screenshot(dialog, "import_dialog_excel")
+    dialog.accept()
+    wait_jobs(qtbot, window)
+    ds = window.state.workspace.datasets()[0]
+    assert (ds.name, ds.n_rows, ds.options["sheet"]) == ("book - second", 3, "second")

@@ -11,12 +11,23 @@ from typing import Optional, Sequence
 _T0 = time.perf_counter()
 
 
-def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="mlops-desktop", description="Open the MLOps Desktop app.")
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlops-desktop-gui", add_help=False,
+                                     description="Open the MLOps Desktop app.")
     parser.add_argument("--workspace", metavar="DIR", help="workspace folder to open")
     parser.add_argument("--quit-after-show", action="store_true",
                         help=argparse.SUPPRESS)  # start-up benchmark: print timing, then quit
-    args, _unknown = parser.parse_known_args(list(argv))
+    return parser
+
+
+def gui_arguments_only(argv: Sequence[str]) -> bool:
+    """True when the arguments are all the app's own (none, or --workspace DIR)."""
+    _args, unknown = _parser().parse_known_args(list(argv))
+    return not unknown
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    args, _unknown = _parser().parse_known_args(list(argv))
     return args
 
 

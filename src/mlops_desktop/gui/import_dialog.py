@@ -57,6 +57,8 @@ class ImportDialog(QDialog):
         form.addRow("File:", path_row)
         self.name_edit = QLineEdit(self.path.stem)
         self.name_edit.setPlaceholderText("Dataset name")
+        self._name_edited = False
+        self.name_edit.textEdited.connect(lambda _t: setattr(self, "_name_edited", True))
         form.addRow("Dataset name:", self.name_edit)
         self.format_label = QLabel()
         form.addRow("Format:", self.format_label)
@@ -106,6 +108,7 @@ class ImportDialog(QDialog):
             self.path = Path(path)
             self.path_edit.setText(path)
             self.name_edit.setText(self.path.stem)
+            self._name_edited = False
             from ..core.data.readers import detect_format
 
             try:
@@ -201,6 +204,8 @@ class ImportDialog(QDialog):
             if "table" in used:
                 parts.append(f"table {used['table']!r}")
             read = f"Reading with {', '.join(parts)}. " if parts else ""
+            if not self._name_edited:
+                self.name_edit.setText(result.suggested_name)
             self.status.setText(f"{read}Showing the first {result.table.num_rows} rows and "
                                 f"{result.table.num_columns} columns.")
             self.model.set_table(result.table)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from PySide6.QtCore import QByteArray, QSize, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
                                QMessageBox, QStackedWidget, QWidget)
 
@@ -24,6 +24,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(APP_NAME)
         self.resize(1200, 760)
         self.setMinimumSize(QSize(900, 600))
+        self.setAcceptDrops(True)  # a data file dropped anywhere opens the import dialog
 
         from .pages.data_page import DataPage
         from .pages.workspace_page import WorkspacePage
@@ -134,6 +135,18 @@ class MainWindow(QMainWindow):
         self.state.prefs.qs.setValue("window/geometry", self.saveGeometry())
         self.state.close()
         super().closeEvent(event)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        urls = event.mimeData().urls()
+        if len(urls) == 1 and urls[0].isLocalFile() and self.state.workspace is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+            self.go_to("Data")
+            self.page("Data").import_file(urls[0].toLocalFile())
 
     def open_startup_workspace(self, requested: Optional[str]) -> None:
         """Open the workspace for this session; called once the window is on screen."""

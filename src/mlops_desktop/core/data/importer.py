@@ -93,7 +93,7 @@ def import_dataset(ws: "Workspace", path: Path | str, options: Optional[ImportOp
             recorded_options["chosen_by_user"] = given
         dataset_id, same = _register(ws, path, result.format, recorded_options, table, columns, fp,
                                      snapshot_rel, snapshot_sha, snapshot_path.stat().st_size,
-                                     name or _default_name(path, result.options), actor, steps)
+                                     name or result.suggested_name, actor, steps)
     except BaseException:
         tmp.unlink(missing_ok=True)
         if wrote_snapshot and dataset_rows.snapshot_sha256_for(ws.registry, snapshot_rel) is None:
@@ -102,14 +102,6 @@ def import_dataset(ws: "Workspace", path: Path | str, options: Optional[ImportOp
     steps.done("Imported")
     return ImportResult(dataset_rows.get(ws.registry, dataset_id), not wrote_snapshot, same,
                         time.perf_counter() - started)
-
-
-def _default_name(path: Path, used: dict[str, Any]) -> str:
-    if used.get("format") == "sqlite":
-        return str(used["table"])
-    if used.get("format") == "excel" and used.get("sheet"):
-        return f"{path.stem} - {used['sheet']}"
-    return path.stem
 
 
 def _write_snapshot(table: pa.Table, folder: Path) -> tuple[Path, str]:

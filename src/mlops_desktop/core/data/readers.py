@@ -56,6 +56,8 @@ class ReadResult:
     format: str
     #: the options actually used, detected ones filled in (recorded with the dataset)
     options: dict[str, Any] = field(default_factory=dict)
+    #: a dataset name for it: the file name, plus the sheet or the table where one was chosen
+    suggested_name: str = ""
 
 
 def check_readable(path: Path) -> None:
@@ -105,6 +107,7 @@ def read_table(path: Path | str, options: Optional[ImportOptions] = None, *,
               "sqlite": _read_sqlite}[fmt]
     result = reader(path, options, max_rows, progress, cancel)
     result.table = _tidy_column_names(result.table, path)
+    result.suggested_name = result.suggested_name or path.stem
     return result
 
 
@@ -261,7 +264,9 @@ def _read_excel(path: Path, options: ImportOptions, max_rows: Optional[int],
         raise DataImportError(f"Sheet {sheet!r} of {path} is empty.")
     if df.shape[0] == 0 and max_rows != 0:
         raise DataImportError(f"Sheet {sheet!r} of {path} has a header row but no data rows.")
-    return ReadResult(_arrow_from_pandas(df, path), "excel", {"format": "excel", "sheet": sheet})
+    name = path.stem if sheet == sheets[0] else f"{path.stem} - {sheet}"
+    return ReadResult(_arrow_from_pandas(df, path), "excel", {"format": "excel", "sheet": sheet},
+                      name)
 
 
 # -- Parquet ---------------------------------------------------------------------------
@@ -339,7 +344,8 @@ def _read_sqlite(path: Path, options: ImportOptions, max_rows: Optional[int],
         raise DataImportError(f"Table {table!r} of {path} cannot be read ({exc}).") from None
     if df.shape[0] == 0 and max_rows != 0:
         raise DataImportError(f"Table {table!r} of {path} has no rows.")
-    return ReadResult(_arrow_from_pandas(df, path), "sqlite", {"format": "sqlite", "table": table})
+    return ReadResult(_arrow_from_pandas(df, path), "sqlite", {"format": "sqlite", "table": table},
+                      table)
 
 
 # -- shared ----------------------------------------------------------------------------

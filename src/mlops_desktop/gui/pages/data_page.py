@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
                                QListWidget, QListWidgetItem, QPushButton, QSplitter,
                                QStackedWidget, QTableView, QTableWidget, QTableWidgetItem,
@@ -48,7 +47,6 @@ class DataPage(QWidget):
     def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.state, self.runner = state, runner
-        self.setAcceptDrops(True)
         self.current_id: Optional[int] = None
         self._load_generation = 0
 
@@ -310,16 +308,3 @@ class DataPage(QWidget):
 
         return self.runner.start(f"Importing {Path(path).name}", work, on_success=done,
                                  on_error=lambda e, tb: show_error(self, "Import failed", e, tb))
-
-    # -- drag and drop ------------------------------------------------------------------
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        urls = event.mimeData().urls()
-        if urls and all(u.isLocalFile() for u in urls):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            event.acceptProposedAction()
-            self.import_file(urls[0])
