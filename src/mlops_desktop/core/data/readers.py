@@ -144,14 +144,18 @@ def _read_text(path: Path, options: ImportOptions, max_rows: Optional[int],
                                   decimal=options.decimal)
     used = {"format": "csv", "encoding": fmt.encoding, "delimiter": fmt.delimiter,
             "decimal": fmt.decimal}
-    # pyarrow decodes UTF-8 natively and skips a UTF-8 BOM itself; other encodings
-    # go through Python's codecs.
-    arrow_encoding = "utf8" if fmt.encoding in ("utf-8", "utf-8-sig") else fmt.encoding
 
-    def attempt(newlines: bool) -> pa.Table:
+    def attempt(encoding: str) -> pa.Table:
+        # pyarrow decodes UTF-8 natively and skips a UTF-8 BOM itself; other encodings
+        # go through Python's codecs.
+        arrow_encoding = "utf8" if encoding in ("utf-8", "utf-8-sig") else encoding
         read_opts = pacsv.ReadOptions(encoding=arrow_encoding, use_threads=True,
                                       block_size=1 << 22)
-        parse_opts = pacsv.ParseOptions(delimiter=fmt.delimiter, newlines_in_values=newlines)
+        # Always allow line breaks inside quoted values. With newlines_in_values=False
+        # pyarrow cuts blocks at the last line break, and when that break lies inside a
+        # quoted value beyond the sniffed sample the rows can be misparsed without any
+        # error to retry on (phantom rows, stray quotes). Reading is not measurably slower.
+        parse_opts = pacsv.ParseOptions(delimiter=fmt.delimiter, newlines_in_values=True)
         convert_opts = pacsv.ConvertOptions(decimal_point=fmt.decimal, strings_can_be_null=True,
                                             quoted_strings_can_be_null=True)
         if max_rows is not None:
@@ -172,12 +176,19 @@ def _read_text(path: Path, options: ImportOptions, max_rows: Optional[int],
             source.close()
 
     try:
-        # Always allow line breaks inside quoted values. With newlines_in_values=False
-        # pyarrow cuts blocks at the last line break, and when that break lies inside a
-        # quoted value beyond the sniffed sample the rows can be misparsed without any
-        # error to retry on (phantom rows, stray quotes). Reading is not measurably slower.
-        table = attempt(True)
-    except JobCancelled:
+        table = attempt(fmt.encoding)
+        # pyarrow reads text that is not valid UTF-8 as raw bytes, without an error
+        undecoded = [name for name, t in zip(table.column_names, table.schema.types)
+                     if pa.types.is_binary(t) or pa.types.is_large_binary(t)]
+        if undecoded and fmt.encoding in ("utf-8", "utf-8-sig"):
+            if options.encoding is not None:
+                raise DataImportError(
+                    f"{path}: column {undecoded[0]!r} holds text that is not valid "
+                    f"{fmt.encoding}. Choose another encoding.")
+            # the sample was UTF-8 but a later part is not: most often a Windows export
+            fmt.encoding = used["encoding"] = "cp1252"
+            table = attempt(fmt.encoding)
+    except (JobCancelled, DataImportError):
         raise
     except (pa.ArrowInvalid, pa.ArrowException, UnicodeDecodeError, OSError) as exc:
         if cancel is not None:

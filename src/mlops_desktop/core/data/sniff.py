@@ -1,4 +1,4 @@
-"""Guessing how a text file is written: encoding, delimiter, decimal mark, quoting.
+"""Guessing how a text file is written: encoding, delimiter and decimal mark.
 
 Works on a sample of the file's first bytes. Every guess can be overridden by the
 user; the guesses and the overrides are recorded with the dataset.
@@ -28,7 +28,6 @@ class TextFormat:
     encoding: str
     delimiter: str
     decimal: str
-    quoted_newlines: bool
 
 
 def read_sample(path: Path, size: int = SAMPLE_BYTES) -> bytes:
@@ -126,16 +125,6 @@ def detect_decimal(text: str, delimiter: str) -> str:
     return "," if commas > points else "."
 
 
-def has_quoted_newlines(text: str, delimiter: str) -> bool:
-    try:
-        for row in csv.reader(io.StringIO(text), delimiter=delimiter):
-            if any("\n" in cell or "\r" in cell for cell in row):
-                return True
-    except csv.Error:
-        return False
-    return False
-
-
 def sniff_text_format(path: Path, *, encoding: Optional[str] = None,
                       delimiter: Optional[str] = None,
                       decimal: Optional[str] = None) -> TextFormat:
@@ -157,4 +146,4 @@ def sniff_text_format(path: Path, *, encoding: Optional[str] = None,
         delimiter = detect_delimiter(text)
     if decimal is None:
         decimal = detect_decimal(text, delimiter)
-    return TextFormat(encoding, delimiter, decimal, has_quoted_newlines(text, delimiter))
+    return TextFormat(encoding, delimiter, decimal)
