@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional, Sequence
 from . import __version__
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
-COMMANDS = ("init", "import", "datasets", "audit", "verify")
+COMMANDS = ("init", "import", "datasets", "audit", "verify", "profile")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("verify", help="check the audit chain and every snapshot's hash")
     _common(p)
+
+    p = sub.add_parser("profile", help="statistics, correlations, target relations and alerts of a dataset")
+    p.add_argument("dataset", metavar="DATASET", help="dataset id or name")
+    p.add_argument("--target", help="target column (default: the dataset's target, if set)")
+    p.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
+    _common(p)
     return parser
 
 
@@ -112,10 +118,13 @@ def _workspace_path(args: argparse.Namespace) -> Path:
 
 def _open(args: argparse.Namespace, *, create: bool):
     """Open the workspace; create it when asked to (and for the default workspace)."""
+    from .core.settings import WORKSPACE_ENV
     from .core.workspace import Workspace
 
     path = _workspace_path(args)
-    if create or not args.workspace:
+    # a folder the user named (--workspace or the environment) is never made up silently
+    named = bool(args.workspace or os.environ.get(WORKSPACE_ENV))
+    if create or not named:
         ws, created = Workspace.open_or_create(path, actor=_who(args))
         if created:
             print(f"Created a new workspace at {ws.root}", file=sys.stderr)
@@ -247,8 +256,56 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_USER
 
 
+def cmd_profile(args: argparse.Namespace) -> int:
+    from .core.explore import profile_dataset
+
+    with _open(args, create=False) as ws:
+        profile = profile_dataset(ws, args.dataset, target=args.target,
+                                  progress=_progress_printer(not args.json and sys.stderr.isatty()))
+    if args.report:
+        from .core.report import write_report
+
+        write_report(args.report, profile=profile)
+    data = profile.to_dict()
+    if args.report:
+        data["report"] = str(Path(args.report).expanduser().absolute())
+    _emit(args, data, lambda: _profile_text(profile, args.report))
+    return EXIT_OK
+
+
+def _profile_text(profile: Any, report: Optional[str]) -> str:
+    ds = profile.dataset
+    lines = [f"Profile of {ds.get('name')}: {profile.n_rows:,} rows × {profile.n_columns} columns "
+             f"({profile.seconds:.2f} s)", ""]
+    lines.append(_table([[c.name, c.kind, f"{c.missing_share:.1%}", c.distinct,
+                          _short(c.stats.get("mean")), _short(c.stats.get("std")),
+                          _short(c.stats.get("min")), _short(c.stats.get("max"))] for c in profile.columns],
+                        ["COLUMN", "TYPE", "MISSING", "DISTINCT", "MEAN", "STD", "MIN", "MAX"]))
+    if profile.target:
+        t = profile.target
+        lines += ["", f"Target {t['column']} ({t['task']}); features by mutual information:"]
+        for r in t["relations"][:10]:
+            extra = next((f"{k} {_short(r[k])}" for k in ("auc", "r2", "eta2", "cramers_v")
+                          if r.get(k) is not None), "")
+            lines.append(f"  {r['column']:<24} MI {_short(r.get('mutual_information'))}  {extra}")
+    lines += ["", f"Alerts ({len(profile.alerts)}):"]
+    lines += [f"  [{a.severity}] {a.message}" for a in profile.alerts] or ["  none"]
+    lines += [""] + profile.notes if profile.notes else []
+    if report:
+        lines += ["", f"Report written to {report}"]
+    return "\n".join(lines)
+
+
+def _short(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
 HANDLERS = {"init": cmd_init, "import": cmd_import, "datasets": cmd_datasets,
-            "audit": cmd_audit, "verify": cmd_verify}
+            "audit": cmd_audit, "verify": cmd_verify, "profile": cmd_profile}
 
 
 def run(argv: Sequence[str]) -> int:

@@ -1,0 +1,7 @@
+"""Explore: per-column statistics, relations, target relevance and alerts."""
+
+from .alerts import Alert
+from .columns import ColumnProfile
+from .profile import Profile, profile_dataset, profile_table
+
+__all__ = ["Alert", "ColumnProfile", "Profile", "profile_dataset", "profile_table"]

@@ -1,0 +1,276 @@
+"""The profile of a dataset: every column's statistics, relations across columns,
+the relation of each feature to the target, and alerts.
+
+Per-column figures use every row. Correlations and target relations use a seeded
+random sample of at most ``SAMPLE_ROWS`` rows, and the profile says so.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..errors import NotFoundError
+from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
+from . import alerts as alert_rules
+from . import relations
+from .columns import (ColumnProfile, categorical_profile, clean, datetime_profile, numeric_profile,
+                      numeric_values)
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+SAMPLE_ROWS = 200_000
+SEED = 20131
+
+
+@dataclass
+class Profile:
+    dataset: dict[str, Any]
+    n_rows: int
+    n_columns: int
+    columns: list[ColumnProfile]
+    duplicates: dict[str, Any]
+    missing_patterns: dict[str, Any]
+    correlations: dict[str, Any]
+    associations: dict[str, Any]
+    mixed: dict[str, Any]
+    target: Optional[dict[str, Any]]
+    alerts: list[alert_rules.Alert]
+    sample: dict[str, Any]
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def column(self, name: str) -> ColumnProfile:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise NotFoundError(f"The profile has no column {name!r}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        correlations = {k: v for k, v in self.correlations.items() if k != "rank_cache"}
+        return {"dataset": self.dataset, "rows": self.n_rows, "columns_count": self.n_columns,
+                "columns": [c.to_dict() for c in self.columns], "duplicates": self.duplicates,
+                "missing_patterns": self.missing_patterns, "correlations": correlations,
+                "associations": self.associations, "correlation_ratio": self.mixed,
+                "target": self.target, "alerts": [a.to_dict() for a in self.alerts],
+                "sample": self.sample, "notes": self.notes, "seconds": round(self.seconds, 3)}
+
+
+NUMERIC_KINDS = ("numeric",)
+CATEGORY_KINDS = ("categorical", "boolean")
+
+
+def profile_table(table: pa.Table, *, kinds: dict[str, str], roles: Optional[dict[str, str]] = None,
+                  target: Optional[str] = None, dataset: Optional[dict[str, Any]] = None,
+                  progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None,
+                  sample_rows: int = SAMPLE_ROWS) -> Profile:
+    started = time.perf_counter()
+    roles = roles or {}
+    n = table.num_rows
+    if target is not None and target not in table.column_names:
+        raise NotFoundError(f"There is no column {target!r} to use as the target. "
+                            f"Columns: {', '.join(table.column_names)}.")
+    steps = Steps(progress, cancel, {"columns": 45, "table": 15, "correlations": 30, "target": 10})
+
+    steps.start("columns", "Profiling columns")
+    numeric: dict[str, np.ndarray] = {}
+    profiles: dict[str, ColumnProfile] = {}
+    masks: dict[str, np.ndarray] = {}
+
+    def one(name: str) -> ColumnProfile:
+        col = table.column(name)
+        kind, role = kinds.get(name, "categorical"), roles.get(name, "feature")
+        if kind in NUMERIC_KINDS and (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
+                                      or pa.types.is_boolean(col.type)):
+            values = numeric_values(col)
+            numeric[name] = values
+            masks[name] = np.isnan(values)
+            distinct = int(pc.count_distinct(col, mode="only_valid").as_py()) if len(col) else 0
+            if pa.types.is_floating(col.type) and pc.any(pc.is_nan(col)).as_py():
+                distinct -= 1
+            return numeric_profile(name, kind, role, values, distinct)
+        masks[name] = col.is_null().to_numpy(zero_copy_only=False)
+        if kind == "datetime" and pa.types.is_temporal(col.type):
+            return datetime_profile(name, kind, role, col)
+        return categorical_profile(name, kind, role, col)
+
+    names = table.column_names
+    # numpy and Arrow release the GIL in their loops: two threads use both cores
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for i, result in enumerate(pool.map(one, names)):
+            profiles[result.name] = result
+            steps.within((i + 1) / max(len(names), 1))
+    columns = [profiles[c] for c in names]
+
+    steps.start("table", "Looking for duplicates and missing values")
+    duplicates = relations.duplicate_rows(table)
+    patterns = relations.missing_patterns(names, masks, n)
+
+    steps.start("correlations", "Computing correlations")
+    sample_idx = None
+    if n > sample_rows:
+        sample_idx = np.sort(np.random.default_rng(SEED).choice(n, sample_rows, replace=False))
+    sample_info = {"rows": int(n if sample_idx is None else sample_rows), "of": n,
+                   "sampled": sample_idx is not None, "seed": SEED}
+
+    def take(values: np.ndarray) -> np.ndarray:
+        return values if sample_idx is None else values[sample_idx]
+
+    num_names = [c for c in names if c in numeric and profiles[c].distinct > 1]
+    sampled_numeric = {c: take(numeric[c]) for c in num_names}
+    cat_names = [c for c in names if kinds.get(c) in CATEGORY_KINDS and
+                 1 < profiles[c].distinct <= relations.MAX_CATEGORIES_FOR_ASSOCIATION]
+    sampled_codes = {c: take(relations.codes_of(table.column(c))) for c in cat_names}
+    correlations = relations.numeric_correlations(sampled_numeric)
+    steps.within(0.7)
+    associations = relations.categorical_associations(sampled_codes)
+    mixed = relations.mixed_associations(sampled_codes, sampled_numeric)
+
+    steps.start("target", "Relating features to the target")
+    target_section = None
+    alerts: list[alert_rules.Alert] = []
+    if target is not None:
+        target_section = _target_relations(table, target, kinds, profiles, numeric, take,
+                                           correlations["rank_cache"], sampled_numeric)
+        alerts += alert_rules.leakage_alerts(target, target_section["relations"])
+    for col in columns:
+        if col.name != target:
+            alerts += alert_rules.column_alerts(col, n)
+    alerts += alert_rules.table_alerts(n, duplicates, correlations, associations)
+    notes = []
+    if sample_idx is not None:
+        notes.append(f"Correlations, associations and relations to the target use a random sample "
+                     f"of {sample_rows:,} of the {n:,} rows (seed {SEED}); every per-column figure "
+                     "uses all rows.")
+    skipped = [c for c in names if kinds.get(c) in CATEGORY_KINDS and
+               profiles[c].distinct > relations.MAX_CATEGORIES_FOR_ASSOCIATION]
+    if skipped:
+        notes.append(f"Cramér's V and correlation ratios leave out columns with more than "
+                     f"{relations.MAX_CATEGORIES_FOR_ASSOCIATION} categories: {', '.join(skipped)}.")
+    steps.done("Profile ready")
+    return Profile(dataset or {}, n, table.num_columns, columns, duplicates, patterns, correlations,
+                   associations, mixed, target_section, alert_rules.sort_alerts(alerts), sample_info,
+                   time.perf_counter() - started, notes)
+
+
+def target_task(kind: str, distinct: int) -> str:
+    """Classification for categories, booleans and numbers with few values;
+    regression for other numbers."""
+    if kind == "numeric" and distinct > 10:
+        return "regression"
+    return "classification"
+
+
+def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
+                      profiles: dict[str, ColumnProfile], numeric: dict[str, np.ndarray], take,
+                      ranks: relations.RankCache,
+                      sampled_numeric: dict[str, np.ndarray]) -> dict[str, Any]:
+    tprof = profiles[target]
+    task = target_task(tprof.kind, tprof.distinct)
+    section: dict[str, Any] = {"column": target, "task": task, "relations": []}
+    if task == "regression":
+        y = take(numeric[target])
+        y_codes = relations.quantile_codes(y)
+    else:
+        y_codes = take(relations.codes_of(table.column(target)))
+        labels = table.column(target).unique().drop_null().to_pylist()
+        counts = np.bincount(y_codes[y_codes >= 0]) if (y_codes >= 0).any() else np.array([])
+        encoded = relations.codes_of(table.column(target))
+        full_counts = np.bincount(encoded[encoded >= 0], minlength=len(labels))
+        dictionary = _dictionary(table.column(target))
+        section["classes"] = [{"value": str(v), "count": int(c), "share": int(c) / max(int(full_counts.sum()), 1)}
+                              for v, c in sorted(zip(dictionary, full_counts), key=lambda t: -t[1])]
+        section["binary"] = len(dictionary) == 2
+        if section["binary"]:
+            positive_label = sorted(dictionary, key=str)[-1]
+            section["positive_class"] = str(positive_label)
+            positive_code = dictionary.index(positive_label)
+        del counts
+    for name in table.column_names:
+        if name == target or kinds.get(name) in ("id", "text", "constant"):
+            continue
+        prof = profiles[name]
+        rel: dict[str, Any] = {"column": name, "kind": prof.kind}
+        if name in numeric:
+            x = sampled_numeric.get(name, take(numeric[name]))
+            x_codes = relations.quantile_codes(x)
+        elif kinds.get(name) == "datetime":
+            continue
+        else:
+            x = None
+            x_codes = take(relations.codes_of(table.column(name)))
+        mi_codes = x_codes if x is not None else relations.top_codes(x_codes)
+        rel["mutual_information"] = clean(relations.mutual_information(mi_codes, y_codes))
+        if task == "regression":
+            if x is not None:
+                mask = np.isfinite(x) & np.isfinite(y)
+                r = relations._pearson(x[mask], y[mask])
+                rel["r2"] = clean(r * r) if r is not None else None
+                rho = relations._pearson(ranks.ranks(name, x, mask), ranks.ranks(target, y, mask)) \
+                    if mask.sum() > 2 else None
+                rel["spearman"] = clean(rho)
+                rel["leakage_score"] = max(v for v in (rel["r2"], abs(rho) if rho is not None else None, 0.0)
+                                           if v is not None)
+                rel["leakage_measure"] = "R²" if (rel["r2"] or 0) >= abs(rho or 0) else "|Spearman|"
+            else:
+                eta = relations.correlation_ratio(x_codes, y)
+                rel["r2"] = clean(eta * eta) if eta is not None else None
+                if _enough_rows_per_category(prof, len(y)):
+                    rel["leakage_score"], rel["leakage_measure"] = rel["r2"], "R²"
+        elif section.get("binary"):
+            mask = y_codes >= 0
+            if x is not None:
+                mask &= np.isfinite(x)
+                positive = y_codes[mask] == positive_code
+                auc = relations.auc_from_ranks(ranks.ranks(name, x, mask), positive) if mask.sum() else None
+            else:
+                mask &= x_codes >= 0
+                positive = y_codes[mask] == positive_code
+                auc = relations.target_encoding_auc(x_codes[mask], positive)
+            rel["auc"] = clean(auc)
+            if auc is not None and (x is not None or _enough_rows_per_category(prof, len(y_codes))):
+                rel["leakage_score"], rel["leakage_measure"] = max(auc, 1 - auc), "univariate AUC"
+        else:
+            if x is not None:
+                eta = relations.correlation_ratio(y_codes, x)
+                rel["eta2"] = clean(eta * eta) if eta is not None else None
+                rel["leakage_score"], rel["leakage_measure"] = rel["eta2"], "η²"
+            else:
+                v = relations.cramers_v(x_codes, y_codes)
+                rel["cramers_v"] = clean(v)
+                if _enough_rows_per_category(prof, len(y_codes)):
+                    rel["leakage_score"], rel["leakage_measure"] = rel["cramers_v"], "Cramér's V"
+        section["relations"].append(rel)
+    section["relations"].sort(key=lambda r: -(r.get("mutual_information") or 0))
+    return section
+
+
+def _dictionary(col: pa.ChunkedArray) -> list[Any]:
+    return pc.dictionary_encode(col).combine_chunks().dictionary.to_pylist()
+
+
+def _enough_rows_per_category(prof: ColumnProfile, n: int) -> bool:
+    """In-sample scores of a category with few rows are inflated: no leakage verdict."""
+    return prof.distinct > 0 and n / prof.distinct >= 20
+
+
+def profile_dataset(ws: "Workspace", dataset_ref: str | int, *, target: Optional[str] = None,
+                    progress: ProgressCallback = no_progress,
+                    cancel: Optional[CancelToken] = None) -> Profile:
+    """Profile a registered dataset; the target defaults to the dataset's target column."""
+    ds = ws.dataset(dataset_ref)
+    table = ws.load_table(ds)
+    target = target if target is not None else ds.target
+    if target is not None:
+        ds.column(target)  # a clear error for an unknown column
+    info = {"id": ds.id, "name": ds.name, "fingerprint": ds.fingerprint, "source_path": ds.source_path}
+    return profile_table(table, kinds={c.name: c.kind for c in ds.columns},
+                         roles={c.name: c.role for c in ds.columns}, target=target, dataset=info,
+                         progress=progress, cancel=cancel)
