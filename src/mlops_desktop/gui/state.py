@@ -66,16 +66,23 @@ class AppState(QObject):
 
     workspace_changed = Signal()
     datasets_changed = Signal(int)  # the dataset to select, or -1
+    dataset_selected = Signal(int)  # the dataset the analyst is looking at (shared by pages)
 
     def __init__(self, prefs: Preferences, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
         self.prefs = prefs
         self.workspace: Optional["Workspace"] = None
+        self.current_dataset: Optional[int] = None
 
     @property
     def actor(self) -> str:
         """Who acts: the display name from settings, else the OS user name."""
         return self.prefs.display_name or os_user()
+
+    def select_dataset(self, dataset_id: int) -> None:
+        if dataset_id != self.current_dataset:
+            self.current_dataset = dataset_id
+            self.dataset_selected.emit(dataset_id)
 
     def open_workspace(self, path: Path | str, *, create: bool = False) -> "Workspace":
         """Open (or create) a workspace and make it current. Raises WorkspaceError."""
@@ -89,6 +96,7 @@ class AppState(QObject):
         if self.workspace is not None:
             self.workspace.close()
         self.workspace = ws
+        self.current_dataset = None
         self.prefs.add_recent(ws.root)
         self.prefs.last_workspace = ws.root
         self.workspace_changed.emit()

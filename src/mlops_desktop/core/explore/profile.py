@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from ..errors import NotFoundError
 from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
 from . import alerts as alert_rules
-from . import relations
+from . import relations, target_charts
 from .columns import (ColumnProfile, categorical_profile, clean, datetime_profile, numeric_profile,
                       numeric_values)
 
@@ -175,16 +175,16 @@ def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
     tprof = profiles[target]
     task = target_task(tprof.kind, tprof.distinct)
     section: dict[str, Any] = {"column": target, "task": task, "relations": []}
+    class_labels: list[str] = []
     if task == "regression":
         y = take(numeric[target])
         y_codes = relations.quantile_codes(y)
     else:
-        y_codes = take(relations.codes_of(table.column(target)))
-        labels = table.column(target).unique().drop_null().to_pylist()
-        counts = np.bincount(y_codes[y_codes >= 0]) if (y_codes >= 0).any() else np.array([])
-        encoded = relations.codes_of(table.column(target))
-        full_counts = np.bincount(encoded[encoded >= 0], minlength=len(labels))
         dictionary = _dictionary(table.column(target))
+        encoded = relations.codes_of(table.column(target))
+        y_codes = take(encoded)
+        full_counts = np.bincount(encoded[encoded >= 0], minlength=len(dictionary))
+        class_labels = [str(v) for v in dictionary]
         section["classes"] = [{"value": str(v), "count": int(c), "share": int(c) / max(int(full_counts.sum()), 1)}
                               for v, c in sorted(zip(dictionary, full_counts), key=lambda t: -t[1])]
         section["binary"] = len(dictionary) == 2
@@ -192,7 +192,6 @@ def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
             positive_label = sorted(dictionary, key=str)[-1]
             section["positive_class"] = str(positive_label)
             positive_code = dictionary.index(positive_label)
-        del counts
     for name in table.column_names:
         if name == target or kinds.get(name) in ("id", "text", "constant"):
             continue
@@ -201,11 +200,20 @@ def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
         if name in numeric:
             x = sampled_numeric.get(name, take(numeric[name]))
             x_codes = relations.quantile_codes(x)
+            if task == "regression":
+                rel["chart"] = target_charts.numeric_vs_numeric(x, y, name, target)
+            else:
+                rel["chart"] = target_charts.numeric_vs_classes(x, y_codes, class_labels, name)
         elif kinds.get(name) == "datetime":
             continue
         else:
             x = None
             x_codes = take(relations.codes_of(table.column(name)))
+            x_labels = [str(v) for v in _dictionary(table.column(name))]
+            if task == "regression":
+                rel["chart"] = target_charts.category_vs_numeric(x_codes, x_labels, y, name, target)
+            else:
+                rel["chart"] = target_charts.category_vs_classes(x_codes, x_labels, y_codes, class_labels, name)
         mi_codes = x_codes if x is not None else relations.top_codes(x_codes)
         rel["mutual_information"] = clean(relations.mutual_information(mi_codes, y_codes))
         if task == "regression":
@@ -253,7 +261,7 @@ def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
 
 
 def _dictionary(col: pa.ChunkedArray) -> list[Any]:
-    return pc.dictionary_encode(col).combine_chunks().dictionary.to_pylist()
+    return relations.dictionary_encode(col).dictionary.to_pylist()
 
 
 def _enough_rows_per_category(prof: ColumnProfile, n: int) -> bool:

@@ -48,8 +48,15 @@ def _hashable(col: pa.ChunkedArray) -> np.ndarray:
 
 def codes_of(col: pa.ChunkedArray) -> np.ndarray:
     """Integer codes per value (-1 for missing), via dictionary encoding."""
-    encoded = pc.dictionary_encode(col).combine_chunks()
+    encoded = dictionary_encode(col)
     return pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64, copy=False)
+
+
+def dictionary_encode(col: pa.ChunkedArray) -> pa.DictionaryArray:
+    """One dictionary for the whole column (encoding chunk by chunk would give each
+    chunk its own)."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    return pc.dictionary_encode(arr)
 
 
 def duplicate_rows(table: pa.Table) -> dict[str, Any]:

@@ -42,7 +42,17 @@ class Registry:
             self.db.execute("PRAGMA synchronous = NORMAL")
             migrations.migrate(self)
         except sqlite3.DatabaseError as exc:
+            self._close_quietly()
             raise WorkspaceError(f"Cannot open the registry {self.path}: {exc}.") from exc
+        except BaseException:
+            self._close_quietly()
+            raise
+
+    def _close_quietly(self) -> None:
+        try:
+            self.db.close()
+        except Exception:
+            pass
 
     def close(self) -> None:
         self.db.close()

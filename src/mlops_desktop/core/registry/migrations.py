@@ -86,10 +86,13 @@ def migrate(reg: "Registry") -> list[int]:
     """
     from .db import utc_now
 
-    with reg.transaction() as db:
-        db.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
-            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)""")
     have = current_version(reg)
+    if have == LATEST:
+        return []  # the usual case: no write lock taken
+    if have == 0:
+        with reg.transaction() as db:
+            db.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)""")
     if have > LATEST:
         raise WorkspaceError(
             f"This workspace was made by a newer version of MLOps Desktop (registry schema "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel,
                                QListWidget, QListWidgetItem, QPushButton, QSplitter,
                                QStackedWidget, QTableView, QTableWidget, QTableWidgetItem,
@@ -42,7 +42,6 @@ def sample_path() -> Path:
 
 class DataPage(QWidget):
     title = "Data"
-    dataset_selected = Signal(int)
 
     def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
@@ -170,7 +169,7 @@ class DataPage(QWidget):
         self._show_dataset(dataset_id)
         if changed or self.preview_model.rowCount() == 0:
             self._load_preview(dataset_id)
-        self.dataset_selected.emit(dataset_id)
+        self.state.select_dataset(dataset_id)
 
     def _show_dataset(self, dataset_id: int) -> None:
         ws = self.state.workspace
