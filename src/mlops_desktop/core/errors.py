@@ -27,6 +27,10 @@ class InvalidChoiceError(MlopsError):
     """A value given by the user is not one of the allowed choices."""
 
 
+class CheckError(MlopsError):
+    """Assumption checks cannot run on the chosen data, target and features."""
+
+
 class JobCancelled(Exception):
     """Raised inside a long operation when the user cancelled it.
 

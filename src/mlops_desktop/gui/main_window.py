@@ -27,9 +27,11 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)  # a data file dropped anywhere opens the import dialog
 
         from .pages.data_page import DataPage
+        from .pages.explore_page import ExplorePage
         from .pages.workspace_page import WorkspacePage
 
-        self.pages = [WorkspacePage(state, self.runner), DataPage(state, self.runner)]
+        self.pages = [WorkspacePage(state, self.runner), DataPage(state, self.runner),
+                      ExplorePage(state, self.runner)]
         self.nav = QListWidget()
         self.nav.setFixedWidth(170)
         self.nav.setObjectName("navigation")

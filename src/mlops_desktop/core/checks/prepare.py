@@ -1,0 +1,423 @@
+"""From a table, a target and features to the numbers the checks run on: the task,
+the rows with everything present, the target vector and the design matrix
+(categorical features one-hot encoded against their most frequent level).
+
+Inputs that make every check impossible raise :class:`CheckError` (or
+:class:`NotFoundError` / :class:`InvalidChoiceError`) with a message that says what
+to change; smaller issues (a feature with no values, a constant feature, rows with
+missing values) are handled and written into ``notes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CheckError, InvalidChoiceError, NotFoundError
+from . import rules
+
+TASKS = ("regression", "classification")
+FEATURE_KINDS = ("numeric", "categorical", "boolean")
+EXCLUDED_KINDS = ("id", "text", "constant")
+MAX_CLASSES = 50
+#: a numeric target with whole numbers and at most this many values is taken as classes
+MAX_INTEGER_CLASSES = 10
+OTHER_LEVEL = "(other)"
+
+
+@dataclass
+class Prepared:
+    target: str
+    task: str
+    task_inferred: bool
+    features: list[str]
+    kinds: dict[str, str]             # kind of each usable feature: numeric | categorical | boolean
+    time_column: Optional[str]
+    n_rows: int
+    n_used: int
+    n_dropped_missing: int
+    rows: np.ndarray                  # 0-based positions in the input table of the rows used, in order
+    y: np.ndarray                     # float target (regression) or class codes (classification)
+    classes: list                     # class labels, code order (classification)
+    X: np.ndarray                     # design without the constant column
+    columns: list[str]                # design column names
+    column_feature: list[str]         # the feature each design column comes from
+    reference_levels: dict[str, str]  # categorical feature -> level left out of the one-hot columns
+    level_counts: dict[str, pd.Series]  # categorical feature -> rows per level (before lumping)
+    level_classes: dict[str, pd.DataFrame]  # categorical feature -> rows per level and class
+    time: Optional[pd.Series]         # the time column of the rows used (sorted)
+    notes: list[str] = field(default_factory=list)
+
+
+# -- task ------------------------------------------------------------------------------
+
+def infer_task(target: pd.Series) -> str:
+    """"regression" for a numeric target with many values, "classification" otherwise.
+
+    Text, categories and booleans are classes; numbers are classes when there are
+    at most two values, or whole numbers with at most 10 distinct values.
+    """
+    return _infer_task(target)[0]
+
+
+def _infer_task(target: pd.Series) -> tuple[str, str]:
+    s = target.dropna()
+    name = target.name
+    if pd.api.types.is_datetime64_any_dtype(s):
+        raise CheckError(f"The target {name!r} holds dates; a date cannot be predicted by these "
+                         "checks. Use it as the time-order column and choose another target.")
+    if pd.api.types.is_bool_dtype(s):
+        return "classification", f"the target {name!r} is true/false"
+    if not pd.api.types.is_numeric_dtype(s):
+        return "classification", f"the target {name!r} holds text or categories"
+    values = s.to_numpy(dtype=float)
+    n_distinct = int(pd.unique(values).size)
+    if n_distinct <= 2:
+        return "classification", f"the target {name!r} has {n_distinct} distinct values"
+    whole = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+    if whole and n_distinct <= MAX_INTEGER_CLASSES:
+        return "classification", (f"the target {name!r} holds whole numbers with only "
+                                  f"{n_distinct} distinct values")
+    return "regression", f"the target {name!r} is numeric with {n_distinct:,} distinct values"
+
+
+# -- column kinds ----------------------------------------------------------------------
+
+def local_kind(s: pd.Series) -> str:
+    """A column's kind when the caller does not give one (the import rules, simplified)."""
+    if pd.api.types.is_bool_dtype(s):
+        return "boolean" if s.nunique(dropna=True) > 1 else "constant"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "datetime"
+    valid = s.dropna()
+    n_distinct = int(valid.nunique())
+    if n_distinct <= 1:
+        return "constant"
+    n = len(s)
+    unique_per_row = n >= 20 and len(valid) == n and n_distinct == n
+    if pd.api.types.is_numeric_dtype(s):
+        return "id" if pd.api.types.is_integer_dtype(s) and unique_per_row else "numeric"
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return "categorical"
+    text = valid.astype(str)
+    sample = text.iloc[:2000]
+    mostly_unique = n_distinct / max(len(valid), 1) > 0.5
+    if mostly_unique and (sample.str.len().mean() >= 30 or sample.str.contains(" ").mean() > 0.5):
+        return "text"
+    if unique_per_row:
+        return "id"
+    return "categorical"
+
+
+def _kind(df: pd.DataFrame, column: str, kinds: Optional[dict[str, str]]) -> str:
+    if kinds and column in kinds and kinds[column]:
+        return kinds[column]
+    return local_kind(df[column])
+
+
+# -- preparing ------------------------------------------------------------------------
+
+def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Optional[list[str]],
+            time_column: Optional[str], kinds: Optional[dict[str, str]]) -> Prepared:
+    if not isinstance(df, pd.DataFrame):
+        raise CheckError("The checks need a table (a pandas DataFrame).")
+    columns = [str(c) for c in df.columns]
+    if len(set(columns)) != len(columns):
+        raise CheckError("The table has two columns with the same name; rename one of them.")
+    df = df.copy(deep=False)
+    df.columns = columns
+    notes: list[str] = []
+    if target not in df.columns:
+        raise NotFoundError(f"There is no column {target!r} to use as the target. "
+                            f"Columns: {', '.join(columns)}.")
+    if time_column is not None:
+        if time_column not in df.columns:
+            raise NotFoundError(f"There is no column {time_column!r} to use as the time order. "
+                                f"Columns: {', '.join(columns)}.")
+        if time_column == target:
+            raise InvalidChoiceError("The time-order column cannot be the target.")
+
+    # the task
+    y_all = df[target]
+    if task is not None and task not in TASKS:
+        raise InvalidChoiceError(f"Unknown task {task!r}; use one of {', '.join(TASKS)}.")
+    target_kind = (kinds or {}).get(target)
+    if target_kind == "datetime" or pd.api.types.is_datetime64_any_dtype(y_all):
+        raise CheckError(f"The target {target!r} holds dates; a date cannot be predicted by "
+                         "these checks. Use it as the time-order column and choose another target.")
+    non_missing = y_all.dropna()
+    if len(non_missing) == 0:
+        raise CheckError(f"The target {target!r} has no values (every row is missing). "
+                         "Choose another target.")
+    task_inferred = task is None
+    if task is None:
+        if target_kind in ("categorical", "boolean"):
+            task, reason = "classification", f"the target {target!r} is typed {target_kind}"
+        else:
+            task, reason = _infer_task(y_all)
+        notes.append(f"Task inferred as {task}: {reason}. Choose the task explicitly to override.")
+    n_target_values = int(non_missing.nunique())
+    if task == "classification" and n_target_values < 2:
+        raise CheckError(f"The target {target!r} has only one class ({_value(non_missing.iloc[0])}) "
+                         "in every row that has a value; classification needs at least two. "
+                         "Choose another target.")
+    if n_target_values < 2:
+        raise CheckError(f"The target {target!r} is constant ({_value(non_missing.iloc[0])} in every "
+                         "row that has a value): there is nothing to predict or check. "
+                         "Choose another target.")
+    if task == "regression":
+        y_all = _numeric_target(y_all, target)
+    elif n_target_values > MAX_CLASSES:
+        raise CheckError(f"The target {target!r} has {n_target_values:,} distinct values: too many "
+                         f"classes for classification (at most {MAX_CLASSES}). Choose regression "
+                         "for a numeric target, or group the values into fewer classes.")
+
+    # the features
+    explicit = features is not None
+    if features is None:
+        features = []
+        for c in columns:
+            if c in (target, time_column):
+                continue
+            k = _kind(df, c, kinds)
+            if k in EXCLUDED_KINDS:
+                continue
+            if k == "datetime":
+                notes.append(f"Column {c!r} holds dates and is not used as a feature; set it as "
+                             "the time-order column to test time effects.")
+                continue
+            features.append(c)
+    else:
+        features = [str(f) for f in features]
+        seen: set[str] = set()
+        features = [f for f in features if not (f in seen or seen.add(f))]
+        missing = [f for f in features if f not in df.columns]
+        if missing:
+            raise NotFoundError(f"There is no column {', '.join(repr(m) for m in missing)} "
+                                f"to use as a feature. Columns: {', '.join(columns)}.")
+        if target in features:
+            features.remove(target)
+            notes.append(f"The target {target!r} was listed as a feature too; it is left out of "
+                         "the features.")
+    if not features:
+        raise CheckError("There are no features to check: choose at least one feature column "
+                         "(numeric, categorical or true/false).")
+
+    feature_kinds: dict[str, str] = {}
+    for f in features:
+        k = _kind(df, f, kinds)
+        if k in ("text", "id"):
+            what = "free text" if k == "text" else "an identifier (a different value in every row)"
+            raise CheckError(f"Column {f!r} holds {what}; it cannot be a feature in these checks. "
+                             "Remove it from the features, or change its type to categorical if "
+                             "it really holds a few repeated categories.")
+        if k == "datetime":
+            raise CheckError(f"Column {f!r} holds dates, which cannot be a feature directly. Set it "
+                             "as the time-order column, or derive numeric features from it "
+                             "(e.g. month, day of week).")
+        if k == "constant":
+            feature_kinds[f] = "constant"
+            continue
+        if k not in FEATURE_KINDS:
+            raise InvalidChoiceError(f"Column {f!r} has the unknown type {k!r}.")
+        if k == "boolean" and not pd.api.types.is_bool_dtype(df[f]):
+            k = "boolean" if pd.api.types.is_numeric_dtype(df[f]) else "categorical"
+        feature_kinds[f] = k
+
+    # features without any value, and constant ones, carry no information
+    empty = [f for f in features if df[f].notna().sum() == 0]
+    if empty:
+        if len(empty) == len(features):
+            raise CheckError(f"None of the chosen features has any values ({', '.join(empty)} are "
+                             "missing in every row). Choose features that hold data.")
+        notes.append(f"Left out {_names(empty)}: no values in any row.")
+    features = [f for f in features if f not in empty]
+    declared_constant = [f for f in features if feature_kinds.get(f) == "constant"]
+    if declared_constant:
+        features = [f for f in features if f not in declared_constant]
+        notes.append(f"Left out {_names(declared_constant)}: one value in every row, no information.")
+        if not features:
+            raise CheckError("Every chosen feature is constant (one value in every row); choose "
+                             "features that vary.")
+
+    data = {f: _feature_values(df[f], f, feature_kinds[f]) for f in features}
+
+    # complete cases over target, features and time
+    n_rows = len(df)
+    present = y_all.notna().to_numpy()
+    if task == "regression":
+        present &= np.isfinite(y_all.to_numpy(dtype=float, na_value=np.nan))
+    n_no_target = int((~present).sum())
+    for f in features:
+        present &= data[f].notna().to_numpy()
+    time_values = None
+    if time_column is not None:
+        time_values = _time_values(df[time_column], time_column)
+        present &= time_values.notna().to_numpy()
+    rows = np.flatnonzero(present)
+    n_used = len(rows)
+    n_dropped = n_rows - n_used
+    if n_used < rules.MIN_ROWS:
+        worst = sorted(features, key=lambda f: -int(data[f].isna().sum()))[:3]
+        detail = ", ".join(f"{f} ({int(data[f].isna().sum()):,} missing)" for f in worst)
+        raise CheckError(f"Only {n_used} of {n_rows:,} rows have the target and every feature "
+                         f"present; the checks need at least {rules.MIN_ROWS}. "
+                         + (f"Most missing: {detail}. Leave those features out or fill them in first."
+                            if n_used < n_rows else "Use a larger dataset."))
+    if n_dropped:
+        parts = []
+        if n_no_target:
+            parts.append(f"{n_no_target:,} without a target value")
+        if n_dropped - n_no_target:
+            parts.append(f"{n_dropped - n_no_target:,} more with a missing feature"
+                         + (" or time" if time_column else ""))
+        notes.append(f"Used {n_used:,} of {n_rows:,} rows: left out {' and '.join(parts)}.")
+
+    time_sorted = None
+    if time_values is not None:
+        t = time_values.iloc[rows]
+        order = np.argsort(t.to_numpy(), kind="stable")
+        rows = rows[order]
+        time_sorted = t.iloc[order].reset_index(drop=True)
+
+    y_used = y_all.iloc[rows]
+    classes: list = []
+    if task == "regression":
+        y = y_used.to_numpy(dtype=float)
+        if np.ptp(y) == 0:
+            raise CheckError(f"In the {n_used:,} rows with every feature present the target "
+                             f"{target!r} is constant ({_value(y[0])}); there is nothing to check. "
+                             "Leave out the features with many missing values, or choose another target.")
+    else:
+        codes, uniques = pd.factorize(y_used, sort=True)
+        classes = [_plain(u) for u in uniques]
+        y = codes.astype(int)
+        if len(classes) < 2:
+            raise CheckError(f"In the {n_used:,} rows with every feature present the target "
+                             f"{target!r} has only one class ({_value(classes[0])}); classification "
+                             "needs at least two. Leave out the features with many missing values, "
+                             "or choose another target.")
+
+    # features constant in the rows used carry no information either
+    used = {f: data[f].iloc[rows].reset_index(drop=True) for f in features}
+    constant = [f for f in features if used[f].nunique() <= 1]
+    if constant:
+        notes.append(f"Left out {_names(constant)}: one value in every row used, no information.")
+        features = [f for f in features if f not in constant]
+        if not features:
+            raise CheckError("Every chosen feature has a single value in the rows used; choose "
+                             "features that vary.")
+
+    X_parts, names, owner = [], [], []
+    reference: dict[str, str] = {}
+    level_counts: dict[str, pd.Series] = {}
+    level_classes: dict[str, pd.DataFrame] = {}
+    for f in features:
+        kind = feature_kinds[f]
+        s = used[f]
+        if kind in ("numeric", "boolean"):
+            X_parts.append(s.to_numpy(dtype=float)[:, None])
+            names.append(f)
+            owner.append(f)
+            continue
+        labels = s.map(_label)
+        counts = labels.value_counts(sort=False)
+        counts = counts.iloc[np.lexsort((counts.index.to_numpy(dtype=str), -counts.to_numpy()))]
+        level_counts[f] = counts
+        if task == "classification":
+            level_classes[f] = pd.crosstab(labels, pd.Series(y, name="class"))
+        if len(counts) > rules.MAX_LEVELS:
+            keep = list(counts.index[: rules.MAX_LEVELS - 1])
+            labels = labels.where(labels.isin(keep), OTHER_LEVEL)
+            notes.append(f"{f!r} has {len(counts):,} levels; the {len(counts) - len(keep):,} least "
+                         f"frequent are grouped as {OTHER_LEVEL!r} for these checks.")
+            levels = keep + [OTHER_LEVEL]
+        else:
+            levels = list(counts.index)
+        ref = levels[0]  # the most frequent level is the reference
+        reference[f] = ref
+        codes = pd.Categorical(labels, categories=levels).codes
+        for i, level in enumerate(levels[1:], start=1):
+            X_parts.append((codes == i).astype(float)[:, None])
+            names.append(f"{f}={level}")
+            owner.append(f)
+    X = np.hstack(X_parts) if X_parts else np.empty((n_used, 0))
+    kinds_used = {f: feature_kinds[f] for f in features}
+    return Prepared(target=target, task=task, task_inferred=task_inferred, features=features,
+                    kinds=kinds_used, time_column=time_column, n_rows=n_rows, n_used=n_used,
+                    n_dropped_missing=n_dropped, rows=rows, y=y, classes=classes, X=X,
+                    columns=names, column_feature=owner, reference_levels=reference,
+                    level_counts=level_counts, level_classes=level_classes, time=time_sorted,
+                    notes=notes)
+
+
+def _numeric_target(s: pd.Series, name: str) -> pd.Series:
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype(float)
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype(float)
+    converted = pd.to_numeric(s, errors="coerce")
+    bad = s.notna() & converted.isna()
+    if bad.any():
+        example = s[bad].iloc[0]
+        raise CheckError(f"Regression needs a numeric target, but {name!r} holds values such as "
+                         f"{_value(example)}. Choose classification, or a numeric target.")
+    return converted.astype(float)
+
+
+def _feature_values(s: pd.Series, name: str, kind: str) -> pd.Series:
+    """The feature as floats (numeric, boolean) or as values to one-hot (categorical)."""
+    if kind == "categorical":
+        return s
+    if pd.api.types.is_bool_dtype(s):
+        return s.astype("float64") if not s.isna().any() else s.map(
+            lambda v: np.nan if pd.isna(v) else float(bool(v)))
+    if pd.api.types.is_numeric_dtype(s):
+        out = s.astype(float)
+        return out.where(np.isfinite(out))
+    converted = pd.to_numeric(s, errors="coerce")
+    bad = s.notna() & converted.isna()
+    if bad.any():
+        raise CheckError(f"Column {name!r} is typed {kind} but holds values that are not numbers, "
+                         f"such as {_value(s[bad].iloc[0])}. Change its type to categorical or fix "
+                         "the data.")
+    return converted.astype(float)
+
+
+def _time_values(s: pd.Series, name: str) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s) or pd.api.types.is_numeric_dtype(s):
+        if pd.api.types.is_bool_dtype(s):
+            raise CheckError(f"Column {name!r} is true/false and cannot give a time order.")
+        return s
+    try:
+        parsed = pd.to_datetime(s, errors="raise", format="mixed")
+    except (ValueError, TypeError, OverflowError):
+        raise CheckError(f"Column {name!r} cannot give a time order: its values are neither dates "
+                         "nor numbers. Choose a date or sequence-number column.") from None
+    return parsed
+
+
+def _label(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _plain(v: object) -> object:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _value(v: object) -> str:
+    v = _plain(v)
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return repr(v) if isinstance(v, str) else str(v)
+
+
+def _names(cols: list[str]) -> str:
+    return ", ".join(repr(c) for c in cols)

@@ -1,0 +1,173 @@
+"""What a check returns: :class:`CheckResult`, and :class:`CheckReport` for a run.
+
+Everything in a result is plain, JSON-safe data: no NaN or infinity (``None``
+instead), no numpy scalars, at most a few thousand points per chart.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any, Optional
+
+import numpy as np
+
+OK = "ok"
+WARNING = "warning"
+PROBLEM = "problem"
+NOT_APPLICABLE = "not_applicable"
+VERDICTS = (OK, WARNING, PROBLEM, NOT_APPLICABLE)
+
+#: Most points a chart carries; larger samples are thinned deterministically.
+MAX_CHART_POINTS = 5000
+
+
+@dataclass
+class CheckResult:
+    id: str
+    name: str
+    tested: str
+    verdict: str
+    statistic: Optional[float] = None
+    statistic_name: Optional[str] = None
+    p_value: Optional[float] = None
+    effect: Optional[float] = None
+    effect_name: Optional[str] = None
+    decided_by: str = ""
+    why: str = ""
+    action: str = ""
+    figures: dict[str, Any] = field(default_factory=dict)
+    chart: Optional[dict[str, Any]] = None
+    #: the analyst's latest acceptance of this check's warning, if any (see acceptance.py)
+    accepted: Optional[dict[str, Any]] = None
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}")
+        self.statistic = number(self.statistic)
+        self.p_value = number(self.p_value)
+        self.effect = number(self.effect)
+
+    def to_dict(self) -> dict[str, Any]:
+        return json_safe(asdict(self))
+
+
+@dataclass
+class CheckReport:
+    target: str
+    task: str
+    task_inferred: bool
+    features: list[str]
+    time_column: Optional[str]
+    n_rows: int
+    n_used: int
+    n_dropped_missing: int
+    checks: list[CheckResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    #: the columns of the design matrix the checks ran on (categorical features one-hot)
+    design_columns: list[str] = field(default_factory=list)
+
+    def check(self, check_id: str) -> CheckResult:
+        for c in self.checks:
+            if c.id == check_id:
+                return c
+        raise KeyError(check_id)
+
+    @property
+    def verdict_counts(self) -> dict[str, int]:
+        counts = {v: 0 for v in VERDICTS}
+        for c in self.checks:
+            counts[c.verdict] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["checks"] = [c.to_dict() for c in self.checks]
+        d["verdict_counts"] = self.verdict_counts
+        return json_safe(d)
+
+
+def number(value: Any) -> Optional[float]:
+    """A finite float, or None for missing, NaN and infinite values."""
+    if value is None:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def json_safe(value: Any) -> Any:
+    """Plain Python data for JSON: NaN and infinity become None, numpy becomes Python."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [json_safe(v) for v in value.tolist()]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return number(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else str(value)
+    if value is None or isinstance(value, str):
+        return value
+    try:  # pandas Timestamp, Decimal and friends
+        import pandas as pd
+
+        if value is pd.NaT:
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.isoformat()
+    except ImportError:  # pragma: no cover
+        pass
+    return str(value)
+
+
+def thin(n: int, limit: int = MAX_CHART_POINTS, *, keep: Optional[np.ndarray] = None) -> np.ndarray:
+    """Sorted positions of at most ``limit`` of ``n`` points, chosen deterministically.
+
+    ``keep`` (positions) are always included first, then a fixed-seed random sample.
+    """
+    if n <= limit:
+        return np.arange(n)
+    chosen = np.unique(keep)[:limit] if keep is not None and len(keep) else np.empty(0, dtype=int)
+    rest = limit - len(chosen)
+    if rest > 0:
+        pool = np.setdiff1d(np.arange(n), chosen, assume_unique=True)
+        rng = np.random.default_rng(20240611)
+        chosen = np.concatenate([chosen, rng.choice(pool, size=rest, replace=False)])
+    return np.sort(chosen.astype(int))
+
+
+def quantile_positions(n: int, limit: int = MAX_CHART_POINTS) -> np.ndarray:
+    """Evenly spaced positions in a sorted sample of ``n``, ends included (for Q-Q plots)."""
+    if n <= limit:
+        return np.arange(n)
+    return np.unique(np.round(np.linspace(0, n - 1, limit)).astype(int))
+
+
+def fmt(x: Optional[float], digits: int = 3) -> str:
+    """A number for a sentence: 3 significant digits, thousands separators for counts."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    if float(x).is_integer() and abs(x) < 1e15:
+        return f"{int(x):,}"
+    if abs(x) >= 1e5 or abs(x) < 1e-3:
+        return f"{x:.{digits - 1}e}"
+    return f"{x:.{digits}g}"
+
+
+def fmt_p(p: Optional[float]) -> str:
+    if p is None:
+        return "p n/a"
+    if p < 0.001:
+        return "p < 0.001"
+    return f"p = {p:.3f}"

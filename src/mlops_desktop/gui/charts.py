@@ -1,0 +1,232 @@
+"""Chart widgets on pyqtgraph: histograms, bars, box plots, scatter plots and a
+heatmap with hover values. They draw data the core computed; no statistics here."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+pg.setConfigOptions(background="w", foreground="#333", antialias=True)
+
+BLUE = QColor(59, 110, 168)
+PALETTE = [QColor(c) for c in ("#3b6ea8", "#e07b39", "#3f9b5b", "#b3261e", "#7b5ea7", "#8c6d31",
+                               "#d16ba5", "#5f6b7a")]
+
+
+class Chart(pg.PlotWidget):
+    """A plot with a title and plain axes, cleared before each drawing."""
+
+    def __init__(self, title: str = "", parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.setMinimumHeight(120)
+        self.setMinimumWidth(200)
+        self.getPlotItem().setMenuEnabled(False)
+        self.getPlotItem().hideButtons()
+        self.setMouseEnabled(x=False, y=False)
+        for axis in ("left", "bottom"):
+            self.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)  # no "(x0.001)" in labels
+        self._title = title
+        self.legend: Optional[pg.LegendItem] = None
+
+    def reset(self, title: str = "", x_label: str = "", y_label: str = "") -> None:
+        self.clear()
+        if self.legend is not None:
+            self.legend.scene().removeItem(self.legend) if self.legend.scene() else None
+            self.legend = None
+        item = self.getPlotItem()
+        item.setTitle(title or self._title)
+        item.setLabel("bottom", x_label)
+        item.setLabel("left", y_label)
+        item.getAxis("bottom").setTicks(None)
+        item.getAxis("left").setTicks(None)
+
+    def histogram(self, edges: Sequence[float], counts: Sequence[int], *, title: str = "",
+                  x_label: str = "", marks: Sequence[tuple[float, str]] = ()) -> None:
+        self.reset(title, x_label, "rows")
+        if not counts:
+            return
+        edges = np.asarray(edges, dtype=float)
+        self.addItem(pg.BarGraphItem(x0=edges[:-1], x1=edges[1:], height=np.asarray(counts, float),
+                                     brush=BLUE, pen=pg.mkPen("w", width=0.5)))
+        for value, label in marks:
+            line = pg.InfiniteLine(pos=value, angle=90, pen=pg.mkPen("#b3261e", style=Qt.PenStyle.DashLine),
+                                   label=label, labelOpts={"position": 0.92, "color": "#b3261e"})
+            self.addItem(line)
+
+    def bars(self, labels: Sequence[str], values: Sequence[float], *, title: str = "",
+             y_label: str = "rows", colours: Optional[Sequence[QColor]] = None,
+             reference: Optional[float] = None) -> None:
+        """Vertical bars with the labels under them (top values, VIF per feature...)."""
+        self.reset(title, "", y_label)
+        if not values:
+            return
+        x = np.arange(len(values))
+        brushes = list(colours) if colours else [BLUE] * len(values)
+        self.addItem(pg.BarGraphItem(x=x, height=np.asarray(values, float), width=0.7, brushes=brushes))
+        ticks = [(i, (str(l) if len(str(l)) <= 12 else str(l)[:11] + "…")) for i, l in enumerate(labels)]
+        self.getPlotItem().getAxis("bottom").setTicks([ticks])
+        if reference is not None:
+            self.addItem(pg.InfiniteLine(pos=reference, angle=0,
+                                         pen=pg.mkPen("#b3261e", style=Qt.PenStyle.DashLine)))
+
+    def box(self, stats: dict[str, Any], *, title: str = "",
+            x_range: Optional[tuple[float, float]] = None) -> None:
+        """A horizontal box plot from quartiles, fences and extremes."""
+        self.reset(title, "", "")
+        q1, med, q3 = stats.get("q25"), stats.get("median"), stats.get("q75")
+        if q1 is None or med is None or q3 is None:
+            return
+        lo_f, hi_f = stats.get("iqr_fences") or [q1, q3]
+        lo = max(stats.get("min", lo_f), lo_f)
+        hi = min(stats.get("max", hi_f), hi_f)
+        pen = pg.mkPen(BLUE, width=2)
+        self.addItem(pg.BarGraphItem(x0=[q1], x1=[q3], y0=[-0.25], height=[0.5],
+                                     brush=QColor(59, 110, 168, 60), pen=pen))
+        for x in (med,):
+            self.addItem(pg.PlotDataItem([x, x], [-0.25, 0.25], pen=pg.mkPen("#b3261e", width=2)))
+        self.addItem(pg.PlotDataItem([lo, q1], [0, 0], pen=pen))
+        self.addItem(pg.PlotDataItem([q3, hi], [0, 0], pen=pen))
+        for x in (lo, hi):
+            self.addItem(pg.PlotDataItem([x, x], [-0.15, 0.15], pen=pen))
+        extremes = [v for v in (stats.get("min"), stats.get("max")) if v is not None and (v < lo or v > hi)]
+        if extremes:
+            self.addItem(pg.ScatterPlotItem(extremes, [0] * len(extremes), size=6, brush="#b3261e"))
+        self.getPlotItem().getAxis("left").setTicks([[]])
+        self.setYRange(-0.6, 0.6, padding=0)
+        if x_range is not None:
+            self.setXRange(*x_range)
+
+    def scatter(self, x: Sequence[float], y: Sequence[float], *, title: str = "", x_label: str = "",
+                y_label: str = "", line: Optional[tuple[float, float, float, float]] = None,
+                hline: Optional[float] = None) -> None:
+        self.reset(title, x_label, y_label)
+        xs = np.asarray([np.nan if v is None else v for v in x], float)
+        ys = np.asarray([np.nan if v is None else v for v in y], float)
+        ok = np.isfinite(xs) & np.isfinite(ys)
+        self.addItem(pg.ScatterPlotItem(xs[ok], ys[ok], size=4, pen=None, brush=QColor(59, 110, 168, 110)))
+        if line is not None:
+            self.addItem(pg.PlotDataItem([line[0], line[2]], [line[1], line[3]], pen=pg.mkPen("#b3261e", width=2)))
+        if hline is not None:
+            self.addItem(pg.InfiniteLine(pos=hline, angle=0, pen=pg.mkPen("#b3261e", width=1.5)))
+
+    def lines(self, x: Sequence[float], series: dict[str, Sequence[float]], *, title: str = "",
+              x_label: str = "", y_label: str = "") -> None:
+        """One line per series (e.g. a feature's distribution per class)."""
+        self.reset(title, x_label, y_label)
+        self.legend = self.getPlotItem().addLegend(offset=(-10, 10))
+        for i, (name, values) in enumerate(series.items()):
+            self.plot(list(x), list(values), pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=2), name=str(name))
+
+    def stacked(self, labels: Sequence[str], series: dict[str, Sequence[float]], *, title: str = "",
+                y_label: str = "share") -> None:
+        """Stacked bars: per category, the share of each class."""
+        self.reset(title, "", y_label)
+        self.legend = self.getPlotItem().addLegend(offset=(-10, 10))
+        x = np.arange(len(labels))
+        bottom = np.zeros(len(labels))
+        for i, (name, values) in enumerate(series.items()):
+            v = np.asarray(values, float)
+            item = pg.BarGraphItem(x=x, y0=bottom, height=v, width=0.7,
+                                   brush=PALETTE[i % len(PALETTE)], name=str(name))
+            self.addItem(item)
+            self.legend.addItem(item, str(name))
+            bottom = bottom + v
+        ticks = [(i, (str(l) if len(str(l)) <= 10 else str(l)[:9] + "…")) for i, l in enumerate(labels)]
+        self.getPlotItem().getAxis("bottom").setTicks([ticks])
+
+
+class Heatmap(QWidget):
+    """A correlation matrix as coloured cells, with the pair and value under the mouse."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.plot = pg.PlotWidget()
+        self.plot.getPlotItem().setMenuEnabled(False)
+        self.plot.getPlotItem().hideButtons()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.getPlotItem().invertY(True)
+        self.image = pg.ImageItem()
+        self.plot.addItem(self.image)
+        self.hover = QLabel("Point at a cell to see the pair and its value.")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.hover)
+        self.rows: list[str] = []
+        self.cols: list[str] = []
+        self.values = np.zeros((0, 0))
+        self._labels: list[pg.TextItem] = []
+        self.plot.scene().sigMouseMoved.connect(self._moved)
+        cmap = pg.ColorMap([-1.0, 0.0, 1.0], [(179, 38, 30), (250, 250, 250), (59, 110, 168)])
+        self.image.setLookupTable(cmap.getLookupTable(-1.0, 1.0, 256))
+        self.image.setLevels((-1, 1))
+
+    def set_matrix(self, rows: Sequence[str], cols: Sequence[str],
+                   matrix: Sequence[Sequence[Optional[float]]]) -> None:
+        self.rows, self.cols = list(rows), list(cols)
+        for label in self._labels:
+            self.plot.removeItem(label)
+        self._labels = []
+        if not self.rows or not self.cols:
+            self.values = np.zeros((0, 0))
+            self.image.clear()
+            self.hover.setText("Not enough columns of this kind for this measure.")
+            return
+        self.hover.setText("Point at a cell to see the pair and its value.")
+        self.values = np.array([[np.nan if v is None else v for v in r] for r in matrix], float)
+        # ImageItem is indexed [x, y]: columns along x, rows along y
+        self.image.setImage(np.nan_to_num(self.values.T, nan=0.0), levels=(-1, 1))
+        bottom = self.plot.getPlotItem().getAxis("bottom")
+        left = self.plot.getPlotItem().getAxis("left")
+        bottom.setTicks([[(i + 0.5, c[:8]) for i, c in enumerate(self.cols)]])
+        left.setTicks([[(i + 0.5, r[:14]) for i, r in enumerate(self.rows)]])
+        self.plot.setXRange(0, max(len(self.cols), 1), padding=0)
+        self.plot.setYRange(0, max(len(self.rows), 1), padding=0)
+        if len(self.rows) * len(self.cols) <= 256:  # values in the cells while they stay legible
+            for r in range(len(self.rows)):
+                for c in range(len(self.cols)):
+                    v = self.value_at(c, r)
+                    if v is None:
+                        continue
+                    label = pg.TextItem(f"{v:.2f}", color="w" if abs(v) > 0.6 else "#333", anchor=(0.5, 0.5))
+                    label.setPos(c + 0.5, r + 0.5)
+                    self.plot.addItem(label)
+                    self._labels.append(label)
+
+    def value_at(self, col: int, row: int) -> Optional[float]:
+        v = self.values[row, col]
+        return None if np.isnan(v) else float(v)
+
+    def _moved(self, pos: Any) -> None:
+        if not self.rows:
+            return
+        p = self.plot.getPlotItem().vb.mapSceneToView(pos)
+        col, row = int(np.floor(p.x())), int(np.floor(p.y()))
+        if 0 <= row < len(self.rows) and 0 <= col < len(self.cols):
+            self.hover.setText(self.describe(col, row))
+
+    def describe(self, col: int, row: int) -> str:
+        v = self.value_at(col, row)
+        shown = "not defined" if v is None else f"{v:.3f}"
+        return f"{self.rows[row]} × {self.cols[col]}: {shown}"
+
+
+def sparkline_painter(painter: QPainter, rect: Any, counts: Sequence[float]) -> None:
+    """Draw a tiny histogram or bar chart inside a table cell."""
+    if not counts:
+        return
+    top = max(counts) or 1
+    n = len(counts)
+    w = (rect.width() - 4) / n
+    painter.save()
+    painter.setPen(QPen(Qt.PenStyle.NoPen))
+    painter.setBrush(BLUE)
+    for i, c in enumerate(counts):
+        h = (rect.height() - 6) * c / top
+        painter.drawRect(int(rect.x() + 2 + i * w), int(rect.bottom() - 3 - h), max(int(w) - 1, 1), int(h))
+    painter.restore()
