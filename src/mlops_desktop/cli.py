@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional, Sequence
 from . import __version__
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
-COMMANDS = ("init", "import", "datasets", "audit", "verify", "profile")
+COMMANDS = ("init", "import", "datasets", "audit", "verify", "profile", "check")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -92,6 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", help="target column (default: the dataset's target, if set)")
     p.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
     _common(p)
+
+    p = sub.add_parser("check", help="statistical assumption checks for a target, with verdicts")
+    p.add_argument("dataset", metavar="DATASET", help="dataset id or name")
+    p.add_argument("--target", help="target column (default: the dataset's target, if set)")
+    p.add_argument("--task", choices=["regression", "classification"], help="default: inferred")
+    p.add_argument("--features", metavar="A,B,...",
+                   help="feature columns (default: the columns whose role is feature)")
+    p.add_argument("--time-column", metavar="C", help="a column giving the rows' time order")
+    p.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
+    p.add_argument("--accept", metavar="CHECK", help="accept this check's warning (needs --reason)")
+    p.add_argument("--reason", help="why the warning is acceptable (recorded in the audit log)")
+    _common(p)
+    _actor(p)
     return parser
 
 
@@ -304,8 +317,59 @@ def _short(value: Any) -> str:
     return str(value)
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    from .core.checks import accept_warning
+    from .core.checks.for_dataset import check_dataset
+    from .core.errors import InvalidChoiceError
+
+    if args.accept and not (args.reason or "").strip():
+        raise InvalidChoiceError("Give --reason with --accept: the reason is recorded with the acceptance.")
+    features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
+    with _open(args, create=False) as ws:
+        report = check_dataset(ws, args.dataset, args.target, task=args.task, features=features,
+                               time_column=args.time_column,
+                               progress=_progress_printer(not args.json and sys.stderr.isatty()))
+        if args.accept:
+            result = report.check(args.accept) if args.accept in {c.id for c in report.checks} else None
+            if result is None:
+                raise InvalidChoiceError(f"No check {args.accept!r} ran; checks: "
+                                         f"{', '.join(c.id for c in report.checks)}.")
+            accepted = accept_warning(ws, args.dataset, report.target, report.features, args.accept,
+                                      args.reason, _who(args), result=result)
+            result.accepted = accepted
+        if args.report:
+            from .core.checks import accepted_warnings
+            from .core.report import write_report
+
+            write_report(args.report, checks=report,
+                         accepted=accepted_warnings(ws, args.dataset, report.target),
+                         title=f"Assumption checks: {report.target}")
+    data = report.to_dict()
+    if args.report:
+        data["report"] = str(Path(args.report).expanduser().absolute())
+    _emit(args, data, lambda: _check_text(report, args.report))
+    return EXIT_OK
+
+
+def _check_text(report: Any, path: Optional[str]) -> str:
+    counts = report.verdict_counts
+    lines = [f"Checks for {report.task} of {report.target} on {report.n_used:,} of {report.n_rows:,} rows "
+             f"({counts['ok']} ok, {counts['warning']} warnings, {counts['problem']} problems)", ""]
+    for c in report.checks:
+        accepted = f"  [accepted by {c.accepted['accepted_by']}: {c.accepted['reason']}]" if c.accepted else ""
+        lines.append(f"[{c.verdict:^14}] {c.name} ({c.id}){accepted}")
+        lines.append(f"                 {c.decided_by}")
+        if c.verdict in ("warning", "problem"):
+            lines.append(f"                 why: {c.why}")
+            lines.append(f"                 do:  {c.action}")
+    lines += [""] + report.notes if report.notes else []
+    if path:
+        lines += ["", f"Report written to {path}"]
+    return "\n".join(lines)
+
+
 HANDLERS = {"init": cmd_init, "import": cmd_import, "datasets": cmd_datasets,
-            "audit": cmd_audit, "verify": cmd_verify, "profile": cmd_profile}
+            "audit": cmd_audit, "verify": cmd_verify, "profile": cmd_profile, "check": cmd_check}
 
 
 def run(argv: Sequence[str]) -> int:

@@ -44,6 +44,7 @@ class Chart(pg.PlotWidget):
         item.setLabel("left", y_label)
         item.getAxis("bottom").setTicks(None)
         item.getAxis("left").setTicks(None)
+        item.invertY(False)
 
     def histogram(self, edges: Sequence[float], counts: Sequence[int], *, title: str = "",
                   x_label: str = "", marks: Sequence[tuple[float, str]] = ()) -> None:
@@ -72,6 +73,22 @@ class Chart(pg.PlotWidget):
         self.getPlotItem().getAxis("bottom").setTicks([ticks])
         if reference is not None:
             self.addItem(pg.InfiniteLine(pos=reference, angle=0,
+                                         pen=pg.mkPen("#b3261e", style=Qt.PenStyle.DashLine)))
+
+    def hbars(self, labels: Sequence[str], values: Sequence[float], *, title: str = "",
+              x_label: str = "", reference: Optional[float] = None) -> None:
+        """Horizontal bars, labels on the left: readable however long the labels are."""
+        self.reset(title, x_label, "")
+        if not values:
+            return
+        y = np.arange(len(values))
+        self.addItem(pg.BarGraphItem(x0=np.zeros(len(values)), y=y, height=0.7,
+                                     width=np.asarray(values, float), brush=BLUE))
+        ticks = [(i, (str(l) if len(str(l)) <= 24 else str(l)[:23] + "…")) for i, l in enumerate(labels)]
+        self.getPlotItem().getAxis("left").setTicks([ticks])
+        self.getPlotItem().invertY(True)
+        if reference is not None:
+            self.addItem(pg.InfiniteLine(pos=reference, angle=90,
                                          pen=pg.mkPen("#b3261e", style=Qt.PenStyle.DashLine)))
 
     def box(self, stats: dict[str, Any], *, title: str = "",

@@ -26,12 +26,13 @@ class MainWindow(QMainWindow):
         self.setMinimumSize(QSize(900, 600))
         self.setAcceptDrops(True)  # a data file dropped anywhere opens the import dialog
 
+        from .pages.check_page import CheckPage
         from .pages.data_page import DataPage
         from .pages.explore_page import ExplorePage
         from .pages.workspace_page import WorkspacePage
 
         self.pages = [WorkspacePage(state, self.runner), DataPage(state, self.runner),
-                      ExplorePage(state, self.runner)]
+                      ExplorePage(state, self.runner), CheckPage(state, self.runner)]
         self.nav = QListWidget()
         self.nav.setFixedWidth(170)
         self.nav.setObjectName("navigation")

@@ -163,22 +163,23 @@ def _profile_sections(profile: Any) -> list[str]:
 # -- checks --------------------------------------------------------------------------------
 
 def _check_chart(chart: Optional[dict[str, Any]]) -> str:
-    if not chart:
+    """SVG for a check's chart: {"kind": qq|scatter|line|bars, "x", "y", "reference"}."""
+    if not chart or not chart.get("x"):
         return ""
     kind = chart.get("kind")
-    if kind in ("qq", "scatter", "line"):
-        ref = chart.get("reference") or {}
-        line = None
-        if "x0" in ref:
-            line = (ref["x0"], ref["y0"], ref["x1"], ref["y1"])
-        return svg.scatter(chart.get("x", []), chart.get("y", []), x_label=chart.get("x_label", ""),
-                           y_label=chart.get("y_label", ""), line=line, hline=ref.get("y"))
+    ref = chart.get("reference") or {}
+    x, y = chart.get("x", []), chart.get("y", [])
+    labels = dict(x_label=chart.get("x_label", ""), y_label=chart.get("y_label", ""))
+    title = f"<div class='muted'>{escape(chart.get('title', ''))}</div>"
+    if kind == "qq":
+        lo, hi = min(x), max(x)
+        line = (lo, ref["intercept"] + ref["slope"] * lo, hi, ref["intercept"] + ref["slope"] * hi) \
+            if "slope" in ref else None
+        return title + svg.scatter(x, y, line=line, **labels)
+    if kind in ("scatter", "line"):
+        return title + svg.scatter(x, y, hline=ref.get("zero_line"), **labels)
     if kind == "bars":
-        return svg.bars([str(v) for v in chart.get("labels", [])], chart.get("y", chart.get("counts", [])),
-                        width=420, value_format="value")
-    if kind == "histogram" and chart.get("edges"):
-        return svg.histogram(chart["edges"], chart.get("counts", chart.get("y", [])),
-                             x_label=chart.get("x_label", ""))
+        return title + svg.bars([str(v) for v in x], y, width=460, value_format="value")
     return ""
 
 

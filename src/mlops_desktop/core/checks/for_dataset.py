@@ -1,0 +1,50 @@
+"""Running the checks on a registered dataset, with its column kinds and roles."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Optional
+
+from ..jobs import CancelToken, ProgressCallback, no_progress
+from .acceptance import accepted_warnings, attach_acceptances
+from .result import CheckReport
+from .runner import run_checks
+
+if TYPE_CHECKING:
+    from ..data.dataset import Dataset
+    from ..workspace import Workspace
+
+EXCLUDED_KINDS = ("id", "text", "constant", "datetime")
+
+
+def default_features(ds: "Dataset", target: str, time_column: Optional[str] = None) -> list[str]:
+    """The columns whose role is feature, less those no check can use."""
+    return [c.name for c in ds.columns
+            if c.role == "feature" and c.kind not in EXCLUDED_KINDS and c.name not in (target, time_column)]
+
+
+def check_dataset(ws: "Workspace", dataset_ref: str | int, target: Optional[str] = None, *,
+                  task: Optional[str] = None, features: Optional[list[str]] = None,
+                  time_column: Optional[str] = None, progress: ProgressCallback = no_progress,
+                  cancel: Optional[CancelToken] = None) -> CheckReport:
+    """Check a dataset for ``target`` (default: the dataset's target column); features
+    default to the columns whose role is feature. Earlier acceptances of warnings for
+    the same target and features are attached to the results."""
+    from ..errors import InvalidChoiceError
+
+    ds = ws.dataset(dataset_ref)
+    target = target or ds.target
+    if target is None:
+        raise InvalidChoiceError(f"Choose a target for dataset {ds.name!r} (or set one on the Data page).")
+    ds.column(target)
+    if time_column is not None:
+        ds.column(time_column)
+    if features is None:
+        features = default_features(ds, target, time_column)
+    else:
+        for f in features:
+            ds.column(f)
+    columns = list(dict.fromkeys([target, *features] + ([time_column] if time_column else [])))
+    df = ws.load_table(ds).select(columns).to_pandas()
+    report = run_checks(df, target, task=task, features=features, time_column=time_column,
+                        kinds={c.name: c.kind for c in ds.columns}, progress=progress, cancel=cancel)
+    return attach_acceptances(report, accepted_warnings(ws, ds.id, target))

@@ -1,0 +1,362 @@
+"""Check page: the statistical assumption checks for a target, each with a verdict,
+its chart, why it matters and what to do; warnings can be accepted with a reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QShowEvent
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView,
+                               QInputDialog, QLabel, QListWidget, QListWidgetItem, QPushButton,
+                               QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
+
+from ..errors import show_error
+from ..jobs import JobRunner
+from ..state import AppState
+from ..widgets import EmptyState, heading
+from .dataset_picker import DatasetPicker
+
+VERDICT_COLOURS = {"ok": "#1e7b34", "warning": "#a86b00", "problem": "#b3261e", "not_applicable": "#6b7280"}
+VERDICT_TEXT = {"ok": "ok", "warning": "warning", "problem": "problem", "not_applicable": "not applicable"}
+NO_TIME = "(none)"
+
+
+def _fmt(v: Optional[float]) -> str:
+    if v is None:
+        return ""
+    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
+        return f"{v:.3e}"
+    return f"{v:.4g}"
+
+
+class CheckPage(QWidget):
+    title = "Check"
+
+    def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner = state, runner
+        self.report: Any = None
+        self._built = False
+        self._generation = 0
+        self.picker = DatasetPicker(state, require_target=True)
+        self.picker.changed.connect(self._dataset_or_target_changed)
+        outer = QVBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(heading("Check"))
+        top.addSpacing(16)
+        top.addWidget(self.picker)
+        top.addSpacing(12)
+        top.addWidget(QLabel("Task:"))
+        self.task = QComboBox()
+        self.task.addItem("Infer from the target", None)
+        self.task.addItem("Regression", "regression")
+        self.task.addItem("Classification", "classification")
+        top.addWidget(self.task)
+        top.addSpacing(12)
+        top.addWidget(QLabel("Time order:"))
+        self.time_column = QComboBox()
+        self.time_column.setToolTip("A column giving the rows' order in time enables the "
+                                    "stationarity and time-leakage checks")
+        top.addWidget(self.time_column)
+        top.addStretch(1)
+        outer.addLayout(top)
+        buttons = QHBoxLayout()
+        self.run_button = QPushButton("Run checks")
+        self.run_button.setDefault(True)
+        self.run_button.clicked.connect(self.run_checks)
+        self.report_button = QPushButton("Save report…")
+        self.report_button.clicked.connect(self.save_report)
+        self.report_button.setEnabled(False)
+        self.status = QLabel("Choose a dataset and a target, then run the checks.")
+        self.status.setWordWrap(True)
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.report_button)
+        buttons.addWidget(self.status, 1)
+        outer.addLayout(buttons)
+        self.stack = QStackedWidget()
+        self.empty = EmptyState("Nothing to check yet",
+                                "Import a dataset on the Data page first; then choose its target here "
+                                "to test the assumptions a model of it relies on.", [])
+        self.body = QWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.body)
+        outer.addWidget(self.stack, 1)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.ensure_built()
+        self.picker.reload()
+        super().showEvent(event)
+
+    def ensure_built(self) -> None:
+        if self._built:
+            return
+        self._built = True
+        from ..charts import Chart
+
+        splitter = QSplitter()
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        features_box = QGroupBox("Features (ticked ones are checked)")
+        fl = QVBoxLayout(features_box)
+        self.features = QListWidget()
+        self.features.setMaximumHeight(150)
+        fl.addWidget(self.features)
+        ll.addWidget(features_box)
+        self.table = QTableWidget(0, 3)
+        self.table.setHorizontalHeaderLabels(["Verdict", "Check", "Figure"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
+        self.table.setWordWrap(False)
+        self.table.currentCellChanged.connect(lambda r, *_: self.show_check(r))
+        ll.addWidget(self.table, 1)
+        splitter.addWidget(left)
+
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        self.check_title = heading("")
+        rl.addWidget(self.check_title)
+        self.detail = QLabel()
+        self.detail.setWordWrap(True)
+        self.detail.setTextFormat(Qt.TextFormat.RichText)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        rl.addWidget(self.detail)
+        self.chart = Chart()
+        rl.addWidget(self.chart, 1)
+        accept_row = QHBoxLayout()
+        self.accepted_label = QLabel()
+        self.accepted_label.setWordWrap(True)
+        self.accept_button = QPushButton("Accept this warning…")
+        self.accept_button.setToolTip("Record why the model may go ahead despite this result; "
+                                      "the model card shows it")
+        self.accept_button.clicked.connect(self.accept_current)
+        accept_row.addWidget(self.accepted_label, 1)
+        accept_row.addWidget(self.accept_button)
+        rl.addLayout(accept_row)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([470, 810])
+        layout = QVBoxLayout(self.body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+    # -- choices ------------------------------------------------------------------------
+
+    def _dataset_or_target_changed(self) -> None:
+        self.ensure_built()
+        ws, dataset_id, target = self.state.workspace, self.picker.dataset_id(), self.picker.target()
+        self.stack.setCurrentWidget(self.body if dataset_id is not None else self.empty)
+        self.features.clear()
+        self.time_column.clear()
+        self.time_column.addItem(NO_TIME)
+        self.report = None
+        self.table.setRowCount(0)
+        self._clear_detail()
+        if ws is None or dataset_id is None:
+            self.run_button.setEnabled(False)
+            return
+        from ...core.checks.for_dataset import EXCLUDED_KINDS
+
+        ds = ws.dataset(dataset_id)
+        for col in ds.columns:
+            if col.kind in ("datetime", "numeric") and col.name != target:
+                self.time_column.addItem(col.name)
+            if col.name == target or col.kind in EXCLUDED_KINDS:
+                continue
+            item = QListWidgetItem(f"{col.name}  ({col.kind})")
+            item.setData(Qt.ItemDataRole.UserRole, col.name)
+            item.setCheckState(Qt.CheckState.Checked if col.role == "feature" else Qt.CheckState.Unchecked)
+            self.features.addItem(item)
+        self.run_button.setEnabled(target is not None)
+        self.status.setText("Run the checks to see the verdicts." if target else
+                            "Choose a target: the column a model would predict.")
+
+    def chosen_features(self) -> list[str]:
+        return [self.features.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.features.count())
+                if self.features.item(i).checkState() == Qt.CheckState.Checked]
+
+    # -- running --------------------------------------------------------------------------
+
+    def run_checks(self) -> None:
+        ws, dataset_id, target = self.state.workspace, self.picker.dataset_id(), self.picker.target()
+        if ws is None or dataset_id is None or target is None:
+            return
+        root, features = ws.root, self.chosen_features()
+        task = self.task.currentData()
+        time_column = None if self.time_column.currentText() in ("", NO_TIME) else self.time_column.currentText()
+        self._generation += 1
+        generation = self._generation
+        self.status.setText("Running the checks…")
+        self.run_button.setEnabled(False)
+
+        def work(progress, cancel):
+            from ...core.checks.for_dataset import check_dataset
+            from ...core.workspace import Workspace
+
+            with Workspace.open(root) as own:
+                return check_dataset(own, dataset_id, target, task=task, features=features,
+                                     time_column=time_column, progress=progress, cancel=cancel)
+
+        def done(report) -> None:
+            self.run_button.setEnabled(True)
+            if generation == self._generation:
+                self.show_report(report)
+
+        def failed(exc, tb) -> None:
+            self.run_button.setEnabled(True)
+            self.status.setText("The checks could not run: see the message.")
+            show_error(self, "Checks failed", exc, tb)
+
+        self.runner.start("Running checks", work, on_success=done, on_error=failed,
+                          on_cancel=lambda: (self.run_button.setEnabled(True),
+                                             self.status.setText("Cancelled.")))
+
+    def show_report(self, report: Any) -> None:
+        self.report = report
+        self.report_button.setEnabled(True)
+        counts = report.verdict_counts
+        dropped = f" ({report.n_dropped_missing:,} with missing values left out)" if report.n_dropped_missing else ""
+        self.status.setText(f"{report.task.capitalize()} of {report.target}: {report.n_used:,} of "
+                            f"{report.n_rows:,} rows used{dropped}. {counts['ok']} ok, {counts['warning']} "
+                            f"warnings, {counts['problem']} problems. " + " ".join(report.notes))
+        self.table.setRowCount(len(report.checks))
+        for r, c in enumerate(report.checks):
+            verdict = QTableWidgetItem(VERDICT_TEXT[c.verdict] + (" ✓" if c.accepted else ""))
+            verdict.setForeground(QBrush(QColor("white")))
+            verdict.setBackground(QBrush(QColor(VERDICT_COLOURS[c.verdict])))
+            verdict.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            if c.accepted:
+                verdict.setToolTip(f"Accepted by {c.accepted['accepted_by']}: {c.accepted['reason']}")
+            self.table.setItem(r, 0, verdict)
+            self.table.setItem(r, 1, QTableWidgetItem(c.name))
+            figure = next(((n, v) for n, v in ((c.effect_name, c.effect), (c.statistic_name, c.statistic))
+                           if v is not None), None)
+            shown = QTableWidgetItem(f"{figure[0]} {_fmt(figure[1])}" if figure else "")
+            shown.setToolTip(shown.text())
+            self.table.setItem(r, 2, shown)
+        self.table.resizeColumnToContents(0)
+        self.table.setColumnWidth(2, 190)
+        if report.checks:
+            worst = min(range(len(report.checks)),
+                        key=lambda i: ["problem", "warning", "ok", "not_applicable"].index(report.checks[i].verdict))
+            self.table.setCurrentCell(worst, 0)
+            self.show_check(worst)
+
+    def _clear_detail(self) -> None:
+        self.check_title.setText("")
+        self.detail.setText("")
+        self.accepted_label.setText("")
+        self.accept_button.setEnabled(False)
+        self.chart.reset("")
+
+    def show_check(self, row: int) -> None:
+        if self.report is None or not 0 <= row < len(self.report.checks):
+            return
+        c = self.report.checks[row]
+        colour = VERDICT_COLOURS[c.verdict]
+        self.check_title.setText(c.name)
+        figures = []
+        for name, value in ((c.statistic_name, c.statistic), ("p-value", c.p_value), (c.effect_name, c.effect)):
+            if value is not None:
+                figures.append(f"{name} = {_fmt(value)}")
+        self.detail.setText(
+            f"<p><span style='background:{colour};color:white;padding:2px 6px'>&nbsp;"
+            f"{VERDICT_TEXT[c.verdict]}&nbsp;</span> &nbsp;{'; '.join(figures)}</p>"
+            f"<p>{_html(c.tested)}</p><p><i>Decided by {_html(c.decided_by)}</i></p>"
+            f"<p><b>Why it matters:</b> {_html(c.why)}</p><p><b>What to do:</b> {_html(c.action)}</p>")
+        self.draw_chart(c.chart)
+        if c.accepted:
+            a = c.accepted
+            self.accepted_label.setText(f"Accepted by {a['accepted_by']} on {a['accepted_at'][:10]}: "
+                                        f"“{a['reason']}”")
+        else:
+            self.accepted_label.setText("")
+        self.accept_button.setEnabled(c.verdict in ("warning", "problem"))
+
+    def draw_chart(self, chart: Optional[dict[str, Any]]) -> None:
+        if not chart or not chart.get("x"):
+            self.chart.reset("No chart for this check")
+            return
+        kind, ref = chart.get("kind"), chart.get("reference") or {}
+        title, x, y = chart.get("title", ""), chart["x"], chart.get("y", [])
+        labels = dict(x_label=chart.get("x_label", ""), y_label=chart.get("y_label", ""))
+        if kind == "qq":
+            lo, hi = min(x), max(x)
+            line = (lo, ref["intercept"] + ref["slope"] * lo, hi, ref["intercept"] + ref["slope"] * hi) \
+                if "slope" in ref else None
+            self.chart.scatter(x, y, title=title, line=line, **labels)
+        elif kind in ("scatter", "line"):
+            self.chart.scatter(x, y, title=title, hline=ref.get("zero_line"), **labels)
+        elif kind == "bars":
+            limit = next((ref[k] for k in ("warning", "alpha", "rare_below", "problem_below") if k in ref), None)
+            self.chart.hbars([str(v) for v in x], y, title=title, x_label=chart.get("y_label", ""),
+                             reference=limit)
+        else:
+            self.chart.reset(title)
+
+    # -- acceptance and report ---------------------------------------------------------------
+
+    def accept_current(self) -> None:
+        row = self.table.currentRow()
+        if self.report is None or row < 0:
+            return
+        check = self.report.checks[row]
+        reason, ok = QInputDialog.getMultiLineText(
+            self, "Accept this warning",
+            f"Why may a model go ahead despite “{check.name}”? The reason is recorded with your name "
+            "and shown on the model card.")
+        if ok:
+            self.accept(check.id, reason)
+
+    def accept(self, check_id: str, reason: str) -> None:
+        from ...core.checks import accept_warning
+
+        ws, dataset_id = self.state.workspace, self.picker.dataset_id()
+        check = self.report.check(check_id)
+        try:
+            check.accepted = accept_warning(ws, dataset_id, self.report.target, self.report.features,
+                                            check_id, reason, self.state.actor, result=check)
+        except Exception as exc:
+            show_error(self, "Cannot accept the warning", exc)
+            return
+        row = self.table.currentRow()
+        self.show_report(self.report)
+        self.table.setCurrentCell(row, 0)
+        self.show_check(row)
+
+    def save_report(self) -> None:
+        if self.report is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save the report",
+                                              str(Path.home() / f"checks-{self.report.target}.html"),
+                                              "HTML files (*.html)")
+        if path:
+            self.write_report(path)
+
+    def write_report(self, path: str) -> None:
+        from ...core.checks import accepted_warnings
+        from ...core.report import write_report
+
+        try:
+            write_report(path, checks=self.report,
+                         accepted=accepted_warnings(self.state.workspace, self.picker.dataset_id(),
+                                                    self.report.target),
+                         title=f"Assumption checks: {self.report.target}")
+        except Exception as exc:
+            show_error(self, "Cannot save the report", exc)
+            return
+        self.status.setText(f"Report saved to {path}")
+
+
+def _html(text: str) -> str:
+    from html import escape
+
+    return escape(text or "")
