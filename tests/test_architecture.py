@@ -129,3 +129,15 @@ def test_import_linter_contract_catches_a_qt_import(tmp_path):
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
     assert "BROKEN" in out and "mlops_desktop.core.jobs" in out
+
+
+def test_every_package_is_listed_for_the_wheel():
+    """pyproject lists packages explicitly (for the resources mapping): a new package
+    left out would be missing from a built wheel and a packaged app."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    src = root / "src"
+    found = {".".join(p.parent.relative_to(src).parts) for p in src.rglob("__init__.py")}
+    assert found - listed == set()

@@ -73,10 +73,12 @@ def test_a_workspace_from_a_newer_app_is_refused(closed_ws):
 
 
 def test_an_older_workspace_is_migrated(closed_ws, monkeypatch):
-    """A workspace made when only migration 1 existed gets the later ones on open."""
+    """A workspace made by this version gets a later migration when it is opened."""
     before = _migrations(closed_ws)
-    assert [v for v, _, _ in before] == [1]
-    extra = (2, "model notes", """
+    current = [v for v, _, _ in migrations.MIGRATIONS]
+    assert [v for v, _, _ in before] == current
+    new = migrations.LATEST + 1
+    extra = (new, "model notes", """
 CREATE TABLE model_notes (
     id INTEGER PRIMARY KEY,
     dataset_id INTEGER NOT NULL REFERENCES datasets (id),
@@ -87,12 +89,12 @@ BEGIN SELECT RAISE(ABORT, 'notes are kept'); END;
 ALTER TABLE datasets ADD COLUMN description TEXT NOT NULL DEFAULT '';
 """)
     monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [extra])
-    monkeypatch.setattr(migrations, "LATEST", 2)
+    monkeypatch.setattr(migrations, "LATEST", new)
 
     with Workspace.open(closed_ws) as ws:
         after = _migrations(closed_ws)
-        assert after[0] == before[0]  # migration 1 untouched
-        assert [(v, n) for v, n, _ in after] == [(1, before[0][1]), (2, "model notes")]
+        assert after[:len(before)] == before  # earlier migrations untouched
+        assert [(v, n) for v, n, _ in after] == [(v, n) for v, n, _ in before] + [(new, "model notes")]
         assert "model_notes" in ws.registry.db.table_names()
         ds = ws.registry.query_one("SELECT name, description FROM datasets")
         assert ds == {"name": "penguins", "description": ""}  # existing rows kept
@@ -103,12 +105,13 @@ ALTER TABLE datasets ADD COLUMN description TEXT NOT NULL DEFAULT '';
 
 
 def test_a_failing_migration_leaves_the_version_unrecorded(closed_ws, monkeypatch):
-    broken = (2, "broken", "CREATE TABLE half_done (x INTEGER);\nTHIS IS NOT SQL;\n")
+    current = [v for v, _, _ in migrations.MIGRATIONS]
+    broken = (migrations.LATEST + 1, "broken", "CREATE TABLE half_done (x INTEGER);\nTHIS IS NOT SQL;\n")
     monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS + [broken])
-    monkeypatch.setattr(migrations, "LATEST", 2)
+    monkeypatch.setattr(migrations, "LATEST", broken[0])
     with pytest.raises(WorkspaceError, match="Cannot open the registry"):
         Workspace.open(closed_ws)
-    assert [v for v, _, _ in _migrations(closed_ws)] == [1]
+    assert [v for v, _, _ in _migrations(closed_ws)] == current
     conn = _raw(closed_ws)
     try:  # the migration's first statement was rolled back with it
         assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'half_done'").fetchall() == []

@@ -111,14 +111,16 @@ SEP_TESTED = ("Whether a linear combination of the features puts every row of a 
               "and every other row on the other side (complete separation) or on the boundary "
               "(quasi-complete), found by linear programming (Konis 2007); with several classes, "
               "each class against the rest.")
-LP_SUBSAMPLE = 5000
+LP_SUBSAMPLE = 5000   # rows the constraint generation starts from
+LP_ADD_ROWS = 2000    # most violated rows added per round
+LP_ROUNDS = 30        # rounds before solving the full programme at once
 MARGIN_TOL = 1e-7
 
 
 @dataclass
 class Separation:
     kind: str                 # "complete" | "quasi" | "none"
-    columns: list[str]        # design columns with weight in the separating direction
+    columns: list[str]        # design columns in the separating direction, largest weight first
     n_boundary: int           # rows on the separating plane (quasi-complete)
 
 
@@ -128,29 +130,65 @@ def _standardised(fit: LinearFit) -> np.ndarray:
     return np.column_stack([np.ones(fit.n), (fit.X - fit.mean) / (fit.scale / np.sqrt(fit.n))])
 
 
-def _lp(Z: np.ndarray, s: np.ndarray, complete: bool) -> Optional[np.ndarray]:
-    """A direction b with s·(Z b) >= 0 for all rows and > 0 for some (or all, ``complete``)."""
+def _solve(A: np.ndarray, c_full: np.ndarray, complete: bool) -> Optional[np.ndarray]:
+    """One linear programme over the rows ``A`` (see :func:`_lp`); the direction, or None."""
     from scipy.optimize import linprog
 
-    A = s[:, None] * Z
     n, k = A.shape
     if complete:  # maximise t subject to A b >= t, -1 <= b <= 1, t <= 1
         c = np.zeros(k + 1)
         c[-1] = -1.0
         A_ub = np.column_stack([-A, np.ones(n)])
         bounds = [(-1.0, 1.0)] * k + [(None, 1.0)]
-    else:  # maximise sum(A b) subject to A b >= 0
-        c = -A.sum(axis=0)
-        A_ub = -A
-        bounds = [(-1.0, 1.0)] * k
+    else:  # maximise the summed margins of all rows subject to A b >= 0
+        c, A_ub, bounds = -c_full, -A, [(-1.0, 1.0)] * k
     res = linprog(c, A_ub=A_ub, b_ub=np.zeros(n), bounds=bounds, method="highs")
     if res.status != 0 or res.x is None:
         return None
     b = res.x[:k]
     scale = np.abs(b).max()
-    if scale <= 0:
+    if scale <= MARGIN_TOL or (complete and res.x[-1] <= MARGIN_TOL):
         return None
-    b = b / scale
+    return b / scale
+
+
+def _lp(A: np.ndarray, complete: bool) -> Optional[np.ndarray]:
+    """A direction b with A b >= 0 for every row and > 0 for some (or, ``complete``, for
+    every row), A holding each row's features times ±1 for its class; None if none.
+
+    Solved by constraint generation: start from a subsample of rows, add the rows the
+    direction found violates, repeat. A subsample's optimum bounds the full problem's,
+    so "no separation" in a subsample is final, and a direction that satisfies every
+    row is the full problem's answer.
+    """
+    n = len(A)
+    c_full = A.sum(axis=0)
+    rng = np.random.default_rng(7)
+    work = np.sort(rng.choice(n, LP_SUBSAMPLE, replace=False)) if n > LP_SUBSAMPLE else np.arange(n)
+    for _ in range(LP_ROUNDS):
+        b = _solve(A[work], c_full, complete)
+        if b is None:
+            return None
+        margins = A @ b
+        if complete:
+            if margins.min() > MARGIN_TOL:
+                return b
+            bad = np.flatnonzero(margins <= MARGIN_TOL)
+        else:
+            if margins.min() >= -MARGIN_TOL:
+                return b if margins.max() > 1e3 * MARGIN_TOL else None
+            bad = np.flatnonzero(margins < -MARGIN_TOL)
+        bad = np.setdiff1d(bad[np.argsort(margins[bad], kind="stable")][:LP_ADD_ROWS], work)
+        if not len(bad):
+            break
+        work = np.union1d(work, bad)
+    return _solve_full(A, c_full, complete)
+
+
+def _solve_full(A: np.ndarray, c_full: np.ndarray, complete: bool) -> Optional[np.ndarray]:
+    b = _solve(A, c_full, complete)
+    if b is None:
+        return None
     margins = A @ b
     if complete:
         return b if margins.min() > MARGIN_TOL else None
@@ -159,20 +197,17 @@ def _lp(Z: np.ndarray, s: np.ndarray, complete: bool) -> Optional[np.ndarray]:
 
 def separation_of(Z: np.ndarray, s: np.ndarray, names: list[str]) -> Separation:
     """Complete, quasi-complete or no separation of the rows with s = +1 from those with -1."""
-    n = len(s)
-    if n > LP_SUBSAMPLE:
-        # no separation in a subset means none in the whole (more rows only add constraints)
-        sub = np.random.default_rng(7).choice(n, LP_SUBSAMPLE, replace=False)
-        if len(np.unique(s[sub])) == 2 and _lp(Z[sub], s[sub], complete=False) is None:
-            return Separation("none", [], 0)
-    b = _lp(Z, s, complete=False)
+    A = s[:, None] * Z
+    b = _lp(A, complete=False)
     if b is None:
         return Separation("none", [], 0)
-    full = _lp(Z, s, complete=True)
+    full = _lp(A, complete=True)
     kind = "complete" if full is not None else "quasi"
     direction = full if full is not None else b
-    margins = s * (Z @ direction)
-    cols = [names[j - 1] for j in range(1, len(direction)) if abs(direction[j]) > 1e-6]
+    margins = A @ direction
+    weights = np.abs(direction[1:])
+    order = [j for j in np.argsort(-weights, kind="stable") if weights[j] > 1e-6]
+    cols = [names[j] for j in order]
     return Separation(kind, cols, int((np.abs(margins) <= MARGIN_TOL).sum()) if kind == "quasi" else 0)
 
 
@@ -214,8 +249,11 @@ def separation(prep: Prepared, fit: LinearFit) -> CheckResult:
                "columns_tested": names, "aliased_left_out": [prep.columns[j] for j in fit.aliased]}
 
     def involved(cases: list[dict]) -> str:
-        cols = sorted({c for case in cases for c in case["columns"]})
-        return ", ".join(cols) if cols else "the intercept alone"
+        cols = list(dict.fromkeys(c for case in cases for c in case["columns"]))
+        if not cols:
+            return "the intercept alone"
+        more = f" and {len(cols) - 8} more columns" if len(cols) > 8 else ""
+        return ", ".join(cols[:8]) + more
 
     which = "" if binary else " (class against the rest)"
     if complete:
@@ -250,17 +288,20 @@ def any_separation(result: CheckResult) -> bool:
 BT_ID, BT_NAME = "linearity_logit", "Linearity of the logit (Box–Tidwell)"
 BT_WHY = ("Logistic regression assumes each numeric feature acts linearly on the log-odds; a "
           "curved effect is misfitted, worst at the ends of the feature's range.")
-BT_TESTED = ("Whether adding x·ln(x) for each numeric feature improves the logistic fit "
-             "(Box–Tidwell; likelihood-ratio test of all terms, Wald test per feature).")
+BT_TESTED = ("Whether adding z·ln(z) for each numeric feature (z = 1 + (x − min)/sd) improves "
+             "the logistic fit (Box–Tidwell; likelihood-ratio test of all terms, Wald test per "
+             "feature).")
 
 
 def box_tidwell_terms(prep: Prepared, fit: LinearFit) -> tuple[list[str], np.ndarray, list[dict]]:
-    """The numeric features tested and their x·ln(x) columns.
+    """The numeric features tested and their z·ln(z) columns.
 
-    Each feature is divided by its standard deviation (the test does not change when x is
-    scaled) and, if it has values <= 0, shifted so that its smallest value is 1.
+    Each feature x is mapped to z = 1 + (x - min x) / sd(x) first. The textbook form uses
+    x itself, but for a feature far from zero (a year, a body mass in grams) x·ln(x) is
+    nearly collinear with x and the fit cannot tell them apart; anchoring every feature
+    at 1 tests its curvature over the same relative range.
     """
-    names, cols, shifts = [], [], []
+    names, cols, transforms = [], [], []
     kept_names = set(fit.names)
     for j, (name, feature) in enumerate(zip(prep.columns, prep.column_feature)):
         if prep.kinds.get(feature) != "numeric" or name not in kept_names:
@@ -268,16 +309,12 @@ def box_tidwell_terms(prep: Prepared, fit: LinearFit) -> tuple[list[str], np.nda
         x = prep.X[:, j]
         if len(np.unique(x)) <= 2:
             continue
-        sd = x.std()
-        z = x / sd
-        shift = 0.0
-        if z.min() <= 0:
-            shift = 1.0 - z.min()
-            z = z + shift
+        sd = float(x.std())
+        z = 1.0 + (x - x.min()) / sd
         names.append(feature)
         cols.append(z * np.log(z))
-        shifts.append({"feature": feature, "scale": float(sd), "shift_in_sd": float(shift)})
-    return names, (np.column_stack(cols) if cols else np.empty((prep.n_used, 0))), shifts
+        transforms.append({"feature": feature, "minimum": float(x.min()), "scale": sd})
+    return names, (np.column_stack(cols) if cols else np.empty((prep.n_used, 0))), transforms
 
 
 def _logit_fit(y: np.ndarray, exog: np.ndarray, multinomial: bool):
@@ -356,7 +393,7 @@ def linearity_logit(prep: Prepared, fit: LinearFit, separated: bool) -> CheckRes
     chart = {"kind": "bars", "title": "Box–Tidwell p-value per numeric feature",
              "x": [r["feature"] for r in per_feature], "y": [r["p_value"] for r in per_feature],
              "labels": [r["feature"] for r in per_feature], "x_label": "feature",
-             "y_label": "p-value of x·ln(x)", "reference": {"alpha": rules.ALPHA}}
+             "y_label": "p-value of z·ln(z)", "reference": {"alpha": rules.ALPHA}}
     return CheckResult(BT_ID, BT_NAME, BT_TESTED, verdict, statistic=lr,
                        statistic_name="likelihood ratio (χ²)", p_value=p, effect=gain,
                        effect_name="gain in McFadden's pseudo-R²", decided_by=decided, why=BT_WHY,

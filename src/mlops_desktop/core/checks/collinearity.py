@@ -45,7 +45,7 @@ def generalised_vifs(fit: LinearFit, owner: list[str]) -> dict[str, tuple[float,
 
 def condition_numbers(fit: LinearFit) -> dict[str, float | None]:
     """The centred-and-scaled condition number (used for judging), Belsley's unit-length
-    one with the intercept, and statsmodels' (raw design, from the eigenvalues of X'X)."""
+    one with the intercept, and statsmodels' (raw design with the intercept)."""
     out: dict[str, float | None] = {"centred_scaled": None, "unit_length": None, "statsmodels": None}
     exog = fit.exog
     with np.errstate(all="ignore"):
@@ -55,8 +55,8 @@ def condition_numbers(fit: LinearFit) -> dict[str, float | None]:
         unit = exog / np.sqrt((exog ** 2).sum(axis=0))
         s = np.linalg.svd(unit, compute_uv=False)
         out["unit_length"] = float(s[0] / s[-1]) if s[-1] > 0 else None
-        eig = np.linalg.eigvalsh(exog.T @ exog)
-        out["statsmodels"] = float(np.sqrt(eig.max() / eig.min())) if eig.min() > 0 else None
+        s = np.linalg.svd(exog, compute_uv=False)  # statsmodels: from the singular values
+        out["statsmodels"] = float(s[0] / s[-1]) if s[-1] > 0 else None
     return out
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CheckError, InvalidChoiceError, NotFoundError
+from ..data.task import infer_task, infer_task_with_reason  # noqa: F401  (re-exported)
 from . import rules
 
 TASKS = ("regression", "classification")
@@ -24,7 +25,6 @@ FEATURE_KINDS = ("numeric", "categorical", "boolean")
 EXCLUDED_KINDS = ("id", "text", "constant")
 MAX_CLASSES = 50
 #: a numeric target with whole numbers and at most this many values is taken as classes
-MAX_INTEGER_CLASSES = 10
 OTHER_LEVEL = "(other)"
 
 
@@ -53,36 +53,6 @@ class Prepared:
 
 
 # -- task ------------------------------------------------------------------------------
-
-def infer_task(target: pd.Series) -> str:
-    """"regression" for a numeric target with many values, "classification" otherwise.
-
-    Text, categories and booleans are classes; numbers are classes when there are
-    at most two values, or whole numbers with at most 10 distinct values.
-    """
-    return _infer_task(target)[0]
-
-
-def _infer_task(target: pd.Series) -> tuple[str, str]:
-    s = target.dropna()
-    name = target.name
-    if pd.api.types.is_datetime64_any_dtype(s):
-        raise CheckError(f"The target {name!r} holds dates; a date cannot be predicted by these "
-                         "checks. Use it as the time-order column and choose another target.")
-    if pd.api.types.is_bool_dtype(s):
-        return "classification", f"the target {name!r} is true/false"
-    if not pd.api.types.is_numeric_dtype(s):
-        return "classification", f"the target {name!r} holds text or categories"
-    values = s.to_numpy(dtype=float)
-    n_distinct = int(pd.unique(values).size)
-    if n_distinct <= 2:
-        return "classification", f"the target {name!r} has {n_distinct} distinct values"
-    whole = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
-    if whole and n_distinct <= MAX_INTEGER_CLASSES:
-        return "classification", (f"the target {name!r} holds whole numbers with only "
-                                  f"{n_distinct} distinct values")
-    return "regression", f"the target {name!r} is numeric with {n_distinct:,} distinct values"
-
 
 # -- column kinds ----------------------------------------------------------------------
 
@@ -152,22 +122,22 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
     if len(non_missing) == 0:
         raise CheckError(f"The target {target!r} has no values (every row is missing). "
                          "Choose another target.")
+    n_target_values = int(non_missing.nunique())
+    if n_target_values < 2:
+        value = _value(non_missing.iloc[0])
+        if task == "classification" or not pd.api.types.is_numeric_dtype(non_missing):
+            raise CheckError(f"The target {target!r} has only one class ({value}) in every row "
+                             "that has a value; classification needs at least two. Choose "
+                             "another target.")
+        raise CheckError(f"The target {target!r} is constant ({value} in every row that has a "
+                         "value): there is nothing to predict or check. Choose another target.")
     task_inferred = task is None
     if task is None:
         if target_kind in ("categorical", "boolean"):
             task, reason = "classification", f"the target {target!r} is typed {target_kind}"
         else:
-            task, reason = _infer_task(y_all)
+            task, reason = infer_task_with_reason(y_all)
         notes.append(f"Task inferred as {task}: {reason}. Choose the task explicitly to override.")
-    n_target_values = int(non_missing.nunique())
-    if task == "classification" and n_target_values < 2:
-        raise CheckError(f"The target {target!r} has only one class ({_value(non_missing.iloc[0])}) "
-                         "in every row that has a value; classification needs at least two. "
-                         "Choose another target.")
-    if n_target_values < 2:
-        raise CheckError(f"The target {target!r} is constant ({_value(non_missing.iloc[0])} in every "
-                         "row that has a value): there is nothing to predict or check. "
-                         "Choose another target.")
     if task == "regression":
         y_all = _numeric_target(y_all, target)
     elif n_target_values > MAX_CLASSES:
@@ -176,7 +146,6 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
                          "for a numeric target, or group the values into fewer classes.")
 
     # the features
-    explicit = features is not None
     if features is None:
         features = []
         for c in columns:
@@ -247,16 +216,16 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
 
     # complete cases over target, features and time
     n_rows = len(df)
-    present = y_all.notna().to_numpy()
+    present = y_all.notna().to_numpy().copy()
     if task == "regression":
-        present &= np.isfinite(y_all.to_numpy(dtype=float, na_value=np.nan))
+        present = present & np.isfinite(y_all.to_numpy(dtype=float, na_value=np.nan))
     n_no_target = int((~present).sum())
     for f in features:
-        present &= data[f].notna().to_numpy()
+        present = present & data[f].notna().to_numpy()
     time_values = None
     if time_column is not None:
         time_values = _time_values(df[time_column], time_column)
-        present &= time_values.notna().to_numpy()
+        present = present & time_values.notna().to_numpy()
     rows = np.flatnonzero(present)
     n_used = len(rows)
     n_dropped = n_rows - n_used
@@ -270,10 +239,10 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
     if n_dropped:
         parts = []
         if n_no_target:
-            parts.append(f"{n_no_target:,} without a target value")
+            parts.append(f"{n_no_target:,} without a (finite) target value")
         if n_dropped - n_no_target:
-            parts.append(f"{n_dropped - n_no_target:,} more with a missing feature"
-                         + (" or time" if time_column else ""))
+            parts.append(f"{n_dropped - n_no_target:,}{' more' if n_no_target else ''} with a "
+                         "missing (or infinite) feature" + (" or time" if time_column else ""))
         notes.append(f"Used {n_used:,} of {n_rows:,} rows: left out {' and '.join(parts)}.")
 
     time_sorted = None
@@ -292,6 +261,8 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
                              f"{target!r} is constant ({_value(y[0])}); there is nothing to check. "
                              "Leave out the features with many missing values, or choose another target.")
     else:
+        if y_used.dtype == object and y_used.map(type).nunique() > 1:
+            y_used = y_used.map(str)  # labels of mixed types (numbers and text): as text
         codes, uniques = pd.factorize(y_used, sort=True)
         classes = [_plain(u) for u in uniques]
         y = codes.astype(int)

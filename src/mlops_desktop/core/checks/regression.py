@@ -104,20 +104,29 @@ RESET_WHY = ("A curved relationship fitted with a straight line leaves systemati
 
 def reset_test(fit: LinearFit) -> dict:
     """RESET with powers 2 and 3 of the fitted values; F test (statsmodels
-    ``linear_reset(res, power=3, use_f=True)``)."""
-    z = (fit.fitted - fit.fitted.mean())
+    ``linear_reset(res, power=3, use_f=True)``).
+
+    The fitted values are standardised first (with X in the model, z² and z³ span the same
+    space as ŷ² and ŷ³, and stay well scaled), then made orthogonal to X with the fit's
+    Q, so the extra sum of squares needs no second factorisation of the design.
+    """
+    z = fit.fitted - fit.fitted.mean()
     sd = z.std()
     z = z / sd if sd > 0 else z
-    aug = np.column_stack([fit.X, z ** 2, z ** 3])
-    f2 = ols_fit(aug, fit.fitted + fit.resid)
-    q = len(f2.kept) - len(fit.kept)
-    df2 = f2.df_resid
-    if q < 1 or df2 < 1 or f2.ssr <= 0:
+    W = np.column_stack([z ** 2, z ** 3])
+    W = W - W.mean(axis=0)
+    if fit.Q.shape[1]:
+        W = W - fit.Q @ (fit.Q.T @ W)
+    extra = ols_fit(W, fit.resid)  # both sides orthogonal to the constant and to X
+    q = len(extra.kept)
+    ssr_u = extra.ssr
+    df2 = fit.df_resid - q
+    if q < 1 or df2 < 1 or ssr_u <= 0:
         return {"F": None, "p": None, "df_num": q, "df_denom": df2, "cohen_f2": None}
-    F = ((fit.ssr - f2.ssr) / q) / (f2.ssr / df2)
+    F = ((fit.ssr - ssr_u) / q) / (ssr_u / df2)
     p = float(stats.f.sf(F, q, df2))
     return {"F": float(F), "p": p, "df_num": q, "df_denom": df2,
-            "cohen_f2": float((fit.ssr - f2.ssr) / f2.ssr)}
+            "cohen_f2": float((fit.ssr - ssr_u) / ssr_u)}
 
 
 def linearity_reset(prep: Prepared, fit: LinearFit) -> CheckResult:
@@ -222,7 +231,11 @@ HET_WHY = ("When the spread of the errors changes with the features, standard er
 
 def breusch_pagan(fit: LinearFit) -> dict:
     """statsmodels ``het_breuschpagan(resid, exog, robust=True)``: LM = n·R² of e² on X."""
-    r2, _ = aux_r2(fit.X, fit.resid ** 2)
+    u = fit.resid ** 2
+    u = u - u.mean()
+    tss = float(u @ u)
+    proj = fit.Q.T @ u  # the fit's Q spans the centred design: no second factorisation
+    r2 = float(proj @ proj) / tss if tss > 0 else 0.0
     df = fit.X.shape[1]
     lm = fit.n * r2
     return {"lm": lm, "p": float(stats.chi2.sf(lm, df)), "df": df, "r2": r2}
@@ -278,14 +291,16 @@ def heteroscedasticity(prep: Prepared, fit: LinearFit) -> CheckResult:
         effect, effect_from = wh["adj_r2"], "White (adjusted)"
     p = bp["p"]
     test = "Breusch–Pagan test"
-    if wh["p"] is not None and wh["p"] < p:
-        p, test = wh["p"], "White test"
+    if wh["p"] is not None:
+        p, test = min(bp["p"], wh["p"]), "Breusch–Pagan or White test (the smaller p)"
     effect_level = rules.level(effect, rules.AUX_R2)
     verdict, decided = rules.test_verdict(
         p, effect_level, fit.n, test=test,
         effect_text=rules.bounds_text(f"R² of the {effect_from} auxiliary regression", effect,
                                       rules.AUX_R2, absolute=False),
         df_for_power=fit.df_resid)
+    if wh["p"] is not None:
+        decided += f"; Breusch–Pagan {fmt_p(bp['p'])}, White {fmt_p(wh['p'])}"
     if wh["variant"] == "squares":
         decided += (f"; White's test uses levels and squares only (no cross products) because the "
                     f"design has {fit.X.shape[1]} columns (> {WHITE_MAX_REGRESSORS})")
@@ -372,6 +387,7 @@ def influence(prep: Prepared, fit: LinearFit) -> CheckResult:
     flagged = np.flatnonzero(finite & (cooks > cooks_cut))
     flagged = flagged[np.argsort(-cooks[flagged], kind="stable")][:1000]
     idx = thin(n, keep=flagged)
+    idx = idx[np.isfinite(r[idx])]  # rows with leverage 1 have no studentised residual
     chart = {"kind": "scatter", "title": "Studentised residuals against leverage",
              "x": h[idx].tolist(), "y": r[idx].tolist(), "labels": [str(prep.rows[i]) for i in idx],
              "x_label": "leverage", "y_label": "studentised residual",

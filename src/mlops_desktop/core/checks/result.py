@@ -48,6 +48,8 @@ class CheckResult:
         self.statistic = number(self.statistic)
         self.p_value = number(self.p_value)
         self.effect = number(self.effect)
+        self.figures = json_safe(self.figures or {})
+        self.chart = json_safe(self.chart) if self.chart is not None else None
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe(asdict(self))
@@ -155,13 +157,13 @@ def quantile_positions(n: int, limit: int = MAX_CHART_POINTS) -> np.ndarray:
 
 
 def fmt(x: Optional[float], digits: int = 3) -> str:
-    """A number for a sentence: 3 significant digits, thousands separators for counts."""
+    """A number for a sentence: 3 significant digits, thousands separators for large ones."""
     if x is None or not math.isfinite(x):
         return "n/a"
-    if float(x).is_integer() and abs(x) < 1e15:
-        return f"{int(x):,}"
-    if abs(x) >= 1e5 or abs(x) < 1e-3:
+    if abs(x) >= 1e15 or (x != 0 and abs(x) < 1e-3):
         return f"{x:.{digits - 1}e}"
+    if float(x).is_integer() or abs(x) >= 10 ** digits:
+        return f"{x:,.0f}"
     return f"{x:.{digits}g}"
 
 

@@ -12,7 +12,7 @@ from scipy import stats
 
 from . import rules
 from .prepare import Prepared
-from .result import NOT_APPLICABLE, OK, PROBLEM, WARNING, CheckResult, fmt, fmt_p, thin
+from .result import NOT_APPLICABLE, OK, PROBLEM, WARNING, CheckResult, fmt_p, thin
 
 MIN_TIME_POINTS = 20
 #: ADF chooses its lag by AIC up to statsmodels' default (12·(n/100)^¼); above this many
@@ -37,7 +37,7 @@ def target_series(prep: Prepared) -> tuple[Optional[np.ndarray], Optional[pd.Ser
     t = prep.time.reset_index(drop=True)
     if t.duplicated().any():
         grouped = pd.Series(values).groupby(t.to_numpy(), sort=True).mean()
-        return grouped.to_numpy(), pd.Series(grouped.index), f"{what}, averaged per time point"
+        return grouped.to_numpy(), pd.Series(grouped.index), f"{what} (averaged per time point)"
     return values, t, what
 
 
@@ -112,8 +112,10 @@ def stationarity(prep: Prepared) -> CheckResult:
                        f"root; {tests}")
         else:
             verdict = (OK, WARNING, PROBLEM)[rules.level(d, rules.DRIFT)]
-            decided = (f"effect size (large sample): with {n:,} time points KPSS rejects even "
-                       f"negligible changes, so the verdict rests on {drift_text}; {tests}")
+            why = ("KPSS rejects even negligible changes" if kpss_rejects else
+                   "the tests say little about the size of a change")
+            decided = (f"effect size (large sample): with {n:,} time points {why}, so the "
+                       f"verdict rests on {drift_text}; {tests}")
     else:
         if adf_rejects and not kpss_rejects:
             verdict, how = OK, "both tests agree the series is stationary"
@@ -182,7 +184,8 @@ def time_leakage(prep: Prepared) -> CheckResult:
         n = len(values)
         if n < MIN_TIME_POINTS or np.ptp(values) == 0:
             return CheckResult(LK_ID, LK_NAME, tested, NOT_APPLICABLE,
-                               decided_by=(f"only {n} time points" if n < MIN_TIME_POINTS else
+                               decided_by=(f"only {n} time points; the check needs at least "
+                                           f"{MIN_TIME_POINTS}" if n < MIN_TIME_POINTS else
                                            "the target is constant over time"),
                                why=LK_WHY, action="Nothing to do for this check; see the reason.")
         lags = max(1, min(10, n // 5))

@@ -160,20 +160,15 @@ def profile_table(table: pa.Table, *, kinds: dict[str, str], roles: Optional[dic
                    time.perf_counter() - started, notes)
 
 
-def target_task(kind: str, distinct: int) -> str:
-    """Classification for categories, booleans and numbers with few values;
-    regression for other numbers."""
-    if kind == "numeric" and distinct > 10:
-        return "regression"
-    return "classification"
-
-
 def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
                       profiles: dict[str, ColumnProfile], numeric: dict[str, np.ndarray], take,
                       ranks: relations.RankCache,
                       sampled_numeric: dict[str, np.ndarray]) -> dict[str, Any]:
-    tprof = profiles[target]
-    task = target_task(tprof.kind, tprof.distinct)
+    from ..data.task import infer_task
+
+    task = infer_task(table.column(target).to_pandas())
+    if task == "regression" and target not in numeric:
+        task = "classification"  # the analyst set the column's type to a category
     section: dict[str, Any] = {"column": target, "task": task, "relations": []}
     class_labels: list[str] = []
     if task == "regression":

@@ -1,0 +1,107 @@
+"""What every command shares: options, output, the workspace, progress."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+EXIT_OK, EXIT_INTERNAL, EXIT_USER, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors with exit code 2 and one line."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USER, f"{self.prog}: error: {message}\n")
+
+
+def add_common(parser: argparse.ArgumentParser, *, top: bool = False) -> None:
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--workspace", metavar="DIR", default=default,
+                        help="workspace folder (default: $MLOPS_DESKTOP_WORKSPACE or the user data folder)")
+    parser.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
+                        help="print machine-readable JSON on stdout")
+
+
+def add_actor(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as", dest="actor", metavar="USER",
+                        help="who acts, as recorded in the audit log (default: the OS user name)")
+
+
+def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
+    if args.json:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    else:
+        sys.stdout.write(text() + "\n")
+
+
+def who(args: argparse.Namespace) -> str:
+    from ..core.settings import os_user
+
+    return getattr(args, "actor", None) or os_user()
+
+
+def workspace_path(args: argparse.Namespace) -> Path:
+    from ..core.settings import default_workspace_dir
+
+    return Path(args.workspace).expanduser() if args.workspace else default_workspace_dir()
+
+
+def open_workspace(args: argparse.Namespace, *, create: bool):
+    """Open the workspace; create it when asked to (and for the default workspace)."""
+    from ..core.settings import WORKSPACE_ENV
+    from ..core.workspace import Workspace
+
+    path = workspace_path(args)
+    # a folder the user named (--workspace or the environment) is never made up silently
+    named = bool(args.workspace or os.environ.get(WORKSPACE_ENV))
+    if create or not named:
+        ws, created = Workspace.open_or_create(path, actor=who(args))
+        if created:
+            print(f"Created a new workspace at {ws.root}", file=sys.stderr)
+        return ws
+    if not Workspace.is_workspace(path) and (not path.exists() or
+                                             (path.is_dir() and not any(path.iterdir()))):
+        from ..core.errors import WorkspaceError
+
+        raise WorkspaceError(f"There is no workspace at {path}. Create one with "
+                             f"'mlops-desktop init --workspace {path}'.")
+    return Workspace.open(path)
+
+
+def table(rows: list[list[Any]], header: list[str]) -> str:
+    cells = [header] + [["" if v is None else str(v) for v in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells)
+
+
+def progress_printer(enabled: bool) -> Callable[[Optional[float], str], None]:
+    last = {"pct": -1}
+
+    def report(fraction: Optional[float], message: str) -> None:
+        if not enabled or fraction is None:
+            return
+        pct = int(fraction * 100)
+        if pct != last["pct"]:
+            last["pct"] = pct
+            sys.stderr.write(f"\r{message}: {pct:3d}%   ")
+            sys.stderr.flush()
+            if pct >= 100:
+                sys.stderr.write("\n")
+
+    return report
+
+
+
+
+def short(value: Any) -> str:
+    """A number for a terminal column."""
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

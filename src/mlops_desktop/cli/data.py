@@ -1,0 +1,149 @@
+"""Commands for the workspace and its datasets: init, import, datasets, audit, verify."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .common import (EXIT_OK, EXIT_USER, Parser, add_actor, add_common, emit, open_workspace,
+                     progress_printer, table, who, workspace_path)
+
+
+def register(sub: Any) -> dict:
+    p = sub.add_parser("init", help="create a workspace")
+    add_common(p)
+    add_actor(p)
+
+    p = sub.add_parser("import", help="import a CSV/TSV/TXT, Excel, Parquet or SQLite file as a dataset")
+    p.add_argument("path", metavar="PATH")
+    p.add_argument("--name", help="dataset name (default: the file name)")
+    p.add_argument("--format", choices=["csv", "excel", "parquet", "sqlite"],
+                   help="file format (default: from the extension and content)")
+    p.add_argument("--sheet", help="Excel sheet (default: the first)")
+    p.add_argument("--table", help="SQLite table (default: the only one)")
+    p.add_argument("--delimiter", help="field delimiter: a character, or 'tab' (default: detected)")
+    p.add_argument("--encoding", help="text encoding, e.g. utf-8, cp1252, latin-1 (default: detected)")
+    p.add_argument("--decimal", choices=[".", ","], help="decimal mark (default: detected)")
+    add_common(p)
+    add_actor(p)
+
+    p = sub.add_parser("datasets", help="list, show and edit datasets")
+    add_common(p)
+    dsub = p.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    q = dsub.add_parser("list", help="every dataset, newest first")
+    add_common(q)
+    q = dsub.add_parser("show", help="one dataset with its columns")
+    q.add_argument("dataset", metavar="ID", help="dataset id or name")
+    add_common(q)
+    q = dsub.add_parser("column", help="change a column's type and/or role")
+    q.add_argument("dataset", metavar="ID", help="dataset id or name")
+    q.add_argument("column", metavar="COLUMN")
+    q.add_argument("--type", dest="kind",
+                   choices=["numeric", "categorical", "boolean", "datetime", "id", "text", "constant"])
+    q.add_argument("--role", choices=["feature", "target", "id", "ignore"])
+    add_common(q)
+    add_actor(q)
+
+    p = sub.add_parser("audit", help="the audit log, newest first")
+    p.add_argument("--limit", type=int, default=50, help="how many entries (default 50; 0 for all)")
+    add_common(p)
+
+    p = sub.add_parser("verify", help="check the audit chain and every snapshot's hash")
+    add_common(p)
+
+    return {"init": cmd_init, "import": cmd_import, "datasets": cmd_datasets, "audit": cmd_audit,
+            "verify": cmd_verify}
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from ..core.workspace import Workspace
+
+    path = workspace_path(args)
+    existed = Workspace.is_workspace(path)
+    with (Workspace.open(path) if existed else Workspace.create(path, actor=who(args))) as ws:
+        emit(args, {"workspace": str(ws.root), "created": not existed},
+              lambda: f"{'Workspace already exists' if existed else 'Created workspace'}: {ws.root}")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from ..core.data.readers import ImportOptions
+
+    options = ImportOptions(format=args.format, delimiter=args.delimiter, encoding=args.encoding,
+                            decimal=args.decimal, sheet=args.sheet, table=args.table)
+    with open_workspace(args, create=True) as ws:
+        result = ws.import_file(args.path, options, name=args.name, actor=who(args),
+                                progress=progress_printer(not args.json and sys.stderr.isatty()))
+    ds = result.dataset
+
+    def text() -> str:
+        lines = [f"Imported dataset {ds.id}: {ds.name}",
+                 f"  rows:        {ds.n_rows:,}", f"  columns:     {ds.n_columns}",
+                 f"  fingerprint: {ds.fingerprint}"]
+        if result.same_data_as:
+            lines.append(f"  same data as dataset(s) {', '.join(map(str, result.same_data_as))}"
+                         " (snapshot reused)" if result.reused_snapshot else "")
+        return "\n".join(lines)
+
+    emit(args, result.to_dict(), text)
+    return EXIT_OK
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    with open_workspace(args, create=False) as ws:
+        if args.action == "list":
+            items = ws.datasets()
+            emit(args, [d.to_dict(with_columns=False) for d in items],
+                  lambda: table([[d.id, d.name, d.n_rows, d.n_columns, d.fingerprint[:12],
+                                   d.created_at[:19].replace("T", " "), d.source_path] for d in items],
+                                 ["ID", "NAME", "ROWS", "COLUMNS", "FINGERPRINT", "CREATED (UTC)",
+                                  "SOURCE"]) if items else "No datasets yet. Import one with "
+                                                           "'mlops-desktop import PATH'.")
+        elif args.action == "show":
+            ds = ws.dataset(args.dataset)
+            history = [e.to_dict() for e in ws.audit_entries(entity_type="dataset", entity_id=ds.id)]
+            data = ds.to_dict() | {"history": history}
+            emit(args, data, lambda: _show_dataset(ds, history))
+        else:
+            if args.kind is None and args.role is None:
+                from ..core.errors import InvalidChoiceError
+
+                raise InvalidChoiceError("Give --type and/or --role.")
+            col = ws.update_column(args.dataset, args.column, kind=args.kind, role=args.role,
+                                   actor=who(args))
+            emit(args, col.to_dict(), lambda: f"{col.name}: type {col.kind}, role {col.role}")
+    return EXIT_OK
+
+
+def _show_dataset(ds: Any, history: list[dict]) -> str:
+    opts = ", ".join(f"{k}={v!r}" for k, v in ds.options.items())
+    head = [f"Dataset {ds.id}: {ds.name}", f"  source:      {ds.source_path} ({ds.source_format})",
+            f"  options:     {opts}", f"  rows:        {ds.n_rows:,}",
+            f"  columns:     {ds.n_columns}", f"  target:      {ds.target or '(none)'}",
+            f"  fingerprint: {ds.fingerprint}", f"  created:     {ds.created_at} by {ds.created_by}",
+            ""]
+    cols = table([[c.position + 1, c.name, c.kind, c.role, c.physical_type, c.n_missing,
+                    c.n_distinct] for c in ds.columns],
+                  ["#", "COLUMN", "TYPE", "ROLE", "STORED AS", "MISSING", "DISTINCT"])
+    hist = ["", "History:"] + [f"  {h['at'][:19].replace('T', ' ')}  {h['actor']}: {h['summary']}"
+                               for h in reversed(history)]
+    return "\n".join(head) + cols + "\n" + "\n".join(hist)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    with open_workspace(args, create=False) as ws:
+        entries = ws.audit_entries(limit=args.limit or None)
+    emit(args, [e.to_dict() for e in entries],
+          lambda: table([[e.seq, e.at[:19].replace("T", " "), e.actor, e.action, e.summary]
+                          for e in entries], ["#", "WHEN (UTC)", "WHO", "ACTION", "WHAT"]))
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from ..core.integrity import verify_workspace
+
+    with open_workspace(args, create=False) as ws:
+        report = verify_workspace(ws)
+    emit(args, report.to_dict(), report.text)
+    return EXIT_OK if report.ok else EXIT_USER

@@ -1,0 +1,152 @@
+"""Accepting a check's warning: migration 2, the registry rows, the audit entry in the
+same transaction, the rules on the reason, and showing acceptances on a report."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from mlops_desktop.core.checks import (accept_warning, accepted_warnings, attach_acceptances,
+                                       run_checks)
+from mlops_desktop.core.errors import CheckError, InvalidChoiceError, NotFoundError
+from mlops_desktop.core.registry import accepted_warnings as rows
+from mlops_desktop.core.registry import audit, migrations
+from mlops_desktop.core.workspace import REGISTRY_FILE, Workspace
+
+FEATURES = ["species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "sex",
+            "year"]
+
+
+@pytest.fixture
+def ws(workspace, penguins_csv):
+    workspace.import_file(penguins_csv, actor="alice")
+    return workspace
+
+
+def test_migration_2_creates_the_table(workspace):
+    assert 2 in [v for v, _, _ in migrations.MIGRATIONS]
+    assert "accepted_warnings" in workspace.registry.db.table_names()
+    cols = {c.name for c in workspace.registry.db["accepted_warnings"].columns}
+    assert {"id", "dataset_id", "target", "features", "check_id", "reason", "accepted_by",
+            "accepted_at"} <= cols
+    fks = workspace.registry.db["accepted_warnings"].foreign_keys
+    assert [(fk.column, fk.other_table) for fk in fks] == [("dataset_id", "datasets")]
+
+
+def test_accepting_a_warning_records_it_with_an_audit_entry(ws):
+    ds = ws.dataset("penguins")
+    row = rows.accept(ws.registry, dataset_id=ds.id, target="body_mass_g",
+                      features=["year", "sex", "year"], check_id="linearity_reset",
+                      reason="  The curvature is small; a tree model is planned.  ", actor="bob")
+    assert row["dataset_id"] == ds.id and row["target"] == "body_mass_g"
+    assert row["features"] == ["sex", "year"]  # sorted, without repeats
+    assert row["reason"] == "The curvature is small; a tree model is planned."
+    assert row["accepted_by"] == "bob" and row["accepted_at"].endswith("Z")
+    entry = ws.audit_entries(limit=1)[0]
+    assert entry.action == "check.warning_accepted" and entry.actor == "bob"
+    assert entry.entity_type == "dataset" and entry.entity_id == str(ds.id)
+    assert entry.details["accepted_warning_id"] == row["id"]
+    assert entry.details["check_id"] == "linearity_reset"
+    assert entry.details["reason"] == row["reason"]
+    assert ws.verify_audit() == []
+
+
+@pytest.mark.parametrize("reason", ["", "   ", None])
+def test_a_reason_is_required(ws, reason):
+    ds = ws.dataset("penguins")
+    before = len(ws.audit_entries())
+    with pytest.raises(CheckError, match="reason is required"):
+        rows.accept(ws.registry, dataset_id=ds.id, target="body_mass_g", features=FEATURES,
+                    check_id="vif", reason=reason, actor="bob")
+    assert rows.list_for(ws.registry, ds.id) == []
+    assert len(ws.audit_entries()) == before
+
+
+def test_the_database_refuses_an_empty_reason_too(ws):
+    ds = ws.dataset("penguins")
+    with pytest.raises(sqlite3.IntegrityError):
+        with ws.registry.transaction() as db:
+            db.execute("INSERT INTO accepted_warnings (dataset_id, target, features, check_id,"
+                       " reason, accepted_by, accepted_at) VALUES (?, 't', '[]', 'vif', '  ',"
+                       " 'x', 'now')", (ds.id,))
+
+
+def test_an_unknown_dataset(ws):
+    with pytest.raises(NotFoundError, match="no dataset with id 999"):
+        rows.accept(ws.registry, dataset_id=999, target="y", features=["x"], check_id="vif",
+                    reason="fine", actor="bob")
+    with pytest.raises(NotFoundError, match="No dataset with id or name 'nope'"):
+        accept_warning(ws, "nope", "y", ["x"], "vif", "fine", "bob")
+
+
+def test_the_change_and_its_audit_entry_commit_together(ws, monkeypatch):
+    ds = ws.dataset("penguins")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(audit, "append", broken)
+    with pytest.raises(RuntimeError):
+        rows.accept(ws.registry, dataset_id=ds.id, target="body_mass_g", features=FEATURES,
+                    check_id="vif", reason="fine", actor="bob")
+    assert rows.list_for(ws.registry, ds.id) == []
+
+
+def test_listing_by_target_and_feature_set(ws):
+    ds = ws.dataset("penguins")
+    a = accept_warning(ws, "penguins", "body_mass_g", FEATURES, "vif", "species and island go "
+                       "together by design", "bob")
+    b = accept_warning(ws, ds.id, "body_mass_g", ["year"], "independence", "rows are not in "
+                       "time order", "carol")
+    c = accept_warning(ws, "penguins", "species", ["island"], "class_balance", "known", "bob")
+    assert [r["id"] for r in accepted_warnings(ws, "penguins")] == [c["id"], b["id"], a["id"]]
+    assert [r["id"] for r in rows.list_for(ws.registry, ds.id, "body_mass_g")] == [b["id"], a["id"]]
+    # a feature set matches whatever its order
+    got = rows.list_for(ws.registry, ds.id, "body_mass_g", list(reversed(FEATURES)))
+    assert [r["id"] for r in got] == [a["id"]]
+    assert rows.list_for(ws.registry, ds.id, "body_mass_g", ["sex"]) == []
+    assert [e.action for e in ws.audit_entries(limit=3)] == ["check.warning_accepted"] * 3
+
+
+def test_accept_warning_checks_its_arguments(ws):
+    with pytest.raises(InvalidChoiceError, match="Unknown check 'normality'"):
+        accept_warning(ws, "penguins", "body_mass_g", FEATURES, "normality", "fine", "bob")
+    with pytest.raises(NotFoundError, match="no column 'weight'"):
+        accept_warning(ws, "penguins", "weight", FEATURES, "vif", "fine", "bob")
+    with pytest.raises(NotFoundError, match="no column 'beak'"):
+        accept_warning(ws, "penguins", "body_mass_g", ["beak"], "vif", "fine", "bob")
+    with pytest.raises(CheckError, match="reason is required"):
+        accept_warning(ws, "penguins", "body_mass_g", FEATURES, "vif", " ", "bob")
+
+
+def test_a_report_shows_the_acceptances_and_they_survive_reopening(ws):
+    df = ws.load_dataframe(ws.dataset("penguins"))
+    report = run_checks(df, "body_mass_g")
+    assert report.features == FEATURES
+    vif = report.check("vif")
+    assert vif.verdict == "warning"
+    accept_warning(ws, "penguins", "body_mass_g", FEATURES, "vif", "first thoughts", "bob")
+    accept_warning(ws, "penguins", "body_mass_g", FEATURES, "vif",
+                   "species and island are confounded by design", "carol", result=vif)
+    accept_warning(ws, "penguins", "body_mass_g", ["year"], "linearity_reset", "other set", "bob")
+    root = ws.root
+    ws.close()
+    with Workspace.open(root) as again:
+        attach_acceptances(report, accepted_warnings(again, "penguins"))
+    shown = report.check("vif").accepted
+    assert shown["reason"] == "species and island are confounded by design"
+    assert shown["accepted_by"] == "carol"
+    assert shown["details"]["verdict"] == "warning"
+    assert shown["details"]["statistic"] == pytest.approx(vif.statistic)
+    assert report.check("linearity_reset").accepted is None  # accepted for another feature set
+    assert report.to_dict()["checks"][1]["accepted"]["reason"] == shown["reason"]
+    assert (root / REGISTRY_FILE).is_file()
+
+
+def test_a_result_for_another_check_is_refused(ws):
+    df = ws.load_dataframe(ws.dataset("penguins"))
+    report = run_checks(df, "body_mass_g")
+    with pytest.raises(InvalidChoiceError, match="for check 'vif', not 'influence'"):
+        accept_warning(ws, "penguins", "body_mass_g", FEATURES, "influence", "fine", "bob",
+                       result=report.check("vif"))
