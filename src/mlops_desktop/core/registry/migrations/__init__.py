@@ -1,0 +1,92 @@
+"""Numbered schema migrations, recorded in the database they changed.
+
+Each migration is one SQL file in this folder, ``NNNN_what_it_does.sql``; its first
+line, a ``-- comment``, names it. Add a file with the next number; never edit one
+that has shipped. A workspace made by a newer app (a version above the last file
+here) is refused.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ...errors import WorkspaceError
+
+if TYPE_CHECKING:
+    from ..db import Registry
+
+
+def _load() -> list[tuple[int, str, str]]:
+    import importlib.resources
+
+    found = []
+    for entry in importlib.resources.files(__name__).iterdir():
+        match = re.fullmatch(r"(\d{4})_\w+\.sql", entry.name)
+        if match:
+            sql = entry.read_text(encoding="utf-8")
+            first = sql.splitlines()[0] if sql else ""
+            name = first[2:].strip() if first.startswith("--") else entry.name[5:-4].replace("_", " ")
+            found.append((int(match.group(1)), name, sql))
+    return sorted(found)
+
+
+MIGRATIONS: list[tuple[int, str, str]] = _load()
+LATEST = MIGRATIONS[-1][0]
+
+
+def current_version(reg: "Registry") -> int:
+    if "schema_migrations" not in reg.db.table_names():
+        return 0
+    row = reg.query_one("SELECT MAX(version) AS v FROM schema_migrations")
+    return int(row["v"] or 0) if row else 0
+
+
+def migrate(reg: "Registry") -> list[int]:
+    """Apply every migration the database lacks, each in its own transaction.
+
+    Returns the versions applied. Raises :class:`WorkspaceError` for a database
+    whose schema is newer than this app knows.
+    """
+    from ..db import utc_now
+
+    have = current_version(reg)
+    if have == LATEST:
+        return []  # the usual case: no write lock taken
+    if have == 0:
+        with reg.transaction() as db:
+            db.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)""")
+    if have > LATEST:
+        raise WorkspaceError(
+            f"This workspace was made by a newer version of MLOps Desktop (registry schema "
+            f"{have}; this app knows up to {LATEST}). Update the app to open it.")
+    applied = []
+    for version, name, sql in MIGRATIONS:
+        if version <= have:
+            continue
+        with reg.transaction() as db:
+            if version <= current_version(reg):  # another process got here first
+                continue
+            # executescript would COMMIT the open transaction, so run statement by statement
+            for statement in _statements(sql):
+                db.execute(statement)
+            db.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                       (version, name, utc_now()))
+        applied.append(version)
+    return applied
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (triggers hold inner semicolons)."""
+    import sqlite3
+
+    out, buf = [], ""
+    for line in script.strip().splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        out.append(buf.strip())
+    return out
