@@ -126,11 +126,12 @@ class Workspace:
         """A dataset with its columns, by id or name."""
         return dataset_rows.find(self.registry, ref)
 
-    def load_table(self, dataset: "Dataset") -> "pa.Table":
-        """The dataset's data, from its snapshot (the source file is not needed)."""
+    def load_table(self, dataset: "Dataset", columns: Optional[list[str]] = None) -> "pa.Table":
+        """The dataset's data, from its snapshot (the source file is not needed);
+        ``columns`` reads only those."""
         from .data.catalog import load_table
 
-        return load_table(self, dataset)
+        return load_table(self, dataset, columns)
 
     def load_dataframe(self, dataset: "Dataset") -> "pd.DataFrame":
         return self.load_table(dataset).to_pandas()

@@ -44,7 +44,7 @@ def check_dataset(ws: "Workspace", dataset_ref: str | int, target: Optional[str]
         for f in features:
             ds.column(f)
     columns = list(dict.fromkeys([target, *features] + ([time_column] if time_column else [])))
-    df = ws.load_table(ds).select(columns).to_pandas()
+    df = ws.load_table(ds, columns).to_pandas()
     report = run_checks(df, target, task=task, features=features, time_column=time_column,
                         kinds={c.name: c.kind for c in ds.columns}, progress=progress, cancel=cancel)
     return attach_acceptances(report, accepted_warnings(ws, ds.id, target))

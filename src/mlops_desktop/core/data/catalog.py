@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 
-def load_table(ws: "Workspace", dataset: Dataset) -> pa.Table:
+def load_table(ws: "Workspace", dataset: Dataset, columns: Optional[list[str]] = None) -> pa.Table:
+    """The dataset's rows from its snapshot; ``columns`` reads only those (Parquet is
+    columnar, so one column of a large dataset is cheap)."""
     import pyarrow.parquet as pq
 
     path = ws.root / dataset.snapshot
@@ -23,7 +25,7 @@ def load_table(ws: "Workspace", dataset: Dataset) -> pa.Table:
         raise WorkspaceError(f"The snapshot of dataset {dataset.name!r} is missing ({path}). "
                              "The workspace is damaged; restore it from a backup.")
     try:
-        return pq.read_table(path)
+        return pq.read_table(path, columns=columns)
     except (pa.ArrowException, OSError) as exc:
         raise WorkspaceError(f"The snapshot of dataset {dataset.name!r} cannot be read ({exc}).") from None
 
