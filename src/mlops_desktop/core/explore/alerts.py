@@ -72,6 +72,15 @@ def column_alerts(col: ColumnProfile, n_rows: int) -> list[Alert]:
     return out
 
 
+def target_alerts(col: ColumnProfile, n_rows: int) -> list[Alert]:
+    """The target's own trouble: with fewer than two values there is nothing to predict."""
+    if not n_rows or col.distinct > 1:
+        return []
+    what = "is missing in every row" if col.count == 0 else "holds a single value"
+    return [Alert("problem", "constant_target", [col.name], float(col.distinct),
+                  f"The target {col.name} {what}: there is nothing to predict. Choose another target.")]
+
+
 def table_alerts(n_rows: int, duplicates: dict[str, Any], correlations: dict[str, Any],
                  associations: dict[str, Any]) -> list[Alert]:
     out: list[Alert] = []

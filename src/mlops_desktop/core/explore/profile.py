@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 SAMPLE_ROWS = 200_000
+MIN_ROWS_FOR_LEAKAGE = 30
 SEED = 20131
 
 
@@ -87,8 +88,10 @@ def profile_table(table: pa.Table, *, kinds: dict[str, str], roles: Optional[dic
     def one(name: str) -> ColumnProfile:
         col = table.column(name)
         kind, role = kinds.get(name, "categorical"), roles.get(name, "feature")
-        if kind in NUMERIC_KINDS and (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
-                                      or pa.types.is_boolean(col.type)):
+        numeric_type = (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
+                        or pa.types.is_boolean(col.type))
+        # a constant number column (all NaN, say) still counts NaN as missing, not as a value
+        if numeric_type and (kind in NUMERIC_KINDS or kind == "constant"):
             values = numeric_values(col)
             numeric[name] = values
             masks[name] = np.isnan(values)
@@ -97,7 +100,8 @@ def profile_table(table: pa.Table, *, kinds: dict[str, str], roles: Optional[dic
                 distinct -= 1
             return numeric_profile(name, kind, role, values, distinct)
         masks[name] = col.is_null().to_numpy(zero_copy_only=False)
-        if kind == "datetime" and pa.types.is_temporal(col.type):
+        # times of day and durations have no calendar position: their values are counted
+        if kind == "datetime" and (pa.types.is_timestamp(col.type) or pa.types.is_date(col.type)):
             return datetime_profile(name, kind, role, col)
         return categorical_profile(name, kind, role, col)
 
@@ -143,6 +147,8 @@ def profile_table(table: pa.Table, *, kinds: dict[str, str], roles: Optional[dic
     for col in columns:
         if col.name != target:
             alerts += alert_rules.column_alerts(col, n)
+        else:
+            alerts += alert_rules.target_alerts(col, n)
     alerts += alert_rules.table_alerts(n, duplicates, correlations, associations)
     notes = []
     if sample_idx is not None:
@@ -250,7 +256,12 @@ def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
                 rel["cramers_v"] = clean(v)
                 if _enough_rows_per_category(prof, len(y_codes)):
                     rel["leakage_score"], rel["leakage_measure"] = rel["cramers_v"], "Cramér's V"
+        if len(y_codes) < MIN_ROWS_FOR_LEAKAGE:
+            rel.pop("leakage_score", None)  # with a handful of rows anything separates perfectly
         section["relations"].append(rel)
+    if len(y_codes) < MIN_ROWS_FOR_LEAKAGE:
+        section["note"] = (f"With fewer than {MIN_ROWS_FOR_LEAKAGE} rows no feature is flagged as a "
+                           "leak: any column can separate so few rows perfectly.")
     section["relations"].sort(key=lambda r: -(r.get("mutual_information") or 0))
     return section
 

@@ -38,6 +38,8 @@ def _hashable(col: pa.ChunkedArray) -> np.ndarray:
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t):
         return codes_of(col)
     if pa.types.is_temporal(t):
+        if t.bit_width == 32:  # date32 and time32 cast to int64 only by way of int32
+            col = pc.cast(col, pa.int32())
         return pc.fill_null(pc.cast(col, pa.int64()), -(2 ** 63)).to_numpy()
     if pa.types.is_boolean(t):
         return pc.fill_null(pc.cast(col, pa.int8()), -1).to_numpy()
