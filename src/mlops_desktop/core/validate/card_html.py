@@ -1,0 +1,250 @@
+"""The model card as one self-contained HTML file: inline CSS and SVG charts, no
+script, nothing fetched from a network (the same look as the data report)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from html import escape
+from typing import Any, Iterable, Optional, Sequence
+
+from ... import __version__
+from ..checks.result import fmt, fmt_p
+from ..report import svg
+from ..report.html import CSS, VERDICT_COLOURS
+from .card import ModelCard, interval, metric_rows, warning_figures, warning_name
+from .charts import line_chart
+from .metrics import label
+from .results import ValidationReport
+
+CARD_CSS = CSS + """
+.verdict{padding:8px 12px;border-radius:6px;margin:8px 0}
+.good{background:#e6f4ea;border:1px solid #1e7b34}.bad{background:#fdecea;border:1px solid #b3261e}
+tr.primary td{font-weight:600}td.unreliable{color:#a86b00}
+.charts{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}
+.charts figure{margin:0}.charts figcaption{font-size:12px;color:#6b7280}
+"""
+
+
+def _v(v: Any, digits: int = 4) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return escape(fmt(v, digits))
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, (dict, list)):
+        return escape(json.dumps(v, default=str))
+    return escape(str(v))
+
+
+def _table(head: Sequence[str], rows: Iterable[Sequence[Any]], *, row_class: Sequence[str] = ()) -> str:
+    th = "".join(f"<th>{escape(h)}</th>" for h in head)
+    body = []
+    for i, r in enumerate(rows):
+        cls = f" class='{row_class[i]}'" if i < len(row_class) and row_class[i] else ""
+        cells = "".join(f"<td class='num'>{_v(c)}</td>" if isinstance(c, (int, float)) and not isinstance(c, bool)
+                        else f"<td>{c if isinstance(c, _Html) else _v(c)}</td>" for c in r)
+        body.append(f"<tr{cls}>{cells}</tr>")
+    return f"<table><tr>{th}</tr>{''.join(body)}</table>"
+
+
+class _Html(str):
+    """Text that is already HTML (a badge) and must not be escaped again."""
+
+
+def _badge(verdict: str) -> _Html:
+    colour = VERDICT_COLOURS.get(verdict, "#6b7280")
+    return _Html(f'<span class="badge" style="background:{colour}">{escape(verdict.replace("_", " "))}</span>')
+
+
+def _figure(chart: str, caption: str) -> str:
+    return f"<figure>{chart}<figcaption>{escape(caption)}</figcaption></figure>" if chart else ""
+
+
+def _signed(v: Optional[float]) -> str:
+    return "—" if v is None else f"{v:+.3g}"
+
+
+def _signed_interval(low: Optional[float], high: Optional[float]) -> str:
+    return "—" if low is None or high is None else f"{low:+.3g} to {high:+.3g}"
+
+
+def _binary_charts(c: dict[str, Any], suffix: str = "") -> list[str]:
+    out = []
+    roc, pr, cal = c.get("roc"), c.get("pr"), c.get("calibration")
+    if roc:
+        marks = [(roc["at_threshold"]["fpr"], roc["at_threshold"]["tpr"], "chosen threshold")] \
+            if roc.get("at_threshold") else []
+        out.append(_figure(line_chart([("model", roc["fpr"], roc["tpr"])], x_range=(0, 1), y_range=(0, 1),
+                                      diagonal=True, x_label="false positive rate",
+                                      y_label="true positive rate", marks=marks), "ROC curve" + suffix))
+    if pr:
+        at = pr.get("at_threshold") or {}
+        marks = [(at["recall"], at["precision"], "chosen threshold")] if at.get("precision") is not None else []
+        out.append(_figure(line_chart([("model", pr["recall"], pr["precision"])],
+                                      reference=(pr["positive_rate"], "share of positives"),
+                                      x_range=(0, 1), y_range=(0, 1), x_label="recall",
+                                      y_label="precision", marks=marks), "Precision–recall curve" + suffix))
+    if cal and cal.get("observed"):
+        out.append(_figure(line_chart([("model", cal["mean_predicted"], cal["observed"])], x_range=(0, 1),
+                                      y_range=(0, 1), diagonal=True, x_label="mean predicted probability",
+                                      y_label="observed share"),
+                           f"Calibration ({cal['n_bins']} bins of equal rows; diagonal = perfect)" + suffix))
+    return out
+
+
+def _charts(v: ValidationReport) -> str:
+    c = v.curves or {}
+    figs: list[str] = []
+    if v.task == "binary":
+        figs = _binary_charts(c)
+    elif v.task == "multiclass":
+        for entry in c.get("by_class", []):
+            figs += _binary_charts(entry, f" — {entry['class']} vs rest")[:1]
+    else:
+        rf, hist, pa = c.get("residuals_vs_fitted"), c.get("residual_histogram"), c.get("predicted_vs_actual")
+        if rf:
+            figs.append(_figure(svg.scatter(rf["fitted"], rf["residual"], hline=0.0, x_label="fitted",
+                                            y_label="residual"), "Residuals against fitted values"))
+        if hist:
+            figs.append(_figure(svg.histogram(hist["edges"], hist["counts"], x_label="residual",
+                                              marks=[(0.0, "0")]), "Residuals"))
+        if pa and pa["actual"]:
+            lo = min(min(pa["actual"]), min(pa["predicted"]))
+            hi = max(max(pa["actual"]), max(pa["predicted"]))
+            figs.append(_figure(svg.scatter(pa["actual"], pa["predicted"], line=(lo, lo, hi, hi),
+                                            x_label="actual", y_label="predicted"),
+                                "Predicted against actual (line: perfect)"))
+    return f"<div class='charts'>{''.join(figs)}</div>" if figs else ""
+
+
+def _validation(card: ModelCard) -> list[str]:
+    v = card.validation
+    out = ["<h2>Validation</h2>"]
+    if v is None:
+        return out + ["<p class='muted'>Not validated yet.</p>"]
+    cls, head = ("good", "The model beats the baseline.") if v.beats_baseline else \
+        ("bad", "The model does NOT beat the baseline.")
+    out.append(f"<div class='verdict {cls}'><b>{head}</b> {escape(v.baseline_verdict)}</div>")
+    if card.override:
+        out.append(f"<p><b>Override</b> recorded by {_v(card.override.get('by'))} on "
+                   f"{_v(card.override.get('at'))}: {_v(card.override.get('reason'))}</p>")
+    out.append(f"<p class='muted'>Holdout: {v.n_rows:,} rows; task {escape(v.task)}"
+               + (f"; positive class {escape(repr(v.positive_class))}" if v.positive_class is not None else "")
+               + f". Baseline: {escape(v.baseline_description)}. Intervals: 95% percentile bootstrap, "
+               f"{v.n_bootstrap:,} resamples (seed {v.seed}), paired for the differences.</p>")
+    rows, classes = [], []
+    for r in metric_rows(v):
+        m, b, d = r["model"], r["baseline"], r["difference"]
+        rows.append([r["label"], r["better"], fmt(m.value), interval(m.low, m.high), fmt(b.value) if b else "—",
+                     interval(b.low, b.high) if b else "—", _signed(d.value) if d else "—",
+                     _signed_interval(d.low, d.high) if d else "—"])
+        classes.append("primary" if r["primary"] else "")
+    out.append(_table(["metric", "better", "model", "95% interval", "baseline", "95% interval",
+                       "difference", "95% interval"], rows, row_class=classes))
+    if v.threshold is not None:
+        out.append(f"<p>Threshold {escape(fmt(v.threshold, 4))}: {escape(v.threshold_reason or '')}.</p>")
+    cm = v.confusion_matrix
+    if cm:
+        out.append("<h3>Confusion matrix (rows actual, columns predicted)</h3>"
+                   + _table(["actual \\ predicted"] + cm["labels"],
+                            [[lab] + row for lab, row in zip(cm["labels"], cm["matrix"])]))
+    out.append(_charts(v))
+    if v.subgroups:
+        out.append("<h2>Segments and subgroups</h2>")
+        for g in v.subgroups:
+            names = g["metrics"]
+            rows = [[x["value"], x["count"], f"{x['share']:.1%}",
+                     "yes" if x["reliable"] else _Html("<span class='unreliable'>no (few rows)</span>")]
+                    + [x["metrics"].get(m) for m in names] for x in g["groups"]]
+            out.append(f"<h3>{escape(g['kind'].capitalize())}: {escape(g['column'])}</h3>"
+                       + _table(["value", "rows", "share", "reliable"] + [label(m, v.task) for m in names], rows))
+    if v.importance:
+        out.append(f"<h2>Permutation importance</h2><p class='muted'>{escape(v.importance_metric)}; "
+                   "the bar is the mean over repeats.</p>")
+        top = v.importance[:20]
+        out.append(svg.bars([r["feature"] for r in top], [max(r["mean"], 0.0) for r in top], width=460,
+                            value_format="value"))
+        out.append(_table(["feature", "importance", "std"], [[r["feature"], r["mean"], r["std"]]
+                                                             for r in v.importance]))
+    if v.partial_dependence:
+        out.append("<h2>Partial dependence</h2><div class='charts'>")
+        for p in v.partial_dependence:
+            caption = f"{p['feature']}: {p['response']}"
+            if p["kind"] == "numeric":
+                series = [("average", p["grid"], p["average"])] if p.get("average") is not None else \
+                    [(c, p["grid"], ys) for c, ys in p["average_by_class"].items()]
+                out.append(_figure(line_chart(series, x_label=p["feature"], y_label="average prediction"),
+                                   caption))
+            elif p.get("average") is not None:
+                out.append(_figure(svg.bars(p["grid"], p["average"], width=360, value_format="value"), caption))
+            else:
+                classes = list(p["average_by_class"])
+                out.append(_figure(_table(["value"] + classes,
+                                          [[g] + [p["average_by_class"][c][i] for c in classes]
+                                           for i, g in enumerate(p["grid"])]), caption))
+        out.append("</div>")
+    if v.notes:
+        out.append("<h3>Notes on the validation</h3><ul>"
+                   + "".join(f"<li>{escape(n)}</li>" for n in v.notes) + "</ul>")
+    return out
+
+
+def model_card_html(card: ModelCard) -> str:
+    """The card as the text of one self-contained HTML file."""
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    meta = [f"Stage: <b>{escape(card.stage)}</b>"]
+    if card.created_by or card.created_at:
+        meta.append(f"created by {escape(card.created_by or '?')} on {escape(card.created_at or '?')}")
+    meta.append(f"generated {generated} by MLOps Desktop {escape(__version__)}")
+    body = [f"<h1>{escape(card.title)}</h1><p class='muted'>{' · '.join(meta)}</p>",
+            "<h2>Purpose</h2>", f"<p>{escape(card.purpose)}</p>" if card.purpose else
+            "<p class='muted'>Not stated.</p>"]
+    ds = card.dataset or {}
+    dr = ds.get("date_range") or {}
+    body.append("<h2>Data</h2>" + _table(
+        ["dataset", "id", "fingerprint", "rows", "date range"],
+        [[ds.get("name"), ds.get("id"), ds.get("fingerprint"), ds.get("rows"),
+          f"{dr.get('start')} to {dr.get('end')}" if dr.get("start") else None]]))
+    body.append(f"<h2>Target and features</h2><p>Target: <b>{escape(card.target)}</b> "
+                f"({escape(card.task)}).</p><p>Features ({len(card.features)}): "
+                f"{escape(', '.join(card.features)) or '—'}</p>")
+    if card.segments:
+        body.append(f"<p>Segments: {_v(card.segments)}</p>")
+    body.append("<h2>Training</h2>" + (_table(["setting", "value"], sorted(card.training_spec.items()))
+                                       if card.training_spec else
+                                       "<p class='muted'>No training specification recorded.</p>"))
+    body.append("<h2>Assumption checks</h2>" + (
+        _table(["check", "verdict"], [[c.get("name"), _badge(str(c.get("verdict")))] for c in card.checks])
+        if card.checks else "<p class='muted'>No checks recorded.</p>"))
+    body.append("<h3>Accepted warnings</h3>" + (
+        _table(["check", "reason", "accepted by", "when", "what was accepted"],
+               [[warning_name(w), w.get("reason"), w.get("accepted_by"), w.get("accepted_at"),
+                     warning_figures(w) or None]
+                for w in card.accepted_warnings]) if card.accepted_warnings else "<p>None.</p>"))
+    body += _validation(card)
+    if card.coefficients:
+        has_class = any("class" in r for r in card.coefficients)
+        has_or = any("odds_ratio" in r for r in card.coefficients)
+        head = (["class"] if has_class else []) + ["term", "estimate", "std. error", "statistic",
+                                                   "p-value", "95% interval"] + (["odds ratio"] if has_or else [])
+        rows = [([r.get("class")] if has_class else []) + [
+            r["name"], r.get("estimate"), r.get("std_error"), r.get("statistic"),
+            fmt_p(r.get("p_value")) if r.get("p_value") is not None else None,
+            interval(r.get("ci_low"), r.get("ci_high"))] + ([r.get("odds_ratio")] if has_or else [])
+            for r in card.coefficients]
+        body.append("<h2>Coefficients</h2>" + "".join(f"<p class='muted'>{escape(n)}</p>"
+                                                      for n in card.coefficient_notes) + _table(head, rows))
+    lims = card.shown_limitations()
+    body.append("<h2>Limitations</h2>" + ("<ul>" + "".join(f"<li>{escape(x)}</li>" for x in lims) + "</ul>"
+                                          if lims else "<p>None identified from the recorded facts.</p>"))
+    body.append("<h2>Approvals</h2>" + (
+        _table(["by", "when", "decision", "comment"],
+               [[a.get("by") or a.get("approver"), a.get("at") or a.get("approved_at"),
+                 a.get("decision") or a.get("stage"), a.get("comment")] for a in card.approvals])
+        if card.approvals else "<p>None yet.</p>"))
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(card.title)}</title>"
+            f"<style>{CARD_CSS}</style></head><body>{''.join(body)}</body></html>")
