@@ -59,6 +59,19 @@ class Chart(pg.PlotWidget):
                                    label=label, labelOpts={"position": 0.92, "color": "#b3261e"})
             self.addItem(line)
 
+    def overlay(self, edges: Sequence[float], reference: Sequence[float], current: Sequence[float], *,
+                title: str = "", x_label: str = "", y_label: str = "share of rows") -> None:
+        """Two distributions over the same bins, drawn see-through on top of each other."""
+        self.reset(title, x_label, y_label)
+        self.legend = self.getPlotItem().addLegend(offset=(-10, 10))
+        e = np.asarray(edges, dtype=float)
+        for name, values, colour in (("reference", reference, QColor(59, 110, 168, 110)),
+                                     ("current", current, QColor(224, 123, 57, 110))):
+            item = pg.BarGraphItem(x0=e[:-1], x1=e[1:], height=np.asarray(values, float), brush=colour,
+                                   pen=pg.mkPen(colour.darker(150), width=1))
+            self.addItem(item)
+            self.legend.addItem(item, name)
+
     def bars(self, labels: Sequence[str], values: Sequence[float], *, title: str = "",
              y_label: str = "rows", colours: Optional[Sequence[QColor]] = None,
              reference: Optional[float] = None) -> None:
@@ -120,14 +133,20 @@ class Chart(pg.PlotWidget):
 
     def scatter(self, x: Sequence[float], y: Sequence[float], *, title: str = "", x_label: str = "",
                 y_label: str = "", line: Optional[tuple[float, float, float, float]] = None,
-                hline: Optional[float] = None) -> None:
+                hline: Optional[float] = None, connect: bool = False) -> None:
+        """Points (``connect``: joined as a curve, e.g. ROC), a reference line, a zero line."""
         self.reset(title, x_label, y_label)
         xs = np.asarray([np.nan if v is None else v for v in x], float)
         ys = np.asarray([np.nan if v is None else v for v in y], float)
         ok = np.isfinite(xs) & np.isfinite(ys)
-        self.addItem(pg.ScatterPlotItem(xs[ok], ys[ok], size=4, pen=None, brush=QColor(59, 110, 168, 110)))
+        if connect:
+            self.addItem(pg.PlotDataItem(xs[ok], ys[ok], pen=pg.mkPen(BLUE, width=2), symbol="o",
+                                         symbolSize=4, symbolBrush=BLUE, symbolPen=None))
+        else:
+            self.addItem(pg.ScatterPlotItem(xs[ok], ys[ok], size=4, pen=None, brush=QColor(59, 110, 168, 110)))
         if line is not None:
-            self.addItem(pg.PlotDataItem([line[0], line[2]], [line[1], line[3]], pen=pg.mkPen("#b3261e", width=2)))
+            self.addItem(pg.PlotDataItem([line[0], line[2]], [line[1], line[3]],
+                                         pen=pg.mkPen("#b3261e", width=1.5, style=Qt.PenStyle.DashLine)))
         if hline is not None:
             self.addItem(pg.InfiniteLine(pos=hline, angle=0, pen=pg.mkPen("#b3261e", width=1.5)))
 

@@ -29,10 +29,15 @@ class MainWindow(QMainWindow):
         from .pages.check_page import CheckPage
         from .pages.data_page import DataPage
         from .pages.explore_page import ExplorePage
+        from .pages.monitor_page import MonitorPage
+        from .pages.train_page import TrainPage
+        from .pages.validate_page import ValidatePage
         from .pages.workspace_page import WorkspacePage
 
         self.pages = [WorkspacePage(state, self.runner), DataPage(state, self.runner),
-                      ExplorePage(state, self.runner), CheckPage(state, self.runner)]
+                      ExplorePage(state, self.runner), CheckPage(state, self.runner),
+                      TrainPage(state, self.runner), ValidatePage(state, self.runner),
+                      MonitorPage(state, self.runner)]
         self.nav = QListWidget()
         self.nav.setFixedWidth(170)
         self.nav.setObjectName("navigation")
@@ -141,13 +146,20 @@ class MainWindow(QMainWindow):
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         urls = event.mimeData().urls()
-        if len(urls) == 1 and urls[0].isLocalFile() and self.state.workspace is not None:
+        if urls and all(u.isLocalFile() for u in urls) and self.state.workspace is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event: QDropEvent) -> None:
         urls = event.mimeData().urls()
         if urls and urls[0].isLocalFile():
             event.acceptProposedAction()
+            page = self.stack.currentWidget()
+            accept = getattr(page, "accept_dropped_file", None)
+            if accept is not None:  # e.g. the Monitor page takes files as batches
+                for url in urls:
+                    if url.isLocalFile():
+                        accept(url.toLocalFile())
+                return
             self.go_to("Data")
             self.page("Data").import_file(urls[0].toLocalFile())
 

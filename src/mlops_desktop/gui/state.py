@@ -67,6 +67,7 @@ class AppState(QObject):
     workspace_changed = Signal()
     datasets_changed = Signal(int)  # the dataset to select, or -1
     dataset_selected = Signal(int)  # the dataset the analyst is looking at (shared by pages)
+    models_changed = Signal(str)    # a run finished or a version changed: "name:version" or ""
 
     def __init__(self, prefs: Preferences, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)

@@ -1,0 +1,139 @@
+"""Content-addressed artifacts: files in the workspace's ``artifacts/`` folder named
+by the SHA-256 of their bytes.
+
+A model is written to a temporary file, fsynced, hashed and renamed to its hash
+*before* the registry row that points to it commits; if that commit never happens,
+:func:`discard_unreferenced` removes the file. Loading checks the file's SHA-256
+against the name the registry recorded before unpickling anything: a pickle runs
+code, so a modified file is refused, not loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import MlopsError
+from .storage import publish, sha256_file, write_temporary
+
+if TYPE_CHECKING:
+    from .workspace import Workspace
+
+SHA256 = re.compile(r"[0-9a-f]{64}")
+#: zlib level 3: models shrink to about a third, at a small cost in time
+ZLIB_LEVEL = 3
+PICKLE_PROTOCOL = 5
+
+
+class ArtifactError(MlopsError):
+    """A stored artifact is missing, unrecorded or does not match its hash."""
+
+
+@dataclass(frozen=True)
+class StoredArtifact:
+    sha256: str
+    size_bytes: int
+    path: Path
+
+
+def artifact_path(ws: "Workspace", sha256: str) -> Path:
+    if not SHA256.fullmatch(sha256 or ""):
+        raise ArtifactError(f"{sha256!r} is not an artifact hash (64 hexadecimal characters).")
+    return ws.artifacts_dir / sha256
+
+
+def model_bytes(model: Any) -> bytes:
+    """A model as stored: a zlib-compressed pickle, which ``joblib.load`` also reads.
+    Written with the C pickler: joblib's own pickler is pure Python and several times
+    slower on models made of many small objects (one tree per boosting round, one
+    model per segment)."""
+    import pickle
+    import zlib
+
+    return zlib.compress(pickle.dumps(model, protocol=PICKLE_PROTOCOL), ZLIB_LEVEL)
+
+
+def save_model_file(ws: "Workspace", model: Any) -> StoredArtifact:
+    """Store ``model`` in the artifacts folder under its SHA-256 (see :func:`model_bytes`).
+    Writing the same bytes twice keeps one file."""
+    data = model_bytes(model)
+    folder = ws.artifacts_dir
+    folder.mkdir(exist_ok=True)
+    tmp = write_temporary(folder, "model.joblib", lambda p: p.write_bytes(data))
+    try:
+        digest = sha256_file(tmp)
+        size = tmp.stat().st_size
+        dest = folder / digest
+        if dest.is_file() and sha256_file(dest) == digest:
+            tmp.unlink()
+        else:
+            publish(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return StoredArtifact(digest, size, dest)
+
+
+def verify_artifact(ws: "Workspace", sha256: str) -> str | None:
+    """None when the artifact is recorded, present and intact; else the problem."""
+    from .registry import artifacts as artifact_rows
+
+    path = artifact_path(ws, sha256)
+    if not artifact_rows.is_recorded(ws.registry, sha256):
+        return f"artifact {sha256[:12]}… is not recorded in the registry."
+    if not path.is_file():
+        return f"artifact {sha256[:12]}… is missing from {ws.artifacts_dir}."
+    if sha256_file(path) != sha256:
+        return f"artifact {sha256[:12]}… was modified: its content no longer matches its SHA-256."
+    return None
+
+
+def load_model_file(ws: "Workspace", sha256: str) -> Any:
+    """The object stored as ``sha256``, after checking the file's bytes against the
+    hash (one read: the bytes that were hashed are the bytes unpickled)."""
+    import pickle
+    import zlib
+
+    from .registry import artifacts as artifact_rows
+
+    path = artifact_path(ws, sha256)
+    if not artifact_rows.is_recorded(ws.registry, sha256):
+        raise ArtifactError(f"The artifact {sha256[:12]}… is not recorded in this workspace's "
+                            "registry; it will not be loaded.")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ArtifactError(f"The model file {path} is missing. The workspace is damaged; restore "
+                            "the artifacts folder from a backup, or retrain.") from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise ArtifactError(f"The model file {path} was modified after it was saved (its SHA-256 no "
+                            "longer matches the registry). It was not loaded: a changed model file "
+                            "could run any code. Restore it from a backup, or retrain.")
+    return pickle.loads(zlib.decompress(data))
+
+
+def discard_unreferenced(ws: "Workspace", sha256: str) -> bool:
+    """Delete an artifact file that no registry row records (left by a failed or
+    cancelled run). Returns True when a file was deleted."""
+    from .registry import artifacts as artifact_rows
+
+    if artifact_rows.is_recorded(ws.registry, sha256):
+        return False
+    path = artifact_path(ws, sha256)
+    if path.is_file():
+        path.unlink()
+        return True
+    return False
+
+
+def verify_all(ws: "Workspace") -> tuple[int, list[str]]:
+    """Every recorded artifact checked against its hash: (artifacts checked, one
+    sentence per problem). For the workspace check (``verify``)."""
+    from .registry import artifacts as artifact_rows
+
+    hashes = artifact_rows.all_hashes(ws.registry)
+    problems = [p for p in (verify_artifact(ws, h) for h in hashes) if p]
+    return len(hashes), problems

@@ -1,0 +1,30 @@
+"""Monitor: compare current batches with a reference (a dataset, or a model version's
+training data with its model and importances) feature by feature, with verdicts that
+take the batch's size into account; timelines across batches; reports kept in the
+registry and written as HTML.
+
+``metrics`` holds every measure and rule and imports nothing from the app (the
+exported scoring package carries a copy); the other modules read data, build
+references and batches, store reports and render them.
+"""
+
+from .batches import (FREQUENCIES, Batch, batch_from_dataset, batch_from_file, batch_from_frame,
+                      load_batch, split_batch)
+from .drift import DriftReport, DriftRun, DriftTimeline, compare_batch, run_drift
+from .errors import DriftError
+from .history import StoredDriftReport, drift_reports, load_report, save_report
+from .html import render_drift_report, write_drift_report
+from .metrics import (DEFAULT_THRESHOLDS, Comparison, DatasetVerdict, FeatureResult,
+                      build_reference_profile, compare)
+from .reference import Reference, resolve_reference
+from .thresholds import (Thresholds, effective_thresholds, reset_thresholds, set_thresholds,
+                         threshold_layers)
+
+__all__ = [
+    "FREQUENCIES", "Batch", "batch_from_dataset", "batch_from_file", "batch_from_frame", "load_batch",
+    "split_batch", "DriftReport", "DriftRun", "DriftTimeline", "compare_batch", "run_drift",
+    "DriftError", "StoredDriftReport", "drift_reports", "load_report", "save_report",
+    "render_drift_report", "write_drift_report", "DEFAULT_THRESHOLDS", "Comparison", "DatasetVerdict",
+    "FeatureResult", "build_reference_profile", "compare", "Reference", "resolve_reference",
+    "Thresholds", "effective_thresholds", "reset_thresholds", "set_thresholds", "threshold_layers",
+]

@@ -1,0 +1,294 @@
+"""Comparing batches with a reference: one :class:`DriftReport` per batch, a
+:class:`DriftTimeline` across batches, and :func:`run_drift`, which does both and
+stores the reports in the registry."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
+from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
+from . import columns, metrics
+from .batches import Batch
+from .errors import DriftError
+from .predictions import performance, score_batch
+from .reference import Reference
+from .summary import summarise
+from .thresholds import Thresholds, effective_thresholds
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+
+@dataclass
+class DriftReport:
+    """One batch compared with one reference."""
+
+    reference: dict[str, Any]
+    #: {"label", "rows", "fingerprint", "source", "dataset_id"}
+    batch: dict[str, Any]
+    thresholds: dict[str, Any]
+    comparison: metrics.Comparison
+    summary: str
+    #: target (label) drift, when the reference has a target and the batch holds it
+    target: Optional[metrics.FeatureResult] = None
+    #: {"target", "rows", "current": {...}, "holdout": {...}} for a labelled batch and a model
+    performance: Optional[dict[str, Any]] = None
+    #: per feature, overlaid distributions (see ``columns.overlay_chart``)
+    charts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    id: Optional[int] = None
+    series_id: Optional[str] = None
+    created_at: Optional[str] = None
+    created_by: Optional[str] = None
+
+    @property
+    def verdict(self) -> str:
+        """"drift", "no drift" or "not comparable"."""
+        return self.comparison.dataset.verdict
+
+    @property
+    def drifted(self) -> bool:
+        return self.comparison.dataset.drifted
+
+    @property
+    def label(self) -> str:
+        return str(self.batch["label"])
+
+    @property
+    def features(self) -> list[metrics.FeatureResult]:
+        return self.comparison.features
+
+    @property
+    def dataset(self) -> metrics.DatasetVerdict:
+        return self.comparison.dataset
+
+    @property
+    def prediction(self) -> Optional[metrics.FeatureResult]:
+        return self.comparison.prediction
+
+    @property
+    def has_not_comparable(self) -> bool:
+        return self.comparison.dataset.n_not_comparable > 0 or self.verdict == metrics.NOT_COMPARABLE
+
+    def feature(self, name: str) -> metrics.FeatureResult:
+        try:
+            return self.comparison.feature(name)
+        except KeyError:
+            from ..errors import NotFoundError
+
+            raise NotFoundError(f"The drift report has no feature {name!r}.") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.comparison
+        return metrics.json_safe({
+            "id": self.id, "series_id": self.series_id, "created_at": self.created_at,
+            "created_by": self.created_by, "reference": self.reference, "batch": self.batch,
+            "thresholds": self.thresholds, "verdict": self.verdict, "drifted": self.drifted,
+            "drifted_share": c.dataset.drifted_share, "summary": self.summary,
+            "dataset": c.dataset.to_dict(), "features": [r.to_dict() for r in c.features],
+            "prediction": c.prediction.to_dict() if c.prediction else None,
+            "target": self.target.to_dict() if self.target else None,
+            "performance": self.performance, "extra_columns": c.extra_columns,
+            "charts": self.charts, "notes": self.notes, "seconds": round(self.seconds, 3)})
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DriftReport":
+        """A report as stored (``to_dict``) back as an object."""
+        comparison = metrics.Comparison(
+            [metrics.FeatureResult.from_dict(r) for r in d["features"]],
+            metrics.DatasetVerdict.from_dict(d["dataset"]), dict(d["thresholds"]), int(d["batch"]["rows"]),
+            metrics.FeatureResult.from_dict(d["prediction"]) if d.get("prediction") else None,
+            list(d.get("extra_columns") or []))
+        return cls(d["reference"], d["batch"], d["thresholds"], comparison, d["summary"],
+                   metrics.FeatureResult.from_dict(d["target"]) if d.get("target") else None,
+                   d.get("performance"), d.get("charts") or {}, list(d.get("notes") or []),
+                   float(d.get("seconds") or 0.0), d.get("id"), d.get("series_id"), d.get("created_at"),
+                   d.get("created_by"))
+
+
+def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thresholds] = None, *,
+                  cancel: Optional[CancelToken] = None) -> DriftReport:
+    """Compare one batch with the reference (see ``metrics`` for the measures and rules)."""
+    started = time.perf_counter()
+    t = (thresholds or Thresholds()).to_dict()
+    table = batch.table
+    if table.num_rows == 0:
+        raise DriftError(f"The batch {batch.label} has no rows.")
+    present = set(table.column_names)
+    profiles = reference.profile.features
+
+    def one(name: str) -> tuple[metrics.FeatureResult, Optional[dict[str, Any]]]:
+        if cancel is not None:
+            cancel.check()
+        fp = profiles[name]
+        if name not in present:
+            return metrics.not_comparable(name, fp.kind, f"the batch has no column {name!r}",
+                                          fp.distribution), None
+        try:
+            current = columns.distribution(table.column(name), fp.kind)
+        except metrics.NotComparable as exc:
+            return metrics.not_comparable(name, fp.kind, str(exc), fp.distribution), None
+        result = metrics.compare_feature(fp, current, t)
+        return result, columns.overlay_chart(fp, current) if result.comparable else None
+
+    with ThreadPoolExecutor(max_workers=2) as pool:  # numpy and Arrow release the GIL
+        fingerprint = pool.submit(batch.fingerprint)
+        done = list(pool.map(one, profiles))
+        batch_fingerprint = fingerprint.result()
+    results = [r for r, _ in done]
+    charts = {r.name: c for r, c in done if c is not None}
+    notes = []
+    prediction, perf = _model_parts(reference, batch, t, notes)
+    target = None
+    if reference.target_profile is not None and reference.target in present:
+        try:
+            target = metrics.compare_feature(reference.target_profile, columns.distribution(
+                table.column(reference.target), reference.target_profile.kind), t)
+        except metrics.NotComparable as exc:
+            target = metrics.not_comparable(reference.target, reference.target_profile.kind, str(exc))
+    verdict = metrics.dataset_verdict(results, t, importance=reference.importance, prediction=prediction)
+    extra = [c for c in table.column_names if c not in reference.kinds and c != reference.target]
+    comparison = metrics.Comparison(results, verdict, t, table.num_rows, prediction, extra)
+    if reference.skipped:
+        notes.append("Not compared: " + "; ".join(f"{k} ({v})" for k, v in reference.skipped.items()) + ".")
+    if extra:
+        notes.append(f"Columns of the batch that the reference does not have (not compared): "
+                     f"{', '.join(extra)}.")
+    if batch.source.get("rows_without_date"):
+        notes.append(f"{batch.source['rows_without_date']:,} rows without a date in "
+                     f"{batch.source.get('split_by')} were left out of the periods.")
+    summary = summarise(comparison, model_reference=reference.model is not None
+                        or reference.description.get("type") == "model_version",
+                        target=target, performance=perf)
+    batch_info = {"label": batch.label, "rows": batch.rows, "fingerprint": batch_fingerprint,
+                  "source": batch.source, "dataset_id": batch.dataset_id}
+    return DriftReport(reference.to_dict(), batch_info, t, comparison, summary, target, perf, charts,
+                       notes, time.perf_counter() - started)
+
+
+def _model_parts(reference: Reference, batch: Batch, t: dict[str, Any],
+                 notes: list[str]) -> tuple[Optional[metrics.FeatureResult], Optional[dict[str, Any]]]:
+    """Prediction drift and, for a labelled batch, performance."""
+    if reference.model is None or reference.profile.predictions is None:
+        return None, None
+    frame = batch.table.to_pandas()
+    scores, why = score_batch(reference.model, frame, reference.model_features)
+    pred_profile = reference.profile.predictions
+    if scores is None:
+        return metrics.not_comparable("prediction", pred_profile.kind, why), None
+    try:
+        prediction = metrics.compare_feature(pred_profile, metrics.distribution_of(scores, pred_profile.kind), t)
+    except metrics.NotComparable as exc:
+        prediction = metrics.not_comparable("prediction", pred_profile.kind, str(exc))
+    perf = None
+    target = reference.target
+    if target and target in frame.columns:
+        if reference.evaluate is not None:
+            perf = performance(reference.model, frame, reference.model_features, target,
+                               reference.evaluate, reference.holdout_metrics)
+        else:
+            notes.append("The batch is labelled, but no metric function was given: no performance.")
+    return prediction, perf
+
+
+@dataclass
+class DriftTimeline:
+    """Batches in order: the batch verdicts and every feature's verdict and measures."""
+
+    labels: list[str]
+    verdicts: list[str]
+    drifted_share: list[float]
+    #: feature -> {"verdict": [...], "psi": [...], "distance": [...], "distance_name"}
+    features: dict[str, dict[str, Any]]
+
+    @classmethod
+    def from_reports(cls, reports: Sequence[DriftReport]) -> "DriftTimeline":
+        features: dict[str, dict[str, Any]] = {}
+        for i, rep in enumerate(reports):
+            for r in rep.features:
+                entry = features.setdefault(r.name, {
+                    "kind": r.kind, "verdict": [metrics.NOT_COMPARABLE] * len(reports),
+                    "psi": [None] * len(reports), "distance": [None] * len(reports),
+                    "distance_name": ("wasserstein_normalised" if r.kind == metrics.NUMERIC
+                                      else "jensen_shannon")})
+                entry["verdict"][i] = r.verdict
+                entry["psi"][i] = r.metrics.get("psi")
+                entry["distance"][i] = r.metrics.get(entry["distance_name"])
+        return cls([r.label for r in reports], [r.verdict for r in reports],
+                   [r.dataset.drifted_share for r in reports], features)
+
+    def series(self, feature: str, measure: str = "psi") -> list[Optional[float]]:
+        """One feature's measure ("psi", "distance" or "verdict") per batch."""
+        return list(self.features[feature][measure])
+
+    def to_dict(self) -> dict[str, Any]:
+        return metrics.json_safe({"labels": self.labels, "verdicts": self.verdicts,
+                                  "drifted_share": self.drifted_share, "features": self.features})
+
+
+@dataclass
+class DriftRun:
+    """A reference compared with one or more batches."""
+
+    reference: dict[str, Any]
+    thresholds: dict[str, Any]
+    reports: list[DriftReport]
+    series_id: str
+    seconds: float = 0.0
+
+    @property
+    def drifted(self) -> bool:
+        """Whether any batch drifted."""
+        return any(r.drifted for r in self.reports)
+
+    @property
+    def has_not_comparable(self) -> bool:
+        return any(r.has_not_comparable for r in self.reports)
+
+    @property
+    def timeline(self) -> Optional[DriftTimeline]:
+        return DriftTimeline.from_reports(self.reports) if len(self.reports) > 1 else None
+
+    def to_dict(self) -> dict[str, Any]:
+        timeline = self.timeline
+        return {"reference": metrics.json_safe(self.reference), "thresholds": self.thresholds,
+                "series_id": self.series_id, "drifted": self.drifted,
+                "batches": [r.to_dict() for r in self.reports],
+                "timeline": timeline.to_dict() if timeline else None, "seconds": round(self.seconds, 3)}
+
+
+def run_drift(ws: Optional["Workspace"], reference: Reference, batches: Sequence[Batch], *,
+              thresholds: Optional[Thresholds] = None, store: bool = True, actor: str = "",
+              progress: ProgressCallback = no_progress,
+              cancel: Optional[CancelToken] = None) -> DriftRun:
+    """Compare every batch with the reference, in order; store each report in the
+    workspace's registry (with its audit entry) unless ``store`` is False.
+    Thresholds: ``thresholds``, else the workspace's and the model's overrides."""
+    started = time.perf_counter()
+    if not batches:
+        raise DriftError("Give at least one current batch to compare with the reference.")
+    if store and ws is None:
+        raise DriftError("Storing drift reports needs a workspace.")
+    if store and not actor:
+        raise DriftError("Say who runs the comparison: storing a drift report records it.")
+    t = thresholds or effective_thresholds(ws, reference.model_name)
+    steps = Steps(progress, cancel, {f"b{i}": 1 for i in range(len(batches))})
+    series_id = uuid.uuid4().hex
+    reports = []
+    for i, batch in enumerate(batches):
+        steps.start(f"b{i}", f"Comparing {batch.label} with {reference.label}")
+        report = compare_batch(reference, batch, t, cancel=cancel)
+        report.series_id = series_id
+        if store:
+            from .history import save_report
+
+            assert ws is not None
+            save_report(ws, report, reference, batch_index=i, actor=actor)
+        reports.append(report)
+    steps.done("Drift reports ready")
+    return DriftRun(reference.to_dict(), t.to_dict(), reports, series_id, time.perf_counter() - started)

@@ -1,0 +1,85 @@
+"""Drift reports kept in the registry: saving a report (with its audit entry) and
+reading the history of a dataset or a model version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional
+
+from ..registry import drift_reports as rows
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+    from .drift import DriftReport
+    from .reference import Reference
+
+
+@dataclass
+class StoredDriftReport:
+    """A stored report's record, without its per-feature results."""
+
+    id: int
+    reference_type: str
+    reference_label: str
+    reference_dataset_id: Optional[int]
+    reference_fingerprint: Optional[str]
+    model_name: Optional[str]
+    model_version: Optional[int]
+    batch_label: str
+    batch_fingerprint: str
+    batch_rows: int
+    batch_source: dict[str, Any]
+    batch_dataset_id: Optional[int]
+    series_id: str
+    batch_index: int
+    thresholds: dict[str, Any]
+    verdict: str
+    drifted_share: float
+    n_features: int
+    n_drifted: int
+    summary: str
+    results_sha256: str
+    created_by: str
+    created_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def save_report(ws: "Workspace", report: "DriftReport", reference: "Reference", *, batch_index: int,
+                actor: str) -> StoredDriftReport:
+    """Store the report and its ``drift.report_created`` audit entry in one transaction;
+    sets the report's id, creation time and author."""
+    d = reference.description
+    ref = {"type": d["type"], "label": d["label"], "dataset_id": d.get("dataset_id"),
+           "fingerprint": d.get("fingerprint"), "model": d.get("model"), "version": d.get("version")}
+    report.created_by = actor
+    results = report.to_dict()
+    stored = rows.insert(ws.registry, reference=ref, batch=report.batch, series_id=report.series_id or "",
+                         batch_index=batch_index, thresholds=report.thresholds, verdict=report.verdict,
+                         drifted_share=report.dataset.drifted_share, n_features=report.dataset.n_features,
+                         n_drifted=report.dataset.n_drifted, summary=report.summary, results=results,
+                         actor=actor, audit_entity=reference.audit_entity)
+    report.id, report.created_at = stored["id"], stored["created_at"]
+    return StoredDriftReport(**stored)
+
+
+def drift_reports(ws: "Workspace", *, dataset: Optional[str | int] = None, model_name: Optional[str] = None,
+                  model_version: Optional[int] = None, series_id: Optional[str] = None,
+                  limit: Optional[int] = None) -> list[StoredDriftReport]:
+    """Stored reports, newest first: all, or those against a dataset (id or name), a
+    model (and version), or of one run (``series_id``, in batch order)."""
+    dataset_id = ws.dataset(dataset).id if dataset is not None else None
+    return [StoredDriftReport(**r) for r in rows.list_reports(
+        ws.registry, dataset_id=dataset_id, model_name=model_name, model_version=model_version,
+        series_id=series_id, limit=limit)]
+
+
+def load_report(ws: "Workspace", report_id: int) -> "DriftReport":
+    """A stored report with every result, as when it was made."""
+    from .drift import DriftReport
+
+    row = rows.get(ws.registry, report_id)
+    report = DriftReport.from_dict(row["results"])
+    report.id, report.created_at, report.created_by = row["id"], row["created_at"], row["created_by"]
+    return report

@@ -1,0 +1,269 @@
+"""The drift report as one self-contained HTML file: inline CSS and SVG, no script,
+nothing fetched. Per batch: the verdict and summary, a table of every feature with
+the rule that decided, and per feature overlaid distributions and the PSI bin table;
+with several batches, a timeline first."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from ... import __version__
+from ..report.html import CSS
+from . import metrics
+from .drift import DriftReport, DriftTimeline
+
+GREY, BLUE = "#9aa5b1", "#3b6ea8"
+COLOURS = {metrics.NO_DRIFT: "#1e7b34", metrics.MODERATE: "#a86b00", metrics.MAJOR: "#b3261e",
+           metrics.NOT_COMPARABLE: "#6b7280", "drift": "#b3261e"}
+EXTRA_CSS = """
+.legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px;vertical-align:middle}
+.tl td{text-align:center;font-size:11px;min-width:44px;color:#fff}
+details{margin:6px 0}summary{cursor:pointer}.badge{white-space:nowrap}td.num{white-space:nowrap}
+"""
+
+
+def _fmt(v: Any, digits: int = 3) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
+            return f"{v:.2e}"
+        return f"{v:,.{digits}g}" if abs(v) < 1000 else f"{v:,.0f}"
+    return escape(str(v))
+
+
+def _badge(verdict: str) -> str:
+    return (f'<span class="badge" style="background:{COLOURS.get(verdict, "#6b7280")}">'
+            f"{escape(verdict)}</span>")
+
+
+def _svg(width: int, height: int, body: str) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="10">{body}</svg>')
+
+
+def overlay_histogram(edges: Sequence[float], reference: Sequence[float], current: Sequence[float], *,
+                      width: int = 330, height: int = 130) -> str:
+    """Reference shares as grey bars, the batch's as a blue step line, on common bins."""
+    if not reference:
+        return ""
+    pad_l, pad_b, pad_t = 6, 16, 4
+    w, h = width - 2 * pad_l, height - pad_b - pad_t
+    top = max(max(reference), max(current), 1e-12)
+    bw = w / len(reference)
+    parts = []
+    for i, s in enumerate(reference):
+        bh = h * s / top
+        parts.append(f'<rect x="{pad_l + i * bw:.1f}" y="{pad_t + h - bh:.1f}" width="{max(bw - 1, .5):.1f}" '
+                     f'height="{bh:.1f}" fill="{GREY}"><title>{_fmt(edges[i])} – {_fmt(edges[i + 1])}: '
+                     f'reference {s:.1%}, batch {current[i]:.1%}</title></rect>')
+    points = []
+    for i, s in enumerate(current):
+        y = pad_t + h - h * s / top
+        points += [f"{pad_l + i * bw:.1f},{y:.1f}", f"{pad_l + (i + 1) * bw:.1f},{y:.1f}"]
+    parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{BLUE}" stroke-width="1.6"/>')
+    base = pad_t + h
+    parts.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{base}" y2="{base}" stroke="#555"/>'
+                 f'<text x="{pad_l}" y="{base + 12}">{_fmt(edges[0])}</text>'
+                 f'<text x="{pad_l + w}" y="{base + 12}" text-anchor="end">{_fmt(edges[-1])}</text>')
+    return _svg(width, height, "".join(parts))
+
+
+def paired_bars(labels: Sequence[str], reference: Sequence[float], current: Sequence[float], *,
+                width: int = 330, limit: int = 12) -> str:
+    """Per category two bars: the reference's share (grey) and the batch's (blue)."""
+    order = sorted(range(len(labels)), key=lambda i: -max(reference[i], current[i]))[:limit]
+    if not order:
+        return ""
+    row, label_w = 20, 96
+    w = width - label_w - 44
+    top = max(max(reference[i], current[i]) for i in order) or 1.0
+    parts = []
+    for k, i in enumerate(order):
+        y = 3 + k * row
+        text = labels[i] if len(labels[i]) <= 15 else labels[i][:14] + "…"
+        parts.append(f'<text x="{label_w - 4}" y="{y + 12}" text-anchor="end">{escape(text)}</text>')
+        for j, (share, colour) in enumerate(((reference[i], GREY), (current[i], BLUE))):
+            bw = w * share / top
+            parts.append(f'<rect x="{label_w}" y="{y + 2 + j * 8}" width="{max(bw, .5):.1f}" height="7" '
+                         f'fill="{colour}"><title>{escape(labels[i])}: {"reference" if j == 0 else "batch"} '
+                         f'{share:.1%}</title></rect>')
+        parts.append(f'<text x="{label_w + w * max(reference[i], current[i]) / top + 4:.1f}" y="{y + 12}">'
+                     f'{reference[i]:.0%} → {current[i]:.0%}</text>')
+    return _svg(width, 6 + row * len(order), "".join(parts))
+
+
+def timeline_chart(timeline: DriftTimeline, *, width: int = 640, height: int = 170) -> str:
+    """The drifted share per batch, each point coloured by the batch's verdict."""
+    n = len(timeline.labels)
+    pad_l, pad_r, pad_t, pad_b = 40, 12, 10, 40
+    w, h = width - pad_l - pad_r, height - pad_t - pad_b
+    step = w / max(n - 1, 1)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return pad_l + i * step, pad_t + h - h * v
+
+    parts = [f'<rect x="{pad_l}" y="{pad_t}" width="{w}" height="{h}" fill="none" stroke="#ccc"/>',
+             f'<text x="{pad_l - 4}" y="{pad_t + 8}" text-anchor="end">100%</text>',
+             f'<text x="{pad_l - 4}" y="{pad_t + h}" text-anchor="end">0%</text>']
+    pts = [xy(i, v or 0.0) for i, v in enumerate(timeline.drifted_share)]
+    parts.append(f'<polyline points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in pts)}" fill="none" '
+                 f'stroke="{BLUE}"/>')
+    every = max(1, n // 12)
+    for i, ((x, y), verdict) in enumerate(zip(pts, timeline.verdicts)):
+        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{COLOURS.get(verdict, GREY)}">'
+                     f'<title>{escape(timeline.labels[i])}: {escape(verdict)}, '
+                     f'{(timeline.drifted_share[i] or 0):.0%} drifted</title></circle>')
+        if i % every == 0:
+            parts.append(f'<text x="{x:.1f}" y="{pad_t + h + 14}" text-anchor="end" '
+                         f'transform="rotate(-35 {x:.1f} {pad_t + h + 14})">{escape(timeline.labels[i])}</text>')
+    return _svg(width, height, "".join(parts))
+
+
+def _timeline_table(timeline: DriftTimeline) -> str:
+    head = "".join(f"<th>{escape(label)}</th>" for label in timeline.labels)
+    body = []
+    for name, entry in timeline.features.items():
+        cells = "".join(
+            f"<td style='background:{COLOURS.get(v, GREY)}' title='{escape(name)} · {escape(label)}: "
+            f"{escape(v)}'>{_fmt(psi, 2) if psi is not None else '–'}</td>"
+            for label, v, psi in zip(timeline.labels, entry["verdict"], entry["psi"]))
+        body.append(f"<tr><th>{escape(name)}</th>{cells}</tr>")
+    return (f"<table class='tl'><tr><th>feature (PSI)</th>{head}</tr>{''.join(body)}</table>"
+            "<p class='muted'>Cells show PSI; colour: the feature's verdict for that batch.</p>")
+
+
+def _distance(r: metrics.FeatureResult) -> tuple[str, Optional[float]]:
+    if r.kind == metrics.NUMERIC:
+        return "W/σ", r.metrics.get("wasserstein_normalised")
+    return "JS", r.metrics.get("jensen_shannon")
+
+
+def _features_table(results: Sequence[metrics.FeatureResult], anchor: str) -> str:
+    rows = []
+    for r in results:
+        name, value = _distance(r)
+        m = r.metrics
+        stat, p = ((m.get("ks_statistic"), m.get("ks_p_value")) if r.kind == metrics.NUMERIC
+                   else (m.get("chi_square"), m.get("chi_square_p_value")))
+        rows.append(f"<tr><td><a href='#{anchor}-{escape(r.name)}'>{escape(r.name)}</a></td><td>{escape(r.kind)}</td>"
+                    f"<td>{_badge(r.verdict)}</td><td class='num'>{_fmt(m.get('psi'))}</td>"
+                    f"<td class='num'>{name} {_fmt(value)}</td><td class='num'>{_fmt(stat)}</td>"
+                    f"<td class='num'>{_fmt(p)}</td><td class='num'>{_fmt(m.get('missing_share_change'))}</td>"
+                    f"<td class='num'>{_fmt(r.weight)}</td><td>{escape(r.decided_by)}</td></tr>")
+    return ("<table><tr><th>feature</th><th>type</th><th>verdict</th><th>PSI</th><th>distance</th>"
+            "<th>KS D / χ²</th><th>p-value</th><th>Δ missing</th><th>weight</th><th>decided by</th></tr>"
+            + "".join(rows) + "</table><p class='muted'>p-values are supporting figures; verdicts come "
+            "from the thresholds and the no-drift noise of a batch of this size.</p>")
+
+
+def _feature_card(r: metrics.FeatureResult, chart: Optional[dict[str, Any]], anchor: str) -> str:
+    figure = ""
+    if r.comparable and chart and chart.get("kind") == "histogram":
+        figure = overlay_histogram(chart["edges"], chart["reference"], chart["current"])
+    elif r.comparable and r.bins:
+        figure = paired_bars(r.bins["labels"], r.bins["reference"], r.bins["current"])
+    legend = (f"<div class='legend muted'><span style='background:{GREY}'></span>reference"
+              f"<span style='background:{BLUE}'></span>batch</div>" if figure else "")
+    m, noise = r.metrics, r.noise
+    lines = []
+    if r.comparable:
+        keys = (["psi", "wasserstein", "wasserstein_normalised", "ks_statistic", "ks_p_value", "mean_change",
+                 "mean_change_sd", "missing_share_change"] if r.kind == metrics.NUMERIC else
+                ["psi", "jensen_shannon", "chi_square", "chi_square_dof", "chi_square_p_value",
+                 "new_count", "new_share", "vanished_count", "missing_share_change"])
+        for k in keys:
+            extra = f" <span class='muted'>(noise {_fmt(noise[k])})</span>" if k in noise else ""
+            lines.append(f"<tr><td class='muted'>{escape(k.replace('_', ' '))}</td>"
+                         f"<td class='num'>{_fmt(m.get(k))}{extra}</td></tr>")
+        if m.get("new_categories"):
+            names = ", ".join(f"{c['category']} ({c['share']:.1%})" for c in m["new_categories"][:8])
+            lines.append(f"<tr><td class='muted'>new categories</td><td>{escape(names)}</td></tr>")
+        if m.get("vanished_categories"):
+            names = ", ".join(f"{c['category']} ({c['reference_share']:.1%})"
+                              for c in m["vanished_categories"][:8])
+            lines.append(f"<tr><td class='muted'>vanished</td><td>{escape(names)}</td></tr>")
+    bins = ""
+    if r.comparable and r.bins:
+        rows = "".join(f"<tr><td>{escape(label)}</td><td class='num'>{a:.1%}</td><td class='num'>{b:.1%}</td></tr>"
+                       for label, a, b in zip(r.bins["labels"], r.bins["reference"], r.bins["current"]))
+        bins = (f"<details><summary>PSI bins</summary><table><tr><th>bin</th><th>reference</th><th>batch</th>"
+                f"</tr>{rows}</table></details>")
+    return (f"<div class='card' id='{anchor}-{escape(r.name)}'><h3>{_badge(r.verdict)} {escape(r.name)}</h3>"
+            f"{figure}{legend}<p>{escape(r.decided_by)}</p>"
+            f"{'<table>' + ''.join(lines) + '</table>' if lines else ''}{bins}</div>")
+
+
+def _batch_section(report: DriftReport, *, all_cards: bool, anchor: str) -> str:
+    dv = report.dataset
+    b = report.batch
+    out = [f"<h2>{_badge(report.verdict)} {escape(report.label)}</h2>",
+           f"<p><b>{escape(report.summary)}</b></p>",
+           f"<p class='muted'>{b['rows']:,} rows · fingerprint {escape(str(b['fingerprint'])[:16])}… · "
+           f"{escape(dv.decided_by)}</p>"]
+    out += [f"<p class='muted'>{escape(n)}</p>" for n in report.notes]
+    if report.performance and report.performance.get("current"):
+        perf = report.performance
+        rows = "".join(f"<tr><td>{escape(k)}</td><td class='num'>{_fmt(v)}</td>"
+                       f"<td class='num'>{_fmt((perf.get('holdout') or {}).get(k))}</td></tr>"
+                       for k, v in perf["current"].items())
+        out.append(f"<h3>Performance on {perf['rows']:,} labelled rows</h3><table><tr><th>metric</th>"
+                   f"<th>this batch</th><th>training holdout</th></tr>{rows}</table>")
+    extra = [r for r in (report.prediction, report.target) if r is not None]
+    out.append(_features_table(list(report.features) + extra, anchor))
+    cards = [r for r in list(report.features) + extra if all_cards or r.verdict != metrics.NO_DRIFT]
+    if cards:
+        out.append("<div class='cards'>" + "".join(_feature_card(r, report.charts.get(r.name), anchor)
+                                                   for r in cards) + "</div>")
+    return "".join(out)
+
+
+def render_drift_report(reports: Sequence[DriftReport], *, title: Optional[str] = None) -> str:
+    """The HTML text for one batch or a timeline of batches against one reference.
+    Feature details: every feature of the last batch; the drifted and not comparable
+    ones of earlier batches."""
+    if not reports:
+        raise ValueError("no reports to render")
+    ref = reports[0].reference
+    title = title or f"Drift report: {ref.get('label')}"
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    t = reports[0].thresholds
+    meta = (f"Generated {generated} by MLOps Desktop {__version__} · reference {escape(str(ref.get('label')))}"
+            f" ({_fmt(ref.get('rows'))} rows"
+            + (f", fingerprint {escape(str(ref['fingerprint'])[:16])}…" if ref.get("fingerprint") else "") + ")")
+    body = [f"<h1>{escape(title)}</h1><p class='muted'>{meta}</p>",
+            "<p class='muted'>Thresholds: " + ", ".join(f"{escape(k)} {escape(str(v))}" for k, v in t.items())
+            + "</p>"]
+    if len(reports) > 1:
+        timeline = DriftTimeline.from_reports(reports)
+        drifted = sum(1 for r in reports if r.drifted)
+        body.append(f"<h2>Timeline: {drifted} of {len(reports)} batches drifted</h2>"
+                    + timeline_chart(timeline) + _timeline_table(timeline))
+    for i, report in enumerate(reports):
+        body.append(_batch_section(report, all_cards=i == len(reports) - 1, anchor=f"b{i}"))
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
+            f"<style>{CSS}{EXTRA_CSS}</style></head><body>{''.join(body)}</body></html>")
+
+
+def write_drift_report(path: Path | str, reports: Sequence[DriftReport], *,
+                       title: Optional[str] = None) -> Path:
+    """Render and write the report atomically; returns the path."""
+    from ..storage import atomic_write
+    from .errors import DriftError
+
+    path = Path(path).expanduser()
+    text = render_drift_report(reports, title=title)
+    if not path.parent.exists():
+        raise DriftError(f"Cannot write the report: the folder {path.parent} does not exist.")
+    try:
+        atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    except OSError as exc:
+        raise DriftError(f"Cannot write the report to {path}: {exc.strerror or exc}.") from None
+    return path

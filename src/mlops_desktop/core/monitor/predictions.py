@@ -1,0 +1,60 @@
+"""A model's scores for prediction drift, and its performance on a labelled batch.
+
+The model is any fitted object with scikit-learn's ``predict`` (and, for a classifier,
+``predict_proba``) taking a DataFrame of the feature columns, such as the pipeline of
+a model version. Its *score* per row is the positive-class probability of a binary
+classifier, the predicted class of any other classifier, the prediction of a regressor.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import numpy as np
+import pandas as pd
+
+from . import metrics
+
+#: computes the Validate page's metrics: ``evaluate(model, features, target) -> {name: value}``
+Evaluate = Callable[[Any, pd.DataFrame, pd.Series], dict[str, float]]
+
+
+def model_scores(model: Any, frame: pd.DataFrame) -> tuple[np.ndarray, str]:
+    """One score per row and its metric kind (numeric or categorical)."""
+    if hasattr(model, "predict_proba"):
+        proba = np.asarray(model.predict_proba(frame))
+        if proba.ndim == 2 and proba.shape[1] == 2:
+            return proba[:, 1].astype(np.float64), metrics.NUMERIC
+        return np.asarray(model.predict(frame), dtype=object), metrics.CATEGORICAL
+    predicted = np.asarray(model.predict(frame))
+    if predicted.dtype.kind in "fiub":
+        return predicted.astype(np.float64), metrics.NUMERIC
+    return predicted.astype(object), metrics.CATEGORICAL
+
+
+def score_batch(model: Any, frame: pd.DataFrame, features: list[str]) -> tuple[Optional[np.ndarray], str]:
+    """The model's scores on a batch, or None and the reason it could not score it."""
+    missing = [f for f in features if f not in frame.columns]
+    if missing:
+        return None, f"the batch lacks columns the model needs: {', '.join(missing)}"
+    try:
+        scores, _ = model_scores(model, frame[features])
+    except Exception as exc:  # a model rejecting a batch is a property of the batch
+        return None, f"the model could not score the batch ({type(exc).__name__}: {exc})"
+    return scores, ""
+
+
+def performance(model: Any, frame: pd.DataFrame, features: list[str], target: str,
+                evaluate: Evaluate, holdout: Optional[dict[str, float]]) -> dict[str, Any]:
+    """The model's metrics on the labelled rows of a batch, next to the holdout's."""
+    labelled = frame[frame[target].notna()]
+    out: dict[str, Any] = {"target": target, "rows": int(len(labelled)), "holdout": holdout or {}}
+    if len(labelled) == 0:
+        out.update(current={}, note=f"no row of the batch has a value in {target}")
+        return out
+    try:
+        out["current"] = {k: metrics.json_safe(v) for k, v in evaluate(model, labelled[features],
+                                                                     labelled[target]).items()}
+    except Exception as exc:  # the metric code rejecting this batch (e.g. one class only)
+        out.update(current={}, note=f"the metrics could not be computed ({type(exc).__name__}: {exc})")
+    return out

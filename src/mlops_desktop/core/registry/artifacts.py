@@ -1,0 +1,30 @@
+"""Artifact rows: one per content-addressed file in the workspace's ``artifacts/``
+folder, named by its SHA-256."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from .db import Registry
+
+
+def insert(reg: Registry, *, sha256: str, size_bytes: int, kind: str, created_by: str,
+           created_at: str) -> bool:
+    """Record an artifact (inside the caller's transaction). The same content stored
+    twice is one artifact: returns False when it was already recorded."""
+    cur = reg.db.execute(
+        "INSERT OR IGNORE INTO artifacts (sha256, size_bytes, kind, created_by, created_at)"
+        " VALUES (?, ?, ?, ?, ?)", (sha256, size_bytes, kind, created_by, created_at))
+    return cur.rowcount == 1
+
+
+def get(reg: Registry, sha256: str) -> Optional[dict]:
+    return reg.query_one("SELECT * FROM artifacts WHERE sha256 = ?", (sha256,))
+
+
+def is_recorded(reg: Registry, sha256: str) -> bool:
+    return get(reg, sha256) is not None
+
+
+def all_hashes(reg: Registry) -> list[str]:
+    return [r["sha256"] for r in reg.query("SELECT sha256 FROM artifacts ORDER BY created_at")]

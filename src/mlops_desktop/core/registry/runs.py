@@ -1,0 +1,143 @@
+"""Training runs: one row per run, inserted as ``running`` when it starts and updated
+once when it ends (succeeded, failed or cancelled)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..errors import NotFoundError
+from .db import Registry
+
+STATUSES = ("running", "succeeded", "failed", "cancelled")
+KINDS = ("train", "reproduce")
+
+
+@dataclass
+class Run:
+    """A training (or reproduction) run as recorded."""
+
+    id: int
+    kind: str
+    reproduces_run_id: Optional[int]
+    dataset_id: int
+    dataset_name: str
+    dataset_fingerprint: str
+    target: str
+    task: Optional[str]
+    spec: dict[str, Any]
+    seed: int
+    features: list[str]
+    family: Optional[str]
+    hyperparameters: dict[str, Any]
+    metrics: dict[str, Any]
+    details: dict[str, Any]
+    prediction_sha256: Optional[str]
+    library_versions: dict[str, str]
+    status: str
+    error: Optional[str]
+    started_at: str
+    finished_at: Optional[str]
+    duration_s: Optional[float]
+    created_by: str
+    #: the model version this run registered, if any
+    model: Optional[str] = None
+    version: Optional[int] = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d.pop("extra")
+        d["run_id"] = self.id
+        return d
+
+    def summary(self) -> dict[str, Any]:
+        """The columns of a run list."""
+        return {"run_id": self.id, "kind": self.kind, "reproduces_run_id": self.reproduces_run_id,
+                "dataset": self.dataset_name, "dataset_id": self.dataset_id, "target": self.target,
+                "task": self.task, "family": self.family, "status": self.status,
+                "model": self.model, "version": self.version, "started_at": self.started_at,
+                "duration_s": self.duration_s, "created_by": self.created_by}
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False)
+
+
+def insert_started(reg: Registry, *, kind: str, reproduces_run_id: Optional[int], dataset_id: int,
+                   dataset_fingerprint: str, target: str, spec: dict[str, Any], seed: int,
+                   library_versions: dict[str, str], created_by: str, started_at: str) -> int:
+    """Insert a run with status ``running`` (inside the caller's transaction)."""
+    cur = reg.db.execute(
+        "INSERT INTO runs (kind, reproduces_run_id, dataset_id, dataset_fingerprint, target, spec,"
+        " seed, library_versions, status, started_at, created_by)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+        (kind, reproduces_run_id, dataset_id, dataset_fingerprint, target, _json(spec), seed,
+         _json(library_versions), started_at, created_by))
+    return int(cur.lastrowid)
+
+
+def finish(reg: Registry, run_id: int, *, status: str, finished_at: str, duration_s: float,
+           task: Optional[str] = None, features: Optional[list[str]] = None,
+           family: Optional[str] = None, hyperparameters: Optional[dict[str, Any]] = None,
+           metrics: Optional[dict[str, Any]] = None, details: Optional[dict[str, Any]] = None,
+           prediction_sha256: Optional[str] = None, error: Optional[str] = None) -> None:
+    """Record how a running run ended (inside the caller's transaction)."""
+    if status not in STATUSES[1:]:
+        raise ValueError(f"a run ends as succeeded, failed or cancelled, not {status!r}")
+    cur = reg.db.execute(
+        "UPDATE runs SET status = ?, finished_at = ?, duration_s = ?, task = ?, features = ?,"
+        " family = ?, hyperparameters = ?, metrics = ?, details = ?, prediction_sha256 = ?,"
+        " error = ? WHERE id = ? AND status = 'running'",
+        (status, finished_at, duration_s, task, _json(features or []), family,
+         _json(hyperparameters or {}), _json(metrics or {}), _json(details or {}),
+         prediction_sha256, error, run_id))
+    if cur.rowcount != 1:
+        raise RuntimeError(f"run {run_id} is not running; it cannot be finished twice")
+
+
+_SELECT = (
+    "SELECT r.*, d.name AS dataset_name, m.name AS model_name, v.version AS model_version"
+    " FROM runs r JOIN datasets d ON d.id = r.dataset_id"
+    " LEFT JOIN model_versions v ON v.run_id = r.id"
+    " LEFT JOIN registered_models m ON m.id = v.model_id")
+
+
+def _run(row: dict) -> Run:
+    return Run(id=row["id"], kind=row["kind"], reproduces_run_id=row["reproduces_run_id"],
+               dataset_id=row["dataset_id"], dataset_name=row["dataset_name"],
+               dataset_fingerprint=row["dataset_fingerprint"], target=row["target"],
+               task=row["task"], spec=json.loads(row["spec"]), seed=row["seed"],
+               features=json.loads(row["features"]), family=row["family"],
+               hyperparameters=json.loads(row["hyperparameters"]), metrics=json.loads(row["metrics"]),
+               details=json.loads(row["details"]), prediction_sha256=row["prediction_sha256"],
+               library_versions=json.loads(row["library_versions"]), status=row["status"],
+               error=row["error"], started_at=row["started_at"], finished_at=row["finished_at"],
+               duration_s=row["duration_s"], created_by=row["created_by"],
+               model=row["model_name"], version=row["model_version"])
+
+
+def get(reg: Registry, run_id: int | str) -> Run:
+    """A run by id; :class:`NotFoundError` names the latest runs when there is none."""
+    text = str(run_id).strip()
+    row = reg.query_one(_SELECT + " WHERE r.id = ?", (int(text),)) if text.isdigit() else None
+    if row is None:
+        latest = [str(r["id"]) for r in reg.query("SELECT id FROM runs ORDER BY id DESC LIMIT 5")]
+        hint = f" Latest runs: {', '.join(latest)}." if latest else " There are no runs yet."
+        raise NotFoundError(f"There is no run {text!r}.{hint}")
+    return _run(row)
+
+
+def list_all(reg: Registry, *, dataset_id: Optional[int] = None,
+             limit: Optional[int] = None) -> list[Run]:
+    """Runs, newest first, optionally of one dataset."""
+    sql, params = _SELECT, []
+    if dataset_id is not None:
+        sql += " WHERE r.dataset_id = ?"
+        params.append(dataset_id)
+    sql += " ORDER BY r.id DESC"
+    if limit:
+        sql += " LIMIT ?"
+        params.append(int(limit))
+    return [_run(r) for r in reg.query(sql, tuple(params))]

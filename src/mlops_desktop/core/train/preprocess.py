@@ -1,0 +1,103 @@
+"""One scikit-learn Pipeline per model family: the input step, the preprocessing of
+numbers and categories, and the estimator.
+
+Defaults per family style:
+
+- linear (OLS, logistic): numbers median-imputed and *not* scaled, so coefficients
+  are in the units of the original features; categories one-hot encoded against
+  their first level (the design must not be collinear with the intercept), rare
+  levels grouped.
+- regularised (ridge, lasso, elastic net): numbers median-imputed and standardised
+  (a penalty needs comparable scales); categories one-hot encoded, all levels.
+- tree (decision tree, random forest): numbers median-imputed; categories as
+  ordinal codes (a tree needs no one-hot columns).
+- boosting (histogram gradient boosting): numbers as they are (missing values are
+  handled natively); categories as codes that the booster treats as categories.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from .families import BASELINE, BOOSTING, LINEAR, REGULARISED, TREE, Family
+
+DEFAULT_RARE_MIN_ROWS = 10
+#: the booster's native categorical support takes at most this many categories
+BOOSTING_MAX_CATEGORIES = 255
+
+
+def build_pipeline(family: Family, numeric: list[str], categorical: list[str], *, seed: int,
+                   n_jobs: int = 1, robust: bool = False,
+                   options: Optional[dict[str, Any]] = None) -> Any:
+    """The unfitted pipeline ``columns -> preprocess -> model`` for ``family``."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    from .estimators import InputColumns
+
+    options = options or {}
+    if family.style == BASELINE:
+        # the baseline uses no feature: it takes the raw table and reads none of its columns
+        return Pipeline([("columns", InputColumns()), ("model", family.make(seed=seed))])
+    columns = InputColumns(numeric=list(numeric), categorical=list(categorical))
+    encoding = options.get("encoding") or ("ordinal" if family.style in (TREE, BOOSTING) else "onehot")
+    scale = options.get("scale")
+    if scale is None:
+        scale = family.style == REGULARISED
+    rare = options.get("rare_min_rows")
+    rare = DEFAULT_RARE_MIN_ROWS if rare is None else int(rare)
+    imputation = options.get("numeric_imputation") or "median"
+
+    transformers = []
+    if numeric:
+        transformers.append(("numeric", _numeric_steps(family, imputation, scale), list(numeric)))
+    if categorical:
+        transformers.append(("categorical", _category_steps(family, encoding, rare), list(categorical)))
+    preprocess = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False,
+                                   sparse_threshold=0.0)
+    native = family.style == BOOSTING and encoding == "ordinal" and categorical
+    categorical_positions = list(range(len(numeric), len(numeric) + len(categorical))) if native else None
+    model = family.make(seed=seed, n_jobs=n_jobs, robust=robust, categorical=categorical_positions)
+    return Pipeline([("columns", columns), ("preprocess", preprocess), ("model", model)])
+
+
+def _numeric_steps(family: Family, imputation: str, scale: bool) -> Any:
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    steps = []
+    if family.style != BOOSTING:  # the booster routes missing values itself
+        steps.append(("impute", SimpleImputer(strategy=imputation)))
+    if scale:
+        steps.append(("scale", StandardScaler()))
+    return Pipeline(steps) if steps else "passthrough"
+
+
+def _category_steps(family: Family, encoding: str, rare: int) -> Any:
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
+
+    min_frequency = rare if rare > 1 else None
+    if encoding == "onehot":
+        encoder = OneHotEncoder(
+            handle_unknown="infrequent_if_exist", min_frequency=min_frequency, sparse_output=False,
+            # without a penalty, one level per category is left out (the intercept carries it)
+            drop="first" if family.style == LINEAR else None)
+        return Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", encoder)])
+    if family.style == BOOSTING:
+        # missing and unseen categories stay missing: the booster has a branch for them
+        return OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=np.nan,
+                              encoded_missing_value=np.nan, min_frequency=min_frequency,
+                              max_categories=BOOSTING_MAX_CATEGORIES)
+    encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
+                             min_frequency=min_frequency)
+    return Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", encoder)])
+
+
+def model_step(pipeline: Any) -> Any:
+    """The estimator at the end of a pipeline."""
+    return pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline

@@ -1,0 +1,172 @@
+"""What a training run is asked to do: the target, features, split, model families,
+cross-validation, search, segmentation and seed.
+
+A :class:`TrainSpec` is stored with its run as JSON (``to_dict``); reproducing a run
+rebuilds the spec from that JSON (``from_dict``) and trains again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Optional
+
+from ..errors import InvalidChoiceError
+
+#: what the user may ask for; "classification" means binary or multiclass by the data
+TASK_CHOICES = ("regression", "classification", "binary", "multiclass")
+#: "auto": stratified for classification, random for regression
+SPLIT_KINDS = ("auto", "random", "stratified", "time", "group")
+DEFAULT_MODELS = ("linear", "hgb")
+MAX_CV_FOLDS = 20
+#: preprocessing choices that override the defaults of a model family
+PREPROCESSING_KEYS = {
+    "scale": "standardise numeric features (default: only for regularised linear and logistic models)",
+    "encoding": "'onehot' or 'ordinal' for categories (default: one-hot for linear families, "
+                "ordinal for trees)",
+    "numeric_imputation": "'median' or 'mean' for missing numbers (default: median)",
+    "rare_min_rows": "categories with fewer training rows are grouped as rare (default: 10; 0: never)",
+}
+
+
+@dataclass
+class SplitSpec:
+    """How rows are split into a training part and a holdout.
+
+    ``kind``: auto, random, stratified, time (ordered by ``column``; the latest rows
+    are the holdout) or group (whole groups of ``column`` go to one side).
+    ``test_size``: the holdout's share of the rows; 0 trains on every row.
+    """
+
+    kind: str = "auto"
+    column: Optional[str] = None
+    test_size: float = 0.2
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SplitSpec":
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise InvalidChoiceError(f"Unknown split setting(s): {', '.join(sorted(unknown))}.")
+        return cls(**data)
+
+    @classmethod
+    def parse(cls, text: str, test_size: float = 0.2) -> "SplitSpec":
+        """``random``, ``stratified``, ``time:COLUMN`` or ``group:COLUMN``."""
+        kind, _, column = (text or "auto").strip().partition(":")
+        kind = kind.strip().lower()
+        column = column.strip() or None
+        if kind in ("time", "group") and not column:
+            raise InvalidChoiceError(f"Name the column for a {kind} split: '{kind}:COLUMN'.")
+        if kind not in ("time", "group") and column:
+            raise InvalidChoiceError(f"A {kind} split takes no column; use 'time:{column}' or "
+                                     f"'group:{column}'.")
+        spec = cls(kind=kind, column=column, test_size=test_size)
+        spec.validate()
+        return spec
+
+    def validate(self) -> None:
+        if self.kind not in SPLIT_KINDS:
+            raise InvalidChoiceError(f"Unknown split {self.kind!r}; use random, stratified, "
+                                     "time:COLUMN or group:COLUMN.")
+        if self.kind in ("time", "group") and not self.column:
+            raise InvalidChoiceError(f"A {self.kind} split needs a column.")
+        size = self.test_size
+        if not isinstance(size, (int, float)) or isinstance(size, bool) or not math.isfinite(size) \
+                or not 0 <= size < 1:
+            raise InvalidChoiceError(f"The holdout share must be at least 0 and below 1 "
+                                     f"(e.g. 0.2); got {size!r}.")
+
+    def describe(self) -> str:
+        where = f" by {self.column}" if self.column else ""
+        return f"{self.kind}{where}, holdout {self.test_size:.0%}"
+
+
+@dataclass
+class TrainSpec:
+    """Everything a training run needs to know; all but ``dataset`` and ``target`` have
+    defaults. ``features=None`` lets the run choose (and say what it left out and why)."""
+
+    dataset: str | int
+    target: str
+    task: Optional[str] = None
+    features: Optional[list[str]] = None
+    exclude: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=lambda: list(DEFAULT_MODELS))
+    split: SplitSpec = field(default_factory=SplitSpec)
+    cv_folds: int = 5
+    search_candidates: int = 0
+    #: seconds for each family's search (shared among its segments); None: no limit
+    search_time_budget_s: Optional[float] = 300.0
+    segment_by: Optional[str] = None
+    min_segment_rows: int = 200
+    seed: int = 42
+    model_name: Optional[str] = None
+    #: heteroscedasticity-robust (HC3) standard errors for ordinary least squares
+    robust_errors: bool = False
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["split"] = self.split.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainSpec":
+        data = dict(data)
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise InvalidChoiceError(f"Unknown training setting(s): {', '.join(sorted(unknown))}.")
+        split = data.pop("split", None)
+        if isinstance(split, str):
+            split = SplitSpec.parse(split)
+        elif isinstance(split, dict):
+            split = SplitSpec.from_dict(split)
+        return cls(**data, split=split or SplitSpec())
+
+    def validate(self) -> None:
+        """Checks that need no data: each raises :class:`InvalidChoiceError`."""
+        if not str(self.target or "").strip():
+            raise InvalidChoiceError("Choose a target column.")
+        if self.task is not None and self.task not in TASK_CHOICES:
+            raise InvalidChoiceError(f"Unknown task {self.task!r}; use one of {', '.join(TASK_CHOICES)}.")
+        self.split.validate()
+        if not self.models:
+            raise InvalidChoiceError("Choose at least one model family.")
+        if not _whole(self.cv_folds) or not 2 <= self.cv_folds <= MAX_CV_FOLDS:
+            raise InvalidChoiceError(f"Cross-validation needs between 2 and {MAX_CV_FOLDS} folds; "
+                                     f"got {self.cv_folds!r}.")
+        if not _whole(self.search_candidates) or self.search_candidates < 0:
+            raise InvalidChoiceError("The number of search candidates must be 0 (no search) or more.")
+        budget = self.search_time_budget_s
+        if budget is not None and (not isinstance(budget, (int, float)) or not budget >= 0):
+            raise InvalidChoiceError("The search time budget must be 0 seconds or more.")
+        if not _whole(self.min_segment_rows) or self.min_segment_rows < 1:
+            raise InvalidChoiceError("The minimum segment size must be at least 1 row.")
+        if not _whole(self.seed) or self.seed < 0 or self.seed >= 2**32:
+            raise InvalidChoiceError("The seed must be a whole number from 0 to 4294967295.")
+        if self.model_name is not None and (not self.model_name.strip() or ":" in self.model_name):
+            raise InvalidChoiceError("A model name must not be empty or contain ':' "
+                                     "(it separates the name from the version).")
+        unknown = set(self.preprocessing) - set(PREPROCESSING_KEYS)
+        if unknown:
+            raise InvalidChoiceError(f"Unknown preprocessing setting(s): {', '.join(sorted(unknown))}; "
+                                     f"known: {', '.join(PREPROCESSING_KEYS)}.")
+        encoding = self.preprocessing.get("encoding")
+        if encoding not in (None, "onehot", "ordinal"):
+            raise InvalidChoiceError("Category encoding must be 'onehot' or 'ordinal'.")
+        imputation = self.preprocessing.get("numeric_imputation")
+        if imputation not in (None, "median", "mean"):
+            raise InvalidChoiceError("Numeric imputation must be 'median' or 'mean'.")
+        rare = self.preprocessing.get("rare_min_rows")
+        if rare is not None and (not _whole(rare) or rare < 0):
+            raise InvalidChoiceError("rare_min_rows must be a whole number, 0 or more.")
+        scale = self.preprocessing.get("scale")
+        if scale is not None and not isinstance(scale, bool):
+            raise InvalidChoiceError("scale must be true or false.")
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

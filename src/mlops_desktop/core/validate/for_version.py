@@ -1,0 +1,119 @@
+"""Validating a registered model version: its own holdout (rebuilt exactly from the
+run's recorded split) or another dataset, next to a baseline fitted on the same
+training rows; the result is recorded, and the version's model card drawn from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional, Sequence
+
+from ..errors import InvalidChoiceError
+from ..jobs import CancelToken, ProgressCallback, no_progress
+from .card import ModelCard
+from .results import ValidationReport
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
+
+
+@dataclass
+class VersionValidation:
+    ref: str
+    data: str
+    validation_id: int
+    report: ValidationReport
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model": self.ref, "data": self.data, "validation_id": self.validation_id,
+                **self.report.to_dict()}
+
+
+def _baseline(task: str, X: Any, y: Any) -> Any:
+    """The run's baseline, refitted on the same training rows (it only learns the mean
+    or the class shares, so refitting it is exact)."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    model = DummyRegressor(strategy="mean") if task == "regression" else DummyClassifier(strategy="prior")
+    return model.fit(X, y)
+
+
+def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = None,
+                     cost_fp: Optional[float] = None, cost_fn: Optional[float] = None,
+                     subgroups: Sequence[str] = (), actor: str, n_bootstrap: int = 1000,
+                     progress: ProgressCallback = no_progress,
+                     cancel: Optional[CancelToken] = None) -> VersionValidation:
+    """Validate ``ref`` (``MODEL`` or ``MODEL:VERSION``) and record the result."""
+    from ..registry import validations
+    from ..train import find_version, load_model, load_split
+    from .validation import validate_model
+
+    mv = find_version(ws, ref)
+    model = load_model(ws, mv.ref)  # SHA-256 checked before anything is unpickled
+    train_df, holdout_df = load_split(ws, mv.run_id)
+    if data is not None:
+        ds = ws.dataset(data)
+        holdout_df = ws.load_table(ds).to_pandas()
+        where = f"dataset {ds.id} ({ds.name}, fingerprint {ds.fingerprint[:12]})"
+    elif len(holdout_df) == 0:
+        raise InvalidChoiceError(f"{mv.ref} was trained on every row (no holdout): its validation "
+                                 "rests on cross-validation alone. Validate it on another dataset "
+                                 "with --data DATASET.")
+    else:
+        where = f"the holdout of run {mv.run_id}"
+    missing = [c for c in [mv.target, *mv.features, *subgroups] if c not in holdout_df.columns]
+    if missing:
+        raise InvalidChoiceError(f"The data to validate {mv.ref} on lacks column(s): {', '.join(missing)}.")
+    holdout_df = holdout_df[holdout_df[mv.target].notna()]
+    segment = mv.details.get("segment_by") if isinstance(mv.details, dict) else None
+    columns = list(dict.fromkeys([*mv.features, *subgroups] + ([segment] if segment else [])))
+    task = None if mv.task == "classification" else mv.task
+    baseline = _baseline(mv.task, train_df[mv.features], train_df[mv.target])
+    rule = "cost" if cost_fp is not None or cost_fn is not None else "f1"
+    report = validate_model(model, holdout_df[columns], holdout_df[mv.target], task=task,
+                            baseline=baseline, threshold_rule=rule, cost_fp=cost_fp or 1.0,
+                            cost_fn=cost_fn or 1.0, subgroup_columns=list(subgroups),
+                            segment_column=segment, n_bootstrap=n_bootstrap, progress=progress,
+                            cancel=cancel)
+    validation_id = validations.record(ws.registry, version_id=mv.id, ref=mv.ref, data=where,
+                                       beats_baseline=report.beats_baseline,
+                                       primary_metric=report.primary_metric, report=report.to_dict(),
+                                       actor=actor)
+    return VersionValidation(mv.ref, where, validation_id, report)
+
+
+def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
+               validation: Optional[ValidationReport] = None) -> ModelCard:
+    """The model card of a version from the registry: data, features, spec, checks and
+    accepted warnings, the latest validation (or the one given), coefficients."""
+    from ..checks import accepted_warnings
+    from ..registry import validations
+    from ..train import coefficient_table, find_version, load_model, run
+    from .results import ValidationReport as Report
+
+    mv = find_version(ws, ref)
+    r = run(ws, mv.run_id)
+    ds = ws.dataset(r.dataset_id)
+    if validation is None:
+        stored = validations.latest(ws.registry, mv.id)
+        validation = Report.from_dict(stored["report"]) if stored else None
+    coefficients = coefficient_table(load_model(ws, mv.ref)) if mv.family in ("ols", "logistic") else None
+    accepted = [a for a in accepted_warnings(ws, ds.id, mv.target)
+                if sorted(a["features"]) == sorted(mv.features)]
+    date_range = None
+    for col in ds.columns:
+        if col.kind == "datetime":
+            values = ws.load_table(ds, [col.name]).column(0)
+            import pyarrow.compute as pc
+
+            bounds = pc.min_max(values).as_py()
+            date_range = {"column": col.name, "start": str(bounds["min"]), "end": str(bounds["max"])}
+            break
+    return ModelCard(
+        model_name=mv.model, version=mv.version, stage=mv.stage, purpose=purpose,
+        created_by=mv.created_by, created_at=mv.created_at,
+        dataset={"id": ds.id, "name": ds.name, "fingerprint": ds.fingerprint, "rows": ds.n_rows,
+                 "date_range": date_range},
+        target=mv.target, task=mv.task, features=mv.features, training_spec=r.spec,
+        accepted_warnings=accepted, validation=validation, coefficients=coefficients,
+        segments=({"column": mv.details.get("segment_by"), "segments": mv.details.get("segments")}
+                  if isinstance(mv.details, dict) and mv.details.get("segment_by") else None))

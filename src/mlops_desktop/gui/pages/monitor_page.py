@@ -1,0 +1,428 @@
+"""Monitor page: compare new batches with a reference (a model version's training data
+or a dataset): per-feature drift with the rule that decided, distributions, PSI bins
+and a timeline across batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QBrush, QColor, QShowEvent
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QListWidget,
+                               QListWidgetItem, QPushButton, QSplitter, QStackedWidget, QTableWidget,
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+
+from ..errors import show_error
+from ..import_dialog import FILE_FILTER
+from ..jobs import JobRunner
+from ..state import AppState
+from ..widgets import EmptyState, heading
+
+VERDICT_COLOURS = {"drift": "#b3261e", "major": "#b3261e", "moderate": "#a86b00", "no drift": "#1e7b34",
+                   "not comparable": "#6b7280"}
+NO_SPLIT = "(do not split)"
+
+
+def _num(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _coloured(text: str) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    colour = next((c for k, c in VERDICT_COLOURS.items() if text.startswith(k)), None)
+    if colour:
+        item.setForeground(QBrush(QColor("white")))
+        item.setBackground(QBrush(QColor(colour)))
+    return item
+
+
+class MonitorPage(QWidget):
+    title = "Monitor"
+
+    def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner = state, runner
+        self.run: Any = None
+        self.batch_sources: list[tuple[str, Any]] = []  # ("file", path) or ("dataset", id)
+        self._built = False
+        outer = QVBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(heading("Monitor"))
+        top.addSpacing(12)
+        top.addWidget(QLabel("Reference:"))
+        self.reference = QComboBox()
+        self.reference.setMinimumWidth(280)
+        self.reference.setToolTip("A model version (its training rows, scores and importances) or a dataset")
+        top.addWidget(self.reference)
+        top.addStretch(1)
+        outer.addLayout(top)
+        row = QHBoxLayout()
+        self.add_files = QPushButton("Add batch files…")
+        self.add_files.clicked.connect(self.choose_files)
+        self.add_dataset = QComboBox()
+        self.add_dataset.setToolTip("Add a registered dataset as a batch")
+        self.add_dataset_button = QPushButton("Add dataset")
+        self.add_dataset_button.clicked.connect(self._add_dataset)
+        self.clear_button = QPushButton("Clear batches")
+        self.clear_button.clicked.connect(self.clear_batches)
+        row.addWidget(self.add_files)
+        row.addWidget(self.add_dataset)
+        row.addWidget(self.add_dataset_button)
+        row.addWidget(self.clear_button)
+        row.addSpacing(12)
+        row.addWidget(QLabel("Split one batch by:"))
+        self.split_column = QComboBox()
+        self.split_column.setEditable(True)
+        self.split_column.addItem(NO_SPLIT)
+        self.freq = QComboBox()
+        self.freq.addItem("month", "M")
+        self.freq.addItem("week", "W")
+        self.freq.addItem("day", "D")
+        row.addWidget(self.split_column)
+        row.addWidget(self.freq)
+        row.addStretch(1)
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setDefault(True)
+        self.compare_button.clicked.connect(self.compare)
+        self.report_button = QPushButton("Save report…")
+        self.report_button.clicked.connect(self.save_report)
+        self.report_button.setEnabled(False)
+        row.addWidget(self.compare_button)
+        row.addWidget(self.report_button)
+        outer.addLayout(row)
+        self.batches_label = QLabel("Batches to compare: none yet. Add files (or drop them here) or datasets.")
+        self.batches_label.setWordWrap(True)
+        outer.addWidget(self.batches_label)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        outer.addWidget(self.summary)
+        self.stack = QStackedWidget()
+        self.empty = EmptyState("Nothing to monitor yet",
+                                "Import a dataset or train a model first: it becomes the reference that "
+                                "new batches are compared with.", [])
+        self.body = QWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.body)
+        outer.addWidget(self.stack, 1)
+        state.workspace_changed.connect(self.reload)
+        state.datasets_changed.connect(lambda _id: self.reload())
+        state.models_changed.connect(lambda _ref: self.reload())
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.ensure_built()
+        self.reload()
+        super().showEvent(event)
+
+    def ensure_built(self) -> None:
+        if self._built:
+            return
+        self._built = True
+        from ..charts import Chart
+
+        splitter = QSplitter()
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        self.batch_list = QListWidget()
+        self.batch_list.setMaximumHeight(130)
+        self.batch_list.currentRowChanged.connect(self.show_batch)
+        ll.addWidget(QLabel("Batches (select one to see its features):"))
+        ll.addWidget(self.batch_list)
+        self.features = QTableWidget(0, 6)
+        self.features.setHorizontalHeaderLabels(["Feature", "Type", "Verdict", "PSI", "Distance", "Decided by"])
+        self.features.verticalHeader().setVisible(False)
+        self.features.verticalHeader().setDefaultSectionSize(24)
+        self.features.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.features.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.features.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        self.features.setSortingEnabled(True)
+        self.features.currentCellChanged.connect(lambda r, *_: self.show_feature(r))
+        ll.addWidget(self.features, 1)
+        splitter.addWidget(left)
+        self.tabs = QTabWidget()
+        self.distribution = Chart("Reference and current")
+        self.tabs.addTab(self.distribution, "Distribution")
+        self.bins = QTableWidget(0, 3)
+        self.bins.setHorizontalHeaderLabels(["Bin", "Reference share", "Current share"])
+        self.bins.verticalHeader().setVisible(False)
+        self.bins.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.bins.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tabs.addTab(self.bins, "PSI bins")
+        timeline = QWidget()
+        tl = QVBoxLayout(timeline)
+        self.feature_timeline = Chart("This feature across batches")
+        self.dataset_timeline = Chart("Share of drifted features across batches")
+        tl.addWidget(self.feature_timeline)
+        tl.addWidget(self.dataset_timeline)
+        self.tabs.addTab(timeline, "Timeline")
+        self.detail = QLabel()
+        self.detail.setWordWrap(True)
+        self.detail.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.tabs.addTab(self.detail, "Figures")
+        splitter.addWidget(self.tabs)
+        splitter.setSizes([640, 640])
+        layout = QVBoxLayout(self.body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+    # -- choices ------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        ws = self.state.workspace
+        keep = self.reference.currentData()
+        self.reference.clear()
+        self.add_dataset.clear()
+        if ws is None:
+            self.stack.setCurrentIndex(0)
+            return
+        from ...core.registry import models as model_rows
+
+        for m in model_rows.list_models(ws.registry):
+            for v in model_rows.versions_of(ws.registry, m.name):
+                self.reference.addItem(f"model {v.ref} ({v.family}, {v.stage})", ("model", v.ref))
+        datasets = ws.datasets()
+        for ds in datasets:
+            self.reference.addItem(f"dataset {ds.name}", ("dataset", ds.id))
+            self.add_dataset.addItem(ds.name, ds.id)
+        index = self.reference.findData(keep) if keep else 0
+        self.reference.setCurrentIndex(max(index, 0))
+        self.stack.setCurrentIndex(1 if self.reference.count() else 0)
+        self.compare_button.setEnabled(self.reference.count() > 0)
+
+    def accept_dropped_file(self, path: str) -> bool:
+        """A file dropped on the window while this page shows becomes a batch."""
+        self.add_batch("file", path)
+        return True
+
+    def choose_files(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add batches to compare", "", FILE_FILTER)
+        for p in paths:
+            self.add_batch("file", p)
+
+    def _add_dataset(self) -> None:
+        if self.add_dataset.currentData() is not None:
+            self.add_batch("dataset", self.add_dataset.currentData())
+
+    def add_batch(self, kind: str, value: Any) -> None:
+        self.batch_sources.append((kind, value))
+        self._show_sources()
+
+    def clear_batches(self) -> None:
+        self.batch_sources = []
+        self._show_sources()
+
+    def _show_sources(self) -> None:
+        names = [Path(v).name if k == "file" else f"dataset {self.add_dataset.itemText(self.add_dataset.findData(v))}"
+                 for k, v in self.batch_sources]
+        self.batches_label.setText("Batches to compare: " + (", ".join(names) if names else
+                                   "none yet. Add files (or drop them here) or datasets."))
+
+    # -- running ---------------------------------------------------------------------------
+
+    def compare(self) -> None:
+        ws = self.state.workspace
+        reference = self.reference.currentData()
+        if ws is None or reference is None:
+            return
+        if not self.batch_sources:
+            show_error(self, "Nothing to compare", _user_error("Add at least one batch: a file or a dataset."))
+            return
+        root, actor, sources = ws.root, self.state.actor, list(self.batch_sources)
+        split = self.split_column.currentText().strip()
+        split = None if split in ("", NO_SPLIT) else split
+        freq = self.freq.currentData()
+        self.summary.setText("Comparing…")
+        self.compare_button.setEnabled(False)
+
+        def work(progress, cancel):
+            from ...core.monitor import batches as batch_io
+            from ...core.monitor.drift import run_drift
+            from ...core.monitor.reference import Reference
+            from ...core.monitor.for_version import reference_for_version
+            from ...core.workspace import Workspace
+
+            with Workspace.open(root) as own:
+                progress(None, "Building the reference")
+                ref = (reference_for_version(own, reference[1]) if reference[0] == "model"
+                       else Reference.from_dataset(own, reference[1]))
+                loaded = [batch_io.batch_from_file(v) if k == "file" else batch_io.batch_from_dataset(own, v)
+                          for k, v in sources]
+                if split:
+                    loaded = [part for b in loaded for part in batch_io.split_batch(b, split, freq,
+                                                                                    prefix=len(loaded) > 1)]
+                return run_drift(own, ref, loaded, store=True, actor=actor, progress=progress, cancel=cancel)
+
+        def done(run) -> None:
+            self.compare_button.setEnabled(True)
+            self.show_run(run)
+
+        def failed(exc, tb) -> None:
+            self.compare_button.setEnabled(True)
+            self.summary.setText("The comparison could not run: see the message.")
+            show_error(self, "Drift comparison failed", exc, tb)
+
+        self.runner.start("Comparing batches", work, on_success=done, on_error=failed,
+                          on_cancel=lambda: (self.compare_button.setEnabled(True),
+                                             self.summary.setText("Cancelled.")))
+
+    def show_run(self, run: Any) -> None:
+        self.ensure_built()
+        self.run = run
+        self.report_button.setEnabled(True)
+        drifted = sum(1 for r in run.reports if r.drifted)
+        colour = VERDICT_COLOURS["drift" if drifted else "no drift"]
+        self.summary.setText(f"<b style='color:{colour}'>{drifted} of {len(run.reports)} batch(es) drifted</b> "
+                             f"against {run.reference.get('name', '')}. "
+                             + (run.reports[-1].summary if run.reports else ""))
+        self.batch_list.blockSignals(True)
+        self.batch_list.clear()
+        for r in run.reports:
+            item = QListWidgetItem(f"{r.label}: {r.verdict} ({r.batch.get('rows', 0):,} rows)")
+            item.setForeground(QBrush(QColor(VERDICT_COLOURS.get(r.verdict, "#333"))))
+            self.batch_list.addItem(item)
+        self.batch_list.blockSignals(False)
+        comparable = [i for i, r in enumerate(run.reports) if r.verdict != "not comparable"]
+        last = comparable[-1] if comparable else len(run.reports) - 1
+        self.batch_list.setCurrentRow(last)
+        self.show_batch(last)
+        self._draw_dataset_timeline()
+
+    def current_report(self) -> Any:
+        row = self.batch_list.currentRow()
+        return self.run.reports[row] if self.run is not None and 0 <= row < len(self.run.reports) else None
+
+    def show_batch(self, row: int) -> None:
+        report = self.current_report()
+        if report is None:
+            return
+        results = list(report.features) + ([report.target] if report.target is not None else [])
+        t = self.features
+        t.setSortingEnabled(False)
+        t.setRowCount(len(results))
+        for r, f in enumerate(results):
+            name = QTableWidgetItem(f.name)
+            name.setData(Qt.ItemDataRole.UserRole, r)
+            t.setItem(r, 0, name)
+            t.setItem(r, 1, QTableWidgetItem(f.kind))
+            t.setItem(r, 2, _coloured(f.verdict))
+            psi = QTableWidgetItem()
+            psi.setData(Qt.ItemDataRole.DisplayRole, f.metrics.get("psi"))
+            t.setItem(r, 3, psi)
+            distance = f.metrics.get("wasserstein_normalised", f.metrics.get("jensen_shannon"))
+            d = QTableWidgetItem()
+            d.setData(Qt.ItemDataRole.DisplayRole, distance)
+            t.setItem(r, 4, d)
+            t.setItem(r, 5, QTableWidgetItem(f.decided_by))
+            t.item(r, 5).setToolTip(f.decided_by)
+        t.resizeColumnsToContents()
+        t.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        t.setSortingEnabled(True)
+        t.sortItems(3, Qt.SortOrder.DescendingOrder)
+        if results:
+            t.setCurrentCell(0, 0)
+            self.show_feature(0)
+
+    def _result_at(self, row: int) -> Any:
+        report = self.current_report()
+        item = self.features.item(row, 0)
+        if report is None or item is None:
+            return None
+        results = list(report.features) + ([report.target] if report.target is not None else [])
+        return results[int(item.data(Qt.ItemDataRole.UserRole))]
+
+    def show_feature(self, row: int) -> None:
+        f = self._result_at(row)
+        report = self.current_report()
+        if f is None:
+            return
+        chart = report.charts.get(f.name) or {}
+        if chart.get("kind") == "histogram":
+            self.distribution.overlay(chart["edges"], chart["reference"], chart["current"],
+                                      title=f"{f.name}: reference and current", x_label=f.name)
+        elif f.bins:
+            labels = [str(b) for b in f.bins.get("labels", [])][:15]
+            self.distribution.stacked(labels, {"reference": f.bins.get("reference", [])[:15]},
+                                      title=f"{f.name}: reference shares (current in the PSI bins table)")
+            self._bars_pair(f)
+        else:
+            self.distribution.reset(f"{f.name}: {f.reason or 'no chart'}")
+        bins = f.bins or {}
+        labels = bins.get("labels", [])
+        self.bins.setRowCount(len(labels))
+        for r, label in enumerate(labels):
+            for c, value in enumerate((str(label), _pct(bins.get("reference", [None] * len(labels))[r]),
+                                       _pct(bins.get("current", [None] * len(labels))[r]))):
+                self.bins.setItem(r, c, QTableWidgetItem(value))
+        figures = "".join(f"<tr><td>{k}</td><td>{_num(v)}</td></tr>" for k, v in f.metrics.items()
+                          if not isinstance(v, (list, dict)))
+        noise = "".join(f"<tr><td>{k}</td><td>{_num(v)}</td></tr>" for k, v in f.noise.items()
+                        if not isinstance(v, (list, dict)))
+        self.detail.setText(f"<h3>{f.name} — {f.verdict}</h3><p>{f.decided_by}</p>"
+                            f"<p><b>Measures</b></p><table>{figures}</table>"
+                            f"<p><b>No-drift noise level (what a batch this size shows by chance)</b></p>"
+                            f"<table>{noise}</table>")
+        self._draw_feature_timeline(f.name)
+
+    def _bars_pair(self, f: Any) -> None:
+        labels = [str(b) for b in f.bins.get("labels", [])][:15]
+        ref = f.bins.get("reference", [])[:15]
+        cur = f.bins.get("current", [])[:15]
+        x = list(range(len(labels)))
+        self.distribution.lines(x, {"reference": ref, "current": cur}, title=f"{f.name}: shares per category",
+                                x_label="category (see the PSI bins table)", y_label="share of rows")
+        self.distribution.getPlotItem().getAxis("bottom").setTicks(
+            [[(i, (l if len(l) <= 8 else l[:7] + "…")) for i, l in enumerate(labels)]])
+
+    def _draw_feature_timeline(self, name: str) -> None:
+        timeline = self.run.timeline if self.run is not None else None
+        if timeline is None or name not in timeline.features:
+            self.feature_timeline.reset("One batch: add more batches, or split one by date, for a timeline")
+            return
+        psi = [np.nan if v is None else v for v in timeline.series(name, "psi")]
+        self.feature_timeline.lines(list(range(len(psi))), {"PSI": psi}, title=f"{name}: PSI per batch",
+                                    x_label="batch", y_label="PSI")
+        self.feature_timeline.getPlotItem().getAxis("bottom").setTicks(
+            [[(i, l) for i, l in enumerate(timeline.labels)]])
+
+    def _draw_dataset_timeline(self) -> None:
+        timeline = self.run.timeline if self.run is not None else None
+        if timeline is None:
+            self.dataset_timeline.reset("")
+            return
+        self.dataset_timeline.bars(timeline.labels, timeline.drifted_share,
+                                   title="Share of drifted features (importance-weighted for a model)",
+                                   y_label="share")
+
+    def save_report(self) -> None:
+        if self.run is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save the drift report", str(Path.home() / "drift.html"),
+                                              "HTML files (*.html)")
+        if path:
+            self.write_report(path)
+
+    def write_report(self, path: str) -> None:
+        from ...core.monitor.html import write_drift_report
+
+        try:
+            write_drift_report(path, self.run.reports)
+        except Exception as exc:
+            show_error(self, "Cannot save the report", exc)
+            return
+        self.summary.setText(self.summary.text() + f"<br>Report saved to {path}")
+
+
+def _pct(v: Any) -> str:
+    return "—" if v is None else f"{v:.1%}"
+
+
+def _user_error(message: str) -> Exception:
+    from ...core.errors import InvalidChoiceError
+
+    return InvalidChoiceError(message)

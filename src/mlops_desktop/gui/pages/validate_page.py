@@ -1,0 +1,341 @@
+"""Validate page: a model version's holdout metrics with 95% intervals next to the
+baseline, its curves, subgroups, importance, coefficients and model card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+                               QPushButton, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem,
+                               QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
+
+from ..errors import show_error
+from ..jobs import JobRunner
+from ..state import AppState
+from ..widgets import EmptyState, heading
+
+HOLDOUT = "Its own holdout"
+
+
+def _num(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    t = QTableWidget(0, len(headers))
+    t.setHorizontalHeaderLabels(headers)
+    t.verticalHeader().setVisible(False)
+    t.verticalHeader().setDefaultSectionSize(24)
+    t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    return t
+
+
+def _fill(table: QTableWidget, rows: list[list[Any]]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            item = QTableWidgetItem(value if isinstance(value, str) else _num(value))
+            if not isinstance(value, str):
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            table.setItem(r, c, item)
+    table.resizeColumnsToContents()
+
+
+class ValidatePage(QWidget):
+    title = "Validate"
+
+    def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner = state, runner
+        self.result: Any = None
+        self._built = False
+        self._wanted: Optional[str] = None
+        outer = QVBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(heading("Validate"))
+        top.addSpacing(12)
+        top.addWidget(QLabel("Model:"))
+        self.model_combo = QComboBox()
+        self.model_combo.setMinimumWidth(260)
+        top.addWidget(self.model_combo)
+        top.addWidget(QLabel("on"))
+        self.data_combo = QComboBox()
+        self.data_combo.setMinimumWidth(180)
+        top.addWidget(self.data_combo)
+        top.addWidget(QLabel("Subgroup:"))
+        self.subgroup = QComboBox()
+        top.addWidget(self.subgroup)
+        top.addStretch(1)
+        outer.addLayout(top)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Threshold:"))
+        self.rule = QComboBox()
+        self.rule.addItem("maximise F1", "f1")
+        self.rule.addItem("minimise cost", "cost")
+        self.rule.setToolTip("For binary classifiers: how the decision threshold is chosen")
+        row.addWidget(self.rule)
+        row.addWidget(QLabel("cost of a false positive"))
+        self.cost_fp = QDoubleSpinBox()
+        self.cost_fp.setRange(0, 1e9)
+        self.cost_fp.setValue(1)
+        row.addWidget(self.cost_fp)
+        row.addWidget(QLabel("of a false negative"))
+        self.cost_fn = QDoubleSpinBox()
+        self.cost_fn.setRange(0, 1e9)
+        self.cost_fn.setValue(1)
+        row.addWidget(self.cost_fn)
+        self.run_button = QPushButton("Validate")
+        self.run_button.setDefault(True)
+        self.run_button.clicked.connect(self.run_validation)
+        self.card_button = QPushButton("Save model card…")
+        self.card_button.clicked.connect(self.save_card)
+        self.card_button.setEnabled(False)
+        row.addStretch(1)
+        row.addWidget(self.run_button)
+        row.addWidget(self.card_button)
+        outer.addLayout(row)
+        self.verdict = QLabel("Choose a model version and validate it: metrics with 95% bootstrap "
+                              "intervals, next to the baseline it must beat.")
+        self.verdict.setWordWrap(True)
+        outer.addWidget(self.verdict)
+        self.stack = QStackedWidget()
+        self.empty = EmptyState("No model to validate yet",
+                                "Train a model on the Train page; its versions appear here.", [])
+        self.body = QWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.body)
+        outer.addWidget(self.stack, 1)
+        self.model_combo.currentIndexChanged.connect(self._model_changed)
+        state.workspace_changed.connect(self.reload)
+        state.models_changed.connect(self._models_changed)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self.ensure_built()
+        self.reload()
+        super().showEvent(event)
+
+    def ensure_built(self) -> None:
+        if self._built:
+            return
+        self._built = True
+        from ..charts import Chart
+
+        splitter = QSplitter()
+        self.metrics = _table(["Metric", "Model", "95% interval", "Baseline", "Difference (95% interval)"])
+        splitter.addWidget(self.metrics)
+        self.tabs = QTabWidget()
+        curves = QWidget()
+        cl = QHBoxLayout(curves)
+        self.chart_a = Chart()
+        self.chart_b = Chart()
+        cl.addWidget(self.chart_a)
+        cl.addWidget(self.chart_b)
+        self.tabs.addTab(curves, "Curves")
+        self.chart_c = Chart()
+        self.tabs.addTab(self.chart_c, "Calibration / residuals")
+        self.confusion = _table([])
+        self.tabs.addTab(self.confusion, "Confusion matrix")
+        self.groups = _table(["Column", "Value", "Rows", "Reliable"])
+        self.tabs.addTab(self.groups, "Segments and subgroups")
+        self.importance = Chart("Permutation importance on the holdout")
+        self.tabs.addTab(self.importance, "Importance")
+        self.coefficients = _table(["Term", "Estimate", "Std. error", "p-value", "Odds ratio"])
+        self.tabs.addTab(self.coefficients, "Coefficients")
+        self.card = QTextBrowser()
+        self.tabs.addTab(self.card, "Model card")
+        splitter.addWidget(self.tabs)
+        splitter.setSizes([600, 680])
+        layout = QVBoxLayout(self.body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(splitter)
+
+    # -- choices ------------------------------------------------------------------------
+
+    def _models_changed(self, ref: str) -> None:
+        self._wanted = ref or None
+        if self.isVisible():
+            self.reload()
+
+    def reload(self) -> None:
+        ws = self.state.workspace
+        versions: list[Any] = []
+        if ws is not None:
+            from ...core.registry import models as model_rows
+
+            for m in model_rows.list_models(ws.registry):
+                versions += model_rows.versions_of(ws.registry, m.name)
+        keep = self._wanted or self.model_combo.currentData()
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for v in sorted(versions, key=lambda v: (v.model, -v.version)):
+            self.model_combo.addItem(f"{v.ref}  ({v.family}, {v.stage})", v.ref)
+        index = self.model_combo.findData(keep) if keep else 0
+        self.model_combo.setCurrentIndex(max(index, 0))
+        self.model_combo.blockSignals(False)
+        self.stack.setCurrentIndex(1 if versions else 0)
+        self.run_button.setEnabled(bool(versions))
+        self.data_combo.clear()
+        self.data_combo.addItem(HOLDOUT, None)
+        for ds in ws.datasets() if ws is not None else []:
+            self.data_combo.addItem(ds.name, ds.id)
+        self._model_changed()
+
+    def _model_changed(self) -> None:
+        ws, ref = self.state.workspace, self.model_combo.currentData()
+        self.subgroup.clear()
+        self.subgroup.addItem("(none)", None)
+        if ws is None or not ref:
+            return
+        from ...core.train import find_version, run
+
+        mv = find_version(ws, ref)
+        ds = ws.dataset(run(ws, mv.run_id).dataset_id)
+        for col in ds.columns:
+            if col.kind in ("categorical", "boolean") and col.name != mv.target:
+                self.subgroup.addItem(col.name, col.name)
+        self.rule.setEnabled(mv.task != "regression")
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run_validation(self) -> None:
+        ws, ref = self.state.workspace, self.model_combo.currentData()
+        if ws is None or not ref:
+            return
+        root, actor = ws.root, self.state.actor
+        data = self.data_combo.currentData()
+        subgroup = self.subgroup.currentData()
+        cost = self.rule.currentData() == "cost" and self.rule.isEnabled()
+        cost_fp, cost_fn = (self.cost_fp.value(), self.cost_fn.value()) if cost else (None, None)
+        self.verdict.setText(f"Validating {ref}…")
+        self.run_button.setEnabled(False)
+
+        def work(progress, cancel):
+            from ...core.validate.for_version import model_card, validate_version
+            from ...core.validate.card_markdown import model_card_markdown
+            from ...core.workspace import Workspace
+
+            with Workspace.open(root) as own:
+                result = validate_version(own, ref, data=data, cost_fp=cost_fp, cost_fn=cost_fn,
+                                          subgroups=[subgroup] if subgroup else [], actor=actor,
+                                          progress=progress, cancel=cancel)
+                card = model_card(own, ref, validation=result.report)
+                return result, card, model_card_markdown(card)
+
+        def done(output) -> None:
+            self.run_button.setEnabled(True)
+            self.show_result(*output)
+            self.state.models_changed.emit("")
+
+        def failed(exc, tb) -> None:
+            self.run_button.setEnabled(True)
+            self.verdict.setText("The validation could not run: see the message.")
+            show_error(self, "Validation failed", exc, tb)
+
+        self.runner.start(f"Validating {ref}", work, on_success=done, on_error=failed,
+                          on_cancel=lambda: (self.run_button.setEnabled(True), self.verdict.setText("Cancelled.")))
+
+    def show_result(self, result: Any, card: Any, markdown: str) -> None:
+        self.ensure_built()
+        self.result, self.model_card = result, card
+        r = result.report
+        colour = "#1e7b34" if r.beats_baseline else "#b3261e"
+        self.verdict.setText(f"<b style='color:{colour}'>{'Beats' if r.beats_baseline else 'Does not beat'} "
+                             f"the baseline.</b> {r.baseline_verdict} <br><span style='color:gray'>"
+                             f"{result.ref} on {result.data}: {r.n_rows:,} rows. {' '.join(r.notes[:3])}</span>")
+        self.card_button.setEnabled(True)
+        base = {m.name: m for m in r.baseline_metrics}
+        diff = {m.name: m for m in r.differences}
+        rows = []
+        for m in r.metrics:
+            b, d = base.get(m.name), diff.get(m.name)
+            rows.append([m.label, m.value, f"{_num(m.low)} – {_num(m.high)}" if m.low is not None else "—",
+                         b.value if b else None,
+                         f"{_num(d.value)} ({_num(d.low)} – {_num(d.high)})" if d and d.value is not None else "—"])
+        _fill(self.metrics, rows)
+        self.metrics.setColumnWidth(0, 200)  # labels such as "ROC AUC (one-vs-rest, macro average)"
+        for i in range(len(rows)):
+            self.metrics.item(i, 0).setToolTip(rows[i][0])
+        self._draw_curves(r)
+        cm = r.confusion_matrix
+        if cm:
+            labels = [str(x) for x in cm["labels"]]
+            self.confusion.setColumnCount(len(labels) + 1)
+            self.confusion.setHorizontalHeaderLabels(["actual ↓ / predicted →"] + labels)
+            _fill(self.confusion, [[labels[i]] + list(row) for i, row in enumerate(cm["matrix"])])
+        else:
+            self.confusion.setRowCount(0)
+        names = [m for g in r.subgroups for m in g.get("metrics", [])]
+        names = list(dict.fromkeys(names))
+        self.groups.setColumnCount(4 + len(names))
+        self.groups.setHorizontalHeaderLabels(["Column", "Value", "Rows", "Reliable"] + names)
+        group_rows = []
+        for g in r.subgroups:
+            for item in g["groups"]:
+                group_rows.append([g["column"], item["value"], item["count"], "yes" if item["reliable"] else
+                                   "no (too few rows)"] + [item["metrics"].get(m) for m in names])
+        _fill(self.groups, group_rows)
+        imp = r.importance[:15]
+        if imp:
+            self.importance.hbars([i["feature"] for i in imp], [i["mean"] for i in imp],
+                                  title="Permutation importance on the holdout",
+                                  x_label=getattr(r, "importance_metric", "") or "")
+        coefs = card.coefficients or []
+        _fill(self.coefficients, [[c.get("name") or c.get("term", ""), c.get("estimate"), c.get("std_error"),
+                                   c.get("p_value"), c.get("odds_ratio")] for c in coefs])
+        self.tabs.setTabEnabled(5, bool(coefs))
+        self.card.setMarkdown(markdown)
+
+    def _draw_curves(self, r: Any) -> None:
+        c = r.curves or {}
+        if r.task == "regression":
+            rv = c.get("residuals_vs_fitted") or {}
+            self.chart_a.scatter(rv.get("fitted", []), rv.get("residual", []), title="Residuals against fitted",
+                                 x_label="fitted", y_label="residual", hline=0.0)
+            pa = c.get("predicted_vs_actual") or {}
+            actual, predicted = pa.get("actual", []), pa.get("predicted", [])
+            line = (min(actual), min(actual), max(actual), max(actual)) if actual else None
+            self.chart_b.scatter(actual, predicted, title="Predicted against actual", x_label="actual",
+                                 y_label="predicted", line=line)
+            h = c.get("residual_histogram") or {}
+            self.chart_c.histogram(h.get("edges", []), h.get("counts", []), title="Residuals", x_label="residual")
+            return
+        curves = c if r.task == "binary" else ((c.get("by_class") or [{}])[0])
+        roc, pr, cal = curves.get("roc"), curves.get("pr"), curves.get("calibration")
+        suffix = "" if r.task == "binary" else f" ({curves.get('class')} against the rest)"
+        if roc:
+            self.chart_a.scatter(roc["fpr"], roc["tpr"], title="ROC curve" + suffix,
+                                 x_label="false positive rate", y_label="true positive rate", line=(0, 0, 1, 1),
+                                 connect=True)
+        if pr:
+            self.chart_b.scatter(pr["recall"], pr["precision"], title="Precision–recall" + suffix,
+                                 x_label="recall", y_label="precision", connect=True)
+        if cal:
+            self.chart_c.scatter(cal["mean_predicted"], cal["observed"], title="Calibration" + suffix,
+                                 x_label="mean predicted probability", y_label="observed share",
+                                 line=(0, 0, 1, 1), connect=True)
+
+    def save_card(self) -> None:
+        if self.result is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save the model card",
+                                              str(Path.home() / f"{self.result.ref.replace(':', '-v')}-card.html"),
+                                              "HTML (*.html);;Markdown (*.md)")
+        if path:
+            self.write_card(path)
+
+    def write_card(self, path: str) -> None:
+        from ...core.validate.card_file import write_model_card
+
+        try:
+            write_model_card(self.model_card, path)
+        except Exception as exc:
+            show_error(self, "Cannot save the model card", exc)
+            return
+        self.verdict.setText(self.verdict.text() + f"<br>Model card saved to {path}")

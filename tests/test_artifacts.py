@@ -1,0 +1,86 @@
+"""Content-addressed artifacts: stored under their SHA-256, checked before every load,
+and removed when no registry row came to point to them."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from mlops_desktop.core.artifacts import (ArtifactError, discard_unreferenced, load_model_file,
+                                          save_model_file, verify_all, verify_artifact)
+from mlops_desktop.core.registry import artifacts as artifact_rows
+from mlops_desktop.core.registry import utc_now
+from wsstate import tmp_leftovers
+
+
+def _record(ws, stored) -> None:
+    with ws.registry.transaction():
+        artifact_rows.insert(ws.registry, sha256=stored.sha256, size_bytes=stored.size_bytes,
+                             kind="model", created_by="tester", created_at=utc_now())
+
+
+def test_a_saved_model_is_named_by_its_hash_and_loads_back(workspace):
+    model = {"weights": [1.0, 2.0, 3.0], "name": "tiny"}
+    stored = save_model_file(workspace, model)
+    assert stored.path == workspace.artifacts_dir / stored.sha256
+    assert hashlib.sha256(stored.path.read_bytes()).hexdigest() == stored.sha256
+    assert stored.size_bytes == stored.path.stat().st_size
+    assert tmp_leftovers(workspace.root) == []
+    _record(workspace, stored)
+    assert verify_artifact(workspace, stored.sha256) is None
+    assert load_model_file(workspace, stored.sha256) == model
+
+
+def test_saving_the_same_content_twice_keeps_one_file(workspace):
+    first = save_model_file(workspace, [1, 2, 3])
+    second = save_model_file(workspace, [1, 2, 3])
+    assert first.sha256 == second.sha256
+    assert [p.name for p in workspace.artifacts_dir.iterdir()] == [first.sha256]
+    _record(workspace, first)
+    with workspace.registry.transaction():  # recording it again is not an error
+        assert not artifact_rows.insert(workspace.registry, sha256=first.sha256, size_bytes=1,
+                                        kind="model", created_by="x", created_at=utc_now())
+
+
+def test_a_modified_file_is_refused_before_unpickling(workspace):
+    stored = save_model_file(workspace, {"a": 1})
+    _record(workspace, stored)
+    data = bytearray(stored.path.read_bytes())
+    data[-1] ^= 0xFF
+    stored.path.write_bytes(bytes(data))
+    assert "was modified" in verify_artifact(workspace, stored.sha256)
+    assert verify_all(workspace) == (1, [verify_artifact(workspace, stored.sha256)])
+    with pytest.raises(ArtifactError, match="modified after it was saved"):
+        load_model_file(workspace, stored.sha256)
+
+
+def test_an_unrecorded_or_missing_artifact_is_refused(workspace):
+    stored = save_model_file(workspace, {"a": 2})
+    with pytest.raises(ArtifactError, match="not recorded"):
+        load_model_file(workspace, stored.sha256)
+    _record(workspace, stored)
+    stored.path.unlink()
+    with pytest.raises(ArtifactError, match="missing"):
+        load_model_file(workspace, stored.sha256)
+    with pytest.raises(ArtifactError, match="not an artifact hash"):
+        load_model_file(workspace, "../registry.sqlite")
+
+
+def test_discard_removes_only_files_no_row_records(workspace):
+    kept = save_model_file(workspace, "kept")
+    orphan = save_model_file(workspace, "orphan")
+    _record(workspace, kept)
+    assert discard_unreferenced(workspace, kept.sha256) is False and kept.path.is_file()
+    assert discard_unreferenced(workspace, orphan.sha256) is True and not orphan.path.exists()
+    assert discard_unreferenced(workspace, orphan.sha256) is False
+
+
+def test_the_stored_file_is_a_compressed_pickle_that_joblib_reads_too(workspace):
+    import joblib
+    import numpy as np
+
+    model = {"coef": np.arange(5.0)}
+    stored = save_model_file(workspace, model)
+    assert stored.path.read_bytes()[:1] == b"\x78"  # a zlib stream
+    np.testing.assert_array_equal(joblib.load(stored.path)["coef"], model["coef"])
