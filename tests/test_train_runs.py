@@ -98,10 +98,10 @@ def test_a_run_records_everything_the_issue_lists(ws):
 def test_the_best_family_by_cross_validation_is_chosen_and_beats_the_baseline(ws):
     result = _train(ws, target="species", models=["logistic", "tree", "hgb"], model_name="pick")
     primary = result.primary_metric
-    assert primary == "log_loss"
+    assert primary == "roc_auc"
     means = {c["family"]: c["cv"][primary]["mean"] for c in result.candidates}
-    assert result.chosen == min(means, key=means.get)
-    assert result.baseline["cv"][primary]["mean"] > means[result.chosen]
+    assert means[result.chosen] == max(means.values())
+    assert result.baseline["cv"][primary]["mean"] < means[result.chosen]
 
 
 def test_the_same_name_gets_new_versions(ws):
@@ -278,7 +278,7 @@ def test_a_modified_artifact_refuses_to_load(ws):
 def test_preview_lists_features_exclusions_and_rows_without_training(ws):
     before = len(runs(ws))
     shown = preview(ws, TrainSpec(dataset="penguins", target="species", exclude=["year"]))
-    assert shown["task"] == "multiclass" and shown["primary_metric"] == "log_loss"
+    assert shown["task"] == "multiclass" and shown["primary_metric"] == "roc_auc"
     assert {"column": "year", "reason": "excluded by you"} in shown["excluded"]
     assert shown["rows"]["holdout"] == 69
     assert {m["name"] for m in shown["available_models"]} >= {"logistic", "ridge", "hgb"}

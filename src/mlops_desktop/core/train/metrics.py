@@ -26,7 +26,10 @@ HIGHER_IS_BETTER = {"rmse": False, "mae": False, "r2": True, "accuracy": True,
 
 
 def primary_metric(task: str) -> str:
-    return "rmse" if task == "regression" else "log_loss"
+    """The metric that ranks candidates; the Validate page judges against the baseline
+    on the same one (ROC AUC: a sound tree with pure leaves is not failed for its
+    confident probabilities, as log loss would)."""
+    return "rmse" if task == "regression" else "roc_auc"
 
 
 def metric_names(task: str) -> tuple[str, ...]:
