@@ -84,3 +84,25 @@ def test_the_stored_file_is_a_compressed_pickle_that_joblib_reads_too(workspace)
     stored = save_model_file(workspace, model)
     assert stored.path.read_bytes()[:1] == b"\x78"  # a zlib stream
     np.testing.assert_array_equal(joblib.load(stored.path)["coef"], model["coef"])
+
+
+def test_verify_names_a_modified_or_missing_model_file(tmp_path):
+    """The workspace check (CLI verify) covers model files, not only snapshots."""
+    import shutil
+
+    from conftest import SAMPLES
+    from mlops_desktop.core.integrity import verify_workspace
+    from mlops_desktop.core.train import TrainSpec, find_version, train
+    from mlops_desktop.core.workspace import Workspace
+
+    ws = Workspace.create(tmp_path / "ws", actor="ann")
+    shutil.copy(SAMPLES / "penguins.csv", tmp_path / "p.csv")
+    ws.import_file(tmp_path / "p.csv", actor="ann")
+    train(ws, TrainSpec(dataset="p", target="body_mass_g", models=["ols"], model_name="m"), actor="ann")
+    assert verify_workspace(ws).ok
+    path = ws.artifacts_dir / find_version(ws, "m").artifact_sha256
+    path.write_bytes(path.read_bytes() + b"x")
+    report = verify_workspace(ws)
+    assert not report.ok and any(find_version(ws, "m").artifact_sha256[:12] in p for p in report.problems)
+    path.unlink()
+    assert not verify_workspace(ws).ok

@@ -66,7 +66,10 @@ def test_validate_page_shows_metrics_against_the_baseline(trained, qtbot):
     for i, name in enumerate(["curves", "calibration", "confusion", "subgroups", "importance"]):
         page.tabs.setCurrentIndex(i)
         screenshot(trained, f"validate_{name}")
-    page.tabs.setCurrentIndex(6)
+    page.tabs.setCurrentIndex(5)
+    assert page.pdp_feature.count() > 0
+    screenshot(trained, "validate_partial_dependence")
+    page.tabs.setCurrentIndex(7)
     assert "Model card" in page.card.toPlainText()
     screenshot(trained, "validate_card")
     out = Path(trained.state.workspace.root) / "card.html"

@@ -49,7 +49,7 @@ def register(sub: Any) -> dict:
     p.add_argument("--limit", type=int, default=50, help="how many entries (default 50; 0 for all)")
     add_common(p)
 
-    p = sub.add_parser("verify", help="check the audit chain and every snapshot's hash")
+    p = sub.add_parser("verify", help="check the audit chain and every snapshot's and model file's hash")
     add_common(p)
 
     return {"init": cmd_init, "import": cmd_import, "datasets": cmd_datasets, "audit": cmd_audit,

@@ -1,4 +1,5 @@
-"""Checking a workspace: the audit chain and every stored file against its recorded hash."""
+"""Checking a workspace: the audit chain, every snapshot and every artifact (model
+files) against its recorded hash."""
 
 from __future__ import annotations
 
@@ -52,4 +53,9 @@ def verify_workspace(ws: "Workspace") -> VerifyReport:
         seen[ds.snapshot] = problem
         if problem:
             report.problems.append(problem)
+    from .artifacts import verify_all
+
+    checked, problems = verify_all(ws)  # model files: missing or modified
+    report.files_checked += checked
+    report.problems.extend(problems)
     return report

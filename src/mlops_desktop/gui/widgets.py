@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 
 class EmptyState(QWidget):
@@ -55,3 +56,51 @@ def heading(text: str) -> QLabel:
     font.setBold(True)
     label.setFont(font)
     return label
+
+
+def fmt_number(v: Any) -> str:
+    """A number for a table cell: thousands separators for counts, 4 significant digits,
+    scientific notation for the very large and very small, a dash for missing."""
+    if v is None:
+        return "—"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        if v != v:
+            return "—"
+        if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
+            return f"{v:.3e}"
+        return f"{v:,.4g}"
+    return str(v)
+
+
+def make_table(headers: list[str], *, select_rows: bool = True) -> QTableWidget:
+    """A read-only table with compact rows and no row numbers."""
+    t = QTableWidget(0, len(headers))
+    t.setHorizontalHeaderLabels(headers)
+    t.verticalHeader().setVisible(False)
+    t.verticalHeader().setDefaultSectionSize(24)
+    t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    if select_rows:
+        t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        t.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
+    return t
+
+
+def table_item(value: Any) -> QTableWidgetItem:
+    """Text as it is; numbers formatted and right-aligned."""
+    if isinstance(value, str):
+        return QTableWidgetItem(value)
+    item = QTableWidgetItem(fmt_number(value))
+    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item
+
+
+def fill_table(table: QTableWidget, rows: list[list[Any]]) -> None:
+    table.setRowCount(len(rows))
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            table.setItem(r, c, table_item(value))
+    table.resizeColumnsToContents()

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
 from typing import Any, Optional
 
 import numpy as np
+
+from ..plain import json_safe  # noqa: F401  (re-exported: checks use it from here)
 
 OK = "ok"
 WARNING = "warning"
@@ -99,38 +100,6 @@ def number(value: Any) -> Optional[float]:
     except (TypeError, ValueError):
         return None
     return f if math.isfinite(f) else None
-
-
-def json_safe(value: Any) -> Any:
-    """Plain Python data for JSON: NaN and infinity become None, numpy becomes Python."""
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [json_safe(v) for v in value.tolist()]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return number(value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, np.datetime64):
-        return None if np.isnat(value) else str(value)
-    if value is None or isinstance(value, str):
-        return value
-    try:  # pandas Timestamp, Decimal and friends
-        import pandas as pd
-
-        if value is pd.NaT:
-            return None
-        if isinstance(value, pd.Timestamp):
-            return value.isoformat()
-    except ImportError:  # pragma: no cover
-        pass
-    return str(value)
 
 
 def thin(n: int, limit: int = MAX_CHART_POINTS, *, keep: Optional[np.ndarray] = None) -> np.ndarray:

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .plain import json_safe
+from ..plain import json_safe
 
 INTERCEPT = "(intercept)"
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import pandas as pd
 
-from .plain import json_safe
+from ..plain import json_safe
 from . import metrics
 from .cv import FoldPredictions, fit_quietly, predict_for_metrics
 from .errors import TrainError

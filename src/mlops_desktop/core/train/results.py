@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from .plain import json_safe
+from ..plain import json_safe
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 import pandas as pd
 
-from .plain import json_safe
+from ..plain import json_safe
 from ..errors import JobCancelled, MlopsError
 from ..jobs import CancelToken, ProgressCallback, no_progress
 from ..registry import artifacts as artifact_rows

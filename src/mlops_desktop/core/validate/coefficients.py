@@ -20,7 +20,7 @@ from scipy import stats
 from sklearn.linear_model import (ElasticNet, Lasso, LinearRegression, LogisticRegression, Ridge)
 from sklearn.pipeline import Pipeline
 
-from ..checks.result import json_safe
+from ..plain import json_safe
 from .errors import ValidationError
 from .holdout import class_positions, model_columns
 

@@ -16,20 +16,12 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, Q
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, heading
+from ..widgets import EmptyState, fmt_number, heading
 from .dataset_picker import DatasetPicker
 
 VERDICT_COLOURS = {"ok": "#1e7b34", "warning": "#a86b00", "problem": "#b3261e", "not_applicable": "#6b7280"}
 VERDICT_TEXT = {"ok": "ok", "warning": "warning", "problem": "problem", "not_applicable": "not applicable"}
 NO_TIME = "(none)"
-
-
-def _fmt(v: Optional[float]) -> str:
-    if v is None:
-        return ""
-    if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):
-        return f"{v:.3e}"
-    return f"{v:.4g}"
 
 
 class CheckPage(QWidget):
@@ -239,7 +231,7 @@ class CheckPage(QWidget):
             self.table.setItem(r, 1, QTableWidgetItem(c.name))
             figure = next(((n, v) for n, v in ((c.effect_name, c.effect), (c.statistic_name, c.statistic))
                            if v is not None), None)
-            shown = QTableWidgetItem(f"{figure[0]} {_fmt(figure[1])}" if figure else "")
+            shown = QTableWidgetItem(f"{figure[0]} {fmt_number(figure[1])}" if figure else "")
             shown.setToolTip(shown.text())
             self.table.setItem(r, 2, shown)
         self.table.resizeColumnToContents(0)
@@ -266,7 +258,7 @@ class CheckPage(QWidget):
         figures = []
         for name, value in ((c.statistic_name, c.statistic), ("p-value", c.p_value), (c.effect_name, c.effect)):
             if value is not None:
-                figures.append(f"{name} = {_fmt(value)}")
+                figures.append(f"{name} = {fmt_number(value)}")
         self.detail.setText(
             f"<p><span style='background:{colour};color:white;padding:2px 6px'>&nbsp;"
             f"{VERDICT_TEXT[c.verdict]}&nbsp;</span> &nbsp;{'; '.join(figures)}</p>"

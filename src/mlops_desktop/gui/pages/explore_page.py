@@ -10,12 +10,12 @@ from PySide6.QtCore import QModelIndex, QRect, Qt
 from PySide6.QtGui import QBrush, QColor, QPainter, QShowEvent
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QSplitter, QStackedWidget, QStyledItemDelegate, QStyleOptionViewItem,
-                               QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, heading
+from ..widgets import EmptyState, fmt_number, heading, make_table, table_item
 from .dataset_picker import DatasetPicker
 
 SEVERITY_COLOURS = {"problem": QColor("#b3261e"), "warning": QColor("#a86b00"), "info": QColor("#3b6ea8")}
@@ -32,38 +32,6 @@ class SparklineDelegate(QStyledItemDelegate):
             from ..charts import sparkline_painter
 
             sparkline_painter(painter, QRect(option.rect), counts)
-
-
-def _table(headers: list[str]) -> QTableWidget:
-    t = QTableWidget(0, len(headers))
-    t.setHorizontalHeaderLabels(headers)
-    t.verticalHeader().setVisible(False)
-    t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-    t.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
-    t.verticalHeader().setDefaultSectionSize(24)
-    return t
-
-
-def _item(text: Any, *, number: bool = False) -> QTableWidgetItem:
-    item = QTableWidgetItem(text if isinstance(text, str) else _fmt(text))
-    if number:
-        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-    return item
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
-            return f"{v:.3e}"
-        return f"{v:,.4g}"
-    return str(v)
 
 
 class ExplorePage(QWidget):
@@ -118,7 +86,7 @@ class ExplorePage(QWidget):
         from ..charts import Chart, Heatmap
 
         splitter = QSplitter()
-        self.columns = _table(["Column", "Type", "Missing", "Distinct", "Distribution"])
+        self.columns = make_table(["Column", "Type", "Missing", "Distinct", "Distribution"])
         self.columns.setItemDelegateForColumn(4, SparklineDelegate(self.columns))
         header = self.columns.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -130,7 +98,7 @@ class ExplorePage(QWidget):
         splitter.addWidget(self.columns)
 
         self.tabs = QTabWidget()
-        self.alerts = _table(["Severity", "Column(s)", "What"])
+        self.alerts = make_table(["Severity", "Column(s)", "What"])
         self.alerts.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.alerts.setWordWrap(True)
         self.alerts.cellClicked.connect(self._alert_clicked)
@@ -141,7 +109,7 @@ class ExplorePage(QWidget):
         left = QVBoxLayout()
         self.column_title = heading("")
         left.addWidget(self.column_title)
-        self.stats = _table(["Statistic", "Value"])
+        self.stats = make_table(["Statistic", "Value"])
         self.stats.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.stats.setMaximumWidth(260)
         left.addWidget(self.stats, 1)
@@ -174,7 +142,7 @@ class ExplorePage(QWidget):
 
         target = QWidget()
         tl = QHBoxLayout(target)
-        self.relations = _table(["Feature", "Type", "Mutual information", "Strength"])
+        self.relations = make_table(["Feature", "Type", "Mutual information", "Strength"])
         self.relations.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.relations.cellClicked.connect(lambda r, _c: self._jump_to(self.relations.item(r, 0).text()))
         tl.addWidget(self.relations, 1)
@@ -243,9 +211,9 @@ class ExplorePage(QWidget):
                 name.setText(f"{col.name}  (target)")
             name.setData(Qt.ItemDataRole.UserRole, col.name)
             t.setItem(r, 0, name)
-            t.setItem(r, 1, _item(col.kind))
-            t.setItem(r, 2, _item(f"{col.missing_share:.1%}", number=True))
-            t.setItem(r, 3, _item(col.distinct, number=True))
+            t.setItem(r, 1, table_item(col.kind))
+            t.setItem(r, 2, table_item(f"{col.missing_share:.1%}"))
+            t.setItem(r, 3, table_item(col.distinct))
             spark = QTableWidgetItem()
             chart = col.chart or {}
             spark.setData(SPARK_ROLE, list(chart.get("counts", [])))
@@ -254,15 +222,15 @@ class ExplorePage(QWidget):
         a = self.alerts
         a.setRowCount(len(profile.alerts) or 1)
         if not profile.alerts:
-            a.setItem(0, 0, _item("—"))
-            a.setItem(0, 1, _item(""))
-            a.setItem(0, 2, _item("No alerts: nothing in this dataset stands out."))
+            a.setItem(0, 0, table_item("—"))
+            a.setItem(0, 1, table_item(""))
+            a.setItem(0, 2, table_item("No alerts: nothing in this dataset stands out."))
         for r, alert in enumerate(profile.alerts):
-            sev = _item(alert.severity)
+            sev = table_item(alert.severity)
             sev.setForeground(QBrush(SEVERITY_COLOURS[alert.severity]))
             a.setItem(r, 0, sev)
-            a.setItem(r, 1, _item(", ".join(alert.columns) or "(table)"))
-            a.setItem(r, 2, _item(alert.message))
+            a.setItem(r, 1, table_item(", ".join(alert.columns) or "(table)"))
+            a.setItem(r, 2, table_item(alert.message))
         a.resizeRowsToContents()
         self._show_correlations()
         self._show_target()
@@ -303,12 +271,12 @@ class ExplorePage(QWidget):
             if key == "top":
                 continue
             if isinstance(value, list):
-                value = " … ".join(_fmt(v) for v in value)
+                value = " … ".join(fmt_number(v) for v in value)
             rows.append((key.replace("_", " "), value))
         self.stats.setRowCount(len(rows))
         for r, (k, v) in enumerate(rows):
-            self.stats.setItem(r, 0, _item(k))
-            self.stats.setItem(r, 1, _item(v, number=True))
+            self.stats.setItem(r, 0, table_item(k))
+            self.stats.setItem(r, 1, table_item(v))
         chart = col.chart or {}
         if chart.get("kind") == "histogram":
             marks = [(col.stats["mean"], "mean")] if col.stats.get("mean") is not None else []
@@ -381,10 +349,10 @@ class ExplorePage(QWidget):
             strength, label = next(((rel[k], lbl) for k, lbl in (("auc", "AUC"), ("r2", "R²"), ("eta2", "η²"),
                                                                ("cramers_v", "V")) if rel.get(k) is not None),
                                    (None, ""))
-            self.relations.setItem(r, 0, _item(rel["column"]))
-            self.relations.setItem(r, 1, _item(rel["kind"]))
-            self.relations.setItem(r, 2, _item(rel.get("mutual_information"), number=True))
-            self.relations.setItem(r, 3, _item(f"{label} {_fmt(strength)}" if label else "—", number=True))
+            self.relations.setItem(r, 0, table_item(rel["column"]))
+            self.relations.setItem(r, 1, table_item(rel["kind"]))
+            self.relations.setItem(r, 2, table_item(rel.get("mutual_information")))
+            self.relations.setItem(r, 3, table_item(f"{label} {fmt_number(strength)}" if label else "—"))
         if t.get("classes"):
             classes = t["classes"][:20]
             self.balance.bars([c["value"] for c in classes], [c["count"] for c in classes],

@@ -18,19 +18,11 @@ from ..errors import show_error
 from ..import_dialog import FILE_FILTER
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, heading
+from ..widgets import EmptyState, fmt_number, heading
 
 VERDICT_COLOURS = {"drift": "#b3261e", "major": "#b3261e", "moderate": "#a86b00", "no drift": "#1e7b34",
                    "not comparable": "#6b7280"}
 NO_SPLIT = "(do not split)"
-
-
-def _num(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
 
 
 def _coloured(text: str) -> QTableWidgetItem:
@@ -359,9 +351,9 @@ class MonitorPage(QWidget):
             for c, value in enumerate((str(label), _pct(bins.get("reference", [None] * len(labels))[r]),
                                        _pct(bins.get("current", [None] * len(labels))[r]))):
                 self.bins.setItem(r, c, QTableWidgetItem(value))
-        figures = "".join(f"<tr><td>{k}</td><td>{_num(v)}</td></tr>" for k, v in f.metrics.items()
+        figures = "".join(f"<tr><td>{k}</td><td>{fmt_number(v)}</td></tr>" for k, v in f.metrics.items()
                           if not isinstance(v, (list, dict)))
-        noise = "".join(f"<tr><td>{k}</td><td>{_num(v)}</td></tr>" for k, v in f.noise.items()
+        noise = "".join(f"<tr><td>{k}</td><td>{fmt_number(v)}</td></tr>" for k, v in f.noise.items()
                         if not isinstance(v, (list, dict)))
         self.detail.setText(f"<h3>{f.name} — {f.verdict}</h3><p>{f.decided_by}</p>"
                             f"<p><b>Measures</b></p><table>{figures}</table>"

@@ -8,35 +8,15 @@ from typing import Any, Optional
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QShowEvent
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QSplitter,
-                               QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QStackedWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, heading
+from ..widgets import EmptyState, fmt_number, heading, make_table
 
 METRIC_LABELS = {"rmse": "RMSE", "mae": "MAE", "r2": "R²", "roc_auc": "ROC AUC", "log_loss": "log loss",
                  "accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "f1": "F1"}
-
-
-def _num(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
-def _table(headers: list[str]) -> QTableWidget:
-    t = QTableWidget(0, len(headers))
-    t.setHorizontalHeaderLabels(headers)
-    t.verticalHeader().setVisible(False)
-    t.verticalHeader().setDefaultSectionSize(24)
-    t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    t.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-    t.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
-    t.setSortingEnabled(False)
-    return t
 
 
 class TrainPage(QWidget):
@@ -73,7 +53,7 @@ class TrainPage(QWidget):
                                 "to train models on it.", [])
         self.stack.addWidget(self.empty)
         body = QSplitter(Qt.Orientation.Vertical)
-        self.runs_table = _table(["Run", "Dataset", "Target", "Task", "Chosen", "Status", "Holdout",
+        self.runs_table = make_table(["Run", "Dataset", "Target", "Task", "Chosen", "Status", "Holdout",
                                   "Model", "Started (UTC)", "Seconds"])
         self.runs_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.runs_table.currentCellChanged.connect(lambda r, *_: self.show_run(r))
@@ -84,7 +64,7 @@ class TrainPage(QWidget):
         self.board_title = QLabel()
         self.board_title.setWordWrap(True)
         ll.addWidget(self.board_title)
-        self.board = _table(["Candidate", "CV mean", "± std", "Holdout", "Status", "Seconds", "Notes"])
+        self.board = make_table(["Candidate", "CV mean", "± std", "Holdout", "Status", "Seconds", "Notes"])
         self.board.horizontalHeader().setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         self.board.setSortingEnabled(True)
         ll.addWidget(self.board, 1)
@@ -124,9 +104,9 @@ class TrainPage(QWidget):
             holdout = ((run.metrics or {}).get("holdout") or {}).get(primary) if primary else None
             cells = [run.id, run.dataset_name, run.target, run.task or "—",
                      run.family or "—", run.status,
-                     f"{METRIC_LABELS.get(primary, primary)} {_num(holdout)}" if holdout is not None else "—",
+                     f"{METRIC_LABELS.get(primary, primary)} {fmt_number(holdout)}" if holdout is not None else "—",
                      f"{run.model}:{run.version}" if run.model else "—",
-                     run.started_at[:19].replace("T", " "), _num(run.duration_s)]
+                     run.started_at[:19].replace("T", " "), fmt_number(run.duration_s)]
             if run.kind == "reproduce":
                 cells[4] = f"{cells[4]} (reproduces run {run.reproduces_run_id})"
             for c, value in enumerate(cells):
@@ -182,8 +162,8 @@ class TrainPage(QWidget):
             cv = (c.get("cv") or {}).get(primary) or {}
             holdout = (c.get("holdout") or {}).get(primary) if c.get("holdout") else None
             notes = "; ".join(c.get("notes") or []) or (c.get("error") or "")
-            values = [c.get("label") or c.get("family"), _num(cv.get("mean")), _num(cv.get("std")),
-                      _num(holdout), c.get("status", ""), _num(c.get("seconds")), notes]
+            values = [c.get("label") or c.get("family"), fmt_number(cv.get("mean")), fmt_number(cv.get("std")),
+                      fmt_number(holdout), c.get("status", ""), fmt_number(c.get("seconds")), notes]
             for col, value in enumerate(values):
                 item = QTableWidgetItem(str(value))
                 if c.get("family") == run.family:

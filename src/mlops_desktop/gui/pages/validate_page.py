@@ -6,46 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QShowEvent
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QPushButton, QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem,
-                               QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
+                               QPushButton, QSplitter, QStackedWidget, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
 
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, heading
+from ..widgets import EmptyState, fill_table, fmt_number, heading, make_table
 
 HOLDOUT = "Its own holdout"
-
-
-def _num(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return str(v)
-
-
-def _table(headers: list[str]) -> QTableWidget:
-    t = QTableWidget(0, len(headers))
-    t.setHorizontalHeaderLabels(headers)
-    t.verticalHeader().setVisible(False)
-    t.verticalHeader().setDefaultSectionSize(24)
-    t.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-    return t
-
-
-def _fill(table: QTableWidget, rows: list[list[Any]]) -> None:
-    table.setRowCount(len(rows))
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
-            item = QTableWidgetItem(value if isinstance(value, str) else _num(value))
-            if not isinstance(value, str):
-                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            table.setItem(r, c, item)
-    table.resizeColumnsToContents()
 
 
 class ValidatePage(QWidget):
@@ -128,7 +98,7 @@ class ValidatePage(QWidget):
         from ..charts import Chart
 
         splitter = QSplitter()
-        self.metrics = _table(["Metric", "Model", "95% interval", "Baseline", "Difference (95% interval)"])
+        self.metrics = make_table(["Metric", "Model", "95% interval", "Baseline", "Difference (95% interval)"])
         splitter.addWidget(self.metrics)
         self.tabs = QTabWidget()
         curves = QWidget()
@@ -140,13 +110,25 @@ class ValidatePage(QWidget):
         self.tabs.addTab(curves, "Curves")
         self.chart_c = Chart()
         self.tabs.addTab(self.chart_c, "Calibration / residuals")
-        self.confusion = _table([])
+        self.confusion = make_table([])
         self.tabs.addTab(self.confusion, "Confusion matrix")
-        self.groups = _table(["Column", "Value", "Rows", "Reliable"])
+        self.groups = make_table(["Column", "Value", "Rows", "Reliable"])
         self.tabs.addTab(self.groups, "Segments and subgroups")
         self.importance = Chart("Permutation importance on the holdout")
         self.tabs.addTab(self.importance, "Importance")
-        self.coefficients = _table(["Term", "Estimate", "Std. error", "p-value", "Odds ratio"])
+        pdp = QWidget()
+        pl = QVBoxLayout(pdp)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Feature:"))
+        self.pdp_feature = QComboBox()
+        self.pdp_feature.currentIndexChanged.connect(self._draw_pdp)
+        row.addWidget(self.pdp_feature)
+        row.addStretch(1)
+        pl.addLayout(row)
+        self.pdp_chart = Chart("Partial dependence")
+        pl.addWidget(self.pdp_chart, 1)
+        self.tabs.addTab(pdp, "Partial dependence")
+        self.coefficients = make_table(["Term", "Estimate", "Std. error", "p-value", "Odds ratio"])
         self.tabs.addTab(self.coefficients, "Coefficients")
         self.card = QTextBrowser()
         self.tabs.addTab(self.card, "Model card")
@@ -255,10 +237,10 @@ class ValidatePage(QWidget):
         rows = []
         for m in r.metrics:
             b, d = base.get(m.name), diff.get(m.name)
-            rows.append([m.label, m.value, f"{_num(m.low)} – {_num(m.high)}" if m.low is not None else "—",
+            rows.append([m.label, m.value, f"{fmt_number(m.low)} – {fmt_number(m.high)}" if m.low is not None else "—",
                          b.value if b else None,
-                         f"{_num(d.value)} ({_num(d.low)} – {_num(d.high)})" if d and d.value is not None else "—"])
-        _fill(self.metrics, rows)
+                         f"{fmt_number(d.value)} ({fmt_number(d.low)} – {fmt_number(d.high)})" if d and d.value is not None else "—"])
+        fill_table(self.metrics, rows)
         self.metrics.setColumnWidth(0, 200)  # labels such as "ROC AUC (one-vs-rest, macro average)"
         for i in range(len(rows)):
             self.metrics.item(i, 0).setToolTip(rows[i][0])
@@ -268,7 +250,7 @@ class ValidatePage(QWidget):
             labels = [str(x) for x in cm["labels"]]
             self.confusion.setColumnCount(len(labels) + 1)
             self.confusion.setHorizontalHeaderLabels(["actual ↓ / predicted →"] + labels)
-            _fill(self.confusion, [[labels[i]] + list(row) for i, row in enumerate(cm["matrix"])])
+            fill_table(self.confusion, [[labels[i]] + list(row) for i, row in enumerate(cm["matrix"])])
         else:
             self.confusion.setRowCount(0)
         names = [m for g in r.subgroups for m in g.get("metrics", [])]
@@ -280,17 +262,40 @@ class ValidatePage(QWidget):
             for item in g["groups"]:
                 group_rows.append([g["column"], item["value"], item["count"], "yes" if item["reliable"] else
                                    "no (too few rows)"] + [item["metrics"].get(m) for m in names])
-        _fill(self.groups, group_rows)
+        fill_table(self.groups, group_rows)
         imp = r.importance[:15]
         if imp:
             self.importance.hbars([i["feature"] for i in imp], [i["mean"] for i in imp],
                                   title="Permutation importance on the holdout",
                                   x_label=getattr(r, "importance_metric", "") or "")
+        self.pdp_feature.blockSignals(True)
+        self.pdp_feature.clear()
+        for entry in r.partial_dependence:
+            self.pdp_feature.addItem(entry["feature"])
+        self.pdp_feature.blockSignals(False)
+        self._draw_pdp()
         coefs = card.coefficients or []
-        _fill(self.coefficients, [[c.get("name") or c.get("term", ""), c.get("estimate"), c.get("std_error"),
+        fill_table(self.coefficients, [[c.get("name") or c.get("term", ""), c.get("estimate"), c.get("std_error"),
                                    c.get("p_value"), c.get("odds_ratio")] for c in coefs])
-        self.tabs.setTabEnabled(5, bool(coefs))
+        self.tabs.setTabEnabled(6, bool(coefs))
         self.card.setMarkdown(markdown)
+
+    def _draw_pdp(self) -> None:
+        if self.result is None:
+            return
+        entry = next((e for e in self.result.report.partial_dependence
+                      if e["feature"] == self.pdp_feature.currentText()), None)
+        if entry is None:
+            self.pdp_chart.reset("No partial dependence for this model")
+            return
+        series = entry.get("average_by_class") or {entry.get("response", "prediction"): entry["average"]}
+        title = f"Average {entry.get('response', 'prediction')} as {entry['feature']} varies"
+        if entry["kind"] == "categorical":
+            first = next(iter(series.values()))
+            self.pdp_chart.bars(entry["grid"], first, title=title, y_label=next(iter(series)))
+        else:
+            self.pdp_chart.lines(entry["grid"], series, title=title, x_label=entry["feature"],
+                                 y_label=entry.get("response", "prediction"))
 
     def _draw_curves(self, r: Any) -> None:
         c = r.curves or {}

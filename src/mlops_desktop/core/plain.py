@@ -1,8 +1,8 @@
 """Plain data for JSON and the registry: numpy scalars and arrays become Python values,
 NaN and infinity become None (JSON has no NaN), anything else becomes its text.
 
-(The same rule as ``core.checks.result.json_safe``; kept here because importing the
-checks package loads scipy.stats, and training must not pay for it at import.)
+One rule for every result of the core. (core/monitor/metrics.py keeps its own copy:
+it must run alone inside an exported scoring package.)
 """
 
 from __future__ import annotations
@@ -32,4 +32,8 @@ def json_safe(value: Any) -> Any:
         return value
     if isinstance(value, (datetime, date)):
         return value.isoformat()
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else str(value)
+    if str(value) == "NaT":  # pandas' missing time, without importing pandas here
+        return None
     return str(value)
