@@ -76,6 +76,19 @@ def test_validate_page_shows_metrics_against_the_baseline(trained, qtbot):
     page.write_card(str(out))
     assert "<svg" in out.read_text() or "<table" in out.read_text()
     assert trained.state.workspace.audit_entries(limit=1)[0].action == "model.validated"
+    assert page.stage_buttons["validated"].isEnabled() and not page.stage_buttons["approved"].isEnabled()
+    page.set_stage("validated")
+    assert "validated" in page.stage_label.text() and page.stage_buttons["approved"].isEnabled()
+    page.set_stage("approved", comment="looks fine")  # the trainer approving: refused with a message
+    from .conftest import message_boxes
+
+    qtbot.waitUntil(lambda: len(message_boxes()) == 1, timeout=5_000)
+    assert "four eyes" in message_boxes()[0].text()
+    message_boxes()[0].close()
+    trained.state.prefs.display_name = "Second Reviewer"
+    page.set_stage("approved", comment="Checked the intervals and the subgroups.")
+    assert "approved" in page.stage_label.text()
+    screenshot(trained, "validate_approved")
 
 
 def test_ui_stays_responsive_while_training(window, qtbot, tmp_path):

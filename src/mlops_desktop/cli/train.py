@@ -80,6 +80,15 @@ def register(sub: Any) -> dict:
     q.add_argument("ref", metavar="MODEL[:VERSION]", help="model name, optionally with a version "
                                                           "(default: the latest)")
     add_common(q)
+    q = msub.add_parser("stage", help="move a version to validated, approved or retired (the rules "
+                                      "are enforced and every change recorded)")
+    q.add_argument("ref", metavar="MODEL:VERSION")
+    q.add_argument("stage", choices=["validated", "approved", "retired"])
+    q.add_argument("--comment", default="", help="why (required to approve)")
+    q.add_argument("--override", metavar="REASON",
+                   help="validate a version that did not beat its baseline, for this recorded reason")
+    add_common(q)
+    add_actor(q)
     return {"train": cmd_train, "runs": cmd_runs, "reproduce": cmd_reproduce, "models": cmd_models}
 
 
@@ -223,8 +232,18 @@ def cmd_models(args: argparse.Namespace) -> int:
                 [[m["name"], m["latest_version"], m["n_versions"], m["created_by"], m["created_at"][:19]]
                  for m in found], ["MODEL", "LATEST", "VERSIONS", "BY", "CREATED"])
                 if found else "No registered models yet.")
+        elif args.action == "stage":
+            from ..core.lifecycle import change_stage
+
+            done = change_stage(ws, args.ref, args.stage, actor=who(args), comment=args.comment,
+                                override_reason=args.override)
+            emit(args, done, lambda: f"{done['ref']}: {done['from']} → {done['to']} by {done['by']}"
+                 + (" (overriding the baseline verdict)" if done["baseline_override"] else ""))
         else:
+            from ..core.lifecycle import stage_history
+
             data = describe_version(ws, args.ref)
+            data["stage_history"] = stage_history(ws, args.ref)
             emit(args, data, lambda: _model_text(data))
     return EXIT_OK
 

@@ -108,6 +108,13 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
             bounds = pc.min_max(values).as_py()
             date_range = {"column": col.name, "start": str(bounds["min"]), "end": str(bounds["max"])}
             break
+    from ..registry import stages
+
+    changes = stages.history(ws.registry, mv.id)
+    approvals = [{"by": c["changed_by"], "at": c["changed_at"], "decision": c["to_stage"],
+                  "comment": c["comment"]} for c in changes if c["to_stage"] in ("approved", "retired")]
+    override = next(({"by": c["changed_by"], "at": c["changed_at"], "reason": c["baseline_override"]}
+                     for c in reversed(changes) if c["baseline_override"]), None)
     return ModelCard(
         model_name=mv.model, version=mv.version, stage=mv.stage, purpose=purpose,
         created_by=mv.created_by, created_at=mv.created_at,
@@ -115,5 +122,6 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
                  "date_range": date_range},
         target=mv.target, task=mv.task, features=mv.features, training_spec=r.spec,
         accepted_warnings=accepted, validation=validation, coefficients=coefficients,
+        approvals=approvals, override=override,
         segments=({"column": mv.details.get("segment_by"), "segments": mv.details.get("segments")}
                   if isinstance(mv.details, dict) and mv.details.get("segment_by") else None))

@@ -101,6 +101,13 @@ def _verdict(primary: MetricEstimate, base: MetricEstimate, diff: MetricEstimate
     better = "higher" if primary.higher_is_better else "lower"
     beats = diff.low > 0 if primary.higher_is_better else diff.high < 0
     worse = diff.high < 0 if primary.higher_is_better else diff.low > 0
+    # Paired resamples make even a negligible gain "significant": the gain must also matter.
+    margin = _practical_margin(primary.name, base.value)
+    if beats and abs(diff.value) < margin:
+        figures = (f"{name} {fmt(primary.value)} against the baseline's {fmt(base.value)}, a difference "
+                   f"of {diff.value:+.3g} (95% interval {diff.low:+.3g} to {diff.high:+.3g})")
+        return False, (f"Does not beat the baseline: {figures}; the interval excludes zero, but the "
+                       f"gain is smaller than {fmt(margin)}, too small to matter.")
     overlap = ("the two metrics' own intervals overlap"
                if primary.low is not None and base.low is not None
                and primary.low <= base.high and base.low <= primary.high
@@ -115,6 +122,18 @@ def _verdict(primary: MetricEstimate, base: MetricEstimate, diff: MetricEstimate
                        f"({better} is better); {overlap}.")
     return False, (f"Does not beat the baseline: {figures}, which includes zero, so the model is "
                    f"not shown to be better; {overlap}.")
+
+
+#: the least gain over the baseline that counts: a share of the baseline's error for
+#: error metrics, an absolute amount for scores between 0 and 1
+RELATIVE_MARGIN = 0.01
+ABSOLUTE_MARGIN = 0.01
+
+
+def _practical_margin(metric: str, baseline_value: float) -> float:
+    if metric in ("rmse", "mae", "log_loss", "brier", "mape"):
+        return RELATIVE_MARGIN * abs(baseline_value)
+    return ABSOLUTE_MARGIN
 
 
 def _confusion(holdout: Holdout, output: np.ndarray, threshold: Optional[float]) -> dict[str, Any]:

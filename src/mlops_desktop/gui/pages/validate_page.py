@@ -71,6 +71,22 @@ class ValidatePage(QWidget):
         row.addWidget(self.run_button)
         row.addWidget(self.card_button)
         outer.addLayout(row)
+        stage_row = QHBoxLayout()
+        self.stage_label = QLabel()
+        stage_row.addWidget(self.stage_label)
+        self.stage_buttons: dict[str, QPushButton] = {}
+        for stage, text, tip in (("validated", "Mark as validated…", "Needs a validation on record; a model "
+                                  "that did not beat its baseline needs a recorded override"),
+                                 ("approved", "Approve…", "Four eyes: someone other than the trainer, "
+                                  "with a comment"),
+                                 ("retired", "Retire…", "A retired version cannot be approved again")):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(lambda _=False, st=stage: self.ask_stage(st))
+            stage_row.addWidget(button)
+            self.stage_buttons[stage] = button
+        stage_row.addStretch(1)
+        outer.addLayout(stage_row)
         self.verdict = QLabel("Choose a model version and validate it: metrics with 95% bootstrap "
                               "intervals, next to the baseline it must beat.")
         self.verdict.setWordWrap(True)
@@ -178,6 +194,7 @@ class ValidatePage(QWidget):
         from ...core.train import find_version, run
 
         mv = find_version(ws, ref)
+        self._show_stage(mv)
         ds = ws.dataset(run(ws, mv.run_id).dataset_id)
         for col in ds.columns:
             if col.kind in ("categorical", "boolean") and col.name != mv.target:
@@ -279,6 +296,56 @@ class ValidatePage(QWidget):
                                    c.get("p_value"), c.get("odds_ratio")] for c in coefs])
         self.tabs.setTabEnabled(6, bool(coefs))
         self.card.setMarkdown(markdown)
+
+    def _show_stage(self, mv: Any) -> None:
+        from ...core.lifecycle import ALLOWED
+
+        self.stage_label.setText(f"Stage of {mv.ref}: <b>{mv.stage}</b>  (trained by {mv.created_by})")
+        for stage, button in self.stage_buttons.items():
+            button.setEnabled(mv.stage in ALLOWED[stage])
+
+    def ask_stage(self, stage: str) -> None:
+        """Ask for the comment (and an override reason where the rules need one), then move."""
+        from PySide6.QtWidgets import QInputDialog
+
+        ref = self.model_combo.currentData()
+        if not ref:
+            return
+        prompts = {"validated": "Optional comment for moving it to validated:",
+                   "approved": "What did you check, and why may this model run? (recorded with your name)",
+                   "retired": "Why is it retired?"}
+        comment, ok = QInputDialog.getMultiLineText(self, f"{ref}: {stage}", prompts[stage])
+        if not ok:
+            return
+        override = None
+        if stage == "validated" and self.result is not None and self.result.ref == ref \
+                and not self.result.report.beats_baseline:
+            override, ok = QInputDialog.getMultiLineText(
+                self, "Override the baseline verdict",
+                f"{ref} did not beat its baseline. Why should it be validated anyway? (recorded)")
+            if not ok:
+                return
+        self.set_stage(stage, comment=comment, override=override)
+
+    def set_stage(self, stage: str, *, comment: str = "", override: Optional[str] = None) -> None:
+        from ...core.lifecycle import change_stage
+        from ...core.train import find_version
+
+        ws, ref = self.state.workspace, self.model_combo.currentData()
+        try:
+            change_stage(ws, ref, stage, actor=self.state.actor, comment=comment, override_reason=override)
+        except Exception as exc:
+            show_error(self, f"Cannot move {ref} to {stage}", exc)
+            return
+        self._show_stage(find_version(ws, ref))
+        if self.result is not None and self.result.ref == ref:  # the card shows the stage and approvals
+            from ...core.validate.card_markdown import model_card_markdown
+            from ...core.validate.for_version import model_card
+
+            self.model_card = model_card(ws, ref, validation=self.result.report)
+            self.card.setMarkdown(model_card_markdown(self.model_card))
+        self._wanted = ref
+        self.state.models_changed.emit(ref)
 
     def _draw_pdp(self) -> None:
         if self.result is None:
