@@ -22,6 +22,7 @@ from .dataset_picker import DatasetPicker
 VERDICT_COLOURS = {"ok": "#1e7b34", "warning": "#a86b00", "problem": "#b3261e", "not_applicable": "#6b7280"}
 VERDICT_TEXT = {"ok": "ok", "warning": "warning", "problem": "problem", "not_applicable": "not applicable"}
 NO_TIME = "(none)"
+MAX_BARS = 20
 
 
 class CheckPage(QWidget):
@@ -289,8 +290,12 @@ class CheckPage(QWidget):
             self.chart.scatter(x, y, title=title, hline=ref.get("zero_line"), **labels)
         elif kind == "bars":
             limit = next((ref[k] for k in ("warning", "alpha", "rare_below", "problem_below") if k in ref), None)
-            self.chart.hbars([str(v) for v in x], y, title=title, x_label=chart.get("y_label", ""),
-                             reference=limit)
+            labels, values = [str(v) for v in x], list(y)
+            if len(values) > MAX_BARS:  # e.g. VIF of many one-hot columns: the largest are the story
+                top = sorted(range(len(values)), key=lambda i: -(values[i] or 0))[:MAX_BARS]
+                labels, values = [labels[i] for i in top], [values[i] for i in top]
+                title = f"{title} (the largest {MAX_BARS} of {len(x)})"
+            self.chart.hbars(labels, values, title=title, x_label=chart.get("y_label", ""), reference=limit)
         else:
             self.chart.reset(title)
 
