@@ -17,7 +17,7 @@ from mlops_desktop.core.train import (SplitSpec, TrainError, TrainSpec, coeffici
                                       load_model, load_run_model, load_split, preview, reproduce, run,
                                       runs, train)
 from mlops_desktop.core.train.metrics import prediction_hash
-from mlops_desktop.core.train.runner import holdout_predictions
+from mlops_desktop.core.train.cv import predict_for_metrics as holdout_predictions
 from mlops_desktop.core.workspace import Workspace
 from wsstate import tmp_leftovers
 

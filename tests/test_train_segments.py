@@ -13,7 +13,7 @@ from mlops_desktop.core.train import TrainSpec, load_model, load_split, reproduc
 from mlops_desktop.core.train import environment
 from mlops_desktop.core.train.estimators import SegmentRouter
 from mlops_desktop.core.train.metrics import prediction_hash
-from mlops_desktop.core.train.runner import holdout_predictions
+from mlops_desktop.core.train.cv import predict_for_metrics as holdout_predictions
 from mlops_desktop.core.workspace import Workspace
 
 SIZES = {"north": 260, "south": 220, "east": 200, "west": 30}

@@ -52,3 +52,14 @@ def test_accepting_a_warning_is_recorded(window, check_page, qtbot):
     assert entries[0].action == "check.warning_accepted"
     assert page.table.item(row, 0).text().endswith("✓")
     screenshot(window, "check_page_accepted")
+
+
+def test_results_stay_when_coming_back_to_the_page(window, check_page, qtbot):
+    check_page.run_button.click()
+    wait_jobs(qtbot, window)
+    qtbot.waitUntil(lambda: check_page.report is not None, timeout=30_000)
+    rows = check_page.table.rowCount()
+    window.go_to("Explore")
+    wait_jobs(qtbot, window)
+    window.go_to("Check")
+    assert check_page.report is not None and check_page.table.rowCount() == rows

@@ -17,7 +17,6 @@ from .errors import InvalidChoiceError
 if TYPE_CHECKING:
     from .workspace import Workspace
 
-STAGES = ("draft", "validated", "approved", "retired")
 ALLOWED = {"validated": ("draft",), "approved": ("validated",), "retired": ("draft", "validated", "approved")}
 
 

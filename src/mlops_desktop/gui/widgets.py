@@ -104,3 +104,33 @@ def fill_table(table: QTableWidget, rows: list[list[Any]]) -> None:
         for c, value in enumerate(row):
             table.setItem(r, c, table_item(value))
     table.resizeColumnsToContents()
+
+
+class LazyPage(QWidget):
+    """A flow page whose charts are built the first time it is shown, so that start-up
+    never imports pyqtgraph. ``build()`` makes the widgets once; ``on_show()`` refreshes
+    what the page shows each time it appears."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self._built = False
+
+    @property
+    def built(self) -> bool:
+        return self._built
+
+    def ensure_built(self) -> None:
+        if not self._built:
+            self._built = True
+            self.build()
+
+    def build(self) -> None:
+        raise NotImplementedError
+
+    def on_show(self) -> None:
+        """Called every time the page appears, after ``build()``."""
+
+    def showEvent(self, event: Any) -> None:
+        self.ensure_built()
+        self.on_show()
+        super().showEvent(event)

@@ -8,7 +8,7 @@ import numpy as np
 from . import rules
 from .ols import LinearFit
 from .prepare import Prepared
-from .result import NOT_APPLICABLE, OK, PROBLEM, WARNING, CheckResult, fmt
+from .result import OK, PROBLEM, WARNING, CheckResult, fmt
 
 ID = "vif"
 NAME = "Multicollinearity (VIF)"
@@ -156,8 +156,3 @@ def check(prep: Prepared, fit: LinearFit) -> CheckResult:
                        effect=cond["centred_scaled"],
                        effect_name="condition number (centred, scaled design)",
                        decided_by=decided, why=WHY, action=action, figures=figures, chart=chart)
-
-
-def not_applicable(reason: str) -> CheckResult:
-    return CheckResult(ID, NAME, "Whether features are close to linear combinations of each other.",
-                       NOT_APPLICABLE, decided_by=reason, why=WHY, action="Nothing to do.")

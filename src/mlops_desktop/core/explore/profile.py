@@ -181,8 +181,7 @@ def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
         y = take(numeric[target])
         y_codes = relations.quantile_codes(y)
     else:
-        dictionary = _dictionary(table.column(target))
-        encoded = relations.codes_of(table.column(target))
+        encoded, dictionary = relations.codes_and_values(table.column(target))
         y_codes = take(encoded)
         full_counts = np.bincount(encoded[encoded >= 0], minlength=len(dictionary))
         class_labels = [str(v) for v in dictionary]
@@ -209,8 +208,9 @@ def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
             continue
         else:
             x = None
-            x_codes = take(relations.codes_of(table.column(name)))
-            x_labels = [str(v) for v in _dictionary(table.column(name))]
+            codes, values = relations.codes_and_values(table.column(name))
+            x_codes = take(codes)
+            x_labels = [str(v) for v in values]
             if task == "regression":
                 rel["chart"] = target_charts.category_vs_numeric(x_codes, x_labels, y, name, target)
             else:
@@ -264,10 +264,6 @@ def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
                            "leak: any column can separate so few rows perfectly.")
     section["relations"].sort(key=lambda r: -(r.get("mutual_information") or 0))
     return section
-
-
-def _dictionary(col: pa.ChunkedArray) -> list[Any]:
-    return relations.dictionary_encode(col).dictionary.to_pylist()
 
 
 def _enough_rows_per_category(prof: ColumnProfile, n: int) -> bool:

@@ -50,8 +50,14 @@ def _hashable(col: pa.ChunkedArray) -> np.ndarray:
 
 def codes_of(col: pa.ChunkedArray) -> np.ndarray:
     """Integer codes per value (-1 for missing), via dictionary encoding."""
+    return codes_and_values(col)[0]
+
+
+def codes_and_values(col: pa.ChunkedArray) -> tuple[np.ndarray, list[Any]]:
+    """Integer codes per row (-1 for missing) and the value each code stands for."""
     encoded = dictionary_encode(col)
-    return pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64, copy=False)
+    codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64, copy=False)
+    return codes, encoded.dictionary.to_pylist()
 
 
 def dictionary_encode(col: pa.ChunkedArray) -> pa.DictionaryArray:

@@ -12,10 +12,11 @@ from typing import Any, Optional, Sequence
 
 from ... import __version__
 from ..report.html import CSS
+from ..report.svg import BLUE, GREY, overlay_histogram, paired_bars
+from ..report.svg import frame as _svg
 from . import metrics
 from .drift import DriftReport, DriftTimeline
 
-GREY, BLUE = "#9aa5b1", "#3b6ea8"
 COLOURS = {metrics.NO_DRIFT: "#1e7b34", metrics.MODERATE: "#a86b00", metrics.MAJOR: "#b3261e",
            metrics.NOT_COMPARABLE: "#6b7280", "drift": "#b3261e"}
 EXTRA_CSS = """
@@ -42,62 +43,6 @@ def _fmt(v: Any, digits: int = 3) -> str:
 def _badge(verdict: str) -> str:
     return (f'<span class="badge" style="background:{COLOURS.get(verdict, "#6b7280")}">'
             f"{escape(verdict)}</span>")
-
-
-def _svg(width: int, height: int, body: str) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="10">{body}</svg>')
-
-
-def overlay_histogram(edges: Sequence[float], reference: Sequence[float], current: Sequence[float], *,
-                      width: int = 330, height: int = 130) -> str:
-    """Reference shares as grey bars, the batch's as a blue step line, on common bins."""
-    if not reference:
-        return ""
-    pad_l, pad_b, pad_t = 6, 16, 4
-    w, h = width - 2 * pad_l, height - pad_b - pad_t
-    top = max(max(reference), max(current), 1e-12)
-    bw = w / len(reference)
-    parts = []
-    for i, s in enumerate(reference):
-        bh = h * s / top
-        parts.append(f'<rect x="{pad_l + i * bw:.1f}" y="{pad_t + h - bh:.1f}" width="{max(bw - 1, .5):.1f}" '
-                     f'height="{bh:.1f}" fill="{GREY}"><title>{_fmt(edges[i])} – {_fmt(edges[i + 1])}: '
-                     f'reference {s:.1%}, batch {current[i]:.1%}</title></rect>')
-    points = []
-    for i, s in enumerate(current):
-        y = pad_t + h - h * s / top
-        points += [f"{pad_l + i * bw:.1f},{y:.1f}", f"{pad_l + (i + 1) * bw:.1f},{y:.1f}"]
-    parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{BLUE}" stroke-width="1.6"/>')
-    base = pad_t + h
-    parts.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{base}" y2="{base}" stroke="#555"/>'
-                 f'<text x="{pad_l}" y="{base + 12}">{_fmt(edges[0])}</text>'
-                 f'<text x="{pad_l + w}" y="{base + 12}" text-anchor="end">{_fmt(edges[-1])}</text>')
-    return _svg(width, height, "".join(parts))
-
-
-def paired_bars(labels: Sequence[str], reference: Sequence[float], current: Sequence[float], *,
-                width: int = 330, limit: int = 12) -> str:
-    """Per category two bars: the reference's share (grey) and the batch's (blue)."""
-    order = sorted(range(len(labels)), key=lambda i: -max(reference[i], current[i]))[:limit]
-    if not order:
-        return ""
-    row, label_w = 20, 96
-    w = width - label_w - 44
-    top = max(max(reference[i], current[i]) for i in order) or 1.0
-    parts = []
-    for k, i in enumerate(order):
-        y = 3 + k * row
-        text = labels[i] if len(labels[i]) <= 15 else labels[i][:14] + "…"
-        parts.append(f'<text x="{label_w - 4}" y="{y + 12}" text-anchor="end">{escape(text)}</text>')
-        for j, (share, colour) in enumerate(((reference[i], GREY), (current[i], BLUE))):
-            bw = w * share / top
-            parts.append(f'<rect x="{label_w}" y="{y + 2 + j * 8}" width="{max(bw, .5):.1f}" height="7" '
-                         f'fill="{colour}"><title>{escape(labels[i])}: {"reference" if j == 0 else "batch"} '
-                         f'{share:.1%}</title></rect>')
-        parts.append(f'<text x="{label_w + w * max(reference[i], current[i]) / top + 4:.1f}" y="{y + 12}">'
-                     f'{reference[i]:.0%} → {current[i]:.0%}</text>')
-    return _svg(width, 6 + row * len(order), "".join(parts))
 
 
 def timeline_chart(timeline: DriftTimeline, *, width: int = 640, height: int = 170) -> str:

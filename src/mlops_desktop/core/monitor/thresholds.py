@@ -38,9 +38,6 @@ class Thresholds:
         """The defaults updated with ``values``; a :class:`DriftError` names a bad entry."""
         return cls(**_checked(values))
 
-    def updated(self, changes: Mapping[str, Any]) -> "Thresholds":
-        return Thresholds.from_dict({**self.to_dict(), **changes})
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

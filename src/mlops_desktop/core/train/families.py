@@ -205,10 +205,6 @@ def families_for(task: str) -> list[Family]:
     return [f for (t, _), f in _families().items() if t == group]
 
 
-def all_names() -> list[str]:
-    return sorted({name for _, name in _families()} | {"linear"})
-
-
 def baseline(task: str) -> Family:
     """The model every run trains alongside: the mean (regression) or the class shares."""
     group = task_group(task)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Optional
 
-import numpy as np
 import pandas as pd
 
 from ..plain import json_safe
@@ -424,10 +423,3 @@ def preview(ws: "Workspace", spec: TrainSpec) -> dict[str, Any]:
         "models": [f.to_dict() for f in chosen],
         "available_models": [f.to_dict() for f in family_catalogue.families_for(prep.task)],
         "primary_metric": metrics.primary_metric(prep.task), "notes": prep.notes})
-
-
-def holdout_predictions(model: Any, frame: pd.DataFrame, classes: Optional[np.ndarray]) -> np.ndarray:
-    """Predictions as the run hashes them (values, or probabilities in class order)."""
-    from .cv import predict_for_metrics
-
-    return predict_for_metrics(model, frame, classes)

@@ -13,7 +13,7 @@ from ..checks.result import fmt, fmt_p
 from ..report import svg
 from ..report.html import CSS, VERDICT_COLOURS
 from .card import ModelCard, interval, metric_rows, warning_figures, warning_name
-from .charts import line_chart
+from ..report.svg import line_chart
 from .metrics import label
 from .results import ValidationReport
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QShowEvent
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView,
                                QInputDialog, QLabel, QListWidget, QListWidgetItem, QPushButton,
                                QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout,
@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, Q
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, fmt_number, heading
+from ..widgets import EmptyState, LazyPage, fmt_number, heading
 from .dataset_picker import DatasetPicker
 
 VERDICT_COLOURS = {"ok": "#1e7b34", "warning": "#a86b00", "problem": "#b3261e", "not_applicable": "#6b7280"}
@@ -25,14 +25,14 @@ NO_TIME = "(none)"
 MAX_BARS = 20
 
 
-class CheckPage(QWidget):
+class CheckPage(LazyPage):
     title = "Check"
 
     def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.state, self.runner = state, runner
         self.report: Any = None
-        self._built = False
+        self._checked_for: tuple[Any, Any] = (None, None)
         self._generation = 0
         self.picker = DatasetPicker(state, require_target=True)
         self.picker.changed.connect(self._dataset_or_target_changed)
@@ -78,15 +78,10 @@ class CheckPage(QWidget):
         self.stack.addWidget(self.body)
         outer.addWidget(self.stack, 1)
 
-    def showEvent(self, event: QShowEvent) -> None:
-        self.ensure_built()
+    def on_show(self) -> None:
         self.picker.reload()
-        super().showEvent(event)
 
-    def ensure_built(self) -> None:
-        if self._built:
-            return
-        self._built = True
+    def build(self) -> None:
         from ..charts import Chart
 
         splitter = QSplitter()
@@ -146,6 +141,8 @@ class CheckPage(QWidget):
     def _dataset_or_target_changed(self) -> None:
         self.ensure_built()
         ws, dataset_id, target = self.state.workspace, self.picker.dataset_id(), self.picker.target()
+        if self.report is not None and (dataset_id, target) == self._checked_for:
+            return  # coming back to the page: keep the results on screen
         self.stack.setCurrentWidget(self.body if dataset_id is not None else self.empty)
         self.features.clear()
         self.time_column.clear()
@@ -214,6 +211,7 @@ class CheckPage(QWidget):
 
     def show_report(self, report: Any) -> None:
         self.report = report
+        self._checked_for = (self.picker.dataset_id(), report.target)
         self.report_button.setEnabled(True)
         counts = report.verdict_counts
         dropped = f" ({report.n_dropped_missing:,} with missing values left out)" if report.n_dropped_missing else ""

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from PySide6.QtCore import QModelIndex, QRect, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QShowEvent
+from PySide6.QtGui import QBrush, QColor, QPainter
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QSplitter, QStackedWidget, QStyledItemDelegate, QStyleOptionViewItem,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, fmt_number, heading, make_table, table_item
+from ..widgets import EmptyState, LazyPage, fmt_number, heading, make_table, table_item
 from .dataset_picker import DatasetPicker
 
 SEVERITY_COLOURS = {"problem": QColor("#b3261e"), "warning": QColor("#a86b00"), "info": QColor("#3b6ea8")}
@@ -34,7 +34,7 @@ class SparklineDelegate(QStyledItemDelegate):
             sparkline_painter(painter, QRect(option.rect), counts)
 
 
-class ExplorePage(QWidget):
+class ExplorePage(LazyPage):
     title = "Explore"
 
     def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
@@ -42,7 +42,6 @@ class ExplorePage(QWidget):
         self.state, self.runner = state, runner
         self.profile: Any = None
         self._generation = 0
-        self._built = False
         self._pending = False
         self.picker = DatasetPicker(state)
         self.picker.changed.connect(self._selection_changed)
@@ -71,18 +70,12 @@ class ExplorePage(QWidget):
 
     # -- building ---------------------------------------------------------------------
 
-    def showEvent(self, event: QShowEvent) -> None:
-        self.ensure_built()
+    def on_show(self) -> None:
         if self._pending or self.profile is None:
             self._pending = False
             self.picker.reload()
-        super().showEvent(event)
 
-    def ensure_built(self) -> None:
-        """Build the charts on first show: pyqtgraph is not imported at start-up."""
-        if self._built:
-            return
-        self._built = True
+    def build(self) -> None:
         from ..charts import Chart, Heatmap
 
         splitter = QSplitter()
@@ -322,7 +315,7 @@ class ExplorePage(QWidget):
             self.relation.stacked(chart["labels"], chart["series"], title=title)
 
     def _show_correlations(self) -> None:
-        if self.profile is None or not self._built:
+        if self.profile is None or not self.built:
             return
         p = self.profile
         i = self.measure.currentIndex()

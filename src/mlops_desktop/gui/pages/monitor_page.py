@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QShowEvent
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QSplitter, QStackedWidget, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
@@ -18,7 +18,7 @@ from ..errors import show_error
 from ..import_dialog import FILE_FILTER
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, fmt_number, heading
+from ..widgets import EmptyState, LazyPage, fmt_number, heading
 
 VERDICT_COLOURS = {"drift": "#b3261e", "major": "#b3261e", "moderate": "#a86b00", "no drift": "#1e7b34",
                    "not comparable": "#6b7280"}
@@ -34,7 +34,7 @@ def _coloured(text: str) -> QTableWidgetItem:
     return item
 
 
-class MonitorPage(QWidget):
+class MonitorPage(LazyPage):
     title = "Monitor"
 
     def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
@@ -42,7 +42,6 @@ class MonitorPage(QWidget):
         self.state, self.runner = state, runner
         self.run: Any = None
         self.batch_sources: list[tuple[str, Any]] = []  # ("file", path) or ("dataset", id)
-        self._built = False
         outer = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(heading("Monitor"))
@@ -106,15 +105,10 @@ class MonitorPage(QWidget):
         state.datasets_changed.connect(lambda _id: self.reload())
         state.models_changed.connect(lambda _ref: self.reload())
 
-    def showEvent(self, event: QShowEvent) -> None:
-        self.ensure_built()
+    def on_show(self) -> None:
         self.reload()
-        super().showEvent(event)
 
-    def ensure_built(self) -> None:
-        if self._built:
-            return
-        self._built = True
+    def build(self) -> None:
         from ..charts import Chart
 
         splitter = QSplitter()

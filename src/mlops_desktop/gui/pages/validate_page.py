@@ -6,26 +6,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
                                QPushButton, QSplitter, QStackedWidget, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
 
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, fill_table, fmt_number, heading, make_table
+from ..widgets import EmptyState, LazyPage, fill_table, fmt_number, heading, make_table
 
 HOLDOUT = "Its own holdout"
 
 
-class ValidatePage(QWidget):
+class ValidatePage(LazyPage):
     title = "Validate"
 
     def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.state, self.runner = state, runner
         self.result: Any = None
-        self._built = False
         self._wanted: Optional[str] = None
         outer = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -102,15 +100,10 @@ class ValidatePage(QWidget):
         state.workspace_changed.connect(self.reload)
         state.models_changed.connect(self._models_changed)
 
-    def showEvent(self, event: QShowEvent) -> None:
-        self.ensure_built()
+    def on_show(self) -> None:
         self.reload()
-        super().showEvent(event)
 
-    def ensure_built(self) -> None:
-        if self._built:
-            return
-        self._built = True
+    def build(self) -> None:
         from ..charts import Chart
 
         splitter = QSplitter()
