@@ -46,6 +46,23 @@ def atomic_write(dest: Path, write: Callable[[Path], None]) -> None:
     publish(write_temporary(dest.parent, dest.name, write), dest)
 
 
+def write_text_file(path: Path | str, text: str, *, what: str = "the report",
+                    error: type[Exception] | None = None) -> Path:
+    """Write a text file a user asked for (a report, a model card) atomically, with a
+    clear error (``error``, an MlopsError by default) for a missing or unwritable folder."""
+    from .errors import MlopsError
+
+    error = error or MlopsError
+    path = Path(path).expanduser()
+    if not path.parent.exists():
+        raise error(f"Cannot write {what}: the folder {path.parent} does not exist.")
+    try:
+        atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"Cannot write {what} to {path}: {exc.strerror or exc}.") from None
+    return path
+
+
 def _fsync_dir(folder: Path) -> None:
     if os.name != "posix":
         return  # Windows cannot open a directory for fsync

@@ -200,15 +200,7 @@ def render_drift_report(reports: Sequence[DriftReport], *, title: Optional[str] 
 def write_drift_report(path: Path | str, reports: Sequence[DriftReport], *,
                        title: Optional[str] = None) -> Path:
     """Render and write the report atomically; returns the path."""
-    from ..storage import atomic_write
+    from ..storage import write_text_file
     from .errors import DriftError
 
-    path = Path(path).expanduser()
-    text = render_drift_report(reports, title=title)
-    if not path.parent.exists():
-        raise DriftError(f"Cannot write the report: the folder {path.parent} does not exist.")
-    try:
-        atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    except OSError as exc:
-        raise DriftError(f"Cannot write the report to {path}: {exc.strerror or exc}.") from None
-    return path
+    return write_text_file(path, render_drift_report(reports, title=title), error=DriftError)

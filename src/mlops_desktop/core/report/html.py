@@ -239,15 +239,6 @@ def render_report(*, profile: Any = None, checks: Any = None, accepted: Sequence
 
 def write_report(path: Path | str, **kwargs: Any) -> Path:
     """Render and write the report atomically; returns the path."""
-    from ..errors import MlopsError
-    from ..storage import atomic_write
+    from ..storage import write_text_file
 
-    path = Path(path).expanduser()
-    text = render_report(**kwargs)
-    if not path.parent.exists():
-        raise MlopsError(f"Cannot write the report: the folder {path.parent} does not exist.")
-    try:
-        atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    except OSError as exc:
-        raise MlopsError(f"Cannot write the report to {path}: {exc.strerror or exc}.") from None
-    return path
+    return write_text_file(path, render_report(**kwargs))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import InvalidChoiceError, MlopsError
-from ..storage import atomic_write
+from ..errors import InvalidChoiceError
+from ..storage import write_text_file
 from .card import ModelCard
 from .card_html import model_card_html
 from .card_markdown import model_card_markdown
@@ -21,11 +21,4 @@ def write_model_card(card: ModelCard, path: Path | str) -> Path:
     if render is None:
         raise InvalidChoiceError(f"Cannot write a model card as {path.name!r}: name the file "
                                  ".html for a web page or .md for Markdown.")
-    if not path.parent.exists():
-        raise MlopsError(f"Cannot write the model card: the folder {path.parent} does not exist.")
-    text = render(card)
-    try:
-        atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    except OSError as exc:
-        raise MlopsError(f"Cannot write the model card to {path}: {exc.strerror or exc}.") from None
-    return path
+    return write_text_file(path, render(card), what="the model card")
