@@ -1,13 +1,19 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    create .venv if missing, install the app, start it
 #   make test   the same set-up plus the test extras, then the whole suite headless
+# Packaging (see packaging/README.md):
+#   make package  the one-folder desktop bundle in dist/mlops-desktop (PyInstaller)
+#   make smoke    the bundle's smoke tests: the app offscreen (and under Xvfb if there),
+#                 then its command line end to end
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+PACKAGE_STAMP := $(VENV)/.installed-package
+BUNDLE := dist/mlops-desktop/mlops-desktop
 
-.PHONY: run test install install-test system-deps bench clean
+.PHONY: run test install install-test system-deps bench clean package smoke walk-xvfb
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +25,10 @@ $(STAMP): pyproject.toml | $(PY)
 
 $(TEST_STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@ $(STAMP)
+
+$(PACKAGE_STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[package]'
 	touch $@ $(STAMP)
 
 system-deps:
@@ -37,6 +47,26 @@ test: install-test
 bench: install
 	$(PY) bench/startup.py
 	$(PY) bench/import_csv.py
+	$(PY) bench/registry.py
+
+# the X11 libraries Qt's xcb plugin loads must be on the build machine to be bundled
+package: XVFB := 1
+package: system-deps $(PACKAGE_STAMP)
+	$(PY) -m PyInstaller --noconfirm --clean --log-level WARN packaging/mlops-desktop.spec
+	@echo "Bundle size: $$(du -sh dist/mlops-desktop | cut -f1) (dist/mlops-desktop)"
+
+smoke:
+	@test -x $(BUNDLE) || { echo "No bundle at $(BUNDLE): run make package first."; exit 2; }
+	QT_QPA_PLATFORM=offscreen $(BUNDLE) --smoke-test
+	@if command -v xvfb-run >/dev/null 2>&1; then \
+	  echo "The same under Xvfb (the xcb platform of a real Linux desktop):"; \
+	  env -u QT_QPA_PLATFORM xvfb-run -a -s "-screen 0 1600x1000x24" $(BUNDLE) --smoke-test; \
+	fi
+	bash packaging/smoke_cli.sh $(BUNDLE)
+
+# the GUI walk-through once more, in a real X server with Qt's xcb platform (CI runs it)
+walk-xvfb: install-test
+	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m pytest -q tests/gui/test_walkthrough.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache screenshots bench/data

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu libraries Qt needs on a bare machine, if any are missing.
-# Usage: scripts/install-system-deps.sh [--xvfb]
+# Usage: scripts/install-system-deps.sh [--xvfb]   (--xvfb: also what the tests need: Xvfb, Java, desktop-file-validate)
 # As root it runs apt-get; otherwise it uses sudo when that works without a password,
 # and else prints the command to run and carries on.
 set -u
 pkgs="libgl1 libegl1 libx11-6 libxkbcommon0 libfontconfig1 libfreetype6 libglib2.0-0 libdbus-1-3 fonts-dejavu-core"
 if [ "${1:-}" = "--xvfb" ]; then
   pkgs="$pkgs xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-shape0 libxcb-xkb1 libxkbcommon-x11-0"
+  # Java for the export's Spark test (pyspark in local mode), when no java is on the PATH
+  command -v java >/dev/null 2>&1 || pkgs="$pkgs default-jre-headless"
+  # desktop-file-validate, for the test of the Linux launcher (packaging/linux)
+  pkgs="$pkgs desktop-file-utils"
 fi
 command -v dpkg-query >/dev/null 2>&1 || exit 0   # not Debian-like: nothing to do here
 missing=""

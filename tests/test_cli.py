@@ -248,7 +248,7 @@ def test_verify_passes_then_fails_after_tampering(filled):
     assert result.returncode == 2 and "Traceback" not in result.stdout + result.stderr
     report = json.loads(result.stdout)
     assert report["ok"] is False
-    assert any("was modified" in p for p in report["problems"])
+    assert any("was modified" in p["message"] for p in report["problems"])
     text = run_cli("verify", "--workspace", str(filled))
     assert text.returncode == 2 and "1 problem(s)" in text.stdout
 
@@ -261,7 +261,8 @@ def test_verify_detects_an_edited_audit_log(filled):
     conn.close()
     result = run_cli("verify", "--workspace", str(filled), "--json")
     assert result.returncode == 2
-    assert any("audit entry 2 was edited" in p for p in json.loads(result.stdout)["problems"])
+    problems = json.loads(result.stdout)["problems"]
+    assert any("audit entry 2 was edited" in p["message"] and p["kind"] == "audit_entry_edited" for p in problems)
 
 
 # -- where the workspace is --------------------------------------------------------------

@@ -21,7 +21,8 @@ def test_text_renders_with_real_glyphs(qapp):
 
 def test_navigation_lists_flow_pages_in_order(window):
     titles = [window.nav.item(i).text() for i in range(window.nav.count())]
-    assert titles == ["1. Workspace", "2. Data", "3. Explore", "4. Check", "5. Train", "6. Validate", "7. Monitor"]
+    assert titles == ["1. Workspace", "2. Data", "3. Explore", "4. Check", "5. Train", "6. Validate", "7. Registry",
+                      "8. Monitor", "9. Export"]
     window.nav.setCurrentRow(0)
     assert window.stack.currentWidget() is window.page("Workspace")
     assert str(window.state.workspace.root) in window.workspace_label.text()

@@ -36,6 +36,9 @@ def register(sub: Any) -> dict:
     q = dsub.add_parser("show", help="one dataset with its columns")
     q.add_argument("dataset", metavar="ID", help="dataset id or name")
     add_common(q)
+    q = dsub.add_parser("lineage", help="every run and model version that used a dataset")
+    q.add_argument("dataset", metavar="ID", help="dataset id or name")
+    add_common(q)
     q = dsub.add_parser("column", help="change a column's type and/or role")
     q.add_argument("dataset", metavar="ID", help="dataset id or name")
     q.add_argument("column", metavar="COLUMN")
@@ -47,9 +50,11 @@ def register(sub: Any) -> dict:
 
     p = sub.add_parser("audit", help="the audit log, newest first")
     p.add_argument("--limit", type=int, default=50, help="how many entries (default 50; 0 for all)")
+    p.add_argument("--model", metavar="MODEL", help="only entries about this model, its versions and their runs")
     add_common(p)
 
-    p = sub.add_parser("verify", help="check the audit chain and every snapshot's and model file's hash")
+    p = sub.add_parser("verify", help="check the audit chain, the records against it, every reference "
+                                      "and every snapshot's and model file's hash (exit 2 if damaged)")
     add_common(p)
 
     return {"init": cmd_init, "import": cmd_import, "datasets": cmd_datasets, "audit": cmd_audit,
@@ -100,6 +105,12 @@ def cmd_datasets(args: argparse.Namespace) -> int:
                                  ["ID", "NAME", "ROWS", "COLUMNS", "FINGERPRINT", "CREATED (UTC)",
                                   "SOURCE"]) if items else "No datasets yet. Import one with "
                                                            "'mlops-desktop import PATH'.")
+        elif args.action == "lineage":
+            from ..core.lineage import dataset_lineage
+            from .registry import dataset_lineage_text
+
+            data = dataset_lineage(ws, args.dataset)
+            emit(args, data, lambda: dataset_lineage_text(data))
         elif args.action == "show":
             ds = ws.dataset(args.dataset)
             history = [e.to_dict() for e in ws.audit_entries(entity_type="dataset", entity_id=ds.id)]
@@ -133,17 +144,28 @@ def _show_dataset(ds: Any, history: list[dict]) -> str:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     with open_workspace(args, create=False) as ws:
-        entries = ws.audit_entries(limit=args.limit or None)
-    emit(args, [e.to_dict() for e in entries],
-          lambda: table([[e.seq, e.at[:19].replace("T", " "), e.actor, e.action, e.summary]
-                          for e in entries], ["#", "WHEN (UTC)", "WHO", "ACTION", "WHAT"]))
+        if args.model is not None:
+            from ..core.lineage import model_audit_trail
+
+            rows = model_audit_trail(ws, args.model, limit=args.limit or None)
+        else:
+            rows = [e.to_dict() for e in ws.audit_entries(limit=args.limit or None)]
+    emit(args, rows,
+          lambda: table([[e["seq"], e["at"][:19].replace("T", " "), e["actor"], e["action"], e["summary"]]
+                          for e in rows], ["#", "WHEN (UTC)", "WHO", "ACTION", "WHAT"]))
     return EXIT_OK
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from ..core.integrity import verify_workspace
+    from ..core.registry.db import ReadOnlyWorkspaceError
+    from ..core.workspace import Workspace
 
-    with open_workspace(args, create=False) as ws:
+    try:
+        ws = open_workspace(args, create=False)
+    except ReadOnlyWorkspaceError:  # checking only reads: a read-only workspace can be verified
+        ws = Workspace.open(workspace_path(args), read_only=True)
+    with ws:
         report = verify_workspace(ws)
     emit(args, report.to_dict(), report.text)
     return EXIT_OK if report.ok else EXIT_USER

@@ -1,4 +1,5 @@
-"""Commands to train and inspect models: train, runs, reproduce, models."""
+"""Commands to train models and inspect runs: train, runs, reproduce (the registered models
+are in :mod:`.registry`)."""
 
 from __future__ import annotations
 
@@ -71,25 +72,7 @@ def register(sub: Any) -> dict:
     add_common(p)
     add_actor(p)
 
-    p = sub.add_parser("models", help="list and show registered models")
-    add_common(p)
-    msub = p.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
-    q = msub.add_parser("list", help="registered models, newest first")
-    add_common(q)
-    q = msub.add_parser("show", help="a model version with its metrics and coefficient table")
-    q.add_argument("ref", metavar="MODEL[:VERSION]", help="model name, optionally with a version "
-                                                          "(default: the latest)")
-    add_common(q)
-    q = msub.add_parser("stage", help="move a version to validated, approved or retired (the rules "
-                                      "are enforced and every change recorded)")
-    q.add_argument("ref", metavar="MODEL:VERSION")
-    q.add_argument("stage", choices=["validated", "approved", "retired"])
-    q.add_argument("--comment", default="", help="why (required to approve)")
-    q.add_argument("--override", metavar="REASON",
-                   help="validate a version that did not beat its baseline, for this recorded reason")
-    add_common(q)
-    add_actor(q)
-    return {"train": cmd_train, "runs": cmd_runs, "reproduce": cmd_reproduce, "models": cmd_models}
+    return {"train": cmd_train, "runs": cmd_runs, "reproduce": cmd_reproduce}
 
 
 # -- train ------------------------------------------------------------------------------------
@@ -216,59 +199,4 @@ def _reproduce_text(r: Any) -> str:
     for d in r.metric_differences:
         lines.append(f"    {d['where']} {d['metric']}: {short(d['original'])} → {short(d['reproduced'])}")
     lines += [f"  note: {n}" for n in r.notes]
-    return "\n".join(lines)
-
-
-# -- models ------------------------------------------------------------------------------------
-
-def cmd_models(args: argparse.Namespace) -> int:
-    from ..core.registry import models as model_rows
-    from ..core.train import describe_version
-
-    with open_workspace(args, create=False) as ws:
-        if args.action == "list":
-            found = [m.to_dict() for m in model_rows.list_models(ws.registry)]
-            emit(args, found, lambda: table(
-                [[m["name"], m["latest_version"], m["n_versions"], m["created_by"], m["created_at"][:19]]
-                 for m in found], ["MODEL", "LATEST", "VERSIONS", "BY", "CREATED"])
-                if found else "No registered models yet.")
-        elif args.action == "stage":
-            from ..core.lifecycle import change_stage
-
-            done = change_stage(ws, args.ref, args.stage, actor=who(args), comment=args.comment,
-                                override_reason=args.override)
-            emit(args, done, lambda: f"{done['ref']}: {done['from']} → {done['to']} by {done['by']}"
-                 + (" (overriding the baseline verdict)" if done["baseline_override"] else ""))
-        else:
-            from ..core.lifecycle import stage_history
-
-            data = describe_version(ws, args.ref)
-            data["stage_history"] = stage_history(ws, args.ref)
-            emit(args, data, lambda: _model_text(data))
-    return EXIT_OK
-
-
-def _model_text(d: dict) -> str:
-    lines = [f"{d['ref']} ({d['stage']}): {d['family']} for {d['task']} of {d['target']}, from run "
-             f"{d['run_id']} by {d['created_by']} at {d['created_at'][:19]}",
-             f"Features: {', '.join(d['features'])}",
-             f"Artifact: {d['artifact_sha256']}"]
-    cv = (d.get("metrics") or {}).get("cv") or {}
-    holdout = (d.get("metrics") or {}).get("holdout") or {}
-    if cv:
-        lines.append("Cross-validation: " + ", ".join(f"{k} {short(v.get('mean'))}" for k, v in cv.items()))
-    if holdout:
-        lines.append("Holdout: " + ", ".join(f"{k} {short(v)}" for k, v in holdout.items()))
-    rows = d.get("coefficients")
-    if rows:
-        odds = any("odds_ratio" in r for r in rows)
-        header = (["CLASS"] if any("class" in r for r in rows) else []) + \
-            ["TERM", "ESTIMATE", "STD ERROR", "P-VALUE", "95% CI"] + (["ODDS RATIO"] if odds else [])
-        body = []
-        for r in rows:
-            cells = ([str(r["class"])] if "class" in r else []) + [
-                r["name"], short(r["estimate"]), short(r["std_error"]), short(r["p_value"]),
-                f"{short(r['ci_low'])} … {short(r['ci_high'])}"] + ([short(r.get("odds_ratio"))] if odds else [])
-            body.append(cells)
-        lines += ["", table(body, header)]
     return "\n".join(lines)

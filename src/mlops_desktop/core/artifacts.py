@@ -14,12 +14,13 @@ import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from .errors import MlopsError
 from .storage import publish, sha256_file, write_temporary
 
 if TYPE_CHECKING:
+    from .registry.audit import Problem
     from .workspace import Workspace
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -131,9 +132,47 @@ def discard_unreferenced(ws: "Workspace", sha256: str) -> bool:
 
 def verify_all(ws: "Workspace") -> tuple[int, list[str]]:
     """Every recorded artifact checked against its hash: (artifacts checked, one
-    sentence per problem). For the workspace check (``verify``)."""
+    sentence per problem)."""
+    checked, problems = check_files(ws)
+    return checked, [p.message for p in problems]
+
+
+def check_files(ws: "Workspace", *, users: Optional[dict[str, list[str]]] = None
+                ) -> tuple[int, list["Problem"]]:
+    """Every recorded artifact's file checked against its hash, the model versions that
+    use it named in the sentence: (artifacts checked, problems). Files are hashed on a
+    few threads (hashlib releases the GIL), for a workspace of many model files."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from .registry import artifacts as artifact_rows
+    from .registry.audit import Problem
+    from .registry.consistency import artifact_users
 
     hashes = artifact_rows.all_hashes(ws.registry)
-    problems = [p for p in (verify_artifact(ws, h) for h in hashes) if p]
-    return len(hashes), problems
+    users = artifact_users(ws.registry) if users is None else users
+
+    def problem(sha: str) -> Optional[Problem]:
+        if not SHA256.fullmatch(sha or ""):
+            return Problem("record_altered", f"artifact {sha!r} is not a SHA-256: its record was "
+                           "changed outside the app.", entity_type="artifact", entity_id=sha)
+        path = ws.artifacts_dir / sha
+        used = users.get(sha)
+        of = f" (the model file of {', '.join(used[:3])}{' and others' if len(used) > 3 else ''})" \
+            if used else ""
+        try:
+            actual = sha256_file(path)
+        except FileNotFoundError:
+            return Problem("artifact_missing", f"artifact {sha[:12]}…{of} is missing from "
+                           f"{ws.artifacts_dir}.", entity_type="artifact", entity_id=sha)
+        if actual != sha:
+            return Problem("artifact_modified", f"artifact {sha[:12]}…{of} was modified: its content "
+                           "no longer matches its SHA-256.", entity_type="artifact", entity_id=sha)
+        return None
+
+    # four threads, each with its share of the files (a task per file costs more than
+    # hashing a small one)
+    shares = [hashes[i::4] for i in range(4)]
+    with ThreadPoolExecutor(max_workers=4, thread_name_prefix="verify") as pool:
+        results = list(pool.map(lambda share: [problem(h) for h in share], shares))
+    by_hash = {h: p for share, found in zip(shares, results) for h, p in zip(share, found)}
+    return len(hashes), [by_hash[h] for h in hashes if by_hash[h] is not None]

@@ -1,29 +1,88 @@
-"""The stages of a model version and the rules for moving between them, enforced here
-so that the GUI and the CLI obey the same rules:
+"""The stages of a model version, its aliases, and the rules for both, enforced here so
+that the GUI and the CLI obey the same rules:
 
 - ``validated`` needs a validation on record; a version that did not beat its baseline
   needs an explicit override with a reason, which is recorded;
 - ``approved`` needs a validated version, a comment, and an approver who is not the
-  person who trained it;
-- ``retired`` ends a version's life: it cannot be validated or approved again.
+  person who trained it, unless the workspace is in single-user mode, where a
+  self-approval is allowed and recorded as self-approved;
+- ``retired`` ends a version's life: it cannot be validated or approved again, and the
+  aliases it held are removed in the same transaction (each removal recorded);
+- an alias (``production``, ``staging``, ...) points to one approved version of its
+  model; every move is kept, so which version held it at any time can be answered.
+
+Also here: the registry list (:func:`search_versions`), which the Registry page and
+``models list`` share.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from .errors import InvalidChoiceError
+from .errors import InvalidChoiceError, NotFoundError
 
 if TYPE_CHECKING:
+    from .registry.models import VersionPage
     from .workspace import Workspace
 
+STAGES = ("draft", "validated", "approved", "retired")
 ALLOWED = {"validated": ("draft",), "approved": ("validated",), "retired": ("draft", "validated", "approved")}
+#: an alias starts with a lowercase letter; then lowercase letters, digits, - and _
+ALIAS_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+SINGLE_USER_KEY = "single_user_mode"
 
+
+def parse_version_ref(ref: str) -> tuple[str, int]:
+    """``MODEL:VERSION`` -> (model, version), strictly: for actions on one version, where
+    "the latest" would be a guess (an approval must name what was reviewed)."""
+    text = str(ref or "").strip()
+    match = re.fullmatch(r"(.+?)\s*:\s*(\d+)", text)
+    if match is None:
+        name = text.rpartition(":")[0] or text
+        raise InvalidChoiceError(f"{text!r} is not a model version: write MODEL:VERSION with a version "
+                                 f"number, e.g. {name or 'mass'}:2.")
+    return match.group(1), int(match.group(2))
+
+
+# -- single-user mode ----------------------------------------------------------------------------
+
+def single_user_mode(ws: "Workspace") -> bool:
+    """Whether the workspace allows self-approval (recorded as such). Off by default."""
+    from .registry import workspace_settings
+
+    return bool(workspace_settings.get(ws.registry, SINGLE_USER_KEY, False))
+
+
+def set_single_user(ws: "Workspace", on: bool, *, actor: str) -> dict[str, Any]:
+    """Switch single-user mode on or off (audited). Returns {single_user, before, changed};
+    switching to the state it is already in records nothing."""
+    from .registry import workspace_settings
+
+    on = bool(on)
+    with ws.registry.transaction():
+        before = single_user_mode(ws)
+        if before != on:
+            summary = ("Single-user mode switched on: a person may approve their own models; each such "
+                       "approval is recorded as self-approved" if on else
+                       "Single-user mode switched off: approval takes a second person again")
+            workspace_settings.put(ws.registry, SINGLE_USER_KEY, on, actor=actor, summary=summary,
+                                   default=False)
+    return {"single_user": on, "before": before, "changed": before != on, "by": actor}
+
+
+# -- stages --------------------------------------------------------------------------------------
 
 def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: str = "",
                  override_reason: Optional[str] = None) -> dict[str, Any]:
-    """Move ``ref`` (``MODEL`` or ``MODEL:VERSION``) to ``stage``; returns the change."""
-    from .registry import stages, validations
+    """Move ``ref`` (``MODEL`` or ``MODEL:VERSION``) to ``stage``; returns the change.
+
+    The dict has ``self_approved`` True when the approver trained the version (allowed in
+    single-user mode only) and ``aliases_removed`` naming the aliases a retirement took
+    away. Nothing is written when a rule refuses the change.
+    """
+    from .registry import aliases, stages, validations
     from .train import find_version
 
     if stage not in ALLOWED:
@@ -60,18 +119,220 @@ def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: 
             raise InvalidChoiceError("An approval needs a comment: what the approver looked at and why "
                                      "the model may run.")
         if actor == mv.created_by:
-            raise InvalidChoiceError(f"{actor} trained {mv.ref} and cannot approve it too: approval takes "
-                                     "a second person (four eyes).")
-    change_id = stages.change(ws.registry, version_id=mv.id, ref=mv.ref, from_stage=mv.stage,
-                              to_stage=stage, actor=actor, comment=comment, baseline_override=override,
-                              self_approved=self_approved, validation_id=validation_id)
+            if not single_user_mode(ws):
+                raise InvalidChoiceError(
+                    f"{actor} trained {mv.ref} and cannot approve it too: approval takes a second person "
+                    "(four eyes). A one-person team can switch on single-user mode "
+                    "('mlops-desktop single-user on'); such approvals are then recorded as self-approved.")
+            self_approved = True
+    removed: list[dict[str, Any]] = []
+    with ws.registry.transaction():
+        if self_approved and not single_user_mode(ws):  # switched off meanwhile: read again under the lock
+            raise InvalidChoiceError(f"Single-user mode was switched off meanwhile; {actor} cannot approve "
+                                     f"{mv.ref}, which they trained.")
+        change_id = stages.change(ws.registry, version_id=mv.id, ref=mv.ref, from_stage=mv.stage,
+                                  to_stage=stage, actor=actor, comment=comment, baseline_override=override,
+                                  self_approved=self_approved, validation_id=validation_id)
+        if stage == "retired":
+            # a retired version may not run, so nothing may point to it any more
+            for alias in aliases.held_by(ws.registry, mv.id):
+                removed.append(aliases.move(
+                    ws.registry, model_id=mv.model_id, model_name=mv.model, alias=alias, to_version_id=None,
+                    to_version=None, actor=actor, reason="retired",
+                    comment=comment))
     return {"change_id": change_id, "model": mv.model, "version": mv.version, "ref": mv.ref,
             "from": mv.stage, "to": stage, "by": actor, "comment": comment,
-            "baseline_override": override, "validation_id": validation_id}
+            "baseline_override": override, "validation_id": validation_id,
+            "self_approved": self_approved, "aliases_removed": [m["alias"] for m in removed]}
 
 
 def stage_history(ws: "Workspace", ref: str) -> list[dict[str, Any]]:
+    """Every stage change of a version, oldest first (with ``self_approved``)."""
     from .registry import stages
     from .train import find_version
 
     return stages.history(ws.registry, find_version(ws, ref).id)
+
+
+# -- aliases -------------------------------------------------------------------------------------
+
+def check_alias_name(alias: str) -> str:
+    """The alias, stripped, if it is spelled as an alias must be; else InvalidChoiceError."""
+    text = str(alias or "").strip()
+    if not ALIAS_PATTERN.fullmatch(text):
+        raise InvalidChoiceError(
+            f"{text!r} is not a valid alias name: use lowercase letters, digits, '-' and '_', starting "
+            "with a letter (at most 64 characters), e.g. production or staging.")
+    return text
+
+
+def _version_number(model: str, version: int | str) -> int:
+    text = str(version).strip()
+    if text.startswith(f"{model}:"):  # "mass:2" names the same version as "2"
+        text = text[len(model) + 1:].strip()
+    if not text.isdigit():
+        raise InvalidChoiceError(f"{text!r} is not a version number of {model}: give a whole number, "
+                                 f"e.g. {model} production 2.")
+    return int(text)
+
+
+def _model(ws: "Workspace", model: str):
+    from .registry import models as model_rows
+
+    name = str(model or "").strip()
+    if not name:
+        raise InvalidChoiceError("Name a registered model.")
+    return model_rows.get_model(ws.registry, name)
+
+
+def set_alias(ws: "Workspace", model: str, alias: str, version: int | str, *, actor: str,
+              comment: str = "") -> dict[str, Any]:
+    """Point ``alias`` of ``model`` at ``version``, which must be approved. The move is
+    recorded in the alias history and the audit log (before and after). Returns the move."""
+    from .registry import aliases
+    from .registry import models as model_rows
+
+    alias = check_alias_name(alias)
+    m = _model(ws, model)
+    number = _version_number(m.name, version)
+    comment = (comment or "").strip()
+    # checks and write under one lock, so the version cannot be retired in between
+    with ws.registry.transaction():
+        mv = model_rows.get_version(ws.registry, m.name, number)
+        if mv.stage != "approved":
+            hint = {"draft": "validate and approve it first", "validated": "approve it first",
+                    "retired": "a retired version can never hold an alias again"}[mv.stage]
+            raise InvalidChoiceError(f"{mv.ref} is {mv.stage}; only an approved version can hold the alias "
+                                     f"{alias!r} ({hint}).")
+        now = aliases.get(ws.registry, m.id, alias)
+        if now is not None and now["version_id"] == mv.id:
+            raise InvalidChoiceError(f"{alias!r} already points to {mv.ref}.")
+        move = aliases.move(ws.registry, model_id=m.id, model_name=m.name, alias=alias, to_version_id=mv.id,
+                            to_version=mv.version, actor=actor, comment=comment)
+    return move | {"ref": mv.ref}
+
+
+def remove_alias(ws: "Workspace", model: str, alias: str, *, actor: str, comment: str = "") -> dict[str, Any]:
+    """Remove ``alias`` from ``model`` (recorded like a move, to no version)."""
+    from .registry import aliases
+
+    alias = check_alias_name(alias)
+    m = _model(ws, model)
+    with ws.registry.transaction():
+        now = aliases.get(ws.registry, m.id, alias)
+        if now is None:
+            have = ", ".join(a["alias"] for a in aliases.current(ws.registry, m.id)) or "none"
+            raise NotFoundError(f"Model {m.name!r} has no alias {alias!r} (its aliases: {have}).")
+        move = aliases.move(ws.registry, model_id=m.id, model_name=m.name, alias=alias, to_version_id=None,
+                            to_version=None, actor=actor, comment=(comment or "").strip(), reason="removed")
+    return move | {"ref": None}
+
+
+def aliases_of(ws: "Workspace", model: str) -> list[dict[str, Any]]:
+    """The model's aliases now: alias, version, ref, stage, set_by, set_at."""
+    from .registry import aliases
+
+    m = _model(ws, model)
+    return [a | {"ref": f"{m.name}:{a['version']}"} for a in aliases.current(ws.registry, m.id)]
+
+
+def alias_history(ws: "Workspace", model: str, alias: Optional[str] = "production") -> list[dict[str, Any]]:
+    """Every move of ``alias`` (of every alias when None), oldest first: from_version,
+    to_version (None when removed), reason (moved, removed, retired), comment, moved_by,
+    moved_at."""
+    from .registry import aliases
+
+    m = _model(ws, model)
+    name = None if alias is None else check_alias_name(alias)
+    return aliases.history(ws.registry, m.id, name)
+
+
+def parse_when(when: datetime | date | str, *, end_of_day: bool = False) -> str:
+    """A time as the registry stores times (ISO 8601 UTC with microseconds).
+
+    Accepts a datetime (naive means UTC), a date, or ISO text ("2025-03-01",
+    "2025-03-01T14:30", "2025-03-01T14:30:00+02:00"). A date alone means its first
+    moment (UTC), or the first moment of the next day with ``end_of_day`` (for an
+    inclusive "until").
+    """
+    if isinstance(when, str):
+        text = when.strip()
+        try:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                when = date.fromisoformat(text)
+            else:
+                when = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        except ValueError:
+            raise InvalidChoiceError(f"{text!r} is not a date or time; write it as 2025-03-01 or "
+                                     "2025-03-01T14:30 (UTC unless an offset is given).") from None
+    if not isinstance(when, datetime):
+        moment = datetime(when.year, when.month, when.day, tzinfo=timezone.utc)
+        if end_of_day:
+            moment += timedelta(days=1)
+    else:
+        moment = when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def version_at(ws: "Workspace", model: str, alias: str, when: datetime | date | str) -> Optional[dict[str, Any]]:
+    """Which version held ``alias`` at ``when`` (see :func:`parse_when`): {model, alias,
+    version, ref, since, set_by, comment}, or None when no version held it then."""
+    from .registry import aliases
+
+    alias = check_alias_name(alias)
+    m = _model(ws, model)
+    move = aliases.held_at(ws.registry, m.id, alias, parse_when(when))
+    if move is None or move["to_version"] is None:
+        return None
+    return {"model": m.name, "alias": alias, "version": move["to_version"],
+            "ref": f"{m.name}:{move['to_version']}", "since": move["moved_at"], "set_by": move["moved_by"],
+            "comment": move["comment"]}
+
+
+# -- the registry list ----------------------------------------------------------------------------
+
+def parse_tag_filter(text: Optional[str]) -> tuple[Optional[str], Optional[str]]:
+    """``KEY`` or ``KEY=VALUE`` -> (key, value or None)."""
+    if text is None:
+        return None, None
+    key, sep, value = str(text).partition("=")
+    key = key.strip()
+    if not key:
+        raise InvalidChoiceError(f"Filter by a tag as KEY or KEY=VALUE, e.g. team=credit (not {text!r}).")
+    return key, (value.strip() if sep else None)
+
+
+def search_versions(ws: "Workspace", *, text: Optional[str] = None, model: Optional[str] = None,
+                    stage: Optional[str | Sequence[str]] = None, tag: Optional[str] = None,
+                    dataset: Optional[str | int] = None, since: Optional[datetime | date | str] = None,
+                    until: Optional[datetime | date | str] = None, order: str = "newest",
+                    offset: int = 0, limit: Optional[int] = 100) -> "VersionPage":
+    """The registry list: model versions matching every filter given, newest first, a page
+    at a time (``VersionPage.rows`` of light :class:`~.registry.models.VersionRow`, and
+    ``total``).
+
+    ``text``: part of a model's name or of a description; ``stage``: one stage or several;
+    ``tag``: ``KEY`` or ``KEY=VALUE`` on the version or its model; ``dataset``: id or name
+    of the training dataset; ``since``/``until``: created from / up to (a date alone in
+    ``until`` includes that whole day).
+    """
+    from .registry import models as model_rows
+
+    stages = [stage] if isinstance(stage, str) else list(stage or [])
+    bad = [s for s in stages if s not in STAGES]
+    if bad:
+        raise InvalidChoiceError(f"Unknown stage {bad[0]!r}; stages are {', '.join(STAGES)}.")
+    if order not in model_rows.ORDERS:
+        raise InvalidChoiceError(f"Order by {', '.join(model_rows.ORDERS)}, not {order!r}.")
+    if limit is not None and limit < 1 or offset < 0:
+        raise InvalidChoiceError("A page needs a positive size and an offset of 0 or more.")
+    key, value = parse_tag_filter(tag)
+    dataset_id = ws.dataset(dataset).id if dataset not in (None, "") else None
+    lo = parse_when(since) if since not in (None, "") else None
+    hi = parse_when(until, end_of_day=True) if until not in (None, "") else None
+    if lo and hi and lo >= hi:
+        raise InvalidChoiceError(f"The date range is empty: {since} is not before {until}.")
+    return model_rows.search_versions(ws.registry, text=(text or "").strip() or None, model=model,
+                                      stages=stages or None, tag_key=key, tag_value=value,
+                                      dataset_id=dataset_id, since=lo, until=hi, order=order,
+                                      offset=offset, limit=limit)

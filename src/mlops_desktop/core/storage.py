@@ -1,22 +1,47 @@
-"""Writing files so that a crash never leaves a partial file under a final name."""
+"""Writing files so that a crash never leaves a partial file under a final name.
+
+A temporary file is named ``.tmp-<pid>-<host>-<random>-<name>``: the process writing it
+and a short tag of the computer, so that when the workspace is opened again the
+temporaries of a process that died (a crash, a kill) can be told from those another
+running process is still writing, and removed.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
+import socket
+import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Callable
 
 TMP_PREFIX = ".tmp-"
+_TMP_NAME = re.compile(r"\.tmp-(\d+)-([0-9a-f]{8})-[0-9a-f]{32}-")
+
+
+def this_host() -> str:
+    """This computer's name (recorded with a run, tagged in temporary names)."""
+    return socket.gethostname() or "unknown"
+
+
+def _host_tag(host: str) -> str:
+    return hashlib.sha256(host.encode("utf-8")).hexdigest()[:8]
+
+
+def temporary_name(name: str) -> str:
+    """A new temporary file name for ``name``, owned by this process."""
+    return f"{TMP_PREFIX}{os.getpid()}-{_host_tag(this_host())}-{uuid.uuid4().hex}-{name}"
 
 
 def write_temporary(folder: Path, name: str, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a new temporary path in ``folder`` and fsync the result.
     Returns the temporary path; on any error it is removed. Publish it with
     :func:`publish`, or delete it."""
-    tmp = Path(folder) / f"{TMP_PREFIX}{uuid.uuid4().hex}-{name}"
+    tmp = Path(folder) / temporary_name(name)
     try:
         write(tmp)
         fd = os.open(tmp, os.O_RDONLY)
@@ -74,25 +99,74 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
+    """The SHA-256 of a file's bytes, read through one reused buffer."""
     with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def remove_stale_temporaries(folder: Path, older_than_s: float = 3600) -> int:
-    """Delete temporary files a crashed process left behind (not recent ones: another
-    process may be writing them now)."""
+def remove_stale_temporaries(folder: Path, older_than_s: float | None = 3600) -> int:
+    """Delete temporary files a crashed process left behind: those of a process of this
+    computer that no longer runs, and any older than ``older_than_s`` (not recent ones
+    of other computers: another process may be writing them now). ``None`` removes
+    only those surely ours and orphaned (for a folder of the user's, not a workspace)."""
     removed = 0
     if not folder.is_dir():
         return 0
-    cutoff = time.time() - older_than_s
+    cutoff = -1.0 if older_than_s is None else time.time() - older_than_s
+    here = _host_tag(this_host())
     for tmp in folder.glob(f"{TMP_PREFIX}*"):
         try:
-            if tmp.stat().st_mtime < cutoff:
-                tmp.unlink()
+            owner = _TMP_NAME.match(tmp.name)
+            orphaned = bool(owner and owner.group(2) == here and not process_alive(int(owner.group(1))))
+            if orphaned or tmp.stat().st_mtime < cutoff:
+                if tmp.is_dir():
+                    shutil.rmtree(tmp)
+                else:
+                    tmp.unlink()
                 removed += 1
         except OSError:
             pass
     return removed
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this computer (a zombie, dead but not yet reaped
+    by its parent, counts as gone). When in doubt, alive: a run is only failed, and a
+    temporary file only removed, when its process is surely gone."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    if sys.platform == "win32":
+        return _windows_process_alive(pid)
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    except OSError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            state = fh.read().rsplit(b")", 1)[1].split()[0]
+        return state not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): kill(0) said it exists
+
+
+def _windows_process_alive(pid: int) -> bool:
+    # os.kill on Windows would terminate the process: ask the kernel instead
+    import ctypes
+
+    kernel32 = ctypes.windll.kernel32  # type: ignore[attr-defined]
+    handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+    if not handle:
+        return kernel32.GetLastError() == 5  # access denied: it exists
+    try:
+        code = ctypes.c_ulong()
+        if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+            return True
+        return code.value == 259  # STILL_ACTIVE
+    finally:
+        kernel32.CloseHandle(handle)

@@ -39,17 +39,35 @@ class Workspace:
         return (Path(root) / REGISTRY_FILE).is_file()
 
     @classmethod
-    def open(cls, root: Path | str) -> "Workspace":
+    def open(cls, root: Path | str, *, read_only: bool = False) -> "Workspace":
+        """Open a workspace for changes (a read-only folder or file raises
+        :class:`WorkspaceError`), or with ``read_only=True`` only to look at it."""
         root = Path(root).expanduser().absolute()
         if not root.exists():
             raise WorkspaceError(f"There is no workspace at {root} (the folder does not exist).")
         if not cls.is_workspace(root):
             raise WorkspaceError(f"{root} is not a workspace (it has no {REGISTRY_FILE}).")
-        ws = cls(root, Registry(root / REGISTRY_FILE))
-        for sub in ("artifacts", "snapshots"):
-            (root / sub).mkdir(exist_ok=True)
-            remove_stale_temporaries(root / sub)
+        ws = cls(root, Registry(root / REGISTRY_FILE, read_only=read_only))
+        if not read_only:
+            ws._tidy_after_a_crash()
         return ws
+
+    def _tidy_after_a_crash(self) -> None:
+        """Remove temporary files of processes that died, and mark runs whose process
+        died failed (audited). Housekeeping: a busy registry leaves it for next time."""
+        from .registry import runs as run_rows
+
+        for sub in ("artifacts", "snapshots"):
+            (self.root / sub).mkdir(exist_ok=True)
+            remove_stale_temporaries(self.root / sub)
+        try:
+            run_rows.fail_stale(self.registry)
+        except WorkspaceError:
+            pass
+
+    @property
+    def read_only(self) -> bool:
+        return self.registry.read_only
 
     @classmethod
     def create(cls, root: Path | str, *, actor: str) -> "Workspace":

@@ -1,24 +1,166 @@
 """Chart widgets on pyqtgraph: histograms, bars, box plots, scatter plots and a
-heatmap with hover values. They draw data the core computed; no statistics here."""
+heatmap with hover values. They draw data the core computed; no statistics here.
+
+Every chart follows the application palette (light or dark) and has a right-click menu
+to copy it or save it as PNG or SVG."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMenu, QVBoxLayout, QWidget
 
 pg.setConfigOptions(background="w", foreground="#333", antialias=True)
 
 BLUE = QColor(59, 110, 168)
 PALETTE = [QColor(c) for c in ("#3b6ea8", "#e07b39", "#3f9b5b", "#b3261e", "#7b5ea7", "#8c6d31",
                                "#d16ba5", "#5f6b7a")]
+PNG_SCALE = 2.0  # saved and copied images at twice the screen size: sharp in documents and slides
+_PALETTE_EVENTS = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
 
 
-class Chart(pg.PlotWidget):
+def chart_colours(widget: QWidget) -> tuple[QColor, QColor]:
+    """Background and foreground for a chart: the palette's base and text colours, so a
+    chart reads well in a light and in a dark theme."""
+    palette = widget.palette()
+    return palette.color(QPalette.ColorRole.Base), palette.color(QPalette.ColorRole.Text)
+
+
+def apply_palette(view: pg.PlotWidget, legend: Optional[pg.LegendItem] = None,
+                  source: Optional[QWidget] = None) -> tuple[QColor, QColor]:
+    """Colour a plot's background, axes, title and legend from the palette of ``source``
+    (the widget that received the palette change; the plot itself by default)."""
+    bg, fg = chart_colours(source or view)
+    view.setBackground(bg)
+    item = view.getPlotItem()
+    for name in ("left", "bottom", "top", "right"):
+        axis = item.getAxis(name)
+        axis.setPen(fg)
+        axis.setTextPen(fg)
+    item.titleLabel.setAttr("color", fg.name())
+    item.titleLabel.setText(item.titleLabel.text)
+    if legend is not None:
+        legend.setLabelTextColor(fg)
+        legend.setBrush(QColor(bg.red(), bg.green(), bg.blue(), 200))
+    return bg, fg
+
+
+class ChartExport:
+    """Copy and save for a chart widget: ``_export_view()`` names the plot to render."""
+
+    def _export_view(self) -> pg.PlotWidget:
+        raise NotImplementedError
+
+    def chart_title(self) -> str:
+        """The chart's title as shown (used for file names), or "chart"."""
+        text = re.sub(r"<[^>]+>", "", self._export_view().getPlotItem().titleLabel.text or "")
+        return text.strip() or "chart"
+
+    def render_image(self, scale: float = PNG_SCALE) -> QImage:
+        """The chart as an image through pyqtgraph's ImageExporter, on its own background."""
+        from pyqtgraph.exporters import ImageExporter
+
+        view = self._export_view()
+        item = view.getPlotItem()
+        exporter = ImageExporter(item)
+        params = exporter.parameters()
+        params["background"] = view.backgroundBrush().color()
+        params["width"] = max(int(round(item.sceneBoundingRect().width() * scale)), 1)
+        return exporter.export(toBytes=True)
+
+    def render_svg(self) -> bytes:
+        """The chart as SVG. pyqtgraph's SVGExporter fails on current Qt (its path parser
+        expects "x,y" pairs, pyqtgraph issues 3485 and 3495), so Qt's own SVG generator
+        draws the widget: vector paths and real text."""
+        from PySide6.QtSvg import QSvgGenerator
+
+        view = self._export_view()
+        data = QByteArray()
+        buffer = QBuffer(data)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        generator = QSvgGenerator()
+        generator.setOutputDevice(buffer)
+        generator.setSize(view.size())
+        generator.setViewBox(QRect(QPoint(0, 0), view.size()))
+        generator.setResolution(int(view.logicalDpiX()))  # otherwise axes and data disagree in scale
+        generator.setTitle(self.chart_title())
+        generator.setDescription("A chart from MLOps Desktop")
+        painter = QPainter(generator)
+        try:
+            view.render(painter)
+        finally:
+            painter.end()
+        buffer.close()
+        return bytes(data.data())
+
+    def copy_to_clipboard(self) -> QImage:
+        """Put the chart on the clipboard as an image (paste it into a document or mail)."""
+        image = self.render_image()
+        QApplication.clipboard().setImage(image)
+        return image
+
+    def save_png(self, path: Path | str) -> Path:
+        """Write the chart as a PNG file, atomically. Raises MlopsError when it cannot."""
+        from .widgets import write_user_file
+
+        image = self.render_image()
+
+        def write(tmp: Path) -> None:
+            if not image.save(str(tmp), "PNG"):
+                raise OSError(f"the image could not be encoded to {tmp.name}")
+
+        return write_user_file(path, write, what="the chart")
+
+    def save_svg(self, path: Path | str) -> Path:
+        """Write the chart as an SVG file, atomically. Raises MlopsError when it cannot."""
+        from .widgets import write_user_file
+
+        data = self.render_svg()
+        return write_user_file(path, lambda tmp: tmp.write_bytes(data), what="the chart")
+
+    def save_as(self, kind: str) -> Optional[Path]:
+        """Ask where to save the chart as ``kind`` ("png" or "svg"), then save it."""
+        from .errors import show_error
+
+        widget: QWidget = self  # type: ignore[assignment]
+        name = re.sub(r"[^\w\- .]+", "", self.chart_title()).strip() or "chart"
+        filters = {"png": "PNG image (*.png)", "svg": "SVG drawing (*.svg)"}
+        path, _ = QFileDialog.getSaveFileName(widget, f"Save the chart as {kind.upper()}",
+                                              str(Path.home() / f"{name}.{kind}"), filters[kind])
+        if not path:
+            return None
+        if not path.lower().endswith(f".{kind}"):
+            path += f".{kind}"
+        try:
+            return self.save_png(path) if kind == "png" else self.save_svg(path)
+        except Exception as exc:
+            show_error(widget, "Cannot save the chart", exc)
+            return None
+
+    def context_menu(self) -> QMenu:
+        """The right-click menu: copy, save as PNG, save as SVG."""
+        widget: QWidget = self  # type: ignore[assignment]
+        menu = QMenu(widget)
+        menu.addAction("Copy chart", self.copy_to_clipboard)
+        menu.addSeparator()
+        menu.addAction("Save chart as PNG…", lambda: self.save_as("png"))
+        menu.addAction("Save chart as SVG…", lambda: self.save_as("svg"))
+        return menu
+
+    def _show_menu(self, pos: QPoint) -> None:
+        menu = self.context_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.last_menu = menu
+        menu.popup(self._export_view().viewport().mapToGlobal(pos))  # pos is in viewport coordinates
+
+
+class Chart(ChartExport, pg.PlotWidget):
     """A plot with a title and plain axes, cleared before each drawing."""
 
     def __init__(self, title: str = "", parent: Optional[QWidget] = None) -> None:
@@ -32,6 +174,27 @@ class Chart(pg.PlotWidget):
             self.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)  # no "(x0.001)" in labels
         self._title = title
         self.legend: Optional[pg.LegendItem] = None
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._show_menu)
+        self._bg, self._fg = apply_palette(self)
+        self._themed = True
+
+    def _export_view(self) -> pg.PlotWidget:
+        return self
+
+    def apply_palette(self) -> None:
+        """Re-colour the chart from the current palette (light or dark theme)."""
+        self._bg, self._fg = apply_palette(self, self.legend)  # axis pens re-colour their labels too
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in _PALETTE_EVENTS and self.__dict__.get("_themed"):  # not during __init__
+            self.apply_palette()
+        super().changeEvent(event)
+
+    def _add_legend(self) -> pg.LegendItem:
+        self.legend = self.getPlotItem().addLegend(offset=(-10, 10), labelTextColor=self._fg)
+        self.legend.setBrush(QColor(self._bg.red(), self._bg.green(), self._bg.blue(), 200))
+        return self.legend
 
     def reset(self, title: str = "", x_label: str = "", y_label: str = "") -> None:
         self.clear()
@@ -39,9 +202,9 @@ class Chart(pg.PlotWidget):
             self.legend.scene().removeItem(self.legend) if self.legend.scene() else None
             self.legend = None
         item = self.getPlotItem()
-        item.setTitle(title or self._title)
-        item.setLabel("bottom", x_label)
-        item.setLabel("left", y_label)
+        item.setTitle(title or self._title, color=self._fg.name())
+        item.setLabel("bottom", x_label, color=self._fg.name())
+        item.setLabel("left", y_label, color=self._fg.name())
         item.getAxis("bottom").setTicks(None)
         item.getAxis("left").setTicks(None)
         item.invertY(False)
@@ -63,7 +226,7 @@ class Chart(pg.PlotWidget):
                 title: str = "", x_label: str = "", y_label: str = "share of rows") -> None:
         """Two distributions over the same bins, drawn see-through on top of each other."""
         self.reset(title, x_label, y_label)
-        self.legend = self.getPlotItem().addLegend(offset=(-10, 10))
+        self._add_legend()
         e = np.asarray(edges, dtype=float)
         for name, values, colour in (("reference", reference, QColor(59, 110, 168, 110)),
                                      ("current", current, QColor(224, 123, 57, 110))):
@@ -154,7 +317,7 @@ class Chart(pg.PlotWidget):
               x_label: str = "", y_label: str = "") -> None:
         """One line per series (e.g. a feature's distribution per class)."""
         self.reset(title, x_label, y_label)
-        self.legend = self.getPlotItem().addLegend(offset=(-10, 10))
+        self._add_legend()
         for i, (name, values) in enumerate(series.items()):
             self.plot(list(x), list(values), pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=2), name=str(name))
 
@@ -162,7 +325,7 @@ class Chart(pg.PlotWidget):
                 y_label: str = "share") -> None:
         """Stacked bars: per category, the share of each class."""
         self.reset(title, "", y_label)
-        self.legend = self.getPlotItem().addLegend(offset=(-10, 10))
+        self._add_legend()
         x = np.arange(len(labels))
         bottom = np.zeros(len(labels))
         for i, (name, values) in enumerate(series.items()):
@@ -176,7 +339,7 @@ class Chart(pg.PlotWidget):
         self.getPlotItem().getAxis("bottom").setTicks([ticks])
 
 
-class Heatmap(QWidget):
+class Heatmap(ChartExport, QWidget):
     """A correlation matrix as coloured cells, with the pair and value under the mouse."""
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
@@ -201,6 +364,26 @@ class Heatmap(QWidget):
         cmap = pg.ColorMap([-1.0, 0.0, 1.0], [(179, 38, 30), (250, 250, 250), (59, 110, 168)])
         self.image.setLookupTable(cmap.getLookupTable(-1.0, 1.0, 256))
         self.image.setLevels((-1, 1))
+        self.plot.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.plot.customContextMenuRequested.connect(self._show_menu)
+        apply_palette(self.plot, source=self)
+        self._themed = True
+
+    def _export_view(self) -> pg.PlotWidget:
+        return self.plot
+
+    def chart_title(self) -> str:
+        return "correlations"
+
+    def apply_palette(self) -> None:
+        """Re-colour the axes and background from the current palette; the cells keep
+        their own colour scale."""
+        apply_palette(self.plot, source=self)  # the inner plot may not have its new palette yet
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in _PALETTE_EVENTS and self.__dict__.get("_themed"):  # not during __init__
+            self.apply_palette()
+        super().changeEvent(event)
 
     def set_matrix(self, rows: Sequence[str], cols: Sequence[str],
                    matrix: Sequence[Sequence[Optional[float]]]) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QByteArray, QSize
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
                                QMessageBox, QStackedWidget, QWidget)
 
-from .. import APP_NAME, __version__
+from .. import APP_NAME
 from .errors import show_error
 from .job_status import JobStatus
 from .jobs import JobRunner
@@ -30,6 +31,8 @@ class MainWindow(QMainWindow):
         from .pages.data_page import DataPage
         from .pages.explore_page import ExplorePage
         from .pages.monitor_page import MonitorPage
+        from .pages.registry_page import RegistryPage
+        from .pages.export_page import ExportPage
         from .pages.train_page import TrainPage
         from .pages.validate_page import ValidatePage
         from .pages.workspace_page import WorkspacePage
@@ -37,7 +40,8 @@ class MainWindow(QMainWindow):
         self.pages = [WorkspacePage(state, self.runner), DataPage(state, self.runner),
                       ExplorePage(state, self.runner), CheckPage(state, self.runner),
                       TrainPage(state, self.runner), ValidatePage(state, self.runner),
-                      MonitorPage(state, self.runner)]
+                      RegistryPage(state, self.runner), MonitorPage(state, self.runner),
+                      ExportPage(state, self.runner)]
         self.nav = QListWidget()
         self.nav.setFixedWidth(170)
         self.nav.setObjectName("navigation")
@@ -53,13 +57,20 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.nav)
         layout.addWidget(self.stack, 1)
-        self.setCentralWidget(central)
+        from .pages.welcome_page import WelcomePage
+
+        self.welcome = WelcomePage(state, self.runner)
+        self.screens = QStackedWidget()  # the flow pages, or the welcome page while no workspace is open
+        self.screens.addWidget(central)
+        self.screens.addWidget(self.welcome)
+        self.setCentralWidget(self.screens)
 
         self.workspace_label = QLabel()
         self.statusBar().addWidget(self.workspace_label, 1)
         self.job_status = JobStatus(self.runner)
         self.statusBar().addPermanentWidget(self.job_status)
         self._build_menus()
+        self._remember_splitters()
         state.workspace_changed.connect(self._workspace_changed)
         self._workspace_changed()
         self.go_to("Data")
@@ -71,40 +82,164 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(self.pages.index(self.page(title)))
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
+        from .help_viewer import add_action, open_log_folder
+
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
         data = self.page("Data")
         ws_page = self.page("Workspace")
-        for text, shortcut, slot in (
-                ("&Import a file…", QKeySequence.StandardKey.Open, lambda: (self.go_to("Data"), data.import_file())),
-                ("Open the &sample dataset", None, lambda: (self.go_to("Data"), data.open_sample())),
-                (None, None, None),
-                ("&New workspace…", QKeySequence.StandardKey.New, ws_page.choose_new),
-                ("Open &workspace…", QKeySequence("Ctrl+Shift+O"), ws_page.choose_open),
-                (None, None, None),
-                ("Se&ttings…", QKeySequence.StandardKey.Preferences, self.open_settings),
-                (None, None, None),
-                ("&Quit", QKeySequence.StandardKey.Quit, self.close)):
-            if text is None:
-                file_menu.addSeparator()
-                continue
-            action = QAction(text, self)
-            if shortcut is not None:
-                action.setShortcut(shortcut)
-            action.triggered.connect(slot)
-            file_menu.addAction(action)
-        view_menu = self.menuBar().addMenu("&View")
+        add_action(file_menu, "&Import a file…", lambda: (self.go_to("Data"), data.import_file()),
+                   QKeySequence.StandardKey.Open)
+        self.recent_menu = file_menu.addMenu("&Recent files")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_files)
+        self._fill_recent_files()
+        add_action(file_menu, "Open the &sample dataset", lambda: (self.go_to("Data"), data.open_sample()))
+        file_menu.addSeparator()
+        add_action(file_menu, "&New workspace…", ws_page.choose_new, QKeySequence.StandardKey.New)
+        add_action(file_menu, "Open &workspace…", ws_page.choose_open, QKeySequence("Ctrl+Shift+O"))
+        file_menu.addSeparator()
+        add_action(file_menu, "Save this page's r&eport…", self.save_page_report, QKeySequence("Ctrl+E"))
+        file_menu.addSeparator()
+        add_action(file_menu, "Se&ttings…", self.open_settings, QKeySequence.StandardKey.Preferences)
+        file_menu.addSeparator()
+        add_action(file_menu, "&Quit", self.close, QKeySequence("Ctrl+Q"))  # the standard key is empty on Windows and bare X11
+
+        edit_menu = bar.addMenu("&Edit")
+        add_action(edit_menu, "&Copy", self.copy_focused, QKeySequence.StandardKey.Copy)
+        add_action(edit_menu, "Select &all", self.select_all_focused, QKeySequence.StandardKey.SelectAll)
+
+        view_menu = bar.addMenu("&View")
         for row, page in enumerate(self.pages):
-            action = QAction(page.title, self)
-            action.setShortcut(QKeySequence(f"Ctrl+{row + 1}"))
-            action.triggered.connect(lambda _=False, r=row: self.nav.setCurrentRow(r))
-            view_menu.addAction(action)
-        help_menu = self.menuBar().addMenu("&Help")
-        about = QAction("&About MLOps Desktop", self)
-        about.triggered.connect(self.show_about)
-        help_menu.addAction(about)
+            add_action(view_menu, page.title, lambda r=row: self.nav.setCurrentRow(r), QKeySequence(f"Ctrl+{row + 1}"))
+        view_menu.addSeparator()
+        add_action(view_menu, "&Refresh this page", self.refresh_page, QKeySequence.StandardKey.Refresh)
+
+        help_menu = bar.addMenu("&Help")
+        add_action(help_menu, "&User guide", self.open_user_guide, QKeySequence.StandardKey.HelpContents)
+        add_action(help_menu, "&Keyboard shortcuts", self.show_shortcuts)
+        add_action(help_menu, "Open the &log folder", lambda: open_log_folder(self))
+        help_menu.addSeparator()
+        add_action(help_menu, "&About MLOps Desktop", self.show_about)
+        self.state.datasets_changed.connect(self._remember_imported_file)
+
+    # -- menu commands --------------------------------------------------------------------
+
+    def current_page(self) -> QWidget:
+        return self.stack.currentWidget()
+
+    def copy_focused(self) -> None:
+        """Edit → Copy: the focused table's selection, chart or text."""
+        from .widgets import copy_focused
+
+        if not copy_focused(QApplication.focusWidget()):
+            self.statusBar().showMessage("Click a table, a chart or a text first, then copy.", 5000)
+
+    def select_all_focused(self) -> None:
+        from .widgets import select_all_focused
+
+        select_all_focused(QApplication.focusWidget())
+
+    def refresh_page(self) -> None:
+        """View → Refresh (F5): read the current page's content from the workspace again."""
+        page = self.current_page()
+        for name in ("refresh", "reload"):
+            method = getattr(page, name, None)
+            if callable(method):
+                method()
+                return
+        picker = getattr(page, "picker", None)  # Explore and Check: re-read the dataset list
+        if picker is not None:
+            picker.reload()
+
+    def save_page_report(self) -> None:
+        """File → Save this page's report (Ctrl+E), on the pages that make one."""
+        page = self.current_page()
+        title = getattr(page, "title", "this")
+        for method, button in (("save_report", "report_button"), ("save_card", "card_button")):
+            save = getattr(page, method, None)
+            if callable(save):
+                ready = getattr(page, button, None)
+                if ready is not None and not ready.isEnabled():
+                    self.statusBar().showMessage(f"Nothing to save on the {title} page yet: run it first.", 5000)
+                    return
+                save()
+                return
+        self.statusBar().showMessage(f"The {title} page has no report to save.", 5000)
+
+    def _fill_recent_files(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        files = self.state.prefs.recent_files
+        for path in files:
+            p = Path(path)
+            action = menu.addAction(f"{p.name}  —  {p.parent}")
+            action.setToolTip(path)
+            action.triggered.connect(lambda _=False, f=path: self.open_recent_file(f))
+        if files:
+            menu.addSeparator()
+            menu.addAction("Clear the list", self.state.prefs.clear_recent_files)
+        else:
+            menu.addAction("No recent files").setEnabled(False)
+
+    def open_recent_file(self, path: str) -> None:
+        """Open the import dialog again on a recently imported file."""
+        if not Path(path).is_file():
+            self.state.prefs.remove_recent_file(path)
+            box = QMessageBox(QMessageBox.Icon.Information, "File not found",
+                              f"{path} no longer exists; it was taken off the recent files.",
+                              QMessageBox.StandardButton.Ok, self)
+            box.open()
+            return
+        self.go_to("Data")
+        self.page("Data").import_file(path)
+
+    def _remember_imported_file(self, dataset_id: int) -> None:
+        """An import finished: its source file joins File → Recent files (not the sample)."""
+        from .pages.data_page import sample_path
+
+        ws = self.state.workspace
+        if ws is None or dataset_id is None or dataset_id < 0:
+            return
+        try:
+            source = Path(ws.dataset(dataset_id).source_path)
+        except Exception:
+            return
+        if source.parent == sample_path().parent:
+            return
+        self.state.prefs.add_recent_file(source)
+
+    def open_user_guide(self) -> None:
+        """Help → User guide (F1), in a window of its own."""
+        from .help_viewer import HelpViewer
+
+        if getattr(self, "help_viewer", None) is None:
+            self.help_viewer = HelpViewer(self)
+        self.help_viewer.show()
+        self.help_viewer.raise_()
+        self.help_viewer.activateWindow()
+
+    def show_shortcuts(self) -> None:
+        from .help_viewer import ShortcutsDialog
+
+        self.shortcuts_dialog = ShortcutsDialog(self.menuBar(), self)
+        self.shortcuts_dialog.open()
+
+    def _remember_splitters(self) -> None:
+        """Every named splitter keeps its position across sessions, restored when its page
+        is built (lazy pages build on first show)."""
+        from .state import SplitterMemory
+
+        self.splitters = SplitterMemory(self.state.prefs, self)
+        for page in self.pages:
+            self.splitters.attach(page)
+            built = getattr(page, "page_built", None)
+            if built is not None:
+                built.connect(lambda p=page: self.splitters.attach(p))
 
     def _workspace_changed(self) -> None:
         ws = self.state.workspace
+        if ws is not None:
+            self.screens.setCurrentIndex(0)
         self.workspace_label.setText(f"Workspace: {ws.root}" if ws else "No workspace open")
         self.setWindowTitle(f"{APP_NAME} — {ws.root.name}" if ws else APP_NAME)
 
@@ -116,14 +251,10 @@ class MainWindow(QMainWindow):
         dialog.open()
 
     def show_about(self) -> None:
-        import platform
+        from .help_viewer import AboutDialog
 
-        from PySide6 import __version__ as pyside_version
-
-        QMessageBox.about(self, f"About {APP_NAME}",
-                          f"<b>{APP_NAME}</b> {__version__}<br>From a local data file to an approved, "
-                          f"monitored model that IT can run: offline, with no server.<br><br>"
-                          f"Python {platform.python_version()} · PySide6 {pyside_version}")
+        self.about_dialog = AboutDialog(self)
+        self.about_dialog.open()
 
     def restore_geometry(self) -> None:
         geometry = self.state.prefs.qs.value("window/geometry")
@@ -165,6 +296,11 @@ class MainWindow(QMainWindow):
 
     def open_startup_workspace(self, requested: Optional[str]) -> None:
         """Open the workspace for this session; called once the window is on screen."""
+        from .pages.welcome_page import is_first_run
+
+        if is_first_run(self.state, requested):
+            self.screens.setCurrentWidget(self.welcome)
+            return
         path = self.state.startup_workspace(requested)
         try:
             self.state.open_workspace(path, create=True)

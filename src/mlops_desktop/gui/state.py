@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Optional
 
-from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
+from PySide6.QtWidgets import QSplitter, QWidget
 
 from ..core.settings import default_workspace_dir, os_user
 
@@ -52,6 +53,32 @@ class Preferences:
         self.qs.setValue("workspace/recent", items[:MAX_RECENT])
 
     @property
+    def recent_files(self) -> list[str]:
+        """Data files imported lately, newest first."""
+        value = self.qs.value("files/recent", [])
+        if isinstance(value, str):
+            value = [value]
+        return [str(v) for v in (value or [])]
+
+    def add_recent_file(self, path: Path | str) -> None:
+        items = [str(path)] + [p for p in self.recent_files if p != str(path)]
+        self.qs.setValue("files/recent", items[:MAX_RECENT])
+
+    def remove_recent_file(self, path: Path | str) -> None:
+        self.qs.setValue("files/recent", [p for p in self.recent_files if p != str(path)])
+
+    def clear_recent_files(self) -> None:
+        self.qs.setValue("files/recent", [])
+
+    def splitter_state(self, name: str) -> Optional[QByteArray]:
+        """The saved positions of the splitter called ``name``, if any."""
+        value = self.qs.value(f"splitters/{name}")
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_splitter_state(self, name: str, state: QByteArray) -> None:
+        self.qs.setValue(f"splitters/{name}", state)
+
+    @property
     def last_workspace(self) -> Optional[Path]:
         value = self.qs.value("workspace/last", "")
         return Path(str(value)) if value else None
@@ -59,6 +86,41 @@ class Preferences:
     @last_workspace.setter
     def last_workspace(self, path: Path) -> None:
         self.qs.setValue("workspace/last", str(path))
+
+
+class SplitterMemory(QObject):
+    """Remembers where the user left every named splitter (its objectName) across
+    sessions: restored when a page is built, saved whenever it is dragged."""
+
+    PROPERTY = "mlopsRemembered"
+
+    def __init__(self, prefs: Preferences, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.prefs = prefs
+
+    def attach(self, root: QWidget) -> int:
+        """Restore and start saving every named splitter under ``root`` (and ``root``
+        itself) not yet handled; returns how many were attached. Unnamed splitters are
+        left alone: a name is what lets a position find its splitter again."""
+        splitters = root.findChildren(QSplitter)
+        if isinstance(root, QSplitter):
+            splitters.insert(0, root)
+        count = 0
+        for splitter in splitters:
+            name = splitter.objectName()
+            if not name or splitter.property(self.PROPERTY):
+                continue
+            splitter.setProperty(self.PROPERTY, True)
+            saved = self.prefs.splitter_state(name)
+            if saved is not None:
+                splitter.restoreState(saved)
+            splitter.splitterMoved.connect(lambda _pos, _i, s=splitter: self.save(s))
+            count += 1
+        return count
+
+    def save(self, splitter: QSplitter) -> None:
+        if splitter.objectName():
+            self.prefs.set_splitter_state(splitter.objectName(), splitter.saveState())
 
 
 class AppState(QObject):

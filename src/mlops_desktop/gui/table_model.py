@@ -1,11 +1,13 @@
 """A table model over an Arrow table that formats only the cells a view asks for,
-so a grid over millions of rows scrolls smoothly."""
+so a grid over millions of rows scrolls smoothly. Copy and CSV export read the Arrow
+table directly (whole columns at a time), never cell by cell."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import TYPE_CHECKING, Any, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
@@ -41,13 +43,20 @@ class ArrowTableModel(QAbstractTableModel):
         self._names: list[str] = []
         self._numeric: list[bool] = []
         self._rows = 0
+        self._table: Optional["pa.Table"] = None
         if table is not None:
             self.set_table(table)
+
+    @property
+    def table(self) -> Optional["pa.Table"]:
+        """The Arrow table shown (all its rows), or None."""
+        return self._table
 
     def set_table(self, table: Optional["pa.Table"]) -> None:
         import pyarrow as pa
 
         self.beginResetModel()
+        self._table = table
         if table is None:
             self._columns, self._names, self._numeric, self._rows = [], [], [], 0
         else:
@@ -79,6 +88,30 @@ class ArrowTableModel(QAbstractTableModel):
             if not self._columns[index.column()][index.row()].is_valid:
                 return _MISSING_BRUSH
         return None
+
+    def block_values(self, rows: Sequence[int], columns: Sequence[int]) -> list[list[Any]]:
+        """The values of some rows and columns as Python objects, row by row (for Copy):
+        pyarrow converts whole columns, which stays fast for large selections."""
+        import pyarrow as pa
+
+        if self._table is None or not rows or not columns:
+            return []
+        contiguous = rows[-1] - rows[0] + 1 == len(rows)
+        taken = [self._columns[c].slice(rows[0], len(rows)) if contiguous
+                 else self._columns[c].take(pa.array(rows, type=pa.int64())) for c in columns]
+        return [list(values) for values in zip(*(col.to_pylist() for col in taken))]
+
+    def write_csv(self, path: Path | str) -> None:
+        """Write every row to ``path`` as CSV with pyarrow's writer, UTF-8 with a byte-order
+        mark so spreadsheets read accents right. Write to a temporary name: the caller
+        renames it (see gui.widgets.export_csv)."""
+        import pyarrow.csv as pacsv
+
+        if self._table is None:
+            raise ValueError("no table to write")
+        with open(path, "wb") as fh:
+            fh.write("\ufeff".encode("utf-8"))
+            pacsv.write_csv(self._table, fh)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -8,12 +8,12 @@ from ..jobs import CancelToken, ProgressCallback, no_progress
 from .acceptance import accepted_warnings, attach_acceptances
 from .result import CheckReport
 from .runner import run_checks
+from ..data.dataset import CHECK_EXCLUDED_KINDS as EXCLUDED_KINDS
 
 if TYPE_CHECKING:
     from ..data.dataset import Dataset
     from ..workspace import Workspace
 
-EXCLUDED_KINDS = ("id", "text", "constant", "datetime")
 
 
 def default_features(ds: "Dataset", target: str, time_column: Optional[str] = None) -> list[str]:

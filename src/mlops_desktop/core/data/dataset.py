@@ -9,6 +9,9 @@ from typing import Any, Optional
 KINDS = ("numeric", "categorical", "boolean", "datetime", "id", "text", "constant")
 #: What a column is for in modelling. At most one column is the target.
 ROLES = ("feature", "target", "id", "ignore")
+#: Kinds the assumption checks leave out of the feature set (a datetime is the time
+#: column of the time checks, not a regressor).
+CHECK_EXCLUDED_KINDS = ("id", "text", "constant", "datetime")
 
 
 @dataclass

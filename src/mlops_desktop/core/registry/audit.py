@@ -4,16 +4,21 @@ insertion anywhere in it shows.
 Each entry's hash is the SHA-256 of a canonical JSON of its sequence number, time,
 actor, action, entity, summary, details and the previous entry's hash. Triggers
 refuse UPDATE and DELETE; someone with the file can still drop them, which is why
-the chain exists: on a machine the user controls the log is tamper-evident, not
-tamper-proof.
+the chain exists. A one-row ``audit_head`` (migration 8), kept by a trigger, records
+the newest entry and how many were written, so cutting entries off the end shows
+too. On a machine the user controls the log is tamper-evident, not tamper-proof:
+whoever rewrites the whole chain, the head and the records consistently is not
+caught by anything inside the folder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from typing import Any, Optional
+from dataclasses import dataclass, field
+from functools import cached_property
+from json.encoder import encode_basestring as _encode_str
+from typing import Any, Collection, Optional
 
 from .db import Registry, utc_now
 
@@ -99,25 +104,226 @@ def entries(reg: Registry, *, limit: Optional[int] = None, entity_type: Optional
     return [_entry(r) for r in reg.query(sql, tuple(params))]
 
 
-def verify_chain(reg: Registry) -> list[str]:
-    """Recompute the chain. Returns one sentence per problem; empty when intact."""
-    problems: list[str] = []
-    expected_prev = GENESIS_HASH
-    expected_seq = 1
-    for row in reg.db.query("SELECT * FROM audit_log ORDER BY seq"):
-        seq = row["seq"]
-        if seq != expected_seq:
-            if seq > expected_seq:
-                problems.append(f"audit entries {expected_seq}..{seq - 1} are missing (deleted).")
+# -- checking the chain ------------------------------------------------------------------
+
+#: the triggers that make the log append-only and keep its head (a missing one means
+#: someone changed the database with another tool)
+PROTECTING_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete", "audit_head_follows",
+                       "audit_head_no_delete", "audit_head_forward_only")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing ``verify`` found wrong, in words, with a machine-readable ``kind``.
+
+    Kinds: ``audit_entry_edited``, ``audit_entries_deleted``, ``audit_entry_inserted``,
+    ``audit_entries_truncated``, ``audit_chain_broken``, ``audit_head_missing``,
+    ``audit_protection_removed``, ``missing_audit_entry``, ``record_deleted``,
+    ``record_altered``, ``dangling_reference``, ``snapshot_missing``,
+    ``snapshot_modified``, ``artifact_missing``, ``artifact_modified``.
+    """
+
+    kind: str
+    message: str
+    #: the audit entry concerned, when there is one
+    seq: Optional[int] = None
+    #: the registry record concerned, when there is one (e.g. "model_version", "12")
+    entity_type: Optional[str] = None
+    entity_id: Optional[str] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class CollectedEntry:
+    """An entry kept for the record checks: only entries whose own hash is intact."""
+
+    seq: int
+    actor: str
+    entity_type: str
+    entity_id: Optional[str]
+    details_json: str
+
+    @cached_property
+    def details(self) -> dict[str, Any]:
+        return json.loads(self.details_json)
+
+
+@dataclass
+class ChainCheck:
+    problems: list[Problem] = field(default_factory=list)
+    entries: int = 0
+    last_seq: int = 0
+    last_hash: str = GENESIS_HASH
+    #: intact entries of the actions asked for, by action, oldest first
+    collected: dict[str, list[CollectedEntry]] = field(default_factory=dict)
+
+
+# The canonical JSON of an entry has these keys in sorted order; writing that text
+# directly with the C string encoder is several times faster than entry_hash's general
+# path and gives the same text (a test compares them).
+def _fast_hash(seq: int, at: str, actor: str, action: str, entity_type: str,
+               entity_id: Optional[str], summary: str, details_json: str, prev_hash: str) -> str:
+    e = _encode_str
+    payload = "".join((
+        '{"action":', e(action), ',"actor":', e(actor), ',"at":', e(at), ',"details":',
+        e(details_json), ',"entity_id":', "null" if entity_id is None else e(entity_id),
+        ',"entity_type":', e(entity_type), ',"prev_hash":', e(prev_hash), ',"seq":', str(int(seq)),
+        ',"summary":', e(summary), "}"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _entries_word(n: int) -> str:
+    return "entry" if n == 1 else "entries"
+
+
+def check_chain(reg: Registry, *, collect: Collection[str] = ()) -> ChainCheck:
+    """Recompute the chain and compare its end with the recorded head; name each kind of
+    damage (an edited, deleted or inserted entry, a cut-off end, removed protection).
+    Streams the rows: 100,000 entries take about a second."""
+    check = ChainCheck(collected={a: [] for a in collect})
+    problems = check.problems
+    missing = [t for t in PROTECTING_TRIGGERS if t not in _trigger_names(reg)]
+    if missing:
+        problems.append(Problem(
+            "audit_protection_removed",
+            f"the audit log's protection was removed outside the app (missing trigger"
+            f"{'s' if len(missing) > 1 else ''}: {', '.join(missing)}): its entries may have been "
+            "changed with another tool."))
+    seq_of_hash: dict[str, int] = {}
+    expected_seq, expected_prev, prev_seq = 1, GENESIS_HASH, 0
+    deleted_or_inserted = False
+    wanted = check.collected
+    cursor = reg.db.conn.execute(
+        "SELECT seq, at, actor, action, entity_type, entity_id, summary, details, prev_hash, hash"
+        " FROM audit_log ORDER BY seq")
+    for seq, at, actor, action, entity_type, entity_id, summary, details, prev_hash, digest in cursor:
+        check.entries += 1
+        gap = seq > expected_seq
+        if gap:
+            deleted_or_inserted = True
+            n = seq - expected_seq
+            span = f"{expected_seq}..{seq - 1}"
+            problems.append(Problem("audit_entries_deleted",
+                                    f"audit entries {span} are missing (deleted): {n} "
+                                    f"{_entries_word(n)} between entry {expected_seq - 1} and "
+                                    f"entry {seq}.", seq=expected_seq))
+        if prev_hash != expected_prev:
+            linked = seq_of_hash.get(prev_hash)
+            if linked is not None and linked < prev_seq:
+                deleted_or_inserted = True
+                first, last = linked + 1, prev_seq
+                which = f"entry {first} was" if first == last else f"entries {first}..{last} were"
+                problems.append(Problem(
+                    "audit_entry_inserted",
+                    f"audit entry {seq} does not follow the entry before it: it links to entry "
+                    f"{linked}, so {which} inserted after the fact.", seq=first))
+            elif gap:
+                problems.append(Problem(
+                    "audit_entries_deleted",
+                    f"audit entry {seq} does not follow the entry before it (the entry it links "
+                    "to was deleted).", seq=seq))
+            elif prev_seq:
+                problems.append(Problem(
+                    "audit_entry_edited",
+                    f"audit entry {seq} does not follow the entry before it: entry {prev_seq} was "
+                    f"replaced, or edited and given a new hash (entry {seq} recorded another).",
+                    seq=prev_seq))
             else:
-                problems.append(f"audit entry {seq} is out of order.")
-        if row["prev_hash"] != expected_prev:
-            problems.append(f"audit entry {seq} does not follow the entry before it "
-                            "(an entry was inserted, deleted or edited before it).")
-        digest = entry_hash(seq, row["at"], row["actor"], row["action"], row["entity_type"],
-                            row["entity_id"], row["summary"], row["details"], row["prev_hash"])
-        if digest != row["hash"]:
-            problems.append(f"audit entry {seq} was edited: its content no longer matches its hash.")
-        expected_prev = row["hash"]
-        expected_seq = seq + 1
-    return problems
+                problems.append(Problem(
+                    "audit_chain_broken",
+                    f"audit entry {seq} does not follow the entry before it (an entry was "
+                    "inserted, deleted or edited before it).", seq=seq))
+        computed = _fast_hash(seq, at, actor, action, entity_type, entity_id, summary, details,
+                              prev_hash)
+        if computed != digest:
+            hint = ""
+            for other in (seq - 1, seq + 1):
+                if other > 0 and _fast_hash(other, at, actor, action, entity_type, entity_id,
+                                            summary, details, prev_hash) == digest:
+                    hint = f" (it matches as entry {other}: it was renumbered)"
+                    deleted_or_inserted = True
+            problems.append(Problem("audit_entry_edited",
+                                    f"audit entry {seq} was edited: its content no longer matches "
+                                    f"its hash{hint}.", seq=seq, entity_type=entity_type,
+                                    entity_id=entity_id))
+        elif action in wanted:
+            wanted[action].append(CollectedEntry(seq, actor, entity_type, entity_id, details))
+        seq_of_hash[digest] = seq
+        expected_prev, expected_seq, prev_seq = digest, seq + 1, seq
+    check.last_seq, check.last_hash = prev_seq, expected_prev
+    problems.extend(_check_head(reg, check, seq_of_hash, deleted_or_inserted))
+    return check
+
+
+def _trigger_names(reg: Registry) -> set[str]:
+    return {r["name"] for r in reg.query("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+
+
+def head(reg: Registry) -> Optional[dict[str, Any]]:
+    """The recorded end of the log: {"seq", "hash", "entries"} (None when the record is
+    gone, which only happens outside the app)."""
+    if "audit_head" not in reg.db.table_names():
+        return None
+    return reg.query_one("SELECT seq, hash, entries FROM audit_head WHERE id = 1")
+
+
+def _check_head(reg: Registry, check: ChainCheck, seq_of_hash: dict[str, int],
+                explained: bool) -> list[Problem]:
+    recorded = head(reg)
+    last = check.last_seq
+    if recorded is None:
+        return [Problem("audit_head_missing",
+                        "the record of the audit log's last entry (audit_head) was deleted outside "
+                        "the app: entries cut off the end of the log could not be noticed.")]
+    out: list[Problem] = []
+    h_seq, h_hash, written = int(recorded["seq"]), recorded["hash"], int(recorded["entries"])
+    if h_seq > last:
+        n = h_seq - last
+        where = f"after entry {last}" if last else "entirely"
+        out.append(Problem("audit_entries_truncated",
+                           f"the last {n} audit {_entries_word(n)} ({last + 1}..{h_seq}) "
+                           f"{'is' if n == 1 else 'are'} missing: the log was cut short {where}.",
+                           seq=last + 1))
+        return out
+    if h_seq < last:
+        now_at = seq_of_hash.get(h_hash)
+        if now_at is not None and now_at != h_seq:
+            n = now_at - h_seq
+            out.append(Problem("audit_entry_inserted",
+                               f"the log's recorded last entry ({h_seq}) is now numbered {now_at}: "
+                               f"{n} {_entries_word(n)} {'was' if n == 1 else 'were'} inserted "
+                               "before it.", seq=h_seq))
+        else:
+            out.append(Problem("audit_entry_inserted",
+                               f"audit entries {h_seq + 1}..{last} come after the log's recorded "
+                               f"last entry ({h_seq}): they were added outside the app.",
+                               seq=h_seq + 1))
+        return out
+    if h_hash != check.last_hash and last:
+        out.append(Problem("audit_entry_edited",
+                           f"the last audit entry ({last}) is not the one the log recorded: it was "
+                           "replaced.", seq=last))
+    elif written != check.entries and not explained:
+        if written > check.entries:
+            n = written - check.entries
+            out.append(Problem("audit_entries_deleted",
+                               f"the audit log holds {check.entries} entries but {written} were "
+                               f"written: {n} {'was' if n == 1 else 'were'} deleted and the rest "
+                               "renumbered."))
+        else:
+            n = check.entries - written
+            out.append(Problem("audit_entry_inserted",
+                               f"the audit log holds {check.entries} entries but only {written} "
+                               f"were written by the app: {n} {'was' if n == 1 else 'were'} added "
+                               "outside it."))
+    return out
+
+
+def verify_chain(reg: Registry) -> list[str]:
+    """Recompute the chain and check that the registry's records agree with it (see
+    :func:`consistency.check_audit`). One sentence per problem; empty when intact."""
+    from .consistency import check_audit
+
+    return [p.message for p in check_audit(reg).problems]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import random
 import sqlite3
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import sqlite_utils
 
@@ -14,6 +17,15 @@ from ..errors import WorkspaceError
 from . import migrations
 
 BUSY_TIMEOUT_MS = 15_000
+#: how long a write waits in all for another process to finish its writes, beyond which
+#: the user is told the workspace is busy (SQLite's own wait is the first BUSY_TIMEOUT_MS)
+WRITE_PATIENCE_S = 60.0
+
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CANTOPEN = 5, 6, 8, 14
+
+
+class ReadOnlyWorkspaceError(WorkspaceError):
+    """The workspace cannot be written (a read-only folder or file, or opened read-only)."""
 
 
 def utc_now() -> str:
@@ -21,32 +33,110 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _primary_code(exc: BaseException) -> Optional[int]:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether an sqlite error means another connection holds the lock."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = _primary_code(exc)
+    if code is not None:
+        return code in (_SQLITE_BUSY, _SQLITE_LOCKED)
+    text = str(exc).lower()
+    return "database is locked" in text or "database is busy" in text
+
+
+def is_read_only(exc: BaseException) -> bool:
+    """Whether an sqlite error means the database file or its folder cannot be written."""
+    if not isinstance(exc, sqlite3.Error):
+        return False
+    return _primary_code(exc) == _SQLITE_READONLY or "readonly database" in str(exc).lower()
+
+
+def unwritable_reason(path: Path) -> Optional[str]:
+    """Why the registry at ``path`` cannot be written, or None when it can (as far as
+    the operating system says: run as root, everything looks writable)."""
+    folder = path.parent
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"the file {path.name} is read-only"
+    if folder.is_dir() and not os.access(folder, os.W_OK):
+        return f"the folder {folder} cannot be written to"
+    return None
+
+
 class Registry:
     """A connection to one workspace's registry database.
 
     One ``Registry`` per thread: sqlite3 connections are not shared across threads.
+    ``read_only=True`` opens the file without write access (SQLite ``mode=ro``): reads
+    work, and any change raises :class:`WorkspaceError` saying the workspace is read-only.
     """
 
-    def __init__(self, path: Path | str, *, create: bool = False) -> None:
+    def __init__(self, path: Path | str, *, create: bool = False, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
+        self.read_only_reason = "it was opened read-only" if read_only else ""
         if not create and not self.path.is_file():
             raise WorkspaceError(f"No registry at {self.path}.")
+        if not read_only:
+            reason = unwritable_reason(self.path)
+            if reason:
+                raise self._read_only_error(reason)
         try:
-            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT_MS / 1000,
-                                   check_same_thread=False)
-            self.db = sqlite_utils.Database(conn, execute_plugins=False)
+            self.db = sqlite_utils.Database(self._connect(), execute_plugins=False)
             self.db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self.db.execute("PRAGMA foreign_keys = ON")
-            if self.db.journal_mode != "wal":
-                self.db.enable_wal()
-            self.db.execute("PRAGMA synchronous = NORMAL")
-            migrations.migrate(self)
+            if read_only:
+                self._check_schema_for_reading()
+            else:
+                self.db.execute("PRAGMA foreign_keys = ON")
+                if self.db.journal_mode != "wal":
+                    self.db.enable_wal()
+                self.db.execute("PRAGMA synchronous = NORMAL")
+                migrations.migrate(self)
         except sqlite3.DatabaseError as exc:
             self._close_quietly()
+            if is_read_only(exc):
+                raise self._read_only_error(str(exc)) from None
             raise WorkspaceError(f"Cannot open the registry {self.path}: {exc}.") from exc
         except BaseException:
             self._close_quietly()
             raise
+
+    def _connect(self) -> sqlite3.Connection:
+        timeout = BUSY_TIMEOUT_MS / 1000
+        if not self.read_only:
+            return sqlite3.connect(str(self.path), timeout=timeout, check_same_thread=False)
+        uri = self.path.absolute().as_uri() + "?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return conn
+        except sqlite3.OperationalError as exc:
+            # A WAL database in a folder nobody may write to cannot get its shared-memory
+            # file; when no writer can exist there, reading it as immutable is safe.
+            wal = self.path.with_name(self.path.name + "-wal")
+            if _primary_code(exc) != _SQLITE_CANTOPEN or wal.exists() or \
+                    os.access(self.path.parent, os.W_OK):
+                raise
+            return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=timeout,
+                                   check_same_thread=False)
+
+    def _check_schema_for_reading(self) -> None:
+        have = migrations.current_version(self)
+        if have > migrations.LATEST:
+            migrations.migrate(self)  # raises the "made by a newer version" error
+        if have < migrations.LATEST:
+            raise WorkspaceError(
+                f"The workspace {self.path.parent} was made by an older version of MLOps Desktop "
+                "and must be upgraded before it can be read; open it once with write access.")
+
+    def _read_only_error(self, reason: str) -> WorkspaceError:
+        return ReadOnlyWorkspaceError(
+            f"The workspace {self.path.parent} is read-only: {reason}. Nothing was changed. "
+            "Copy the workspace to a folder you can write to, or ask for write permission.")
 
     def _close_quietly(self) -> None:
         try:
@@ -63,33 +153,106 @@ class Registry:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _busy_error(self, waited: float) -> WorkspaceError:
+        return WorkspaceError(
+            f"The workspace {self.path.parent} is busy: another program (the app or the command "
+            f"line) kept it locked for {waited:.0f} seconds. Nothing was changed; try again.")
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE, retried with a growing, jittered pause while another process
+        holds the write lock beyond SQLite's own busy timeout."""
+        started = time.monotonic()
+        pause = 0.05
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if is_read_only(exc):
+                    raise self._read_only_error(str(exc)) from None
+                waited = time.monotonic() - started
+                if not is_busy(exc) or waited >= WRITE_PATIENCE_S:
+                    if is_busy(exc):
+                        raise self._busy_error(waited) from None
+                    raise
+            time.sleep(pause * (0.5 + random.random()))
+            pause = min(pause * 2, 1.0)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
         """A write transaction that takes the write lock at once (BEGIN IMMEDIATE).
 
         Taking the lock first means two processes never both read the audit chain's
-        last hash and then race to append; the second one waits (busy timeout).
-        Nested calls join the outer transaction.
+        last hash and then race to append; the second one waits (busy timeout, then
+        retries with backoff). A lock held too long, or a read-only workspace, raises
+        :class:`WorkspaceError`, never a raw "database is locked". Nested calls join
+        the outer transaction.
         """
+        if self.read_only:
+            raise self._read_only_error(self.read_only_reason)
         conn = self.db.conn
         if conn.in_transaction:
             with self.db.atomic():  # a savepoint inside the outer transaction
                 yield self.db
             return
-        conn.execute("BEGIN IMMEDIATE")
+        self._begin(conn)
         try:
             yield self.db
-        except BaseException:
+        except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if is_read_only(exc):
+                raise self._read_only_error(str(exc)) from None
+            if is_busy(exc):
+                raise self._busy_error(BUSY_TIMEOUT_MS / 1000) from None
             raise
         else:
-            conn.execute("COMMIT")
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if is_read_only(exc):
+                    raise self._read_only_error(str(exc)) from None
+                if is_busy(exc):
+                    raise self._busy_error(BUSY_TIMEOUT_MS / 1000) from None
+                raise
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
-        """Rows of a read-only query as dictionaries."""
-        return list(self.db.query(sql, params))
+        """Rows of a read-only query as dictionaries (retried while the file is busy)."""
+        started = time.monotonic()
+        while True:
+            try:
+                return list(self.db.query(sql, params))
+            except sqlite3.OperationalError as exc:
+                waited = time.monotonic() - started
+                if not is_busy(exc):
+                    raise
+                if waited >= WRITE_PATIENCE_S:
+                    raise self._busy_error(waited) from None
+                time.sleep(0.05 + 0.1 * random.random())
 
     def query_one(self, sql: str, params: tuple | dict = ()) -> dict | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None
+
+    def info(self) -> dict[str, str]:
+        """The workspace's own facts (its id, the app version that created it)."""
+        return {r["key"]: r["value"] for r in self.query("SELECT key, value FROM workspace_info")}
+
+    def schema_version(self) -> int:
+        return migrations.current_version(self)
+
+    def backup_to(self, dest: Path, *, progress=None, pages: int = 1024) -> None:
+        """A consistent copy of the whole database into ``dest`` through SQLite's online
+        backup API (other connections may keep writing meanwhile).
+        ``progress(copied_pages, total_pages)`` is called after each step."""
+        target = sqlite3.connect(str(dest))
+        try:
+            def step(status: int, remaining: int, total: int) -> None:
+                if progress is not None:
+                    progress(total - remaining, total)
+
+            self.db.conn.backup(target, pages=pages, progress=step)
+        finally:
+            target.close()

@@ -3,16 +3,19 @@
 A registered model is a name; each successful run adds a version (1, 2, ...) that
 points to the run and to its artifact. A new version's stage is ``draft``; later
 stages (validated, approved, retired) are a column, not a separate table, so the
-approval workflow can build on it.
+approval workflow can build on it. Models and versions carry a description
+(migration 7 added the versions'); :func:`search_versions` is the registry list,
+filtered and paged.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..errors import NotFoundError
+from . import audit
 from .db import Registry
 
 
@@ -33,6 +36,7 @@ class ModelVersion:
     details: dict[str, Any]
     created_by: str
     created_at: str
+    description: str = ""
 
     @property
     def ref(self) -> str:
@@ -104,7 +108,8 @@ def _version(row: dict) -> ModelVersion:
                         artifact_sha256=row["artifact_sha256"], family=row["family"],
                         task=row["task"], target=row["target"], features=json.loads(row["features"]),
                         metrics=json.loads(row["metrics"]), details=json.loads(row["details"]),
-                        created_by=row["created_by"], created_at=row["created_at"])
+                        created_by=row["created_by"], created_at=row["created_at"],
+                        description=row.get("description") or "")
 
 
 def get_version(reg: Registry, name: str, version: Optional[int] = None) -> ModelVersion:
@@ -145,3 +150,195 @@ def list_models(reg: Registry) -> list[RegisteredModel]:
                             created_by=r["created_by"], created_at=r["created_at"],
                             latest_version=r["latest_version"], n_versions=r["n_versions"])
             for r in rows]
+
+
+# -- descriptions ---------------------------------------------------------------------------
+
+def set_model_description(reg: Registry, model_id: int, *, label: str, text: str, actor: str) -> str:
+    """Replace a model's description, audited with before and after; returns the one before."""
+    with reg.transaction():
+        row = reg.query_one("SELECT description FROM registered_models WHERE id = ?", (int(model_id),))
+        if row is None:
+            raise NotFoundError(f"There is no registered model with id {model_id}.")
+        reg.db.execute("UPDATE registered_models SET description = ? WHERE id = ?", (text, int(model_id)))
+        audit.append(reg, actor=actor, action="model.described", entity_type="model", entity_id=model_id,
+                     summary=f"{label}: description changed",
+                     details={"on": label, "before": row["description"], "after": text})
+    return row["description"]
+
+
+def set_version_description(reg: Registry, version_id: int, *, label: str, text: str, actor: str) -> str:
+    """Replace a version's description, audited with before and after; returns the one before."""
+    with reg.transaction():
+        row = reg.query_one("SELECT description FROM model_versions WHERE id = ?", (int(version_id),))
+        if row is None:
+            raise NotFoundError(f"There is no model version with id {version_id}.")
+        reg.db.execute("UPDATE model_versions SET description = ? WHERE id = ?", (text, int(version_id)))
+        audit.append(reg, actor=actor, action="model.described", entity_type="model_version",
+                     entity_id=version_id, summary=f"{label}: description changed",
+                     details={"on": label, "before": row["description"], "after": text})
+    return row["description"]
+
+
+def get_model(reg: Registry, name: str) -> RegisteredModel:
+    """One registered model by name, with its latest version number and version count."""
+    rows = reg.query(
+        "SELECT m.*, MAX(v.version) AS latest_version, COUNT(v.id) AS n_versions"
+        " FROM registered_models m LEFT JOIN model_versions v ON v.model_id = m.id"
+        " WHERE m.name = ? GROUP BY m.id", (name,))
+    if not rows:
+        get_version(reg, name)  # raises the NotFoundError that names the registered models
+    r = rows[0]
+    return RegisteredModel(id=r["id"], name=r["name"], description=r["description"],
+                           created_by=r["created_by"], created_at=r["created_at"],
+                           latest_version=r["latest_version"], n_versions=r["n_versions"])
+
+
+# -- the registry list ----------------------------------------------------------------------
+
+@dataclass
+class VersionRow:
+    """One line of the registry list: light, no metrics or artifact details."""
+
+    id: int
+    model_id: int
+    model: str
+    version: int
+    stage: str
+    family: str
+    task: str
+    target: str
+    dataset_id: int
+    dataset: str
+    description: str
+    created_by: str
+    created_at: str
+    aliases: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.model}:{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["ref"] = self.ref
+        return d
+
+
+@dataclass
+class VersionPage:
+    """A page of the registry list and how many versions match in all."""
+
+    rows: list[VersionRow]
+    total: int
+    offset: int
+    limit: Optional[int]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "offset": self.offset, "limit": self.limit,
+                "versions": [r.to_dict() for r in self.rows]}
+
+
+ORDERS = {"newest": "v.created_at DESC, v.id DESC", "oldest": "v.created_at, v.id",
+          "name": "m.name, v.version DESC"}
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern for a substring, with LIKE's own wildcards taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search_versions(reg: Registry, *, text: Optional[str] = None, model: Optional[str] = None,
+                    stages: Optional[list[str]] = None, tag_key: Optional[str] = None,
+                    tag_value: Optional[str] = None, dataset_id: Optional[int] = None,
+                    since: Optional[str] = None, until: Optional[str] = None, order: str = "newest",
+                    offset: int = 0, limit: Optional[int] = 100) -> VersionPage:
+    """Model versions matching every filter given, a page at a time.
+
+    ``text``: a substring (any case) of the model's name or of the version's or model's
+    description; ``model``: an exact model name; ``stages``: any of these stages;
+    ``tag_key`` (and ``tag_value``): a tag on the version or on its model;
+    ``dataset_id``: trained on that dataset; ``since``/``until``: created at or after /
+    before these ISO UTC texts (the registry's format). ``limit`` None gives every match.
+    """
+    where, params = [], []
+    if text:
+        where.append("(m.name LIKE ? ESCAPE '\\' OR v.description LIKE ? ESCAPE '\\'"
+                     " OR m.description LIKE ? ESCAPE '\\')")
+        params += [_like(text)] * 3
+    if model is not None:
+        where.append("m.name = ?")
+        params.append(model)
+    if stages:
+        where.append(f"v.stage IN ({','.join('?' * len(stages))})")
+        params += list(stages)
+    if tag_key is not None:
+        value_sql = "" if tag_value is None else " AND t.value = ?"
+        where.append("(EXISTS (SELECT 1 FROM version_tags t WHERE t.version_id = v.id AND t.key = ?"
+                     f"{value_sql}) OR EXISTS (SELECT 1 FROM model_tags t WHERE t.model_id = v.model_id"
+                     f" AND t.key = ?{value_sql}))")
+        params += [tag_key] + ([tag_value] if tag_value is not None else [])
+        params += [tag_key] + ([tag_value] if tag_value is not None else [])
+    if dataset_id is not None:
+        where.append("r.dataset_id = ?")
+        params.append(int(dataset_id))
+    if since:
+        where.append("v.created_at >= ?")
+        params.append(since)
+    if until:
+        where.append("v.created_at < ?")
+        params.append(until)
+    if order not in ORDERS:
+        raise ValueError(f"order is one of {', '.join(ORDERS)}, not {order!r}")
+    joins = (" FROM model_versions v JOIN registered_models m ON m.id = v.model_id"
+             " JOIN runs r ON r.id = v.run_id")
+    clause = (" WHERE " + " AND ".join(where)) if where else ""
+    total = int(reg.query_one("SELECT COUNT(*) AS n" + joins + clause, tuple(params))["n"])
+    sql = ("SELECT v.id, v.model_id, m.name AS model, v.version, v.stage, v.family, v.task, v.target,"
+           " r.dataset_id, d.name AS dataset, v.description, v.created_by, v.created_at"
+           + joins + " JOIN datasets d ON d.id = r.dataset_id" + clause + " ORDER BY " + ORDERS[order])
+    page_params = list(params)
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        page_params += [int(limit), int(offset)]
+    elif offset:
+        sql += " LIMIT -1 OFFSET ?"
+        page_params.append(int(offset))
+    rows = [VersionRow(**r) for r in reg.query(sql, tuple(page_params))]
+    if rows:
+        from . import aliases, tags
+
+        ids = [r.id for r in rows]
+        held = aliases.held_by_many(reg, ids)
+        tagged = tags.of_versions(reg, ids)
+        for r in rows:
+            r.aliases = held.get(r.id, [])
+            r.tags = tagged.get(r.id, {})
+    return VersionPage(rows=rows, total=total, offset=int(offset), limit=limit)
+
+
+def runs_reproducing(reg: Registry, run_id: int) -> list[dict[str, Any]]:
+    """The runs that reproduced ``run_id``, oldest first (light rows for lineage)."""
+    return reg.query("SELECT id AS run_id, status, started_at, created_by, prediction_sha256 FROM runs"
+                     " WHERE reproduces_run_id = ? ORDER BY id", (int(run_id),))
+
+
+# -- the audit entries of a model ----------------------------------------------------------------
+
+def audit_entries_for_model(reg: Registry, model_id: int, *,
+                            limit: Optional[int] = None) -> list[audit.AuditEntry]:
+    """Audit entries about a model, its versions and the runs that made them, newest first."""
+    sql = ("SELECT * FROM audit_log WHERE (entity_type = 'model' AND entity_id = ?)"
+           " OR (entity_type = 'model_version' AND entity_id IN"
+           "     (SELECT CAST(id AS TEXT) FROM model_versions WHERE model_id = ?))"
+           " OR (entity_type = 'run' AND entity_id IN"
+           "     (SELECT CAST(run_id AS TEXT) FROM model_versions WHERE model_id = ?))"
+           " ORDER BY seq DESC")
+    params: list[Any] = [str(model_id), int(model_id), int(model_id)]
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(int(limit))
+    return [audit.AuditEntry(r["seq"], r["at"], r["actor"], r["action"], r["entity_type"], r["entity_id"],
+                             r["summary"], json.loads(r["details"]), r["prev_hash"], r["hash"])
+            for r in reg.query(sql, tuple(params))]

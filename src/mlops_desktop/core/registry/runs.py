@@ -1,14 +1,26 @@
 """Training runs: one row per run, inserted as ``running`` when it starts and updated
-once when it ends (succeeded, failed or cancelled)."""
+once when it ends (succeeded, failed or cancelled).
+
+A run records the process (pid) and computer (host) running it. If that process dies
+(the app was killed, the laptop lost power) the run would stay ``running`` forever;
+:func:`fail_stale` marks such runs failed when the workspace is next opened on that
+computer.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..errors import NotFoundError
-from .db import Registry
+from ..storage import process_alive, this_host
+from . import audit
+from .db import Registry, utc_now
+
+#: the error of a run whose process disappeared
+STALE_ERROR = "the app stopped during training"
 
 STATUSES = ("running", "succeeded", "failed", "cancelled")
 KINDS = ("train", "reproduce")
@@ -68,13 +80,14 @@ def _json(value: Any) -> str:
 def insert_started(reg: Registry, *, kind: str, reproduces_run_id: Optional[int], dataset_id: int,
                    dataset_fingerprint: str, target: str, spec: dict[str, Any], seed: int,
                    library_versions: dict[str, str], created_by: str, started_at: str) -> int:
-    """Insert a run with status ``running`` (inside the caller's transaction)."""
+    """Insert a run with status ``running`` (inside the caller's transaction), with this
+    process's id and this computer's name."""
     cur = reg.db.execute(
         "INSERT INTO runs (kind, reproduces_run_id, dataset_id, dataset_fingerprint, target, spec,"
-        " seed, library_versions, status, started_at, created_by)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+        " seed, library_versions, status, started_at, created_by, pid, host)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
         (kind, reproduces_run_id, dataset_id, dataset_fingerprint, target, _json(spec), seed,
-         _json(library_versions), started_at, created_by))
+         _json(library_versions), started_at, created_by, os.getpid(), this_host()))
     return int(cur.lastrowid)
 
 
@@ -141,3 +154,35 @@ def list_all(reg: Registry, *, dataset_id: Optional[int] = None,
         sql += " LIMIT ?"
         params.append(int(limit))
     return [_run(r) for r in reg.query(sql, tuple(params))]
+
+
+# -- runs whose process died ------------------------------------------------------------------
+
+def stale(reg: Registry, *, host: Optional[str] = None) -> list[dict[str, Any]]:
+    """Runs marked running whose process on this computer is gone (runs started on
+    another computer, or before processes were recorded, are left alone)."""
+    host = host or this_host()
+    rows = reg.query("SELECT id, pid, host, created_by FROM runs"
+                     " WHERE status = 'running' AND host = ? AND pid IS NOT NULL", (host,))
+    return [r for r in rows if not process_alive(int(r["pid"]))]
+
+
+def fail_stale(reg: Registry, *, actor: str = "mlops-desktop") -> list[int]:
+    """Mark each :func:`stale` run failed ("the app stopped during training"), audited,
+    one transaction per run. Returns their ids. A read-only workspace is left as is."""
+    if reg.read_only:
+        return []
+    failed = []
+    for r in stale(reg):
+        with reg.transaction():
+            cur = reg.db.execute(
+                "UPDATE runs SET status = 'failed', error = ?, finished_at = ?"
+                " WHERE id = ? AND status = 'running'", (STALE_ERROR, utc_now(), r["id"]))
+            if cur.rowcount != 1:
+                continue  # another process got there first
+            audit.append(reg, actor=actor, action="run.finished", entity_type="run",
+                         entity_id=r["id"], summary=f"Run {r['id']} failed: {STALE_ERROR}",
+                         details={"status": "failed", "error": STALE_ERROR, "pid": r["pid"],
+                                  "host": r["host"], "started_by": r["created_by"]})
+        failed.append(int(r["id"]))
+    return failed

@@ -30,6 +30,8 @@ def change(reg: Registry, *, version_id: int, ref: str, from_stage: str, to_stag
         summary = f"{ref}: {from_stage} → {to_stage}" + (f" ({comment})" if comment else "")
         if baseline_override:
             summary += " — overriding: did not beat the baseline"
+        if self_approved:
+            summary += " — self-approved (single-user mode)"
         audit.append(reg, actor=actor, action="model.stage_changed", entity_type="model_version",
                      entity_id=version_id, summary=summary,
                      details={"from": from_stage, "to": to_stage, "comment": comment,
@@ -43,4 +45,14 @@ def history(reg: Registry, version_id: int) -> list[dict[str, Any]]:
     rows = reg.query("SELECT * FROM stage_changes WHERE version_id = ? ORDER BY id", (version_id,))
     for r in rows:
         r["self_approved"] = bool(r["self_approved"])
+    return rows
+
+
+def validations_of(reg: Registry, version_id: int) -> list[dict[str, Any]]:
+    """The validations on record for a version (the evidence behind its stage changes),
+    oldest first, without their reports."""
+    rows = reg.query("SELECT id, data, beats_baseline, primary_metric, created_by, created_at"
+                     " FROM validations WHERE version_id = ? ORDER BY id", (int(version_id),))
+    for r in rows:
+        r["beats_baseline"] = bool(r["beats_baseline"])
     return rows

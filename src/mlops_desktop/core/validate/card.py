@@ -58,6 +58,13 @@ class ModelCard:
     def title(self) -> str:
         return f"Model card: {self.model_name} version {self.version}"
 
+    @property
+    def self_approved(self) -> bool:
+        """True when the approval on record was given by the person who trained the model
+        (allowed only in single-user mode)."""
+        return any(a.get("self_approved") and (a.get("decision") or a.get("stage")) == "approved"
+                   for a in self.approvals)
+
     def shown_limitations(self) -> list[str]:
         return limitations_from_facts(self) if self.limitations is None else list(self.limitations)
 
@@ -153,6 +160,20 @@ def metric_rows(v: ValidationReport) -> list[dict[str, Any]]:
                      "model": m, "baseline": base, "difference": diff,
                      "primary": m.name == v.primary_metric})
     return rows
+
+
+def approval_decision(row: dict[str, Any]) -> str:
+    """The decision of an approval row in words, saying when it was a self-approval."""
+    decision = str(row.get("decision") or row.get("stage") or "")
+    if row.get("self_approved"):
+        decision += " — self-approved by the person who trained it (single-user mode, no second person)"
+    return decision
+
+
+def approval_rows(card: ModelCard) -> list[list[Any]]:
+    """by, when, decision, comment per approval, for the card's table."""
+    return [[a.get("by") or a.get("approver"), a.get("at") or a.get("approved_at"), approval_decision(a),
+             a.get("comment")] for a in card.approvals]
 
 
 def interval(low: Optional[float], high: Optional[float]) -> str:

@@ -12,7 +12,7 @@ from ... import __version__
 from ..checks.result import fmt, fmt_p
 from ..report import svg
 from ..report.html import CSS, VERDICT_COLOURS
-from .card import ModelCard, interval, metric_rows, warning_figures, warning_name
+from .card import ModelCard, approval_rows, interval, metric_rows, warning_figures, warning_name
 from ..report.svg import line_chart
 from .metrics import label
 from .results import ValidationReport
@@ -196,7 +196,8 @@ def _validation(card: ModelCard) -> list[str]:
 def model_card_html(card: ModelCard) -> str:
     """The card as the text of one self-contained HTML file."""
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    meta = [f"Stage: <b>{escape(card.stage)}</b>"]
+    meta = [f"Stage: <b>{escape(card.stage)}</b>"
+            + (" (self-approved, single-user mode)" if card.self_approved else "")]
     if card.created_by or card.created_at:
         meta.append(f"created by {escape(card.created_by or '?')} on {escape(card.created_at or '?')}")
     meta.append(f"generated {generated} by MLOps Desktop {escape(__version__)}")
@@ -242,9 +243,7 @@ def model_card_html(card: ModelCard) -> str:
     body.append("<h2>Limitations</h2>" + ("<ul>" + "".join(f"<li>{escape(x)}</li>" for x in lims) + "</ul>"
                                           if lims else "<p>None identified from the recorded facts.</p>"))
     body.append("<h2>Approvals</h2>" + (
-        _table(["by", "when", "decision", "comment"],
-               [[a.get("by") or a.get("approver"), a.get("at") or a.get("approved_at"),
-                 a.get("decision") or a.get("stage"), a.get("comment")] for a in card.approvals])
+        _table(["by", "when", "decision", "comment"], approval_rows(card))
         if card.approvals else "<p>None yet.</p>"))
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(card.title)}</title>"
             f"<style>{CARD_CSS}</style></head><body>{''.join(body)}</body></html>")

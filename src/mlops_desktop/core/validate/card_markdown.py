@@ -6,7 +6,7 @@ import json
 from typing import Any, Iterable, Optional, Sequence
 
 from ..checks.result import fmt, fmt_p
-from .card import ModelCard, interval, metric_rows, warning_figures, warning_name
+from .card import ModelCard, approval_rows, interval, metric_rows, warning_figures, warning_name
 from .metrics import label
 
 
@@ -37,7 +37,7 @@ def _signed_interval(low: Optional[float], high: Optional[float]) -> str:
 def model_card_markdown(card: ModelCard) -> str:
     """The card as Markdown text."""
     lines = [f"# {card.title}", ""]
-    meta = [f"Stage: **{card.stage}**"]
+    meta = [f"Stage: **{card.stage}**" + (" (self-approved, single-user mode)" if card.self_approved else "")]
     if card.created_by or card.created_at:
         meta.append(f"created by {card.created_by or '?'} on {card.created_at or '?'}")
     lines += [" · ".join(meta), "", "## Purpose", "", card.purpose or "_Not stated._", ""]
@@ -86,9 +86,7 @@ def model_card_markdown(card: ModelCard) -> str:
     lims = card.shown_limitations()
     lines += [f"- {x}" for x in lims] if lims else ["None identified from the recorded facts."]
     lines += ["", "## Approvals", ""]
-    lines += _table(["by", "when", "decision", "comment"],
-                    [[a.get("by") or a.get("approver"), a.get("at") or a.get("approved_at"),
-                      a.get("decision") or a.get("stage"), a.get("comment")] for a in card.approvals]) \
+    lines += _table(["by", "when", "decision", "comment"], approval_rows(card)) \
         if card.approvals else ["None yet.", ""]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -112,7 +112,8 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
 
     changes = stages.history(ws.registry, mv.id)
     approvals = [{"by": c["changed_by"], "at": c["changed_at"], "decision": c["to_stage"],
-                  "comment": c["comment"]} for c in changes if c["to_stage"] in ("approved", "retired")]
+                  "comment": c["comment"], "self_approved": bool(c["self_approved"])}
+                 for c in changes if c["to_stage"] in ("approved", "retired")]
     override = next(({"by": c["changed_by"], "at": c["changed_at"], "reason": c["baseline_override"]}
                      for c in reversed(changes) if c["baseline_override"]), None)
     return ModelCard(

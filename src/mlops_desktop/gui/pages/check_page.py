@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, Q
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, LazyPage, fmt_number, heading
+from ..widgets import EmptyState, LazyPage, add_table_actions, fmt_number, heading
 from .dataset_picker import DatasetPicker
 
 VERDICT_COLOURS = {"ok": "#1e7b34", "warning": "#a86b00", "problem": "#b3261e", "not_applicable": "#6b7280"}
@@ -34,6 +34,7 @@ class CheckPage(LazyPage):
         self.report: Any = None
         self._checked_for: tuple[Any, Any] = (None, None)
         self._generation = 0
+        self._choice_pending = False
         self.picker = DatasetPicker(state, require_target=True)
         self.picker.changed.connect(self._dataset_or_target_changed)
         outer = QVBoxLayout(self)
@@ -80,11 +81,14 @@ class CheckPage(LazyPage):
 
     def on_show(self) -> None:
         self.picker.reload()
+        if self._choice_pending:
+            self._dataset_or_target_changed()
 
     def build(self) -> None:
         from ..charts import Chart
 
         splitter = QSplitter()
+        splitter.setObjectName("checkSplitter")
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -104,6 +108,7 @@ class CheckPage(LazyPage):
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Interactive)
         self.table.setWordWrap(False)
+        add_table_actions(self.table, "checks")
         self.table.currentCellChanged.connect(lambda r, *_: self.show_check(r))
         ll.addWidget(self.table, 1)
         splitter.addWidget(left)
@@ -139,6 +144,10 @@ class CheckPage(LazyPage):
     # -- choices ------------------------------------------------------------------------
 
     def _dataset_or_target_changed(self) -> None:
+        if not self.isVisible():  # a new import while another page shows: catch up when shown,
+            self._choice_pending = True  # so that building the charts never stalls that page
+            return
+        self._choice_pending = False
         self.ensure_built()
         ws, dataset_id, target = self.state.workspace, self.picker.dataset_id(), self.picker.target()
         if self.report is not None and (dataset_id, target) == self._checked_for:
@@ -153,7 +162,7 @@ class CheckPage(LazyPage):
         if ws is None or dataset_id is None:
             self.run_button.setEnabled(False)
             return
-        from ...core.checks.for_dataset import EXCLUDED_KINDS
+        from ...core.data.dataset import CHECK_EXCLUDED_KINDS as EXCLUDED_KINDS  # light: no statsmodels
 
         ds = ws.dataset(dataset_id)
         for col in ds.columns:

@@ -17,7 +17,7 @@ from ..import_dialog import ImportDialog, choose_data_file
 from ..jobs import JobRunner
 from ..state import AppState
 from ..table_model import ArrowTableModel
-from ..widgets import EmptyState, heading
+from ..widgets import EmptyState, add_table_actions, heading
 
 KINDS = ("numeric", "categorical", "boolean", "datetime", "id", "text", "constant")
 ROLES = ("feature", "target", "id", "ignore")
@@ -70,6 +70,7 @@ class DataPage(QWidget):
 
     def _build_main(self) -> QWidget:
         splitter = QSplitter()
+        splitter.setObjectName("dataSplitter")
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.addWidget(heading("Datasets"))
@@ -101,6 +102,7 @@ class DataPage(QWidget):
         self.preview.verticalHeader().setDefaultSectionSize(22)
         self.preview.horizontalHeader().setDefaultSectionSize(110)
         self.preview.horizontalHeader().setResizeContentsPrecision(200)  # look at 200 rows, not all
+        add_table_actions(self.preview, "data")
         self.tabs.addTab(self.preview, "Preview")
         self.columns_table = QTableWidget(0, 6)
         self.columns_table.setHorizontalHeaderLabels(
@@ -108,6 +110,7 @@ class DataPage(QWidget):
         self.columns_table.verticalHeader().setVisible(False)
         self.columns_table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.columns_table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        add_table_actions(self.columns_table, "columns")
         cols = QWidget()
         cl = QVBoxLayout(cols)
         explain = QLabel("Set what each column holds (type) and what it is for (role). One column "
@@ -127,6 +130,7 @@ class DataPage(QWidget):
         self.history.verticalHeader().setVisible(False)
         self.history.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.history.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        add_table_actions(self.history, "history")
         dl.addWidget(self.history, 1)
         self.tabs.addTab(details, "Details and history")
         rl.addWidget(self.tabs, 1)

@@ -79,6 +79,7 @@ class ExplorePage(LazyPage):
         from ..charts import Chart, Heatmap
 
         splitter = QSplitter()
+        splitter.setObjectName("exploreSplitter")
         self.columns = make_table(["Column", "Type", "Missing", "Distinct", "Distribution"])
         self.columns.setItemDelegateForColumn(4, SparklineDelegate(self.columns))
         header = self.columns.horizontalHeader()

@@ -18,11 +18,15 @@ from ..errors import show_error
 from ..import_dialog import FILE_FILTER
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, LazyPage, fmt_number, heading
+from ..widgets import EmptyState, LazyPage, add_table_actions, fmt_number, heading
 
 VERDICT_COLOURS = {"drift": "#b3261e", "major": "#b3261e", "moderate": "#a86b00", "no drift": "#1e7b34",
                    "not comparable": "#6b7280"}
 NO_SPLIT = "(do not split)"
+
+
+#: how many model versions (the newest) the reference list offers
+MAX_MODEL_CHOICES = 500
 
 
 def _coloured(text: str) -> QTableWidgetItem:
@@ -112,6 +116,7 @@ class MonitorPage(LazyPage):
         from ..charts import Chart
 
         splitter = QSplitter()
+        splitter.setObjectName("monitorSplitter")
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
@@ -128,6 +133,7 @@ class MonitorPage(LazyPage):
         self.features.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.features.horizontalHeader().setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
         self.features.setSortingEnabled(True)
+        add_table_actions(self.features, "drift-features")
         self.features.currentCellChanged.connect(lambda r, *_: self.show_feature(r))
         ll.addWidget(self.features, 1)
         splitter.addWidget(left)
@@ -139,6 +145,7 @@ class MonitorPage(LazyPage):
         self.bins.verticalHeader().setVisible(False)
         self.bins.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.bins.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        add_table_actions(self.bins, "psi-bins")
         self.tabs.addTab(self.bins, "PSI bins")
         timeline = QWidget()
         tl = QVBoxLayout(timeline)
@@ -167,11 +174,12 @@ class MonitorPage(LazyPage):
         if ws is None:
             self.stack.setCurrentIndex(0)
             return
-        from ...core.registry import models as model_rows
+        from ...core.lifecycle import search_versions
 
-        for m in model_rows.list_models(ws.registry):
-            for v in model_rows.versions_of(ws.registry, m.name):
-                self.reference.addItem(f"model {v.ref} ({v.family}, {v.stage})", ("model", v.ref))
+        # the newest versions, grouped by model; a registry of thousands stays quick to open
+        newest = search_versions(ws, limit=MAX_MODEL_CHOICES).rows
+        for v in sorted(newest, key=lambda r: (r.model, -r.version)):
+            self.reference.addItem(f"model {v.ref} ({v.family}, {v.stage})", ("model", v.ref))
         datasets = ws.datasets()
         for ds in datasets:
             self.reference.addItem(f"dataset {ds.name}", ("dataset", ds.id))

@@ -53,6 +53,7 @@ class TrainPage(QWidget):
                                 "to train models on it.", [])
         self.stack.addWidget(self.empty)
         body = QSplitter(Qt.Orientation.Vertical)
+        body.setObjectName("trainSplitter")
         self.runs_table = make_table(["Run", "Dataset", "Target", "Task", "Chosen", "Status", "Holdout",
                                   "Model", "Started (UTC)", "Seconds"])
         self.runs_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)

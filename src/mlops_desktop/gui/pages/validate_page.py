@@ -107,6 +107,7 @@ class ValidatePage(LazyPage):
         from ..charts import Chart
 
         splitter = QSplitter()
+        splitter.setObjectName("validateSplitter")
         self.metrics = make_table(["Metric", "Model", "95% interval", "Baseline", "Difference (95% interval)"])
         splitter.addWidget(self.metrics)
         self.tabs = QTabWidget()

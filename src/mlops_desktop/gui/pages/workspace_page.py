@@ -1,5 +1,5 @@
 """Workspace page: which workspace is open, create or open another, recent ones,
-integrity check and the latest activity from the audit log."""
+integrity check, back up and restore, and the latest activity from the audit log."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import heading
+from ..widgets import add_table_actions, heading
 
 
 class WorkspacePage(QWidget):
@@ -45,7 +45,13 @@ class WorkspacePage(QWidget):
         self.open_button = QPushButton("Open workspace…")
         self.verify_button = QPushButton("Check integrity")
         self.verify_button.setToolTip("Recompute the audit chain and every stored file's hash")
-        for b in (self.create_button, self.open_button, self.verify_button):
+        self.backup_button = QPushButton("Back up…")
+        self.backup_button.setToolTip("Write the whole workspace (registry, model files, snapshots) "
+                                      "into one zip file, with a manifest of hashes")
+        self.restore_button = QPushButton("Restore…")
+        self.restore_button.setToolTip("Unpack a backup into a new or empty folder and open it")
+        for b in (self.create_button, self.open_button, self.verify_button, self.backup_button,
+                  self.restore_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         form.addRow(buttons)
@@ -66,6 +72,7 @@ class WorkspacePage(QWidget):
         self.activity.verticalHeader().setVisible(False)
         self.activity.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.activity.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        add_table_actions(self.activity, "activity")
         al.addWidget(self.activity)
         lower.addWidget(activity_box, 2)
         layout.addLayout(lower, 1)
@@ -73,6 +80,8 @@ class WorkspacePage(QWidget):
         self.create_button.clicked.connect(self.choose_new)
         self.open_button.clicked.connect(self.choose_open)
         self.verify_button.clicked.connect(self.verify)
+        self.backup_button.clicked.connect(self.choose_backup)
+        self.restore_button.clicked.connect(self.choose_restore)
         self.recent.itemDoubleClicked.connect(self._open_recent)
         state.workspace_changed.connect(self.refresh)
         state.datasets_changed.connect(lambda _id: self.refresh())
@@ -90,6 +99,7 @@ class WorkspacePage(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, p)
             self.recent.addItem(item)
         self.verify_button.setEnabled(ws is not None)
+        self.backup_button.setEnabled(ws is not None)
         if ws is None:
             self.path_label.setText("No workspace is open.")
             self.counts_label.setText("")
@@ -149,3 +159,91 @@ class WorkspacePage(QWidget):
 
         self.runner.start("Checking integrity", work, on_success=done,
                           on_error=lambda e, tb: show_error(self, "Integrity check failed", e, tb))
+
+    # -- backup and restore ---------------------------------------------------------------
+
+    def choose_backup(self) -> None:
+        ws = self.state.workspace
+        if ws is None:
+            return
+        from datetime import date
+
+        suggested = str(Path.home() / f"{ws.root.name}-backup-{date.today().isoformat()}.zip")
+        path, _ = QFileDialog.getSaveFileName(self, "Back up the workspace to", suggested,
+                                              "Backups (*.zip)")
+        if path:
+            self.backup(path if path.lower().endswith(".zip") else path + ".zip")
+
+    def backup(self, path: str) -> None:
+        """Back the open workspace up into ``path`` (a job, with progress and cancel)."""
+        ws = self.state.workspace
+        if ws is None:
+            return
+        root, actor = ws.root, self.state.actor
+
+        def work(progress, cancel):
+            from ...core.backup import backup
+            from ...core.workspace import Workspace
+
+            with Workspace.open(root) as own:  # a connection for this thread
+                return backup(own, path, actor=actor, progress=progress, cancel=cancel)
+
+        def done(result) -> None:
+            from ...core.backup import human_size
+
+            self.last_backup = result
+            text = (f"Backed up {result.members} files ({human_size(result.bytes)}) to\n{result.path}"
+                    f"\n\nSHA-256: {result.sha256}")
+            if result.missing:
+                text += (f"\n\n{len(result.missing)} recorded file(s) were missing from the workspace "
+                         "and are not in the backup. Run Check integrity.")
+            box = QMessageBox(self)
+            box.setWindowTitle("Backup")
+            box.setIcon(QMessageBox.Icon.Warning if result.missing else QMessageBox.Icon.Information)
+            box.setText(text)
+            box.open()
+            self.refresh()
+
+        self.runner.start("Backing up the workspace", work, on_success=done,
+                          on_error=lambda e, tb: show_error(self, "Backup failed", e, tb))
+
+    def choose_restore(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Restore a backup", str(Path.home()),
+                                              "Backups (*.zip)")
+        if not path:
+            return
+        folder = QFileDialog.getExistingDirectory(
+            self, "Choose a new or empty folder for the restored workspace")
+        if folder:
+            self.restore(path, folder)
+
+    def restore(self, path: str, folder: str) -> None:
+        """Restore the backup ``path`` into ``folder`` (a job), then open it."""
+        actor = self.state.actor
+
+        def work(progress, cancel):
+            from ...core.backup import restore
+
+            return restore(path, folder, actor=actor, progress=progress, cancel=cancel)
+
+        def done(result) -> None:
+            self.last_restore = result
+            self._open(str(result.workspace), create=False)
+            box = QMessageBox(self)
+            box.setWindowTitle("Restore")
+            lines = [f"Restored {result.datasets} dataset(s) and {result.models} registered model(s) "
+                     f"into\n{result.workspace}\n(backup made {result.backup_created_at[:19].replace('T', ' ')}"
+                     f" by {result.backup_created_by})."]
+            if result.ok:
+                box.setIcon(QMessageBox.Icon.Information)
+                lines.append("The integrity check found everything intact.")
+            else:
+                box.setIcon(QMessageBox.Icon.Warning)
+                lines.append(f"The integrity check found {len(result.problems)} problem(s) in the "
+                             "backed-up workspace:")
+                lines += [f"• {p['message']}" for p in result.problems[:10]]
+            box.setText("\n".join(lines))
+            box.open()
+
+        self.runner.start("Restoring a backup", work, on_success=done,
+                          on_error=lambda e, tb: show_error(self, "Restore failed", e, tb))

@@ -5,7 +5,7 @@ Baseline (issue 3): describe(include='all'), missing shares, one numpy histogram
 numeric column and a Pearson correlation matrix. Targets: the full profile (Spearman,
 duplicates, missingness patterns, associations, target relations, alerts included)
 within 2x the baseline on 1.35M rows; profile + report of 300k rows under 1.5 s.
-Usage: python bench/profile.py [--source CSV] [--target COLUMN]
+Usage: python bench/profile_dataset.py [--source CSV] [--target COLUMN]
 """
 
 from __future__ import annotations

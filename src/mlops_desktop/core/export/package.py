@@ -1,0 +1,395 @@
+"""Writing an export package: an approved version becomes a folder (or a zip) that IT
+can install and run without this app.
+
+The package is built in a temporary folder next to the destination, checked (its own
+code scores its example rows exactly as the app's model does), then renamed to its
+final name in one step; a zip is written to a temporary name and renamed. A crash or
+a cancel leaves nothing under the final name. The export is then recorded in the
+registry with the SHA-256 of the package's manifest (audit entry ``model.exported``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import string
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
+from .errors import ExportError
+from .model_file import SUPPORT_PACKAGE
+from .plan import approvals_of, check_exportable
+
+if TYPE_CHECKING:
+    from ..registry.models import ModelVersion
+    from ..workspace import Workspace
+
+#: prefix of the temporary folders and zips an export builds next to its destination
+TMP_PREFIX = ".mlops-export-"
+#: temporaries older than this are left by a crashed export and removed
+STALE_AFTER_S = 3600
+#: probabilities must agree to this between the app's model and the package's
+TOLERANCE = 1e-12
+
+
+@dataclass
+class ExportResult:
+    """A written package and its record."""
+
+    ref: str
+    version_id: int
+    path: Path
+    zip: bool
+    manifest_sha256: str
+    #: {"path", "sha256", "bytes"} per file
+    files: list[dict[str, Any]]
+    size_bytes: int
+    export_id: int
+    exporter_version: str
+    #: the check at export: example rows scored by the package against the app's model
+    check: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ref": self.ref, "version_id": self.version_id, "path": str(self.path), "zip": self.zip,
+                "manifest_sha256": self.manifest_sha256, "files": self.files, "size_bytes": self.size_bytes,
+                "export_id": self.export_id, "exporter_version": self.exporter_version, "check": self.check,
+                "seconds": round(self.seconds, 3)}
+
+
+def export_version(ws: "Workspace", ref: str, out_dir: Path | str, *, zip: bool = False, actor: str,
+                   progress: Optional[ProgressCallback] = None,
+                   cancel: Optional[CancelToken] = None) -> ExportResult:
+    """Export the approved version ``ref`` (``MODEL`` or ``MODEL:VERSION``) as a package
+    folder ``out_dir`` (which must not exist, or be empty), or with ``zip`` as the zip
+    file ``out_dir`` (``.zip`` added when missing). Refuses any version that is not
+    approved. Long: reports progress and stops at the next step when cancelled."""
+    from ... import __version__
+    from ..registry import exports as export_rows
+    from ..train import find_version
+
+    started = time.perf_counter()
+    if not actor:
+        raise ExportError("Say who exports: every export is recorded.")
+    steps = Steps(progress or no_progress, cancel,
+                  {"check": 1, "model": 4, "schema": 3, "profile": 5, "card": 2, "write": 1, "test": 3,
+                   "publish": 1, "record": 1})
+    steps.start("check", "Checking the version")
+    mv = find_version(ws, ref)
+    check_exportable(mv)
+    dest = destination(Path(out_dir), zip)
+    remove_stale_temporaries(dest.parent)
+    tmp = dest.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}-{dest.stem if zip else dest.name}"
+    try:
+        files, check = _build(ws, mv, tmp, steps, actor=actor)
+        steps.start("publish", f"Writing {dest.name}")
+        manifest_sha = hashlib.sha256((tmp / "manifest.json").read_bytes()).hexdigest()
+        if zip:
+            _publish_zip(tmp, dest)
+        else:
+            _publish_folder(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if zip:
+            shutil.rmtree(tmp, ignore_errors=True)
+    steps.start("record", "Recording the export")
+    size = dest.stat().st_size if zip else sum(f["bytes"] for f in files)
+    try:
+        row = export_rows.record(ws.registry, version_id=mv.id, ref=mv.ref, out_path=str(dest.absolute()),
+                                 zip=zip, manifest_sha256=manifest_sha, files=len(files),
+                                 size_bytes=size, exporter_version=__version__, actor=actor,
+                                 details={"model_sha256": _sha_of(files, "model/model.skops"),
+                                          "schema_sha256": _sha_of(files, "schema.json")})
+    except BaseException:
+        # an unrecorded package must not look like a recorded one
+        shutil.rmtree(dest, ignore_errors=True) if not zip else dest.unlink(missing_ok=True)
+        raise
+    steps.done(f"Exported {mv.ref} to {dest}")
+    return ExportResult(ref=mv.ref, version_id=mv.id, path=dest.absolute(), zip=zip, manifest_sha256=manifest_sha,
+                        files=files, size_bytes=size, export_id=row["id"], exporter_version=__version__,
+                        check=check, seconds=time.perf_counter() - started)
+
+
+def _sha_of(files: list[dict[str, Any]], path: str) -> Optional[str]:
+    return next((f["sha256"] for f in files if f["path"] == path), None)
+
+
+# -- the destination -----------------------------------------------------------------------
+
+def destination(out: Path, zip: bool) -> Path:
+    """The final path of the package; a clear error when it is taken or its folder is
+    missing. Packages are never overwritten."""
+    out = out.expanduser()
+    if zip and out.suffix.lower() != ".zip":
+        out = out.with_name(out.name + ".zip")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise ExportError(f"Cannot export to {out}: the folder {parent} does not exist.")
+    if not os.access(parent, os.W_OK):
+        raise ExportError(f"Cannot export to {out}: the folder {parent} is not writable.")
+    if out.exists():
+        if zip or not out.is_dir() or any(out.iterdir()):
+            raise ExportError(f"{out} already exists; choose a new {'file' if zip else 'folder'} name "
+                              "(an export never overwrites a package).")
+    return out
+
+
+def remove_stale_temporaries(folder: Path, older_than_s: float = STALE_AFTER_S) -> int:
+    """Remove what a crashed export left in ``folder`` (only old ones: another export
+    may be writing a recent one)."""
+    removed = 0
+    cutoff = time.time() - older_than_s
+    for path in folder.glob(f"{TMP_PREFIX}*"):
+        try:
+            if path.stat().st_mtime >= cutoff:
+                continue
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
+def _fsync(path: Path) -> None:
+    if os.name != "posix":
+        return  # Windows cannot open a folder for fsync
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish_folder(tmp: Path, dest: Path) -> None:
+    if dest.is_dir():
+        dest.rmdir()  # empty (checked): replaced by the package in one rename
+    os.rename(tmp, dest)
+    _fsync(dest.parent)
+
+
+def _publish_zip(folder: Path, dest: Path) -> None:
+    tmp = dest.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{dest.name}")
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                zf.write(path, f"{dest.stem}/{path.relative_to(folder).as_posix()}")
+        _fsync(tmp)
+        os.replace(tmp, dest)
+        _fsync(dest.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# -- building ----------------------------------------------------------------------------------
+
+def _write(folder: Path, rel: str, data: bytes) -> dict[str, Any]:
+    path = folder.joinpath(*rel.split("/"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return {"path": rel, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+
+def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *,
+           actor: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every file of the package in ``tmp``; returns the files (manifest last) and the
+    result of the package's check."""
+    import platform
+
+    from ..registry.db import utc_now
+    from ..monitor.thresholds import effective_thresholds
+    from ..registry import exports as export_rows
+    from ..train import load_model, load_split, run
+    from ..validate.card_html import model_card_html
+    from ..validate.card_markdown import model_card_markdown
+    from ..validate.for_version import model_card
+    from . import contents
+    from .files import static_files
+    from .model_file import model_file_bytes
+
+    steps.start("model", "Saving the model with skops")
+    model = load_model(ws, mv.ref)  # SHA-256 checked before anything is unpickled
+    model_bytes, trusted = model_file_bytes(model)
+    steps.start("schema", "Describing the inputs and outputs")
+    r = run(ws, mv.run_id)
+    ds = ws.dataset(r.dataset_id)
+    train_df, _ = load_split(ws, mv.run_id)
+    validation = export_rows.approved_validation(ws.registry, mv.id)
+    schema = contents.build_schema(mv, model, train_df, ds, validation)
+    steps.start("profile", "Summarising the training data for drift checks")
+    thresholds = effective_thresholds(ws, mv.model).to_dict()
+    profile = _reference_profile(ws, mv, model, train_df, ds, thresholds)
+    steps.start("card", "Writing the model card and the README")
+    card = model_card(ws, mv.ref)
+    approvals = approvals_of(ws, mv)
+    details = mv.details if isinstance(mv.details, dict) else {}
+    pins = contents.pinned_requirements()
+    training_versions = {k.lower(): v for k, v in (r.library_versions or {}).items()}
+    created_at = utc_now()
+    examples = contents.example_rows(schema, seed=int(hashlib.sha256(mv.ref.encode()).hexdigest()[:8], 16))
+
+    steps.start("write", "Writing the package")
+    tmp.mkdir()
+    files = [_write(tmp, "model/model.skops", model_bytes),
+             _write(tmp, "model/trusted_types.json", contents.canonical_json(
+                 {"trusted": trusted, "loader": "skops.io.load(path, trusted=trusted)"})),
+             _write(tmp, "schema.json", contents.canonical_json(schema)),
+             _write(tmp, "reference_profile.json", contents.canonical_json(profile)),
+             _write(tmp, "requirements.txt", contents.requirements_text(pins, training_versions).encode()),
+             _write(tmp, "MODEL_CARD.md", model_card_markdown(card).encode()),
+             _write(tmp, "model_card.html", model_card_html(card).encode()),
+             _write(tmp, "MLmodel", contents.mlmodel_text(schema, support_package=SUPPORT_PACKAGE).encode()),
+             _write(tmp, "python_env.yaml", contents.python_env_text().encode()),
+             _write(tmp, "examples/input.csv", examples.to_csv(index=False, lineterminator="\n").encode())]
+    files += [_write(tmp, path, data) for path, data in sorted(static_files().items())]
+    facts = {
+        "model": mv.model, "version": mv.version, "task": mv.task, "target": mv.target, "family": mv.family,
+        "run_id": mv.run_id, "artifact_sha256": mv.artifact_sha256,
+        "dataset": {"id": ds.id, "name": ds.name,
+                    "fingerprint": details.get("dataset_fingerprint") or ds.fingerprint},
+        "trained_by": mv.created_by, "trained_at": mv.created_at, "approved_by": approvals,
+        "exported_by": actor, "created_at": created_at,
+        "exporter": {"name": "MLOps Desktop", "version": _app_version()},
+        "python_version": platform.python_version(), "requirements": pins,
+    }
+    readme = _readme(mv, schema, facts, approvals, tmp.name)
+    files.append(_write(tmp, "README.md", readme.encode()))
+
+    steps.start("test", "Checking the package's predictions against the app's")
+    check = _check(tmp, model, steps)
+    files.append(_write(tmp, "examples/expected_output.csv", (tmp / "examples" / ".expected.csv").read_bytes()))
+    (tmp / "examples" / ".expected.csv").unlink()
+    files.sort(key=lambda f: f["path"])
+    listed = {f["path"]: {"sha256": f["sha256"], "bytes": f["bytes"]} for f in files}
+    files.append(_write(tmp, "manifest.json", contents.manifest(listed, facts)))
+    _fsync(tmp)
+    for sub in ("model", "examples", SUPPORT_PACKAGE):
+        _fsync(tmp / sub)
+    return files, check
+
+
+def _app_version() -> str:
+    from ... import __version__
+
+    return __version__
+
+
+def _reference_profile(ws: "Workspace", mv: "ModelVersion", model: Any, train_df: Any, ds: Any,
+                       thresholds: dict[str, Any]) -> dict[str, Any]:
+    """The Monitor page's reference for the version, as a stored profile (no rows)."""
+    from ..monitor.for_version import reference_for_version
+    from ..monitor.reference import Reference
+    from ..registry import validations
+
+    segment = (mv.details or {}).get("segment_by") if isinstance(mv.details, dict) else None
+    if not segment:
+        return reference_for_version(ws, mv.ref).stored_profile(thresholds=thresholds)
+    # a segmented model scores with its segment column, so the reference compares it too
+    kinds = {c.name: c.kind for c in ds.columns if c.name in (*mv.features, segment, mv.target)}
+    stored = validations.latest(ws.registry, mv.id)
+    importance = None
+    if stored and stored["report"].get("importance"):
+        importance = {i["feature"]: float(i["mean"]) for i in stored["report"]["importance"]}
+    reference = Reference.from_frame(
+        train_df[[*mv.features, segment, mv.target]], kinds, model=model, importance=importance,
+        name=f"model {mv.ref} (training rows of run {mv.run_id})", model_name=mv.model,
+        model_version=mv.version, version_id=mv.id, target=mv.target)
+    return reference.stored_profile(thresholds=thresholds)
+
+
+def _check(folder: Path, app_model: Any, steps: Steps) -> dict[str, Any]:
+    """Score the example rows with the package's own code and its skops model, and with
+    the app's model through the same code; they must agree (labels exactly,
+    probabilities to ``TOLERANCE``). Writes the package's scores as the self-test's
+    expected output."""
+    import numpy as np
+    import pyarrow.csv as pacsv
+
+    from .files import support_modules
+
+    with support_modules(folder) as scoring:
+        package = scoring.ModelPackage(folder)
+        source = folder / "examples" / "input.csv"
+        summary = package.score_file(source, folder / "examples" / ".expected.csv", fmt="csv",
+                                     rejects=folder / "examples" / ".rejects.csv")
+        steps.within(0.5)
+        if summary["rows_rejected"]:
+            raise ExportError("The package rejected example rows it should score; it was not written. "
+                              "This is a bug: please report it with the model's name.")
+        names = pacsv.read_csv(source).column_names
+        table = pacsv.read_csv(source, convert_options=pacsv.ConvertOptions(
+            column_types={c: "string" for c in names}, strings_can_be_null=True))
+        frame, _ = package.prepare(table)
+        ours = package.predict(frame)
+        package._model = app_model
+        theirs = package.predict(frame)
+    worst = 0.0
+    for name, values in ours.items():
+        other = theirs[name]
+        if values.dtype.kind == "f":
+            gap = float(np.max(np.abs(values - other))) if len(values) else 0.0
+            worst = max(worst, gap)
+            if not gap <= TOLERANCE:
+                raise ExportError(f"The exported model's {name} differs from the app's by {gap:.3g} on the "
+                                  "example rows; the package was not written. Please report this.")
+        elif list(values) != list(other):
+            raise ExportError(f"The exported model's {name} differs from the app's on the example rows; the "
+                              "package was not written. Please report this.")
+    return {"rows": int(summary["rows_scored"]), "largest_difference": worst, "agrees": True}
+
+
+def _readme(mv: "ModelVersion", schema: dict[str, Any], facts: dict[str, Any],
+            approvals: list[dict[str, Any]], folder_name: str) -> str:
+    from .files import README_TEMPLATE, template_bytes
+
+    folder = folder_name.split("-", 3)[-1] if folder_name.startswith(TMP_PREFIX) else folder_name
+    m = schema["model"]
+    outputs = ", ".join(f"`{o['name']}`" for o in schema["outputs"])
+    inputs = ", ".join(f"`{c['name']}`" for c in schema["inputs"])
+    if m["threshold"] is not None:
+        threshold_note = (f"`label_at_threshold` is `{m['positive_class']}` when the probability of "
+                          f"`{m['positive_class']}` is at least {m['threshold']:.6g}, the decision threshold "
+                          f"chosen at validation ({m['threshold_rule'] or 'recorded'}); `prediction` is the "
+                          "most probable class.")
+    elif mv.task != "regression":
+        threshold_note = "`prediction` is the most probable class; one `probability_` column per class."
+    else:
+        threshold_note = f"`prediction` is the predicted value of `{mv.target}`."
+    if schema.get("segments"):
+        seg = schema["segments"]
+        segments_note = (f"One model per value of `{seg['column']}` ({', '.join(seg['segments']) or 'none'}); "
+                         f"{seg['fallback']}.")
+    else:
+        segments_note = "One model for every row (not segmented)."
+    approved = "; ".join(f"{a['by']} on {a['at'][:10]}" + (f" (\"{a['comment']}\")" if a['comment'] else "")
+                         for a in approvals) or "—"
+    contacts = "\n".join([f"- {a['by']}: approved this version on {a['at'][:10]}" for a in approvals]
+                         + [f"- {mv.created_by}: trained it on {mv.created_at[:10]}"])
+    ids = schema["id_columns"]
+    values = {
+        "title": f"Model package: {mv.model} version {mv.version}",
+        "summary": (f"Predicts `{mv.target}` ({mv.task}) from {len(schema['inputs'])} input columns with a "
+                    f"{mv.family} model" + (f", one model per `{m['segment_by']}`" if m["segment_by"] else "")
+                    + "."),
+        "python_version": facts["python_version"], "python_major": ".".join(facts["python_version"].split(".")[:2]),
+        "model": mv.model, "version": mv.version, "family": mv.family, "task": mv.task, "target": mv.target,
+        "trained_by": mv.created_by, "trained_at": mv.created_at[:10], "run_id": mv.run_id,
+        "fingerprint": str(facts["dataset"]["fingerprint"])[:16], "approved_by": approved,
+        "exported_at": facts["created_at"][:10], "exported_by": facts["exported_by"],
+        "exporter_version": facts["exporter"]["version"], "n_inputs": len(schema["inputs"]),
+        "outputs": outputs, "inputs": inputs, "id_example": ",".join(ids) if ids else "customer_id",
+        "threshold_note": threshold_note, "segments_note": segments_note, "contacts": contacts,
+        "folder": folder,
+    }
+    return string.Template(template_bytes(README_TEMPLATE).decode("utf-8")).substitute(values)

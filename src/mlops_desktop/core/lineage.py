@@ -1,0 +1,194 @@
+"""Where a model version comes from and what became of it, and what a dataset was used
+for: dataset (fingerprint, source file, import options) → run (spec, seed, library
+versions) → version → validations, stage changes and approvals, alias moves, drift
+reports and exports. Plain JSON-safe data: ``models show --json`` prints it, the
+Registry page draws it (``graph`` holds ready nodes and edges).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING, Any
+
+from .plain import json_safe
+
+if TYPE_CHECKING:
+    from .data.dataset import Dataset
+    from .workspace import Workspace
+
+
+def _dataset(ds: "Dataset") -> dict[str, Any]:
+    return {"id": ds.id, "name": ds.name, "fingerprint": ds.fingerprint, "source_path": ds.source_path,
+            "source_format": ds.source_format, "import_options": ds.options, "rows": ds.n_rows,
+            "columns": ds.n_columns, "snapshot_sha256": ds.snapshot_sha256, "created_by": ds.created_by,
+            "created_at": ds.created_at}
+
+
+def exports_of(ws: "Workspace", version_id: int) -> list[dict[str, Any]]:
+    """The export packages made of a version; none while the export feature (its registry
+    module and table) is not in this build or this workspace."""
+    try:
+        from .registry import exports  # type: ignore[attr-defined]
+    except ImportError:
+        return []
+    try:
+        return list(exports.for_version(ws.registry, version_id))
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+
+
+def _drift(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"id": r["id"], "batch_label": r["batch_label"], "batch_rows": r["batch_rows"],
+             "verdict": r["verdict"], "drifted_share": r["drifted_share"], "n_drifted": r["n_drifted"],
+             "n_features": r["n_features"], "reference": r["reference_label"],
+             "created_by": r["created_by"], "created_at": r["created_at"]} for r in rows]
+
+
+def version_lineage(ws: "Workspace", ref: str) -> dict[str, Any]:
+    """The lineage of a version (``MODEL`` for the latest, or ``MODEL:VERSION``):
+
+    ``dataset`` (fingerprint, source file, import options; ``fingerprint_matches_run``
+    says whether the snapshot is still the data the run recorded), ``run`` (spec, seed,
+    library versions, chosen family), ``reproductions`` (later runs that retrained it),
+    ``model`` and ``version`` (with description and tags), ``validations``,
+    ``stage_changes``, ``approvals`` (with ``self_approved``), ``aliases`` (held now),
+    ``alias_moves``, ``drift_reports``, ``exports``, ``accepted_warnings`` and ``graph``
+    ({nodes: [{id, kind, label}], edges: [{from, to, label}]}).
+    """
+    from .checks import accepted_warnings
+    from .registry import aliases, drift_reports, stages, tags
+    from .registry import models as model_rows
+    from .registry import runs as run_rows
+    from .train import find_version
+
+    reg = ws.registry
+    mv = find_version(ws, ref)
+    model = model_rows.get_model(reg, mv.model)
+    r = run_rows.get(reg, mv.run_id)
+    ds = ws.dataset(r.dataset_id)
+    reproductions = [{"run_id": x["run_id"], "status": x["status"], "started_at": x["started_at"],
+                      "created_by": x["created_by"],
+                      "same_predictions": (x["prediction_sha256"] == r.prediction_sha256
+                                           if x["prediction_sha256"] and r.prediction_sha256 else None)}
+                     for x in model_rows.runs_reproducing(reg, r.id)]
+    changes = stages.history(reg, mv.id)
+    validations = stages.validations_of(reg, mv.id)
+    moves = [m | {"model": mv.model} for m in aliases.moves_of_version(reg, mv.model_id, mv.version)]
+    drift = _drift(drift_reports.list_reports(reg, model_name=mv.model, model_version=mv.version))
+    exports = exports_of(ws, mv.id)
+    accepted = [a for a in accepted_warnings(ws, ds.id, mv.target) if sorted(a["features"]) == sorted(mv.features)]
+
+    nodes = [{"id": f"dataset:{ds.id}", "kind": "dataset", "label": f"{ds.name} ({ds.n_rows:,} rows)"},
+             {"id": f"run:{r.id}", "kind": "run", "label": f"run {r.id} ({r.family or r.status})"},
+             {"id": f"version:{mv.id}", "kind": "version", "label": f"{mv.ref} ({mv.stage})"}]
+    edges = [{"from": f"dataset:{ds.id}", "to": f"run:{r.id}", "label": "trained on"},
+             {"from": f"run:{r.id}", "to": f"version:{mv.id}", "label": "registered"}]
+    for v in validations:
+        nodes.append({"id": f"validation:{v['id']}", "kind": "validation",
+                      "label": f"validation {v['id']} ({'beats' if v['beats_baseline'] else 'does not beat'} "
+                               "the baseline)"})
+        edges.append({"from": f"version:{mv.id}", "to": f"validation:{v['id']}", "label": "validated"})
+    for c in changes:
+        nodes.append({"id": f"stage:{c['id']}", "kind": "stage_change",
+                      "label": f"{c['to_stage']} by {c['changed_by']}"
+                               + (" (self-approved)" if c["self_approved"] else "")})
+        edges.append({"from": f"version:{mv.id}", "to": f"stage:{c['id']}", "label": c["to_stage"]})
+    for m in moves:
+        verb = "took" if m["to_version"] == mv.version else "left"
+        nodes.append({"id": f"alias_move:{m['id']}", "kind": "alias_move",
+                      "label": f"{m['alias']} {verb} by {m['moved_by']}"})
+        edges.append({"from": f"version:{mv.id}", "to": f"alias_move:{m['id']}", "label": m["alias"]})
+    for d in drift:
+        nodes.append({"id": f"drift:{d['id']}", "kind": "drift_report", "label": f"{d['batch_label']}: {d['verdict']}"})
+        edges.append({"from": f"version:{mv.id}", "to": f"drift:{d['id']}", "label": "drift report"})
+    for e in exports:
+        eid = e.get("id")
+        nodes.append({"id": f"export:{eid}", "kind": "export",
+                      "label": str(e.get("out_path") or e.get("path") or f"export {eid}")})
+        edges.append({"from": f"version:{mv.id}", "to": f"export:{eid}", "label": "exported"})
+
+    return json_safe({
+        "ref": mv.ref,
+        "dataset": _dataset(ds) | {"fingerprint_matches_run": ds.fingerprint == r.dataset_fingerprint},
+        "run": {"id": r.id, "kind": r.kind, "reproduces_run_id": r.reproduces_run_id,
+                "dataset_fingerprint": r.dataset_fingerprint, "spec": r.spec, "seed": r.seed,
+                "library_versions": r.library_versions, "family": r.family,
+                "hyperparameters": r.hyperparameters, "status": r.status, "started_at": r.started_at,
+                "finished_at": r.finished_at, "duration_s": r.duration_s, "created_by": r.created_by,
+                "prediction_sha256": r.prediction_sha256},
+        "reproductions": reproductions,
+        "model": {"name": model.name, "description": model.description, "tags": tags.of(reg, "model", model.id),
+                  "created_by": model.created_by, "created_at": model.created_at},
+        "version": {"ref": mv.ref, "id": mv.id, "model": mv.model, "version": mv.version, "stage": mv.stage,
+                    "family": mv.family, "task": mv.task, "target": mv.target, "features": mv.features,
+                    "artifact_sha256": mv.artifact_sha256, "description": mv.description,
+                    "tags": tags.of(reg, "version", mv.id), "created_by": mv.created_by,
+                    "created_at": mv.created_at},
+        "validations": validations,
+        "stage_changes": changes,
+        "approvals": [{"by": c["changed_by"], "at": c["changed_at"], "comment": c["comment"],
+                       "self_approved": c["self_approved"]} for c in changes if c["to_stage"] == "approved"],
+        "aliases": aliases.held_by(reg, mv.id),
+        "alias_moves": moves,
+        "drift_reports": drift,
+        "exports": exports,
+        "accepted_warnings": [{"check_id": a["check_id"], "reason": a["reason"], "accepted_by": a["accepted_by"],
+                               "accepted_at": a["accepted_at"]} for a in accepted],
+        "graph": {"nodes": nodes, "edges": edges},
+    })
+
+
+def dataset_lineage(ws: "Workspace", dataset: str | int) -> dict[str, Any]:
+    """What a dataset (id or name) was used for: ``dataset``, ``same_data_as`` (other
+    datasets with the same fingerprint), every ``runs`` entry trained on it, every
+    ``versions`` entry those runs registered (stage, aliases, tags), the
+    ``drift_reports`` that used it as the reference, its ``accepted_warnings`` and a
+    ``graph`` of nodes and edges."""
+    from .registry import accepted_warnings, drift_reports
+    from .registry import models as model_rows
+    from .registry import runs as run_rows
+
+    reg = ws.registry
+    ds = ws.dataset(dataset)
+    same = [d.id for d in ws.datasets() if d.fingerprint == ds.fingerprint and d.id != ds.id]
+    runs = [r.summary() | {"seed": r.seed, "reproduces_run_id": r.reproduces_run_id}
+            for r in reversed(run_rows.list_all(reg, dataset_id=ds.id))]
+    versions = [v.to_dict() for v in model_rows.search_versions(reg, dataset_id=ds.id, order="oldest",
+                                                                 limit=None).rows]
+    drift = _drift(drift_reports.list_reports(reg, dataset_id=ds.id))
+    accepted = accepted_warnings.list_for(reg, ds.id)
+
+    nodes = [{"id": f"dataset:{ds.id}", "kind": "dataset", "label": f"{ds.name} ({ds.n_rows:,} rows)"}]
+    edges = []
+    for r in runs:
+        nodes.append({"id": f"run:{r['run_id']}", "kind": "run",
+                      "label": f"run {r['run_id']} ({r['family'] or r['status']})"})
+        edges.append({"from": f"dataset:{ds.id}", "to": f"run:{r['run_id']}",
+                      "label": "reproduced" if r["kind"] == "reproduce" else "trained on"})
+    run_of = {(r["model"], r["version"]): r["run_id"] for r in runs if r["model"]}
+    for v in versions:
+        nodes.append({"id": f"version:{v['id']}", "kind": "version", "label": f"{v['ref']} ({v['stage']})"})
+        run_id = run_of.get((v["model"], v["version"]))
+        if run_id is not None:
+            edges.append({"from": f"run:{run_id}", "to": f"version:{v['id']}", "label": "registered"})
+    for d in drift:
+        nodes.append({"id": f"drift:{d['id']}", "kind": "drift_report", "label": f"{d['batch_label']}: {d['verdict']}"})
+        edges.append({"from": f"dataset:{ds.id}", "to": f"drift:{d['id']}", "label": "reference of"})
+    return json_safe({"dataset": _dataset(ds), "same_data_as": same, "runs": runs, "versions": versions,
+                      "drift_reports": drift,
+                      "accepted_warnings": [{"check_id": a["check_id"], "target": a["target"],
+                                             "reason": a["reason"], "accepted_by": a["accepted_by"],
+                                             "accepted_at": a["accepted_at"]} for a in accepted],
+                      "graph": {"nodes": nodes, "edges": edges}})
+
+
+def model_audit_trail(ws: "Workspace", model: str, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """The audit entries about a model, its versions and the runs that made them (stage
+    changes, approvals, alias moves, tags, validations, drift reports on a version),
+    newest first."""
+    from .registry import models as model_rows
+
+    m = model_rows.get_model(ws.registry, str(model or "").strip())
+    return [e.to_dict() for e in model_rows.audit_entries_for_model(ws.registry, m.id, limit=limit)]

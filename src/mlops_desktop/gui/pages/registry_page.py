@@ -1,0 +1,702 @@
+"""Registry page: every model version with its stage, aliases and tags; filters; and for
+the selected version its lineage, its history and a side-by-side comparison, with the
+lifecycle actions (validate, approve, retire, aliases, tags, description).
+
+The rules live in core (core/lifecycle.py): this page asks for what they need (a
+comment, an override reason) and shows the core's message when a rule says no.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView,
+                               QInputDialog, QLabel, QLineEdit, QMessageBox, QPushButton, QSplitter,
+                               QStackedWidget, QTableView, QTabWidget, QTextBrowser,
+                               QVBoxLayout, QWidget)
+
+from ..errors import show_error
+from ..jobs import JobRunner
+from ..rows_model import Column, RowsModel
+from ..state import AppState
+from ..widgets import EmptyState, add_table_actions, fill_table, heading, make_table
+
+STAGE_TEXT = {"draft": "draft", "validated": "validated", "approved": "approved", "retired": "retired"}
+PERIODS = [("Any time", None), ("Last 7 days", 7), ("Last 30 days", 30), ("Last 12 months", 365)]
+#: the rows the list shows at first (newest first); "Show all" lifts the limit. Listing
+#: 10,000 versions takes about half a second, a thousand a tenth of that.
+LIST_LIMIT = 1_000
+
+
+def _join(values: Any) -> str:
+    return ", ".join(values) if values else ""
+
+
+def _tags(tags: Any) -> str:
+    return ", ".join(f"{k}={v}" if v else k for k, v in (tags or {}).items())
+
+
+def _when(text: Any) -> str:
+    """2026-11-23T10:04:05.123Z -> 2026-11-23 10:04 (UTC)."""
+    s = str(text or "")
+    return s[:16].replace("T", " ") if len(s) >= 16 else s
+
+
+class RegistryPage(QWidget):
+    title = "Registry"
+
+    def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.state, self.runner = state, runner
+        self.lineage: Optional[dict] = None
+        self._stale = True
+        self._pending_ref: Optional[str] = None
+
+        outer = QVBoxLayout(self)
+        top = QHBoxLayout()
+        top.addWidget(heading("Registry"))
+        top.addSpacing(12)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search a model name or description")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(220)
+        top.addWidget(self.search, 2)
+        top.addWidget(QLabel("Stage:"))
+        self.stage = QComboBox()
+        self.stage.addItem("any", None)
+        for s in STAGE_TEXT:
+            self.stage.addItem(s, s)
+        top.addWidget(self.stage)
+        top.addWidget(QLabel("Tag:"))
+        self.tag = QLineEdit()
+        self.tag.setPlaceholderText("key or key=value")
+        self.tag.setClearButtonEnabled(True)
+        self.tag.setMaximumWidth(150)
+        top.addWidget(self.tag)
+        top.addWidget(QLabel("Dataset:"))
+        self.dataset = QComboBox()
+        self.dataset.setMinimumWidth(140)
+        top.addWidget(self.dataset)
+        self.period = QComboBox()
+        for text, days in PERIODS:
+            self.period.addItem(text, days)
+        top.addWidget(self.period)
+        outer.addLayout(top)
+
+        status = QHBoxLayout()
+        self.count = QLabel()
+        status.addWidget(self.count)
+        self.show_all = QPushButton("Show all")
+        self.show_all.setToolTip("List every matching version (slower with many thousands)")
+        self.show_all.clicked.connect(lambda: self.refresh(limit=None))
+        self.show_all.setVisible(False)
+        status.addWidget(self.show_all)
+        status.addStretch(1)
+        self.single_user = QCheckBox("Single-user mode")
+        self.single_user.setToolTip("When on, the person who trained a version may approve it; the approval "
+                                    "is recorded as self-approved and shown on the model card and in exports.")
+        self.single_user.clicked.connect(self._toggle_single_user)
+        status.addWidget(self.single_user)
+        outer.addLayout(status)
+
+        self.model = RowsModel([
+            Column("Model", "model"), Column("Version", "version"), Column("Stage", "stage"),
+            Column("Aliases", "aliases", _join), Column("Family", "family"), Column("Target", "target"),
+            Column("Dataset", "dataset"), Column("Trained by", "created_by"),
+            Column("Created (UTC)", "created_at", _when), Column("Tags", "tags", _tags),
+            Column("Description", "description", tip=lambda r: r.get("description") or "")])
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(24)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(8, Qt.SortOrder.DescendingOrder)  # newest first
+        self.table.setWordWrap(False)
+        add_table_actions(self.table, "model-versions")
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(True)
+        for i, width in enumerate((130, 60, 80, 90, 130, 90, 110, 90, 120, 110)):
+            header.resizeSection(i, width)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._select(cur.row()))
+
+        self.detail = self._build_detail()
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("registrySplitter")
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([560, 640])
+
+        self.empty = EmptyState("No model yet",
+                                "Models appear here once the Train page has trained one. Each training "
+                                "run registers a draft version; validate it, have a colleague approve it, "
+                                "then point the production alias at it and export it for IT.",
+                                [("Go to Train", lambda: self._go("Train"))])
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.splitter)
+        outer.addWidget(self.stack, 1)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(150)  # filter once the analyst pauses typing
+        self._debounce.timeout.connect(self.refresh)
+        self.search.textChanged.connect(lambda _t: self._debounce.start())
+        self.tag.textChanged.connect(lambda _t: self._debounce.start())
+        for combo in (self.stage, self.dataset, self.period):
+            combo.currentIndexChanged.connect(lambda _i: self.refresh())
+        state.workspace_changed.connect(self._mark_stale)
+        state.models_changed.connect(self._models_changed)
+        state.datasets_changed.connect(lambda _id: self._mark_stale())
+
+    # -- layout of the right-hand side -----------------------------------------------------------
+
+    def _build_detail(self) -> QWidget:
+        box = QWidget()
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(6, 0, 0, 0)
+        self.detail_title = QLabel("Select a version")
+        font = self.detail_title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.2)
+        font.setBold(True)
+        self.detail_title.setFont(font)
+        layout.addWidget(self.detail_title)
+        self.detail_text = QLabel()
+        self.detail_text.setWordWrap(True)
+        self.detail_text.setTextFormat(Qt.TextFormat.RichText)
+        self.detail_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.detail_text)
+
+        self.buttons: dict[str, QPushButton] = {}
+        rows = [[("validated", "Mark validated…", lambda: self.ask_stage("validated")),
+                 ("approved", "Approve…", lambda: self.ask_stage("approved")),
+                 ("retired", "Retire…", lambda: self.ask_stage("retired"))],
+                [("alias", "Set alias…", self.ask_alias),
+                 ("tag", "Tag…", self.ask_tag),
+                 ("describe", "Describe…", self.ask_description),
+                 ("export", "Export…", self.go_export)]]
+        for row in rows:
+            line = QHBoxLayout()
+            for key, text, slot in row:
+                button = QPushButton(text)
+                button.clicked.connect(slot)
+                button.setEnabled(False)
+                self.buttons[key] = button
+                line.addWidget(button)
+            line.addStretch(1)
+            layout.addLayout(line)
+
+        self.tabs = QTabWidget()
+        self.tree = QTextBrowser()
+        self.tree.setOpenLinks(False)
+        self.lineage_nodes: list[Node] = []
+        self.tabs.addTab(self.tree, "Lineage")
+        self.history = make_table(["When (UTC)", "Who", "What"], name="model-history")
+        self.history.horizontalHeader().setStretchLastSection(True)
+        self.history.setWordWrap(True)
+        self.tabs.addTab(self.history, "History")
+        compare = QWidget()
+        cl = QVBoxLayout(compare)
+        cl.setContentsMargins(0, 4, 0, 0)
+        pick = QHBoxLayout()
+        pick.addWidget(QLabel("Compare with:"))
+        self.compare_with = QComboBox()
+        self.compare_with.setMinimumWidth(160)
+        self.compare_with.currentIndexChanged.connect(lambda _i: self._compare())
+        pick.addWidget(self.compare_with, 1)
+        cl.addLayout(pick)
+        self.compare_table = make_table(["", "A", "B"], select_rows=False, name="version-comparison")
+        compare_header = self.compare_table.horizontalHeader()
+        compare_header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        for i in (1, 2):
+            compare_header.setSectionResizeMode(i, QHeaderView.ResizeMode.Stretch)
+        self.compare_table.setWordWrap(True)
+        cl.addWidget(self.compare_table, 1)
+        self.compare_notes = QLabel()
+        self.compare_notes.setWordWrap(True)
+        cl.addWidget(self.compare_notes)
+        self.tabs.addTab(compare, "Compare")
+        layout.addWidget(self.tabs, 1)
+        return box
+
+    # -- the list ----------------------------------------------------------------------------
+
+    def _go(self, title: str) -> None:
+        window = self.window()
+        go = getattr(window, "go_to", None)
+        if go is not None:
+            go(title)
+
+    def _mark_stale(self) -> None:
+        self._stale = True
+        if self.isVisible():
+            self.reload()
+
+    def _models_changed(self, ref: str) -> None:
+        self._pending_ref = ref or self._pending_ref
+        self._mark_stale()
+
+    def showEvent(self, event: Any) -> None:
+        if self._stale:
+            self.reload()
+        super().showEvent(event)
+
+    def reload(self) -> None:
+        """Re-read the workspace: datasets for the filter, the mode, then the list."""
+        self._stale = False
+        ws = self.state.workspace
+        self.dataset.blockSignals(True)
+        current = self.dataset.currentData()
+        self.dataset.clear()
+        self.dataset.addItem("any", None)
+        if ws is not None:
+            for ds in ws.datasets():
+                self.dataset.addItem(ds.name, ds.id)
+        index = self.dataset.findData(current)
+        self.dataset.setCurrentIndex(max(index, 0))
+        self.dataset.blockSignals(False)
+        if ws is not None:
+            from ...core.lifecycle import single_user_mode
+
+            self.single_user.setChecked(single_user_mode(ws))
+        self.single_user.setEnabled(ws is not None)
+        self.refresh()
+
+    def filters(self) -> dict[str, Any]:
+        from datetime import date, timedelta
+
+        days = self.period.currentData()
+        return {"text": self.search.text().strip() or None, "stage": self.stage.currentData(),
+                "tag": self.tag.text().strip() or None, "dataset": self.dataset.currentData(),
+                "since": (date.today() - timedelta(days=days)).isoformat() if days else None}
+
+    def refresh(self, limit: Optional[int] = LIST_LIMIT) -> None:
+        """Run the filters against the registry and show the matching versions (the
+        newest ``limit`` of them; None for all)."""
+        ws = self.state.workspace
+        if ws is None:
+            self.model.set_rows([])
+            self.stack.setCurrentWidget(self.empty)
+            self.count.setText("")
+            return
+        from ...core.lifecycle import search_versions
+
+        selected = self.selected_ref() or self._pending_ref
+        try:
+            page = search_versions(ws, limit=limit, **self.filters())
+        except Exception as exc:  # a malformed tag filter, say: say so where the count goes
+            self.count.setText(f"<span style='color:#b00020'>{exc}</span>")
+            return
+        rows = [r.to_dict() for r in page.rows]
+        self.model.set_rows(rows)
+        any_filter = any(v for v in self.filters().values())
+        if not rows and not any_filter:
+            self.stack.setCurrentWidget(self.empty)
+            self.count.setText("")
+            return
+        self.stack.setCurrentWidget(self.splitter)
+        plural = "s" if page.total != 1 else ""
+        if len(rows) < page.total:
+            self.count.setText(f"{page.total:,} version{plural}{' match' if any_filter else ''}; showing the "
+                               f"newest {len(rows):,}. Filter to narrow the list, or")
+        else:
+            self.count.setText(f"{page.total:,} version{plural}{' match' if any_filter else ''}.")
+        self.show_all.setVisible(len(rows) < page.total)
+        self._pending_ref = None
+        self.select_ref(selected) if selected else self._select(-1)
+
+    def select_ref(self, ref: str) -> None:
+        """Select ``MODEL:VERSION`` (or the newest version of ``MODEL``) in the list."""
+        name, _, version = ref.partition(":")
+        for i, row in enumerate(self.model.rows):
+            if row["model"] == name and (not version or str(row["version"]) == version):
+                index = self.model.index(i, 0)
+                self.table.selectionModel().setCurrentIndex(
+                    index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+                self.table.scrollTo(index)
+                self._select(i)
+                return
+        self._select(-1)
+
+    def selected_ref(self) -> Optional[str]:
+        index = self.table.selectionModel().currentIndex()
+        if not index.isValid() or index.row() >= len(self.model.rows):
+            return None
+        return self.model.row(index.row())["ref"]
+
+    # -- the selected version ----------------------------------------------------------------
+
+    def _select(self, row: int) -> None:
+        ws = self.state.workspace
+        if ws is None or row < 0 or row >= len(self.model.rows):
+            self.lineage = None
+            self.detail_title.setText("Select a version")
+            self.detail_text.setText("Pick a version on the left to see where it came from, "
+                                     "what happened to it and how it compares with another.")
+            for b in self.buttons.values():
+                b.setEnabled(False)
+            self.tree.clear()
+            self.history.setRowCount(0)
+            self.compare_with.clear()
+            return
+        from ...core.lineage import version_lineage
+
+        ref = self.model.row(row)["ref"]
+        try:
+            self.lineage = version_lineage(ws, ref)
+        except Exception as exc:
+            show_error(self, f"Cannot read {ref}", exc)
+            return
+        self._show_version(self.lineage)
+
+    def _show_version(self, lin: dict) -> None:
+        from ...core.lifecycle import ALLOWED
+
+        v = lin["version"]
+        stage = v["stage"]
+        aliases = lin.get("aliases") or []
+        self.detail_title.setText(f"{v['ref']} — {stage}" + (f" ({', '.join(aliases)})" if aliases else ""))
+        parts = [f"{v['family']} for <b>{v['target']}</b> ({v['task']}), trained by {v['created_by']} "
+                 f"on {_when(v['created_at'])} UTC from <b>{lin['dataset']['name']}</b>."]
+        if v.get("description"):
+            parts.append(f"<i>{v['description']}</i>")
+        if lin["model"].get("description"):
+            parts.append(f"Model: <i>{lin['model']['description']}</i>")
+        tags = {**(lin["model"].get("tags") or {}), **(v.get("tags") or {})}
+        if tags:
+            parts.append("Tags: " + _tags(tags))
+        for a in lin.get("approvals") or []:
+            who = f"{a['by']} (self-approved)" if a["self_approved"] else a["by"]
+            parts.append(f"Approved by {who} on {_when(a['at'])}: “{a['comment']}”")
+        if not lin.get("validations"):
+            parts.append("Not validated yet: validate it on the Validate page before it can move on.")
+        self.detail_text.setText("<br>".join(parts))
+        for key, button in self.buttons.items():
+            if key in ALLOWED:
+                button.setEnabled(stage in ALLOWED[key])
+            else:
+                button.setEnabled(True)
+        self.buttons["alias"].setEnabled(stage == "approved")
+        self.buttons["export"].setEnabled(stage == "approved")
+        self.buttons["alias"].setToolTip("" if stage == "approved" else "Only an approved version can hold an alias")
+        self._fill_tree(lin)
+        self._fill_history(v["model"])
+        self._fill_compare_choices(v["ref"])
+
+    def _fill_tree(self, lin: dict) -> None:
+        """The lineage as an indented, wrapped tree: dataset → run → version → what
+        happened to it."""
+        self.lineage_nodes = lineage_tree(lin)
+        self.tree.setHtml(tree_html(self.lineage_nodes))
+
+    def _fill_history(self, model: str) -> None:
+        from ...core.lineage import model_audit_trail
+
+        ws = self.state.workspace
+        entries = model_audit_trail(ws, model, limit=500)
+        fill_table(self.history, [[_when(e["at"]), e["actor"], e["summary"]] for e in entries])
+        self.history.setColumnWidth(2, 360)
+
+    def _fill_compare_choices(self, ref: str) -> None:
+        """The other versions of the same model, newest first (a comparison across
+        models is possible from the CLI)."""
+        name = ref.partition(":")[0]
+        others = [r["ref"] for r in self.model.rows if r["model"] == name and r["ref"] != ref]
+        self.compare_with.blockSignals(True)
+        self.compare_with.clear()
+        for other in others:
+            self.compare_with.addItem(other)
+        self.compare_with.blockSignals(False)
+        self.compare_with.setEnabled(bool(others))
+        self._compare()
+
+    def _compare(self) -> None:
+        ws = self.state.workspace
+        other = self.compare_with.currentText()
+        if ws is None or self.lineage is None or not other:
+            self.compare_table.setRowCount(0)
+            self.compare_notes.setText("This model has no other version to compare with." if self.lineage else "")
+            return
+        from ...core.compare import compare_versions
+
+        try:
+            c = compare_versions(ws, self.lineage["ref"], other)
+        except Exception as exc:
+            show_error(self, "Cannot compare", exc)
+            return
+        self.compare_table.setHorizontalHeaderLabels(["", c["a"]["ref"], c["b"]["ref"]])
+        self.compare_table.setRowCount(0)
+        fill_table(self.compare_table, comparison_rows(c))
+        self.compare_table.resizeRowsToContents()
+        notes = list(c["metrics"].get("notes") or [])
+        if c["metrics"].get("same_holdout"):
+            notes.append("Both were validated on the same holdout rows.")
+        self.compare_notes.setText("\n".join(notes))
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def _act(self, title: str, fn: Callable[[], Any]) -> bool:
+        """Run a registry change; on a rule's refusal show why. Refreshes on success."""
+        ref = self.lineage["ref"] if self.lineage else None
+        try:
+            fn()
+        except Exception as exc:
+            show_error(self, title, exc)
+            return False
+        self._pending_ref = ref
+        self.state.models_changed.emit(ref or "")
+        return True
+
+    def ask_stage(self, stage: str) -> None:
+        """Ask for the comment (and an override reason where the rules need one), then move."""
+        if self.lineage is None:
+            return
+        ref = self.lineage["ref"]
+        prompts = {"validated": "Optional comment for moving it to validated:",
+                   "approved": "What did you check, and why may this model run? (recorded with your name)",
+                   "retired": "Why is it retired?"}
+        comment, ok = QInputDialog.getMultiLineText(self, f"{ref}: {stage}", prompts[stage])
+        if not ok:
+            return
+        override = None
+        latest = (self.lineage.get("validations") or [None])[-1]
+        if stage == "validated" and latest is not None and not latest["beats_baseline"]:
+            override, ok = QInputDialog.getMultiLineText(
+                self, "Override the baseline verdict",
+                f"{ref} did not beat its baseline. Why should it be validated anyway? (recorded)")
+            if not ok:
+                return
+        self.set_stage(stage, comment=comment, override=override)
+
+    def set_stage(self, stage: str, *, comment: str = "", override: Optional[str] = None) -> bool:
+        from ...core.lifecycle import change_stage
+
+        ref = self.lineage["ref"]
+        return self._act(f"Cannot move {ref} to {stage}",
+                         lambda: change_stage(self.state.workspace, ref, stage, actor=self.state.actor,
+                                              comment=comment, override_reason=override))
+
+    def ask_alias(self) -> None:
+        if self.lineage is None:
+            return
+        alias, ok = QInputDialog.getText(self, "Set an alias",
+                                         f"Point which alias at {self.lineage['ref']}? (IT scores with the "
+                                         "version that holds 'production')", text="production")
+        if ok and alias.strip():
+            self.set_alias(alias.strip())
+
+    def set_alias(self, alias: str, comment: str = "") -> bool:
+        from ...core.lifecycle import set_alias
+
+        v = self.lineage["version"]
+        return self._act(f"Cannot set {alias}",
+                         lambda: set_alias(self.state.workspace, v["model"], alias, v["version"],
+                                           actor=self.state.actor, comment=comment))
+
+    def go_export(self) -> None:
+        """Open the Export page on this version."""
+        if self.lineage is None:
+            return
+        self._go("Export")
+        export = getattr(self.window(), "page", None)
+        if export is not None:
+            export("Export").select(self.lineage["ref"])
+
+    def ask_tag(self) -> None:
+        if self.lineage is None:
+            return
+        text, ok = QInputDialog.getText(self, "Tag this version",
+                                        "A tag as key=value (a key alone removes that tag):")
+        if not ok or not text.strip():
+            return
+        key, sep, value = text.partition("=")
+        from ...core.annotations import remove_tag, set_tag
+
+        ref, ws, actor = self.lineage["ref"], self.state.workspace, self.state.actor
+        if sep:
+            self._act("Cannot tag", lambda: set_tag(ws, ref, key.strip(), value.strip(), actor=actor))
+        else:
+            self._act("Cannot remove the tag", lambda: remove_tag(ws, ref, key.strip(), actor=actor))
+
+    def ask_description(self) -> None:
+        if self.lineage is None:
+            return
+        from ...core.annotations import set_description
+
+        ref = self.lineage["ref"]
+        text, ok = QInputDialog.getMultiLineText(self, f"Describe {ref}", "What is this version, in a sentence "
+                                                 "or two?", self.lineage["version"].get("description") or "")
+        if ok:
+            self._act("Cannot save the description",
+                      lambda: set_description(self.state.workspace, ref, text, actor=self.state.actor))
+
+    def _toggle_single_user(self, on: bool) -> None:
+        ws = self.state.workspace
+        if ws is None:
+            return
+        if on:
+            answer = QMessageBox.question(
+                self, "Single-user mode",
+                "In single-user mode the person who trained a version may also approve it. Every such "
+                "approval is recorded as self-approved, and the model card and the export say so. "
+                "Switch it on for this workspace?")
+            if answer != QMessageBox.StandardButton.Yes:
+                self.single_user.setChecked(False)
+                return
+        from ...core.lifecycle import set_single_user
+
+        if not self._act("Cannot change the mode", lambda: set_single_user(ws, on, actor=self.state.actor)):
+            self.single_user.setChecked(not on)
+
+
+@dataclass
+class Node:
+    """One line of the lineage tree: what it is, its details, what hangs below it."""
+
+    label: str
+    detail: str = ""
+    children: list["Node"] = field(default_factory=list)
+
+    def add(self, label: str, detail: str = "") -> "Node":
+        child = Node(label, detail)
+        self.children.append(child)
+        return child
+
+
+def lineage_tree(lin: dict) -> list[Node]:
+    """The lineage of a version (``core.lineage.version_lineage``) as a tree to show."""
+    ds, run, v = lin["dataset"], lin["run"], lin["version"]
+    d = Node(f"Dataset {ds['name']}", f"{ds.get('rows') or 0:,} rows × {ds.get('columns') or 0} columns · "
+             f"fingerprint {str(ds.get('fingerprint', ''))[:16]}… · imported by {ds.get('created_by', '')} "
+             f"on {_when(ds.get('created_at'))}")
+    d.add("Source file", f"{ds.get('source_path') or '—'} ({ds.get('source_format') or '?'})")
+    options = {k: val for k, val in (ds.get("import_options") or {}).items() if val not in (None, "", [], {})}
+    if options:
+        d.add("Import options", ", ".join(f"{k} = {val}" for k, val in options.items()))
+    if not ds.get("fingerprint_matches_run", True):
+        d.add("Warning", "the snapshot no longer matches the fingerprint the run recorded")
+    for a in lin.get("accepted_warnings") or []:
+        d.add(f"Accepted warning: {a['check_id']}", f"“{a['reason']}” · {a['accepted_by']}")
+    r = d.add(f"Run {run['id']}", f"{run.get('family') or run.get('status')} · seed {run['seed']} · by "
+              f"{run['created_by']} · {_when(run['started_at'])}")
+    libs = run.get("library_versions") or {}
+    if libs:
+        r.add("Library versions", ", ".join(f"{k} {val}" for k, val in libs.items()))
+    for rep in lin.get("reproductions") or []:
+        same = {True: "same predictions", False: "different predictions", None: rep["status"]}
+        r.add(f"Reproduced as run {rep['run_id']}", f"{same[rep['same_predictions']]} · by {rep['created_by']}")
+    ver = r.add(f"Version {v['ref']}", f"{v['stage']} · artifact SHA-256 {v['artifact_sha256'][:16]}…")
+    for val in lin.get("validations") or []:
+        ver.add(f"Validation {val['id']}", f"{'beats' if val['beats_baseline'] else 'does not beat'} the "
+                f"baseline · by {val['created_by']} · {_when(val['created_at'])}")
+    for c in lin.get("stage_changes") or []:
+        text = f"by {c['changed_by']} · {_when(c['changed_at'])}"
+        if c.get("self_approved"):
+            text += " · self-approved"
+        if c.get("comment"):
+            text += f" · “{c['comment']}”"
+        if c.get("baseline_override"):
+            text += f" · baseline override: {c['baseline_override']}"
+        ver.add(f"{c['from_stage']} → {c['to_stage']}", text)
+    for m in lin.get("alias_moves") or []:
+        took = m.get("to_version") == v["version"]
+        ver.add(f"Alias {m['alias']} {'set here' if took else 'moved away'}",
+                f"by {m['moved_by']} · {_when(m['moved_at'])}" + (f" · {m['comment']}" if m.get("comment") else ""))
+    for dr in lin.get("drift_reports") or []:
+        ver.add(f"Drift report {dr['id']}", f"{dr['batch_label']}: {dr['verdict']} · {dr['n_drifted']} of "
+                f"{dr['n_features']} features drifted · {_when(dr['created_at'])}")
+    for e in lin.get("exports") or []:
+        ver.add("Exported", f"{e.get('out_path') or ''} · by {e.get('created_by', '')} · "
+                f"{_when(e.get('created_at'))}")
+    return [d]
+
+
+def tree_html(nodes: list[Node]) -> str:
+    """Nested lists: bold labels, details after them, wrapping with the panel."""
+    def items(level: list[Node]) -> str:
+        out = []
+        for n in level:
+            detail = f" — {html.escape(n.detail)}" if n.detail else ""
+            inner = f"<ul style='margin-left:-14px'>{items(n.children)}</ul>" if n.children else ""
+            out.append(f"<li style='margin-bottom:3px'><b>{html.escape(n.label)}</b>{detail}{inner}</li>")
+        return "".join(out)
+    return f"<ul style='margin-left:-22px'>{items(nodes)}</ul>"
+
+
+def comparison_rows(c: dict) -> list[list[Any]]:
+    """The comparison of two versions as rows of (aspect, A, B) for a table."""
+    a, b = c["a"], c["b"]
+    da, db = c["data"]["a"], c["data"]["b"]
+
+    def both(label: str, key: str, fmt: Callable[[Any], Any] = lambda x: x) -> list[Any]:
+        return [label, fmt(a.get(key)), fmt(b.get(key))]
+
+    rows: list[list[Any]] = [
+        both("Stage", "stage"), both("Family", "family"), both("Target", "target"),
+        both("Trained by", "created_by"), both("Created (UTC)", "created_at", _when),
+        both("Approved by", "approved_by", lambda x: x or "—"),
+        ["Dataset", da["dataset"], db["dataset"]],
+        ["Rows in the dataset", da["dataset_rows"], db["dataset_rows"]],
+        ["Same data"] + (["yes (same fingerprint)"] * 2 if c["data"]["same_data"] else ["no", "no"]),
+    ]
+    f = c["features"]
+    rows.append(["Features", f"{len(f['common']) + len(f['removed'])}", f"{len(f['common']) + len(f['added'])}"])
+    if f["removed"] or f["added"]:
+        rows.append(["Only in one", ", ".join(f["removed"]) or "—", ", ".join(f["added"]) or "—"])
+    for d in [d for d in c["spec"]["differences"] if d["setting"] != "family"][:12]:
+        rows.append([d["setting"], str(d["a"]), str(d["b"])])
+    for m in c["metrics"]["holdout"]:
+        def interval(side: Optional[dict]) -> str:
+            if not side or side.get("value") is None:
+                return "—"
+            if side.get("low") is None:
+                return f"{side['value']:.4g}"
+            return f"{side['value']:.4g} [{side['low']:.4g}, {side['high']:.4g}]"
+        label = m["label"] + (" (primary)" if m["primary"] else "")
+        rows.append([label, interval(m["a"]), interval(m["b"])])
+    warnings = c["checks"]
+    if warnings["a"]["accepted_warnings"] or warnings["b"]["accepted_warnings"]:
+        rows.append(["Accepted warnings", ", ".join(w["check_id"] for w in warnings["a"]["accepted_warnings"]) or "—",
+                     ", ".join(w["check_id"] for w in warnings["b"]["accepted_warnings"]) or "—"])
+    seg = c["segments"]
+    if seg["a"] or seg["b"]:
+        rows.append(["Segmented by", (seg["a"] or {}).get("segment_by") or "—",
+                     (seg["b"] or {}).get("segment_by") or "—"])
+        columns = dict.fromkeys(g["column"] for s in (seg["a"], seg["b"]) if s for g in s["validated"])
+        for column in columns:
+            rows.append([f"{_metric_name(seg, column)} by {column}", _groups(seg["a"], column),
+                         _groups(seg["b"], column)])
+    return rows
+
+
+def _metric_name(seg: dict, column: str) -> str:
+    for side in (seg["a"], seg["b"]):
+        for g in (side or {}).get("validated", []):
+            if g["column"] == column:
+                return str(g.get("primary_metric") or "metric")
+    return "metric"
+
+
+def _groups(side: Optional[dict], column: str) -> str:
+    """Each group's primary metric, e.g. "DL 0.71, AA 0.69 (few rows)"."""
+    for g in (side or {}).get("validated", []):
+        if g["column"] != column:
+            continue
+        primary = g.get("primary_metric")
+        parts = []
+        for x in g["groups"][:12]:
+            value = (x.get("metrics") or {}).get(primary)
+            if isinstance(value, dict):
+                value = value.get("value")
+            text = f"{x['value']} {value:.3g}" if isinstance(value, (int, float)) else f"{x['value']} —"
+            parts.append(text + ("" if x.get("reliable", True) else " (few rows)"))
+        return ", ".join(parts) + (" …" if len(g["groups"]) > 12 else "")
+    return "—"

@@ -1,0 +1,355 @@
+"""Export (core and CLI): only approved versions export; the package's files, its
+manifest and its record; byte-identical model and schema on a second export; the
+package's own scoring code (run in this process from the written package) against the
+app's model, bad rows rejected with reasons, unseen categories counted; drift from the
+stored profile against the app's Monitor comparison; segmented models as one package;
+zip, existing destinations and cancel."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import run_cli
+from mlops_desktop.core.errors import InvalidChoiceError, JobCancelled
+from mlops_desktop.core.export import ExportError, export_version, plan_export
+from mlops_desktop.core.export.files import support_modules
+from mlops_desktop.core.jobs import CancelToken
+from mlops_desktop.core.lifecycle import change_stage
+from mlops_desktop.core.registry import exports as export_rows
+from mlops_desktop.core.train import find_version, load_model
+from mlops_desktop.core.workspace import Workspace
+from test_export_fixtures import FEATURES, approve, flights_late, train_late
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    base = tmp_path_factory.mktemp("export")
+    data = base / "flights_late.csv"
+    df = flights_late(data)
+    ws = Workspace.create(base / "ws", actor="ann")
+    ref = train_late(ws, data)
+    approve(ws, ref)
+    result = export_version(ws, ref, base / "pkg", actor="carl")
+    yield ws, ref, result, df, base
+    ws.close()
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_only_an_approved_version_exports(workspace, tmp_path):
+    data = tmp_path / "late.csv"
+    flights_late(data)
+    ref = train_late(workspace, data)
+    plan = plan_export(workspace, ref)
+    assert not plan.exportable and "only an approved version" in plan.reason and plan.stage == "draft"
+    with pytest.raises(InvalidChoiceError, match="is draft; only an approved version can be exported"):
+        export_version(workspace, ref, tmp_path / "pkg", actor="carl")
+    approve(workspace, ref)
+    plan = plan_export(workspace, ref)
+    assert plan.exportable and plan.reason is None
+    assert [(a["by"], a["comment"]) for a in plan.approvals] == [("bob", "Checked the card and the holdout.")]
+    assert plan.suggested_name == "late-v1" and plan.trained_by == "ann"
+    sizes = {f.path: f.size_bytes for f in plan.files}
+    assert sizes["score.py"] > 1000 and sizes["mlops_model_support/estimators.py"] > 1000
+    change_stage(workspace, ref, "retired", actor="bob", comment="replaced")
+    with pytest.raises(InvalidChoiceError, match="retired; a retired version cannot be exported"):
+        export_version(workspace, ref, tmp_path / "pkg", actor="carl")
+    assert not (tmp_path / "pkg").exists()
+    assert export_rows.for_version(workspace.registry, find_version(workspace, ref).id) == []
+
+
+def test_the_package_holds_every_file_listed_in_its_manifest(setup):
+    ws, ref, result, _, _ = setup
+    pkg = result.path
+    manifest = json.loads((pkg / "manifest.json").read_text())
+    expected = {"model/model.skops", "model/trusted_types.json", "score.py", "spark_score.py", "schema.json",
+                "requirements.txt", "reference_profile.json", "MODEL_CARD.md", "model_card.html", "README.md",
+                "MLmodel", "python_env.yaml", "examples/input.csv", "examples/expected_output.csv",
+                "mlops_model_support/__init__.py", "mlops_model_support/estimators.py",
+                "mlops_model_support/drift.py", "mlops_model_support/scoring.py",
+                "mlops_model_support/mlflow_model.py"}
+    assert set(manifest["files"]) == expected
+    on_disk = {p.relative_to(pkg).as_posix() for p in pkg.rglob("*") if p.is_file()}
+    assert on_disk == expected | {"manifest.json"}
+    for rel, info in manifest["files"].items():
+        assert _sha(pkg / rel) == info["sha256"] and (pkg / rel).stat().st_size == info["bytes"]
+    mv = find_version(ws, ref)
+    assert (manifest["model"], manifest["version"], manifest["run_id"]) == ("late", 1, mv.run_id)
+    assert manifest["dataset"]["fingerprint"] == ws.dataset("flights").fingerprint
+    assert [a["by"] for a in manifest["approved_by"]] == ["bob"] and manifest["exported_by"] == "carl"
+    assert manifest["exporter"]["name"] == "MLOps Desktop" and manifest["created_at"]
+    # the shipped estimators are the app's own module, byte for byte; no app import anywhere
+    from mlops_desktop.core.train import estimators
+
+    assert (pkg / "mlops_model_support/estimators.py").read_bytes() == Path(estimators.__file__).read_bytes()
+    for path in pkg.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                assert not any(n.startswith("mlops_desktop") for n in names), (path, names)
+    # the model names our estimators under the shipped module, and the list trusts them
+    trusted = json.loads((pkg / "model/trusted_types.json").read_text())["trusted"]
+    assert "mlops_model_support.estimators.InputColumns" in trusted
+    assert "mlops_model_support.estimators.StatsmodelsLogit" in trusted
+    assert not any(t.startswith("mlops_desktop") for t in trusted)
+    with zipfile.ZipFile(pkg / "model/model.skops") as zf:
+        assert b"mlops_desktop" not in zf.read("schema.json")
+
+
+def test_the_export_is_recorded_with_its_manifest_hash(setup):
+    ws, ref, result, _, base = setup
+    mv = find_version(ws, ref)
+    rows = [r for r in export_rows.for_version(ws.registry, mv.id) if r["id"] == result.export_id]
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["manifest_sha256"] == _sha(result.path / "manifest.json") == result.manifest_sha256
+    assert row["out_path"] == str((base / "pkg").absolute()) and row["created_by"] == "carl" and not row["zip"]
+    entries = [e for e in ws.audit_entries(entity_type="model_version", entity_id=mv.id)
+               if e.action == "model.exported"]
+    assert any(e.details["manifest_sha256"] == result.manifest_sha256 and e.actor == "carl" for e in entries)
+    assert ws.verify_audit() == []
+
+
+def test_the_schema_describes_inputs_and_outputs(setup):
+    ws, ref, result, df, _ = setup
+    schema = json.loads((result.path / "schema.json").read_text())
+    inputs = {c["name"]: c for c in schema["inputs"]}
+    assert list(inputs) == find_version(ws, ref).details["inputs"]
+    assert set(inputs) == set(FEATURES)
+    assert inputs["carrier"]["kind"] == "categorical" and inputs["carrier"]["categories"] == sorted(
+        df["carrier"].unique().tolist()) or set(inputs["carrier"]["categories"]) <= set(df["carrier"])
+    assert inputs["dep_delay"]["kind"] == "numeric" and inputs["dep_delay"]["min"] >= df["dep_delay"].min()
+    assert inputs["dep_delay"]["max"] <= df["dep_delay"].max() and inputs["distance"]["dtype"] == "integer"
+    assert schema["id_columns"] == ["row_id"]
+    m = schema["model"]
+    assert m["classes"] == ["late", "on time"] and m["positive_class"] in m["classes"]
+    assert 0 < m["threshold"] < 1
+    assert [o["name"] for o in schema["outputs"]] == ["prediction", "probability_late", "probability_on time",
+                                                      "label_at_threshold"]
+
+
+def test_a_second_export_gives_identical_model_and_schema_files(setup):
+    ws, ref, first, _, base = setup
+    second = export_version(ws, ref, base / "again", actor="dora")
+    for rel in ("model/model.skops", "model/trusted_types.json", "schema.json", "reference_profile.json"):
+        assert (first.path / rel).read_bytes() == (second.path / rel).read_bytes(), rel
+    assert first.manifest_sha256 != second.manifest_sha256  # who and when differ
+    assert len(export_rows.for_version(ws.registry, find_version(ws, ref).id)) >= 2
+
+
+def test_the_packages_scoring_equals_the_apps_model(setup):
+    """The package's own code and skops model, loaded from the written folder, against
+    the app's pickled model on the same rows: labels exactly, probabilities to 1e-12."""
+    ws, ref, result, df, _ = setup
+    app = load_model(ws, ref)
+    rows = df.sample(500, random_state=1)
+    with support_modules(result.path) as scoring:
+        package = scoring.ModelPackage(result.path)
+        out = package.score_frame(rows[FEATURES])
+    proba = app.predict_proba(rows[FEATURES])
+    assert out["reject_reason"].isna().all()
+    assert np.max(np.abs(out["probability_late"].to_numpy(float) - proba[:, 0])) <= 1e-12
+    assert list(out["prediction"]) == list(app.predict(rows[FEATURES]))
+    schema = json.loads((result.path / "schema.json").read_text())
+    pos = schema["model"]["positive_class"]
+    j = list(app.classes_).index(pos)
+    expected = np.where(proba[:, j] >= schema["model"]["threshold"], pos, app.classes_[1 - j])
+    assert list(out["label_at_threshold"]) == list(expected)
+
+
+def test_bad_values_are_rejected_with_reasons_and_unseen_categories_counted(setup, tmp_path):
+    ws, ref, result, df, _ = setup
+    rows = df.head(300).astype({"dep_delay": object, "distance": object}).copy()
+    rows.loc[rows.index[7], "dep_delay"] = "soon"
+    rows.loc[rows.index[9], "distance"] = "inf"
+    rows.loc[rows.index[11], "carrier"] = "ZZ"
+    rows.loc[rows.index[12], "carrier"] = "ZZ"
+    source = tmp_path / "tonight.csv"
+    rows.to_csv(source, index=False)
+    lines = []
+    with support_modules(result.path) as scoring:
+        package = scoring.ModelPackage(result.path)
+        summary = package.score_file(source, tmp_path / "out.csv", chunk_rows=64, log=lines.append)
+    # one value that is not a number, one the model refuses (infinite): two rejects, the rest scored
+    assert summary["rows_read"] == 300 and summary["rows_rejected"] == 2 and summary["rows_scored"] == 298
+    assert summary["unseen_categories"] == {"carrier": {"rows": 2, "values": ["ZZ"]}}
+    assert summary["id_columns"] == ["row_id"] and "late" in summary["ignored_columns"]
+    rejects = pd.read_csv(summary["rejects"])
+    assert rejects["input_row"].tolist() == [8, 10]
+    assert "dep_delay: 'soon' is not a number" in rejects["reason"][0]
+    assert rejects["reason"][1].startswith("the model could not score this row") and "infinity" in rejects["reason"][1]
+    assert rejects["row_id"].tolist() == [rows["row_id"].iloc[7], rows["row_id"].iloc[9]]
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert len(out) == 298 and not {8, 10} & set(out["input_row"])
+    assert out["row_id"].tolist() == [r for i, r in enumerate(rows["row_id"]) if i not in (7, 9)]
+    # the unseen category is scored as the app's model scores it
+    app = load_model(ws, ref)
+    typed = pd.read_csv(source).drop(index=rows.index[[7, 9]])
+    typed["distance"] = pd.to_numeric(typed["distance"])
+    typed["dep_delay"] = pd.to_numeric(typed["dep_delay"])
+    expected = app.predict_proba(typed[FEATURES])[:, 0]
+    assert np.max(np.abs(out["probability_late"].to_numpy() - expected)) <= 1e-12
+    assert any("Columns the model does not use" in line for line in lines)
+
+
+def test_a_missing_column_stops_before_scoring(setup, tmp_path):
+    _, _, result, df, _ = setup
+    source = tmp_path / "no_origin.parquet"
+    df.head(50).drop(columns=["origin"]).to_parquet(source)
+    with support_modules(result.path) as scoring:
+        package = scoring.ModelPackage(result.path)
+        with pytest.raises(scoring.InputError, match="lacks the column.*origin"):
+            package.score_file(source, tmp_path / "out.parquet")
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_parquet_in_and_out_give_the_same_scores(setup, tmp_path):
+    _, _, result, df, _ = setup
+    df.head(400).to_parquet(tmp_path / "in.parquet")
+    df.head(400).to_csv(tmp_path / "in.csv", index=False)
+    with support_modules(result.path) as scoring:
+        package = scoring.ModelPackage(result.path)
+        package.score_file(tmp_path / "in.parquet", tmp_path / "out.parquet", chunk_rows=100)
+        package.score_file(tmp_path / "in.csv", tmp_path / "out.csv")
+    a = pd.read_parquet(tmp_path / "out.parquet")
+    b = pd.read_csv(tmp_path / "out.csv")
+    assert len(a) == 400 and np.array_equal(a["probability_late"].to_numpy(), b["probability_late"].to_numpy())
+
+
+def test_drift_from_the_package_profile_matches_the_monitor_page(setup, tmp_path):
+    """``score.py --drift``'s comparison (stored profile, file read in chunks) gives the
+    Monitor page's verdicts for the same batch file."""
+    from mlops_desktop.core.monitor import batch_from_file, compare_batch, effective_thresholds
+    from mlops_desktop.core.monitor.for_version import reference_for_version
+
+    ws, ref, result, df, _ = setup
+    reference = reference_for_version(ws, ref)
+    batches = {"same": df.sample(1500, random_state=3),
+               "shifted": df.sample(1500, random_state=4).assign(dep_delay=lambda d: d["dep_delay"] + 40)}
+    for label, frame in batches.items():
+        path = tmp_path / f"{label}.csv"
+        frame.to_csv(path, index=False)
+        app = compare_batch(reference, batch_from_file(path), effective_thresholds(ws, "late"))
+        with support_modules(result.path) as scoring:
+            package = scoring.ModelPackage(result.path).drift(path, chunk_rows=400)
+        ours = {f.name: f for f in package.features}
+        assert {f.name: f.verdict for f in app.features} == {n: f.verdict for n, f in ours.items()}
+        for a in app.features:
+            assert a.metrics["psi"] == pytest.approx(ours[a.name].metrics["psi"], abs=1e-12)
+        assert package.prediction.verdict == app.prediction.verdict
+        assert package.dataset.verdict == app.verdict and package.dataset.drifted == app.drifted
+        assert package.dataset.drifted_share == pytest.approx(app.dataset.drifted_share)
+        assert app.drifted == (label == "shifted")  # a sample of the same flights does not drift
+
+
+def test_a_segmented_model_exports_as_one_package_with_its_router(workspace, tmp_path):
+    from mlops_desktop.core.train import TrainSpec, train
+
+    data = tmp_path / "late.csv"
+    df = flights_late(data)
+    workspace.import_file(data, name="flights", actor="ann")
+    result = train(workspace, TrainSpec(dataset="flights", target="dep_delay", models=["ols"],
+                                        features=["distance", "hour", "carrier"], segment_by="origin",
+                                        min_segment_rows=500, model_name="delay", search_candidates=0,
+                                        cv_folds=2), actor="ann")
+    ref = f"delay:{result.version}"
+    approve(workspace, ref)
+    exported = export_version(workspace, ref, tmp_path / "pkg", actor="carl")
+    schema = json.loads((exported.path / "schema.json").read_text())
+    assert schema["segments"]["column"] == "origin" and set(schema["segments"]["segments"]) == {"EWR", "JFK", "LGA"}
+    assert [c["name"] for c in schema["inputs"] if c["role"] == "segment"] == ["origin"]
+    app = load_model(workspace, ref)
+    rows = df.head(200).copy()
+    rows.loc[rows.index[:5], "origin"] = "BOS"  # an unseen segment: the fallback scores it
+    with support_modules(exported.path) as scoring:
+        out = scoring.ModelPackage(exported.path).score_frame(rows[["distance", "hour", "carrier", "origin"]])
+    expected = app.predict(rows[["distance", "hour", "carrier", "origin"]])
+    assert np.max(np.abs(out["prediction"].to_numpy(float) - expected)) <= 1e-9
+    fallback = app.fallback_.predict(rows.head(5)[["distance", "hour", "carrier", "origin"]])
+    assert np.allclose(out["prediction"].head(5).to_numpy(float), fallback, atol=1e-9)
+    profile = json.loads((exported.path / "reference_profile.json").read_text())
+    assert "origin" in profile["features"] and profile["predictions"] is not None
+
+
+def test_zip_export_and_taken_destinations(setup, tmp_path):
+    ws, ref, _, _, _ = setup
+    zipped = export_version(ws, ref, tmp_path / "late-v1", zip=True, actor="carl")
+    assert zipped.path == (tmp_path / "late-v1.zip").absolute() and zipped.zip
+    with zipfile.ZipFile(zipped.path) as zf:
+        names = zf.namelist()
+        manifest = zf.read("late-v1/manifest.json")
+    assert "late-v1/score.py" in names and "late-v1/model/model.skops" in names
+    assert hashlib.sha256(manifest).hexdigest() == zipped.manifest_sha256
+    with pytest.raises(ExportError, match="already exists"):
+        export_version(ws, ref, tmp_path / "late-v1.zip", zip=True, actor="carl")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    with pytest.raises(ExportError, match="already exists"):
+        export_version(ws, ref, tmp_path / "taken", actor="carl")
+    assert (tmp_path / "taken" / "notes.txt").read_text() == "mine"
+    with pytest.raises(ExportError, match="does not exist"):
+        export_version(ws, ref, tmp_path / "missing" / "pkg", actor="carl")
+    (tmp_path / "empty").mkdir()
+    assert export_version(ws, ref, tmp_path / "empty", actor="carl").path.joinpath("score.py").is_file()
+    assert not list(tmp_path.glob(".mlops-export-*"))
+
+
+def test_cancel_leaves_nothing_behind(setup, tmp_path):
+    ws, ref, _, _, _ = setup
+    token = CancelToken()
+    seen = []
+
+    def progress(fraction, message):
+        seen.append(message)
+        if message.startswith("Checking the package"):
+            token.cancel()
+
+    with pytest.raises(JobCancelled):
+        export_version(ws, ref, tmp_path / "pkg", actor="carl", progress=progress, cancel=token)
+    assert not (tmp_path / "pkg").exists() and list(tmp_path.iterdir()) == []
+    assert "Saving the model with skops" in seen
+
+
+def test_cli_export_plan_and_refusal(setup, tmp_path):
+    ws, ref, _, _, base = setup
+    args = ["--workspace", str(base / "ws")]
+    plan = run_cli("export", ref, "--out", str(tmp_path / "x"), "--plan", "--json", *args)
+    assert plan.returncode == 0, plan.stderr
+    assert json.loads(plan.stdout)["exportable"] is True
+    done = run_cli("export", ref, "--out", str(tmp_path / "cli-pkg"), "--json", "--as", "erin", *args)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["manifest_sha256"] == _sha(tmp_path / "cli-pkg" / "manifest.json")
+    assert json.loads((tmp_path / "cli-pkg" / "manifest.json").read_text())["exported_by"] == "erin"
+    again = run_cli("export", ref, "--out", str(tmp_path / "cli-pkg"), *args)
+    assert again.returncode == 2 and "already exists" in again.stderr and "Traceback" not in again.stderr
+    unknown = run_cli("export", "nope:1", "--out", str(tmp_path / "y"), *args)
+    assert unknown.returncode == 2 and "no registered model" in unknown.stderr
+
+
+def test_the_templates_compile():
+    from mlops_desktop.core.export.files import static_files
+
+    for path, data in static_files().items():
+        compile(data, path, "exec")
+
+
+def test_a_file_with_a_header_only_gives_an_output_with_a_header_only(setup, tmp_path):
+    _, _, result, df, _ = setup
+    source = tmp_path / "empty.csv"
+    source.write_text(",".join(df.columns) + "\n")
+    with support_modules(result.path) as scoring:
+        summary = scoring.ModelPackage(result.path).score_file(source, tmp_path / "out.csv")
+    assert summary["rows_read"] == 0 and summary["rejects"] is None
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert len(out) == 0 and list(out.columns)[:3] == ["input_row", "row_id", "prediction"]

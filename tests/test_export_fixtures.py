@@ -1,0 +1,81 @@
+"""Shared set-up of the export tests (no tests here): an approved model on flights,
+its package, and virtual environments built from a package's requirements, cached
+under ``.venv-cache/`` by the hash of what they hold (built once per CI run)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from conftest import DATA, ROOT
+
+FEATURES = ["carrier", "origin", "dep_delay", "distance", "hour"]
+VENV_CACHE = Path(os.environ.get("MLOPS_TEST_VENV_CACHE", ROOT / ".venv-cache"))
+
+
+def flights_late(path: Path) -> pd.DataFrame:
+    """The flights sample with a binary target (arriving more than 15 minutes late)
+    and a row id, written to ``path``."""
+    df = pd.read_csv(DATA / "flights_6000.csv")
+    df = df[df["arr_delay"].notna()].copy()
+    df["late"] = np.where(df["arr_delay"] > 15, "late", "on time")
+    df.insert(0, "row_id", [f"r{i}" for i in range(len(df))])
+    df = df.drop(columns=["arr_delay", "arr_time", "air_time"])
+    df.to_csv(path, index=False)
+    return df
+
+
+def approve(ws, ref: str, *, trainer: str = "ann", approver: str = "bob") -> None:
+    """Validate, move to validated and approve (four eyes) a freshly trained version."""
+    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.validate.for_version import validate_version
+
+    validate_version(ws, ref, actor=trainer, n_bootstrap=50)
+    change_stage(ws, ref, "validated", actor=trainer, override_reason="test model")
+    change_stage(ws, ref, "approved", actor=approver, comment="Checked the card and the holdout.")
+
+
+def train_late(ws, data: Path, *, models=("logistic",), name: str = "late", **spec) -> str:
+    from mlops_desktop.core.train import TrainSpec, train
+
+    ws.import_file(data, name="flights", actor="ann")
+    ws.update_column("flights", "row_id", role="id", actor="ann")
+    result = train(ws, TrainSpec(dataset="flights", target="late", models=list(models), features=FEATURES,
+                                 model_name=name, search_candidates=0, cv_folds=2, **spec), actor="ann")
+    return f"{name}:{result.version}"
+
+
+def venv_python(requirements: Path, extra: tuple[str, ...] = ()) -> Path:
+    """A virtual environment with exactly ``requirements`` (and ``extra`` packages)
+    installed, built once and reused while those stay the same."""
+    pins = sorted(line.strip() for line in requirements.read_text().splitlines()
+                  if line.strip() and not line.startswith("#"))
+    key = hashlib.sha256("\n".join([sys.version, *pins, "--", *extra]).encode()).hexdigest()[:16]
+    target = VENV_CACHE / f"{'+'.join(e.split('=')[0] for e in extra) or 'package'}-{key}"
+    python = target / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    if python.is_file() and (target / ".complete").is_file():
+        return python
+    VENV_CACHE.mkdir(parents=True, exist_ok=True)
+    building = VENV_CACHE / f".building-{uuid.uuid4().hex}"
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(building)], check=True, capture_output=True,
+                       timeout=300)
+        pip = [str(building / ("Scripts/python.exe" if os.name == "nt" else "bin/python")), "-m", "pip",
+               "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements), *extra]
+        done = subprocess.run(pip, capture_output=True, text=True, timeout=1500)
+        if done.returncode != 0:
+            raise RuntimeError(f"pip could not install the package's requirements:\n{done.stderr[-3000:]}")
+        (building / ".complete").write_text("ok\n")
+        shutil.rmtree(target, ignore_errors=True)
+        os.rename(building, target)  # venvs are relocatable enough for `bin/python -m ...`
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return python

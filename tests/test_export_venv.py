@@ -1,0 +1,180 @@
+"""An exported package where IT runs it: a fresh virtual environment with only the
+package's requirements.txt, ``score.py`` as a process (predictions equal the app's,
+tampering refused, self-test, missing column, a bad row rejected, drift exit codes);
+MLflow's pyfunc loader; Spark's mapInPandas in local mode.
+
+The environments are built from PyPI once and cached (``test_export_fixtures.venv_python``).
+The Spark test needs Java; without it the test is skipped with the reason, except in CI
+(``CI`` set), where a missing Java is a failure: scripts/install-system-deps.sh installs it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlops_desktop.core.export import export_version
+from mlops_desktop.core.train import load_model
+from mlops_desktop.core.workspace import Workspace
+from test_export_fixtures import FEATURES, approve, flights_late, train_late, venv_python
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    base = tmp_path_factory.mktemp("export-venv")
+    data = base / "flights_late.csv"
+    df = flights_late(data)
+    with Workspace.create(base / "ws", actor="ann") as ws:
+        ref = train_late(ws, data)
+        approve(ws, ref)
+        result = export_version(ws, ref, base / "pkg", actor="carl")
+        app = load_model(ws, ref)
+    return result.path, df, app, base
+
+
+@pytest.fixture(scope="module")
+def python(exported):
+    return venv_python(exported[0] / "requirements.txt")
+
+
+def _run(python, *args, cwd=None, timeout=600, env=None):
+    return subprocess.run([str(python), *map(str, args)], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def _summary(result) -> dict:
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_fresh_environment_has_only_the_requirements(python):
+    listed = _run(python, "-m", "pip", "list", "--format=json")
+    names = {p["name"].lower() for p in json.loads(listed.stdout)}
+    assert {"scikit-learn", "skops", "pandas", "pyarrow"} <= names
+    assert "mlops-desktop" not in names and "statsmodels" not in names
+    assert _run(python, "-c", "import mlops_desktop").returncode != 0
+
+
+def test_scores_in_a_fresh_environment_equal_the_apps(exported, python, tmp_path):
+    pkg, df, app, _ = exported
+    rows = df.copy()
+    bad = rows.index[10]
+    rows = rows.astype({"dep_delay": object})
+    rows.loc[bad, "dep_delay"] = "n/k"
+    source = tmp_path / "tonight.csv"
+    rows.to_csv(source, index=False)
+    out = tmp_path / "tonight.scored.csv"
+    result = _run(python, pkg / "score.py", source, "-o", out, "--chunksize", "1000", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    summary = _summary(result)
+    assert summary["rows_read"] == len(rows) and summary["rows_rejected"] == 1
+    assert summary["rows_scored"] == len(rows) - 1 and summary["seconds"] > 0
+    rejects = pd.read_csv(summary["rejects"])
+    assert rejects["input_row"].tolist() == [11] and "'n/k' is not a number" in rejects["reason"][0]
+    assert (tmp_path / "tonight.scored.csv.log").read_text().count("Package verified") == 1
+    scored = pd.read_csv(out, dtype={"prediction": object, "label_at_threshold": object})
+    good = rows.drop(index=bad)
+    typed = good[FEATURES].astype({"dep_delay": float})
+    proba = app.predict_proba(typed)
+    assert scored["row_id"].tolist() == good["row_id"].tolist()
+    assert scored["prediction"].tolist() == list(app.predict(typed))  # labels exactly
+    assert np.max(np.abs(scored["probability_late"].to_numpy() - proba[:, 0])) <= 1e-12
+    assert np.max(np.abs(scored["probability_on time"].to_numpy() - proba[:, 1])) <= 1e-12
+
+
+def test_self_test_verify_and_tampering(exported, python, tmp_path):
+    pkg, _, _, _ = exported
+    copy = tmp_path / "pkg"
+    shutil.copytree(pkg, copy)
+    assert _run(python, copy / "score.py", "--verify").returncode == 0
+    test = _run(python, copy / "score.py", "--self-test", cwd=tmp_path)
+    assert test.returncode == 0, test.stderr
+    assert _summary(test)["self_test"] == "passed"
+    model = copy / "model" / "model.skops"
+    data = bytearray(model.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one byte changed
+    model.write_bytes(bytes(data))
+    verify = _run(python, copy / "score.py", "--verify")
+    assert verify.returncode == 3 and "model/model.skops was changed" in verify.stderr
+    scoring = _run(python, copy / "score.py", copy / "examples" / "input.csv", "-o", tmp_path / "o.csv")
+    assert scoring.returncode == 3 and not (tmp_path / "o.csv").exists()
+    # a program file dropped into the package is refused too
+    data[len(data) // 2] ^= 0x01
+    model.write_bytes(bytes(data))
+    (copy / "pandas.py").write_text("raise SystemExit('shadowed')\n")
+    added = _run(python, copy / "score.py", "--verify")
+    assert added.returncode == 3 and "pandas.py is not part of the package" in added.stderr
+
+
+def test_a_missing_column_exits_2_naming_it(exported, python, tmp_path):
+    pkg, df, _, _ = exported
+    source = tmp_path / "no_carrier.parquet"
+    df.head(100).drop(columns=["carrier"]).to_parquet(source)
+    result = _run(python, pkg / "score.py", source, "-o", tmp_path / "out.parquet")
+    assert result.returncode == 2 and "carrier" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out.parquet").exists()
+    usage = _run(python, pkg / "score.py")
+    assert usage.returncode == 2
+
+
+def test_drift_exit_codes_and_report(exported, python, tmp_path):
+    pkg, df, _, _ = exported
+    same, shifted = tmp_path / "same.csv", tmp_path / "shifted.csv"
+    df.sample(2000, random_state=5).to_csv(same, index=False)
+    df.sample(2000, random_state=6).assign(distance=lambda d: d["distance"] * 1.6).to_csv(shifted, index=False)
+    calm = _run(python, pkg / "score.py", "--drift", same, cwd=tmp_path)
+    assert calm.returncode == 0, calm.stderr
+    assert _summary(calm)["verdict"] == "no drift"
+    moved = _run(python, pkg / "score.py", "--drift", shifted, "--report", tmp_path / "drift.html", cwd=tmp_path)
+    assert moved.returncode == 4, moved.stderr
+    summary = _summary(moved)
+    assert summary["drifted"] and "distance" in summary["drifted_features"]
+    assert "distance" in (tmp_path / "drift.html").read_text()
+
+
+def test_mlflow_pyfunc_loads_the_folder(exported, tmp_path):
+    pkg, df, app, _ = exported
+    python = venv_python(pkg / "requirements.txt", ("mlflow-skinny",))
+    rows = df.head(300)
+    rows[FEATURES].to_parquet(tmp_path / "rows.parquet")
+    code = (
+        "import sys, mlflow.pyfunc, pandas as pd\n"
+        "model = mlflow.pyfunc.load_model(sys.argv[1])\n"
+        "out = model.predict(pd.read_parquet(sys.argv[2]))\n"
+        "out.to_parquet(sys.argv[3])\n")
+    result = _run(python, "-c", code, pkg, tmp_path / "rows.parquet", tmp_path / "out.parquet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = pd.read_parquet(tmp_path / "out.parquet")
+    proba = app.predict_proba(rows[FEATURES])
+    assert out["reject_reason"].isna().all() and len(out) == 300
+    assert out["prediction"].tolist() == list(app.predict(rows[FEATURES]))
+    assert np.max(np.abs(out["probability_late"].to_numpy() - proba[:, 0])) <= 1e-12
+
+
+def test_spark_scores_with_map_in_pandas(exported, tmp_path):
+    if shutil.which("java") is None:
+        message = ("Java is not installed, and Spark needs it: run scripts/install-system-deps.sh --xvfb "
+                   "(Debian's default-jre-headless)")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    pkg, df, app, _ = exported
+    python = venv_python(pkg / "requirements.txt", ("pyspark",))
+    rows = df.head(2000)
+    rows.to_csv(tmp_path / "table.csv", index=False)
+    result = _run(python, pkg / "spark_score.py", tmp_path / "table.csv", tmp_path / "scored",
+                  "--id-columns", "row_id", "--master", "local[2]", cwd=tmp_path, timeout=900,
+                  env={"PYSPARK_PYTHON": str(python), "SPARK_LOCAL_IP": "127.0.0.1"})
+    assert result.returncode == 0, result.stderr[-4000:]
+    out = pd.read_parquet(tmp_path / "scored").set_index("row_id").loc[rows["row_id"]]
+    proba = app.predict_proba(rows[FEATURES])
+    assert out["reject_reason"].isna().all()
+    assert out["prediction"].tolist() == list(app.predict(rows[FEATURES]))
+    assert np.max(np.abs(out["probability_late"].to_numpy() - proba[:, 0])) <= 1e-12
