@@ -69,7 +69,7 @@ def main() -> int:
     def open_page() -> None:
         window.go_to("Workspace")
         app.processEvents()
-        page._stale = True
+        page.stale = True
         window.go_to("Registry")
         app.processEvents()
 

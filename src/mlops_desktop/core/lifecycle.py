@@ -146,6 +146,16 @@ def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: 
             "self_approved": self_approved, "aliases_removed": [m["alias"] for m in removed]}
 
 
+def needs_baseline_override(ws: "Workspace", ref: str) -> bool:
+    """Whether moving ``ref`` to validated needs an override: its latest validation did
+    not beat the baseline."""
+    from .registry import validations
+    from .train import find_version
+
+    latest = validations.latest(ws.registry, find_version(ws, ref).id)
+    return latest is not None and not latest["beats_baseline"]
+
+
 def stage_history(ws: "Workspace", ref: str) -> list[dict[str, Any]]:
     """Every stage change of a version, oldest first (with ``self_approved``)."""
     from .registry import stages

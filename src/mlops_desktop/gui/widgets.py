@@ -461,6 +461,35 @@ def fill_table(table: QTableWidget, rows: list[list[Any]]) -> None:
     table.resizeColumnsToContents()
 
 
+class ReloadingPage(QWidget):
+    """A flow page that re-reads the workspace when something changed: at once while it
+    shows, else the next time it appears. Subclasses implement ``reload()`` and clear
+    ``stale`` there."""
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.stale = True
+
+    def reload(self) -> None:
+        raise NotImplementedError
+
+    def mark_stale(self) -> None:
+        self.stale = True
+        if self.isVisible():
+            self.reload()
+
+    def showEvent(self, event: Any) -> None:
+        if self.stale:
+            self.reload()
+        super().showEvent(event)
+
+    def go_to(self, title: str) -> None:
+        """Show another page of the main window."""
+        go = getattr(self.window(), "go_to", None)
+        if go is not None:
+            go(title)
+
+
 class LazyPage(QWidget):
     """A flow page whose charts are built the first time it is shown, so that start-up
     never imports pyqtgraph. ``build()`` makes the widgets once; ``on_show()`` refreshes

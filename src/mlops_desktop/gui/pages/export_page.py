@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, Q
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, fill_table, fmt_number, heading, make_table
+from ..widgets import EmptyState, ReloadingPage, fill_table, fmt_number, heading, make_table
 
 
 def _size(n: Optional[int], exact: bool = True) -> str:
@@ -29,7 +29,7 @@ def _size(n: Optional[int], exact: bool = True) -> str:
     return str(n)
 
 
-class ExportPage(QWidget):
+class ExportPage(ReloadingPage):
     title = "Export"
 
     def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
@@ -37,7 +37,6 @@ class ExportPage(QWidget):
         self.state, self.runner = state, runner
         self.plan: Any = None
         self.last_result: Any = None
-        self._stale = True
 
         outer = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -120,30 +119,15 @@ class ExportPage(QWidget):
             "Only an approved model version can be exported, so that IT runs what a second person "
             "signed off. Train a model, validate it, and have a colleague approve it on the Registry "
             "page; it then appears here.",
-            [("Go to the Registry", lambda: self._go("Registry"))])
+            [("Go to the Registry", lambda: self.go_to("Registry"))])
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.content)
         outer.addWidget(self.stack, 1)
         self._set_enabled(False)
 
-        state.workspace_changed.connect(self._mark_stale)
-        state.models_changed.connect(lambda _ref: self._mark_stale())
-
-    def _go(self, title: str) -> None:
-        go = getattr(self.window(), "go_to", None)
-        if go is not None:
-            go(title)
-
-    def _mark_stale(self) -> None:
-        self._stale = True
-        if self.isVisible():
-            self.reload()
-
-    def showEvent(self, event: Any) -> None:
-        if self._stale:
-            self.reload()
-        super().showEvent(event)
+        state.workspace_changed.connect(self.mark_stale)
+        state.models_changed.connect(lambda _ref: self.mark_stale())
 
     def _set_enabled(self, on: bool) -> None:
         for w in (self.destination, self.as_zip, self.export_button):
@@ -151,7 +135,7 @@ class ExportPage(QWidget):
 
     def reload(self) -> None:
         """List the versions (approved ones, or all), the production one first."""
-        self._stale = False
+        self.stale = False
         ws = self.state.workspace
         current = self.version.currentData()
         self.version.blockSignals(True)

@@ -22,7 +22,7 @@ from ..errors import show_error
 from ..jobs import JobRunner
 from ..rows_model import Column, RowsModel
 from ..state import AppState
-from ..widgets import EmptyState, add_table_actions, fill_table, heading, make_table
+from ..widgets import EmptyState, ReloadingPage, add_table_actions, fill_table, heading, make_table
 
 STAGE_TEXT = {"draft": "draft", "validated": "validated", "approved": "approved", "retired": "retired"}
 PERIODS = [("Any time", None), ("Last 7 days", 7), ("Last 30 days", 30), ("Last 12 months", 365)]
@@ -45,14 +45,13 @@ def _when(text: Any) -> str:
     return s[:16].replace("T", " ") if len(s) >= 16 else s
 
 
-class RegistryPage(QWidget):
+class RegistryPage(ReloadingPage):
     title = "Registry"
 
     def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.state, self.runner = state, runner
         self.lineage: Optional[dict] = None
-        self._stale = True
         self._pending_ref: Optional[str] = None
 
         outer = QVBoxLayout(self)
@@ -139,7 +138,7 @@ class RegistryPage(QWidget):
                                 "Models appear here once the Train page has trained one. Each training "
                                 "run registers a draft version; validate it, have a colleague approve it, "
                                 "then point the production alias at it and export it for IT.",
-                                [("Go to Train", lambda: self._go("Train"))])
+                                [("Go to Train", lambda: self.go_to("Train"))])
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.splitter)
@@ -153,9 +152,9 @@ class RegistryPage(QWidget):
         self.tag.textChanged.connect(lambda _t: self._debounce.start())
         for combo in (self.stage, self.dataset, self.period):
             combo.currentIndexChanged.connect(lambda _i: self.refresh())
-        state.workspace_changed.connect(self._mark_stale)
+        state.workspace_changed.connect(self.mark_stale)
         state.models_changed.connect(self._models_changed)
-        state.datasets_changed.connect(lambda _id: self._mark_stale())
+        state.datasets_changed.connect(lambda _id: self.mark_stale())
 
     # -- layout of the right-hand side -----------------------------------------------------------
 
@@ -229,29 +228,13 @@ class RegistryPage(QWidget):
 
     # -- the list ----------------------------------------------------------------------------
 
-    def _go(self, title: str) -> None:
-        window = self.window()
-        go = getattr(window, "go_to", None)
-        if go is not None:
-            go(title)
-
-    def _mark_stale(self) -> None:
-        self._stale = True
-        if self.isVisible():
-            self.reload()
-
     def _models_changed(self, ref: str) -> None:
         self._pending_ref = ref or self._pending_ref
-        self._mark_stale()
-
-    def showEvent(self, event: Any) -> None:
-        if self._stale:
-            self.reload()
-        super().showEvent(event)
+        self.mark_stale()
 
     def reload(self) -> None:
         """Re-read the workspace: datasets for the filter, the mode, then the list."""
-        self._stale = False
+        self.stale = False
         ws = self.state.workspace
         self.dataset.blockSignals(True)
         current = self.dataset.currentData()
@@ -457,24 +440,15 @@ class RegistryPage(QWidget):
 
     def ask_stage(self, stage: str) -> None:
         """Ask for the comment (and an override reason where the rules need one), then move."""
+        from ...core.lifecycle import needs_baseline_override
+        from ..stage_dialog import ask_stage_change
+
         if self.lineage is None:
             return
         ref = self.lineage["ref"]
-        prompts = {"validated": "Optional comment for moving it to validated:",
-                   "approved": "What did you check, and why may this model run? (recorded with your name)",
-                   "retired": "Why is it retired?"}
-        comment, ok = QInputDialog.getMultiLineText(self, f"{ref}: {stage}", prompts[stage])
-        if not ok:
-            return
-        override = None
-        latest = (self.lineage.get("validations") or [None])[-1]
-        if stage == "validated" and latest is not None and not latest["beats_baseline"]:
-            override, ok = QInputDialog.getMultiLineText(
-                self, "Override the baseline verdict",
-                f"{ref} did not beat its baseline. Why should it be validated anyway? (recorded)")
-            if not ok:
-                return
-        self.set_stage(stage, comment=comment, override=override)
+        answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref))
+        if answer is not None:
+            self.set_stage(stage, comment=answer[0], override=answer[1])
 
     def set_stage(self, stage: str, *, comment: str = "", override: Optional[str] = None) -> bool:
         from ...core.lifecycle import change_stage
@@ -505,7 +479,7 @@ class RegistryPage(QWidget):
         """Open the Export page on this version."""
         if self.lineage is None:
             return
-        self._go("Export")
+        self.go_to("Export")
         export = getattr(self.window(), "page", None)
         if export is not None:
             export("Export").select(self.lineage["ref"])

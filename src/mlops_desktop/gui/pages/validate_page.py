@@ -300,26 +300,15 @@ class ValidatePage(LazyPage):
 
     def ask_stage(self, stage: str) -> None:
         """Ask for the comment (and an override reason where the rules need one), then move."""
-        from PySide6.QtWidgets import QInputDialog
+        from ...core.lifecycle import needs_baseline_override
+        from ..stage_dialog import ask_stage_change
 
         ref = self.model_combo.currentData()
         if not ref:
             return
-        prompts = {"validated": "Optional comment for moving it to validated:",
-                   "approved": "What did you check, and why may this model run? (recorded with your name)",
-                   "retired": "Why is it retired?"}
-        comment, ok = QInputDialog.getMultiLineText(self, f"{ref}: {stage}", prompts[stage])
-        if not ok:
-            return
-        override = None
-        if stage == "validated" and self.result is not None and self.result.ref == ref \
-                and not self.result.report.beats_baseline:
-            override, ok = QInputDialog.getMultiLineText(
-                self, "Override the baseline verdict",
-                f"{ref} did not beat its baseline. Why should it be validated anyway? (recorded)")
-            if not ok:
-                return
-        self.set_stage(stage, comment=comment, override=override)
+        answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref))
+        if answer is not None:
+            self.set_stage(stage, comment=answer[0], override=answer[1])
 
     def set_stage(self, stage: str, *, comment: str = "", override: Optional[str] = None) -> None:
         from ...core.lifecycle import change_stage
