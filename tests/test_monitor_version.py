@@ -55,3 +55,20 @@ def test_shifted_batch_drifts_and_cli_exit_codes(model_ws, tmp_path):
     assert done.returncode == 0, done.stderr
     done = run_cli("drift", "--reference", "nothing", "--current", str(same), "--workspace", root)
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_a_segmented_version_is_a_reference_with_its_segment_column(model_ws):
+    """A model per segment scores with the segment column even when it is not a feature,
+    so the reference holds it, scores batches, and compares it like a feature."""
+    train(model_ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ols"], model_name="by_sex",
+                              features=["flipper_length_mm", "bill_length_mm"], segment_by="sex",
+                              min_segment_rows=50), actor="ann")
+    ref = resolve_reference(model_ws, "by_sex:1")
+    batch = pd.read_csv(SAMPLES / "penguins.csv")
+    males = batch[batch["sex"] == "male"]
+    run = run_drift(model_ws, ref, [batch_from_frame(males, label="males only")], actor="bob")
+    report = run.reports[0]
+    names = {f.name for f in report.features}
+    assert "sex" in names and {"flipper_length_mm", "bill_length_mm"} <= names
+    assert next(f for f in report.features if f.name == "sex").drifted  # half the rows became all
+    assert report.comparison.prediction is not None

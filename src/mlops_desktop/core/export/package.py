@@ -229,7 +229,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *,
     schema = contents.build_schema(mv, model, train_df, ds, validation)
     steps.start("profile", "Summarising the training data for drift checks")
     thresholds = effective_thresholds(ws, mv.model).to_dict()
-    profile = _reference_profile(ws, mv, model, train_df, ds, thresholds)
+    profile = _reference_profile(ws, mv, thresholds)
     steps.start("card", "Writing the model card and the README")
     card = model_card(ws, mv.ref)
     approvals = approvals_of(ws, mv)
@@ -285,27 +285,11 @@ def _app_version() -> str:
     return __version__
 
 
-def _reference_profile(ws: "Workspace", mv: "ModelVersion", model: Any, train_df: Any, ds: Any,
-                       thresholds: dict[str, Any]) -> dict[str, Any]:
+def _reference_profile(ws: "Workspace", mv: "ModelVersion", thresholds: dict[str, Any]) -> dict[str, Any]:
     """The Monitor page's reference for the version, as a stored profile (no rows)."""
     from ..monitor.for_version import reference_for_version
-    from ..monitor.reference import Reference
-    from ..registry import validations
 
-    segment = (mv.details or {}).get("segment_by") if isinstance(mv.details, dict) else None
-    if not segment:
-        return reference_for_version(ws, mv.ref).stored_profile(thresholds=thresholds)
-    # a segmented model scores with its segment column, so the reference compares it too
-    kinds = {c.name: c.kind for c in ds.columns if c.name in (*mv.features, segment, mv.target)}
-    stored = validations.latest(ws.registry, mv.id)
-    importance = None
-    if stored and stored["report"].get("importance"):
-        importance = {i["feature"]: float(i["mean"]) for i in stored["report"]["importance"]}
-    reference = Reference.from_frame(
-        train_df[[*mv.features, segment, mv.target]], kinds, model=model, importance=importance,
-        name=f"model {mv.ref} (training rows of run {mv.run_id})", model_name=mv.model,
-        model_version=mv.version, version_id=mv.id, target=mv.target)
-    return reference.stored_profile(thresholds=thresholds)
+    return reference_for_version(ws, mv.ref).stored_profile(thresholds=thresholds)
 
 
 def _check(folder: Path, app_model: Any, steps: Steps) -> dict[str, Any]:

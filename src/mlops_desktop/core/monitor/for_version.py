@@ -25,7 +25,11 @@ def reference_for_version(ws: "Workspace", ref: str) -> Reference:
     model = load_model(ws, mv.ref)  # SHA-256 checked before anything is unpickled
     train_df, _holdout = load_split(ws, mv.run_id)
     ds = ws.dataset(run(ws, mv.run_id).dataset_id)
-    kinds = {c.name: c.kind for c in ds.columns if c.name in mv.features or c.name == mv.target}
+    # a segmented model scores each row with its segment's model, so it needs (and the
+    # reference compares) the segment column even when it is not a feature
+    segment = (mv.details or {}).get("segment_by") if isinstance(mv.details, dict) else None
+    inputs = list(dict.fromkeys([*mv.features, *([segment] if segment else [])]))
+    kinds = {c.name: c.kind for c in ds.columns if c.name in inputs or c.name == mv.target}
     stored = validations.latest(ws.registry, mv.id)
     importance: Optional[dict[str, float]] = None
     if stored and stored["report"].get("importance"):
@@ -40,7 +44,7 @@ def reference_for_version(ws: "Workspace", ref: str) -> Reference:
 
     holdout = (mv.metrics or {}).get("holdout") or None
     return Reference.from_frame(
-        train_df[[*mv.features, mv.target]], kinds, model=model, importance=importance,
+        train_df[[*inputs, mv.target]], kinds, model=model, importance=importance,
         name=f"model {mv.ref} (training rows of run {mv.run_id})", model_name=mv.model,
         model_version=mv.version, version_id=mv.id, target=mv.target, holdout_metrics=holdout,
         evaluate=evaluate)
