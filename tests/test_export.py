@@ -180,14 +180,14 @@ def test_bad_values_are_rejected_with_reasons_and_unseen_categories_counted(setu
     with support_modules(result.path) as scoring:
         package = scoring.ModelPackage(result.path)
         summary = package.score_file(source, tmp_path / "out.csv", chunk_rows=64, log=lines.append)
-    # one value that is not a number, one the model refuses (infinite): two rejects, the rest scored
+    # one value that is not a number, one infinite (which the model would refuse): two rejects
     assert summary["rows_read"] == 300 and summary["rows_rejected"] == 2 and summary["rows_scored"] == 298
     assert summary["unseen_categories"] == {"carrier": {"rows": 2, "values": ["ZZ"]}}
     assert summary["id_columns"] == ["row_id"] and "late" in summary["ignored_columns"]
     rejects = pd.read_csv(summary["rejects"])
     assert rejects["input_row"].tolist() == [8, 10]
     assert "dep_delay: 'soon' is not a number" in rejects["reason"][0]
-    assert rejects["reason"][1].startswith("the model could not score this row") and "infinity" in rejects["reason"][1]
+    assert rejects["reason"][1] == "distance: value is infinite or too large ('inf')"
     assert rejects["row_id"].tolist() == [rows["row_id"].iloc[7], rows["row_id"].iloc[9]]
     out = pd.read_csv(tmp_path / "out.csv")
     assert len(out) == 298 and not {8, 10} & set(out["input_row"])

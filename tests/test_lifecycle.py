@@ -81,3 +81,22 @@ def test_cli_models_stage(ws):
     assert ok.returncode == 0, ok.stderr
     shown = json.loads(run_cli("models", "show", "mass:1", "--workspace", root, "--json").stdout)
     assert shown["stage"] == "approved" and [h["to_stage"] for h in shown["stage_history"]] == ["validated", "approved"]
+
+
+@pytest.mark.parametrize("approver", ["ANN", "ann ", " Ann", "ann\t"])
+def test_case_and_spacing_do_not_make_a_second_person(ws, approver):
+    validate_version(ws, "mass:1", actor="ann", n_bootstrap=100)
+    change_stage(ws, "mass:1", "validated", actor="ann")
+    with pytest.raises(MlopsError, match="cannot approve it too"):
+        change_stage(ws, "mass:1", "approved", actor=approver, comment="same person, other spelling")
+    assert find_version(ws, "mass:1").stage == "validated"
+
+
+def test_the_cli_refuses_an_empty_name_and_trims_spaces(ws):
+    result = run_cli("models", "stage", "mass:1", "retired", "--comment", "x", "--as", "  ",
+                     "--workspace", str(ws.root))
+    assert result.returncode == 2 and "--as needs a person's name" in result.stderr
+    assert find_version(ws, "mass:1").stage == "draft"
+    result = run_cli("models", "tag", "mass:1", "team", "credit", "--as", "  bob  ", "--workspace", str(ws.root))
+    assert result.returncode == 0, result.stderr
+    assert ws.audit_entries(limit=1)[0].actor == "bob"

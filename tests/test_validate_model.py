@@ -298,3 +298,17 @@ def test_other_bad_choices(fitted):
     reg = LinearRegression().fit(X[["x1"]], X.x2)
     with pytest.raises(ValidationError, match="numeric"):
         validate_model(reg, X, y, **FAST)
+
+
+def test_the_baseline_labels_rows_by_its_own_rule_not_at_the_models_threshold():
+    """With a low threshold for the model, the prior baseline must still score as "always
+    the majority class" (scikit-learn's accuracy of that), not call every row positive."""
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"x": rng.normal(size=1500)})
+    y = pd.Series(np.where(rng.random(1500) < 1 / (1 + np.exp(-(X["x"] * 1.5 - 1.2))), "yes", "no"))
+    model = make_pipeline(StandardScaler(), LogisticRegression()).fit(X[:1000], y[:1000])
+    report = validate_model(model, X[1000:], y[1000:], threshold=0.1, **FAST)
+    base = {m.name: m.value for m in report.baseline_metrics}
+    majority = DummyClassifier(strategy="most_frequent").fit(X[1000:], y[1000:])
+    assert base["accuracy"] == pytest.approx(accuracy_score(y[1000:], majority.predict(X[1000:])))
+    assert any("likelier class" in n for n in report.notes)

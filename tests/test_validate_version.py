@@ -106,3 +106,31 @@ def _copy(tmp_path):
     dest = tmp_path / "fresh.csv"
     shutil.copy(SAMPLES / "penguins.csv", dest)
     return dest
+
+
+def test_a_random_split_of_timed_rows_is_named_in_the_run_and_on_the_card(workspace, tmp_path):
+    """Rows that carry a time, split at random: the run's notes and the model card say the
+    holdout may flatter the model; a time-ordered split does not get the warning."""
+    import numpy as np
+    import pandas as pd
+
+    from mlops_desktop.core.train import SplitSpec, TrainSpec, train
+    from mlops_desktop.core.validate import model_card_markdown
+    from mlops_desktop.core.validate.for_version import model_card
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"day": pd.date_range("2024-01-01", periods=400, freq="D").astype(str),
+                          "x": rng.normal(size=400)})
+    frame["y"] = frame["x"] * 2 + rng.normal(size=400)
+    frame.to_csv(tmp_path / "timed.csv", index=False)
+    workspace.import_file(tmp_path / "timed.csv", actor="ann")
+    assert workspace.dataset("timed").column("day").kind == "datetime"
+    random = train(workspace, TrainSpec(dataset="timed", target="y", features=["x"], models=["ols"],
+                                        split=SplitSpec(kind="random"), model_name="random"), actor="ann")
+    assert any("drawn at random" in n and "day" in n for n in random.notes)
+    assert "drawn at random (random split)" in model_card_markdown(model_card(workspace, "random:1"))
+    timed = train(workspace, TrainSpec(dataset="timed", target="y", features=["x"], models=["ols"],
+                                       split=SplitSpec(kind="time", column="day"), model_name="timed"),
+                  actor="ann")
+    assert not any("drawn at random" in n for n in timed.notes)
+    assert "drawn at random" not in model_card_markdown(model_card(workspace, "timed:1"))

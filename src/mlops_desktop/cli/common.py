@@ -42,7 +42,15 @@ def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
 def who(args: argparse.Namespace) -> str:
     from ..core.settings import os_user
 
-    return getattr(args, "actor", None) or os_user()
+    given = getattr(args, "actor", None)
+    if given is None:
+        return os_user()
+    name = " ".join(given.split())  # spacing is not part of a name
+    if not name:
+        from ..core.errors import InvalidChoiceError
+
+        raise InvalidChoiceError("--as needs a person's name (it is recorded with the change).")
+    return name
 
 
 def workspace_path(args: argparse.Namespace) -> Path:

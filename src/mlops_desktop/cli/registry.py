@@ -280,12 +280,13 @@ def _alias(ws: Any, args: argparse.Namespace) -> None:
         now = [a for a in aliases_of(ws, args.model) if a["alias"] == alias]
         history = alias_history(ws, args.model, alias)
         data = {"model": args.model, "aliases": now, "history": history}
-        emit(args, data, lambda: _aliases_text(args.model, now, history))
+        emit(args, data, lambda: _aliases_text(args.model, now, history, alias))
 
 
-def _aliases_text(model: str, now: list[dict], history: list[dict]) -> str:
+def _aliases_text(model: str, now: list[dict], history: list[dict], alias: str | None = None) -> str:
+    unset = f"{alias} is not set" if alias else "no aliases set"
     lines = [f"{model}: " + (", ".join(f"{a['alias']} → version {a['version']}" for a in now) if now
-                             else "no aliases set")]
+                             else unset)]
     if history:
         lines += ["", "History (oldest first):"] + [f"  {_move_text(m)}" for m in history]
     return "\n".join(lines)

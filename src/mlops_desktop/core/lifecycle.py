@@ -118,7 +118,7 @@ def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: 
         if not comment:
             raise InvalidChoiceError("An approval needs a comment: what the approver looked at and why "
                                      "the model may run.")
-        if actor == mv.created_by:
+        if same_person(actor, mv.created_by):
             if not single_user_mode(ws):
                 raise InvalidChoiceError(
                     f"{actor} trained {mv.ref} and cannot approve it too: approval takes a second person "
@@ -144,6 +144,13 @@ def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: 
             "from": mv.stage, "to": stage, "by": actor, "comment": comment,
             "baseline_override": override, "validation_id": validation_id,
             "self_approved": self_approved, "aliases_removed": [m["alias"] for m in removed]}
+
+
+def same_person(a: str, b: str) -> bool:
+    """Whether two recorded names are one person: case and spacing do not make a second
+    pair of eyes ("Ana", "ana " and "ANA" are the same). Names are not authentication:
+    the rule holds people to honesty and records who said they acted."""
+    return " ".join(str(a).split()).casefold() == " ".join(str(b).split()).casefold()
 
 
 def needs_baseline_override(ws: "Workspace", ref: str) -> bool:

@@ -122,10 +122,26 @@ def build_schema(mv: "ModelVersion", model: Any, train: pd.DataFrame, ds: "Datas
         "id_columns": [c.name for c in ds.columns if c.role == "id"],
         "outputs": outputs,
         "segments": segments,
+        "input_file": input_file_options(ds),
         "missing_values": "accepted in every input: the model fills them in as it did at training",
         "unseen_categories": "accepted: handled as at training time (grouped with rare or unknown "
                              "levels) and counted in the scoring summary",
     }
+
+
+def input_file_options(ds: "Dataset") -> dict[str, str]:
+    """How the training file was written (delimiter, decimal mark, encoding), as the
+    app's importer read it: ``score.py``'s defaults for reading a CSV file. Standard CSV
+    (comma, point, UTF-8) when the training data was not a text file."""
+    options = ds.options if isinstance(ds.options, dict) else {}
+    fmt = options.get("format") or ds.source_format
+    if fmt != "csv":
+        return {"delimiter": ",", "decimal": ".", "encoding": "utf-8"}
+    encoding = str(options.get("encoding") or "utf-8")
+    if encoding.lower() in ("utf-8-sig", "utf8", "utf-8"):
+        encoding = "utf-8"  # score.py reads UTF-8 with or without a byte-order mark
+    return {"delimiter": str(options.get("delimiter") or ","), "decimal": str(options.get("decimal") or "."),
+            "encoding": encoding}
 
 
 # -- requirements ----------------------------------------------------------------------------

@@ -112,6 +112,16 @@ def prepare(ws: "Workspace", spec: TrainSpec, *,
     return prepare_frame(ds, df, spec, recorded_features=recorded_features)
 
 
+def random_split_note(kind: str, time_column: str) -> str:
+    """The warning for a random split of rows that carry a time: neighbouring rows end up
+    on both sides, so the holdout can flatter the model (the Check page's time-leakage
+    check measures it)."""
+    return (f"The holdout was drawn at random ({kind} split) although the rows carry a time "
+            f"({time_column}). If rows close in time are alike, or the target looks ahead, rows on "
+            "both sides share information and the holdout overstates how the model will do on "
+            f"future data; a time-ordered split on {time_column} measures that honestly.")
+
+
 def prepare_frame(ds: "Dataset", df: pd.DataFrame, spec: TrainSpec, *,
                   recorded_features: Optional[dict[str, str]] = None) -> PreparedData:
     """:func:`prepare` on a table already loaded."""
@@ -144,6 +154,9 @@ def prepare_frame(ds: "Dataset", df: pd.DataFrame, spec: TrainSpec, *,
     if split.test_size == 0:
         notes.append("No holdout (holdout share 0): the model is fitted on every row, and its "
                      "quality rests on cross-validation alone.")
+    time_columns = [c.name for c in ds.columns if c.kind == "datetime"]
+    if split.kind in ("random", "stratified") and split.test_size > 0 and time_columns:
+        notes.append(random_split_note(split.kind, time_columns[0]))
     y_train = y[train_rows]
     if classes is not None:
         seen = np.unique(y_train)

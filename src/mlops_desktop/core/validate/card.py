@@ -142,6 +142,12 @@ def limitations_from_facts(card: ModelCard) -> list[str]:
         out.append(f"Accepted warning of '{warning_name(w)}' by {w.get('accepted_by', '?')}: "
                    f"{w.get('reason', '')}")
     dr = (card.dataset or {}).get("date_range")
+    split = (card.dataset or {}).get("split") or {}
+    if dr and dr.get("column") and split.get("kind") in ("random", "stratified") \
+            and split.get("test_size", 0.2) > 0:
+        from ..train.prepare import random_split_note
+
+        out.append(random_split_note(split["kind"], dr["column"]))
     if dr and dr.get("start") and dr.get("end"):
         out.append(f"Trained on data from {dr['start']} to {dr['end']}"
                    + (f" (column {dr['column']})" if dr.get("column") else "")

@@ -41,6 +41,10 @@ def describe_estimator(model: Any) -> str:
     return f"{type(est).__name__}(strategy={strategy!r})" if strategy else type(est).__name__
 
 
+#: where the baseline's probability turns into a label: its likelier class
+BASELINE_THRESHOLD = 0.5
+
+
 def _scorer(holdout: Holdout, output: np.ndarray, threshold: Optional[float], with_mape: bool):
     if holdout.task == BINARY:
         return BinaryScorer(holdout.positive, output[:, holdout.positive_index], threshold)
@@ -231,7 +235,14 @@ def validate_model(model: Any, X: pd.DataFrame, y: pd.Series, *, task: Optional[
         notes.append("MAPE is left out: the target is zero in some rows, where a percentage "
                      "error is not defined.")
     model_scorer = _scorer(holdout, output, chosen, with_mape)
-    base_scorer = _scorer(holdout, base_output, chosen, with_mape)
+    # the baseline labels rows by its own rule (its likelier class, i.e. 0.5), not at the
+    # model's threshold: at a low threshold a prior baseline would call every row positive
+    # and look far worse than "always the majority class" really is
+    base_scorer = _scorer(holdout, base_output, None if chosen is None else BASELINE_THRESHOLD, with_mape)
+    if chosen is not None and chosen != BASELINE_THRESHOLD:
+        notes.append(f"The baseline's labels are its likelier class (threshold {BASELINE_THRESHOLD}); the "
+                     f"model's are at its threshold {chosen:.3g}. Threshold-free metrics (ROC AUC, log "
+                     "loss, Brier) compare the two directly.")
     names = [m for m in MAIN_METRICS[task] if with_mape or m != "mape"]
     values, base_values = point(model_scorer, holdout.n), point(base_scorer, holdout.n)
 
