@@ -353,3 +353,180 @@ def test_a_file_with_a_header_only_gives_an_output_with_a_header_only(setup, tmp
     assert summary["rows_read"] == 0 and summary["rejects"] is None
     out = pd.read_csv(tmp_path / "out.csv")
     assert len(out) == 0 and list(out.columns)[:3] == ["input_row", "row_id", "prediction"]
+
+
+# -- reading files as the importer does; refusing to overwrite; clear rejects ----------------
+
+@pytest.fixture(scope="module")
+def semicolon(tmp_path_factory):
+    """A model trained from a semicolon-separated file with decimal commas, a UTF-8
+    byte-order mark and spaces around a column name, and its package."""
+    base = tmp_path_factory.mktemp("export-semicolon")
+    df = flights_late(base / "plain.csv")
+    df["dep_delay"] = df["dep_delay"].astype(float) + 0.25  # decimals, written "2,25"
+    data = base / "flights_semicolon.csv"
+    df.rename(columns={"dep_delay": " dep_delay "}).to_csv(data, sep=";", decimal=",", index=False,
+                                                              encoding="utf-8-sig")
+    assert data.read_bytes().startswith(b"\xef\xbb\xbf") and b"2,25" in data.read_bytes()
+    ws = Workspace.create(base / "ws", actor="ann")
+    ref = train_late(ws, data)
+    approve(ws, ref)
+    result = export_version(ws, ref, base / "pkg", actor="carl")
+    yield ws, ref, result.path, df, data
+    ws.close()
+
+
+def _score_py(pkg: Path, *args, cwd: Path):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, str(pkg / "score.py"), *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=600)
+
+
+def _last_json(result) -> dict:
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_training_files_own_format_is_recorded_and_used_by_default(semicolon, tmp_path):
+    ws, ref, pkg, df, data = semicolon
+    schema = json.loads((pkg / "schema.json").read_text())
+    assert schema["input_file"] == {"delimiter": ";", "decimal": ",", "encoding": "utf-8"}
+    # the training file itself, BOM, ';', "2,25" and " dep_delay " included, scores with no options
+    done = _score_py(pkg, data, "-o", tmp_path / "out.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    summary = _last_json(done)
+    assert summary["rows_read"] == len(df) and summary["rows_rejected"] == 0
+    app = load_model(ws, ref)
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"prediction": object})
+    proba = app.predict_proba(df[FEATURES])
+    assert out["prediction"].tolist() == list(app.predict(df[FEATURES]))
+    assert np.max(np.abs(out["probability_late"].to_numpy() - proba[:, 0])) <= 1e-12
+    # told a decimal point, the decimal commas are rejected with a hint
+    point = _score_py(pkg, data, "-o", tmp_path / "point.csv", "--decimal", ".", cwd=tmp_path)
+    assert point.returncode == 0 and _last_json(point)["rows_rejected"] == len(df)
+    reason = pd.read_csv(tmp_path / "point.rejects.csv")["reason"][0]
+    assert "is not a number" in reason and "pass --decimal ','" in reason
+    # the same rows as comma-separated UTF-8 (as IT may receive them): the options say so
+    comma = tmp_path / "comma.csv"
+    df.head(200).to_csv(comma, index=False)
+    wrong = _score_py(pkg, comma, "-o", tmp_path / "c.csv", cwd=tmp_path)
+    assert wrong.returncode == 2 and "lacks the column(s)" in wrong.stderr
+    assert "seems to use ',' as delimiter, not ';'; pass --delimiter ','" in wrong.stderr
+    right = _score_py(pkg, comma, "-o", tmp_path / "c.csv", "--delimiter", ",", "--decimal", ".", cwd=tmp_path)
+    assert right.returncode == 0 and _last_json(right)["rows_scored"] == 200, right.stderr
+    # cp1252 text, a tab-separated file and drift read with the same options
+    latin = tmp_path / "latin.tsv"
+    df.head(200).assign(row_id=lambda d: d["row_id"] + "é").to_csv(latin, sep="\t", index=False,
+                                                                   encoding="cp1252")
+    bad = _score_py(pkg, latin, "-o", tmp_path / "l.csv", "--decimal", ".", cwd=tmp_path)
+    assert bad.returncode == 2 and "--encoding cp1252" in bad.stderr
+    good = _score_py(pkg, latin, "-o", tmp_path / "l.csv", "--decimal", ".", "--encoding", "cp1252",
+                     cwd=tmp_path)
+    assert good.returncode == 0 and pd.read_csv(tmp_path / "l.csv")["row_id"][0].endswith("é")
+    drift = _score_py(pkg, "--drift", data, cwd=tmp_path)
+    assert drift.returncode == 0 and _last_json(drift)["not_comparable"] == [], drift.stdout
+
+
+def test_a_header_with_spaces_scores_like_the_training_file(setup, tmp_path):
+    _, _, result, df, _ = setup
+    source = tmp_path / "spaced.csv"
+    df.head(100).rename(columns={"distance": " distance ", "carrier": "carrier  "}).to_csv(source, index=False)
+    df.head(100).to_parquet(tmp_path / "plain.parquet")
+    df.head(100).rename(columns={"distance": " distance "}).to_parquet(tmp_path / "spaced.parquet")
+    with support_modules(result.path) as scoring:
+        package = scoring.ModelPackage(result.path)
+        summary = package.score_file(source, tmp_path / "out.csv")
+        package.score_file(tmp_path / "spaced.parquet", tmp_path / "spaced_out.csv")
+        package.score_file(tmp_path / "plain.parquet", tmp_path / "plain_out.csv")
+    assert summary["rows_scored"] == 100 and summary["rows_rejected"] == 0
+    plain = pd.read_csv(tmp_path / "plain_out.csv")
+    assert plain.equals(pd.read_csv(tmp_path / "out.csv")) and plain.equals(pd.read_csv(tmp_path / "spaced_out.csv"))
+
+
+def test_score_py_refuses_to_overwrite_its_input(setup, tmp_path):
+    _, _, result, df, _ = setup
+    source = tmp_path / "in.csv"
+    df.head(50).to_csv(source, index=False)
+    before = source.read_bytes()
+    for option in (["-o", source], ["--rejects", source], ["--log", source],
+                   ["-o", tmp_path / "." / "in.csv"]):
+        done = _score_py(result.path, source, *option, cwd=tmp_path)
+        assert done.returncode == 2 and "is the input file itself" in done.stderr, (option, done.stderr)
+        assert source.read_bytes() == before
+    (tmp_path / "link.csv").symlink_to(source)
+    linked = _score_py(result.path, source, "-o", tmp_path / "link.csv", cwd=tmp_path)
+    assert linked.returncode == 2 and source.read_bytes() == before
+    report = _score_py(result.path, "--drift", source, "--report", source, cwd=tmp_path)
+    assert report.returncode == 2 and source.read_bytes() == before
+    with support_modules(result.path) as scoring:
+        with pytest.raises(scoring.InputError, match="is the input file itself"):
+            scoring.ModelPackage(result.path).score_file(source, source)
+    assert source.read_bytes() == before
+
+
+def test_infinite_values_are_rejected_naming_the_column(setup, tmp_path):
+    _, _, result, df, _ = setup
+    rows = df.head(30).astype({"dep_delay": object, "distance": object})
+    rows.loc[rows.index[3], "dep_delay"] = "1e400"
+    rows.loc[rows.index[5], "distance"] = "-inf"
+    source = tmp_path / "inf.csv"
+    rows.to_csv(source, index=False)
+    with support_modules(result.path) as scoring:
+        summary = scoring.ModelPackage(result.path).score_file(source, tmp_path / "out.csv")
+    assert summary["rows_rejected"] == 2 and summary["rows_scored"] == 28
+    rejects = pd.read_csv(summary["rejects"], dtype=str)
+    assert rejects["input_row"].tolist() == ["4", "6"]
+    assert rejects["reason"].tolist() == ["dep_delay: value is infinite or too large ('1e400')",
+                                          "distance: value is infinite or too large ('-inf')"]
+    assert rejects["dep_delay"][0] == "1e400" and rejects["distance"][1] == "-inf"
+    assert rejects["row_id"].tolist() == [rows["row_id"].iloc[3], rows["row_id"].iloc[5]]
+
+
+def test_missing_values_filled_are_counted_per_column(setup, tmp_path):
+    _, _, result, df, _ = setup
+    rows = df.head(120).astype({"dep_delay": object}).copy()
+    rows.loc[rows.index[[1, 2, 3, 50]], "dep_delay"] = None
+    rows.loc[rows.index[[7, 8]], "carrier"] = None
+    rows.loc[rows.index[9], "dep_delay"] = "soon"  # rejected: not counted as filled in
+    source = tmp_path / "gaps.csv"
+    rows.to_csv(source, index=False)
+    lines: list[str] = []
+    with support_modules(result.path) as scoring:
+        summary = scoring.ModelPackage(result.path).score_file(source, tmp_path / "out.csv", chunk_rows=40,
+                                                               log=lines.append)
+    expected = {"dep_delay": 4, "carrier": 2}
+    expected.update({c: int(df.head(120)[c].isna().sum()) for c in ("origin", "distance", "hour")
+                     if df.head(120)[c].isna().any()})
+    assert summary["missing_values_filled"] == expected
+    assert summary["rows_rejected"] == 1
+    assert any(line.startswith("Missing values in dep_delay: 4 scored rows") for line in lines)
+
+
+def test_logs_stay_out_of_the_package_and_the_readme_schedules_safely(setup, tmp_path):
+    import shutil
+
+    _, _, result, df, _ = setup
+    pkg = tmp_path / "pkg"
+    shutil.copytree(result.path, pkg)
+    batch = tmp_path / "batch.csv"
+    df.head(300).to_csv(batch, index=False)
+    assert _score_py(pkg, "--self-test", cwd=pkg).returncode == 0
+    assert _score_py(pkg, "--drift", batch, cwd=pkg).returncode in (0, 4)
+    assert _score_py(pkg, pkg / "examples" / "input.csv", "-o", pkg / "scored.csv", cwd=tmp_path).returncode == 0
+    verify = _score_py(pkg, "--verify", cwd=pkg)
+    # the scored file is the user's choice; no log was added to the package
+    assert verify.returncode == 0 and _last_json(verify)["unlisted_files"] == ["scored.csv"]
+    logs = tmp_path / "pkg-logs"
+    assert (logs / "score.log").read_text().count("Self-test passed") == 1
+    assert (logs / "scored.csv.log").is_file()
+    readme = (result.path / "README.md").read_text()
+    cron = next(line for line in readme.splitlines() if line.startswith("0 2 * * *"))
+    drift_at, score_at = cron.index("--drift"), cron.index("tonight.csv -o")
+    assert "&&" in cron[drift_at:score_at] and ";" not in cron[drift_at:score_at]
+    assert cron.startswith("0 2 * * * cd /data/out &&")
+    windows = readme[readme.index("Windows Task Scheduler"):readme.index("## Exit codes")]
+    assert windows.index("--drift") < windows.index("if errorlevel 1 exit /b") < windows.index("-o tonight")
+    assert "## Troubleshooting" in readme and "drift takes precedence" in readme
+    assert "missing_values_filled" in readme and "--delimiter" in readme and "--encoding" in readme
+    assert "a program file was added" in readme and "python -m venv .venv" not in readme

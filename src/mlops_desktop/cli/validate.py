@@ -80,6 +80,16 @@ def _text(result: Any, report: str | None) -> str:
     if r.importance:
         lines += ["", "Most important features (permutation, on the holdout):"]
         lines += [f"  {i['feature']:<28}{_n(i['mean'])}" for i in r.importance[:8]]
+    for g in r.subgroups or []:
+        primary = g.get("primary_metric")
+        lines += ["", f"By {g['column']} ({primary}; groups under {g.get('min_reliable_rows', '?')} rows are "
+                      "unreliable):"]
+        for x in g["groups"][:20]:
+            value = (x.get("metrics") or {}).get(primary)
+            lines.append(f"  {str(x['value'])[:26]:<28}{_n(value):>10}  {x['count']:>8,} rows"
+                         + ("" if x.get("reliable", True) else "  (few rows)"))
+        if len(g["groups"]) > 20:
+            lines.append(f"  … and {len(g['groups']) - 20} more (see --json or the model card)")
     lines += [""] + r.notes if r.notes else []
     if report:
         lines += ["", f"Model card written to {report}"]

@@ -1065,11 +1065,13 @@ def dataset_verdict(results: Sequence[FeatureResult], thresholds: Mapping[str, A
     if not compared:
         verdict, text = NOT_COMPARABLE, "No feature could be compared with the reference."
     else:
-        what = (f"features holding {share:.0%} of the model's permutation importance drifted"
+        held = f"{share:.0%}" if share == 0 or share >= 0.005 else "under 1%"  # never "0%" for some
+        what = (f"features holding {held} of the model's permutation importance drifted"
                 if weighting == "importance" else
-                f"{len(drifted)} of {len(compared)} compared features drifted ({share:.0%})")
+                f"{len(drifted)} of {len(compared)} compared features drifted ({held})")
         if by_share:
-            text = f"The batch drifted: {what}, at or above the dataset threshold {limit:.0%}."
+            text = (f"The batch drifted: {what}, at or above the dataset threshold {limit:.0%}"
+                    + (" (any drifted feature counts)." if limit == 0 else "."))
         elif drifted:
             text = f"No drift at the batch level: {what}, below the dataset threshold {limit:.0%}."
         else:
