@@ -200,3 +200,24 @@ def test_a_constant_target_is_a_problem(quiet):
     p = _profile(_with(quiet, y=["same"] * N), target="y")
     a = _one(p, "constant_target", "y")
     assert a.severity == "problem" and "nothing to predict" in a.message
+
+
+def test_a_numeric_column_with_a_few_stray_values_is_named_not_called_high_cardinality(workspace, tmp_path):
+    """One "--" and one "1,012.5" among numbers: the alert names them and does not advise
+    grouping rare categories."""
+    import numpy as np
+    import pandas as pd
+
+    from mlops_desktop.core.explore import profile_dataset
+
+    rng = np.random.default_rng(1)
+    humid = [f"{v:.1f}" for v in rng.uniform(20, 100, 300)]
+    humid[5], humid[77] = "--", "1,012.5"
+    pd.DataFrame({"humid": humid, "x": rng.normal(size=300)}).to_csv(tmp_path / "w.csv", index=False)
+    workspace.import_file(tmp_path / "w.csv", actor="ann")
+    profile = profile_dataset(workspace, "w")
+    kinds = {a.kind for a in profile.alerts if a.columns == ["humid"]}
+    assert "mostly_numbers" in kinds and "high_cardinality" not in kinds
+    alert = next(a for a in profile.alerts if a.kind == "mostly_numbers")
+    assert "'--'" in alert.message and "'1,012.5'" in alert.message and "2 values" in alert.message
+    assert alert.figure == pytest.approx(298 / 300)

@@ -48,7 +48,15 @@ def column_alerts(col: ColumnProfile, n_rows: int) -> list[Alert]:
     if col.kind == "numeric" and col.distinct > 1 and col.stats.get("q05") == col.stats.get("q95"):
         out.append(Alert("warning", "near_constant", [name], None,
                          f"{name} has the same value in at least 90% of rows."))
-    if col.kind == "categorical" and col.distinct > HIGH_CARDINALITY:
+    strays = col.stats.get("non_numbers")
+    if strays:
+        examples = ", ".join(f"{x['value']!r}" + (f" ({x['count']:,}×)" if x["count"] > 1 else "") for x in strays)
+        count = col.stats["non_number_count"]
+        out.append(Alert("warning", "mostly_numbers", [name], col.stats["numeric_share"],
+                         f"{name} holds numbers except for {count:,} value{'s' if count != 1 else ''} "
+                         f"({examples}), so it was read as {col.kind}. Fix those values in the file, or "
+                         "set the column's type to numeric on the Data page (they then count as missing)."))
+    elif col.kind == "categorical" and col.distinct > HIGH_CARDINALITY:
         out.append(Alert("warning", "high_cardinality", [name], float(col.distinct),
                          f"{name} has {col.distinct:,} distinct values; one-hot encoding it would add "
                          "as many columns. Group rare values or use another encoding."))

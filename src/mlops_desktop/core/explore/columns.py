@@ -128,10 +128,33 @@ def categorical_profile(name: str, kind: str, role: str, col: pa.ChunkedArray) -
             lengths = pc.utf8_length(col.drop_null())
             stats.update(mean_length=clean(pc.mean(lengths).as_py()),
                          max_length=clean(pc.max(lengths).as_py()))
+            stats.update(_stray_non_numbers(counts, valid))
         chart = {"kind": "bars", "labels": [t["value"] for t in top], "counts": [t["count"] for t in top],
                  "other": int(valid - sum(t["count"] for t in top))}
     return ColumnProfile(name, kind, role, n - missing, missing, missing / n if n else 0.0, distinct,
                          stats, chart)
+
+
+#: a number as a CSV writes it: sign, digits, one decimal point, an exponent
+_NUMBER = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
+#: the least share of values that are numbers for a text column to be "numbers with strays"
+MOSTLY_NUMBERS = 0.9
+
+
+def _stray_non_numbers(counts: pa.StructArray, valid: int) -> dict[str, Any]:
+    """For a text column whose values are nearly all numbers: the share that are, and the
+    few values that are not (a "--", "n/a" or "1,012.5" keeps a whole column from being
+    read as numeric)."""
+    values, freq = counts.field("values"), counts.field("counts").to_numpy()
+    is_number = pc.match_substring_regex(values, _NUMBER).to_numpy(zero_copy_only=False)
+    share = float(freq[is_number].sum()) / valid if valid else 0.0
+    if share < MOSTLY_NUMBERS or is_number.all():
+        return {}
+    strays = np.flatnonzero(~is_number)
+    strays = strays[np.argsort(-freq[strays], kind="stable")]
+    return {"numeric_share": share,
+            "non_numbers": [{"value": str(values[int(i)].as_py()), "count": int(freq[i])} for i in strays[:5]],
+            "non_number_count": int(freq[~is_number].sum())}
 
 
 def _label(value: Any) -> str:
