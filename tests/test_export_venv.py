@@ -178,3 +178,22 @@ def test_spark_scores_with_map_in_pandas(exported, tmp_path):
     assert out["reject_reason"].isna().all()
     assert out["prediction"].tolist() == list(app.predict(rows[FEATURES]))
     assert np.max(np.abs(out["probability_late"].to_numpy() - proba[:, 0])) <= 1e-12
+
+
+def test_reading_options_in_a_fresh_environment(exported, python, tmp_path):
+    """--delimiter/--decimal/--encoding with the pinned libraries only: a semicolon,
+    decimal-comma, BOM file scores as its comma twin; -o INPUT is refused."""
+    pkg, df, app, _ = exported
+    rows = df.head(500)
+    source = tmp_path / "semi.csv"
+    rows.astype({"dep_delay": float}).to_csv(source, sep=";", decimal=",", index=False, encoding="utf-8-sig")
+    result = _run(python, pkg / "score.py", source, "-o", tmp_path / "out.csv", "--delimiter", ";",
+                  "--decimal", ",", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert _summary(result)["rows_scored"] == 500
+    scored = pd.read_csv(tmp_path / "out.csv")
+    proba = app.predict_proba(rows[FEATURES])
+    assert np.max(np.abs(scored["probability_late"].to_numpy() - proba[:, 0])) <= 1e-12
+    before = source.read_bytes()
+    refused = _run(python, pkg / "score.py", source, "-o", source, cwd=tmp_path)
+    assert refused.returncode == 2 and source.read_bytes() == before
