@@ -530,3 +530,20 @@ def test_logs_stay_out_of_the_package_and_the_readme_schedules_safely(setup, tmp
     assert "## Troubleshooting" in readme and "drift takes precedence" in readme
     assert "missing_values_filled" in readme and "--delimiter" in readme and "--encoding" in readme
     assert "a program file was added" in readme and "python -m venv .venv" not in readme
+
+
+def test_a_virtual_environment_made_inside_the_package_does_not_fail_verification(setup, tmp_path):
+    """IT may well run `python -m venv .venv` in the package folder: its files are listed,
+    not taken for added program files; a stray module beside score.py still is."""
+    import shutil
+    import venv
+
+    _ws, _ref, result, _df, _base = setup
+    pkg = tmp_path / "pkg"
+    shutil.copytree(result.path, pkg)
+    venv.create(pkg / ".venv", with_pip=False)
+    (pkg / ".venv" / "lib" / "helper.py").write_text("x = 1\n")
+    check = _score_py(pkg, "--verify", cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    (pkg / "pandas.py").write_text("raise SystemExit('planted')\n")
+    assert _score_py(pkg, "--verify", cwd=tmp_path).returncode == 3
