@@ -135,3 +135,16 @@ def test_empty_registry_says_what_to_do(window):
     page = window.page("Registry")
     assert page.stack.currentWidget() is page.empty
     screenshot(window, "registry_empty")
+
+
+def test_the_data_page_names_the_models_trained_on_a_dataset(registry, window):
+    window.go_to("Data")
+    data = window.page("Data")
+    data.refresh()
+    ds = window.state.workspace.dataset("penguins")
+    data._show_dataset(ds.id)
+    form = data.details_form
+    rows = {form.itemAt(i, form.ItemRole.LabelRole).widget().text(): form.itemAt(i, form.ItemRole.FieldRole).widget().text()
+            for i in range(form.rowCount())}
+    used = rows["Models trained on it:"]
+    assert "mass:1 (draft)" in used and "mass:2 (draft)" in used and "flipper:1 (draft)" in used

@@ -227,7 +227,8 @@ class DataPage(QWidget):
                 ("Rows × columns", f"{ds.n_rows:,} × {ds.n_columns}"),
                 ("Fingerprint (SHA-256)", ds.fingerprint),
                 ("Snapshot", f"{ds.snapshot} ({ds.snapshot_bytes / 1e6:.2f} MB)"),
-                ("Imported", f"{ds.created_at[:19].replace('T', ' ')} UTC by {ds.created_by}")]
+                ("Imported", f"{ds.created_at[:19].replace('T', ' ')} UTC by {ds.created_by}"),
+                ("Models trained on it", self._used_by(ds))]
         for label, value in rows:
             field = QLabel(value)
             field.setWordWrap(True)
@@ -240,6 +241,18 @@ class DataPage(QWidget):
                 self.history.setItem(r, c, QTableWidgetItem(text))
         self.history.resizeColumnToContents(0)
         self.history.resizeColumnToContents(1)
+
+    def _used_by(self, ds: Any) -> str:
+        """The model versions trained on this dataset, newest first (the Registry page's
+        Dataset filter lists them all, with their lineage)."""
+        from ...core.lifecycle import search_versions
+
+        page = search_versions(self.state.workspace, dataset=ds.id, limit=8)
+        if not page.total:
+            return "none yet"
+        names = [f"{r.ref} ({r.stage}{', ' + ', '.join(r.aliases) if r.aliases else ''})" for r in page.rows]
+        more = f" and {page.total - len(names):,} more" if page.total > len(names) else ""
+        return ", ".join(names) + more
 
     def _load_preview(self, dataset_id: int) -> None:
         """Load the snapshot in the background; the grid formats only visible cells."""
