@@ -19,19 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_SOURCE = HERE.parent.parent / "shared" / "datasets" / "flights_2013_sample.csv"
-
-
-def flights(source: Path, rows: int):
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    from mlops_desktop.core.data.types import normalise_table
-
-    table = normalise_table(pacsv.read_csv(source))
-    copies = -(-rows // table.num_rows)
-    return pa.concat_tables([table] * copies).slice(0, rows).combine_chunks()
+from flights_sample import DEFAULT_SOURCE, flights  # bench/ is the running script's folder
 
 
 def baseline(ref, cur, numeric: list[str], categorical: list[str]) -> float:

@@ -301,7 +301,7 @@ def test_zip_export_and_taken_destinations(setup, tmp_path):
         export_version(ws, ref, tmp_path / "missing" / "pkg", actor="carl")
     (tmp_path / "empty").mkdir()
     assert export_version(ws, ref, tmp_path / "empty", actor="carl").path.joinpath("score.py").is_file()
-    assert not list(tmp_path.glob(".mlops-export-*"))
+    assert not list(tmp_path.glob(".tmp-*"))
 
 
 def test_cancel_leaves_nothing_behind(setup, tmp_path):

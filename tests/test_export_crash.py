@@ -36,7 +36,7 @@ def test_sigkill_mid_export_leaves_no_partial_package(tmp_path):
     deadline = time.monotonic() + 120
     killed_in = None
     while time.monotonic() < deadline and proc.poll() is None:
-        building = [p for p in out.parent.glob(".mlops-export-*") if (p / "model" / "model.skops").exists()]
+        building = [p for p in out.parent.glob(".tmp-*") if (p / "model" / "model.skops").exists()]
         if building:
             proc.send_signal(signal.SIGKILL)
             killed_in = building[0]

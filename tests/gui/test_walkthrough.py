@@ -25,7 +25,8 @@ def test_the_whole_flow_on_the_sample(window, qtbot, tmp_path):
 
     prefix = f"walk_{QGuiApplication.platformName()}_"
     wanted = os.environ.get("QT_QPA_PLATFORM")
-    assert QGuiApplication.platformName() == (wanted or QGuiApplication.platformName())
+    if wanted:  # `make walk-xvfb` asks for xcb: the walk must really run there
+        assert QGuiApplication.platformName() == wanted
 
     # 1. Data: the sample, and its target chosen in the column editor
     window.go_to("Data")

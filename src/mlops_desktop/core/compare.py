@@ -52,7 +52,7 @@ def _side(ws: "Workspace", mv: "ModelVersion") -> dict[str, Any]:
     r = get_run(ws, mv.run_id)
     ds = ws.dataset(r.dataset_id)
     stored = validations.latest(ws.registry, mv.id)
-    accepted = [a for a in accepted_warnings(ws, ds.id, mv.target) if sorted(a["features"]) == sorted(mv.features)]
+    accepted = accepted_warnings(ws, ds.id, mv.target, mv.features)
     return {"mv": mv, "run": r, "dataset": ds, "validation": stored, "accepted": accepted,
             "aliases": aliases.held_by(ws.registry, mv.id), "tags": tags.of(ws.registry, "version", mv.id),
             "stage_changes": stages.history(ws.registry, mv.id)}

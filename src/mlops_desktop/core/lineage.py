@@ -7,7 +7,6 @@ Registry page draws it (``graph`` holds ready nodes and edges).
 
 from __future__ import annotations
 
-import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from .plain import json_safe
@@ -25,18 +24,10 @@ def _dataset(ds: "Dataset") -> dict[str, Any]:
 
 
 def exports_of(ws: "Workspace", version_id: int) -> list[dict[str, Any]]:
-    """The export packages made of a version; none while the export feature (its registry
-    module and table) is not in this build or this workspace."""
-    try:
-        from .registry import exports  # type: ignore[attr-defined]
-    except ImportError:
-        return []
-    try:
-        return list(exports.for_version(ws.registry, version_id))
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):
-            return []
-        raise
+    """The export packages made of a version, oldest first."""
+    from .registry import exports
+
+    return exports.for_version(ws.registry, version_id)
 
 
 def _drift(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -78,7 +69,7 @@ def version_lineage(ws: "Workspace", ref: str) -> dict[str, Any]:
     moves = [m | {"model": mv.model} for m in aliases.moves_of_version(reg, mv.model_id, mv.version)]
     drift = _drift(drift_reports.list_reports(reg, model_name=mv.model, model_version=mv.version))
     exports = exports_of(ws, mv.id)
-    accepted = [a for a in accepted_warnings(ws, ds.id, mv.target) if sorted(a["features"]) == sorted(mv.features)]
+    accepted = accepted_warnings(ws, ds.id, mv.target, mv.features)
 
     nodes = [{"id": f"dataset:{ds.id}", "kind": "dataset", "label": f"{ds.name} ({ds.n_rows:,} rows)"},
              {"id": f"run:{r.id}", "kind": "run", "label": f"run {r.id} ({r.family or r.status})"},

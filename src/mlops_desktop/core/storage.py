@@ -62,7 +62,7 @@ def publish(tmp: Path, dest: Path) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(dest.parent)
+    fsync_dir(dest.parent)
 
 
 def atomic_write(dest: Path, write: Callable[[Path], None]) -> None:
@@ -88,7 +88,9 @@ def write_text_file(path: Path | str, text: str, *, what: str = "the report",
     return path
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` durable (a no-op where folders cannot be
+    opened, as on Windows)."""
     if os.name != "posix":
         return  # Windows cannot open a directory for fsync
     fd = os.open(folder, os.O_RDONLY)

@@ -15,13 +15,13 @@ import os
 import shutil
 import string
 import time
-import uuid
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
+from ..storage import fsync_dir, publish, remove_stale_temporaries, temporary_name, write_temporary
 from .errors import ExportError
 from .model_file import SUPPORT_PACKAGE
 from .plan import approvals_of, check_exportable
@@ -30,10 +30,6 @@ if TYPE_CHECKING:
     from ..registry.models import ModelVersion
     from ..workspace import Workspace
 
-#: prefix of the temporary folders and zips an export builds next to its destination
-TMP_PREFIX = ".mlops-export-"
-#: temporaries older than this are left by a crashed export and removed
-STALE_AFTER_S = 3600
 #: probabilities must agree to this between the app's model and the package's
 TOLERANCE = 1e-12
 
@@ -84,12 +80,12 @@ def export_version(ws: "Workspace", ref: str, out_dir: Path | str, *, zip: bool 
     mv = find_version(ws, ref)
     check_exportable(mv)
     dest = destination(Path(out_dir), zip)
-    remove_stale_temporaries(dest.parent)
-    tmp = dest.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}-{dest.stem if zip else dest.name}"
+    remove_stale_temporaries(dest.parent, older_than_s=None)  # a killed export's leftovers
+    tmp = dest.parent / temporary_name(dest.stem if zip else dest.name)
     try:
-        files, check = _build(ws, mv, tmp, steps, actor=actor)
+        files, check = _build(ws, mv, tmp, steps, actor=actor, folder_name=dest.stem if zip else dest.name)
         steps.start("publish", f"Writing {dest.name}")
-        manifest_sha = hashlib.sha256((tmp / "manifest.json").read_bytes()).hexdigest()
+        manifest_sha = files[-1]["sha256"]  # the manifest is written last
         if zip:
             _publish_zip(tmp, dest)
         else:
@@ -142,51 +138,20 @@ def destination(out: Path, zip: bool) -> Path:
     return out
 
 
-def remove_stale_temporaries(folder: Path, older_than_s: float = STALE_AFTER_S) -> int:
-    """Remove what a crashed export left in ``folder`` (only old ones: another export
-    may be writing a recent one)."""
-    removed = 0
-    cutoff = time.time() - older_than_s
-    for path in folder.glob(f"{TMP_PREFIX}*"):
-        try:
-            if path.stat().st_mtime >= cutoff:
-                continue
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-            removed += 1
-        except OSError:
-            pass
-    return removed
-
-
-def _fsync(path: Path) -> None:
-    if os.name != "posix":
-        return  # Windows cannot open a folder for fsync
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _publish_folder(tmp: Path, dest: Path) -> None:
     if dest.is_dir():
         dest.rmdir()  # empty (checked): replaced by the package in one rename
     os.rename(tmp, dest)
-    _fsync(dest.parent)
+    fsync_dir(dest.parent)
 
 
 def _publish_zip(folder: Path, dest: Path) -> None:
-    tmp = dest.with_name(f"{TMP_PREFIX}{uuid.uuid4().hex}-{dest.name}")
-    try:
+    def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(p for p in folder.rglob("*") if p.is_file()):
                 zf.write(path, f"{dest.stem}/{path.relative_to(folder).as_posix()}")
-        _fsync(tmp)
-        os.replace(tmp, dest)
-        _fsync(dest.parent)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+
+    publish(write_temporary(dest.parent, dest.name, write), dest)
 
 
 # -- building ----------------------------------------------------------------------------------
@@ -201,7 +166,7 @@ def _write(folder: Path, rel: str, data: bytes) -> dict[str, Any]:
     return {"path": rel, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
 
 
-def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *,
+def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, folder_name: str,
            actor: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Every file of the package in ``tmp``; returns the files (manifest last) and the
     result of the package's check."""
@@ -214,6 +179,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *,
     from ..validate.card_html import model_card_html
     from ..validate.card_markdown import model_card_markdown
     from ..validate.for_version import model_card
+    from ..validate.results import ValidationReport
     from . import contents
     from .files import static_files
     from .model_file import model_file_bytes
@@ -231,7 +197,8 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *,
     thresholds = effective_thresholds(ws, mv.model).to_dict()
     profile = _reference_profile(ws, mv, thresholds)
     steps.start("card", "Writing the model card and the README")
-    card = model_card(ws, mv.ref)
+    # the card shows the validation the approval rested on, as schema.json's threshold does
+    card = model_card(ws, mv.ref, validation=ValidationReport.from_dict(validation["report"]) if validation else None)
     approvals = approvals_of(ws, mv)
     details = mv.details if isinstance(mv.details, dict) else {}
     pins = contents.pinned_requirements()
@@ -263,7 +230,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *,
         "exporter": {"name": "MLOps Desktop", "version": _app_version()},
         "python_version": platform.python_version(), "requirements": pins,
     }
-    readme = _readme(mv, schema, facts, approvals, tmp.name)
+    readme = _readme(mv, schema, facts, approvals, folder_name)
     files.append(_write(tmp, "README.md", readme.encode()))
 
     steps.start("test", "Checking the package's predictions against the app's")
@@ -273,9 +240,9 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *,
     files.sort(key=lambda f: f["path"])
     listed = {f["path"]: {"sha256": f["sha256"], "bytes": f["bytes"]} for f in files}
     files.append(_write(tmp, "manifest.json", contents.manifest(listed, facts)))
-    _fsync(tmp)
+    fsync_dir(tmp)
     for sub in ("model", "examples", SUPPORT_PACKAGE):
-        _fsync(tmp / sub)
+        fsync_dir(tmp / sub)
     return files, check
 
 
@@ -334,10 +301,9 @@ def _check(folder: Path, app_model: Any, steps: Steps) -> dict[str, Any]:
 
 
 def _readme(mv: "ModelVersion", schema: dict[str, Any], facts: dict[str, Any],
-            approvals: list[dict[str, Any]], folder_name: str) -> str:
+            approvals: list[dict[str, Any]], folder: str) -> str:
     from .files import README_TEMPLATE, template_bytes
 
-    folder = folder_name.split("-", 3)[-1] if folder_name.startswith(TMP_PREFIX) else folder_name
     m = schema["model"]
     outputs = ", ".join(f"`{o['name']}`" for o in schema["outputs"])
     inputs = ", ".join(f"`{c['name']}`" for c in schema["inputs"])

@@ -182,5 +182,19 @@ def approval_rows(card: ModelCard) -> list[list[Any]]:
              a.get("comment")] for a in card.approvals]
 
 
+#: what a card says when it carries no check results (only accepted warnings are recorded)
+NO_CHECK_RESULTS = ("Assumption check results are not stored with a model; run them on the Check page. "
+                    "Accepted warnings follow.")
+
+
+def signed(v: Optional[float]) -> str:
+    """A difference with its sign."""
+    return "—" if v is None else f"{v:+.3g}"
+
+
+def signed_interval(low: Optional[float], high: Optional[float]) -> str:
+    return "—" if low is None or high is None else f"{low:+.3g} to {high:+.3g}"
+
+
 def interval(low: Optional[float], high: Optional[float]) -> str:
     return "—" if low is None or high is None else f"{fmt(low)} to {fmt(high)}"

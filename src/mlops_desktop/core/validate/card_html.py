@@ -12,7 +12,8 @@ from ... import __version__
 from ..checks.result import fmt, fmt_p
 from ..report import svg
 from ..report.html import CSS, VERDICT_COLOURS
-from .card import ModelCard, approval_rows, interval, metric_rows, warning_figures, warning_name
+from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, interval, metric_rows, signed,
+                   signed_interval, warning_figures, warning_name)
 from ..report.svg import line_chart
 from .metrics import label
 from .results import ValidationReport
@@ -62,14 +63,6 @@ def _badge(verdict: str) -> _Html:
 
 def _figure(chart: str, caption: str) -> str:
     return f"<figure>{chart}<figcaption>{escape(caption)}</figcaption></figure>" if chart else ""
-
-
-def _signed(v: Optional[float]) -> str:
-    return "—" if v is None else f"{v:+.3g}"
-
-
-def _signed_interval(low: Optional[float], high: Optional[float]) -> str:
-    return "—" if low is None or high is None else f"{low:+.3g} to {high:+.3g}"
 
 
 def _binary_charts(c: dict[str, Any], suffix: str = "") -> list[str]:
@@ -140,8 +133,8 @@ def _validation(card: ModelCard) -> list[str]:
     for r in metric_rows(v):
         m, b, d = r["model"], r["baseline"], r["difference"]
         rows.append([r["label"], r["better"], fmt(m.value), interval(m.low, m.high), fmt(b.value) if b else "—",
-                     interval(b.low, b.high) if b else "—", _signed(d.value) if d else "—",
-                     _signed_interval(d.low, d.high) if d else "—"])
+                     interval(b.low, b.high) if b else "—", signed(d.value) if d else "—",
+                     signed_interval(d.low, d.high) if d else "—"])
         classes.append("primary" if r["primary"] else "")
     out.append(_table(["metric", "better", "model", "95% interval", "baseline", "95% interval",
                        "difference", "95% interval"], rows, row_class=classes))
@@ -220,7 +213,7 @@ def model_card_html(card: ModelCard) -> str:
                                        "<p class='muted'>No training specification recorded.</p>"))
     body.append("<h2>Assumption checks</h2>" + (
         _table(["check", "verdict"], [[c.get("name"), _badge(str(c.get("verdict")))] for c in card.checks])
-        if card.checks else "<p class='muted'>No checks recorded.</p>"))
+        if card.checks else f"<p class='muted'>{NO_CHECK_RESULTS}</p>"))
     body.append("<h3>Accepted warnings</h3>" + (
         _table(["check", "reason", "accepted by", "when", "what was accepted"],
                [[warning_name(w), w.get("reason"), w.get("accepted_by"), w.get("accepted_at"),

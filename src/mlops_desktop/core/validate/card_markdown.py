@@ -6,7 +6,8 @@ import json
 from typing import Any, Iterable, Optional, Sequence
 
 from ..checks.result import fmt, fmt_p
-from .card import ModelCard, approval_rows, interval, metric_rows, warning_figures, warning_name
+from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, interval, metric_rows, signed,
+                   signed_interval, warning_figures, warning_name)
 from .metrics import label
 
 
@@ -24,14 +25,6 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in rows]
     return out + [""]
-
-
-def _signed(v: Optional[float]) -> str:
-    return "—" if v is None else f"{v:+.3g}"
-
-
-def _signed_interval(low: Optional[float], high: Optional[float]) -> str:
-    return "—" if low is None or high is None else f"{low:+.3g} to {high:+.3g}"
 
 
 def model_card_markdown(card: ModelCard) -> str:
@@ -58,7 +51,7 @@ def model_card_markdown(card: ModelCard) -> str:
 
     lines += ["## Assumption checks", ""]
     lines += _table(["check", "verdict"], [[c.get("name"), c.get("verdict")] for c in card.checks]) \
-        if card.checks else ["_No checks recorded._", ""]
+        if card.checks else [f"_{NO_CHECK_RESULTS}_", ""]
     lines += ["### Accepted warnings", ""]
     lines += _table(["check", "reason", "accepted by", "when", "what was accepted"],
                     [[warning_name(w), w.get("reason"), w.get("accepted_by"), w.get("accepted_at"),
@@ -111,7 +104,7 @@ def _validation(card: ModelCard) -> list[str]:
         rows.append([("**" + r["label"] + "**") if r["primary"] else r["label"], r["better"],
                      fmt(m.value), interval(m.low, m.high), fmt(b.value) if b else None,
                      interval(b.low, b.high) if b else None,
-                     _signed(d.value) if d else None, _signed_interval(d.low, d.high) if d else None])
+                     signed(d.value) if d else None, signed_interval(d.low, d.high) if d else None])
     lines += _table(["metric", "better", "model", "95% interval", "baseline", "95% interval",
                      "difference", "95% interval"], rows)
     if v.threshold is not None:

@@ -97,8 +97,7 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
         stored = validations.latest(ws.registry, mv.id)
         validation = Report.from_dict(stored["report"]) if stored else None
     coefficients = coefficient_table(load_model(ws, mv.ref)) if mv.family in ("ols", "logistic") else None
-    accepted = [a for a in accepted_warnings(ws, ds.id, mv.target)
-                if sorted(a["features"]) == sorted(mv.features)]
+    accepted = accepted_warnings(ws, ds.id, mv.target, mv.features)
     date_range = None
     for col in ds.columns:
         if col.kind == "datetime":

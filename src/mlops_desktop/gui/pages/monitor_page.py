@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QListWidget,
@@ -340,9 +339,6 @@ class MonitorPage(LazyPage):
             self.distribution.overlay(chart["edges"], chart["reference"], chart["current"],
                                       title=f"{f.name}: reference and current", x_label=f.name)
         elif f.bins:
-            labels = [str(b) for b in f.bins.get("labels", [])][:15]
-            self.distribution.stacked(labels, {"reference": f.bins.get("reference", [])[:15]},
-                                      title=f"{f.name}: reference shares (current in the PSI bins table)")
             self._bars_pair(f)
         else:
             self.distribution.reset(f"{f.name}: {f.reason or 'no chart'}")
@@ -378,7 +374,7 @@ class MonitorPage(LazyPage):
         if timeline is None or name not in timeline.features:
             self.feature_timeline.reset("One batch: add more batches, or split one by date, for a timeline")
             return
-        psi = [np.nan if v is None else v for v in timeline.series(name, "psi")]
+        psi = [float("nan") if v is None else v for v in timeline.series(name, "psi")]
         self.feature_timeline.lines(list(range(len(psi))), {"PSI": psi}, title=f"{name}: PSI per batch",
                                     x_label="batch", y_label="PSI")
         self.feature_timeline.getPlotItem().getAxis("bottom").setTicks(

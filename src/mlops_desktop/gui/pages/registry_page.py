@@ -273,14 +273,16 @@ class RegistryPage(ReloadingPage):
         from ...core.lifecycle import search_versions
 
         selected = self.selected_ref() or self._pending_ref
+        changed = self._pending_ref is not None  # the registry changed: redraw the detail too
+        filters = self.filters()
         try:
-            page = search_versions(ws, limit=limit, **self.filters())
+            page = search_versions(ws, limit=limit, **filters)
         except Exception as exc:  # a malformed tag filter, say: say so where the count goes
             self.count.setText(f"<span style='color:#b00020'>{exc}</span>")
             return
         rows = [r.to_dict() for r in page.rows]
         self.model.set_rows(rows)
-        any_filter = any(v for v in self.filters().values())
+        any_filter = any(v for v in filters.values())
         if not rows and not any_filter:
             self.stack.setCurrentWidget(self.empty)
             self.count.setText("")
@@ -294,10 +296,11 @@ class RegistryPage(ReloadingPage):
             self.count.setText(f"{page.total:,} version{plural}{' match' if any_filter else ''}.")
         self.show_all.setVisible(len(rows) < page.total)
         self._pending_ref = None
-        self.select_ref(selected) if selected else self._select(-1)
+        self.select_ref(selected, force=changed) if selected else self._select(-1)
 
-    def select_ref(self, ref: str) -> None:
-        """Select ``MODEL:VERSION`` (or the newest version of ``MODEL``) in the list."""
+    def select_ref(self, ref: str, *, force: bool = False) -> None:
+        """Select ``MODEL:VERSION`` (or the newest version of ``MODEL``) in the list;
+        ``force`` reads its detail again even when it is already shown."""
         name, _, version = ref.partition(":")
         for i, row in enumerate(self.model.rows):
             if row["model"] == name and (not version or str(row["version"]) == version):
@@ -305,7 +308,7 @@ class RegistryPage(ReloadingPage):
                 self.table.selectionModel().setCurrentIndex(
                     index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
                 self.table.scrollTo(index)
-                self._select(i)
+                self._select(i, force=force)
                 return
         self._select(-1)
 
@@ -317,7 +320,9 @@ class RegistryPage(ReloadingPage):
 
     # -- the selected version ----------------------------------------------------------------
 
-    def _select(self, row: int) -> None:
+    def _select(self, row: int, *, force: bool = False) -> None:
+        """Show the detail of the list's ``row`` (lineage, history, comparison), unless it
+        already shows (filtering keeps the selection: nothing to read again)."""
         ws = self.state.workspace
         if ws is None or row < 0 or row >= len(self.model.rows):
             self.lineage = None
@@ -333,6 +338,8 @@ class RegistryPage(ReloadingPage):
         from ...core.lineage import version_lineage
 
         ref = self.model.row(row)["ref"]
+        if not force and self.lineage is not None and self.lineage["ref"] == ref:
+            return
         try:
             self.lineage = version_lineage(ws, ref)
         except Exception as exc:
