@@ -461,22 +461,24 @@ def fill_table(table: QTableWidget, rows: list[list[Any]]) -> None:
     table.resizeColumnsToContents()
 
 
-class ReloadingPage(QWidget):
-    """A flow page that re-reads the workspace when something changed: at once while it
-    shows, else the next time it appears. Subclasses implement ``reload()`` and clear
-    ``stale`` there."""
+class _ReadsWhenStale:
+    """Re-reads the workspace when something changed: at once while the page shows, else
+    the next time it appears (a hidden page does no work). Subclasses implement
+    ``reload()`` and clear ``stale`` there."""
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
-        super().__init__(parent)
-        self.stale = True
+    stale = True
 
     def reload(self) -> None:
         raise NotImplementedError
 
     def mark_stale(self) -> None:
         self.stale = True
-        if self.isVisible():
+        if self.isVisible():  # type: ignore[attr-defined]
             self.reload()
+
+
+class ReloadingPage(_ReadsWhenStale, QWidget):
+    """A flow page that re-reads the workspace when something changed (see ``mark_stale``)."""
 
     def showEvent(self, event: Any) -> None:
         if self.stale:
@@ -522,3 +524,12 @@ class LazyPage(QWidget):
         self.ensure_built()
         self.on_show()
         super().showEvent(event)
+
+
+class LazyReloadingPage(_ReadsWhenStale, LazyPage):
+    """A lazy page (charts built when first shown) that re-reads the workspace only
+    after something changed (see ``mark_stale``), never while hidden."""
+
+    def on_show(self) -> None:
+        if self.stale:
+            self.reload()
