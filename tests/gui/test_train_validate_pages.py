@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from .conftest import screenshot, wait_jobs
-from .test_responsiveness import MAX_GAP_MS, GapMeter
+from .test_responsiveness import RUNS, GapMeter, assert_responsive
 
 
 @pytest.fixture
@@ -106,16 +106,19 @@ def test_ui_stays_responsive_while_training(window, qtbot, tmp_path):
     wait_jobs(qtbot, window)
     from mlops_desktop.core.train import TrainSpec
 
-    meter = GapMeter()
-    meter.start()
-    started = time.perf_counter()
-    job = window.page("Train").start_training(TrainSpec(dataset="synthetic", target="y",
-                                                        models=["random_forest", "hgb"], cv_folds=3))
-    assert job is not None
-    wait_jobs(qtbot, window, timeout_s=300)
-    meter.stop()
-    took = time.perf_counter() - started
-    print(f"training took {took:.2f} s; longest UI pause {meter.max_gap_ms:.0f} ms")
-    assert window.page("Train").last_result.status == "succeeded"
-    assert took > 0.5 and meter.ticks > 20
-    assert meter.max_gap_ms < MAX_GAP_MS, f"the UI froze for {meter.max_gap_ms:.0f} ms"
+    pauses = []
+    for run in range(RUNS):
+        meter = GapMeter()
+        meter.start()
+        started = time.perf_counter()
+        job = window.page("Train").start_training(TrainSpec(dataset="synthetic", target="y",
+                                                            models=["random_forest", "hgb"], cv_folds=3))
+        assert job is not None
+        wait_jobs(qtbot, window, timeout_s=300)
+        meter.stop()
+        took = time.perf_counter() - started
+        print(f"training {run + 1} took {took:.2f} s; longest UI pause {meter.max_gap_ms:.0f} ms")
+        assert window.page("Train").last_result.status == "succeeded"
+        assert took > 0.5 and meter.ticks > 20
+        pauses.append(meter.max_gap_ms)
+    assert_responsive(pauses)
