@@ -23,7 +23,12 @@ def trained(window, qtbot):
     page.open_wizard()
     wizard = page.last_wizard
     assert wizard.target_combo.currentText() == "species"
-    wait_jobs(qtbot, window)  # the leak check runs in the background
+    # the target's values are read off the UI thread: the families follow when the task is known
+    assert [wizard.models.item(i).text() for i in range(wizard.models.count())] == \
+        ["Working out the task from the target's values…"]
+    wait_jobs(qtbot, window)  # the task and the leak check are worked out in the background
+    assert wizard.models.count() > 1 and "logistic" in [wizard.models.item(i).data(Qt.ItemDataRole.UserRole)
+                                                         for i in range(wizard.models.count())]
     for i in range(wizard.models.count()):  # logistic regression and a tree
         item = wizard.models.item(i)
         wanted = item.data(Qt.ItemDataRole.UserRole) in ("logistic", "tree")
