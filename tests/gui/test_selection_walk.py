@@ -191,6 +191,9 @@ def test_results_follow_the_selection_and_stored_results_reopen(first_window, qt
         names = {monitor.features.item(r, 0).text() for r in range(monitor.features.rowCount())}
         assert names == {f.name for f in report.features} | ({report.target.name} if report.target else set())
         screenshot(win, f"selection_4_monitor_batch_{report.label}")
+    win.state.models_changed.emit("")  # the page re-reads the workspace: its choices stay
+    assert monitor.reference.currentData() == ("dataset", ws.dataset("penguins").id)
+    assert monitor.run is not None and monitor.run.series_id == run.series_id
     monitor.clear_batches()
     assert monitor.run is None and monitor.features.rowCount() == 0 and monitor.batch_list.count() == 0
     assert not monitor.report_button.isEnabled() and "No comparison shown" in monitor.summary.text()

@@ -424,6 +424,12 @@ def fmt_number(v: Any) -> str:
     return str(v)
 
 
+def find_data(combo: QComboBox, value: Any) -> int:
+    """The index of the item holding ``value``, compared by value, or -1. (Qt's
+    ``findData`` compares Python objects such as tuples by identity.)"""
+    return next((i for i in range(combo.count()) if combo.itemData(i) == value), -1)
+
+
 def make_table(headers: list[str], *, select_rows: bool = True, name: str = "table") -> QTableWidget:
     """A read-only table with compact rows and no row numbers, with Ctrl+C and a
     right-click menu to copy cells or export every row as CSV (``name``.csv)."""

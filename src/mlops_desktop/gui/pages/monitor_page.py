@@ -20,7 +20,7 @@ from ..import_dialog import FILE_FILTER
 from ..jobs import JobRunner
 from ..selection import Selection
 from ..state import AppState
-from ..widgets import EmptyState, LazyReloadingPage, add_table_actions, fmt_number, heading
+from ..widgets import EmptyState, LazyReloadingPage, add_table_actions, find_data, fmt_number, heading
 
 VERDICT_COLOURS = {"drift": "#b3261e", "major": "#b3261e", "moderate": "#a86b00", "no drift": "#1e7b34",
                    "not comparable": "#6b7280"}
@@ -206,8 +206,7 @@ class MonitorPage(LazyReloadingPage):
             for ds in ws.datasets():
                 self.reference.addItem(f"dataset {ds.name}", ("dataset", ds.id))
                 self.add_dataset.addItem(ds.name, ds.id)
-            index = self.reference.findData(keep) if keep else 0
-            self.reference.setCurrentIndex(max(index, 0))
+            self.reference.setCurrentIndex(max(find_data(self.reference, keep), 0))
         self.reference.blockSignals(False)
         self.stack.setCurrentIndex(1 if self.reference.count() else 0)
         self.compare_button.setEnabled(self.reference.count() > 0)

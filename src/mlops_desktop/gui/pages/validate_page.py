@@ -247,6 +247,7 @@ class ValidatePage(LazyReloadingPage):
         key, ws = self.selection.key, self.state.workspace
         if key is None or ws is None:
             return
+        from ...core.errors import MlopsError
         from ...core.validate.card_markdown import model_card_markdown
         from ...core.validate.for_version import latest_validation, model_card
 
@@ -256,7 +257,7 @@ class ValidatePage(LazyReloadingPage):
             try:
                 card = model_card(ws, key[1], validation=stored.report)
                 markdown = model_card_markdown(card)
-            except Exception as exc:  # e.g. a model file that fails its hash: the metrics still show
+            except MlopsError as exc:  # e.g. a model file that fails its hash: the metrics still show
                 card, markdown = None, f"The model card could not be made: {exc}"
             shown = ShownValidation(stored, card, markdown)
         self.selection.show(key, shown)
