@@ -18,28 +18,16 @@ Each reopening is timed ``--repeat`` times (default 5); the best time counts.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from flights_sample import DEFAULT_SOURCE, flights  # bench/ is the running script's folder
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+from registry import best  # the best of several runs: other work on the machine only ever adds time
 
 TARGET = "arr_delay"
 FEATURES = ["month", "day", "sched_dep_time", "sched_arr_time", "dep_delay", "distance", "hour", "carrier",
             "origin", "dest"]
-
-
-def best_of(repeat: int, fn) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return min(times), result
 
 
 def timed(fn) -> tuple[float, object]:
@@ -87,11 +75,11 @@ def main() -> None:
             stored = latest_validation(ws, ref)
             return model_card_markdown(model_card(ws, ref, validation=stored.report))
 
-        reopen, _ = best_of(args.repeat, reopen_validation)
+        reopen, _ = best(reopen_validation, args.repeat)
         rows.append(("validation of an HGB model (holdout, 1,000 bootstrap resamples)", compute, reopen))
 
         compute, _ = timed(lambda: check_dataset(ws, ds.id, TARGET, store=True, actor="bench"))
-        reopen, _ = best_of(args.repeat, lambda: last_check_run(ws, ds.id, TARGET))
+        reopen, _ = best(lambda: last_check_run(ws, ds.id, TARGET), args.repeat)
         rows.append(("assumption checks of the arrival delay", compute, reopen))
 
         def compare():
@@ -101,7 +89,7 @@ def main() -> None:
 
         compute, made = timed(compare)
         series = drift_runs(ws, dataset=ds.id)[0].series_id
-        reopen, opened = best_of(args.repeat, lambda: load_run(ws, series))
+        reopen, opened = best(lambda: load_run(ws, series), args.repeat)
         assert [r.to_dict() for r in opened.reports] == [r.to_dict() for r in made.reports]
         rows.append((f"drift of July–December by month ({len(made.reports)} batches)", compute, reopen))
         ws.close()

@@ -17,7 +17,7 @@ from typing import Any
 
 _WHERE = {
     "accept_warning": "acceptance", "accepted_warnings": "acceptance", "attach_acceptances": "acceptance",
-    "check_run": "history", "last_check_run": "history", "save_check_run": "history",
+    "last_check_run": "history", "save_check_run": "history",
     "infer_task": "prepare",
     "NOT_APPLICABLE": "result", "OK": "result", "PROBLEM": "result", "VERDICTS": "result", "WARNING": "result",
     "CheckReport": "result", "CheckResult": "result",

@@ -43,8 +43,3 @@ def last_check_run(ws: "Workspace", dataset_ref: str | int, target: str) -> Opti
     ds = dataset_rows.find(ws.registry, dataset_ref)
     row = rows.latest(ws.registry, ds.id, target)
     return _opened(ws, row) if row is not None else None
-
-
-def check_run(ws: "Workspace", run_id: int) -> CheckReport:
-    """One stored check run by its id (NotFoundError when there is none)."""
-    return _opened(ws, rows.get(ws.registry, run_id))
