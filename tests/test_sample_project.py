@@ -31,6 +31,7 @@ def test_sample_file_is_the_bundled_penguins():
 
 
 def test_holds_one_dataset_model_validation_and_drift_report(built):
+    from mlops_desktop.core.checks import last_check_run
     from mlops_desktop.core.monitor import drift_reports
     from mlops_desktop.core.registry import validations
     from mlops_desktop.core.train import find_version, runs
@@ -45,18 +46,21 @@ def test_holds_one_dataset_model_validation_and_drift_report(built):
         assert (roles["species"], roles["year"], roles["island"]) == ("target", "ignore", "feature")
         assert [r.status for r in runs(ws)] == ["succeeded"]
         mv = find_version(ws, project.model)
-        assert (mv.target, mv.stage) == ("species", "draft")
+        assert (mv.target, mv.stage) == ("species", "validated")
         assert "year" not in mv.features and "island" in mv.features
         stored = validations.latest(ws.registry, mv.id)
         assert stored is not None and stored["id"] == project.validation_id
         reports = drift_reports(ws)
         assert [r.id for r in reports] == [project.drift_report_id]
+        checked = last_check_run(ws, project.dataset_id, "species")
+        assert checked is not None and checked.id == project.check_run_id and checked.created_by == "ana"
+        assert checked.task == "classification" and "class_balance" in {c.id for c in checked.checks}
         assert (reports[0].model_name, reports[0].model_version) == (mv.model, mv.version)
         assert ws.verify_audit() == []
         actions = [e.action for e in ws.audit_entries()]
         assert all(e.actor == "ana" for e in ws.audit_entries())
-    for expected in ("workspace.created", "dataset.imported", "model.version_created", "model.validated",
-                     "drift.report_created"):
+    for expected in ("workspace.created", "dataset.imported", "check.run_recorded", "model.version_created",
+                     "model.validated", "model.stage_changed", "drift.report_created"):
         assert expected in actions
 
 
@@ -106,7 +110,7 @@ def test_progress_rises_to_done(built):
     assert fractions == sorted(fractions)
     assert fractions[-1] == 1.0
     messages = " ".join(m for _, m in reports)
-    for word in ("Importing", "Training", "Validating", "Comparing"):
+    for word in ("Importing", "Checking", "Training", "Validating", "Comparing"):
         assert word in messages
 
 

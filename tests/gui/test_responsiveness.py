@@ -1,7 +1,13 @@
-"""Long work runs off the UI thread: the event loop keeps turning, cancel works."""
+"""Long work runs off the UI thread: the event loop keeps turning, cancel works.
+
+A pause is measured on several runs of the same work and judged by its median: on a
+busy machine (two cores shared with other processes) one run's longest pause can be
+the machine's, while a freeze of ours (work on the UI thread) is in every run.
+"""
 
 from __future__ import annotations
 
+import statistics
 import time
 from pathlib import Path
 
@@ -11,6 +17,8 @@ from PySide6.QtCore import QTimer
 from .conftest import screenshot, wait_jobs
 
 MAX_GAP_MS = 200
+#: how many times a pause is measured; the median of the longest pauses is judged
+RUNS = 3
 
 
 @pytest.fixture(scope="module")
@@ -62,27 +70,40 @@ class GapMeter:
         self.timer.stop()
 
 
+def assert_responsive(pauses_ms: list[float]) -> None:
+    """The median of the runs' longest pauses is under MAX_GAP_MS."""
+    assert len(pauses_ms) >= RUNS
+    median = statistics.median(pauses_ms)
+    assert median < MAX_GAP_MS, (f"the UI froze: longest pauses {', '.join(f'{p:.0f}' for p in pauses_ms)} ms "
+                                 f"(median {median:.0f} ms)")
+
+
 def test_ui_stays_responsive_during_a_long_import(window, qtbot, big_csv):
     page = window.page("Data")
-    meter = GapMeter()
-    meter.start()
-    started = time.perf_counter()
-    job = page.start_import(str(big_csv), None, None)
-    fractions = []
-    job.progress.connect(lambda f, m: fractions.append(f))
-    qtbot.wait(300)
-    screenshot(window, "import_in_progress")
-    wait_jobs(qtbot, window, timeout_s=120)
-    meter.stop()
-    took = time.perf_counter() - started
-    print(f"import took {took:.2f} s; longest UI pause {meter.max_gap_ms:.0f} ms over {meter.ticks} ticks")
-    ds = window.state.workspace.dataset("big")
-    assert ds.n_rows == 1_000_000
-    assert took > 0.4, "the import was too quick to tell anything about responsiveness"
-    assert meter.ticks > 20
-    assert meter.max_gap_ms < MAX_GAP_MS, f"the UI froze for {meter.max_gap_ms:.0f} ms"
-    assert fractions and max(fractions) == pytest.approx(1.0)
-    assert any(0 < f < 1 for f in fractions)  # real progress, not just start and end
+    pauses = []
+    for run in range(RUNS):
+        name = f"big{run + 1}"
+        meter = GapMeter()
+        meter.start()
+        started = time.perf_counter()
+        job = page.start_import(str(big_csv), None, name)
+        fractions = []
+        job.progress.connect(lambda f, m: fractions.append(f))
+        if run == 0:
+            qtbot.wait(300)
+            screenshot(window, "import_in_progress")
+        wait_jobs(qtbot, window, timeout_s=120)
+        meter.stop()
+        took = time.perf_counter() - started
+        print(f"import {run + 1} took {took:.2f} s; longest UI pause {meter.max_gap_ms:.0f} ms over "
+              f"{meter.ticks} ticks")
+        assert window.state.workspace.dataset(name).n_rows == 1_000_000
+        assert took > 0.4, "the import was too quick to tell anything about responsiveness"
+        assert meter.ticks > 20
+        assert fractions and max(fractions) == pytest.approx(1.0)
+        assert any(0 < f < 1 for f in fractions)  # real progress, not just start and end
+        pauses.append(meter.max_gap_ms)
+    assert_responsive(pauses)
     # the 1M-row preview loads in the background too and is browsable
     qtbot.waitUntil(lambda: page.preview_model.rowCount() == 1_000_000, timeout=30_000)
 

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from .conftest import screenshot, wait_jobs
-from .test_responsiveness import MAX_GAP_MS, GapMeter
+from .test_responsiveness import RUNS, GapMeter, assert_responsive
 
 
 @pytest.fixture
@@ -23,7 +23,12 @@ def trained(window, qtbot):
     page.open_wizard()
     wizard = page.last_wizard
     assert wizard.target_combo.currentText() == "species"
-    wait_jobs(qtbot, window)  # the leak check runs in the background
+    # the target's values are read off the UI thread: the families follow when the task is known
+    assert [wizard.models.item(i).text() for i in range(wizard.models.count())] == \
+        ["Working out the task from the target's values…"]
+    wait_jobs(qtbot, window)  # the task and the leak check are worked out in the background
+    assert wizard.models.count() > 1 and "logistic" in [wizard.models.item(i).data(Qt.ItemDataRole.UserRole)
+                                                         for i in range(wizard.models.count())]
     for i in range(wizard.models.count()):  # logistic regression and a tree
         item = wizard.models.item(i)
         wanted = item.data(Qt.ItemDataRole.UserRole) in ("logistic", "tree")
@@ -106,16 +111,19 @@ def test_ui_stays_responsive_while_training(window, qtbot, tmp_path):
     wait_jobs(qtbot, window)
     from mlops_desktop.core.train import TrainSpec
 
-    meter = GapMeter()
-    meter.start()
-    started = time.perf_counter()
-    job = window.page("Train").start_training(TrainSpec(dataset="synthetic", target="y",
-                                                        models=["random_forest", "hgb"], cv_folds=3))
-    assert job is not None
-    wait_jobs(qtbot, window, timeout_s=300)
-    meter.stop()
-    took = time.perf_counter() - started
-    print(f"training took {took:.2f} s; longest UI pause {meter.max_gap_ms:.0f} ms")
-    assert window.page("Train").last_result.status == "succeeded"
-    assert took > 0.5 and meter.ticks > 20
-    assert meter.max_gap_ms < MAX_GAP_MS, f"the UI froze for {meter.max_gap_ms:.0f} ms"
+    pauses = []
+    for run in range(RUNS):
+        meter = GapMeter()
+        meter.start()
+        started = time.perf_counter()
+        job = window.page("Train").start_training(TrainSpec(dataset="synthetic", target="y",
+                                                            models=["random_forest", "hgb"], cv_folds=3))
+        assert job is not None
+        wait_jobs(qtbot, window, timeout_s=300)
+        meter.stop()
+        took = time.perf_counter() - started
+        print(f"training {run + 1} took {took:.2f} s; longest UI pause {meter.max_gap_ms:.0f} ms")
+        assert window.page("Train").last_result.status == "succeeded"
+        assert took > 0.5 and meter.ticks > 20
+        pauses.append(meter.max_gap_ms)
+    assert_responsive(pauses)

@@ -28,6 +28,10 @@ def register(sub: Any) -> dict:
     p.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
     p.add_argument("--accept", metavar="CHECK", help="accept this check's warning (needs --reason)")
     p.add_argument("--reason", help="why the warning is acceptable (recorded in the audit log)")
+    p.add_argument("--store", action="store_true",
+                   help="keep this run in the workspace (recorded with --as), to reopen it later")
+    p.add_argument("--last", action="store_true",
+                   help="show the last stored run for the dataset and target, without running the checks")
     add_common(p)
     add_actor(p)
     return {"profile": cmd_profile, "check": cmd_check}
@@ -80,11 +84,18 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if args.accept and not (args.reason or "").strip():
         raise InvalidChoiceError("Give --reason with --accept: the reason is recorded with the acceptance.")
+    if args.last and (args.store or args.features or args.task or args.time_column):
+        raise InvalidChoiceError("--last shows a stored run as it was: it takes no --store, --features, "
+                                 "--task or --time-column.")
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     with open_workspace(args, create=False) as ws:
-        report = check_dataset(ws, args.dataset, args.target, task=args.task, features=features,
-                               time_column=args.time_column,
-                               progress=progress_printer(not args.json and sys.stderr.isatty()))
+        if args.last:
+            report = _last_run(ws, args.dataset, args.target)
+        else:
+            report = check_dataset(ws, args.dataset, args.target, task=args.task, features=features,
+                                   time_column=args.time_column, store=args.store,
+                                   actor=who(args) if args.store else "",
+                                   progress=progress_printer(not args.json and sys.stderr.isatty()))
         if args.accept:
             result = report.check(args.accept) if args.accept in {c.id for c in report.checks} else None
             if result is None:
@@ -107,10 +118,28 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _last_run(ws: Any, dataset: str, target: Optional[str]) -> Any:
+    from ..core.checks import last_check_run
+    from ..core.errors import InvalidChoiceError, NotFoundError
+
+    ds = ws.dataset(dataset)
+    target = target or ds.target
+    if target is None:
+        raise InvalidChoiceError(f"Name the target (--target): dataset {ds.name!r} has none set.")
+    report = last_check_run(ws, ds.id, target)
+    if report is None:
+        raise NotFoundError(f"No stored check run of {ds.name} for target {target!r}: run "
+                            f"'check {ds.name} --target {target} --store' first.")
+    return report
+
+
 def _check_text(report: Any, path: Optional[str]) -> str:
     counts = report.verdict_counts
     lines = [f"Checks for {report.task} of {report.target} on {report.n_used:,} of {report.n_rows:,} rows "
              f"({counts['ok']} ok, {counts['warning']} warnings, {counts['problem']} problems)", ""]
+    if report.id is not None:
+        lines[-1:-1] = [f"Stored as check run {report.id} ({report.created_at[:19].replace('T', ' ')} UTC, "
+                        f"by {report.created_by})"]
     for c in report.checks:
         accepted = f"  [accepted by {c.accepted['accepted_by']}: {c.accepted['reason']}]" if c.accepted else ""
         lines.append(f"[{c.verdict:^14}] {c.name} ({c.id}){accepted}")

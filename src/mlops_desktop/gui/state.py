@@ -130,12 +130,18 @@ class AppState(QObject):
     datasets_changed = Signal(int)  # the dataset to select, or -1
     dataset_selected = Signal(int)  # the dataset the analyst is looking at (shared by pages)
     models_changed = Signal(str)    # a run finished or a version changed: "name:version" or ""
+    version_selected = Signal(str)  # the model version to look at next ("name:version"), e.g. from Train
 
     def __init__(self, prefs: Preferences, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
         self.prefs = prefs
         self.workspace: Optional["Workspace"] = None
         self.current_dataset: Optional[int] = None
+        self.current_version: Optional[str] = None
+        #: counts the workspaces opened and closed: part of every key a page's results are
+        #: kept under, so nothing shown for one workspace survives into the next (two
+        #: workspaces may both have a "penguins-species:1")
+        self.generation = 0
 
     @property
     def actor(self) -> str:
@@ -146,6 +152,11 @@ class AppState(QObject):
         if dataset_id != self.current_dataset:
             self.current_dataset = dataset_id
             self.dataset_selected.emit(dataset_id)
+
+    def select_version(self, ref: str) -> None:
+        """Ask the pages that show one model version to show ``ref``."""
+        self.current_version = ref
+        self.version_selected.emit(ref)
 
     def open_workspace(self, path: Path | str, *, create: bool = False) -> "Workspace":
         """Open (or create) a workspace and make it current. Raises WorkspaceError."""
@@ -159,7 +170,9 @@ class AppState(QObject):
         if self.workspace is not None:
             self.workspace.close()
         self.workspace = ws
+        self.generation += 1
         self.current_dataset = None
+        self.current_version = None
         self.prefs.add_recent(ws.root)
         self.prefs.last_workspace = ws.root
         self.workspace_changed.emit()
@@ -179,3 +192,4 @@ class AppState(QObject):
         if self.workspace is not None:
             self.workspace.close()
             self.workspace = None
+            self.generation += 1

@@ -274,19 +274,42 @@ class TrainWizard(QWizard):
                           on_error=lambda e, tb: self.leak_status.setText(f"Leak check failed: {e}"))
 
     def _fill_models(self) -> None:
-        from ..core.data.task import infer_task
+        """The families for the task: the one chosen, else the one the target's values
+        call for, worked out in the background (reading a column can take a while)."""
+        task = self.task_combo.currentData()
+        if task is not None or self.dataset is None:
+            self._show_families(task or "regression")
+            return
+        ws, dataset_id, target = self.state.workspace, self.dataset.id, self.target_combo.currentText()
+        root = ws.root
+        self.models.clear()
+        waiting = QListWidgetItem("Working out the task from the target's values…")
+        waiting.setFlags(Qt.ItemFlag.NoItemFlags)
+        self.models.addItem(waiting)
+
+        def work(progress, cancel):
+            from ..core.data.task import infer_task
+            from ..core.workspace import Workspace
+
+            with Workspace.open(root) as own:
+                column = own.load_table(own.dataset(dataset_id), [target]).column(0).to_pandas()
+            return infer_task(column)
+
+        def done(inferred: str) -> None:
+            if self.dataset is not None and self.dataset.id == dataset_id and \
+                    self.target_combo.currentText() == target and self.task_combo.currentData() is None:
+                self._show_families(inferred)  # else another target is chosen by now: not its families
+
+        def failed(_exc, _tb) -> None:  # a target that cannot be read or typed: the wizard's review says why
+            done("regression")
+
+        self.runner.start("Working out the task", work, on_success=done, on_error=failed, visible=False)
+
+    def _show_families(self, task: str) -> None:
         from ..core.train.families import families_for
 
         self.models.clear()
-        task = self.task_combo.currentData()
-        if task is None and self.dataset is not None:
-            try:
-                target = self.target_combo.currentText()
-                column = self.state.workspace.load_table(self.dataset, [target]).column(0).to_pandas()
-                task = infer_task(column)
-            except Exception:
-                task = "regression"
-        for family in families_for(task or "regression"):
+        for family in families_for(task):
             item = QListWidgetItem(family.label + ("  (coefficient table with p-values)" if family.explains else ""))
             item.setData(Qt.ItemDataRole.UserRole, family.name)
             default = family.name in ("ols", "logistic", "hgb")

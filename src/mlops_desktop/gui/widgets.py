@@ -424,6 +424,12 @@ def fmt_number(v: Any) -> str:
     return str(v)
 
 
+def find_data(combo: QComboBox, value: Any) -> int:
+    """The index of the item holding ``value``, compared by value, or -1. (Qt's
+    ``findData`` compares Python objects such as tuples by identity.)"""
+    return next((i for i in range(combo.count()) if combo.itemData(i) == value), -1)
+
+
 def make_table(headers: list[str], *, select_rows: bool = True, name: str = "table") -> QTableWidget:
     """A read-only table with compact rows and no row numbers, with Ctrl+C and a
     right-click menu to copy cells or export every row as CSV (``name``.csv)."""
@@ -461,22 +467,24 @@ def fill_table(table: QTableWidget, rows: list[list[Any]]) -> None:
     table.resizeColumnsToContents()
 
 
-class ReloadingPage(QWidget):
-    """A flow page that re-reads the workspace when something changed: at once while it
-    shows, else the next time it appears. Subclasses implement ``reload()`` and clear
-    ``stale`` there."""
+class _ReadsWhenStale:
+    """Re-reads the workspace when something changed: at once while the page shows, else
+    the next time it appears (a hidden page does no work). Subclasses implement
+    ``reload()`` and clear ``stale`` there."""
 
-    def __init__(self, parent: Optional[QWidget] = None) -> None:
-        super().__init__(parent)
-        self.stale = True
+    stale = True
 
     def reload(self) -> None:
         raise NotImplementedError
 
     def mark_stale(self) -> None:
         self.stale = True
-        if self.isVisible():
+        if self.isVisible():  # type: ignore[attr-defined]
             self.reload()
+
+
+class ReloadingPage(_ReadsWhenStale, QWidget):
+    """A flow page that re-reads the workspace when something changed (see ``mark_stale``)."""
 
     def showEvent(self, event: Any) -> None:
         if self.stale:
@@ -522,3 +530,12 @@ class LazyPage(QWidget):
         self.ensure_built()
         self.on_show()
         super().showEvent(event)
+
+
+class LazyReloadingPage(_ReadsWhenStale, LazyPage):
+    """A lazy page (charts built when first shown) that re-reads the workspace only
+    after something changed (see ``mark_stale``), never while hidden."""
+
+    def on_show(self) -> None:
+        if self.stale:
+            self.reload()

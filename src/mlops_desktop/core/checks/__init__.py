@@ -3,18 +3,34 @@
 ``run_checks`` prepares the data (task, complete rows, one-hot design), fits one OLS
 model and runs the checks that matter for the task; each returns a
 :class:`CheckResult` with the figure, a verdict, why it matters and what to do.
-``accept_warning`` records the analyst's acceptance of a warning in the registry.
+``accept_warning`` records the analyst's acceptance of a warning in the registry;
+``save_check_run`` and ``last_check_run`` keep a run and open it again.
+
+The names load on first use: reading a stored run or an acceptance must not import
+statsmodels and scipy (most of a second), which only running the checks needs.
 """
 
-from .acceptance import accept_warning, accepted_warnings, attach_acceptances
-from .prepare import infer_task
-from .result import (NOT_APPLICABLE, OK, PROBLEM, VERDICTS, WARNING, CheckReport,
-                     CheckResult)
-from .runner import CHECK_IDS, CHECK_NAMES, run_checks
-from ..jobs import no_progress
+from __future__ import annotations
 
-__all__ = [
-    "CHECK_IDS", "CHECK_NAMES", "CheckReport", "CheckResult", "NOT_APPLICABLE", "OK", "PROBLEM",
-    "VERDICTS", "WARNING", "accept_warning", "accepted_warnings", "attach_acceptances",
-    "infer_task", "no_progress", "run_checks",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "accept_warning": "acceptance", "accepted_warnings": "acceptance", "attach_acceptances": "acceptance",
+    "last_check_run": "history", "save_check_run": "history",
+    "infer_task": "prepare",
+    "NOT_APPLICABLE": "result", "OK": "result", "PROBLEM": "result", "VERDICTS": "result", "WARNING": "result",
+    "CheckReport": "result", "CheckResult": "result",
+    "CHECK_IDS": "runner", "CHECK_NAMES": "runner", "run_checks": "runner",
+    "no_progress": "..jobs",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    prefix = "" if module.startswith(".") else "."
+    return getattr(importlib.import_module(prefix + module, __name__), name)

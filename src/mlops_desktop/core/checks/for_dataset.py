@@ -24,11 +24,13 @@ def default_features(ds: "Dataset", target: str, time_column: Optional[str] = No
 
 def check_dataset(ws: "Workspace", dataset_ref: str | int, target: Optional[str] = None, *,
                   task: Optional[str] = None, features: Optional[list[str]] = None,
-                  time_column: Optional[str] = None, progress: ProgressCallback = no_progress,
+                  time_column: Optional[str] = None, store: bool = False, actor: str = "",
+                  progress: ProgressCallback = no_progress,
                   cancel: Optional[CancelToken] = None) -> CheckReport:
     """Check a dataset for ``target`` (default: the dataset's target column); features
     default to the columns whose role is feature. Earlier acceptances of warnings for
-    the same target and features are attached to the results."""
+    the same target and features are attached to the results. With ``store`` the run is
+    kept in the registry as ``actor`` (see ``history.save_check_run``)."""
     from ..errors import InvalidChoiceError
 
     ds = ws.dataset(dataset_ref)
@@ -47,4 +49,8 @@ def check_dataset(ws: "Workspace", dataset_ref: str | int, target: Optional[str]
     df = ws.load_table(ds, columns).to_pandas()
     report = run_checks(df, target, task=task, features=features, time_column=time_column,
                         kinds={c.name: c.kind for c in ds.columns}, progress=progress, cancel=cancel)
+    if store:
+        from .history import save_check_run
+
+        save_check_run(ws, ds.id, report, actor=actor)
     return attach_acceptances(report, accepted_warnings(ws, ds.id, target))

@@ -70,6 +70,10 @@ class CheckReport:
     notes: list[str] = field(default_factory=list)
     #: the columns of the design matrix the checks ran on (categorical features one-hot)
     design_columns: list[str] = field(default_factory=list)
+    #: set once the run is stored (see ``history.save_check_run``)
+    id: Optional[int] = None
+    created_at: Optional[str] = None
+    created_by: Optional[str] = None
 
     def check(self, check_id: str) -> CheckResult:
         for c in self.checks:
@@ -89,6 +93,14 @@ class CheckReport:
         d["checks"] = [c.to_dict() for c in self.checks]
         d["verdict_counts"] = self.verdict_counts
         return json_safe(d)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "CheckReport":
+        """A report as stored (:meth:`to_dict`) back as an object."""
+        checks = [CheckResult(**{k: v for k, v in c.items() if k in CheckResult.__dataclass_fields__})
+                  for c in d.get("checks") or []]
+        known = set(cls.__dataclass_fields__) - {"checks"}
+        return cls(**{k: v for k, v in d.items() if k in known}, checks=checks)
 
 
 def number(value: Any) -> Optional[float]:

@@ -12,7 +12,8 @@ from .batches import (FREQUENCIES, Batch, batch_from_dataset, batch_from_file, b
                       load_batch, split_batch)
 from .drift import DriftReport, DriftRun, DriftTimeline, compare_batch, run_drift
 from .errors import DriftError
-from .history import StoredDriftReport, drift_reports, load_report, save_report
+from .history import (StoredDriftReport, StoredDriftRun, drift_reports, drift_runs, load_report, load_run,
+                      save_report)
 from .html import render_drift_report, write_drift_report
 from .metrics import (DEFAULT_THRESHOLDS, Comparison, DatasetVerdict, FeatureResult,
                       build_reference_profile, compare)
@@ -23,7 +24,8 @@ from .thresholds import (Thresholds, effective_thresholds, reset_thresholds, set
 __all__ = [
     "FREQUENCIES", "Batch", "batch_from_dataset", "batch_from_file", "batch_from_frame", "load_batch",
     "split_batch", "DriftReport", "DriftRun", "DriftTimeline", "compare_batch", "run_drift",
-    "DriftError", "StoredDriftReport", "drift_reports", "load_report", "save_report",
+    "DriftError", "StoredDriftReport", "StoredDriftRun", "drift_reports", "drift_runs", "load_report",
+    "load_run", "save_report",
     "render_drift_report", "write_drift_report", "DEFAULT_THRESHOLDS", "Comparison", "DatasetVerdict",
     "FeatureResult", "build_reference_profile", "compare", "Reference", "resolve_reference",
     "Thresholds", "effective_thresholds", "reset_thresholds", "set_thresholds", "threshold_layers",

@@ -10,7 +10,7 @@ from ..registry import drift_reports as rows
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
-    from .drift import DriftReport
+    from .drift import DriftReport, DriftRun
     from .reference import Reference
 
 
@@ -83,3 +83,61 @@ def load_report(ws: "Workspace", report_id: int) -> "DriftReport":
     report = DriftReport.from_dict(row["results"])
     report.id, report.created_at, report.created_by = row["id"], row["created_at"], row["created_by"]
     return report
+
+
+@dataclass
+class StoredDriftRun:
+    """One comparison as stored: the reports of its batches (a ``series_id``), in brief."""
+
+    series_id: str
+    reference_label: str
+    created_by: str
+    created_at: str
+    #: the ids of its reports, in batch order
+    report_ids: list[int]
+    batch_labels: list[str]
+    verdicts: list[str]
+
+    @property
+    def n_drifted(self) -> int:
+        return sum(v == "drift" for v in self.verdicts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "n_drifted": self.n_drifted}
+
+
+def drift_runs(ws: "Workspace", *, dataset: Optional[str | int] = None, model_name: Optional[str] = None,
+               model_version: Optional[int] = None, limit: int = 200) -> list[StoredDriftRun]:
+    """Stored comparisons, newest first (one per run, however many batches it had):
+    all, or those against a dataset (id or name; the dataset itself, not a model
+    trained on it) or a model version. The newest ``limit`` reports are read."""
+    reports = drift_reports(ws, dataset=dataset, model_name=model_name, model_version=model_version,
+                            limit=limit)
+    if dataset is not None:
+        reports = [r for r in reports if r.reference_type == "dataset"]
+    runs: dict[str, StoredDriftRun] = {}
+    for r in reports:  # newest first: a run's first report seen is its newest
+        run = runs.setdefault(r.series_id, StoredDriftRun(r.series_id, r.reference_label, r.created_by,
+                                                          r.created_at, [], [], []))
+        run.report_ids.append(r.id)
+        run.batch_labels.append(r.batch_label)
+        run.verdicts.append(r.verdict)
+    for run in runs.values():  # batch order: ids grow as the batches are stored
+        order = sorted(range(len(run.report_ids)), key=run.report_ids.__getitem__)
+        run.report_ids, run.batch_labels, run.verdicts = ([xs[i] for i in order] for xs in
+                                                          (run.report_ids, run.batch_labels, run.verdicts))
+    return list(runs.values())
+
+
+def load_run(ws: "Workspace", series_id: str) -> "DriftRun":
+    """A stored comparison with every batch's report, as when it was made (nothing is
+    recomputed: no reference is built, no model loaded, no batch read)."""
+    from ..errors import NotFoundError
+    from .drift import DriftRun
+
+    stored = drift_reports(ws, series_id=series_id)
+    if not stored:
+        raise NotFoundError(f"There is no stored drift comparison {series_id!r}.")
+    reports = [load_report(ws, r.id) for r in stored]
+    return DriftRun(reports[0].reference, reports[0].thresholds, reports, series_id,
+                    sum(r.seconds for r in reports))

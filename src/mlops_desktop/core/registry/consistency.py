@@ -27,6 +27,7 @@ _CREATED = {
     "model.stage_changed": "change_id",
     "model.validated": "validation_id",
     "check.warning_accepted": "accepted_warning_id",
+    "check.run_recorded": "check_run_id",
     "drift.report_created": "drift_report_id",
     "model.alias_moved": "move_id",
     "model.alias_removed": "move_id",
@@ -114,6 +115,7 @@ class _RecordCheck:
         self.stage_changes(versions)
         self.validations(versions)
         self.accepted_warnings(labels)
+        self.check_runs()
         self.drift_reports()
         self.aliases(models)
         self.exports(versions)
@@ -259,6 +261,21 @@ class _RecordCheck:
         self.orphans("check.warning_accepted", {r["id"] for r in rows},
                      lambda i: f"accepted warning {i}", "accepted")
 
+    def check_runs(self) -> None:
+        if "check_runs" not in self.tables:
+            return
+        rows = self.reg.query("SELECT id, dataset_id, report, report_sha256 FROM check_runs")
+        for r in rows:
+            label, entity = f"check run {r['id']}", ("check_run", r["id"])
+            if hashlib.sha256(r["report"].encode("utf-8")).hexdigest() != r["report_sha256"]:
+                self.add("record_altered", f"{label} was changed outside the app: its report no "
+                         "longer matches its SHA-256.", entity=entity)
+            e = self.unrecorded("check.run_recorded", r["id"], label, entity, "recorded")
+            if e is not None and (e.details.get("report_sha256") != r["report_sha256"]
+                                  or _int(e.entity_id) != r["dataset_id"]):
+                self.differs(label, e, "its report or its dataset differs", entity)
+        self.orphans("check.run_recorded", {r["id"] for r in rows}, lambda i: f"check run {i}", "recorded")
+
     def drift_reports(self) -> None:
         rows = self.reg.query("SELECT id, verdict, results, results_sha256, model_name, model_version"
                               " FROM drift_reports")
@@ -356,6 +373,7 @@ def _describe(reg: Registry, table: str, rowid: int) -> tuple[str, tuple[str, An
             return label, ("model_version", r["id"])
     simple = {"runs": "run", "datasets": "dataset", "validations": "validation",
               "stage_changes": "stage change", "accepted_warnings": "accepted warning",
+              "check_runs": "check run",
               "drift_reports": "drift report", "alias_moves": "alias move",
               "registered_models": "registered model", "exports": "export"}
     if table in simple:

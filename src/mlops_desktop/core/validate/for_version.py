@@ -22,10 +22,26 @@ class VersionValidation:
     data: str
     validation_id: int
     report: ValidationReport
+    created_by: Optional[str] = None
+    created_at: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.ref, "data": self.data, "validation_id": self.validation_id,
                 **self.report.to_dict()}
+
+
+def latest_validation(ws: "Workspace", ref: str) -> Optional[VersionValidation]:
+    """The newest stored validation of ``ref`` as it was recorded (metrics, curves,
+    subgroups, importance: nothing is recomputed and no model is loaded), or None."""
+    from ..registry import validations
+    from ..train import find_version
+
+    mv = find_version(ws, ref)
+    stored = validations.latest(ws.registry, mv.id)
+    if stored is None:
+        return None
+    return VersionValidation(mv.ref, stored["data"], int(stored["id"]), ValidationReport.from_dict(stored["report"]),
+                             stored["created_by"], stored["created_at"])
 
 
 def _baseline(task: str, X: Any, y: Any) -> Any:

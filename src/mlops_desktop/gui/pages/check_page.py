@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, Q
 
 from ..errors import show_error
 from ..jobs import JobRunner
+from ..selection import Selection
 from ..state import AppState
 from ..widgets import EmptyState, LazyPage, add_table_actions, fmt_number, heading
 from .dataset_picker import DatasetPicker
@@ -26,14 +27,16 @@ MAX_BARS = 20
 
 
 class CheckPage(LazyPage):
+    """The checks of the chosen dataset and target: the last stored run opens at once;
+    "Run checks" / "Run again" runs them anew (stored too)."""
+
     title = "Check"
 
     def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.state, self.runner = state, runner
-        self.report: Any = None
-        self._checked_for: tuple[Any, Any] = (None, None)
-        self._generation = 0
+        #: key (workspace generation, dataset id, target); result the CheckReport shown, or None
+        self.selection = Selection(self._render)
         self._choice_pending = False
         self.picker = DatasetPicker(state, require_target=True)
         self.picker.changed.connect(self._dataset_or_target_changed)
@@ -143,6 +146,11 @@ class CheckPage(LazyPage):
 
     # -- choices ------------------------------------------------------------------------
 
+    @property
+    def report(self) -> Any:
+        """The check run on screen (core CheckReport), or None."""
+        return self.selection.result
+
     def _dataset_or_target_changed(self) -> None:
         if not self.isVisible():  # a new import while another page shows: catch up when shown,
             self._choice_pending = True  # so that building the charts never stalls that page
@@ -150,16 +158,14 @@ class CheckPage(LazyPage):
         self._choice_pending = False
         self.ensure_built()
         ws, dataset_id, target = self.state.workspace, self.picker.dataset_id(), self.picker.target()
-        if self.report is not None and (dataset_id, target) == self._checked_for:
+        key = (self.state.generation, dataset_id, target) if ws is not None and dataset_id is not None else None
+        if not self.selection.select(key) and self.report is not None:
             return  # coming back to the page: keep the results on screen
         self.stack.setCurrentWidget(self.body if dataset_id is not None else self.empty)
         self.features.clear()
         self.time_column.clear()
         self.time_column.addItem(NO_TIME)
-        self.report = None
-        self.table.setRowCount(0)
-        self._clear_detail()
-        if ws is None or dataset_id is None:
+        if key is None:
             self.run_button.setEnabled(False)
             return
         from ...core.data.dataset import CHECK_EXCLUDED_KINDS as EXCLUDED_KINDS  # light: no statsmodels
@@ -175,8 +181,25 @@ class CheckPage(LazyPage):
             item.setCheckState(Qt.CheckState.Checked if col.role == "feature" else Qt.CheckState.Unchecked)
             self.features.addItem(item)
         self.run_button.setEnabled(target is not None)
-        self.status.setText("Run the checks to see the verdicts." if target else
-                            "Choose a target: the column a model would predict.")
+        self.reopen()
+
+    def reopen(self) -> None:
+        """Show the last stored run for this dataset and target, as it was made (with the
+        warnings accepted since), and tick the features it used."""
+        key, ws = self.selection.key, self.state.workspace
+        if key is None or ws is None or key[2] is None:
+            return
+        from ...core.checks import last_check_run
+
+        report = last_check_run(ws, key[1], key[2])
+        if report is not None:
+            used = set(report.features)
+            for i in range(self.features.count()):
+                item = self.features.item(i)
+                item.setCheckState(Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole) in used
+                                   else Qt.CheckState.Unchecked)
+            self.time_column.setCurrentIndex(max(self.time_column.findText(report.time_column or NO_TIME), 0))
+        self.selection.show(key, report)
 
     def chosen_features(self) -> list[str]:
         return [self.features.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.features.count())
@@ -185,14 +208,13 @@ class CheckPage(LazyPage):
     # -- running --------------------------------------------------------------------------
 
     def run_checks(self) -> None:
-        ws, dataset_id, target = self.state.workspace, self.picker.dataset_id(), self.picker.target()
-        if ws is None or dataset_id is None or target is None:
+        ws, key = self.state.workspace, self.selection.key
+        if ws is None or key is None or key[2] is None:
             return
-        root, features = ws.root, self.chosen_features()
+        _, dataset_id, target = key
+        root, actor, features = ws.root, self.state.actor, self.chosen_features()
         task = self.task.currentData()
         time_column = None if self.time_column.currentText() in ("", NO_TIME) else self.time_column.currentText()
-        self._generation += 1
-        generation = self._generation
         self.status.setText("Running the checks…")
         self.run_button.setEnabled(False)
 
@@ -202,31 +224,48 @@ class CheckPage(LazyPage):
 
             with Workspace.open(root) as own:
                 return check_dataset(own, dataset_id, target, task=task, features=features,
-                                     time_column=time_column, progress=progress, cancel=cancel)
+                                     time_column=time_column, store=True, actor=actor,
+                                     progress=progress, cancel=cancel)
+
+        def ended(message: Optional[str]) -> None:
+            self.run_button.setEnabled(self.selection.key is not None and self.selection.key[2] is not None)
+            if message is not None and self.selection.key == key:
+                self.status.setText(message)
 
         def done(report) -> None:
-            self.run_button.setEnabled(True)
-            if generation == self._generation:
-                self.show_report(report)
+            ended(None)
+            self.selection.show(key, report)  # dropped if another dataset or target is chosen by now
 
         def failed(exc, tb) -> None:
-            self.run_button.setEnabled(True)
-            self.status.setText("The checks could not run: see the message.")
+            ended("The checks could not run: see the message.")
             show_error(self, "Checks failed", exc, tb)
 
         self.runner.start("Running checks", work, on_success=done, on_error=failed,
-                          on_cancel=lambda: (self.run_button.setEnabled(True),
-                                             self.status.setText("Cancelled.")))
+                          on_cancel=lambda: ended("Cancelled."))
+
+    def _render(self) -> None:
+        """Draw the page from the selection: the stored run shown, or an empty table."""
+        report = self.report
+        self.report_button.setEnabled(report is not None)
+        self.run_button.setText("Run again" if report is not None else "Run checks")
+        if report is None:
+            target = self.selection.key[2] if self.selection.key is not None else None
+            self.status.setText("No stored run for this target: run the checks to see the verdicts."
+                                if target else "Choose a target: the column a model would predict.")
+            if self.built:
+                self.table.setRowCount(0)
+                self._clear_detail()
+            return
+        self.show_report(report)
 
     def show_report(self, report: Any) -> None:
-        self.report = report
-        self._checked_for = (self.picker.dataset_id(), report.target)
-        self.report_button.setEnabled(True)
         counts = report.verdict_counts
         dropped = f" ({report.n_dropped_missing:,} with missing values left out)" if report.n_dropped_missing else ""
+        stored = (f" Checked on {report.created_at[:16].replace('T', ' ')} UTC by {report.created_by} "
+                  f"(check run {report.id}); “Run again” checks anew." if report.id is not None else "")
         self.status.setText(f"{report.task.capitalize()} of {report.target}: {report.n_used:,} of "
                             f"{report.n_rows:,} rows used{dropped}. {counts['ok']} ok, {counts['warning']} "
-                            f"warnings, {counts['problem']} problems. " + " ".join(report.notes))
+                            f"warnings, {counts['problem']} problems. " + " ".join(report.notes) + stored)
         self.table.setRowCount(len(report.checks))
         for r, c in enumerate(report.checks):
             verdict = QTableWidgetItem(VERDICT_TEXT[c.verdict] + (" ✓" if c.accepted else ""))

@@ -1,6 +1,8 @@
 """Monitor page: compare new batches with a reference (a model version's training data
 or a dataset): per-feature drift with the rule that decided, distributions, PSI bins
-and a timeline across batches."""
+and a timeline across batches. Every comparison is stored; the page lists the stored
+ones against the chosen reference and shows the one selected, the headline for the
+batch selected in it."""
 
 from __future__ import annotations
 
@@ -16,8 +18,9 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
 from ..errors import show_error
 from ..import_dialog import FILE_FILTER
 from ..jobs import JobRunner
+from ..selection import Selection
 from ..state import AppState
-from ..widgets import EmptyState, LazyPage, add_table_actions, fmt_number, heading
+from ..widgets import EmptyState, LazyReloadingPage, add_table_actions, find_data, fmt_number, heading
 
 VERDICT_COLOURS = {"drift": "#b3261e", "major": "#b3261e", "moderate": "#a86b00", "no drift": "#1e7b34",
                    "not comparable": "#6b7280"}
@@ -37,13 +40,17 @@ def _coloured(text: str) -> QTableWidgetItem:
     return item
 
 
-class MonitorPage(LazyPage):
+class MonitorPage(LazyReloadingPage):
     title = "Monitor"
 
     def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.state, self.runner = state, runner
-        self.run: Any = None
+        #: key (workspace generation, reference, stored comparison's series id or None);
+        #: result the DriftRun shown, or None
+        self.selection = Selection(self._render)
+        self.stored_runs: list[Any] = []  # the stored comparisons against the reference, newest first
+        self._listed_for = -1  # the workspace generation the references were listed for
         self.batch_sources: list[tuple[str, Any]] = []  # ("file", path) or ("dataset", id)
         outer = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -104,12 +111,15 @@ class MonitorPage(LazyPage):
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.body)
         outer.addWidget(self.stack, 1)
-        state.workspace_changed.connect(self.reload)
-        state.datasets_changed.connect(lambda _id: self.reload())
-        state.models_changed.connect(lambda _ref: self.reload())
+        self.reference.currentIndexChanged.connect(lambda _i: self._reference_changed())
+        state.workspace_changed.connect(self.mark_stale)
+        state.datasets_changed.connect(lambda _id: self.mark_stale())
+        state.models_changed.connect(lambda _ref: self.mark_stale())
 
-    def on_show(self) -> None:
-        self.reload()
+    @property
+    def run(self) -> Any:
+        """The comparison on screen (core DriftRun), or None."""
+        return self.selection.result
 
     def build(self) -> None:
         from ..charts import Chart
@@ -119,6 +129,12 @@ class MonitorPage(LazyPage):
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
+        self.stored_list = QListWidget()
+        self.stored_list.setMaximumHeight(110)
+        self.stored_list.setToolTip("Every comparison is stored; select one to see it again, as it was made")
+        self.stored_list.currentRowChanged.connect(lambda _r: self._stored_run_chosen())
+        ll.addWidget(QLabel("Stored comparisons against this reference (newest first):"))
+        ll.addWidget(self.stored_list)
         self.batch_list = QListWidget()
         self.batch_list.setMaximumHeight(130)
         self.batch_list.currentRowChanged.connect(self.show_batch)
@@ -166,27 +182,85 @@ class MonitorPage(LazyPage):
     # -- choices ------------------------------------------------------------------------
 
     def reload(self) -> None:
+        """List the references again (the choice is kept within one workspace), then the
+        stored comparisons against the chosen one."""
+        self.stale = False
+        self.ensure_built()
         ws = self.state.workspace
-        keep = self.reference.currentData()
+        same_workspace = self._listed_for == self.state.generation
+        self._listed_for = self.state.generation
+        keep = self.reference.currentData() if same_workspace else None
+        if not same_workspace:
+            self.batch_sources = []
+            self._show_sources()
+        self.reference.blockSignals(True)
         self.reference.clear()
         self.add_dataset.clear()
-        if ws is None:
-            self.stack.setCurrentIndex(0)
-            return
-        from ...core.lifecycle import search_versions
+        if ws is not None:
+            from ...core.lifecycle import search_versions
 
-        # the newest versions, grouped by model; a registry of thousands stays quick to open
-        newest = search_versions(ws, limit=MAX_MODEL_CHOICES).rows
-        for v in sorted(newest, key=lambda r: (r.model, -r.version)):
-            self.reference.addItem(f"model {v.ref} ({v.family}, {v.stage})", ("model", v.ref))
-        datasets = ws.datasets()
-        for ds in datasets:
-            self.reference.addItem(f"dataset {ds.name}", ("dataset", ds.id))
-            self.add_dataset.addItem(ds.name, ds.id)
-        index = self.reference.findData(keep) if keep else 0
-        self.reference.setCurrentIndex(max(index, 0))
+            # the newest versions, grouped by model; a registry of thousands stays quick to open
+            newest = search_versions(ws, limit=MAX_MODEL_CHOICES).rows
+            for v in sorted(newest, key=lambda r: (r.model, -r.version)):
+                self.reference.addItem(f"model {v.ref} ({v.family}, {v.stage})", ("model", v.ref))
+            for ds in ws.datasets():
+                self.reference.addItem(f"dataset {ds.name}", ("dataset", ds.id))
+                self.add_dataset.addItem(ds.name, ds.id)
+            self.reference.setCurrentIndex(max(find_data(self.reference, keep), 0))
+        self.reference.blockSignals(False)
         self.stack.setCurrentIndex(1 if self.reference.count() else 0)
         self.compare_button.setEnabled(self.reference.count() > 0)
+        self._reference_changed()
+
+    def _reference_key(self) -> Any:
+        reference = self.reference.currentData()
+        if self.state.workspace is None or reference is None:
+            return None
+        return (self.state.generation, tuple(reference))
+
+    def _reference_changed(self, select_series: Optional[str] = None) -> None:
+        """List the stored comparisons against the chosen reference and show the one
+        already shown if it is still listed (or ``select_series``), else the newest."""
+        ws, reference = self.state.workspace, self._reference_key()
+        self.stored_runs = []
+        if reference is not None:
+            from ...core.monitor.history import drift_runs
+
+            kind, value = reference[1]
+            if kind == "model":
+                name, _, version = value.rpartition(":")
+                self.stored_runs = drift_runs(ws, model_name=name, model_version=int(version))
+            else:
+                self.stored_runs = drift_runs(ws, dataset=value)
+        key = self.selection.key
+        shown = key[2] if key is not None and reference is not None and key[:2] == reference else None
+        wanted = select_series or shown
+        series = [r.series_id for r in self.stored_runs]
+        self.stored_list.blockSignals(True)
+        self.stored_list.clear()
+        for r in self.stored_runs:
+            when = r.created_at[:16].replace("T", " ")
+            labels = ", ".join(r.batch_labels[:3]) + (f" and {len(r.batch_labels) - 3} more"
+                                                      if len(r.batch_labels) > 3 else "")
+            item = QListWidgetItem(f"{when} · {r.created_by} · {labels}: {r.n_drifted} of {len(r.verdicts)} "
+                                   "drifted")
+            item.setForeground(QBrush(QColor(VERDICT_COLOURS["drift" if r.n_drifted else "no drift"])))
+            self.stored_list.addItem(item)
+        self.stored_list.setCurrentRow(series.index(wanted) if wanted in series else (0 if series else -1))
+        self.stored_list.blockSignals(False)
+        self._stored_run_chosen()
+
+    def _stored_run_chosen(self) -> None:
+        """Show the selected stored comparison as it was made (nothing is recomputed)."""
+        reference, row = self._reference_key(), self.stored_list.currentRow()
+        series = self.stored_runs[row].series_id if reference is not None and 0 <= row < len(self.stored_runs) \
+            else None
+        key = (*reference, series) if reference is not None else None
+        if not self.selection.select(key) or series is None:
+            return
+        from ...core.monitor.history import load_run
+
+        self.selection.show(key, load_run(self.state.workspace, series))
 
     def accept_dropped_file(self, path: str) -> bool:
         """A file dropped on the window while this page shows becomes a batch."""
@@ -207,8 +281,10 @@ class MonitorPage(LazyPage):
         self._show_sources()
 
     def clear_batches(self) -> None:
+        """Forget the batches to compare, and take the comparison off the screen."""
         self.batch_sources = []
         self._show_sources()
+        self.stored_list.setCurrentRow(-1)
 
     def _show_sources(self) -> None:
         names = [Path(v).name if k == "file" else f"dataset {self.add_dataset.itemText(self.add_dataset.findData(v))}"
@@ -219,9 +295,9 @@ class MonitorPage(LazyPage):
     # -- running ---------------------------------------------------------------------------
 
     def compare(self) -> None:
-        ws = self.state.workspace
+        ws, key = self.state.workspace, self._reference_key()
         reference = self.reference.currentData()
-        if ws is None or reference is None:
+        if ws is None or key is None:
             return
         if not self.batch_sources:
             show_error(self, "Nothing to compare", _user_error("Add at least one batch: a file or a dataset."))
@@ -251,35 +327,46 @@ class MonitorPage(LazyPage):
                                                                                     prefix=len(loaded) > 1)]
                 return run_drift(own, ref, loaded, store=True, actor=actor, progress=progress, cancel=cancel)
 
+        def ended(message: Optional[str]) -> None:
+            self.compare_button.setEnabled(self.reference.count() > 0)
+            if message is not None and self._reference_key() == key:
+                self.summary.setText(message)
+
         def done(run) -> None:
-            self.compare_button.setEnabled(True)
-            self.show_run(run)
+            ended(None)
+            if self._reference_key() == key:  # stored either way; shown if its reference still is
+                self._reference_changed(select_series=run.series_id)
 
         def failed(exc, tb) -> None:
-            self.compare_button.setEnabled(True)
-            self.summary.setText("The comparison could not run: see the message.")
+            ended("The comparison could not run: see the message.")
             show_error(self, "Drift comparison failed", exc, tb)
 
         self.runner.start("Comparing batches", work, on_success=done, on_error=failed,
-                          on_cancel=lambda: (self.compare_button.setEnabled(True),
-                                             self.summary.setText("Cancelled.")))
+                          on_cancel=lambda: ended("Cancelled."))
 
-    def show_run(self, run: Any) -> None:
+    def _render(self) -> None:
+        """Draw the page from the selection: the stored comparison chosen, or an empty
+        page that says what to do."""
         self.ensure_built()
-        self.run = run
-        self.report_button.setEnabled(True)
-        drifted = sum(1 for r in run.reports if r.drifted)
-        colour = VERDICT_COLOURS["drift" if drifted else "no drift"]
-        self.summary.setText(f"<b style='color:{colour}'>{drifted} of {len(run.reports)} batch(es) drifted</b> "
-                             f"against {run.reference.get('name', '')}. "
-                             + (run.reports[-1].summary if run.reports else ""))
+        run = self.run
+        self.report_button.setEnabled(run is not None)
         self.batch_list.blockSignals(True)
         self.batch_list.clear()
-        for r in run.reports:
-            item = QListWidgetItem(f"{r.label}: {r.verdict} ({r.batch.get('rows', 0):,} rows)")
-            item.setForeground(QBrush(QColor(VERDICT_COLOURS.get(r.verdict, "#333"))))
-            self.batch_list.addItem(item)
+        if run is not None:
+            for r in run.reports:
+                item = QListWidgetItem(f"{r.label}: {r.verdict} ({r.batch.get('rows', 0):,} rows)")
+                item.setForeground(QBrush(QColor(VERDICT_COLOURS.get(r.verdict, "#333"))))
+                self.batch_list.addItem(item)
         self.batch_list.blockSignals(False)
+        if run is None:
+            self.summary.setText("No comparison shown. Add batches (files or datasets) and press Compare"
+                                 + (", or select a stored comparison." if self.stored_runs else "."))
+            self.features.setRowCount(0)
+            self.bins.setRowCount(0)
+            self.detail.setText("")
+            for chart in (self.distribution, self.feature_timeline, self.dataset_timeline):
+                chart.reset("")
+            return
         comparable = [i for i, r in enumerate(run.reports) if r.verdict != "not comparable"]
         last = comparable[-1] if comparable else len(run.reports) - 1
         self.batch_list.setCurrentRow(last)
@@ -294,6 +381,7 @@ class MonitorPage(LazyPage):
         report = self.current_report()
         if report is None:
             return
+        self.summary.setText(self.headline(report))
         results = list(report.features) + ([report.target] if report.target is not None else [])
         t = self.features
         t.setSortingEnabled(False)
@@ -320,6 +408,21 @@ class MonitorPage(LazyPage):
         if results:
             t.setCurrentCell(0, 0)
             self.show_feature(0)
+
+    def headline(self, report: Any) -> str:
+        """What the selected batch shows: its verdict and summary (never another batch's),
+        how many of the comparison's batches drifted, and when it was made."""
+        run = self.run
+        colour = VERDICT_COLOURS.get(report.verdict, "#333")
+        text = (f"<b style='color:{colour}'>{report.label}: {report.verdict}</b> against "
+                f"{run.reference.get('label', '')}. {report.summary}")
+        if len(run.reports) > 1:
+            drifted = sum(1 for r in run.reports if r.drifted)
+            text += f"<br>{drifted} of {len(run.reports)} batches drifted; select a batch to see its features."
+        if report.created_at:
+            text += (f"<br><span style='color:gray'>Compared on {report.created_at[:16].replace('T', ' ')} UTC "
+                     f"by {report.created_by} (drift report {report.id}).</span>")
+        return text
 
     def _result_at(self, row: int) -> Any:
         report = self.current_report()

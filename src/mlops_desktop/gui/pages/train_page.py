@@ -6,20 +6,28 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QShowEvent
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QSplitter,
                                QStackedWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, fmt_number, heading, make_table
+from ..widgets import EmptyState, ReloadingPage, fmt_number, heading, make_table
+
+INTRO = ("Every run is recorded: data fingerprint, spec, seed, library versions, metrics. The best "
+         "candidate is registered as a draft model version.")
+#: select the newest run at the next refresh (a failed or cancelled run: its id is not returned)
+NEWEST = "newest"
 
 METRIC_LABELS = {"rmse": "RMSE", "mae": "MAE", "r2": "R²", "roc_auc": "ROC AUC", "log_loss": "log loss",
                  "accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "f1": "F1"}
 
 
-class TrainPage(QWidget):
+class TrainPage(ReloadingPage):
+    """The recorded runs, newest first, and the candidates of the selected one. A run
+    started here is selected when it ends, whatever its outcome."""
+
     title = "Train"
 
     def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
@@ -27,6 +35,9 @@ class TrainPage(QWidget):
         self.state, self.runner = state, runner
         self.runs: list[Any] = []
         self.last_result: Any = None
+        #: the run to select at the next refresh: an id, NEWEST, or None to keep the selection
+        self._wanted_run: Any = None
+        self._listed_for = -1  # the workspace generation the runs were listed for
         outer = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(heading("Train"))
@@ -43,8 +54,7 @@ class TrainPage(QWidget):
         for b in (self.new_button, self.reproduce_button, self.validate_button):
             top.addWidget(b)
         outer.addLayout(top)
-        self.status = QLabel("Every run is recorded: data fingerprint, spec, seed, library versions, "
-                             "metrics. The best candidate is registered as a draft model version.")
+        self.status = QLabel(INTRO)
         self.status.setWordWrap(True)
         outer.addWidget(self.status)
         self.stack = QStackedWidget()
@@ -76,26 +86,36 @@ class TrainPage(QWidget):
         body.setSizes([300, 400])
         self.stack.addWidget(body)
         outer.addWidget(self.stack, 1)
-        state.workspace_changed.connect(self.refresh)
-        state.datasets_changed.connect(lambda _id: self.refresh())
-        state.models_changed.connect(lambda _ref: self.refresh())
-
-    def showEvent(self, event: QShowEvent) -> None:
-        self.refresh()
-        super().showEvent(event)
+        state.workspace_changed.connect(self.mark_stale)
+        state.datasets_changed.connect(lambda _id: self.mark_stale())
+        state.models_changed.connect(lambda _ref: self.mark_stale())
 
     # -- listing --------------------------------------------------------------------------
 
+    def reload(self) -> None:
+        self.refresh()
+
     def refresh(self) -> None:
+        """List the runs again; select the wanted run, else keep the selected one (within
+        one workspace: run 1 of another workspace is another run)."""
+        self.stale = False
         ws = self.state.workspace
+        same_workspace = self._listed_for == self.state.generation
+        self._listed_for = self.state.generation
+        if not same_workspace:
+            self.status.setText(INTRO)
         has_data = ws is not None and bool(ws.datasets())
         self.stack.setCurrentIndex(1 if has_data else 0)
         self.new_button.setEnabled(has_data)
         if not has_data:
+            self.runs = []
+            self.runs_table.setRowCount(0)
+            self._update_buttons()
             return
         from ...core.train import runs
 
-        keep = self.selected_run_id()
+        keep = self._wanted_run or (self.selected_run_id() if same_workspace else None)
+        self._wanted_run = None
         self.runs = runs(ws, limit=500)
         t = self.runs_table
         t.setRowCount(len(self.runs))
@@ -113,7 +133,7 @@ class TrainPage(QWidget):
             for c, value in enumerate(cells):
                 t.setItem(r, c, QTableWidgetItem(str(value)))
             if run.id == keep:
-                row_to_select = r
+                row_to_select = r  # else the newest (the first row)
         t.resizeColumnsToContents()
         t.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         if self.runs:
@@ -208,20 +228,30 @@ class TrainPage(QWidget):
             with Workspace.open(root) as own:
                 return train(own, spec, actor=actor, progress=progress, cancel=cancel)
 
+        generation = self.state.generation
+
+        def ended(run_id: Any, status: str) -> bool:
+            """Select the run that just ended (in the same workspace only)."""
+            if generation != self.state.generation:
+                return False
+            self._wanted_run = run_id
+            self.status.setText(status)
+            return True
+
         def done(result) -> None:
             self.last_result = result
-            self.status.setText(f"Run {result.run_id} finished: {result.chosen} chosen and registered as "
-                                f"{result.model}:{result.version} (draft). " + " ".join(result.notes[:2]))
-            self.state.models_changed.emit(f"{result.model}:{result.version}")
+            if ended(result.run_id, f"Run {result.run_id} finished: {result.chosen} chosen and registered as "
+                     f"{result.model}:{result.version} (draft). " + " ".join(result.notes[:2])):
+                self.state.models_changed.emit(f"{result.model}:{result.version}")
 
         def failed(exc, tb) -> None:
-            self.status.setText("The run failed; it is recorded with its error.")
-            self.refresh()
+            if ended(NEWEST, "The run failed; it is recorded with its error."):
+                self.mark_stale()
             show_error(self, "Training failed", exc, tb)
 
         def cancelled() -> None:
-            self.status.setText("The run was cancelled; it is recorded as cancelled and nothing was registered.")
-            self.refresh()
+            if ended(NEWEST, "The run was cancelled; it is recorded as cancelled and nothing was registered."):
+                self.mark_stale()
 
         return self.runner.start("Training", work, on_success=done, on_error=failed, on_cancel=cancelled)
 
@@ -241,7 +271,8 @@ class TrainPage(QWidget):
 
         def done(result) -> None:
             self.last_reproduction = result
-            self.refresh()
+            self._wanted_run = result.run_id
+            self.state.models_changed.emit("")
             verdict = ("identical: the same holdout predictions and metrics" if result.identical else
                        "NOT identical: " + "; ".join(result.notes or ["see the differences"]))
             QMessageBox.information(self, "Reproduction", f"Run {run_id} reproduced as run "
@@ -253,7 +284,5 @@ class TrainPage(QWidget):
     def _go_validate(self) -> None:
         run = self.selected_run()
         if run is not None and run.model:
-            self.state.models_changed.emit(f"{run.model}:{run.version}")
-            window = self.window()
-            if hasattr(window, "go_to"):
-                window.go_to("Validate")
+            self.state.select_version(f"{run.model}:{run.version}")
+            self.go_to("Validate")

@@ -3,6 +3,7 @@ baseline, its curves, subgroups, importance, coefficients and model card."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -11,20 +12,37 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayo
 
 from ..errors import show_error
 from ..jobs import JobRunner
+from ..selection import Selection
 from ..state import AppState
-from ..widgets import EmptyState, LazyPage, fill_table, fmt_number, heading, make_table
+from ..widgets import EmptyState, LazyReloadingPage, fill_table, fmt_number, heading, make_table
 
 HOLDOUT = "Its own holdout"
+INTRO = ("Choose a model version and validate it: metrics with 95% bootstrap intervals, next to the "
+         "baseline it must beat.")
 
 
-class ValidatePage(LazyPage):
+@dataclass
+class ShownValidation:
+    """A version's latest stored validation and the model card drawn from it."""
+
+    validation: Any          # core VersionValidation, as stored
+    card: Any                # core ModelCard, or None when it could not be made
+    markdown: str
+
+
+class ValidatePage(LazyReloadingPage):
+    """Shows the selected version's latest stored validation (nothing recomputed);
+    "Validate" / "Run again" runs a new one, which is stored and then shown."""
+
     title = "Validate"
 
     def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.state, self.runner = state, runner
-        self.result: Any = None
+        #: key (workspace generation, "model:version"); result a ShownValidation or None
+        self.selection = Selection(self._render)
         self._wanted: Optional[str] = None
+        self._listed_for = -1  # the workspace generation the choices were listed for
         outer = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(heading("Validate"))
@@ -85,8 +103,7 @@ class ValidatePage(LazyPage):
             self.stage_buttons[stage] = button
         stage_row.addStretch(1)
         outer.addLayout(stage_row)
-        self.verdict = QLabel("Choose a model version and validate it: metrics with 95% bootstrap "
-                              "intervals, next to the baseline it must beat.")
+        self.verdict = QLabel(INTRO)
         self.verdict.setWordWrap(True)
         outer.addWidget(self.verdict)
         self.stack = QStackedWidget()
@@ -96,12 +113,22 @@ class ValidatePage(LazyPage):
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.body)
         outer.addWidget(self.stack, 1)
-        self.model_combo.currentIndexChanged.connect(self._model_changed)
-        state.workspace_changed.connect(self.reload)
-        state.models_changed.connect(self._models_changed)
+        self.model_combo.currentIndexChanged.connect(lambda _i: self._model_changed())
+        state.workspace_changed.connect(self.mark_stale)
+        state.datasets_changed.connect(lambda _id: self.mark_stale())
+        state.models_changed.connect(lambda _ref: self.mark_stale())
+        state.version_selected.connect(self._version_selected)
 
-    def on_show(self) -> None:
-        self.reload()
+    @property
+    def result(self) -> Any:
+        """The validation on screen (core VersionValidation), or None."""
+        shown = self.selection.result
+        return shown.validation if shown is not None else None
+
+    @property
+    def model_card(self) -> Any:
+        shown = self.selection.result
+        return shown.card if shown is not None else None
 
     def build(self) -> None:
         from ..charts import Chart
@@ -150,20 +177,26 @@ class ValidatePage(LazyPage):
 
     # -- choices ------------------------------------------------------------------------
 
-    def _models_changed(self, ref: str) -> None:
-        self._wanted = ref or None
-        if self.isVisible():
-            self.reload()
+    def _version_selected(self, ref: str) -> None:
+        self._wanted = ref
+        self.mark_stale()
 
     def reload(self) -> None:
+        """List the versions and datasets again, then show the chosen version's stored
+        validation. The choice is kept within one workspace, never across two."""
+        self.stale = False
         ws = self.state.workspace
+        same_workspace = self._listed_for == self.state.generation
+        self._listed_for = self.state.generation
         versions: list[Any] = []
         if ws is not None:
             from ...core.registry import models as model_rows
 
             for m in model_rows.list_models(ws.registry):
                 versions += model_rows.versions_of(ws.registry, m.name)
-        keep = self._wanted or self.model_combo.currentData()
+        keep = self._wanted or (self.model_combo.currentData() if same_workspace else None) \
+            or self.state.current_version
+        self._wanted = None
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
         for v in sorted(versions, key=lambda v: (v.model, -v.version)):
@@ -172,18 +205,28 @@ class ValidatePage(LazyPage):
         self.model_combo.setCurrentIndex(max(index, 0))
         self.model_combo.blockSignals(False)
         self.stack.setCurrentIndex(1 if versions else 0)
-        self.run_button.setEnabled(bool(versions))
+        data = self.data_combo.currentData() if same_workspace else None
         self.data_combo.clear()
         self.data_combo.addItem(HOLDOUT, None)
         for ds in ws.datasets() if ws is not None else []:
             self.data_combo.addItem(ds.name, ds.id)
+        self.data_combo.setCurrentIndex(max(self.data_combo.findData(data), 0))
         self._model_changed()
 
     def _model_changed(self) -> None:
+        """The version shown changed, or the workspace did: the page shows this version's
+        stage and its latest stored validation, and nothing of another version's."""
         ws, ref = self.state.workspace, self.model_combo.currentData()
+        key = (self.state.generation, ref) if ws is not None and ref else None
+        subgroup = self.subgroup.currentData() if key == self.selection.key else None
+        self.selection.select(key)
         self.subgroup.clear()
         self.subgroup.addItem("(none)", None)
-        if ws is None or not ref:
+        self.run_button.setEnabled(key is not None)
+        if key is None:
+            self.stage_label.setText("")
+            for button in self.stage_buttons.values():
+                button.setEnabled(False)
             return
         from ...core.train import find_version, run
 
@@ -193,14 +236,39 @@ class ValidatePage(LazyPage):
         for col in ds.columns:
             if col.kind in ("categorical", "boolean") and col.name != mv.target:
                 self.subgroup.addItem(col.name, col.name)
+        self.subgroup.setCurrentIndex(max(self.subgroup.findData(subgroup), 0))
         self.rule.setEnabled(mv.task != "regression")
+        self.reopen()
+
+    def reopen(self) -> None:
+        """Show the selected version's latest stored validation as it was recorded:
+        metrics, curves, subgroups and importance come from the registry, nothing is
+        recomputed (the model card only reads the coefficients of a linear model)."""
+        key, ws = self.selection.key, self.state.workspace
+        if key is None or ws is None:
+            return
+        from ...core.errors import MlopsError
+        from ...core.validate.card_markdown import model_card_markdown
+        from ...core.validate.for_version import latest_validation, model_card
+
+        stored = latest_validation(ws, key[1])
+        shown = None
+        if stored is not None:
+            try:
+                card = model_card(ws, key[1], validation=stored.report)
+                markdown = model_card_markdown(card)
+            except MlopsError as exc:  # e.g. a model file that fails its hash: the metrics still show
+                card, markdown = None, f"The model card could not be made: {exc}"
+            shown = ShownValidation(stored, card, markdown)
+        self.selection.show(key, shown)
 
     # -- running ---------------------------------------------------------------------------
 
     def run_validation(self) -> None:
-        ws, ref = self.state.workspace, self.model_combo.currentData()
-        if ws is None or not ref:
+        ws, key = self.state.workspace, self.selection.key
+        if ws is None or key is None:
             return
+        ref = key[1]
         root, actor = ws.root, self.state.actor
         data = self.data_combo.currentData()
         subgroup = self.subgroup.currentData()
@@ -210,39 +278,66 @@ class ValidatePage(LazyPage):
         self.run_button.setEnabled(False)
 
         def work(progress, cancel):
-            from ...core.validate.for_version import model_card, validate_version
-            from ...core.validate.card_markdown import model_card_markdown
+            from ...core.validate.for_version import validate_version
             from ...core.workspace import Workspace
 
             with Workspace.open(root) as own:
-                result = validate_version(own, ref, data=data, cost_fp=cost_fp, cost_fn=cost_fn,
-                                          subgroups=[subgroup] if subgroup else [], actor=actor,
-                                          progress=progress, cancel=cancel)
-                card = model_card(own, ref, validation=result.report)
-                return result, card, model_card_markdown(card)
+                return validate_version(own, ref, data=data, cost_fp=cost_fp, cost_fn=cost_fn,
+                                        subgroups=[subgroup] if subgroup else [], actor=actor,
+                                        progress=progress, cancel=cancel)
 
-        def done(output) -> None:
-            self.run_button.setEnabled(True)
-            self.show_result(*output)
+        def ended(message: Optional[str]) -> None:
+            self.run_button.setEnabled(self.selection.key is not None)
+            if message is not None and self.selection.key == key:  # another version's page says nothing
+                self.verdict.setText(message)
+
+        def done(_validation) -> None:
+            ended(None)
+            # stored: every page re-reads the registry, this one shows the stored validation
+            # if this version is still the one selected (else it shows when selected again)
             self.state.models_changed.emit("")
 
         def failed(exc, tb) -> None:
-            self.run_button.setEnabled(True)
-            self.verdict.setText("The validation could not run: see the message.")
+            ended("The validation could not run: see the message.")
             show_error(self, "Validation failed", exc, tb)
 
         self.runner.start(f"Validating {ref}", work, on_success=done, on_error=failed,
-                          on_cancel=lambda: (self.run_button.setEnabled(True), self.verdict.setText("Cancelled.")))
+                          on_cancel=lambda: ended("Cancelled; the validation shown before is kept."))
 
-    def show_result(self, result: Any, card: Any, markdown: str) -> None:
+    def _render(self) -> None:
+        """Draw the page from the selection: the stored validation of the selected
+        version, or an empty page that says how to make one."""
+        shown = self.selection.result
+        ref = self.selection.key[1] if self.selection.key is not None else None
+        self.card_button.setEnabled(shown is not None and shown.card is not None)
+        self.run_button.setText("Run again" if shown is not None else "Validate")
+        if shown is None:
+            self.verdict.setText(f"{ref} has no validation yet. " + INTRO if ref else INTRO)
+            if self.built:
+                self._clear_results()
+            return
+        self.show_result(shown)
+
+    def _clear_results(self) -> None:
+        for table in (self.metrics, self.confusion, self.groups, self.coefficients):
+            table.setRowCount(0)
+        for chart in (self.chart_a, self.chart_b, self.chart_c, self.importance, self.pdp_chart):
+            chart.reset("")
+        self.pdp_feature.clear()
+        self.card.clear()
+
+    def show_result(self, shown: ShownValidation) -> None:
         self.ensure_built()
-        self.result, self.model_card = result, card
+        self._clear_results()  # what this validation lacks (a curve, importance) must not show another's
+        result, card = shown.validation, shown.card
         r = result.report
         colour = "#1e7b34" if r.beats_baseline else "#b3261e"
+        when = (result.created_at or "")[:16].replace("T", " ")
         self.verdict.setText(f"<b style='color:{colour}'>{'Beats' if r.beats_baseline else 'Does not beat'} "
                              f"the baseline.</b> {r.baseline_verdict} <br><span style='color:gray'>"
-                             f"{result.ref} on {result.data}: {r.n_rows:,} rows. {' '.join(r.notes[:3])}</span>")
-        self.card_button.setEnabled(True)
+                             f"{result.ref} on {result.data}: {r.n_rows:,} rows. {' '.join(r.notes[:3])}</span>"
+                             f"<br>Validated on {when} UTC by {result.created_by} (validation "
+                             f"{result.validation_id}). “Run again” validates anew.")
         base = {m.name: m for m in r.baseline_metrics}
         diff = {m.name: m for m in r.differences}
         rows = []
@@ -285,11 +380,11 @@ class ValidatePage(LazyPage):
             self.pdp_feature.addItem(entry["feature"])
         self.pdp_feature.blockSignals(False)
         self._draw_pdp()
-        coefs = card.coefficients or []
+        coefs = (card.coefficients if card is not None else None) or []
         fill_table(self.coefficients, [[c.get("name") or c.get("term", ""), c.get("estimate"), c.get("std_error"),
                                    c.get("p_value"), c.get("odds_ratio")] for c in coefs])
         self.tabs.setTabEnabled(6, bool(coefs))
-        self.card.setMarkdown(markdown)
+        self.card.setMarkdown(shown.markdown)
 
     def _show_stage(self, mv: Any) -> None:
         from ...core.lifecycle import ALLOWED
@@ -312,7 +407,6 @@ class ValidatePage(LazyPage):
 
     def set_stage(self, stage: str, *, comment: str = "", override: Optional[str] = None) -> None:
         from ...core.lifecycle import change_stage
-        from ...core.train import find_version
 
         ws, ref = self.state.workspace, self.model_combo.currentData()
         try:
@@ -320,18 +414,10 @@ class ValidatePage(LazyPage):
         except Exception as exc:
             show_error(self, f"Cannot move {ref} to {stage}", exc)
             return
-        self._show_stage(find_version(ws, ref))
-        if self.result is not None and self.result.ref == ref:  # the card shows the stage and approvals
-            from ...core.validate.card_markdown import model_card_markdown
-            from ...core.validate.for_version import model_card
-
-            self.model_card = model_card(ws, ref, validation=self.result.report)
-            self.card.setMarkdown(model_card_markdown(self.model_card))
-        self._wanted = ref
-        self.state.models_changed.emit(ref)
+        self.state.models_changed.emit(ref)  # this page re-reads: the stage, and the card's approvals
 
     def _draw_pdp(self) -> None:
-        if self.result is None:
+        if self.result is None or not self.pdp_feature.count():
             return
         entry = next((e for e in self.result.report.partial_dependence
                       if e["feature"] == self.pdp_feature.currentText()), None)
@@ -388,6 +474,8 @@ class ValidatePage(LazyPage):
     def write_card(self, path: str) -> None:
         from ...core.validate.card_file import write_model_card
 
+        if self.model_card is None:
+            return
         try:
             write_model_card(self.model_card, path)
         except Exception as exc:

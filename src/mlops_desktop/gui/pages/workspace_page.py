@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import Qt
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView,
                                QLabel, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
@@ -14,15 +16,23 @@ from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import add_table_actions, heading
+from ..widgets import ReloadingPage, add_table_actions, heading
+
+#: how often the page looks at the audit log's newest entry while it shows (another
+#: process, the CLI say, may write to the workspace)
+ACTIVITY_POLL_MS = 2000
 
 
-class WorkspacePage(QWidget):
+class WorkspacePage(ReloadingPage):
+    """The open workspace and its latest activity, read from the audit log each time the
+    page appears, after every change made in the app, and when another process writes."""
+
     title = "Workspace"
 
     def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.state, self.runner = state, runner
+        self._shown_head: Any = None  # (generation, seq of the newest entry shown)
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Workspace"))
         intro = QLabel("A workspace is one folder holding the registry of datasets and models, "
@@ -83,11 +93,41 @@ class WorkspacePage(QWidget):
         self.backup_button.clicked.connect(self.choose_backup)
         self.restore_button.clicked.connect(self.choose_restore)
         self.recent.itemDoubleClicked.connect(self._open_recent)
-        state.workspace_changed.connect(self.refresh)
-        state.datasets_changed.connect(lambda _id: self.refresh())
+        state.workspace_changed.connect(self.mark_stale)
+        state.datasets_changed.connect(lambda _id: self.mark_stale())
+        state.models_changed.connect(lambda _ref: self.mark_stale())
+        runner.job_ended.connect(lambda _job: self.mark_stale())  # a job may have written to the registry
+        self.poll = QTimer(self)
+        self.poll.setInterval(ACTIVITY_POLL_MS)
+        self.poll.timeout.connect(self._check_head)
+        self.refresh()
+
+    def showEvent(self, event: Any) -> None:
+        self.stale = True  # cheap to read, and anything may have been written meanwhile
+        self.poll.start()
+        super().showEvent(event)
+
+    def hideEvent(self, event: Any) -> None:
+        self.poll.stop()
+        super().hideEvent(event)
+
+    def _head(self) -> Any:
+        ws = self.state.workspace
+        if ws is None:
+            return (self.state.generation, None)
+        newest = ws.audit_entries(limit=1)
+        return (self.state.generation, newest[0].seq if newest else None)
+
+    def _check_head(self) -> None:
+        if self._head() != self._shown_head:
+            self.refresh()
+
+    def reload(self) -> None:
         self.refresh()
 
     def refresh(self) -> None:
+        self.stale = False
+        self._shown_head = (self.state.generation, None)
         ws = self.state.workspace
         self.user_label.setText(f"{self.state.actor}  (change in Settings)")
         self.recent.clear()
@@ -108,6 +148,7 @@ class WorkspacePage(QWidget):
         self.path_label.setText(str(ws.root))
         n = len(ws.datasets())
         entries = ws.audit_entries(limit=30)
+        self._shown_head = (self.state.generation, entries[0].seq if entries else None)
         self.counts_label.setText(f"{n} dataset{'s' if n != 1 else ''}")
         self.activity.setRowCount(len(entries))
         for r, e in enumerate(entries):
