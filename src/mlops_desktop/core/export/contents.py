@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 import pandas as pd
+from mlops_model_support.labels import category_labels, class_label, numeric_values
 
 if TYPE_CHECKING:
     from ..data.dataset import Dataset
@@ -31,17 +32,6 @@ EXAMPLE_ROWS = 40
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, two-space indent, a final newline: the same value, the same bytes."""
     return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
-
-
-def class_label(value: Any) -> str:
-    """A class as text, as the package writes it (``scoring._text``)."""
-    if isinstance(value, (bool, np.bool_)):
-        return "True" if value else "False"
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    if isinstance(value, np.integer):
-        return str(int(value))
-    return str(value)
 
 
 def _dtype(s: pd.Series) -> str:
@@ -67,7 +57,6 @@ def build_schema(mv: "ModelVersion", model: Any, train: pd.DataFrame, ds: "Datas
                  validation: Optional[dict[str, Any]]) -> dict[str, Any]:
     """The package's ``schema.json``: the input columns with their types, missing
     values, allowed categories and training ranges, the id columns, the outputs."""
-    from ..train.estimators import category_labels, numeric_values
 
     details = mv.details if isinstance(mv.details, dict) else {}
     segment = details.get("segment_by")
