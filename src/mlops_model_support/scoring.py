@@ -153,7 +153,7 @@ class ModelPackage:
                     if not lenient:
                         raw = raw_col.to_pandas()
                         for i in np.flatnonzero(bad & _is_none(reasons)):
-                            reasons[i] = f"{name}: {raw.iloc[i]!r} is not a number" + _decimal_hint(
+                            reasons[i] = f"{name}: {_quoted(raw.iloc[i])} is not a number" + _decimal_hint(
                                 raw.iloc[i], decimal)
                     values = values.copy()
                     values[bad] = np.nan
@@ -162,7 +162,7 @@ class ModelPackage:
                     # the model would refuse the row with a raw error: say which value, here
                     raw = raw_col.to_pandas()
                     for i in np.flatnonzero(infinite & _is_none(reasons)):
-                        reasons[i] = f"{name}: value is infinite or too large ({raw.iloc[i]!r})"
+                        reasons[i] = f"{name}: value is infinite or too large ({_quoted(raw.iloc[i])})"
                     values = values.copy()
                     values[infinite] = np.nan
                 data[name] = values
@@ -469,6 +469,11 @@ def _plain(col: Any) -> pa.ChunkedArray:
     if pa.types.is_large_string(col.type):
         col = col.cast(pa.string())
     return col
+
+
+def _quoted(value: Any) -> str:
+    """A value as a reason quotes it: ``'1,5'``, ``inf`` (not numpy's ``np.float64(inf)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _is_none(values: np.ndarray) -> np.ndarray:

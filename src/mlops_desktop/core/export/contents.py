@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 import pandas as pd
 from mlops_model_support.labels import category_labels, class_label, numeric_values
+from mlops_model_support.spreadsheet import neutralise_cells
 
 if TYPE_CHECKING:
     from ..data.dataset import Dataset
@@ -216,7 +217,11 @@ def python_env_text() -> str:
 
 def example_rows(schema: dict[str, Any], seed: int) -> pd.DataFrame:
     """Made-up rows in the training ranges and categories (no row of the training
-    data leaves the machine), a few with missing values, as text as in a CSV file."""
+    data leaves the machine), a few with missing values, as text as in a CSV file. The
+    file is for people too: a category a spreadsheet would run as a formula is
+    neutralised (``mlops_model_support.spreadsheet``; the self-test then scores it as an
+    unseen category, at export as on IT's machine). The header stays: it names the
+    model's columns."""
     rng = np.random.default_rng(seed)
     n = EXAMPLE_ROWS
     data: dict[str, list[Any]] = {}
@@ -236,7 +241,7 @@ def example_rows(schema: dict[str, Any], seed: int) -> pd.DataFrame:
             cells = [str(cats[i]) for i in rng.integers(0, len(cats), size=n)]
         for i in rng.choice(n, size=2, replace=False):
             cells[int(i)] = ""  # missing values are part of real files
-        data[c["name"]] = cells
+        data[c["name"]] = neutralise_cells(cells)
     return pd.DataFrame(data)
 
 

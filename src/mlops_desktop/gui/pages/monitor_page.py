@@ -4,6 +4,7 @@ and a timeline across batches."""
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
@@ -271,8 +272,8 @@ class MonitorPage(LazyPage):
         drifted = sum(1 for r in run.reports if r.drifted)
         colour = VERDICT_COLOURS["drift" if drifted else "no drift"]
         self.summary.setText(f"<b style='color:{colour}'>{drifted} of {len(run.reports)} batch(es) drifted</b> "
-                             f"against {run.reference.get('name', '')}. "
-                             + (run.reports[-1].summary if run.reports else ""))
+                             f"against {escape(str(run.reference.get('name', '')))}. "
+                             + escape(run.reports[-1].summary if run.reports else ""))
         self.batch_list.blockSignals(True)
         self.batch_list.clear()
         for r in run.reports:
@@ -353,7 +354,7 @@ class MonitorPage(LazyPage):
                           if not isinstance(v, (list, dict)))
         noise = "".join(f"<tr><td>{k}</td><td>{fmt_number(v)}</td></tr>" for k, v in f.noise.items()
                         if not isinstance(v, (list, dict)))
-        self.detail.setText(f"<h3>{f.name} — {f.verdict}</h3><p>{f.decided_by}</p>"
+        self.detail.setText(f"<h3>{escape(f.name)} — {escape(f.verdict)}</h3><p>{escape(f.decided_by)}</p>"
                             f"<p><b>Measures</b></p><table>{figures}</table>"
                             f"<p><b>No-drift noise level (what a batch this size shows by chance)</b></p>"
                             f"<table>{noise}</table>")
@@ -405,7 +406,7 @@ class MonitorPage(LazyPage):
         except Exception as exc:
             show_error(self, "Cannot save the report", exc)
             return
-        self.summary.setText(self.summary.text() + f"<br>Report saved to {path}")
+        self.summary.setText(self.summary.text() + f"<br>Report saved to {escape(str(path))}")
 
 
 def _pct(v: Any) -> str:

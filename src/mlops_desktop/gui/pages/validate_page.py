@@ -3,6 +3,7 @@ baseline, its curves, subgroups, importance, coefficients and model card."""
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
@@ -240,8 +241,9 @@ class ValidatePage(LazyPage):
         r = result.report
         colour = "#1e7b34" if r.beats_baseline else "#b3261e"
         self.verdict.setText(f"<b style='color:{colour}'>{'Beats' if r.beats_baseline else 'Does not beat'} "
-                             f"the baseline.</b> {r.baseline_verdict} <br><span style='color:gray'>"
-                             f"{result.ref} on {result.data}: {r.n_rows:,} rows. {' '.join(r.notes[:3])}</span>")
+                             f"the baseline.</b> {escape(r.baseline_verdict)} <br><span style='color:gray'>"
+                             f"{escape(result.ref)} on {escape(str(result.data))}: {r.n_rows:,} rows. "
+                             f"{escape(' '.join(r.notes[:3]))}</span>")
         self.card_button.setEnabled(True)
         base = {m.name: m for m in r.baseline_metrics}
         diff = {m.name: m for m in r.differences}
@@ -294,7 +296,8 @@ class ValidatePage(LazyPage):
     def _show_stage(self, mv: Any) -> None:
         from ...core.lifecycle import ALLOWED
 
-        self.stage_label.setText(f"Stage of {mv.ref}: <b>{mv.stage}</b>  (trained by {mv.created_by})")
+        self.stage_label.setText(f"Stage of {escape(mv.ref)}: <b>{escape(mv.stage)}</b>  "
+                                 f"(trained by {escape(mv.created_by)})")
         for stage, button in self.stage_buttons.items():
             button.setEnabled(mv.stage in ALLOWED[stage])
 
@@ -393,4 +396,4 @@ class ValidatePage(LazyPage):
         except Exception as exc:
             show_error(self, "Cannot save the model card", exc)
             return
-        self.verdict.setText(self.verdict.text() + f"<br>Model card saved to {path}")
+        self.verdict.setText(self.verdict.text() + f"<br>Model card saved to {escape(str(path))}")
