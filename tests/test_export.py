@@ -1,6 +1,6 @@
 """Export (core and CLI): only approved versions export; the package's files, its
 manifest and its record; byte-identical model and schema on a second export; the
-package's own scoring code (run in this process from the written package) against the
+package's own scoring code (run in this process with the written package's model) against the
 app's model, bad rows rejected with reasons, unseen categories counted; drift from the
 stored profile against the app's Monitor comparison; segmented models as one package;
 zip, existing destinations and cancel."""
@@ -77,7 +77,8 @@ def test_the_package_holds_every_file_listed_in_its_manifest(setup):
                 "MLmodel", "python_env.yaml", "examples/input.csv", "examples/expected_output.csv",
                 "mlops_model_support/__init__.py", "mlops_model_support/estimators.py",
                 "mlops_model_support/drift.py", "mlops_model_support/scoring.py",
-                "mlops_model_support/mlflow_model.py"}
+                "mlops_model_support/mlflow_model.py", "mlops_model_support/labels.py",
+                "mlops_model_support/text_files.py", "mlops_model_support/spreadsheet.py"}
     assert set(manifest["files"]) == expected
     on_disk = {p.relative_to(pkg).as_posix() for p in pkg.rglob("*") if p.is_file()}
     assert on_disk == expected | {"manifest.json"}
@@ -143,6 +144,9 @@ def test_a_second_export_gives_identical_model_and_schema_files(setup):
     second = export_version(ws, ref, base / "again", actor="dora")
     for rel in ("model/model.skops", "model/trusted_types.json", "schema.json", "reference_profile.json"):
         assert (first.path / rel).read_bytes() == (second.path / rel).read_bytes(), rel
+    files = sorted(p.relative_to(first.path).as_posix() for p in first.path.rglob("*") if p.is_file())
+    differ = [rel for rel in files if (first.path / rel).read_bytes() != (second.path / rel).read_bytes()]
+    assert differ == ["README.md", "manifest.json"]  # only these name who exported it, and when
     assert first.manifest_sha256 != second.manifest_sha256  # who and when differ
     assert len(export_rows.for_version(ws.registry, find_version(ws, ref).id)) >= 2
 
@@ -337,11 +341,20 @@ def test_cli_export_plan_and_refusal(setup, tmp_path):
     assert unknown.returncode == 2 and "no registered model" in unknown.stderr
 
 
-def test_the_templates_compile():
-    from mlops_desktop.core.export.files import static_files
+def test_the_package_code_is_the_apps_mlops_model_support_byte_for_byte(setup):
+    """The programs and the library are copied from the installed package (linted, tested
+    and held by the import contract), every module of it, and nothing else of it."""
+    import mlops_model_support
 
-    for path, data in static_files().items():
-        compile(data, path, "exec")
+    _, _, result, _, _ = setup
+    source = Path(mlops_model_support.__file__).parent
+    shipped = {"score.py": "score.py", "spark_score.py": "spark_score.py",
+               **{f"mlops_model_support/{p.name}": p.name for p in source.glob("*.py")
+                  if p.name not in ("score.py", "spark_score.py")}}
+    assert len(shipped) == 9
+    for rel, name in shipped.items():
+        assert (result.path / rel).read_bytes() == (source / name).read_bytes(), rel
+    assert not (result.path / "mlops_model_support" / "score.py").exists()
 
 
 def test_a_file_with_a_header_only_gives_an_output_with_a_header_only(setup, tmp_path):
@@ -404,7 +417,7 @@ def test_the_training_files_own_format_is_recorded_and_used_by_default(semicolon
     assert np.max(np.abs(out["probability_late"].to_numpy() - proba[:, 0])) <= 1e-12
     # told a decimal point, the decimal commas are rejected with a hint
     point = _score_py(pkg, data, "-o", tmp_path / "point.csv", "--decimal", ".", cwd=tmp_path)
-    assert point.returncode == 0 and _last_json(point)["rows_rejected"] == len(df)
+    assert point.returncode == 6 and _last_json(point)["rows_rejected"] == len(df)  # every row rejected
     reason = pd.read_csv(tmp_path / "point.rejects.csv")["reason"][0]
     assert "is not a number" in reason and "pass --decimal ','" in reason
     # the same rows as comma-separated UTF-8 (as IT may receive them): the options say so
@@ -479,7 +492,8 @@ def test_infinite_values_are_rejected_naming_the_column(setup, tmp_path):
     assert rejects["input_row"].tolist() == ["4", "6"]
     assert rejects["reason"].tolist() == ["dep_delay: value is infinite or too large ('1e400')",
                                           "distance: value is infinite or too large ('-inf')"]
-    assert rejects["dep_delay"][0] == "1e400" and rejects["distance"][1] == "-inf"
+    # "-inf" is not a number a spreadsheet reads: neutralised, as text starting with "-"
+    assert rejects["dep_delay"][0] == "1e400" and rejects["distance"][1] == "'-inf"
     assert rejects["row_id"].tolist() == [rows["row_id"].iloc[3], rows["row_id"].iloc[5]]
 
 

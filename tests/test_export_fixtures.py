@@ -5,12 +5,14 @@ under ``.venv-cache/`` by the hash of what they hold (built once per CI run)."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -79,3 +81,32 @@ def venv_python(requirements: Path, extra: tuple[str, ...] = ()) -> Path:
     finally:
         shutil.rmtree(building, ignore_errors=True)
     return python
+
+
+def export_late(base: Path, prepare: Callable[[pd.DataFrame], pd.DataFrame] = lambda df: df) -> tuple[Path, pd.DataFrame, Any]:
+    """An approved model on flights (``prepare`` may change the rows first) exported
+    to ``base/pkg``: the package's folder, the rows and the app's model."""
+    from mlops_desktop.core.export import export_version
+    from mlops_desktop.core.train import load_model
+    from mlops_desktop.core.workspace import Workspace
+
+    data = base / "flights_late.csv"
+    df = prepare(flights_late(data))
+    df.to_csv(data, index=False)
+    with Workspace.create(base / "ws", actor="ann") as ws:
+        ref = train_late(ws, data)
+        approve(ws, ref)
+        pkg = export_version(ws, ref, base / "pkg", actor="carl").path
+        app = load_model(ws, ref)
+    return pkg, df, app
+
+
+def score_py(pkg: Path, *args: Any, cwd: Path) -> subprocess.CompletedProcess:
+    """The package's ``score.py`` run as IT runs it (with this Python)."""
+    return subprocess.run([sys.executable, str(pkg / "score.py"), *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=600)
+
+
+def summary_of(result: subprocess.CompletedProcess) -> dict[str, Any]:
+    """The one-line JSON summary a ``score.py`` run printed last."""
+    return json.loads(result.stdout.strip().splitlines()[-1])

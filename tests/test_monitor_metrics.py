@@ -15,8 +15,9 @@ import pytest
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency, ks_2samp, kstwo, wasserstein_distance
 
-from mlops_desktop.core.monitor import Thresholds, metrics
-from mlops_desktop.core.monitor.metrics import (CategoricalDistribution, FeatureProfile, NumericDistribution,
+from mlops_desktop.core.monitor import Thresholds
+from mlops_model_support import drift as metrics
+from mlops_model_support.drift import (CategoricalDistribution, FeatureProfile, NumericDistribution,
                                                 ReferenceProfile, build_reference_profile, compare,
                                                 compare_feature)
 

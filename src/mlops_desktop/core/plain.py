@@ -1,7 +1,7 @@
 """Plain data for JSON and the registry: numpy scalars and arrays become Python values,
 NaN and infinity become None (JSON has no NaN), anything else becomes its text.
 
-One rule for every result of the core. (core/monitor/metrics.py keeps its own copy:
+One rule for every result of the core. (mlops_model_support/drift.py keeps its own copy:
 it must run alone inside an exported scoring package.)
 """
 

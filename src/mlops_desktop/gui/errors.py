@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Callable, Optional
 
 import shiboken6
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox, QPushButton, QWidget
 
@@ -140,6 +141,7 @@ def show_crash(parent: Optional[QWidget], title: str, exc: BaseException, tb: st
     box = QMessageBox(parent)
     box.setWindowTitle(title)
     box.setIcon(QMessageBox.Icon.Critical)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # the message may quote a file's names or values
     box.setText(f"Something went wrong: {type(exc).__name__}: {exc}")
     where = (f"A crash report was saved to:\n{report}" if report is not None else
              "The details are in the log file in the log folder (Help → Open the log folder).")
@@ -179,6 +181,7 @@ def show_error(parent: Optional[QWidget], title: str, exc: BaseException,
     box = QMessageBox(parent)
     box.setWindowTitle(title)
     box.setIcon(QMessageBox.Icon.Warning)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # the message may quote a file's names or values
     box.setText(str(exc))
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
     box.open()

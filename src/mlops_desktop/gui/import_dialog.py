@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
@@ -170,7 +171,7 @@ class ImportDialog(QDialog):
         return self.name_edit.text().strip() or None
 
     def _show_problem(self, message: str) -> None:
-        self.status.setText(f"<span style='color:#b00020'>{message}</span>")
+        self.status.setText(f"<span style='color:#b00020'>{escape(message)}</span>")
         self.import_button.setEnabled(False)
         self.model.set_table(None)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from .jobs import Job, JobRunner
@@ -14,6 +15,7 @@ class JobStatus(QWidget):
         super().__init__(parent)
         self.runner = runner
         self.label = QLabel()
+        self.label.setTextFormat(Qt.TextFormat.PlainText)  # jobs name datasets and files
         self.bar = QProgressBar()
         self.bar.setFixedWidth(200)
         self.bar.setRange(0, 1000)

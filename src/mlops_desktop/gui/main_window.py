@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from PySide6.QtCore import QByteArray, QSize
+from PySide6.QtCore import QByteArray, QSize, Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
                                QMessageBox, QStackedWidget, QWidget)
@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.screens)
 
         self.workspace_label = QLabel()
+        self.workspace_label.setTextFormat(Qt.TextFormat.PlainText)  # a folder's name
         self.statusBar().addWidget(self.workspace_label, 1)
         self.job_status = JobStatus(self.runner)
         self.statusBar().addPermanentWidget(self.job_status)

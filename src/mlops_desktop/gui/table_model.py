@@ -103,15 +103,17 @@ class ArrowTableModel(QAbstractTableModel):
 
     def write_csv(self, path: Path | str) -> None:
         """Write every row to ``path`` as CSV with pyarrow's writer, UTF-8 with a byte-order
-        mark so spreadsheets read accents right. Write to a temporary name: the caller
-        renames it (see gui.widgets.export_csv)."""
+        mark so spreadsheets read accents right, text that a spreadsheet would run as a
+        formula neutralised. Write to a temporary name: the caller renames it (see
+        gui.widgets.export_csv)."""
         import pyarrow.csv as pacsv
+        from mlops_model_support.spreadsheet import neutralise_table
 
         if self._table is None:
             raise ValueError("no table to write")
         with open(path, "wb") as fh:
             fh.write("\ufeff".encode("utf-8"))
-            pacsv.write_csv(self._table, fh)
+            pacsv.write_csv(neutralise_table(self._table), fh)
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:

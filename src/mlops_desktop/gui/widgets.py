@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+from mlops_model_support.spreadsheet import neutralise_cells
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QFileDialog, QHBoxLayout,
@@ -154,7 +155,9 @@ def copy_selection(view: QAbstractItemView, *, headers: bool = False) -> str:
 def export_csv(view: QAbstractItemView, path: Path | str) -> Path:
     """Write every row of the table to a CSV file (UTF-8 with a byte-order mark, so
     spreadsheets read accents right), atomically. The Arrow grid writes its whole
-    table with pyarrow; other tables write their full values, not the rounded text."""
+    table with pyarrow; other tables write their full values, not the rounded text.
+    The file is for people: text that a spreadsheet would run as a formula is
+    neutralised (``mlops_model_support.spreadsheet``)."""
     model = view.model()
     writer_of = getattr(model, "write_csv", None)
     if writer_of is not None:
@@ -166,8 +169,8 @@ def export_csv(view: QAbstractItemView, path: Path | str) -> Path:
     def write(tmp: Path) -> None:
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
             out = csv.writer(fh)
-            out.writerow(names)
-            out.writerows(rows)
+            out.writerow(neutralise_cells(names))
+            out.writerows(neutralise_cells(row) for row in rows)
 
     return write_user_file(path, write, what="the table")
 
@@ -399,6 +402,7 @@ class EmptyState(QWidget):
 
 def heading(text: str) -> QLabel:
     label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.PlainText)  # headings name datasets, columns, checks
     font = label.font()
     font.setPointSizeF(font.pointSizeF() * 1.35)
     font.setBold(True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pyarrow as pa
+from mlops_model_support.text_files import column_names
 
 from ..errors import DataImportError, JobCancelled
 from ..jobs import CancelToken, ProgressCallback, no_progress
@@ -383,7 +384,7 @@ def _arrow_from_pandas(df: Any, path: Path) -> pa.Table:
 
 def _tidy_column_names(table: pa.Table, path: Path) -> pa.Table:
     """Name empty header cells ``column_N``; refuse duplicate names."""
-    names = [n.strip() if n.strip() else f"column_{i + 1}" for i, n in enumerate(table.column_names)]
+    names = column_names(table.column_names)
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name in seen:

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from mlops_model_support.text_files import DECIMAL_COMMA, DELIMITERS
+
 from ..errors import DataImportError
 
 SAMPLE_BYTES = 256 * 1024
-DELIMITERS = [",", ";", "\t", "|"]
 # cp1252 leaves these bytes undefined; latin-1 maps them to control characters.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
-_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d{1,3}(\.?\d{3})*,\d+\s*$")
 _DECIMAL_POINT = re.compile(r"^\s*[-+]?\d+\.\d+\s*$")
 
 
@@ -118,7 +118,7 @@ def detect_decimal(text: str, delimiter: str) -> str:
     commas = points = 0
     for row in csv.reader(io.StringIO("\n".join(text.splitlines()[1:200])), delimiter=delimiter):
         for cell in row:
-            if _DECIMAL_COMMA.match(cell):
+            if DECIMAL_COMMA.match(cell):
                 commas += 1
             elif _DECIMAL_POINT.match(cell):
                 points += 1

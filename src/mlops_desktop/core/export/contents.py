@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 import pandas as pd
+from mlops_model_support.labels import category_labels, class_label, numeric_values
+from mlops_model_support.spreadsheet import neutralise_cells
 
 if TYPE_CHECKING:
     from ..data.dataset import Dataset
@@ -31,17 +33,6 @@ EXAMPLE_ROWS = 40
 def canonical_json(value: Any) -> bytes:
     """Sorted keys, two-space indent, a final newline: the same value, the same bytes."""
     return (json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
-
-
-def class_label(value: Any) -> str:
-    """A class as text, as the package writes it (``scoring._text``)."""
-    if isinstance(value, (bool, np.bool_)):
-        return "True" if value else "False"
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    if isinstance(value, np.integer):
-        return str(int(value))
-    return str(value)
 
 
 def _dtype(s: pd.Series) -> str:
@@ -67,7 +58,6 @@ def build_schema(mv: "ModelVersion", model: Any, train: pd.DataFrame, ds: "Datas
                  validation: Optional[dict[str, Any]]) -> dict[str, Any]:
     """The package's ``schema.json``: the input columns with their types, missing
     values, allowed categories and training ranges, the id columns, the outputs."""
-    from ..train.estimators import category_labels, numeric_values
 
     details = mv.details if isinstance(mv.details, dict) else {}
     segment = details.get("segment_by")
@@ -227,7 +217,11 @@ def python_env_text() -> str:
 
 def example_rows(schema: dict[str, Any], seed: int) -> pd.DataFrame:
     """Made-up rows in the training ranges and categories (no row of the training
-    data leaves the machine), a few with missing values, as text as in a CSV file."""
+    data leaves the machine), a few with missing values, as text as in a CSV file. The
+    file is for people too: a category a spreadsheet would run as a formula is
+    neutralised (``mlops_model_support.spreadsheet``; the self-test then scores it as an
+    unseen category, at export as on IT's machine). The header stays: it names the
+    model's columns."""
     rng = np.random.default_rng(seed)
     n = EXAMPLE_ROWS
     data: dict[str, list[Any]] = {}
@@ -247,7 +241,7 @@ def example_rows(schema: dict[str, Any], seed: int) -> pd.DataFrame:
             cells = [str(cats[i]) for i in rng.integers(0, len(cats), size=n)]
         for i in rng.choice(n, size=2, replace=False):
             cells[int(i)] = ""  # missing values are part of real files
-        data[c["name"]] = cells
+        data[c["name"]] = neutralise_cells(cells)
     return pd.DataFrame(data)
 
 

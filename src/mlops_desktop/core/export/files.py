@@ -1,70 +1,93 @@
-"""The files every package carries as they are: the scoring programs and the support
-package, from the templates shipped with the app (``files/``) and, for the model's
-estimators and the drift measures, from the app's own live modules, so the package
-runs exactly the code the app ran."""
+"""The files every package carries as they are: its own code, copied byte for byte from
+the app's ``mlops_model_support`` package (the programs IT runs to the package's top,
+the library beside them as ``mlops_model_support/``), and the model's estimators from
+the app's own :mod:`mlops_desktop.core.train.estimators`, so the package runs exactly
+the code the app ran and tests."""
 
 from __future__ import annotations
 
-import importlib.resources
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from .model_file import SUPPORT_PACKAGE
+import mlops_model_support
 
-#: package path -> template name under ``files/`` (``.in`` keeps them from being imported
-#: or packaged as the app's own modules)
-TEMPLATES = {
-    "score.py": "score.py.in",
-    "spark_score.py": "spark_score.py.in",
-    f"{SUPPORT_PACKAGE}/__init__.py": f"{SUPPORT_PACKAGE}/__init__.py.in",
-    f"{SUPPORT_PACKAGE}/scoring.py": f"{SUPPORT_PACKAGE}/scoring.py.in",
-    f"{SUPPORT_PACKAGE}/mlflow_model.py": f"{SUPPORT_PACKAGE}/mlflow_model.py.in",
+from .model_file import SHIPPED_ESTIMATORS, SUPPORT_PACKAGE
+
+#: package path -> (module file of ``mlops_model_support``, what it is for)
+PROGRAMS = {
+    "score.py": ("score.py", "the scoring program: verify, score in chunks, self-test, drift check"),
+    "spark_score.py": ("spark_score.py", "scoring with Apache Spark (mapInPandas)"),
 }
+LIBRARY = {
+    "__init__.py": "the package's own code (no need for this app)",
+    "scoring.py": "reading, checking and scoring tables; drift checks",
+    "drift.py": "the drift measures and rules of the Monitor page",
+    "labels.py": "category labels and numbers as the model reads them",
+    "text_files.py": "how a CSV file is read, as the app's importer reads it",
+    "spreadsheet.py": "text cells made safe to open in a spreadsheet (the rejects file)",
+    "mlflow_model.py": "the loader MLflow calls",
+}
+ESTIMATORS = f"{SUPPORT_PACKAGE}/estimators.py"
+#: the README for IT (``string.Template``), beside the package's code
 README_TEMPLATE = "README.md.in"
 
+_CHECKING = threading.Lock()
 
-def template_bytes(name: str) -> bytes:
-    """A template shipped with the app, by its name under ``files/``."""
-    return importlib.resources.files(__package__).joinpath("files", *name.split("/")).read_bytes()
+
+def _source(name: str) -> bytes:
+    return (Path(mlops_model_support.__file__).parent / name).read_bytes()
+
+
+def readme_template() -> str:
+    """The README for IT, with ``$name`` placeholders."""
+    return _source(README_TEMPLATE).decode("utf-8")
 
 
 def static_files() -> dict[str, bytes]:
     """Every file that does not depend on the model: package path -> bytes."""
-    from ..monitor import metrics
     from ..train import estimators
 
-    out = {path: template_bytes(name) for path, name in TEMPLATES.items()}
-    out[f"{SUPPORT_PACKAGE}/estimators.py"] = Path(estimators.__file__).read_bytes()
-    out[f"{SUPPORT_PACKAGE}/drift.py"] = Path(metrics.__file__).read_bytes()
+    out = {path: _source(name) for path, (name, _) in PROGRAMS.items()}
+    out.update({f"{SUPPORT_PACKAGE}/{name}": _source(name) for name in LIBRARY})
+    out[ESTIMATORS] = Path(estimators.__file__).read_bytes()
+    return out
+
+
+def descriptions() -> dict[str, str]:
+    """What each of :func:`static_files` is for, by package path."""
+    out = {path: what for path, (_, what) in PROGRAMS.items()}
+    out.update({f"{SUPPORT_PACKAGE}/{name}": what for name, what in LIBRARY.items()})
+    out[ESTIMATORS] = "the model's own estimator classes"
     return out
 
 
 @contextmanager
 def support_modules(folder: Path) -> Iterator[object]:
-    """The support package of a built package folder, imported under its own name for
-    the duration (the export checks its predictions with it); the names are removed
-    afterwards, and anything they replaced is put back."""
-    import importlib
+    """The scoring code of a built package folder, for the duration: the app's own
+    ``mlops_model_support.scoring`` (the package's copy is the same bytes) with the
+    package's ``mlops_model_support/estimators.py``, which its model names, imported
+    from the folder. Nothing the app already uses is replaced, so a page working at the
+    same time is unaffected; checks run one at a time."""
     import importlib.util
 
-    names = [SUPPORT_PACKAGE, *(f"{SUPPORT_PACKAGE}.{m}" for m in ("estimators", "drift", "scoring",
-                                                                   "mlflow_model"))]
-    saved = {n: sys.modules.pop(n) for n in names if n in sys.modules}
-    spec = importlib.util.spec_from_file_location(
-        SUPPORT_PACKAGE, folder / SUPPORT_PACKAGE / "__init__.py",
-        submodule_search_locations=[str(folder / SUPPORT_PACKAGE)])
-    assert spec is not None and spec.loader is not None
-    package = importlib.util.module_from_spec(spec)
-    sys.modules[SUPPORT_PACKAGE] = package
-    dont_write = sys.dont_write_bytecode
-    sys.dont_write_bytecode = True  # nothing but the listed files in the package
-    try:
-        spec.loader.exec_module(package)
-        yield importlib.import_module(f"{SUPPORT_PACKAGE}.scoring")
-    finally:
-        sys.dont_write_bytecode = dont_write
-        for n in names:
-            sys.modules.pop(n, None)
-        sys.modules.update(saved)
+    from mlops_model_support import scoring
+
+    with _CHECKING:
+        saved = sys.modules.pop(SHIPPED_ESTIMATORS, None)
+        spec = importlib.util.spec_from_file_location(SHIPPED_ESTIMATORS, folder / ESTIMATORS)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        dont_write = sys.dont_write_bytecode
+        sys.dont_write_bytecode = True  # nothing but the listed files in the package
+        sys.modules[SHIPPED_ESTIMATORS] = module
+        try:
+            spec.loader.exec_module(module)
+            yield scoring
+        finally:
+            sys.dont_write_bytecode = dont_write
+            sys.modules.pop(SHIPPED_ESTIMATORS, None)
+            if saved is not None:
+                sys.modules[SHIPPED_ESTIMATORS] = saved

@@ -302,7 +302,7 @@ def _check(folder: Path, app_model: Any, steps: Steps) -> dict[str, Any]:
 
 def _readme(mv: "ModelVersion", schema: dict[str, Any], facts: dict[str, Any],
             approvals: list[dict[str, Any]], folder: str) -> str:
-    from .files import README_TEMPLATE, template_bytes
+    from .files import readme_template
 
     m = schema["model"]
     outputs = ", ".join(f"`{o['name']}`" for o in schema["outputs"])
@@ -342,4 +342,4 @@ def _readme(mv: "ModelVersion", schema: dict[str, Any], facts: dict[str, Any],
         "threshold_note": threshold_note, "segments_note": segments_note, "contacts": contacts,
         "folder": folder,
     }
-    return string.Template(template_bytes(README_TEMPLATE).decode("utf-8")).substitute(values)
+    return string.Template(readme_template()).substitute(values)

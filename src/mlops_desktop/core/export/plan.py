@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..errors import InvalidChoiceError
-from .model_file import SUPPORT_PACKAGE
 
 if TYPE_CHECKING:
     from ..registry.models import ModelVersion
@@ -105,21 +104,13 @@ def plan_export(ws: "Workspace", ref: str) -> ExportPlan:
     where they are known before the export, whether it is allowed, and the approvals."""
     from ..registry import exports
     from ..train import find_version
-    from .files import TEMPLATES, static_files
+    from .files import descriptions, static_files
 
     mv = find_version(ws, ref)
     details = mv.details if isinstance(mv.details, dict) else {}
     artifact = ws.artifacts_dir / mv.artifact_sha256
     static = static_files()
-    what = {
-        "score.py": "the scoring program: verify, score in chunks, self-test, drift check",
-        "spark_score.py": "scoring with Apache Spark (mapInPandas)",
-        f"{SUPPORT_PACKAGE}/__init__.py": "the package's own code (no need for this app)",
-        f"{SUPPORT_PACKAGE}/scoring.py": "reading, checking and scoring tables; drift checks",
-        f"{SUPPORT_PACKAGE}/mlflow_model.py": "the loader MLflow calls",
-        f"{SUPPORT_PACKAGE}/estimators.py": "the model's own estimator classes",
-        f"{SUPPORT_PACKAGE}/drift.py": "the drift measures and rules of the Monitor page",
-    }
+    what = descriptions()
     files = [PlannedFile("model/model.skops", "the fitted model, saved with skops (no code runs on load)",
                          artifact.stat().st_size if artifact.is_file() else None, exact=False),
              PlannedFile("model/trusted_types.json", "the types the model needs, trusted by name on load", None),
@@ -133,8 +124,7 @@ def plan_export(ws: "Workspace", ref: str) -> ExportPlan:
              PlannedFile("python_env.yaml", "MLflow's environment file", None),
              PlannedFile("examples/input.csv", "made-up rows for the self-test", None),
              PlannedFile("examples/expected_output.csv", "their scores at export", None)]
-    files += [PlannedFile(path, what.get(path, ""), len(static[path])) for path in [*TEMPLATES, *(
-        p for p in static if p not in TEMPLATES)]]
+    files += [PlannedFile(path, what[path], len(data)) for path, data in static.items()]
     files.append(PlannedFile("manifest.json", "every file's SHA-256, the model, who approved it", None))
     reason = refusal(mv)
     return ExportPlan(ref=mv.ref, model=mv.model, version=mv.version, version_id=mv.id, stage=mv.stage,

@@ -3,9 +3,10 @@ training data with its model and importances) feature by feature, with verdicts 
 take the batch's size into account; timelines across batches; reports kept in the
 registry and written as HTML.
 
-``metrics`` holds every measure and rule and imports nothing from the app (the
-exported scoring package carries a copy); the other modules read data, build
-references and batches, store reports and render them.
+Every measure and rule lives in ``mlops_model_support.drift`` (imported here as
+``metrics``), which an exported scoring package carries too, so the Monitor page and
+``score.py --drift`` compute every figure with the same code; the modules here read
+data, build references and batches, store reports and render them.
 """
 
 from .batches import (FREQUENCIES, Batch, batch_from_dataset, batch_from_file, batch_from_frame,
@@ -15,7 +16,7 @@ from .errors import DriftError
 from .history import (StoredDriftReport, StoredDriftRun, drift_reports, drift_runs, load_report, load_run,
                       save_report)
 from .html import render_drift_report, write_drift_report
-from .metrics import (DEFAULT_THRESHOLDS, Comparison, DatasetVerdict, FeatureResult,
+from mlops_model_support.drift import (DEFAULT_THRESHOLDS, Comparison, DatasetVerdict, FeatureResult,
                       build_reference_profile, compare)
 from .reference import Reference, resolve_reference
 from .thresholds import (Thresholds, effective_thresholds, reset_thresholds, set_thresholds,

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import metrics
+from mlops_model_support import drift as metrics
 
 #: the analyst's column kinds that are compared, and as what
 METRIC_KINDS = {"numeric": metrics.NUMERIC, "categorical": metrics.CATEGORICAL,

@@ -10,8 +10,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
+from mlops_model_support import drift as metrics
+
 from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
-from . import columns, metrics
+from . import columns
 from .batches import Batch
 from .errors import DriftError
 from .predictions import performance, score_batch

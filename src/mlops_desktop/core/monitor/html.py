@@ -10,11 +10,12 @@ from html import escape
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from mlops_model_support import drift as metrics
+
 from ... import __version__
 from ..report.html import CSS
 from ..report.svg import BLUE, GREY, overlay_histogram, paired_bars
 from ..report.svg import frame as _svg
-from . import metrics
 from .drift import DriftReport, DriftTimeline
 
 COLOURS = {metrics.NO_DRIFT: "#1e7b34", metrics.MODERATE: "#a86b00", metrics.MAJOR: "#b3261e",

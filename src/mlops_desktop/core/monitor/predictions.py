@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import pandas as pd
 
-from . import metrics
+from mlops_model_support import drift as metrics
 
 #: computes the Validate page's metrics: ``evaluate(model, features, target) -> {name: value}``
 Evaluate = Callable[[Any, pd.DataFrame, pd.Series], dict[str, float]]

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 import pyarrow as pa
+from mlops_model_support import drift as metrics
 
 from ..errors import NotFoundError
-from . import columns, metrics
+from . import columns
 from .errors import DriftError
 from .predictions import Evaluate, model_scores
 

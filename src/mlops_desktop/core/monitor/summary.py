@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from . import metrics
+from mlops_model_support import drift as metrics
 
 
 def _num(value: Optional[float]) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
+from mlops_model_support import drift as metrics
+
 from ..registry import drift_reports as rows
-from . import metrics
 from .errors import DriftError
 
 if TYPE_CHECKING:

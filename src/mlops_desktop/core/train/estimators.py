@@ -2,8 +2,11 @@
 wrappers and the segment router.
 
 This module is self-contained on purpose: it imports only numpy, pandas, scipy,
-scikit-learn, statsmodels and joblib, never ``mlops_desktop``, so that an export
-package can ship it alone next to a pickled model. Every class follows the
+scikit-learn, statsmodels, joblib and ``mlops_model_support`` (the labels rule it
+shares with scoring), never ``mlops_desktop``, so that an export package can ship it
+as ``mlops_model_support/estimators.py`` next to its skops model. (It stays here, not in
+``mlops_model_support``: models stored in workspaces name these classes by this
+module's path.) Every class follows the
 scikit-learn estimator conventions: ``__init__`` stores parameters and does nothing
 else, ``fit`` returns ``self``, learned state ends in ``_``; so ``clone``,
 ``get_params``, pipelines and cross-validation work with them.
@@ -23,6 +26,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from mlops_model_support.labels import category_labels, numeric_values
+
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data
 except ImportError:  # pragma: no cover - older scikit-learn
@@ -35,49 +40,6 @@ __all__ = ["InputColumns", "StatsmodelsOLS", "StatsmodelsLogit", "SegmentRouter"
 MISSING_SEGMENT = None
 #: statsmodels covariance types a caller may ask for (HC3 is the small-sample robust one)
 ROBUST_TYPES = ("HC0", "HC1", "HC2", "HC3")
-
-
-# -- column values -----------------------------------------------------------------------
-
-def _label(value: Any) -> Any:
-    """One category as text; whole numbers without a decimal part, so 2007, 2007.0 and
-    "2007" read from different files are the same category."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return np.nan
-    if isinstance(value, (bool, np.bool_)):
-        return "True" if value else "False"
-    if isinstance(value, (int, np.integer)):
-        return str(int(value))
-    if isinstance(value, (float, np.floating)):
-        if math.isnan(value):
-            return np.nan
-        return str(int(value)) if float(value).is_integer() else repr(float(value))
-    return str(value)
-
-
-def category_labels(values: Any) -> np.ndarray:
-    """A column as category labels (text), missing values as ``nan``, in an object array."""
-    s = values if isinstance(values, pd.Series) else pd.Series(values)
-    missing = s.isna().to_numpy()
-    if (pd.api.types.is_string_dtype(s.dtype) and s.dtype != object) or \
-            (s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")):
-        out = s.to_numpy(dtype=object, na_value=np.nan)  # already text: the fast path
-    else:
-        out = np.array([_label(v) for v in s.to_numpy(dtype=object)], dtype=object)
-    if missing.any():
-        out = out.copy()  # the fast path may hand back the column's own (read-only) memory
-        out[missing] = np.nan
-    return out
-
-
-def numeric_values(values: Any) -> np.ndarray:
-    """A column as float64 with ``nan`` for missing; text that is not a number is missing."""
-    s = values if isinstance(values, pd.Series) else pd.Series(values)
-    if s.dtype == np.float64:
-        return s.to_numpy()
-    if pd.api.types.is_bool_dtype(s.dtype) or pd.api.types.is_numeric_dtype(s.dtype):
-        return s.to_numpy(dtype=np.float64, na_value=np.nan)
-    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def segment_keys(values: Any) -> np.ndarray:

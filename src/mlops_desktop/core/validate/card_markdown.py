@@ -1,8 +1,14 @@
-"""The model card as Markdown: readable as plain text, renders as tables anywhere."""
+"""The model card as Markdown: readable as plain text, renders as tables anywhere.
+
+The card quotes what people typed (names, descriptions, comments, reasons, column
+names). Markdown renderers pass HTML through and follow links, so nothing in the card
+may start a tag, an entity or a link: see :func:`inert`.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterable, Optional, Sequence
 
 from ..checks.result import fmt, fmt_p
@@ -25,6 +31,25 @@ def _table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in rows]
     return out + [""]
+
+
+#: what would make a renderer build HTML or a link from text: the start of a tag, a
+#: comment or an autolink (``<`` before a letter, ``/``, ``!`` or ``?``), an entity, an
+#: inline link or image (``](``), a link reference definition (``[x]:`` opening a line)
+_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY = re.compile(r"&(?=#?\w+;)")
+_INLINE_LINK = re.compile(r"\]\(")
+_LINK_DEFINITION = re.compile(r"^( {0,3})\[(?=[^\]\n]*\]:)", re.MULTILINE)
+
+
+def inert(markdown: str) -> str:
+    """``markdown`` with every tag, entity and link escaped, so it renders as the text it
+    is ("p < 0.001" and "[0.1, 0.2]" stay as they read). The card's own Markdown uses
+    none of them, so the whole card goes through this."""
+    text = _ENTITY.sub("&amp;", markdown)
+    text = _TAG.sub("&lt;", text)
+    text = _INLINE_LINK.sub("]\\(", text)
+    return _LINK_DEFINITION.sub(r"\1\\[", text)
 
 
 def model_card_markdown(card: ModelCard) -> str:
@@ -81,7 +106,7 @@ def model_card_markdown(card: ModelCard) -> str:
     lines += ["", "## Approvals", ""]
     lines += _table(["by", "when", "decision", "comment"], approval_rows(card)) \
         if card.approvals else ["None yet.", ""]
-    return "\n".join(lines).rstrip() + "\n"
+    return inert("\n".join(lines).rstrip() + "\n")
 
 
 def _validation(card: ModelCard) -> list[str]:

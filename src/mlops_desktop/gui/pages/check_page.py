@@ -129,6 +129,7 @@ class CheckPage(LazyPage):
         rl.addWidget(self.chart, 1)
         accept_row = QHBoxLayout()
         self.accepted_label = QLabel()
+        self.accepted_label.setTextFormat(Qt.TextFormat.PlainText)  # a reason someone typed
         self.accepted_label.setWordWrap(True)
         self.accept_button = QPushButton("Accept this warning…")
         self.accept_button.setToolTip("Record why the model may go ahead despite this result; "

@@ -4,6 +4,7 @@ chooses where, and exports with progress; the core refuses anything not approved
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
@@ -183,14 +184,16 @@ class ExportPage(ReloadingPage):
             show_error(self, f"Cannot plan the export of {ref}", exc)
             return
         p = self.plan
-        lines = [f"<b>{p.ref}</b>: {p.family} predicting <b>{p.target}</b> ({p.task}) from "
-                 f"{len(p.features)} features" + (f", one model per {p.segment_by}" if p.segment_by else "")
-                 + f"; trained by {p.trained_by} (run {p.run_id})."]
+        lines = [f"<b>{escape(p.ref)}</b>: {escape(p.family)} predicting <b>{escape(p.target)}</b> "
+                 f"({escape(p.task)}) from {len(p.features)} features"
+                 + (f", one model per {escape(p.segment_by)}" if p.segment_by else "")
+                 + f"; trained by {escape(p.trained_by)} (run {p.run_id})."]
         for a in p.approvals:
-            who = f"{a['by']} <b>(self-approved)</b>" if a["self_approved"] else a["by"]
-            lines.append(f"Approved by {who} on {str(a['at'])[:16].replace('T', ' ')} UTC: “{a['comment']}”")
+            who = escape(a["by"]) + (" <b>(self-approved)</b>" if a["self_approved"] else "")
+            lines.append(f"Approved by {who} on {str(a['at'])[:16].replace('T', ' ')} UTC: "
+                         f"“{escape(str(a['comment']))}”")
         if p.reason:
-            lines.append(f"<span style='color:#b00020'>{p.reason}</span>")
+            lines.append(f"<span style='color:#b00020'>{escape(p.reason)}</span>")
         self.summary.setText("<br>".join(lines))
         fill_table(self.files, [[f.path, f.what, _size(f.size_bytes, f.exact)] for f in p.files])
         self.files.setColumnWidth(1, 460)
@@ -260,7 +263,8 @@ class ExportPage(ReloadingPage):
         if check.get("agrees"):
             checked = (f" Before publishing, the package scored {fmt_number(check.get('rows'))} example rows "
                        f"exactly as the app does (largest difference {check.get('largest_difference', 0):.1g}).")
-        self.result.setText(f"<b>Exported</b> {result.ref} to {result.path} ({_size(result.size_bytes)}, "
+        self.result.setText(f"<b>Exported</b> {escape(result.ref)} to {escape(str(result.path))} "
+                            f"({_size(result.size_bytes)}, "
                             f"{len(result.files)} files) in {result.seconds:.1f} s.{checked} IT can start with "
                             "its README.md.")
         self.open_button.setVisible(True)

@@ -6,6 +6,7 @@ batch selected in it."""
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
@@ -414,14 +415,14 @@ class MonitorPage(LazyReloadingPage):
         how many of the comparison's batches drifted, and when it was made."""
         run = self.run
         colour = VERDICT_COLOURS.get(report.verdict, "#333")
-        text = (f"<b style='color:{colour}'>{report.label}: {report.verdict}</b> against "
-                f"{run.reference.get('label', '')}. {report.summary}")
+        text = (f"<b style='color:{colour}'>{escape(str(report.label))}: {escape(report.verdict)}</b> against "
+                f"{escape(str(run.reference.get('label', '')))}. {escape(report.summary)}")
         if len(run.reports) > 1:
             drifted = sum(1 for r in run.reports if r.drifted)
             text += f"<br>{drifted} of {len(run.reports)} batches drifted; select a batch to see its features."
         if report.created_at:
             text += (f"<br><span style='color:gray'>Compared on {report.created_at[:16].replace('T', ' ')} UTC "
-                     f"by {report.created_by} (drift report {report.id}).</span>")
+                     f"by {escape(str(report.created_by))} (drift report {report.id}).</span>")
         return text
 
     def _result_at(self, row: int) -> Any:
@@ -456,7 +457,7 @@ class MonitorPage(LazyReloadingPage):
                           if not isinstance(v, (list, dict)))
         noise = "".join(f"<tr><td>{k}</td><td>{fmt_number(v)}</td></tr>" for k, v in f.noise.items()
                         if not isinstance(v, (list, dict)))
-        self.detail.setText(f"<h3>{f.name} — {f.verdict}</h3><p>{f.decided_by}</p>"
+        self.detail.setText(f"<h3>{escape(f.name)} — {escape(f.verdict)}</h3><p>{escape(f.decided_by)}</p>"
                             f"<p><b>Measures</b></p><table>{figures}</table>"
                             f"<p><b>No-drift noise level (what a batch this size shows by chance)</b></p>"
                             f"<table>{noise}</table>")
@@ -508,7 +509,7 @@ class MonitorPage(LazyReloadingPage):
         except Exception as exc:
             show_error(self, "Cannot save the report", exc)
             return
-        self.summary.setText(self.summary.text() + f"<br>Report saved to {path}")
+        self.summary.setText(self.summary.text() + f"<br>Report saved to {escape(str(path))}")
 
 
 def _pct(v: Any) -> str:

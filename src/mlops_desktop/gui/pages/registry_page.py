@@ -163,6 +163,7 @@ class RegistryPage(ReloadingPage):
         layout = QVBoxLayout(box)
         layout.setContentsMargins(6, 0, 0, 0)
         self.detail_title = QLabel("Select a version")
+        self.detail_title.setTextFormat(Qt.TextFormat.PlainText)  # names and aliases someone typed
         font = self.detail_title.font()
         font.setPointSizeF(font.pointSizeF() * 1.2)
         font.setBold(True)
@@ -278,7 +279,7 @@ class RegistryPage(ReloadingPage):
         try:
             page = search_versions(ws, limit=limit, **filters)
         except Exception as exc:  # a malformed tag filter, say: say so where the count goes
-            self.count.setText(f"<span style='color:#b00020'>{exc}</span>")
+            self.count.setText(f"<span style='color:#b00020'>{html.escape(str(exc))}</span>")
             return
         rows = [r.to_dict() for r in page.rows]
         self.model.set_rows(rows)
@@ -354,18 +355,19 @@ class RegistryPage(ReloadingPage):
         stage = v["stage"]
         aliases = lin.get("aliases") or []
         self.detail_title.setText(f"{v['ref']} — {stage}" + (f" ({', '.join(aliases)})" if aliases else ""))
-        parts = [f"{v['family']} for <b>{v['target']}</b> ({v['task']}), trained by {v['created_by']} "
-                 f"on {_when(v['created_at'])} UTC from <b>{lin['dataset']['name']}</b>."]
+        e = html.escape
+        parts = [f"{e(v['family'])} for <b>{e(v['target'])}</b> ({e(v['task'])}), trained by "
+                 f"{e(v['created_by'])} on {_when(v['created_at'])} UTC from <b>{e(lin['dataset']['name'])}</b>."]
         if v.get("description"):
-            parts.append(f"<i>{v['description']}</i>")
+            parts.append(f"<i>{e(v['description'])}</i>")
         if lin["model"].get("description"):
-            parts.append(f"Model: <i>{lin['model']['description']}</i>")
+            parts.append(f"Model: <i>{e(lin['model']['description'])}</i>")
         tags = {**(lin["model"].get("tags") or {}), **(v.get("tags") or {})}
         if tags:
-            parts.append("Tags: " + _tags(tags))
+            parts.append("Tags: " + e(_tags(tags)))
         for a in lin.get("approvals") or []:
             who = f"{a['by']} (self-approved)" if a["self_approved"] else a["by"]
-            parts.append(f"Approved by {who} on {_when(a['at'])}: “{a['comment']}”")
+            parts.append(f"Approved by {e(who)} on {_when(a['at'])}: “{e(str(a['comment']))}”")
         if not lin.get("validations"):
             parts.append("Not validated yet: validate it on the Validate page before it can move on.")
         self.detail_text.setText("<br>".join(parts))

@@ -4,6 +4,7 @@ baseline, its curves, subgroups, importance, coefficients and model card."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
@@ -334,9 +335,10 @@ class ValidatePage(LazyReloadingPage):
         colour = "#1e7b34" if r.beats_baseline else "#b3261e"
         when = (result.created_at or "")[:16].replace("T", " ")
         self.verdict.setText(f"<b style='color:{colour}'>{'Beats' if r.beats_baseline else 'Does not beat'} "
-                             f"the baseline.</b> {r.baseline_verdict} <br><span style='color:gray'>"
-                             f"{result.ref} on {result.data}: {r.n_rows:,} rows. {' '.join(r.notes[:3])}</span>"
-                             f"<br>Validated on {when} UTC by {result.created_by} (validation "
+                             f"the baseline.</b> {escape(r.baseline_verdict)} <br><span style='color:gray'>"
+                             f"{escape(result.ref)} on {escape(str(result.data))}: {r.n_rows:,} rows. "
+                             f"{escape(' '.join(r.notes[:3]))}</span>"
+                             f"<br>Validated on {when} UTC by {escape(str(result.created_by))} (validation "
                              f"{result.validation_id}). “Run again” validates anew.")
         base = {m.name: m for m in r.baseline_metrics}
         diff = {m.name: m for m in r.differences}
@@ -389,7 +391,8 @@ class ValidatePage(LazyReloadingPage):
     def _show_stage(self, mv: Any) -> None:
         from ...core.lifecycle import ALLOWED
 
-        self.stage_label.setText(f"Stage of {mv.ref}: <b>{mv.stage}</b>  (trained by {mv.created_by})")
+        self.stage_label.setText(f"Stage of {escape(mv.ref)}: <b>{escape(mv.stage)}</b>  "
+                                 f"(trained by {escape(mv.created_by)})")
         for stage, button in self.stage_buttons.items():
             button.setEnabled(mv.stage in ALLOWED[stage])
 
@@ -481,4 +484,4 @@ class ValidatePage(LazyReloadingPage):
         except Exception as exc:
             show_error(self, "Cannot save the model card", exc)
             return
-        self.verdict.setText(self.verdict.text() + f"<br>Model card saved to {path}")
+        self.verdict.setText(self.verdict.text() + f"<br>Model card saved to {escape(str(path))}")

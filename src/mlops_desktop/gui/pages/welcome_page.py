@@ -4,6 +4,7 @@ or a new, empty workspace."""
 
 from __future__ import annotations
 
+from html import escape
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -194,7 +195,7 @@ class WelcomePage(QWidget):
 
     def refresh(self) -> None:
         where = _home_relative(self.state.prefs.default_workspace)
-        self.create_caption.setText(f"An empty workspace in {where}, for your own data. "
+        self.create_caption.setText(f"An empty workspace in {escape(str(where))}, for your own data. "
                                     f'<a href="choose">Choose another folder…</a>')
         self.create_caption.setToolTip(str(self.state.prefs.default_workspace))
 

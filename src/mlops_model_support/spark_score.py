@@ -9,7 +9,8 @@ The same scoring as score.py, through ``mapInPandas``: the model file is broadca
 the executors once and loaded once per Python worker. The output (a folder, as Spark
 writes) holds the id columns, the prediction columns and ``reject_reason`` (empty for
 scored rows). The package is verified against manifest.json first.
-Exit codes: 0 success, 2 bad input, 3 the package failed verification.
+Exit codes: 0 success, 2 bad input, 3 the package failed verification or its model
+cannot be loaded.
 """
 
 from __future__ import annotations
@@ -112,10 +113,17 @@ def main(argv=None) -> int:
     p.add_argument("--id-columns", metavar="A,B", default="", help="input columns copied to the output")
     p.add_argument("--master", help="Spark master, e.g. local[*] (default: as spark-submit sets it)")
     args = p.parse_args(argv)
-    problems, _, _ = _score_module().verify_package(HERE)
+    score = _score_module()
+    problems, _, _ = score.verify_package(HERE)
     if problems:
         print("error: the package failed verification; it will not run:\n  " + "\n  ".join(problems),
               file=sys.stderr)
+        return EXIT_TAMPERED
+    scoring = score.support()
+    try:
+        _ = scoring.ModelPackage(HERE).model  # once, here, rather than failing in every task
+    except scoring.ModelLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_TAMPERED
     if args.master and args.master.startswith("local"):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers use this same Python

@@ -17,10 +17,13 @@ refuses to run on a mismatch. Exit codes:
        bad option, an output that would overwrite the input, or (--drift) a feature
        that could not be compared (and no drift was found)
     3  the package failed verification: a file was changed or removed, or a program
-       file was added (other added files are listed by --verify, not refused)
+       file was added (other added files are listed by --verify, not refused); or its
+       model cannot be loaded (a type model/trusted_types.json does not list, a damaged
+       file): nothing is scored
     4  --drift: the batch drifted from the training data (even if some feature could
        not be compared)
     5  --self-test: this machine's predictions differ from those recorded at export
+    6  scoring: the file has rows and every one was rejected (the rejects file says why)
 
 Uses the Python standard library and the libraries in requirements.txt only.
 """
@@ -48,6 +51,7 @@ import traceback  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 
 EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_TAMPERED, EXIT_DRIFT, EXIT_SELF_TEST = 0, 1, 2, 3, 4, 5
+EXIT_ALL_REJECTED = 6
 MANIFEST = "manifest.json"
 #: files Python or a scoring run may add that are not code; anything else unlisted that
 #: Python could run (a module, a compiled extension) fails verification
@@ -318,9 +322,19 @@ def main(argv: list[str] | None = None) -> int:
         summary["log"] = log_path
         log("Done: " + json.dumps(summary, default=str))
         summary_line(summary)
+        if summary["status"] == scoring.ALL_REJECTED:
+            print(f"error: every one of the {summary['rows_read']:,} rows was rejected; the reasons are in "
+                  f"{summary['rejects']}", file=sys.stderr)
+            return EXIT_ALL_REJECTED
         return EXIT_OK
     except Exception as exc:
         scoring_mod = sys.modules.get("mlops_model_support.scoring")
+        if scoring_mod is not None and isinstance(exc, scoring_mod.ModelLoadError):
+            log(f"MODEL NOT LOADED: {exc}")
+            print(f"error: {exc} Nothing was scored; ask the contacts in README.md for an intact package.",
+                  file=sys.stderr)
+            summary_line({"status": "model not loaded", "error": str(exc)})
+            return EXIT_TAMPERED
         if scoring_mod is not None and isinstance(exc, scoring_mod.InputError):
             log(f"INPUT PROBLEM: {exc}")
             print(f"error: {exc}", file=sys.stderr)

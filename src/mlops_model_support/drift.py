@@ -1,9 +1,9 @@
 """Drift between a reference and a current batch: measures per feature, a verdict per
 feature that takes the batch's size into account, and a verdict for the whole batch.
 
-This module is copied verbatim into every exported scoring package, so that the
-package's ``score.py --drift`` and the app compute every figure with the same code.
-It therefore imports numpy (scipy only for p-values, lazily) and nothing from
+The app's Monitor page and an exported package's ``score.py --drift`` both run this
+module (every package carries it byte for byte), so they compute every figure with
+the same code. It imports numpy (scipy only for p-values, lazily) and nothing from
 MLOps Desktop.
 
 The reference

@@ -2,7 +2,8 @@
 against ``schema.json``, score the rows that can be scored, and say why the others
 were rejected; and compare a new batch with ``reference_profile.json`` for drift.
 
-Imports numpy, pandas, pyarrow, skops and this package only.
+Imports numpy, pandas, pyarrow, skops and this package only (never the app that
+exported the package).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import io
 import json
 import math
 import os
-import re
 import time
 import warnings
 from collections import Counter
@@ -26,29 +26,53 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import estimators
+from .labels import category_labels, class_label
+from .spreadsheet import neutralise_cells
+from .text_files import DECIMAL_COMMA, DELIMITERS, column_names
 
 #: CSV cells read as missing (pyarrow's defaults, as the app reads files)
 NUMERIC_TYPES = ("integer", "float")
 #: values listed per column in messages about unseen categories
 LISTED = 10
+#: a scoring run's status when the file had rows and none was scored
+ALL_REJECTED = "all rows rejected"
 #: rows per chunk when none is asked for
 DEFAULT_CHUNK_ROWS = 250_000
 #: bytes the CSV reader parses at a time (it reads ahead a few dozen of them)
 CSV_BLOCK_BYTES = 1 << 20
 #: text that means "missing" in a numeric column of a Parquet file
 MISSING_WORDS = frozenset({"", "na", "n/a", "nan", "null", "none", "-nan", "#n/a"})
-#: the delimiters the app's importer recognises (a wrongly split header is checked against them)
-DELIMITERS = (",", ";", "\t", "|")
 #: how a tab is given on the command line (``--delimiter '\\t'``)
 TAB_OPTION = "\\t"
-#: a number written with a decimal comma, e.g. "1,5" or "-1.234,5"
-DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d{1,3}(\.?\d{3})*,\d+\s*$")
 
 
 class InputError(Exception):
     """The input cannot be scored as a whole (a missing column, an unreadable file);
     the message says what to fix."""
+
+
+class ModelLoadError(Exception):
+    """The package's model cannot be loaded (it holds a type its list of trusted types
+    does not name, or the file is damaged): no row can be scored, so none is tried."""
+
+
+@dataclass
+class MalformedRow:
+    """A CSV row whose number of fields is not the header's: it cannot be read into
+    columns, so it is rejected with its text and the rest of the file is scored."""
+
+    #: the row's number among the data rows, from 1 (the header is not counted)
+    row: int
+    fields: int
+    expected: int
+    text: str
+
+    @property
+    def reason(self) -> str:
+        # its line when no quoted value above it spans lines (each row counted as one)
+        return (f"the row has {self.fields} field(s) where the header has {self.expected} "
+                f"(line {self.row + 1} of the file, counting the header): "
+                f"{' '.join(self.text.split())[:300]!r}")
 
 
 # -- the package ---------------------------------------------------------------------------
@@ -91,11 +115,19 @@ class ModelPackage:
 
     def load_model(self) -> Any:
         """The fitted pipeline, loaded by skops with exactly the trusted types listed in
-        ``model/trusted_types.json`` (nothing else is constructed)."""
+        ``model/trusted_types.json`` (nothing else is constructed). Raises
+        :class:`ModelLoadError` when it cannot be loaded."""
         import skops.io as sio
+        from skops.io.exceptions import UntrustedTypesFoundException
 
-        trusted = _read_json(self.folder / "model" / "trusted_types.json")["trusted"]
-        return sio.load(self.folder / "model" / "model.skops", trusted=list(trusted))
+        try:
+            trusted = _read_json(self.folder / "model" / "trusted_types.json")["trusted"]
+            return sio.load(self.folder / "model" / "model.skops", trusted=list(trusted))
+        except UntrustedTypesFoundException as exc:
+            raise ModelLoadError(f"The model file holds types that model/trusted_types.json does not list, "
+                                 f"so it was not loaded: {exc}") from None
+        except Exception as exc:
+            raise ModelLoadError(f"The model file cannot be loaded ({type(exc).__name__}: {exc}).") from None
 
     def missing_columns(self, columns: list[str]) -> list[str]:
         present = set(columns)
@@ -122,7 +154,7 @@ class ModelPackage:
                     if not lenient:
                         raw = raw_col.to_pandas()
                         for i in np.flatnonzero(bad & _is_none(reasons)):
-                            reasons[i] = f"{name}: {raw.iloc[i]!r} is not a number" + _decimal_hint(
+                            reasons[i] = f"{name}: {_quoted(raw.iloc[i])} is not a number" + _decimal_hint(
                                 raw.iloc[i], decimal)
                     values = values.copy()
                     values[bad] = np.nan
@@ -131,7 +163,7 @@ class ModelPackage:
                     # the model would refuse the row with a raw error: say which value, here
                     raw = raw_col.to_pandas()
                     for i in np.flatnonzero(infinite & _is_none(reasons)):
-                        reasons[i] = f"{name}: value is infinite or too large ({raw.iloc[i]!r})"
+                        reasons[i] = f"{name}: value is infinite or too large ({_quoted(raw.iloc[i])})"
                     values = values.copy()
                     values[infinite] = np.nan
                 data[name] = values
@@ -157,7 +189,7 @@ class ModelPackage:
             if not self.classifier:
                 return {"prediction": np.asarray(model.predict(frame), dtype=np.float64)}
             proba = np.asarray(model.predict_proba(frame), dtype=np.float64)
-        classes = [_text(c) for c in model.classes_]
+        classes = [class_label(c) for c in model.classes_]
         labels = np.asarray(classes, dtype=object)
         out: dict[str, np.ndarray] = {"prediction": labels[np.argmax(proba, axis=1)]}
         for j, c in enumerate(classes):
@@ -190,7 +222,9 @@ class ModelPackage:
     def _predict_rows(self, frame: pd.DataFrame, rows: np.ndarray, outputs: dict[str, np.ndarray],
                       reasons: np.ndarray) -> None:
         """Score ``rows``; when the model refuses them, halve until the rows it cannot
-        score are found, and reject only those."""
+        score are found, and reject only those. A model that cannot be loaded raises
+        :class:`ModelLoadError` at once: that is no row's fault."""
+        _ = self.model
         part = frame.iloc[rows] if len(rows) < len(frame) else frame
         try:
             values = self.predict(part)
@@ -236,7 +270,10 @@ class ModelPackage:
                    encoding: str = "utf-8") -> dict[str, Any]:
         """Score a CSV or Parquet file chunk by chunk into ``output`` (CSV or Parquet),
         rejected rows into ``rejects``; returns the summary. ``delimiter`` (default ','
-        or a tab for ``.tsv``), ``decimal`` and ``encoding`` say how a CSV file is written."""
+        or a tab for ``.tsv``), ``decimal`` and ``encoding`` say how a CSV file is written.
+        A CSV row with the wrong number of fields is rejected with its line; the summary's
+        ``status`` is :data:`ALL_REJECTED` when rows were read and none was scored.
+        Raises :class:`ModelLoadError` before reading when the model cannot be loaded."""
         started = time.perf_counter()
         source, output = Path(source), Path(output)
         fmt = output_format(output, fmt)
@@ -248,6 +285,7 @@ class ModelPackage:
         reader = TableReader(source, chunk_rows, delimiter=delimiter, encoding=encoding)
         decimal = decimal if reader.format == "csv" else "."
         self.check_columns(reader)
+        _ = self.model  # a model that cannot be loaded stops the run here, not row by row
         ids = self._id_columns(reader.columns, id_columns, log)
         ignored = [c for c in reader.columns if c not in self.names and c not in ids]
         if ignored:
@@ -256,16 +294,18 @@ class ModelPackage:
         stats = Stats()
         writer = OutputWriter(output, fmt)
         reject_writer = RejectWriter(rejects_path, wanted)
+        malformed: list[MalformedRow] = []  # filled by the reader as it meets them, in the file's order
+        written = 0
         try:
             first = 0
-            for table in reader.chunks(wanted):
+            for table in reader.chunks(wanted, malformed=malformed):
                 frame, reasons = self.prepare(table, stats, decimal=decimal)
                 outputs, reasons = self.score_prepared(frame, reasons)
                 scored = _is_none(reasons)
                 stats.count_missing(frame, scored)
                 n_ok = int(scored.sum())
-                columns: dict[str, Any] = {"input_row": pa.array(np.arange(first + 1, first + table.num_rows + 1)
-                                                                 [scored])}
+                rows = input_rows(np.arange(first + 1, first + table.num_rows + 1), [m.row for m in malformed])
+                columns: dict[str, Any] = {"input_row": pa.array(rows[scored])}
                 keep = pa.array(scored)
                 for c in ids:
                     columns[c] = pc.filter(table.column(c), keep)
@@ -273,16 +313,19 @@ class ModelPackage:
                     v = outputs[o["name"]][scored]
                     columns[o["name"]] = pa.array(v, type=pa.float64() if o["type"] == "double" else pa.string())
                 writer.write(pa.table(columns))
-                if n_ok < table.num_rows:
-                    reject_writer.write(table, reasons, first)
-                stats.rows += table.num_rows
-                stats.scored += n_ok
-                stats.rejected += table.num_rows - n_ok
+                # the rows that could not be read, up to this chunk's last row
+                done = [m for m in malformed[written:] if m.row < rows[-1]] if len(rows) else []
+                reject_writer.write(table, reasons, rows, done)
+                written += len(done)
+                stats.count_rows(table.num_rows, n_ok, len(done))
                 first += table.num_rows
                 log(f"{stats.rows:,} rows read, {stats.scored:,} scored, {stats.rejected:,} rejected")
                 del table, frame, outputs, reasons, columns
                 _release_memory()
-            if stats.rows == 0:  # a file with a header only: an output with a header only
+            if malformed[written:]:  # after the last row read into columns
+                reject_writer.write(None, None, None, malformed[written:])
+                stats.count_rows(0, 0, len(malformed) - written)
+            if writer.empty:  # a file with a header only: an output with a header only
                 empty = {"input_row": pa.array([], pa.int64()), **{c: pa.array([], pa.string()) for c in ids}}
                 empty.update({o["name"]: pa.array([], pa.float64() if o["type"] == "double" else pa.string())
                               for o in self.outputs})
@@ -293,9 +336,10 @@ class ModelPackage:
             writer.abort()
             reject_writer.abort()
             raise
-        summary = {"status": "ok", "model": self.ref, "input": str(source), "output": str(output),
+        status = ALL_REJECTED if stats.rows and not stats.scored else "ok"
+        summary = {"status": status, "model": self.ref, "input": str(source), "output": str(output),
                    "format": fmt, "rows_read": stats.rows, "rows_scored": stats.scored,
-                   "rows_rejected": stats.rejected,
+                   "rows_rejected": stats.rejected, "rows_malformed": stats.malformed,
                    "rejects": str(rejects_path) if stats.rejected else None,
                    "ignored_columns": ignored, "id_columns": ids,
                    "unseen_categories": stats.unseen_summary(),
@@ -356,6 +400,8 @@ class ModelPackage:
         features = {n: _Accumulator(fp.kind, (specs.get(n) or {}).get("dtype"))
                     for n, fp in profile.features.items() if n in present}
         model_ok = not self.missing_columns(reader.columns) and profile.predictions is not None
+        if model_ok:
+            _ = self.model  # a model that cannot be loaded stops the check (ModelLoadError)
         predictions = _Accumulator(profile.predictions.kind, None) if model_ok else None
         wanted = list(dict.fromkeys([*features, *(self.names if model_ok else [])]))
         rows = 0
@@ -426,19 +472,13 @@ def _plain(col: Any) -> pa.ChunkedArray:
     return col
 
 
+def _quoted(value: Any) -> str:
+    """A value as a reason quotes it: ``'1,5'``, ``inf`` (not numpy's ``np.float64(inf)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _is_none(values: np.ndarray) -> np.ndarray:
     return pd.isna(values)
-
-
-def _text(value: Any) -> str:
-    """A class label as text, as the outputs and the schema write it."""
-    if isinstance(value, (bool, np.bool_)):
-        return "True" if value else "False"
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    if isinstance(value, np.integer):
-        return str(int(value))
-    return str(value)
 
 
 def to_numbers(col: pa.ChunkedArray) -> tuple[np.ndarray, Optional[np.ndarray]]:
@@ -514,7 +554,7 @@ def to_labels(col: pa.ChunkedArray, dtype: Optional[str]) -> np.ndarray:
     # label each distinct value once; the rows share those label objects (fast, and a
     # chunk's categories take 8 bytes a row instead of a string each)
     encoded = pc.dictionary_encode(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col)
-    labels = estimators.category_labels(encoded.dictionary.to_pandas())
+    labels = category_labels(encoded.dictionary.to_pandas())
     lookup = np.append(np.asarray(labels, dtype=object), np.nan)
     index = pc.fill_null(encoded.indices, len(labels)).to_numpy(zero_copy_only=False)
     return lookup[index]
@@ -524,7 +564,7 @@ def _mixed_label(value: Any) -> Any:
     if value is None:
         return np.nan
     try:
-        return estimators.category_labels(pd.Series([float(value)], dtype=np.float64))[0]
+        return category_labels(pd.Series([float(value)], dtype=np.float64))[0]
     except ValueError:
         return value
 
@@ -542,6 +582,15 @@ def frame_to_table(df: pd.DataFrame) -> pa.Table:
     return pa.table(arrays)
 
 
+def input_rows(positions: np.ndarray, skipped: list[int]) -> np.ndarray:
+    """The input row numbers (from 1) of rows read into columns, from their positions
+    among those rows and the sorted numbers of the rows skipped as malformed."""
+    if not skipped:
+        return positions
+    read_before = np.asarray(skipped, dtype=np.int64) - np.arange(1, len(skipped) + 1)
+    return positions + np.searchsorted(read_before, positions, side="left")
+
+
 # -- counting --------------------------------------------------------------------------------
 
 @dataclass
@@ -551,11 +600,21 @@ class Stats:
     rows: int = 0
     scored: int = 0
     rejected: int = 0
+    #: rows rejected because they could not be read into columns (their count of fields)
+    malformed: int = 0
     unseen: dict[str, Counter] = field(default_factory=dict)
     unseen_rows: Counter = field(default_factory=Counter)
     out_of_range: Counter = field(default_factory=Counter)
     #: missing values in scored rows, per input column (the model fills them in)
     missing: Counter = field(default_factory=Counter)
+
+    def count_rows(self, read: int, scored: int, malformed: int) -> None:
+        """One chunk: ``read`` rows read into columns, ``scored`` of them scored, and
+        ``malformed`` rows that could not be read."""
+        self.rows += read + malformed
+        self.scored += scored
+        self.rejected += read - scored + malformed
+        self.malformed += malformed
 
     def count_missing(self, frame: pd.DataFrame, scored: np.ndarray) -> None:
         for name in frame.columns:
@@ -695,12 +754,6 @@ def _arrow_encoding(encoding: str) -> str:
     return "utf8" if _python_encoding(encoding) == "utf-8-sig" else encoding
 
 
-def column_names(raw: list[str]) -> list[str]:
-    """Header names as the app's importer makes them: spaces around a name removed, an
-    empty name called ``column_N``."""
-    return [n.strip() if n.strip() else f"column_{i + 1}" for i, n in enumerate(raw)]
-
-
 class TableReader:
     """A CSV or Parquet file read in chunks of about ``chunk_rows`` rows. CSV cells are
     read as text and typed by the schema, so one odd value never stops the file. Column
@@ -774,8 +827,10 @@ class TableReader:
                 best, found = d, max(found, hits)
         return best
 
-    def chunks(self, columns: list[str]) -> Iterator[pa.Table]:
-        """Chunks of ``columns`` (names as in :attr:`columns`)."""
+    def chunks(self, columns: list[str], *, malformed: Optional[list[MalformedRow]] = None) -> Iterator[pa.Table]:
+        """Chunks of ``columns`` (names as in :attr:`columns`). With ``malformed``, a CSV
+        row with the wrong number of fields is appended to it and skipped; without, it
+        stops the reading with an :class:`InputError`."""
         try:
             if self.format == "parquet":
                 raw = [self._raw[c] for c in columns]
@@ -787,10 +842,13 @@ class TableReader:
             # small blocks: the reader reads dozens of blocks ahead in the background, so
             # its memory is a multiple of the block size; chunks are assembled from blocks.
             # The header is read above and given as the names, so they are the tidied ones.
-            read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=True, column_names=self.columns,
-                                     skip_rows=1, encoding=_arrow_encoding(self.encoding))
+            # one thread: only then does the reader number the malformed rows it meets (and
+            # on a laptop's few cores it reads as fast)
+            read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=malformed is None,
+                                     column_names=self.columns, skip_rows=1, encoding=_arrow_encoding(self.encoding))
             # quoted values may hold line breaks, as the app's importer allows
-            parse = pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True)
+            parse = pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
+                                       invalid_row_handler=None if malformed is None else _collect(malformed))
             convert = pacsv.ConvertOptions(column_types={c: pa.string() for c in self.columns},
                                            include_columns=columns, strings_can_be_null=True)
             with pacsv.open_csv(self.path, read_options=read, parse_options=parse,
@@ -815,6 +873,17 @@ class TableReader:
         except UnicodeDecodeError as exc:
             raise InputError(f"{self.path.name} is not {self.encoding} text ({exc.reason}); pass its "
                              "encoding, e.g. --encoding cp1252.") from None
+
+
+def _collect(malformed: list[MalformedRow]) -> Callable[[Any], str]:
+    """pyarrow's handler of a row with the wrong number of fields: note it, skip it."""
+    def handle(row: Any) -> str:
+        # pyarrow numbers the header as row 1
+        malformed.append(MalformedRow(row=int(row.number) - 1, fields=row.actual_columns,
+                                      expected=row.expected_columns, text=row.text))
+        return "skip"
+
+    return handle
 
 
 def _trimmer() -> Callable[[], Any]:
@@ -856,6 +925,11 @@ class OutputWriter:
         self.tmp = _temporary(self.path)
         self._writer: Any = None
 
+    @property
+    def empty(self) -> bool:
+        """Whether nothing was written yet."""
+        return self._writer is None
+
     def write(self, table: pa.Table) -> None:
         if self._writer is None:
             if self.fmt == "parquet":
@@ -884,7 +958,9 @@ class OutputWriter:
 
 
 class RejectWriter:
-    """Rejected rows as CSV: the input row number, the reason and the row's values."""
+    """Rejected rows as CSV: the input row number, the reason and the row's values. The
+    file is meant for people: its text cells are neutralised for spreadsheets (see
+    ``spreadsheet``)."""
 
     def __init__(self, path: Path, columns: list[str]) -> None:
         self.path, self.columns = Path(path), columns
@@ -892,16 +968,24 @@ class RejectWriter:
         self._fh: Any = None
         self._csv: Any = None
 
-    def write(self, table: pa.Table, reasons: np.ndarray, first: int) -> None:
+    def write(self, table: Optional[pa.Table], reasons: Optional[np.ndarray], rows: Optional[np.ndarray],
+              malformed: list[MalformedRow]) -> None:
+        """The rejected rows of a chunk (``rows``: each row's input number) and the
+        malformed rows among them, in the file's order."""
+        lines = [(m.row, m.reason, [""] * len(self.columns)) for m in malformed]
+        if table is not None and reasons is not None and rows is not None:
+            rejected = np.flatnonzero(~_is_none(reasons))
+            values = table.take(pa.array(rejected, type=pa.int64())).to_pylist()
+            lines += [(int(rows[i]), reasons[i], ["" if v[c] is None else v[c] for c in self.columns])
+                      for i, v in zip(rejected, values)]
+        if not lines:
+            return
         if self._fh is None:
             self._fh = open(self.tmp, "w", encoding="utf-8", newline="")
             self._csv = csv.writer(self._fh)
-            self._csv.writerow(["input_row", "reason", *self.columns])
-        rows = np.flatnonzero(~_is_none(reasons))
-        part = table.take(pa.array(rows)).to_pylist()
-        for i, values in zip(rows, part):
-            self._csv.writerow([first + int(i) + 1, reasons[i],
-                                *["" if values[c] is None else values[c] for c in self.columns]])
+            self._csv.writerow(neutralise_cells(["input_row", "reason", *self.columns]))
+        for row, reason, cells in sorted(lines, key=lambda line: line[0]):
+            self._csv.writerow(neutralise_cells([row, reason, *cells]))
 
     def close(self) -> None:
         if self._fh is not None:
