@@ -80,7 +80,9 @@ def test_column_and_batch_names_show_as_text_on_the_monitor_page(window, qtbot):
     assert run.reports[0].features[0].drifted
     window.go_to("Monitor")
     page = window.page("Monitor")
-    page.show_run(run)
+    page.ensure_built()
+    page.selection.select(("test", "a comparison made here"))  # shown as a stored one would be
+    page.selection.show(("test", "a comparison made here"), run)
     qtbot.wait(50)
     assert "<img" not in page.summary.text()
     assert f"against data {HOSTILE}." in _shown(page.summary)
