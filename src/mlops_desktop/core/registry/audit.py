@@ -20,7 +20,6 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from json.encoder import encode_basestring as _encode_str
 from typing import Any, Collection, Optional
 
@@ -112,20 +111,24 @@ def entries(reg: Registry, *, limit: Optional[int] = None, entity_type: Optional
 
 # -- checking the chain ------------------------------------------------------------------
 
-@dataclass(frozen=True)
 class CollectedEntry:
-    """An entry kept for the record checks: only entries whose own hash is intact."""
+    """An entry kept for the record checks: only entries whose own hash is intact. Its
+    details are parsed when first asked for (most checks read few of them)."""
 
-    seq: int
-    action: str
-    actor: str
-    entity_type: str
-    entity_id: Optional[str]
-    details_json: str
+    # a verify keeps about one per entry: slots keep that light
+    __slots__ = ("seq", "action", "actor", "entity_type", "entity_id", "details_json", "_details")
 
-    @cached_property
+    def __init__(self, seq: int, action: str, actor: str, entity_type: str, entity_id: Optional[str],
+                 details_json: str) -> None:
+        self.seq, self.action, self.actor = seq, action, actor
+        self.entity_type, self.entity_id, self.details_json = entity_type, entity_id, details_json
+        self._details: Optional[dict[str, Any]] = None
+
+    @property
     def details(self) -> dict[str, Any]:
-        return json.loads(self.details_json)
+        if self._details is None:
+            self._details = json.loads(self.details_json)
+        return self._details
 
 
 @dataclass

@@ -12,7 +12,7 @@ entry records the SHA-256 of every column's type and role. Part of ``verify``, n
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from .audit import CollectedEntry
 from .datasets import columns_digest
@@ -48,25 +48,26 @@ def _last(entries: Iterable[CollectedEntry], key) -> dict[Any, CollectedEntry]:
     return found
 
 
-def _compare(label: str, entity: tuple[str, str], now: Any, who: Optional[str],
+def _compare(name: Callable[[], str], entity: tuple[str, str], now: Any, who: Optional[str],
              last: Optional[CollectedEntry], after: Any) -> Optional[Problem]:
     """The value ``now`` (``_NEVER`` when there is none) set by ``who`` against the last
-    entry's ``after`` (``_NEVER`` when no entry recorded one)."""
+    entry's ``after`` (``_NEVER`` when no entry recorded one). ``name()`` says what the
+    value is, asked only for a problem."""
     etype, eid = entity
     if now is _NEVER:
         if after is _NEVER or after is None or after == {}:
             return None
-        return Problem("record_deleted", f"{label} is gone, but its last recorded change (audit entry "
+        return Problem("record_deleted", f"{name()} is gone, but its last recorded change (audit entry "
                        f"{last.seq}) set it to {shown(after)}: it was deleted outside the app.",
                        seq=last.seq, entity_type=etype, entity_id=eid)
     if after is _NEVER:
-        return Problem("missing_audit_entry", f"{label} has no audit entry recording it being set: it was "
+        return Problem("missing_audit_entry", f"{name()} has no audit entry recording it being set: it was "
                        "set outside the app, or its entry was deleted.", entity_type=etype, entity_id=eid)
     if now != after or (who is not None and last is not None and who != last.actor):
         said = f"it is {shown(now)}" + (f", set by {who!r}" if who is not None else "")
         recorded = (f"its last recorded change (audit entry {last.seq}) set it to {shown(after)} by "
                     f"{last.actor!r}" if last is not None else f"the app recorded {shown(after)}")
-        return Problem("record_altered", f"{label} was changed outside the app: {said}, but {recorded}.",
+        return Problem("record_altered", f"{name()} was changed outside the app: {said}, but {recorded}.",
                        seq=last.seq if last else None, entity_type=etype, entity_id=eid)
     return None
 
@@ -79,7 +80,7 @@ def _settings(reg: Registry, collected: dict[str, list[CollectedEntry]]) -> list
         row, e = rows.get(key), last.get(key)
         now = json.loads(row["value"]) if row else _NEVER
         after = e.details.get("after") if e is not None else _NEVER
-        found = _compare(f"the workspace setting {key}", ("workspace_setting", key), now,
+        found = _compare(lambda: f"the workspace setting {key}", ("workspace_setting", key), now,
                          row["updated_by"] if row else None, e, after)
         if found:
             out.append(found)
@@ -95,7 +96,7 @@ def _thresholds(reg: Registry, collected: dict[str, list[CollectedEntry]]) -> li
         row, e = rows.get(scope), last.get(scope)
         label = f"the drift-threshold setting of model {scope}" if scope else \
             "the workspace's drift-threshold setting"
-        found = _compare(label, ("model" if scope else "workspace", scope or "thresholds"),
+        found = _compare(lambda: label, ("model" if scope else "workspace", scope or "thresholds"),
                          json.loads(row["thresholds"]) if row else _NEVER,
                          row["updated_by"] if row else None, e,
                          e.details.get("after") if e is not None else _NEVER)
@@ -107,26 +108,30 @@ def _thresholds(reg: Registry, collected: dict[str, list[CollectedEntry]]) -> li
 def _tags(reg: Registry, collected: dict[str, list[CollectedEntry]]) -> list[Problem]:
     entries = sorted(collected.get("tag.set", []) + collected.get("tag.removed", []), key=lambda e: e.seq)
     last = _last(entries, lambda e: (e.entity_type, e.entity_id, e.details.get("key")))
-    rows: dict[tuple, dict] = {}
-    for r in reg.query("SELECT t.model_id AS owner, t.key, t.value, t.set_by, m.name AS label"
-                       " FROM model_tags t LEFT JOIN registered_models m ON m.id = t.model_id"):
-        rows[("model", str(r["owner"]), r["key"])] = r | {"label": f"registered model {r['label']}"}
-    for r in reg.query("SELECT t.version_id AS owner, t.key, t.value, t.set_by,"
-                       " m.name || ':' || v.version AS label FROM version_tags t"
-                       " LEFT JOIN model_versions v ON v.id = t.version_id"
-                       " LEFT JOIN registered_models m ON m.id = v.model_id"):
-        rows[("model_version", str(r["owner"]), r["key"])] = r | {"label": f"model version {r['label']}"}
+    rows: dict[tuple, tuple[str, str]] = {}
+    for etype, table, column in (("model", "model_tags", "model_id"),
+                                 ("model_version", "version_tags", "version_id")):
+        for owner, key, value, set_by in reg.db.conn.execute(
+                f"SELECT {column}, key, value, set_by FROM {table}"):
+            rows[(etype, str(owner), key)] = (value, set_by)
     out = []
-    for key in sorted(set(rows) | set(last), key=lambda k: tuple(str(x) for x in k)):
+    for key in list(rows) + [k for k in last if k not in rows]:
         row, e = rows.get(key), last.get(key)
-        etype, owner, tag = key
-        of = row["label"] if row else (e.details.get("on") if e is not None else None) or f"{etype} {owner}"
-        found = _compare(f"tag {tag} of {of}", (etype, owner), row["value"] if row else _NEVER,
-                         row["set_by"] if row else None, e,
+        found = _compare(lambda: f"tag {key[2]} of {_owner(reg, *key[:2])}", key[:2],
+                         row[0] if row else _NEVER, row[1] if row else None, e,
                          e.details.get("after") if e is not None else _NEVER)
         if found:
             out.append(found)
     return out
+
+
+def _owner(reg: Registry, etype: str, owner: str) -> str:
+    if etype == "model":
+        row = reg.query_one("SELECT name FROM registered_models WHERE id = ?", (int(owner),))
+        return f"registered model {row['name'] if row else owner}"
+    row = reg.query_one("SELECT m.name || ':' || v.version AS ref FROM model_versions v"
+                        " JOIN registered_models m ON m.id = v.model_id WHERE v.id = ?", (int(owner),))
+    return f"model version {row['ref'] if row else 'id ' + owner}"
 
 
 def _descriptions(reg: Registry, collected: dict[str, list[CollectedEntry]]) -> list[Problem]:
@@ -142,16 +147,16 @@ def _descriptions(reg: Registry, collected: dict[str, list[CollectedEntry]]) -> 
             after = e.details.get("description", _NEVER) if e is not None else _NEVER
             if after is _NEVER:
                 continue
-        found = _compare(f"the description of registered model {r['name']}", ("model", str(r["id"])),
-                         r["description"], None, e, after)
+        found = _compare(lambda: f"the description of registered model {r['name']}",
+                         ("model", str(r["id"])), r["description"], None, e, after)
         if found:
             out.append(found)
     for r in reg.query("SELECT v.id, m.name || ':' || v.version AS ref, v.description FROM model_versions v"
                        " LEFT JOIN registered_models m ON m.id = v.model_id"):
         e = last.get(("model_version", str(r["id"])))
         after = e.details.get("after", _NEVER) if e is not None else ""  # a new version has none
-        found = _compare(f"the description of model version {r['ref']}", ("model_version", str(r["id"])),
-                         r["description"], None, e, after)
+        found = _compare(lambda: f"the description of model version {r['ref']}",
+                         ("model_version", str(r["id"])), r["description"], None, e, after)
         if found:
             out.append(found)
     return out
@@ -163,9 +168,13 @@ def _columns(reg: Registry, collected: dict[str, list[CollectedEntry]]) -> list[
     columns: dict[int, list[tuple[str, str, str]]] = {}
     for r in reg.query("SELECT dataset_id, name, kind, role FROM dataset_columns ORDER BY dataset_id, position"):
         columns.setdefault(r["dataset_id"], []).append((r["name"], r["kind"], r["role"]))
-    changes: dict[str, list[CollectedEntry]] = {}
+    changes: dict[str, list[tuple[CollectedEntry, dict]]] = {}
+    parsed: dict[str, dict] = {}  # a role switched back and forth writes the same details again
     for e in collected.get("dataset.column_changed", []):
-        changes.setdefault(e.entity_id, []).append(e)
+        d = parsed.get(e.details_json)
+        if d is None:
+            d = parsed[e.details_json] = json.loads(e.details_json)
+        changes.setdefault(e.entity_id, []).append((e, d))
     imported = {e.entity_id: e for e in collected.get("dataset.imported", [])}
     names = {r["id"]: r["name"] for r in reg.query("SELECT id, name FROM datasets")}
     out = []
@@ -175,20 +184,20 @@ def _columns(reg: Registry, collected: dict[str, list[CollectedEntry]]) -> list[
         state = {name: [kind, role] for name, kind, role in cols}
         seen: set[str] = set()
         altered = []
-        for e in reversed(changes.get(str(dataset_id), [])):
-            d = e.details
+        for e, d in reversed(changes.get(str(dataset_id), [])):
             moves = [(d.get("column"), d.get("before") or {}, d.get("after") or {})]
             previous = d.get("previous_target")
-            if previous in state:  # the column that was the target became a feature
+            if previous is not None and previous in state:  # the old target became a feature
                 kind = state[previous][0]
                 moves.append((previous, {"kind": kind, "role": "target"}, {"kind": kind, "role": "feature"}))
             for name, before, after in moves:
-                if name not in state:
+                now = state.get(name)
+                if now is None:
                     continue
                 if name not in seen:
                     seen.add(name)
-                    if state[name] != [after.get("kind"), after.get("role")]:
-                        altered.append((name, state[name], after, e))
+                    if now != [after.get("kind"), after.get("role")]:
+                        altered.append((name, now, after, e))
                 state[name] = [before.get("kind"), before.get("role")]
         for name, (kind, role), after, e in altered:
             out.append(Problem("record_altered", f"column {name} of {label} was changed outside the app: "
