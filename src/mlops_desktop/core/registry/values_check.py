@@ -28,16 +28,8 @@ _NEVER = object()
 
 def check(reg: Registry, collected: dict[str, list[CollectedEntry]]) -> list[Problem]:
     """Every value that differs from its last recorded change, in a sentence each."""
-    out: list[Problem] = []
-    tables = set(reg.db.table_names())
-    if "workspace_settings" in tables:
-        out += _settings(reg, collected)
-    out += _thresholds(reg, collected)
-    if "model_tags" in tables:
-        out += _tags(reg, collected)
-        out += _descriptions(reg, collected)
-    out += _columns(reg, collected)
-    return out
+    return (_settings(reg, collected) + _thresholds(reg, collected) + _tags(reg, collected)
+            + _descriptions(reg, collected) + _columns(reg, collected))
 
 
 def _last(entries: Iterable[CollectedEntry], key) -> dict[Any, CollectedEntry]:
