@@ -88,27 +88,13 @@ def verify_workspace(ws: "Workspace", *, expect: Optional[str] = None) -> Verify
     """Check everything; never raises for damage it finds (it reports it). ``expect``:
     a head written down earlier (``SEQ:HASH`` or ``HASH``) to compare the log with."""
     from .artifacts import check_files
-    from .registry import audit, database_check
-    from .registry.consistency import check_audit, dangling_references
-    from .rule_replay import ACTIONS, broken_rules, replayable
+    from .registry import database_check
 
     expected = parse_expected_head(expect) if expect else None
-    reg = ws.registry
     report = VerifyReport()
-    report.findings.extend(database_check.integrity(reg.db.conn))
+    report.findings.extend(database_check.integrity(ws.registry.db.conn))
     try:
-        chain = check_audit(reg, collect=ACTIONS)
-        report.findings.extend(chain.problems)
-        report.audit_entries = chain.entries
-        report.last_entry = {"seq": chain.last_seq, "hash": chain.last_hash}
-        if replayable(report.kinds()):
-            report.findings.extend(broken_rules(chain.collected))
-        report.findings.extend(dangling_references(reg))
-        if expected is not None:
-            seq, digest = expected
-            report.expected = audit.compare_head(reg, digest, seq, chain.last_seq)
-            if report.expected.problem is not None:
-                report.findings.append(report.expected.problem)
+        _check_registry(ws, report, expected)
     except Exception as exc:
         problem = database_check.unreadable(exc)
         if problem is None:
@@ -123,6 +109,28 @@ def verify_workspace(ws: "Workspace", *, expect: Optional[str] = None) -> Verify
     report.files_checked += checked
     report.findings.extend(problems)
     return report
+
+
+def _check_registry(ws: "Workspace", report: VerifyReport, expected: Optional[tuple[Optional[int], str]]) -> None:
+    """The chain, the records and values, the rules, the references and the expected head
+    (the entries kept for these are let go on return, before the files are read)."""
+    from .registry import audit
+    from .registry.consistency import check_audit, dangling_references
+    from .rule_replay import ACTIONS, broken_rules, replayable
+
+    reg = ws.registry
+    chain = check_audit(reg, collect=ACTIONS)
+    report.findings.extend(chain.problems)
+    report.audit_entries = chain.entries
+    report.last_entry = {"seq": chain.last_seq, "hash": chain.last_hash}
+    if replayable(report.kinds()):
+        report.findings.extend(broken_rules(chain.collected))
+    report.findings.extend(dangling_references(reg))
+    if expected is not None:
+        seq, digest = expected
+        report.expected = audit.compare_head(reg, digest, seq, chain.last_seq)
+        if report.expected.problem is not None:
+            report.findings.append(report.expected.problem)
 
 
 def report_for_unopened(exc: WorkspaceError) -> Optional[VerifyReport]:
