@@ -19,7 +19,7 @@ import hashlib
 import json
 import random
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Optional
 
@@ -31,6 +31,10 @@ TEAMS = ("credit", "quality", "planning", "risk", "ops")
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class _Chain:
@@ -67,6 +71,10 @@ def generate(root: Path, *, models: int = 200, versions: int = 10_000, audit_ent
 
     from mlops_desktop.core.workspace import Workspace
 
+    try:  # what an import's entry records of its columns (since issue 12)
+        from mlops_desktop.core.registry.datasets import columns_digest
+    except ImportError:
+        columns_digest = None
     rng = random.Random(seed)
     ws = Workspace.create(root, actor="bench")
     reg = ws.registry
@@ -75,7 +83,8 @@ def generate(root: Path, *, models: int = 200, versions: int = 10_000, audit_ent
     has_tags = "version_tags" in reg.db.table_names()
     has_aliases = "model_aliases" in reg.db.table_names()
     last = ws.audit_entries(limit=1)[0]
-    chain = _Chain(last.seq, last.hash, datetime(2023, 1, 2, 8, 0, tzinfo=timezone.utc))
+    # the history goes on from the workspace's creation: a log never goes back in time
+    chain = _Chain(last.seq, last.hash, datetime.fromisoformat(last.at.replace("Z", "+00:00")))
     people = ["ann", "bob", "carl", "dana", "eve"]
     out: dict[str, int] = {}
 
@@ -98,9 +107,13 @@ def generate(root: Path, *, models: int = 200, versions: int = 10_000, audit_ent
                                                     ("segment", "categorical", "feature"))):
                 col_rows.append((d, pos, col, "double", kind, kind, role, 0, 50))
             ds_info.append((d, name, fp))
-            chain.add("ann", "dataset.imported", "dataset", d, f"Imported {name}.csv as {name!r}",
-                      {"source_path": f"/data/{name}.csv", "format": "csv", "rows": 50, "columns": 3,
-                       "fingerprint": fp, "snapshot_sha256": sha, "same_data_as": []}, at=at)
+            imported = {"source_path": f"/data/{name}.csv", "format": "csv", "rows": 50, "columns": 3,
+                        "fingerprint": fp, "snapshot_sha256": sha, "same_data_as": []}
+            if columns_digest is not None:
+                imported["columns_sha256"] = columns_digest((name_, kind, role) for _, _, name_, _, _, kind, role,
+                                                            _, _ in col_rows[-3:])
+            chain.add("ann", "dataset.imported", "dataset", d, f"Imported {name}.csv as {name!r}", imported,
+                      at=at)
         conn.executemany("INSERT INTO datasets (id, name, source_path, source_format, options, n_rows,"
                          " n_columns, fingerprint, snapshot, snapshot_sha256, snapshot_bytes, created_by,"
                          " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ds_rows)
@@ -114,9 +127,10 @@ def generate(root: Path, *, models: int = 200, versions: int = 10_000, audit_ent
             name = f"{rng.choice(['churn', 'demand', 'scrap', 'default', 'yield'])}-{m:03d}"
             model_names[m] = name
             at = chain.tick()
-            model_rows.append((m, name, f"regression of y on {name}", "ann", at))
+            description = f"regression of y on {name}"
+            model_rows.append((m, name, description, "ann", at))
             chain.add("ann", "model.registered", "model", m, f"Model {name} registered",
-                      {"name": name, "run_id": None}, at=at)
+                      {"name": name, "run_id": None, "description": description}, at=at)
         conn.executemany("INSERT INTO registered_models (id, name, description, created_by, created_at)"
                          " VALUES (?, ?, ?, ?, ?)", model_rows)
 
@@ -124,6 +138,7 @@ def generate(root: Path, *, models: int = 200, versions: int = 10_000, audit_ent
         run_rows, art_rows, ver_rows = [], [], []
         per_model: dict[int, int] = {}
         stage_of: dict[int, str] = {}
+        trainer_of: dict[int, str] = {}
         version_of: dict[int, tuple[int, int]] = {}
         for v in range(1, versions + 1):
             m = rng.randint(1, models)
@@ -148,13 +163,15 @@ def generate(root: Path, *, models: int = 200, versions: int = 10_000, audit_ent
             ver_rows.append((v, m, number, v, sha, family, "regression", "y", '["x","segment"]',
                              _json(metrics), _json({"dataset_id": d, "primary_metric": "r2"}), trainer,
                              finished))
+            trainer_of[v] = trainer
             chain.add(trainer, "run.finished", "run", v, f"Run {v} succeeded: {family} chosen",
                       {"status": "succeeded", "family": family, "model": model_names[m],
                        "version": number}, at=finished)
             chain.add(trainer, "model.version_created", "model_version", v,
                       f"Model {model_names[m]} version {number} (draft) from run {v}",
                       {"model": model_names[m], "version": number, "run_id": v, "stage": "draft",
-                       "artifact_sha256": sha, "family": family}, at=finished)
+                       "artifact_sha256": sha, "family": family, "metrics_sha256": _sha(_json(metrics))},
+                      at=finished)
             version_of[v] = (m, number)
             roll = rng.random()
             stage_of[v] = ("draft" if roll < 0.5 else "validated" if roll < 0.75
@@ -180,19 +197,22 @@ def generate(root: Path, *, models: int = 200, versions: int = 10_000, audit_ent
             ref = f"{model_names[m]}:{number}"
             at = chain.tick()
             val_id = len(val_rows) + 1
-            val_rows.append((val_id, v, "holdout", 1, "r2", '{"r2":0.7}', "ann", at))
+            report = '{"r2":0.7}'
+            val_rows.append((val_id, v, "holdout", 1, "r2", report, "ann", at))
             chain.add("ann", "model.validated", "model_version", v, f"Validated {ref} on holdout: beats "
                       "the baseline", {"validation_id": val_id, "data": "holdout", "beats_baseline": True,
-                                       "primary_metric": "r2"}, at=at)
+                                       "primary_metric": "r2", "report_sha256": _sha(report)}, at=at)
             before = "draft"
             for to in paths[stage]:
-                who = "ann" if to == "validated" else "bob"
+                # four eyes: the approver is never the version's trainer
+                who = "ann" if to == "validated" else "bob" if trainer_of[v] != "bob" else "carl"
+                comment = "looks right" if to == "approved" else ""
                 at = chain.tick()
                 change_id = len(change_rows) + 1
-                change_rows.append((change_id, v, before, to, "looks right" if to == "approved" else "",
-                                    val_id if to == "validated" else None, who, at))
+                change_rows.append((change_id, v, before, to, comment, val_id if to == "validated" else None,
+                                    who, at))
                 chain.add(who, "model.stage_changed", "model_version", v, f"{ref}: {before} → {to}",
-                          {"from": before, "to": to, "comment": "", "baseline_override": None,
+                          {"from": before, "to": to, "comment": comment, "baseline_override": None,
                            "self_approved": False, "validation_id": val_id if to == "validated" else None,
                            "change_id": change_id}, at=at)
                 before = to

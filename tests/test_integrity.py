@@ -239,8 +239,10 @@ def test_a_forged_entry_with_the_triggers_intact_is_caught_by_the_records(ws_cop
                    " 'model_version', '2', 'mass:2 approved', ?, ?, ?)",
                    (seq, last["at"], details, last["hash"], digest)), drop_triggers=False)
     report = _verify(ws_copy)
-    assert [p.kind for p in report.findings] == ["record_deleted"]
+    # the change it claims does not exist, and the rules would have refused it anyway
+    assert [p.kind for p in report.findings] == ["record_deleted", "rule_broken"]
     assert "stage change 42" in report.problems[0]
+    assert "mass:2 is draft; only a validated version can be approved" in report.problems[1]
 
 
 # -- records that disagree with their entries ---------------------------------------------------

@@ -48,13 +48,19 @@ def register(sub: Any) -> dict:
     add_common(q)
     add_actor(q)
 
-    p = sub.add_parser("audit", help="the audit log, newest first")
+    p = sub.add_parser("audit", help="the audit log, newest first ('audit head': its last entry's number "
+                                     "and hash, to write down and compare a copy with later)")
+    p.add_argument("what", nargs="?", choices=["head"], help="head: only the last entry's number and hash")
     p.add_argument("--limit", type=int, default=50, help="how many entries (default 50; 0 for all)")
     p.add_argument("--model", metavar="MODEL", help="only entries about this model, its versions and their runs")
     add_common(p)
 
-    p = sub.add_parser("verify", help="check the audit chain, the records against it, every reference "
-                                      "and every snapshot's and model file's hash (exit 2 if damaged)")
+    p = sub.add_parser("verify", help="check the database file, the audit chain, the records against it, "
+                                      "the rules, every reference and every snapshot's and model file's "
+                                      "hash (exit 2 if damaged)")
+    p.add_argument("--expect", metavar="SEQ:HASH",
+                   help="the head 'audit head' printed earlier: an older copy of the registry (rolled back, "
+                        "or copied without its -wal file) is a problem")
     add_common(p)
 
     return {"init": cmd_init, "import": cmd_import, "datasets": cmd_datasets, "audit": cmd_audit,
@@ -143,6 +149,8 @@ def _show_dataset(ds: Any, history: list[dict]) -> str:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    if args.what == "head":
+        return _audit_head(args)
     with open_workspace(args, create=False) as ws:
         if args.model is not None:
             from ..core.lineage import model_audit_trail
@@ -156,16 +164,36 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _audit_head(args: argparse.Namespace) -> int:
+    from ..core.registry import audit
+
+    with open_workspace(args, create=False) as ws:
+        head = audit.last_entry(ws.registry)
+    emit(args, head, lambda: f"Last audit entry: {head['seq']}\nHash: {head['hash']}\n"
+         f"Keep it outside the workspace; to check a copy later: mlops-desktop verify --expect "
+         f"{head['seq']}:{head['hash']}")
+    return EXIT_OK
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    from ..core.integrity import verify_workspace
+    from ..core.errors import WorkspaceError
+    from ..core.integrity import parse_expected_head, report_for_unopened, verify_workspace
     from ..core.registry.db import ReadOnlyWorkspaceError
     from ..core.workspace import Workspace
 
+    if args.expect is not None:
+        parse_expected_head(args.expect)  # a typo is said before the work starts
     try:
-        ws = open_workspace(args, create=False)
-    except ReadOnlyWorkspaceError:  # checking only reads: a read-only workspace can be verified
-        ws = Workspace.open(workspace_path(args), read_only=True)
-    with ws:
-        report = verify_workspace(ws)
+        try:
+            ws = open_workspace(args, create=False)
+        except ReadOnlyWorkspaceError:  # checking only reads: a read-only workspace can be verified
+            ws = Workspace.open(workspace_path(args), read_only=True)
+    except WorkspaceError as exc:
+        report = report_for_unopened(exc)
+        if report is None:
+            raise
+    else:
+        with ws:
+            report = verify_workspace(ws, expect=args.expect)
     emit(args, report.to_dict(), report.text)
     return EXIT_OK if report.ok else EXIT_USER

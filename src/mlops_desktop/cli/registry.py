@@ -53,7 +53,7 @@ def register(sub: Any) -> dict:
     q.add_argument("alias", metavar="ALIAS", nargs="?", help="e.g. production (without it: every alias)")
     q.add_argument("version", metavar="VERSION", nargs="?", help="the approved version to point it at")
     q.add_argument("--remove", action="store_true", help="remove the alias")
-    q.add_argument("--at", metavar="TIME", help="which version held the alias at this time (UTC)")
+    q.add_argument("--at", metavar="TIME", help="which version held the alias at this time (UTC; 'now' for the version it holds now)")
     q.add_argument("--comment", default="", help="why (recorded with the move)")
     add_common(q)
     add_actor(q)

@@ -302,7 +302,7 @@ def restore(path_zip: Path | str, target_dir: Path | str, *, actor: str,
     :class:`WorkspaceError` for a damaged or foreign zip, a newer schema, a target that
     is not empty; nothing is left behind on any error or cancel."""
     from .integrity import verify_workspace
-    from .registry import audit
+    from .registry import audit, database_check
     from .registry import models as model_rows
     from .workspace import Workspace
 
@@ -368,6 +368,11 @@ def restore(path_zip: Path | str, target_dir: Path | str, *, actor: str,
                     raise _damaged(path, f"{name} does not match the SHA-256 its manifest records")
                 if name.startswith("artifacts/") and actual != name.split("/", 1)[1]:
                     raise _damaged(path, f"{name} is not the file its name says (SHA-256 {actual[:12]}…)")
+            # a trigger is code that would run inside the restore's own write: refused unopened
+            foreign = database_check.foreign_objects(staging / REGISTRY)
+            if foreign:
+                more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+                raise _damaged(path, foreign[0].message.rstrip(".") + more)
             progress(0.88, "Checking the restored workspace")
             with Workspace.open(staging) as ws:
                 report = verify_workspace(ws)

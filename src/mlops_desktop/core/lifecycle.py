@@ -18,6 +18,7 @@ Also here: the registry list (:func:`search_versions`), which the Registry page 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
@@ -72,6 +73,84 @@ def set_single_user(ws: "Workspace", on: bool, *, actor: str) -> dict[str, Any]:
     return {"single_user": on, "before": before, "changed": before != on, "by": actor}
 
 
+# -- the rules -----------------------------------------------------------------------------------
+# Each rule is one predicate, called by the change itself (which refuses) and by verify's
+# replay of the audit log (which names a recorded change that broke it).
+
+@dataclass(frozen=True)
+class Refusal:
+    """A change a rule refuses: ``reason`` states the rule broken (verify quotes it for a
+    recorded change), ``message`` adds what to do instead (the live refusal says it)."""
+
+    reason: str
+    message: str
+
+
+def _refusal(reason: str, advice: str = "") -> Refusal:
+    return Refusal(reason, f"{reason} {advice}" if advice else reason)
+
+
+def stage_move_refusal(ref: str, current: str, to: str) -> Optional[Refusal]:
+    """Whether a version in stage ``current`` may move to ``to`` (draft → validated →
+    approved, any of them → retired, never back from retired)."""
+    if to not in ALLOWED:
+        return _refusal(f"Unknown stage {to!r}; a version can be moved to validated, approved or retired.")
+    if current == to:
+        return _refusal(f"{ref} is already {to}.")
+    if current not in ALLOWED[to]:
+        if current == "retired":
+            return _refusal(f"{ref} is retired; a retired version cannot be {to} again.",
+                            "Train a new version instead.")
+        return _refusal(f"{ref} is {current}; only a {' or '.join(ALLOWED[to])} version can be {to}.")
+    return None
+
+
+def validation_refusal(ref: str, beats_baseline: Optional[bool], override: Optional[str],
+                       verdict: str = "") -> Optional[Refusal]:
+    """Whether ``ref`` may become validated: its latest validation (``beats_baseline``
+    None when it has none) beat the baseline, or an ``override`` reason is given."""
+    if beats_baseline is None:
+        return _refusal(f"{ref} has no validation on record.",
+                        f"Validate it first ('mlops-desktop validate {ref}' or the Validate page).")
+    if not beats_baseline and not (override or "").strip():
+        said = f" ({verdict})" if verdict else ""
+        return _refusal(f"{ref} did not beat its baseline in its latest validation{said}, and no override "
+                        "was given.", "Moving it to validated needs an explicit override with a reason "
+                        "(--override REASON).")
+    return None
+
+
+def approval_refusal(ref: str, actor: str, trainer: Optional[str], comment: str,
+                     single_user: bool) -> Optional[Refusal]:
+    """Whether ``actor`` may approve ``ref``, which ``trainer`` trained: an approval needs
+    a comment, and a second person unless the workspace is in single-user mode (where
+    it is a self-approval, :func:`is_self_approval`)."""
+    if not (comment or "").strip():
+        return _refusal("An approval needs a comment: what the approver looked at and why the model may run.")
+    if trainer is not None and is_self_approval(actor, trainer) and not single_user:
+        return _refusal(f"{actor} trained {ref} and cannot approve it too: approval takes a second person "
+                        "(four eyes) and single-user mode is off.",
+                        "A one-person team can switch on single-user mode ('mlops-desktop single-user on'); "
+                        "such approvals are then recorded as self-approved.")
+    return None
+
+
+def is_self_approval(actor: str, trainer: str) -> bool:
+    """Whether an approval by ``actor`` of a version ``trainer`` trained is a
+    self-approval (allowed in single-user mode only, and recorded as such)."""
+    return same_person(actor, trainer)
+
+
+def alias_refusal(ref: str, stage: str, alias: str) -> Optional[Refusal]:
+    """Whether a version in ``stage`` may hold ``alias``: only an approved one may."""
+    if stage == "approved":
+        return None
+    hint = {"draft": "validate and approve it first", "validated": "approve it first",
+            "retired": "a retired version can never hold an alias again"}.get(stage, "approve it first")
+    reason = f"{ref} is {stage}; only an approved version can hold the alias {alias!r}"
+    return Refusal(f"{reason}.", f"{reason} ({hint}).")
+
+
 # -- stages --------------------------------------------------------------------------------------
 
 def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: str = "",
@@ -83,48 +162,30 @@ def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: 
     away. Nothing is written when a rule refuses the change.
     """
     from .registry import aliases, stages, validations
+    from .registry import models as model_rows
     from .train import find_version
 
     if stage not in ALLOWED:
-        raise InvalidChoiceError(f"Unknown stage {stage!r}; a version can be moved to validated, "
-                                 "approved or retired.")
+        _refuse(stage_move_refusal(ref, "", stage))
     mv = find_version(ws, ref)
-    if mv.stage == stage:
-        raise InvalidChoiceError(f"{mv.ref} is already {stage}.")
-    if mv.stage not in ALLOWED[stage]:
-        if mv.stage == "retired":
-            raise InvalidChoiceError(f"{mv.ref} is retired; a retired version cannot be {stage} again. "
-                                     "Train a new version instead.")
-        raise InvalidChoiceError(f"{mv.ref} is {mv.stage}; only a {' or '.join(ALLOWED[stage])} version "
-                                 f"can be {stage}.")
+    _refuse(stage_move_refusal(mv.ref, mv.stage, stage))
     comment = (comment or "").strip()
     override = (override_reason or "").strip() or None
     validation_id = None
     if stage == "validated":
         latest = validations.latest(ws.registry, mv.id)
-        if latest is None:
-            raise InvalidChoiceError(f"{mv.ref} has no validation on record. Validate it first "
-                                     f"('mlops-desktop validate {mv.ref}' or the Validate page).")
+        _refuse(validation_refusal(mv.ref, None if latest is None else latest["beats_baseline"], override,
+                                   "" if latest is None else latest["report"].get("baseline_verdict", "")))
+        assert latest is not None
         validation_id = latest["id"]
-        if not latest["beats_baseline"] and override is None:
-            raise InvalidChoiceError(
-                f"{mv.ref} did not beat its baseline in its latest validation "
-                f"({latest['report'].get('baseline_verdict', '')}). Moving it to validated needs an "
-                "explicit override with a reason (--override REASON).")
         if latest["beats_baseline"]:
             override = None  # nothing to override
     self_approved = False
     if stage == "approved":
-        if not comment:
-            raise InvalidChoiceError("An approval needs a comment: what the approver looked at and why "
-                                     "the model may run.")
-        if same_person(actor, mv.created_by):
-            if not single_user_mode(ws):
-                raise InvalidChoiceError(
-                    f"{actor} trained {mv.ref} and cannot approve it too: approval takes a second person "
-                    "(four eyes). A one-person team can switch on single-user mode "
-                    "('mlops-desktop single-user on'); such approvals are then recorded as self-approved.")
-            self_approved = True
+        # who trained it as the audit log recorded it: an edited created_by does not make a second person
+        trainer = model_rows.creator_in_audit_log(ws.registry, mv.id) or mv.created_by
+        _refuse(approval_refusal(mv.ref, actor, trainer, comment, single_user_mode(ws)))
+        self_approved = is_self_approval(actor, trainer)
     removed: list[dict[str, Any]] = []
     with ws.registry.transaction():
         if self_approved and not single_user_mode(ws):  # switched off meanwhile: read again under the lock
@@ -144,6 +205,11 @@ def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: 
             "from": mv.stage, "to": stage, "by": actor, "comment": comment,
             "baseline_override": override, "validation_id": validation_id,
             "self_approved": self_approved, "aliases_removed": [m["alias"] for m in removed]}
+
+
+def _refuse(refusal: Optional[Refusal]) -> None:
+    if refusal is not None:
+        raise InvalidChoiceError(refusal.message)
 
 
 def same_person(a: str, b: str) -> bool:
@@ -216,11 +282,7 @@ def set_alias(ws: "Workspace", model: str, alias: str, version: int | str, *, ac
     # checks and write under one lock, so the version cannot be retired in between
     with ws.registry.transaction():
         mv = model_rows.get_version(ws.registry, m.name, number)
-        if mv.stage != "approved":
-            hint = {"draft": "validate and approve it first", "validated": "approve it first",
-                    "retired": "a retired version can never hold an alias again"}[mv.stage]
-            raise InvalidChoiceError(f"{mv.ref} is {mv.stage}; only an approved version can hold the alias "
-                                     f"{alias!r} ({hint}).")
+        _refuse(alias_refusal(mv.ref, mv.stage, alias))
         now = aliases.get(ws.registry, m.id, alias)
         if now is not None and now["version_id"] == mv.id:
             raise InvalidChoiceError(f"{alias!r} already points to {mv.ref}.")
@@ -292,13 +354,16 @@ def parse_when(when: datetime | date | str, *, end_of_day: bool = False) -> str:
 
 
 def version_at(ws: "Workspace", model: str, alias: str, when: datetime | date | str) -> Optional[dict[str, Any]]:
-    """Which version held ``alias`` at ``when`` (see :func:`parse_when`): {model, alias,
-    version, ref, since, set_by, comment}, or None when no version held it then."""
+    """Which version held ``alias`` at ``when`` (see :func:`parse_when`; ``"now"``: the
+    version it holds now, whatever the clock said at each move): {model, alias, version,
+    ref, since, set_by, comment}, or None when no version held it then. Answered from
+    the order the moves were made in, not from their times alone."""
     from .registry import aliases
 
     alias = check_alias_name(alias)
     m = _model(ws, model)
-    move = aliases.held_at(ws.registry, m.id, alias, parse_when(when))
+    now = isinstance(when, str) and when.strip().lower() == "now"
+    move = aliases.held_at(ws.registry, m.id, alias, None if now else parse_when(when))
     if move is None or move["to_version"] is None:
         return None
     return {"model": m.name, "alias": alias, "version": move["to_version"],

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from .. import __version__
 from .errors import WorkspaceError
 from .registry import Registry, audit
+from .registry.db import RegistryMissingError
 from .registry import datasets as dataset_rows
 from .storage import remove_stale_temporaries
 
@@ -45,12 +46,33 @@ class Workspace:
         root = Path(root).expanduser().absolute()
         if not root.exists():
             raise WorkspaceError(f"There is no workspace at {root} (the folder does not exist).")
+        gone = cls._registry_gone(root)
+        if gone:
+            raise RegistryMissingError(gone)
         if not cls.is_workspace(root):
             raise WorkspaceError(f"{root} is not a workspace (it has no {REGISTRY_FILE}).")
         ws = cls(root, Registry(root / REGISTRY_FILE, read_only=read_only))
         if not read_only:
             ws._tidy_after_a_crash()
         return ws
+
+    @staticmethod
+    def _registry_gone(root: Path) -> Optional[str]:
+        """Why ``root`` is a workspace whose registry is gone (``registry.sqlite`` missing
+        or 0 bytes beside model files or snapshots), or None. Such a folder is never
+        opened as an empty workspace, which would pass every check."""
+        registry = root / REGISTRY_FILE
+        if registry.is_file() and registry.stat().st_size > 0:
+            return None
+        held = sum(1 for sub in ("artifacts", "snapshots") if (root / sub).is_dir()
+                   for p in (root / sub).iterdir() if not p.name.startswith("."))
+        if not held:
+            return None
+        what = "is an empty file (0 bytes)" if registry.is_file() else "is missing"
+        return (f"The registry of the workspace {root} is gone: {REGISTRY_FILE} {what}, but the folder "
+                f"holds {held} model file(s) and snapshot(s). Nothing was changed. Restore the workspace "
+                "from a backup ('mlops-desktop restore FILE.zip --workspace NEW_FOLDER'), or put its "
+                f"{REGISTRY_FILE} back.")
 
     def _tidy_after_a_crash(self) -> None:
         """Remove temporary files of processes that died, and mark runs whose process
@@ -73,10 +95,13 @@ class Workspace:
     def create(cls, root: Path | str, *, actor: str) -> "Workspace":
         """Make a new workspace in an empty or missing folder."""
         root = Path(root).expanduser().absolute()
-        if cls.is_workspace(root):
-            raise WorkspaceError(f"{root} is already a workspace.")
         if root.exists() and not root.is_dir():
             raise WorkspaceError(f"{root} is a file, not a folder.")
+        gone = cls._registry_gone(root)
+        if gone:
+            raise RegistryMissingError(gone)
+        if cls.is_workspace(root):
+            raise WorkspaceError(f"{root} is already a workspace.")
         if root.is_dir() and any(root.iterdir()):
             raise WorkspaceError(f"{root} is not empty and is not a workspace. Choose an empty or new folder.")
         try:

@@ -161,5 +161,8 @@ def _register(ws: "Workspace", path: Path, fmt: str, options: dict[str, Any], ta
                      details={"source_path": str(path), "format": fmt, "options": options,
                               "rows": table.num_rows, "columns": table.num_columns,
                               "fingerprint": fp, "snapshot_sha256": snapshot_sha,
-                              "same_data_as": same})
+                              "same_data_as": same,
+                              "columns_sha256": dataset_rows.columns_digest(
+                                  (c.name, c.kind, c.role)
+                                  for c in sorted(columns, key=lambda c: c.position))})
     return dataset_id, same

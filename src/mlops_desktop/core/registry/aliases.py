@@ -120,10 +120,17 @@ def moves_of_version(reg: Registry, model_id: int, version: int) -> list[dict[st
         (int(model_id), int(version), int(version)))
 
 
-def held_at(reg: Registry, model_id: int, alias: str, when: str) -> Optional[dict[str, Any]]:
-    """The last move of ``alias`` at or before ``when`` (an ISO UTC text in the registry's
-    format), or None when the alias had never been set by then."""
-    return reg.query_one(
-        "SELECT id, alias, from_version, to_version, reason, comment, moved_by, moved_at"
-        " FROM alias_moves WHERE model_id = ? AND alias = ? AND moved_at <= ?"
-        " ORDER BY moved_at DESC, id DESC LIMIT 1", (int(model_id), alias, when))
+def held_at(reg: Registry, model_id: int, alias: str, when: Optional[str]) -> Optional[dict[str, Any]]:
+    """The move of ``alias`` in effect at ``when`` (an ISO UTC text in the registry's
+    format): the last one made, in the order moves were made (their sequence), of those
+    stamped no later than ``when``. The clock only places ``when`` in that order: a move
+    stamped earlier than the one before it (a clock set back) does not undo the later one.
+    ``when`` None: the last move, now, whatever the clock said. None when the alias had
+    never been set by then."""
+    sql = ("SELECT id, alias, from_version, to_version, reason, comment, moved_by, moved_at"
+           " FROM alias_moves WHERE model_id = ? AND alias = ?")
+    params: tuple = (int(model_id), alias)
+    if when is not None:
+        sql += " AND moved_at <= ?"
+        params += (when,)
+    return reg.query_one(sql + " ORDER BY id DESC LIMIT 1", params)

@@ -6,9 +6,12 @@ actor, action, entity, summary, details and the previous entry's hash. Triggers
 refuse UPDATE and DELETE; someone with the file can still drop them, which is why
 the chain exists. A one-row ``audit_head`` (migration 8), kept by a trigger, records
 the newest entry and how many were written, so cutting entries off the end shows
-too. On a machine the user controls the log is tamper-evident, not tamper-proof:
-whoever rewrites the whole chain, the head and the records consistently is not
-caught by anything inside the folder.
+too. The order of the log is its sequence: times only say when, as the computer's
+clock told it (a clock set back shows as ``clock_backwards``). On a machine the user
+controls the log is tamper-evident, not tamper-proof: whoever rewrites the whole
+chain, the head and the records consistently is not caught by anything inside the
+folder; a copy of the head kept elsewhere (:func:`last_entry`, compared with
+:func:`compare_head`) is what shows that, and an older copy of the file.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import cached_property
+from datetime import datetime
 from json.encoder import encode_basestring as _encode_str
 from typing import Any, Collection, Optional
 
+from . import database_check
 from .db import Registry, utc_now
+from .problem import Problem
 
 GENESIS_HASH = "0" * 64
 
@@ -106,48 +111,24 @@ def entries(reg: Registry, *, limit: Optional[int] = None, entity_type: Optional
 
 # -- checking the chain ------------------------------------------------------------------
 
-#: the triggers that make the log append-only and keep its head (a missing one means
-#: someone changed the database with another tool)
-PROTECTING_TRIGGERS = ("audit_log_no_update", "audit_log_no_delete", "audit_head_follows",
-                       "audit_head_no_delete", "audit_head_forward_only")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing ``verify`` found wrong, in words, with a machine-readable ``kind``.
-
-    Kinds: ``audit_entry_edited``, ``audit_entries_deleted``, ``audit_entry_inserted``,
-    ``audit_entries_truncated``, ``audit_chain_broken``, ``audit_head_missing``,
-    ``audit_protection_removed``, ``missing_audit_entry``, ``record_deleted``,
-    ``record_altered``, ``dangling_reference``, ``snapshot_missing``,
-    ``snapshot_modified``, ``artifact_missing``, ``artifact_modified``.
-    """
-
-    kind: str
-    message: str
-    #: the audit entry concerned, when there is one
-    seq: Optional[int] = None
-    #: the registry record concerned, when there is one (e.g. "model_version", "12")
-    entity_type: Optional[str] = None
-    entity_id: Optional[str] = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
-
-
-@dataclass(frozen=True)
 class CollectedEntry:
-    """An entry kept for the record checks: only entries whose own hash is intact."""
+    """An entry kept for the record checks: only entries whose own hash is intact. Its
+    details are parsed when first asked for (most checks read few of them)."""
 
-    seq: int
-    actor: str
-    entity_type: str
-    entity_id: Optional[str]
-    details_json: str
+    # a verify keeps about one per entry: slots keep that light
+    __slots__ = ("seq", "action", "actor", "entity_type", "entity_id", "details_json", "_details")
 
-    @cached_property
+    def __init__(self, seq: int, action: str, actor: str, entity_type: str, entity_id: Optional[str],
+                 details_json: str) -> None:
+        self.seq, self.action, self.actor = seq, action, actor
+        self.entity_type, self.entity_id, self.details_json = entity_type, entity_id, details_json
+        self._details: Optional[dict[str, Any]] = None
+
+    @property
     def details(self) -> dict[str, Any]:
-        return json.loads(self.details_json)
+        if self._details is None:
+            self._details = json.loads(self.details_json)
+        return self._details
 
 
 @dataclass
@@ -184,15 +165,9 @@ def check_chain(reg: Registry, *, collect: Collection[str] = ()) -> ChainCheck:
     Streams the rows: 100,000 entries take about a second."""
     check = ChainCheck(collected={a: [] for a in collect})
     problems = check.problems
-    missing = [t for t in PROTECTING_TRIGGERS if t not in _trigger_names(reg)]
-    if missing:
-        problems.append(Problem(
-            "audit_protection_removed",
-            f"the audit log's protection was removed outside the app (missing trigger"
-            f"{'s' if len(missing) > 1 else ''}: {', '.join(missing)}): its entries may have been "
-            "changed with another tool."))
+    problems.extend(database_check.schema_objects(reg.db.conn))
     seq_of_hash: dict[str, int] = {}
-    expected_seq, expected_prev, prev_seq = 1, GENESIS_HASH, 0
+    expected_seq, expected_prev, prev_seq, prev_at = 1, GENESIS_HASH, 0, ""
     deleted_or_inserted = False
     wanted = check.collected
     cursor = reg.db.conn.execute(
@@ -249,16 +224,47 @@ def check_chain(reg: Registry, *, collect: Collection[str] = ()) -> ChainCheck:
                                     f"its hash{hint}.", seq=seq, entity_type=entity_type,
                                     entity_id=entity_id))
         elif action in wanted:
-            wanted[action].append(CollectedEntry(seq, actor, entity_type, entity_id, details))
+            wanted[action].append(CollectedEntry(seq, action, actor, entity_type, entity_id, details))
+        if at < prev_at:
+            back = _clock_went_back(seq, at, prev_seq, prev_at)
+            if back is not None:
+                problems.append(back)
         seq_of_hash[digest] = seq
-        expected_prev, expected_seq, prev_seq = digest, seq + 1, seq
+        expected_prev, expected_seq, prev_seq, prev_at = digest, seq + 1, seq, at
     check.last_seq, check.last_hash = prev_seq, expected_prev
     problems.extend(_check_head(reg, check, seq_of_hash, deleted_or_inserted))
     return check
 
 
-def _trigger_names(reg: Registry) -> set[str]:
-    return {r["name"] for r in reg.query("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+#: a step back of the clock up to this long is left alone (a time server's small corrections)
+CLOCK_TOLERANCE_S = 1.0
+
+
+def _clock_went_back(seq: int, at: str, prev_seq: int, prev_at: str) -> Optional[Problem]:
+    """The problem for an entry timed before the entry before it, or None within the
+    tolerance. The log's order is its sequence; a clock set back only makes its times lie."""
+    try:
+        gap = (_moment(prev_at) - _moment(at)).total_seconds()
+    except ValueError:
+        gap = None
+    if gap is not None and gap <= CLOCK_TOLERANCE_S:
+        return None
+    by = f" by {_duration(gap)}" if gap is not None else ""
+    return Problem("clock_backwards",
+                   f"audit entry {seq} is timed {at}, before entry {prev_seq} ({prev_at}): the "
+                   f"computer's clock went back{by}. The log's order is its sequence, not its times; "
+                   "times around this entry cannot be compared.", seq=seq)
+
+
+def _moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} seconds"
 
 
 def head(reg: Registry) -> Optional[dict[str, Any]]:
@@ -267,6 +273,66 @@ def head(reg: Registry) -> Optional[dict[str, Any]]:
     if "audit_head" not in reg.db.table_names():
         return None
     return reg.query_one("SELECT seq, hash, entries FROM audit_head WHERE id = 1")
+
+
+def last_entry(reg: Registry) -> dict[str, Any]:
+    """The newest entry's number and hash, {"seq", "hash"} (0 and the genesis hash for an
+    empty log): the value to write down, or keep elsewhere, to compare a copy with later."""
+    row = reg.query_one("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+    return {"seq": int(row["seq"]), "hash": row["hash"]} if row else {"seq": 0, "hash": GENESIS_HASH}
+
+
+@dataclass(frozen=True)
+class HeadComparison:
+    """The log against a head written down earlier. ``status``: ``equal`` (the same
+    end), ``ahead`` (the log has grown since), ``behind`` (the log ends before it: an
+    older copy) or ``not_equal`` (that entry is not in this log)."""
+
+    expected_seq: Optional[int]
+    expected_hash: str
+    status: str
+    #: where the expected entry is in this log, when it is
+    found_at: Optional[int]
+    last_seq: int
+    problem: Optional[Problem] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seq": self.expected_seq, "hash": self.expected_hash, "status": self.status,
+                "found_at": self.found_at, "last_seq": self.last_seq}
+
+
+def compare_head(reg: Registry, expected_hash: str, expected_seq: Optional[int],
+                 last_seq: int) -> HeadComparison:
+    """Compare the log, which ends at ``last_seq``, with a head written down earlier
+    (its hash, and its number when known). A log that ends before it, or does not hold
+    it, is a ``rolled_back`` problem: an older copy of ``registry.sqlite`` (or one
+    copied without its ``-wal`` file), or a rewritten log."""
+    row = reg.query_one("SELECT seq FROM audit_log WHERE hash = ?", (expected_hash,))
+    found_at = int(row["seq"]) if row else None
+    short = f"{expected_hash[:12]}…"
+    named = f"entry {expected_seq} ({short})" if expected_seq is not None else f"the entry {short}"
+    if found_at is not None and expected_seq in (None, found_at):
+        status = "equal" if found_at == last_seq else "ahead"
+        return HeadComparison(expected_seq, expected_hash, status, found_at, last_seq)
+    if expected_seq is not None and expected_seq > last_seq:
+        n = expected_seq - last_seq
+        return HeadComparison(expected_seq, expected_hash, "behind", None, last_seq, Problem(
+            "rolled_back",
+            f"the audit log ends at entry {last_seq}, but the head written down is {named}: this "
+            f"registry is behind it, an older copy of registry.sqlite (or one copied without its -wal "
+            f"file); {n} {_entries_word(n)} and the changes they record are missing.",
+            seq=last_seq))
+    if expected_seq is None:
+        why = (f"is not in this log, which ends at entry {last_seq}: this registry is an older copy "
+               "(or one copied without its -wal file), or its log was rewritten; give the entry's "
+               "number too (--expect SEQ:HASH) to tell which")
+    elif found_at is not None:
+        why = f"is entry {found_at} here, not entry {expected_seq}: entries before it were added or removed"
+    else:
+        why = (f"is not in this log (its entry {expected_seq} is another one): the log was rewritten, "
+               "or this is an older copy that was changed since")
+    return HeadComparison(expected_seq, expected_hash, "not_equal", found_at, last_seq, Problem(
+        "rolled_back", f"the head written down, {named}, {why}.", seq=expected_seq))
 
 
 def _check_head(reg: Registry, check: ChainCheck, seq_of_hash: dict[str, int],

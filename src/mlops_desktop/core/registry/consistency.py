@@ -6,16 +6,23 @@ validation, an accepted warning, a drift report, an alias move) is written toget
 with its audit entry. So a record without an entry was added (or its entry deleted)
 outside the app, an entry without its record means the record was deleted, and a
 record that says something else than its entry (another model file, another stage)
-was edited. Only entries whose own hash is intact are trusted for these comparisons.
+was edited: every governed field is compared (who made it, a version's metrics, a
+validation's report, a stage change's comment, override and self-approval, an export's
+path, ...). Values changed over time (settings, thresholds, tags, descriptions, column
+types and roles) are compared with their last recorded change in :mod:`.values_check`.
+Only entries whose own hash is intact are trusted for these comparisons.
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Collection, Optional
 
+from . import values_check
 from .audit import ChainCheck, CollectedEntry, Problem, check_chain
 from .db import Registry
+from .models import text_digest
+from .problem import shown
 
 #: the audit action that records each kind of record, and where the record's id is
 _CREATED = {
@@ -35,11 +42,20 @@ _CREATED = {
 }
 
 
-def check_audit(reg: Registry) -> ChainCheck:
-    """The chain check (:func:`audit.check_chain`) plus the record checks, in one pass
-    over the log."""
-    check = check_chain(reg, collect=_CREATED)
+#: the actions whose intact entries the checks keep: the records' and the values'
+_COLLECTED = frozenset(_CREATED) | values_check.ACTIONS
+
+#: an entry that does not record a field (written by an older app): nothing to compare
+_ABSENT = object()
+
+
+def check_audit(reg: Registry, *, collect: Collection[str] = ()) -> ChainCheck:
+    """The chain check (:func:`audit.check_chain`) plus the record and value checks, in
+    one pass over the log; the intact entries of these actions and of ``collect`` are
+    left in ``collected`` for further checks."""
+    check = check_chain(reg, collect=_COLLECTED | set(collect))
     check.problems.extend(_RecordCheck(reg, check).run())
+    check.problems.extend(values_check.check(reg, check.collected))
     return check
 
 
@@ -61,10 +77,9 @@ class _RecordCheck:
         self.tables = set(reg.db.table_names())
         self.by_id: dict[str, dict[int, CollectedEntry]] = {}
         self.last_finish: dict[int, CollectedEntry] = {}
-        for action, entries in check.collected.items():
+        for action, key in _CREATED.items():
             found: dict[int, CollectedEntry] = {}
-            key = _CREATED[action]
-            for e in entries:
+            for e in check.collected.get(action, []):
                 raw = e.entity_id if key == "entity" else e.details.get(key)
                 rid = _int(raw)
                 if rid is None:
@@ -105,6 +120,15 @@ class _RecordCheck:
         self.add("record_altered", f"{label} was changed outside the app: {what} (audit entry "
                  f"{e.seq} recorded it otherwise).", seq=e.seq, entity=entity)
 
+    def fields(self, label: str, e: CollectedEntry, entity: tuple[str, Any],
+               pairs: list[tuple[str, Any, Any]]) -> None:
+        """Compare (what, the record's value, the entry's value) for each field the entry
+        records (``_ABSENT`` when it does not); one problem naming every difference."""
+        changed = [f"its {what} is {shown(mine)}, not {shown(recorded)}"
+                   for what, mine, recorded in pairs if recorded is not _ABSENT and mine != recorded]
+        if changed:
+            self.differs(label, e, "; ".join(changed), entity)
+
     # -- the records ------------------------------------------------------------------
 
     def run(self) -> list[Problem]:
@@ -122,7 +146,8 @@ class _RecordCheck:
         return self.problems
 
     def datasets(self) -> dict[int, str]:
-        rows = self.reg.query("SELECT id, name, fingerprint, snapshot_sha256, n_rows FROM datasets")
+        rows = self.reg.query("SELECT id, name, fingerprint, snapshot_sha256, n_rows, source_path,"
+                              " source_format, created_by FROM datasets")
         labels = {r["id"]: f"dataset {r['id']} ({r['name']})" for r in rows}
         for r in rows:
             label, entity = labels[r["id"]], ("dataset", r["id"])
@@ -137,15 +162,20 @@ class _RecordCheck:
                        if key in d and d[key] != r[col]]
             if changed:
                 self.differs(label, e, " and ".join(changed) + " no longer match its import", entity)
+            self.fields(label, e, entity, [("importer", r["created_by"], e.actor),
+                                           ("source", r["source_path"], d.get("source_path", _ABSENT)),
+                                           ("format", r["source_format"], d.get("format", _ABSENT))])
         self.orphans("dataset.imported", set(labels), lambda i: f"dataset {i}", "imported")
         return labels
 
     def runs(self) -> None:
-        rows = self.reg.query("SELECT id, kind, status FROM runs")
+        rows = self.reg.query("SELECT id, kind, status, created_by FROM runs")
         with_version = {r["run_id"] for r in self.reg.query("SELECT run_id FROM model_versions")}
         for r in rows:
             label, entity = f"run {r['id']}", ("run", r["id"])
-            self.unrecorded("run.started", r["id"], label, entity, "started")
+            start = self.unrecorded("run.started", r["id"], label, entity, "started")
+            if start is not None:
+                self.fields(label, start, entity, [("trainer", r["created_by"], start.actor)])
             end = self.last_finish.get(r["id"])
             if r["status"] == "running":
                 if end is not None:
@@ -165,17 +195,20 @@ class _RecordCheck:
         self.orphans("run.started", ids, lambda i: f"run {i}", "started")
 
     def models(self) -> dict[int, str]:
-        rows = self.reg.query("SELECT id, name FROM registered_models")
+        rows = self.reg.query("SELECT id, name, created_by FROM registered_models")
         names = {r["id"]: r["name"] for r in rows}
         for r in rows:
-            self.unrecorded("model.registered", r["id"], f"registered model {r['name']}",
-                            ("model", r["id"]), "registered")
+            label, entity = f"registered model {r['name']}", ("model", r["id"])
+            e = self.unrecorded("model.registered", r["id"], label, entity, "registered")
+            if e is not None:
+                self.fields(label, e, entity, [("name", r["name"], e.details.get("name", _ABSENT)),
+                                               ("creator", r["created_by"], e.actor)])
         self.orphans("model.registered", set(names), lambda i: f"registered model {i}", "registered")
         return names
 
     def versions(self, models: dict[int, str]) -> dict[int, str]:
-        rows = self.reg.query("SELECT id, model_id, version, run_id, artifact_sha256, stage"
-                              " FROM model_versions")
+        rows = self.reg.query("SELECT id, model_id, version, run_id, artifact_sha256, stage, created_by,"
+                              " metrics FROM model_versions")
         last_stage: dict[int, str] = {}
         for c in self.reg.query("SELECT version_id, to_stage FROM stage_changes ORDER BY id"):
             last_stage[c["version_id"]] = c["to_stage"]
@@ -196,6 +229,9 @@ class _RecordCheck:
                 if "run_id" in d and _int(d["run_id"]) != r["run_id"]:
                     self.differs(label, e, f"it names run {r['run_id']}, not run {d['run_id']}",
                                  entity)
+                self.fields(label, e, entity, [
+                    ("trainer", r["created_by"], e.actor),
+                    ("metrics' SHA-256", text_digest(r["metrics"]), d.get("metrics_sha256", _ABSENT))])
             recorded = last_stage.get(r["id"], "draft")
             if r["stage"] != recorded:
                 self.add("record_altered",
@@ -207,8 +243,8 @@ class _RecordCheck:
         return labels
 
     def stage_changes(self, versions: dict[int, str]) -> None:
-        rows = self.reg.query("SELECT id, version_id, from_stage, to_stage, changed_by"
-                              " FROM stage_changes")
+        rows = self.reg.query("SELECT id, version_id, from_stage, to_stage, changed_by, comment,"
+                              " baseline_override, self_approved, validation_id FROM stage_changes")
         for r in rows:
             of = versions.get(r["version_id"], f"model version id {r['version_id']}")
             label = f"stage change {r['id']} of {of.removeprefix('model version ')}"
@@ -225,11 +261,18 @@ class _RecordCheck:
             if e.actor != r["changed_by"]:
                 self.differs(label, e, f"it names {r['changed_by']!r} as who made it, not "
                              f"{e.actor!r}", entity)
+            self.fields(label, e, entity, [
+                ("comment", r["comment"], d.get("comment", _ABSENT)),
+                ("override", r["baseline_override"], d.get("baseline_override", _ABSENT)),
+                ("self-approval mark", bool(r["self_approved"]),
+                 bool(d["self_approved"]) if "self_approved" in d else _ABSENT),
+                ("validation", r["validation_id"], d.get("validation_id", _ABSENT))])
         self.orphans("model.stage_changed", {r["id"] for r in rows}, lambda i: f"stage change {i}",
                      "made")
 
     def validations(self, versions: dict[int, str]) -> None:
-        rows = self.reg.query("SELECT id, version_id, beats_baseline FROM validations")
+        rows = self.reg.query("SELECT id, version_id, beats_baseline, data, primary_metric, report,"
+                              " created_by FROM validations")
         for r in rows:
             of = versions.get(r["version_id"], f"model version id {r['version_id']}")
             label = f"validation {r['id']} of {of.removeprefix('model version ')}"
@@ -243,11 +286,15 @@ class _RecordCheck:
                 self.differs(label, e, f"it now says the model {said} the baseline", entity)
             if _int(e.entity_id) != r["version_id"]:
                 self.differs(label, e, "it was moved to another model version", entity)
+            self.fields(label, e, entity, [
+                ("validator", r["created_by"], e.actor), ("data", r["data"], d.get("data", _ABSENT)),
+                ("primary metric", r["primary_metric"], d.get("primary_metric", _ABSENT)),
+                ("report's SHA-256", text_digest(r["report"]), d.get("report_sha256", _ABSENT))])
         self.orphans("model.validated", {r["id"] for r in rows}, lambda i: f"validation {i}",
                      "recorded")
 
     def accepted_warnings(self, datasets: dict[int, str]) -> None:
-        rows = self.reg.query("SELECT id, dataset_id, check_id, reason FROM accepted_warnings")
+        rows = self.reg.query("SELECT id, dataset_id, check_id, reason, accepted_by FROM accepted_warnings")
         for r in rows:
             label = f"accepted warning {r['id']} ({r['check_id']})"
             entity = ("accepted_warning", r["id"])
@@ -258,6 +305,7 @@ class _RecordCheck:
             if (d.get("check_id"), d.get("reason")) != (r["check_id"], r["reason"]) or \
                     _int(e.entity_id) != r["dataset_id"]:
                 self.differs(label, e, "its check, reason or dataset differs", entity)
+            self.fields(label, e, entity, [("accepter", r["accepted_by"], e.actor)])
         self.orphans("check.warning_accepted", {r["id"] for r in rows},
                      lambda i: f"accepted warning {i}", "accepted")
 
@@ -277,8 +325,8 @@ class _RecordCheck:
         self.orphans("check.run_recorded", {r["id"] for r in rows}, lambda i: f"check run {i}", "recorded")
 
     def drift_reports(self) -> None:
-        rows = self.reg.query("SELECT id, verdict, results, results_sha256, model_name, model_version"
-                              " FROM drift_reports")
+        rows = self.reg.query("SELECT id, verdict, results, results_sha256, model_name, model_version,"
+                              " created_by FROM drift_reports")
         known = {(r["name"], r["version"]) for r in self.reg.query(
             "SELECT m.name, v.version FROM model_versions v JOIN registered_models m"
             " ON m.id = v.model_id")}
@@ -292,6 +340,7 @@ class _RecordCheck:
                 d = e.details
                 if (d.get("results_sha256"), d.get("verdict")) != (r["results_sha256"], r["verdict"]):
                     self.differs(label, e, "its verdict or results differ", entity)
+                self.fields(label, e, entity, [("author", r["created_by"], e.actor)])
             if r["model_name"] and r["model_version"] is not None and \
                     (r["model_name"], r["model_version"]) not in known:
                 self.add("dangling_reference", f"{label} is about model version "
@@ -303,7 +352,8 @@ class _RecordCheck:
     def aliases(self, models: dict[int, str]) -> None:
         if "alias_moves" not in self.tables:
             return
-        moves = self.reg.query("SELECT id, model_id, alias, to_version FROM alias_moves ORDER BY id")
+        moves = self.reg.query("SELECT id, model_id, alias, from_version, to_version, reason, comment,"
+                               " moved_by FROM alias_moves ORDER BY id")
         last: dict[tuple[int, str], Optional[int]] = {}
         for r in moves:
             model = models.get(r["model_id"], f"model {r['model_id']}")
@@ -319,6 +369,11 @@ class _RecordCheck:
             if (d.get("alias"), (d.get("after") or {}).get("version")) != (r["alias"], r["to_version"]):
                 self.differs(label, e, f"it now moves {r['alias']} to version {r['to_version']}",
                              entity)
+            self.fields(label, e, entity, [
+                ("model", r["model_id"], _int(e.entity_id)), ("mover", r["moved_by"], e.actor),
+                ("version before", r["from_version"], (d.get("before") or {}).get("version", _ABSENT)),
+                ("reason", r["reason"], d.get("reason", _ABSENT)),
+                ("comment", r["comment"], d.get("comment", _ABSENT))])
         ids = {r["id"] for r in moves}
         self.orphans("model.alias_moved", ids, lambda i: f"alias move {i}", "made")
         self.orphans("model.alias_removed", ids, lambda i: f"alias move {i}", "made")
@@ -340,7 +395,8 @@ class _RecordCheck:
     def exports(self, versions: dict[int, str]) -> None:
         if "exports" not in self.tables:
             return
-        rows = self.reg.query("SELECT id, version_id, manifest_sha256 FROM exports")
+        rows = self.reg.query("SELECT id, version_id, manifest_sha256, out_path, zip, files, size_bytes,"
+                              " exporter_version, created_by FROM exports")
         for r in rows:
             of = versions.get(r["version_id"], f"model version id {r['version_id']}")
             label = f"export {r['id']} of {of.removeprefix('model version ')}"
@@ -351,6 +407,14 @@ class _RecordCheck:
             if e.details.get("manifest_sha256") != r["manifest_sha256"] or \
                     _int(e.entity_id) != r["version_id"]:
                 self.differs(label, e, "its package's manifest hash or its version differs", entity)
+            d = e.details
+            self.fields(label, e, entity, [
+                ("path", r["out_path"], d.get("out_path", _ABSENT)),
+                ("zip mark", bool(r["zip"]), bool(d["zip"]) if "zip" in d else _ABSENT),
+                ("file count", r["files"], d.get("files", _ABSENT)),
+                ("size", r["size_bytes"], d.get("size_bytes", _ABSENT)),
+                ("app version", r["exporter_version"], d.get("exporter_version", _ABSENT)),
+                ("exporter", r["created_by"], e.actor)])
         self.orphans("model.exported", {r["id"] for r in rows}, lambda i: f"export {i}", "made")
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from ..data.dataset import Column, Dataset
 from ..errors import NotFoundError
@@ -29,6 +30,13 @@ def insert(reg: Registry, *, name: str, source_path: str, source_format: str,
         [(dataset_id, c.position, c.name, c.physical_type, c.inferred_kind, c.kind, c.role,
           c.n_missing, c.n_distinct) for c in columns])
     return dataset_id
+
+
+def columns_digest(columns: Iterable[tuple[str, str, str]]) -> str:
+    """The SHA-256 of a dataset's columns as (name, type, role), in their order: its import
+    entry records it, so verify can tell a type or role changed outside the app."""
+    text = json.dumps([list(c) for c in columns], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _dataset(row: dict, columns: list[Column]) -> Dataset:

@@ -21,11 +21,21 @@ BUSY_TIMEOUT_MS = 15_000
 #: the user is told the workspace is busy (SQLite's own wait is the first BUSY_TIMEOUT_MS)
 WRITE_PATIENCE_S = 60.0
 
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CANTOPEN = 5, 6, 8, 14
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CORRUPT, _SQLITE_CANTOPEN = 5, 6, 8, 11, 14
+_SQLITE_NOTADB = 26
 
 
 class ReadOnlyWorkspaceError(WorkspaceError):
     """The workspace cannot be written (a read-only folder or file, or opened read-only)."""
+
+
+class RegistryMissingError(WorkspaceError):
+    """Where a registry should be there is none, or an empty (0-byte) file: never made
+    into a fresh, empty registry, which would pass every check."""
+
+
+class DamagedRegistryError(WorkspaceError):
+    """The registry file is not a readable SQLite database (damaged, or another file)."""
 
 
 def utc_now() -> str:
@@ -56,6 +66,16 @@ def is_read_only(exc: BaseException) -> bool:
     return _primary_code(exc) == _SQLITE_READONLY or "readonly database" in str(exc).lower()
 
 
+def is_damaged(exc: BaseException) -> bool:
+    """Whether an sqlite error means the file is not a readable database."""
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return False
+    if _primary_code(exc) in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
+        return True
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
 def unwritable_reason(path: Path) -> Optional[str]:
     """Why the registry at ``path`` cannot be written, or None when it can (as far as
     the operating system says: run as root, everything looks writable)."""
@@ -80,7 +100,11 @@ class Registry:
         self.read_only = read_only
         self.read_only_reason = "it was opened read-only" if read_only else ""
         if not create and not self.path.is_file():
-            raise WorkspaceError(f"No registry at {self.path}.")
+            raise RegistryMissingError(f"No registry at {self.path}.")
+        if not create and self.path.stat().st_size == 0:
+            raise RegistryMissingError(
+                f"The registry {self.path} is an empty file (0 bytes): whatever it held is gone. "
+                "Nothing was changed; restore the workspace from a backup.")
         if not read_only:
             reason = unwritable_reason(self.path)
             if reason:
@@ -100,6 +124,10 @@ class Registry:
             self._close_quietly()
             if is_read_only(exc):
                 raise self._read_only_error(str(exc)) from None
+            if is_damaged(exc):
+                raise DamagedRegistryError(
+                    f"Cannot open the registry {self.path}: the file is damaged ({exc}). Nothing was "
+                    "changed; restore the workspace from a backup.") from exc
             raise WorkspaceError(f"Cannot open the registry {self.path}: {exc}.") from exc
         except BaseException:
             self._close_quietly()

@@ -10,6 +10,7 @@ filtered and paged.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -65,6 +66,17 @@ class RegisteredModel:
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, allow_nan=False)
+
+
+def json_digest(value: Any) -> str:
+    """The SHA-256 of the JSON text stored for ``value`` (a version's metrics): its audit
+    entry records it, so verify can tell a record edited outside the app."""
+    return text_digest(_json(value))
+
+
+def text_digest(text: str) -> str:
+    """The SHA-256 of a stored text (what :func:`json_digest` hashes)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def model_id_for(reg: Registry, name: str) -> Optional[int]:
@@ -325,6 +337,14 @@ def runs_reproducing(reg: Registry, run_id: int) -> list[dict[str, Any]]:
 
 
 # -- the audit entries of a model ----------------------------------------------------------------
+
+def creator_in_audit_log(reg: Registry, version_id: int) -> Optional[str]:
+    """Who created the version, as its audit entry records it (the record's
+    ``created_by`` can be edited outside the app; the entry is hash-chained)."""
+    row = reg.query_one("SELECT actor FROM audit_log WHERE entity_type = 'model_version' AND entity_id = ?"
+                        " AND action = 'model.version_created' ORDER BY seq LIMIT 1", (str(int(version_id)),))
+    return None if row is None else row["actor"]
+
 
 def audit_entries_for_model(reg: Registry, model_id: int, *,
                             limit: Optional[int] = None) -> list[audit.AuditEntry]:

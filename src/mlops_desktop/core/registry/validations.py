@@ -7,23 +7,25 @@ from typing import Any, Optional
 
 from . import audit
 from .db import Registry, utc_now
+from .models import text_digest
 
 
 def record(reg: Registry, *, version_id: int, ref: str, data: str, beats_baseline: bool,
            primary_metric: str, report: dict[str, Any], actor: str) -> int:
     """Store a validation and its audit entry in one transaction; returns its id."""
+    text = json.dumps(report, sort_keys=True, allow_nan=False)
     with reg.transaction():
         cur = reg.db.execute(
             "INSERT INTO validations (version_id, data, beats_baseline, primary_metric, report, "
             "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (version_id, data, int(beats_baseline), primary_metric,
-             json.dumps(report, sort_keys=True, allow_nan=False), actor, utc_now()))
+            (version_id, data, int(beats_baseline), primary_metric, text, actor, utc_now()))
         validation_id = int(cur.lastrowid)
         verdict = "beats" if beats_baseline else "does not beat"
         audit.append(reg, actor=actor, action="model.validated", entity_type="model_version",
                      entity_id=version_id, summary=f"Validated {ref} on {data}: {verdict} the baseline",
                      details={"validation_id": validation_id, "data": data,
-                              "beats_baseline": beats_baseline, "primary_metric": primary_metric})
+                              "beats_baseline": beats_baseline, "primary_metric": primary_metric,
+                              "report_sha256": text_digest(text)})
     return validation_id
 
 

@@ -202,7 +202,7 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
         notes.append("No hyperparameter search (0 candidates): each family used its default settings.")
     for r in results:
         notes += [n if n.startswith(r.family.label) else f"{r.family.label}: {n}" for n in r.notes]
-    chosen_metrics = {"cv": best.cv, "holdout": best.holdout}
+    chosen_metrics = json_safe({"cv": best.cv, "holdout": best.holdout})
     candidates = [r.to_dict() for r in results]
     result = TrainResult(
         run_id=run_id, status="succeeded",
@@ -234,16 +234,16 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                              created_by=actor, created_at=now)
         model_id = model_rows.model_id_for(reg, name)
         if model_id is None:
-            model_id = model_rows.insert_model(
-                reg, name=name, description=f"{prep.task} of {spec.target} on {prep.dataset.name}",
-                created_by=actor, created_at=now)
+            description = f"{prep.task} of {spec.target} on {prep.dataset.name}"
+            model_id = model_rows.insert_model(reg, name=name, description=description, created_by=actor,
+                                               created_at=now)
             audit.append(reg, actor=actor, action="model.registered", entity_type="model",
                          entity_id=model_id, summary=f"Model {name} registered",
-                         details={"name": name, "run_id": run_id})
+                         details={"name": name, "run_id": run_id, "description": description})
         version_id, version = model_rows.insert_version(
             reg, model_id=model_id, run_id=run_id, artifact_sha256=stored.sha256,
             family=best.family.name, task=prep.task, target=spec.target,
-            features=prep.choice.features, metrics=json_safe(chosen_metrics),
+            features=prep.choice.features, metrics=chosen_metrics,
             details=json_safe(version_details), created_by=actor, created_at=now)
         run_rows.finish(reg, run_id, status="succeeded", finished_at=now, duration_s=round(seconds, 3),
                         task=prep.task, features=prep.choice.features, family=best.family.name,
@@ -259,7 +259,8 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
         audit.append(reg, actor=actor, action="model.version_created", entity_type="model_version",
                      entity_id=version_id, summary=f"Model {name} version {version} (draft) from run {run_id}",
                      details={"model": name, "version": version, "run_id": run_id, "stage": "draft",
-                              "artifact_sha256": stored.sha256, "family": best.family.name})
+                              "artifact_sha256": stored.sha256, "family": best.family.name,
+                              "metrics_sha256": model_rows.json_digest(chosen_metrics)})
     result.version = version
     return result
 

@@ -9,7 +9,8 @@ here) is refused.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from functools import cache
+from typing import TYPE_CHECKING, Optional
 
 from ...errors import WorkspaceError
 
@@ -90,3 +91,26 @@ def _statements(script: str) -> list[str]:
     if buf.strip():
         out.append(buf.strip())
     return out
+
+
+def objects_created(upto: Optional[int] = None) -> dict[str, tuple[str, str]]:
+    """The triggers and views that migrations 1..``upto`` (default: all) create: {name:
+    (type, SQL as SQLite stores it)}. Anything else of these kinds in a registry was put
+    there by another tool (a trigger runs its own SQL whenever its table changes)."""
+    last = LATEST if upto is None else upto
+    return _objects(tuple(sql for version, _name, sql in MIGRATIONS if version <= last))
+
+
+@cache
+def _objects(scripts: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:")
+    try:
+        for sql in scripts:
+            for statement in _statements(sql):
+                conn.execute(statement)
+        return {name: (kind, text) for kind, name, text in conn.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE type IN ('trigger', 'view')")}
+    finally:
+        conn.close()

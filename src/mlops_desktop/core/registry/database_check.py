@@ -1,0 +1,104 @@
+"""Is the registry file itself sound? SQLite's own integrity check, and whether every
+trigger and view in it is one a migration created, with the very SQL it created.
+
+A trigger is code stored in the database: it runs whenever its table changes. The
+audit log's protection is five of them, so one rewritten to do nothing (same name,
+other SQL) protects nothing, and one added by another tool runs inside every change
+the app makes. Both are named here, and a backup holding one is not restored.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Optional
+
+from . import migrations
+from .problem import Problem
+
+#: how many of SQLite's integrity messages a problem quotes
+_SHOWN = 3
+
+
+def integrity(conn: sqlite3.Connection) -> list[Problem]:
+    """SQLite's ``integrity_check``: a problem naming what it reports, or nothing."""
+    try:
+        rows = [str(r[0]) for r in conn.execute(f"PRAGMA integrity_check({_SHOWN + 1})")]
+    except sqlite3.DatabaseError as exc:
+        rows = [str(exc)]
+    if rows == ["ok"]:
+        return []
+    found = [line.strip() for row in rows for line in row.splitlines()
+             if line.strip() and not line.startswith("***")]  # "*** in database main ***"
+    return [malformed("; ".join(found[:_SHOWN]) + (" …" if len(found) > _SHOWN else ""))]
+
+
+def malformed(what: str) -> Problem:
+    """The problem for a registry file SQLite cannot read whole."""
+    return Problem("database_malformed",
+                   f"the registry file is damaged (SQLite reports: {what}): what it holds cannot be "
+                   "trusted or fully checked. Restore the workspace from a backup.")
+
+
+def schema_objects(conn: sqlite3.Connection, version: Optional[int] = None) -> list[Problem]:
+    """The triggers and views that differ from those migrations 1..``version`` (default:
+    all) create:
+    one removed (``audit_protection_removed``), one whose SQL was changed
+    (``trigger_altered``), one no migration creates (``schema_object_unknown``)."""
+    expected = migrations.objects_created(version)
+    found = {name: (kind, table, sql) for kind, name, table, sql in conn.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE type IN ('trigger', 'view')"
+        " ORDER BY name")}
+    problems = []
+    missing = [name for name in expected if name not in found]
+    if missing:
+        problems.append(Problem(
+            "audit_protection_removed",
+            f"the audit log's protection was removed outside the app (missing trigger"
+            f"{'s' if len(missing) > 1 else ''}: {', '.join(missing)}): its entries may have been "
+            "changed with another tool."))
+    for name, (kind, table, sql) in found.items():
+        if name not in expected:
+            runs = f" that runs its own SQL whenever {table} changes" if kind == "trigger" else ""
+            problems.append(Problem(
+                "schema_object_unknown",
+                f"the registry holds a {kind} {name!r}{runs}, which no version of MLOps Desktop "
+                "creates: it was added with another tool.", entity_type=kind, entity_id=name))
+        elif (kind, sql) != expected[name]:
+            problems.append(Problem(
+                "trigger_altered",
+                f"the {kind} {name} is not the one the app created: its SQL was changed outside the "
+                "app, so it may no longer protect the audit log.", entity_type=kind, entity_id=name))
+    return problems
+
+
+def foreign_objects(path: Path) -> list[Problem]:
+    """:func:`schema_objects` of a registry file that is not opened as a workspace (a
+    backup being restored), read without changing it: only the triggers and views that
+    differ (a missing one is verify's to report), or that the file is not a readable
+    database."""
+    try:
+        return _foreign_objects(path)
+    except sqlite3.DatabaseError as exc:
+        return [malformed(str(exc))]
+
+
+def _foreign_objects(path: Path) -> list[Problem]:
+    conn = sqlite3.connect(Path(path).absolute().as_uri() + "?mode=ro", uri=True)
+    try:
+        has_versions = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table'"
+                                    " AND name = 'schema_migrations'").fetchone()
+        row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone() \
+            if has_versions else None
+        version = min(int(row[0] or 0), migrations.LATEST) if row else 0
+        return [p for p in schema_objects(conn, version) if p.kind != "audit_protection_removed"]
+    finally:
+        conn.close()
+
+
+def unreadable(exc: BaseException) -> Optional[Problem]:
+    """The problem for an error SQLite raised while a check read the registry (a damaged
+    file), or None for any other error."""
+    if isinstance(exc, sqlite3.DatabaseError):
+        return malformed(f"{exc}, while checking it")
+    return None
