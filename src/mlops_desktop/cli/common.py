@@ -45,12 +45,10 @@ def who(args: argparse.Namespace) -> str:
     given = getattr(args, "actor", None)
     if given is None:
         return os_user()
-    name = " ".join(given.split())  # spacing is not part of a name
-    if not name:
-        from ..core.errors import InvalidChoiceError
+    from ..core.people import check_person_name
 
-        raise InvalidChoiceError("--as needs a person's name (it is recorded with the change).")
-    return name
+    # spacing is not part of a name, and invisible characters are no name
+    return check_person_name(given, asking="--as needs a person's name")
 
 
 def workspace_path(args: argparse.Namespace) -> Path:

@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from .errors import InvalidChoiceError, NotFoundError
+from .people import check_person_name, same_person
 
 if TYPE_CHECKING:
     from .registry.models import VersionPage
@@ -115,6 +116,7 @@ def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: 
             override = None  # nothing to override
     self_approved = False
     if stage == "approved":
+        check_person_name(actor)
         if not comment:
             raise InvalidChoiceError("An approval needs a comment: what the approver looked at and why "
                                      "the model may run.")
@@ -144,13 +146,6 @@ def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: 
             "from": mv.stage, "to": stage, "by": actor, "comment": comment,
             "baseline_override": override, "validation_id": validation_id,
             "self_approved": self_approved, "aliases_removed": [m["alias"] for m in removed]}
-
-
-def same_person(a: str, b: str) -> bool:
-    """Whether two recorded names are one person: case and spacing do not make a second
-    pair of eyes ("Ana", "ana " and "ANA" are the same). Names are not authentication:
-    the rule holds people to honesty and records who said they acted."""
-    return " ".join(str(a).split()).casefold() == " ".join(str(b).split()).casefold()
 
 
 def needs_baseline_override(ws: "Workspace", ref: str) -> bool:
