@@ -27,6 +27,10 @@ class InvalidChoiceError(MlopsError):
     """A value given by the user is not one of the allowed choices."""
 
 
+class NotAFileError(MlopsError):
+    """A path names a named pipe, a device, a socket or a folder where a file is read."""
+
+
 class CheckError(MlopsError):
     """Assumption checks cannot run on the chosen data, target and features."""
 

@@ -19,6 +19,8 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
+from .regular_files import open_regular_file
+
 TMP_PREFIX = ".tmp-"
 _TMP_NAME = re.compile(r"\.tmp-(\d+)-([0-9a-f]{8})-[0-9a-f]{32}-")
 
@@ -101,8 +103,9 @@ def fsync_dir(folder: Path) -> None:
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """The SHA-256 of a file's bytes, read through one reused buffer."""
-    with open(path, "rb") as fh:
+    """The SHA-256 of a file's bytes, read through one reused buffer. A named pipe, a
+    device or a socket in the file's place raises :class:`NotAFileError` (never waits)."""
+    with open_regular_file(path) as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import DataImportError
+from ..regular_files import open_regular_file
 
 SAMPLE_BYTES = 256 * 1024
 DELIMITERS = [",", ";", "\t", "|"]
@@ -31,7 +32,7 @@ class TextFormat:
 
 
 def read_sample(path: Path, size: int = SAMPLE_BYTES) -> bytes:
-    with open(path, "rb") as fh:
+    with open_regular_file(path, error=DataImportError) as fh:
         return fh.read(size)
 
 
