@@ -8,6 +8,7 @@ running process is still writing, and removed.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -17,11 +18,17 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from .regular_files import open_regular_file
 
+if TYPE_CHECKING:
+    from .errors import DiskFullError
+
 TMP_PREFIX = ".tmp-"
+_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+#: how libraries that do not set ``errno`` (pyarrow) word it
+_FULL_WORDS = ("No space left on device", "Disk quota exceeded", f"[errno {errno.ENOSPC}]")
 _TMP_NAME = re.compile(r"\.tmp-(\d+)-([0-9a-f]{8})-[0-9a-f]{32}-")
 
 
@@ -39,10 +46,25 @@ def temporary_name(name: str) -> str:
     return f"{TMP_PREFIX}{os.getpid()}-{_host_tag(this_host())}-{uuid.uuid4().hex}-{name}"
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether a write failed because the disk (or the user's quota) is full."""
+    if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+        return True
+    return isinstance(exc, OSError) and any(words in str(exc) for words in _FULL_WORDS)
+
+
+def disk_full_error(what: str, folder: Path | str) -> "DiskFullError":
+    """The one message for a full disk: what could not be written, and where."""
+    from .errors import DiskFullError
+
+    return DiskFullError(f"Cannot write {what} into {folder}: disk full (no space left on the device). "
+                         "Nothing was left half-written; free some space there and try again.")
+
+
 def write_temporary(folder: Path, name: str, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a new temporary path in ``folder`` and fsync the result.
-    Returns the temporary path; on any error it is removed. Publish it with
-    :func:`publish`, or delete it."""
+    Returns the temporary path; on any error it is removed (a full disk raises
+    :class:`DiskFullError`). Publish it with :func:`publish`, or delete it."""
     tmp = Path(folder) / temporary_name(name)
     try:
         write(tmp)
@@ -51,8 +73,10 @@ def write_temporary(folder: Path, name: str, write: Callable[[Path], None]) -> P
             os.fsync(fd)
         finally:
             os.close(fd)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise disk_full_error(name, folder) from None
         raise
     return tmp
 

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
-from ..storage import fsync_dir, publish, remove_stale_temporaries, temporary_name, write_temporary
+from ..storage import (disk_full_error, fsync_dir, is_disk_full, publish, remove_stale_temporaries, temporary_name,
+                       write_temporary)
 from .errors import ExportError
 from .model_file import SUPPORT_PACKAGE
 from .plan import approvals_of, check_exportable
@@ -90,8 +91,10 @@ def export_version(ws: "Workspace", ref: str, out_dir: Path | str, *, zip: bool 
             _publish_zip(tmp, dest)
         else:
             _publish_folder(tmp, dest)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if is_disk_full(exc):
+            raise disk_full_error(f"the package {dest.name}", dest.parent) from None
         raise
     finally:
         if zip:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from typing import Iterator, Optional
 import sqlite_utils
 
 from ..errors import WorkspaceError
+from ..storage import disk_full_error
 from . import migrations
 
 BUSY_TIMEOUT_MS = 15_000
@@ -22,6 +24,9 @@ BUSY_TIMEOUT_MS = 15_000
 WRITE_PATIENCE_S = 60.0
 
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CANTOPEN = 5, 6, 8, 14
+_SQLITE_IOERR, _SQLITE_FULL = 10, 13
+#: below this much free space, an I/O error of SQLite's (it does not pass on errno) is a full disk
+_NEARLY_FULL_BYTES = 1 << 20
 
 
 class ReadOnlyWorkspaceError(WorkspaceError):
@@ -54,6 +59,22 @@ def is_read_only(exc: BaseException) -> bool:
     if not isinstance(exc, sqlite3.Error):
         return False
     return _primary_code(exc) == _SQLITE_READONLY or "readonly database" in str(exc).lower()
+
+
+def is_disk_full(exc: BaseException, folder: Path) -> bool:
+    """Whether an sqlite error means the disk holding ``folder`` is full: SQLITE_FULL, or
+    an I/O error (growing the shared-memory or journal file) with the disk nearly full."""
+    if not isinstance(exc, sqlite3.Error):
+        return False
+    code = _primary_code(exc)
+    if code == _SQLITE_FULL:
+        return True
+    if code == _SQLITE_IOERR:
+        try:
+            return shutil.disk_usage(folder).free < _NEARLY_FULL_BYTES
+        except OSError:
+            return False
+    return False
 
 
 def unwritable_reason(path: Path) -> Optional[str]:
@@ -100,6 +121,7 @@ class Registry:
             self._close_quietly()
             if is_read_only(exc):
                 raise self._read_only_error(str(exc)) from None
+            self._raise_if_full(exc)
             raise WorkspaceError(f"Cannot open the registry {self.path}: {exc}.") from exc
         except BaseException:
             self._close_quietly()
@@ -138,6 +160,10 @@ class Registry:
             f"The workspace {self.path.parent} is read-only: {reason}. Nothing was changed. "
             "Copy the workspace to a folder you can write to, or ask for write permission.")
 
+    def _raise_if_full(self, exc: BaseException, what: str = "the registry") -> None:
+        if is_disk_full(exc, self.path.parent):
+            raise disk_full_error(what, self.path.parent) from None
+
     def _close_quietly(self) -> None:
         try:
             self.db.close()
@@ -170,6 +196,7 @@ class Registry:
             except sqlite3.OperationalError as exc:
                 if is_read_only(exc):
                     raise self._read_only_error(str(exc)) from None
+                self._raise_if_full(exc)
                 waited = time.monotonic() - started
                 if not is_busy(exc) or waited >= WRITE_PATIENCE_S:
                     if is_busy(exc):
@@ -203,6 +230,7 @@ class Registry:
                 conn.execute("ROLLBACK")
             if is_read_only(exc):
                 raise self._read_only_error(str(exc)) from None
+            self._raise_if_full(exc)
             if is_busy(exc):
                 raise self._busy_error(BUSY_TIMEOUT_MS / 1000) from None
             raise
@@ -214,6 +242,7 @@ class Registry:
                     conn.execute("ROLLBACK")
                 if is_read_only(exc):
                     raise self._read_only_error(str(exc)) from None
+                self._raise_if_full(exc)
                 if is_busy(exc):
                     raise self._busy_error(BUSY_TIMEOUT_MS / 1000) from None
                 raise
@@ -254,5 +283,9 @@ class Registry:
                     progress(total - remaining, total)
 
             self.db.conn.backup(target, pages=pages, progress=step)
+        except sqlite3.Error as exc:
+            if is_disk_full(exc, dest.parent):
+                raise disk_full_error("a copy of the registry", dest.parent) from None
+            raise
         finally:
             target.close()
