@@ -9,10 +9,7 @@ made the tests are skipped; one in-process test (at the end) runs everywhere."""
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +18,8 @@ import pytest
 
 from conftest import SAMPLES
 from mlops_desktop.core.workspace import Workspace
+
+from . import private_mounts
 
 #: runs inside the namespace: mount a tmpfs, copy what the case needs onto it, fill the
 #: disk up to a margin, run the command, free the disk, report what is left on it
@@ -46,38 +45,26 @@ print(json.dumps({"code": done.returncode, "stdout": done.stdout, "stderr": done
 '''
 
 
-def _namespaces_work(tmp: Path) -> bool:
-    if not shutil.which("unshare") or sys.platform != "linux":
-        return False
-    probe = subprocess.run(["unshare", "-m", "--propagation", "private", "mount", "-t", "tmpfs", "-o", "size=1m",
-                            "tmpfs", str(tmp)], capture_output=True)
-    return probe.returncode == 0
-
-
 @pytest.fixture(scope="module")
 def small_disk(tmp_path_factory):
     """Runs a case on a nearly full disk: ``run(args, keep=..., copy_in=[(folder, name)],
     folders=[name], copy_out=[(name, dest)])`` -> {code, stdout, stderr, files}; paths
     on the disk are written ``{disk}/name``."""
-    if not _namespaces_work(tmp_path_factory.mktemp("probe")):
-        pytest.skip("no private mount namespace with a tmpfs here (needs root or user namespaces)")
+    private_mounts.skip_unless_available(tmp_path_factory.mktemp("probe"))
     disk = tmp_path_factory.mktemp("disk")
 
     def run(args: list[str], *, keep: int, copy_in=(), folders=(), copy_out=()) -> dict:
-        spec = {"disk": str(disk), "keep": keep, "copy_in": [[str(s), r] for s, r in copy_in],
-                "folders": list(folders), "copy_out": [[r, str(d)] for r, d in copy_out],
-                "args": [a.replace("{disk}", str(disk)) for a in args]}
-        done = subprocess.run(["unshare", "-m", "--propagation", "private", sys.executable, "-c", DRIVER,
-                               json.dumps(spec)], capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
+        return private_mounts.run_python(DRIVER, {
+            "disk": str(disk), "keep": keep, "copy_in": [[str(s), r] for s, r in copy_in],
+            "folders": list(folders), "copy_out": [[r, str(d)] for r, d in copy_out],
+            "args": [a.replace("{disk}", str(disk)) for a in args]})
 
     return run
 
 
 @pytest.fixture(scope="module")
 def approved(tmp_path_factory) -> Path:
-    """A closed workspace: penguins, the model mass:1 (random forest) approved."""
+    """A closed workspace: penguins, and the model mass:1 (least squares) approved."""
     from mlops_desktop.core.lifecycle import change_stage, set_single_user
     from mlops_desktop.core.train import TrainSpec, train
     from mlops_desktop.core.validate.for_version import validate_version

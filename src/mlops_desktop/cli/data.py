@@ -96,7 +96,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    with open_workspace(args, create=False) as ws:
+    with open_workspace(args, create=False, only_reading=args.action != "column") as ws:
         if args.action == "list":
             items = ws.datasets()
             emit(args, [d.to_dict(with_columns=False) for d in items],
@@ -143,7 +143,7 @@ def _show_dataset(ds: Any, history: list[dict]) -> str:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    with open_workspace(args, create=False) as ws:
+    with open_workspace(args, create=False, only_reading=True) as ws:
         if args.model is not None:
             from ..core.lineage import model_audit_trail
 
@@ -158,14 +158,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from ..core.integrity import verify_workspace
-    from ..core.registry.db import ReadOnlyWorkspaceError
-    from ..core.workspace import Workspace
 
-    try:
-        ws = open_workspace(args, create=False)
-    except ReadOnlyWorkspaceError:  # checking only reads: a read-only workspace can be verified
-        ws = Workspace.open(workspace_path(args), read_only=True)
-    with ws:
+    with open_workspace(args, create=False, only_reading=True) as ws:  # checking only reads
         report = verify_workspace(ws)
     emit(args, report.to_dict(), report.text)
     return EXIT_OK if report.ok else EXIT_USER

@@ -98,6 +98,8 @@ class Registry:
 
     def __init__(self, path: Path | str, *, create: bool = False, read_only: bool = False) -> None:
         self.path = Path(path)
+        #: a private copy read instead of the registry (see :meth:`_connect_to_copy`)
+        self._copy_dir: Optional[Path] = None
         self.read_only = read_only
         self.read_only_reason = "it was opened read-only" if read_only else ""
         if not create and not self.path.is_file():
@@ -138,13 +140,26 @@ class Registry:
             return conn
         except sqlite3.OperationalError as exc:
             # A WAL database in a folder nobody may write to cannot get its shared-memory
-            # file; when no writer can exist there, reading it as immutable is safe.
-            wal = self.path.with_name(self.path.name + "-wal")
-            if _primary_code(exc) != _SQLITE_CANTOPEN or wal.exists() or \
-                    os.access(self.path.parent, os.W_OK):
+            # file; when no writer can exist there, reading it as immutable is safe, or,
+            # when a WAL file holds changes the database file lacks, reading a copy.
+            if _primary_code(exc) != _SQLITE_CANTOPEN or os.access(self.path.parent, os.W_OK):
                 raise
+            if self.path.with_name(self.path.name + "-wal").exists():
+                return self._connect_to_copy(timeout)
             return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=timeout,
                                    check_same_thread=False)
+
+    def _connect_to_copy(self, timeout: float) -> sqlite3.Connection:
+        """The database and its WAL file copied into a private temporary folder, where
+        SQLite can make the shared-memory file it needs to read them; removed on close."""
+        import tempfile
+
+        self._copy_dir = Path(tempfile.mkdtemp(prefix="mlops-desktop-read-only-"))
+        for suffix in ("", "-wal"):
+            shutil.copyfile(f"{self.path}{suffix}", self._copy_dir / f"{self.path.name}{suffix}")
+        conn = sqlite3.connect(str(self._copy_dir / self.path.name), timeout=timeout, check_same_thread=False)
+        conn.execute("PRAGMA query_only = ON")
+        return conn
 
     def _check_schema_for_reading(self) -> None:
         have = migrations.current_version(self)
@@ -166,12 +181,16 @@ class Registry:
 
     def _close_quietly(self) -> None:
         try:
-            self.db.close()
+            self.close()
         except Exception:
             pass
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.db.close()
+        finally:
+            if self._copy_dir is not None:
+                shutil.rmtree(self._copy_dir, ignore_errors=True)
 
     def __enter__(self) -> "Registry":
         return self
