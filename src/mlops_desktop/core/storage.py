@@ -141,13 +141,9 @@ def remove_stale_temporaries(folder: Path, older_than_s: float | None = 3600) ->
     removed = 0
     if not folder.is_dir():
         return 0
-    cutoff = -1.0 if older_than_s is None else time.time() - older_than_s
-    here = _host_tag(this_host())
     for tmp in folder.glob(f"{TMP_PREFIX}*"):
         try:
-            owner = _TMP_NAME.match(tmp.name)
-            orphaned = bool(owner and owner.group(2) == here and not process_alive(int(owner.group(1))))
-            if orphaned or tmp.stat().st_mtime < cutoff:
+            if left_behind(tmp, older_than_s):
                 if tmp.is_dir():
                     shutil.rmtree(tmp)
                 else:
@@ -156,6 +152,16 @@ def remove_stale_temporaries(folder: Path, older_than_s: float | None = 3600) ->
         except OSError:
             pass
     return removed
+
+
+def left_behind(tmp: Path, older_than_s: float | None = 3600) -> bool:
+    """Whether a temporary file (see :func:`temporary_name`) was left by a process of this
+    computer that no longer runs, or is older than ``older_than_s`` (another computer's
+    process may still be writing a recent one)."""
+    owner = _TMP_NAME.match(tmp.name)
+    if owner and owner.group(2) == _host_tag(this_host()) and not process_alive(int(owner.group(1))):
+        return True
+    return older_than_s is not None and tmp.stat().st_mtime < time.time() - older_than_s
 
 
 def process_alive(pid: int) -> bool:

@@ -53,8 +53,10 @@ class Workspace:
         return ws
 
     def _tidy_after_a_crash(self) -> None:
-        """Remove temporary files of processes that died, and mark runs whose process
-        died failed (audited). Housekeeping: a busy registry leaves it for next time."""
+        """Remove temporary files of processes that died, mark runs whose process died
+        failed (audited), and record the exports whose process died after publishing the
+        package. Housekeeping: a busy registry leaves it for next time."""
+        from .export.pending import record_interrupted
         from .registry import runs as run_rows
 
         for sub in ("artifacts", "snapshots"):
@@ -62,6 +64,7 @@ class Workspace:
             remove_stale_temporaries(self.root / sub)
         try:
             run_rows.fail_stale(self.registry)
+            record_interrupted(self)
         except WorkspaceError:
             pass
 
