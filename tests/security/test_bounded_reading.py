@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import time
@@ -20,8 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES
-from mlops_desktop.core.train import TrainSpec, find_version, train
 from mlops_desktop.core.workspace import Workspace
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
@@ -52,23 +49,6 @@ def cli(*args: str, memory: int | None = None) -> tuple[subprocess.CompletedProc
         pytest.fail(f"mlops-desktop {' '.join(args)} did not finish within {LIMIT_S} s")
     peak = [int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK_RSS_KB")]
     return done, time.monotonic() - started, peak[0] if peak else -1
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    """A workspace with penguins imported and a model trained on it (closed)."""
-    root = tmp_path_factory.mktemp("bounded") / "ws"
-    with Workspace.create(root, actor="ann") as ws:
-        ws.import_file(SAMPLES / "penguins.csv", actor="ann")
-        train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ols"], model_name="mass"),
-              actor="ann")
-    return root
-
-
-@pytest.fixture
-def ws_root(template, tmp_path) -> Path:
-    shutil.copytree(template, tmp_path / "ws")
-    return tmp_path / "ws"
 
 
 @pytest.fixture
@@ -114,31 +94,33 @@ def test_a_drift_batch_that_is_a_named_pipe_is_refused(ws_root, fifo):
     assert done.returncode == 2 and "named pipe" in done.stderr, done.stderr
 
 
-def test_verify_reports_a_snapshot_replaced_by_a_pipe_and_never_hangs(ws_root):
-    with Workspace.open(ws_root) as ws:
-        snapshot = ws_root / ws.dataset("penguins").snapshot
-    snapshot.unlink()
-    os.mkfifo(snapshot)
+def _by_a_pipe(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _by_a_link_to_a_device(path: Path) -> None:
+    path.unlink()
+    path.symlink_to("/dev/zero")
+
+
+@pytest.mark.parametrize("file, replace, kind, said", [
+    ("snapshot", _by_a_pipe, "snapshot_modified", "is a named pipe"),
+    # a link leads outside the snapshots folder, which verify reports first
+    ("snapshot", _by_a_link_to_a_device, "record_altered", "points outside"),
+    ("model_file", _by_a_pipe, "artifact_modified", "is a named pipe"),
+    ("model_file", _by_a_link_to_a_device, "artifact_modified", "is a device")],
+    ids=["snapshot-pipe", "snapshot-device", "model-pipe", "model-device"])
+def test_verify_reports_a_file_replaced_by_a_pipe_or_a_device_and_never_hangs(request, ws_root, file, replace, kind,
+                                                                              said):
+    replace(request.getfixturevalue(file))
     done, _, _ = cli("verify", "--workspace", str(ws_root), "--json")
     assert done.returncode == 2, done.stderr
-    assert "snapshot_modified" in done.stdout and "named pipe" in done.stdout
+    assert kind in done.stdout and said in done.stdout, done.stdout
 
 
-def test_verify_reports_a_model_file_replaced_by_a_link_to_a_device(ws_root):
-    with Workspace.open(ws_root) as ws:
-        artifact = ws.artifacts_dir / find_version(ws, "mass:1").artifact_sha256
-    artifact.unlink()
-    artifact.symlink_to("/dev/zero")
-    done, _, _ = cli("verify", "--workspace", str(ws_root), "--json")
-    assert done.returncode == 2, done.stderr
-    assert "artifact_modified" in done.stdout and "is a device" in done.stdout
-
-
-def test_loading_a_model_file_replaced_by_a_pipe_is_refused(ws_root):
-    with Workspace.open(ws_root) as ws:
-        artifact = ws.artifacts_dir / find_version(ws, "mass:1").artifact_sha256
-    artifact.unlink()
-    os.mkfifo(artifact)
+def test_loading_a_model_file_replaced_by_a_pipe_is_refused(ws_root, model_file):
+    _by_a_pipe(model_file)
     done, _, _ = cli("validate", "mass:1", "--workspace", str(ws_root), "--as", "ann")
     assert done.returncode == 2 and "named pipe" in done.stderr, done.stderr
 

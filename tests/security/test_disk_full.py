@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SAMPLES
 from mlops_desktop.core.workspace import Workspace
 
 from . import private_mounts
@@ -60,25 +59,6 @@ def small_disk(tmp_path_factory):
             "args": [a.replace("{disk}", str(disk)) for a in args]})
 
     return run
-
-
-@pytest.fixture(scope="module")
-def approved(tmp_path_factory) -> Path:
-    """A closed workspace: penguins, and the model mass:1 (least squares) approved."""
-    from mlops_desktop.core.lifecycle import change_stage, set_single_user
-    from mlops_desktop.core.train import TrainSpec, train
-    from mlops_desktop.core.validate.for_version import validate_version
-
-    root = tmp_path_factory.mktemp("full") / "ws"
-    with Workspace.create(root, actor="ann") as ws:
-        ws.import_file(SAMPLES / "penguins.csv", actor="ann")
-        train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ols"], model_name="mass"),
-              actor="ann")
-        validate_version(ws, "mass:1", actor="ann", n_bootstrap=50)
-        set_single_user(ws, True, actor="ann")
-        change_stage(ws, "mass:1", "validated", actor="ann", override_reason="test")
-        change_stage(ws, "mass:1", "approved", actor="ann", comment="test")
-    return root
 
 
 def _no_temporaries(files: list[str]) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES, run_cli
+from conftest import run_cli
 from mlops_desktop.core.registry import exports as export_rows
 from mlops_desktop.core.train import find_version
 from mlops_desktop.core.workspace import Workspace
@@ -37,23 +37,6 @@ else:  # the package is built: killed before it takes its name
     package._publish_zip = package._publish_folder = die
 sys.exit(run(args))
 '''
-
-
-@pytest.fixture(scope="module")
-def approved(tmp_path_factory) -> Path:
-    from mlops_desktop.core.lifecycle import change_stage
-    from mlops_desktop.core.train import TrainSpec, train
-    from mlops_desktop.core.validate.for_version import validate_version
-
-    root = tmp_path_factory.mktemp("recorded") / "ws"
-    with Workspace.create(root, actor="ann") as ws:
-        ws.import_file(SAMPLES / "penguins.csv", actor="ann")
-        train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ols"], model_name="mass"),
-              actor="ann")
-        validate_version(ws, "mass:1", actor="ann", n_bootstrap=50)
-        change_stage(ws, "mass:1", "validated", actor="ann", override_reason="test")
-        change_stage(ws, "mass:1", "approved", actor="bob", comment="test")
-    return root
 
 
 def _export_killed(ws_root: Path, out: Path, step: str, *extra: str) -> None:

@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLES
-from mlops_desktop.core.train import TrainSpec, train
 from mlops_desktop.core.workspace import Workspace
 
 from . import private_mounts
@@ -40,16 +38,6 @@ print(json.dumps(out))
 READING = [["models", "list", "--json"], ["datasets", "list", "--json"], ["verify", "--json"]]
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("ro") / "ws"
-    with Workspace.create(root, actor="ann") as ws:
-        ws.import_file(SAMPLES / "penguins.csv", actor="ann")
-        train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ols"], model_name="mass"),
-              actor="ann")
-    return root
-
-
 def _left_with_a_log(root: Path, *, keep_shared_memory: bool) -> None:
     """Make a change and leave without closing, as a copy taken while the app ran: the
     change is only in registry.sqlite-wal."""
@@ -65,13 +53,13 @@ def _left_with_a_log(root: Path, *, keep_shared_memory: bool) -> None:
 
 
 @pytest.mark.parametrize("left", ["closed", "with a log", "with a log, without its shared memory"])
-def test_a_read_only_mount_opens_for_reading(template, tmp_path, left):
+def test_a_read_only_mount_opens_for_reading(trained, tmp_path, left):
     (tmp_path / "probe").mkdir()
     private_mounts.skip_unless_available(tmp_path / "probe")
-    with Workspace.open(template, read_only=True) as ws:
+    with Workspace.open(trained, read_only=True) as ws:
         entries = len(ws.audit_entries())
     root = tmp_path / "ws"
-    shutil.copytree(template, root)
+    shutil.copytree(trained, root)
     if left != "closed":
         _left_with_a_log(root, keep_shared_memory=left == "with a log")
     mount = tmp_path / "read-only"
@@ -93,11 +81,10 @@ def test_a_read_only_mount_opens_for_reading(template, tmp_path, left):
     assert not list(Path(tempfile.gettempdir()).glob("mlops-desktop-read-only-*"))  # the private copy is gone
 
 
-def test_listing_a_workspace_the_system_says_is_read_only(template, tmp_path, monkeypatch, capsys):
+def test_listing_a_workspace_the_system_says_is_read_only(ws_root, monkeypatch, capsys):
     from mlops_desktop.cli import run
 
-    root = tmp_path / "ws"
-    shutil.copytree(template, root)
+    root = ws_root
     real = os.access
     monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if (str(p) == str(root) and mode == os.W_OK)
                         else real(p, mode, **kw))
