@@ -48,9 +48,9 @@ def temporary_name(name: str) -> str:
 
 def is_disk_full(exc: BaseException) -> bool:
     """Whether a write failed because the disk (or the user's quota) is full."""
-    if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
-        return True
-    return isinstance(exc, OSError) and any(words in str(exc) for words in _FULL_WORDS)
+    if not isinstance(exc, OSError):
+        return False
+    return exc.errno in _FULL_ERRNOS or any(words in str(exc) for words in _FULL_WORDS)
 
 
 def disk_full_error(what: str, folder: Path | str) -> "DiskFullError":

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from .. import __version__
-from .errors import WorkspaceError
+from .errors import MlopsError, WorkspaceError
 from .registry import Registry, audit
 from .registry import datasets as dataset_rows
 from .storage import remove_stale_temporaries
@@ -55,7 +55,7 @@ class Workspace:
     def _tidy_after_a_crash(self) -> None:
         """Remove temporary files of processes that died, mark runs whose process died
         failed (audited), and record the exports whose process died after publishing the
-        package. Housekeeping: a busy registry leaves it for next time."""
+        package. Housekeeping: a busy (or full) registry leaves it for next time."""
         from .export.pending import record_interrupted
         from .registry import runs as run_rows
 
@@ -65,7 +65,7 @@ class Workspace:
         try:
             run_rows.fail_stale(self.registry)
             record_interrupted(self)
-        except WorkspaceError:
+        except MlopsError:
             pass
 
     @property

@@ -61,7 +61,7 @@ def is_read_only(exc: BaseException) -> bool:
     return _primary_code(exc) == _SQLITE_READONLY or "readonly database" in str(exc).lower()
 
 
-def is_disk_full(exc: BaseException, folder: Path) -> bool:
+def _disk_full(exc: BaseException, folder: Path) -> bool:
     """Whether an sqlite error means the disk holding ``folder`` is full: SQLITE_FULL, or
     an I/O error (growing the shared-memory or journal file) with the disk nearly full."""
     if not isinstance(exc, sqlite3.Error):
@@ -176,7 +176,7 @@ class Registry:
             "Copy the workspace to a folder you can write to, or ask for write permission.")
 
     def _raise_if_full(self, exc: BaseException, what: str = "the registry") -> None:
-        if is_disk_full(exc, self.path.parent):
+        if _disk_full(exc, self.path.parent):
             raise disk_full_error(what, self.path.parent) from None
 
     def _close_quietly(self) -> None:
@@ -303,7 +303,7 @@ class Registry:
 
             self.db.conn.backup(target, pages=pages, progress=step)
         except sqlite3.Error as exc:
-            if is_disk_full(exc, dest.parent):
+            if _disk_full(exc, dest.parent):
                 raise disk_full_error("a copy of the registry", dest.parent) from None
             raise
         finally:
