@@ -841,11 +841,13 @@ class TableReader:
 
             # small blocks: the reader reads dozens of blocks ahead in the background, so
             # its memory is a multiple of the block size; chunks are assembled from blocks.
-            # The header is read above and given as the names, so they are the tidied ones.
-            # one thread: only then does the reader number the malformed rows it meets (and
-            # on a laptop's few cores it reads as fast)
+            # The header is read above and given as the names, so they are the tidied ones;
+            # it is skipped as a parsed row (skip_rows would count lines, and a quoted
+            # header cell may hold a line break). One thread: only then does the reader
+            # number the malformed rows it meets (and on a laptop's few cores it reads as fast).
             read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=malformed is None,
-                                     column_names=self.columns, skip_rows=1, encoding=_arrow_encoding(self.encoding))
+                                     column_names=self.columns, skip_rows_after_names=1,
+                                     encoding=_arrow_encoding(self.encoding))
             # quoted values may hold line breaks, as the app's importer allows
             parse = pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True,
                                        invalid_row_handler=None if malformed is None else _collect(malformed))

@@ -51,6 +51,11 @@ def run(argv: Sequence[str]) -> int:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: keep the traceback for us, one line for the user
+        from ..core.storage import is_disk_full
+
+        if is_disk_full(exc):  # a write no core module turned into a DiskFullError: not a bug
+            print(f"error: disk full: {exc}", file=sys.stderr)
+            return EXIT_USER
         log = _log_exception()
         print(f"internal error: {type(exc).__name__}: {exc} (details in {log})", file=sys.stderr)
         return EXIT_INTERNAL

@@ -45,12 +45,10 @@ def who(args: argparse.Namespace) -> str:
     given = getattr(args, "actor", None)
     if given is None:
         return os_user()
-    name = " ".join(given.split())  # spacing is not part of a name
-    if not name:
-        from ..core.errors import InvalidChoiceError
+    from ..core.people import check_person_name
 
-        raise InvalidChoiceError("--as needs a person's name (it is recorded with the change).")
-    return name
+    # spacing is not part of a name, and invisible characters are no name
+    return check_person_name(given, asking="--as needs a person's name")
 
 
 def workspace_path(args: argparse.Namespace) -> Path:
@@ -59,10 +57,19 @@ def workspace_path(args: argparse.Namespace) -> Path:
     return Path(args.workspace).expanduser() if args.workspace else default_workspace_dir()
 
 
-def open_workspace(args: argparse.Namespace, *, create: bool):
-    """Open the workspace; create it when asked to (and for the default workspace)."""
+def open_workspace(args: argparse.Namespace, *, create: bool, only_reading: bool = False):
+    """Open the workspace; create it when asked to (and for the default workspace). A
+    command ``only_reading`` opens a workspace that cannot be written (a read-only
+    folder, file or disk) read-only instead of refusing it."""
+    from ..core.registry.db import ReadOnlyWorkspaceError
     from ..core.settings import WORKSPACE_ENV
     from ..core.workspace import Workspace
+
+    if only_reading:
+        try:
+            return open_workspace(args, create=create)
+        except ReadOnlyWorkspaceError:
+            return Workspace.open(workspace_path(args), read_only=True)
 
     path = workspace_path(args)
     # a folder the user named (--workspace or the environment) is never made up silently

@@ -102,7 +102,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    with open_workspace(args, create=False) as ws:
+    with open_workspace(args, create=False, only_reading=args.action != "column") as ws:
         if args.action == "list":
             items = ws.datasets()
             emit(args, [d.to_dict(with_columns=False) for d in items],
@@ -151,7 +151,7 @@ def _show_dataset(ds: Any, history: list[dict]) -> str:
 def cmd_audit(args: argparse.Namespace) -> int:
     if args.what == "head":
         return _audit_head(args)
-    with open_workspace(args, create=False) as ws:
+    with open_workspace(args, create=False, only_reading=True) as ws:
         if args.model is not None:
             from ..core.lineage import model_audit_trail
 
@@ -167,7 +167,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def _audit_head(args: argparse.Namespace) -> int:
     from ..core.registry import audit
 
-    with open_workspace(args, create=False) as ws:
+    with open_workspace(args, create=False, only_reading=True) as ws:
         head = audit.last_entry(ws.registry)
     emit(args, head, lambda: f"Last audit entry: {head['seq']}\nHash: {head['hash']}\n"
          f"Keep it outside the workspace; to check a copy later: mlops-desktop verify --expect "
@@ -178,16 +178,11 @@ def _audit_head(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     from ..core.errors import WorkspaceError
     from ..core.integrity import parse_expected_head, report_for_unopened, verify_workspace
-    from ..core.registry.db import ReadOnlyWorkspaceError
-    from ..core.workspace import Workspace
 
     if args.expect is not None:
         parse_expected_head(args.expect)  # a typo is said before the work starts
     try:
-        try:
-            ws = open_workspace(args, create=False)
-        except ReadOnlyWorkspaceError:  # checking only reads: a read-only workspace can be verified
-            ws = Workspace.open(workspace_path(args), read_only=True)
+        ws = open_workspace(args, create=False, only_reading=True)  # checking only reads
     except WorkspaceError as exc:
         report = report_for_unopened(exc)
         if report is None:

@@ -175,7 +175,7 @@ def cmd_thresholds(args: argparse.Namespace) -> int:
 def cmd_reports(args: argparse.Namespace) -> int:
     from ..core.monitor import drift_reports, load_report
 
-    with open_workspace(args, create=False) as ws:
+    with open_workspace(args, create=False, only_reading=True) as ws:
         if args.show is not None:
             report = load_report(ws, args.show)
             emit(args, report.to_dict(), lambda: f"Drift report {report.id} ({report.created_at} by "

@@ -89,7 +89,7 @@ def register(sub: Any) -> dict:
 def cmd_models(args: argparse.Namespace) -> int:
     handler = {"list": _list, "show": _show, "stage": _stage, "alias": _alias, "compare": _compare,
                "tag": _tag, "describe": _describe}[args.action]
-    with open_workspace(args, create=False) as ws:
+    with open_workspace(args, create=False, only_reading=args.action in ("list", "show", "compare")) as ws:
         handler(ws, args)
     return EXIT_OK
 

@@ -137,7 +137,7 @@ def _train_text(r: Any) -> str:
 def cmd_runs(args: argparse.Namespace) -> int:
     from ..core.train import run, runs
 
-    with open_workspace(args, create=False) as ws:
+    with open_workspace(args, create=False, only_reading=True) as ws:
         if args.action == "list":
             found = runs(ws, dataset=args.dataset, limit=args.limit or None)
             data = [r.summary() for r in found]

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from .errors import MlopsError
+from .errors import MlopsError, NotAFileError
+from .regular_files import read_regular_file
 from .storage import publish, sha256_file, write_temporary
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ def load_model_file(ws: "Workspace", sha256: str) -> Any:
         raise ArtifactError(f"The artifact {sha256[:12]}… is not recorded in this workspace's "
                             "registry; it will not be loaded.")
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path, error=ArtifactError)  # a pipe or a device in its place never blocks
     except FileNotFoundError:
         raise ArtifactError(f"The model file {path} is missing. The workspace is damaged; restore "
                             "the artifacts folder from a backup, or retrain.") from None
@@ -164,6 +165,9 @@ def check_files(ws: "Workspace", *, users: Optional[dict[str, list[str]]] = None
         except FileNotFoundError:
             return Problem("artifact_missing", f"artifact {sha[:12]}…{of} is missing from "
                            f"{ws.artifacts_dir}.", entity_type="artifact", entity_id=sha)
+        except NotAFileError as exc:
+            return Problem("artifact_modified", f"artifact {sha[:12]}…{of} was replaced outside the app: "
+                           f"{exc}", entity_type="artifact", entity_id=sha)
         if actual != sha:
             return Problem("artifact_modified", f"artifact {sha[:12]}…{of} was modified: its content "
                            "no longer matches its SHA-256.", entity_type="artifact", entity_id=sha)

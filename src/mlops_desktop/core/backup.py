@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from .. import __version__
 from .errors import WorkspaceError
 from .jobs import CancelToken, ProgressCallback, no_progress
+from .regular_files import open_regular_file
 from .storage import publish, remove_stale_temporaries, temporary_name, write_temporary
 
 if TYPE_CHECKING:
@@ -143,6 +144,7 @@ def backup(ws: "Workspace", path_zip: Path | str, *, actor: str,
     if ws.root == dest.parent or ws.root in dest.parents:
         raise WorkspaceError("Write the backup outside the workspace folder (a backup inside it would "
                              "be lost with it).")
+    _refuse_links(ws)
     remove_stale_temporaries(dest.parent, older_than_s=None)  # a killed backup's leftovers
     progress(0.0, "Copying the registry")
     db_copy = dest.parent / temporary_name(REGISTRY)
@@ -188,7 +190,9 @@ def backup(ws: "Workspace", path_zip: Path | str, *, actor: str,
                     # model files (zlib) and snapshots (snappy) are compressed already
                     zinfo.compress_type = zipfile.ZIP_DEFLATED if name == REGISTRY else zipfile.ZIP_STORED
                     digest = hashlib.sha256()
-                    with open(path, "rb") as src, zf.open(zinfo, "w", force_zip64=True) as dst:
+                    # a link swapped in since the check is not followed either
+                    with open_regular_file(path, error=WorkspaceError, follow_links=False) as src, \
+                            zf.open(zinfo, "w", force_zip64=True) as dst:
                         size = _copy(src, dst, digest, meter, f"Backing up {name}")
                     manifest["members"][name] = {"sha256": digest.hexdigest(), "bytes": size}
                 zf.writestr(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True),
@@ -232,6 +236,23 @@ def backup(ws: "Workspace", path_zip: Path | str, *, actor: str,
     result.seconds = time.monotonic() - started
     progress(1.0, f"Backed up to {dest.name}")
     return result
+
+
+def _refuse_links(ws: "Workspace") -> None:
+    """A backup holds the workspace's own files: a symbolic link among them (the registry,
+    the artifacts and snapshots folders and what they hold) could point anywhere, a
+    private key say, and is refused by name rather than followed."""
+    places = [ws.root / name for name in (REGISTRY, f"{REGISTRY}-wal", f"{REGISTRY}-shm")]
+    places += [ws.artifacts_dir, ws.snapshots_dir]
+    for folder in (ws.artifacts_dir, ws.snapshots_dir):
+        if folder.is_dir() and not folder.is_symlink():
+            places += sorted(folder.iterdir())
+    for path in places:
+        if path.is_symlink():
+            raise WorkspaceError(
+                f"Cannot back up {ws.root}: {path.relative_to(ws.root).as_posix()} is a symbolic link (to "
+                f"{os.readlink(path)}). A backup holds the workspace's own files and never follows links; "
+                "put the file itself in its place, or remove the link, and back up again.")
 
 
 def _now() -> str:

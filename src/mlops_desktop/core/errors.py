@@ -27,6 +27,15 @@ class InvalidChoiceError(MlopsError):
     """A value given by the user is not one of the allowed choices."""
 
 
+class DiskFullError(MlopsError):
+    """A file or the registry could not be written: the disk (or the user's quota) is
+    full. What was being written is removed, never left half-written."""
+
+
+class NotAFileError(MlopsError):
+    """A path names a named pipe, a device, a socket or a folder where a file is read."""
+
+
 class CheckError(MlopsError):
     """Assumption checks cannot run on the chosen data, target and features."""
 

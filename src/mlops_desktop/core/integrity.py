@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from .errors import InvalidChoiceError, WorkspaceError
+from .errors import InvalidChoiceError, NotAFileError, WorkspaceError
 from .registry.audit import HeadComparison
 from .registry.problem import Problem
 from .storage import sha256_file
@@ -167,6 +167,10 @@ def _check_snapshots(ws: "Workspace") -> tuple[int, list[Problem]]:
             actual: Optional[str] = sha256_file(path)
         except FileNotFoundError:
             actual = None
+        except NotAFileError as exc:
+            problems.append(Problem("snapshot_modified", f"dataset {ds.id} ({ds.name}): its snapshot "
+                                    f"was replaced outside the app: {exc}", **entity))
+            continue
         if actual is None:
             problems.append(Problem("snapshot_missing", f"dataset {ds.id} ({ds.name}): its "
                                     f"snapshot {ds.snapshot} is missing.", **entity))

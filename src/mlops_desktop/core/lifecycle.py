@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from .errors import InvalidChoiceError, NotFoundError
+from .people import check_person_name, same_person
 
 if TYPE_CHECKING:
     from .registry.models import VersionPage
@@ -182,6 +183,7 @@ def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: 
             override = None  # nothing to override
     self_approved = False
     if stage == "approved":
+        check_person_name(actor)
         # who trained it as the audit log recorded it: an edited created_by does not make a second person
         trainer = model_rows.creator_in_audit_log(ws.registry, mv.id) or mv.created_by
         _refuse(approval_refusal(mv.ref, actor, trainer, comment, single_user_mode(ws)))
@@ -210,13 +212,6 @@ def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: 
 def _refuse(refusal: Optional[Refusal]) -> None:
     if refusal is not None:
         raise InvalidChoiceError(refusal.message)
-
-
-def same_person(a: str, b: str) -> bool:
-    """Whether two recorded names are one person: case and spacing do not make a second
-    pair of eyes ("Ana", "ana " and "ANA" are the same). Names are not authentication:
-    the rule holds people to honesty and records who said they acted."""
-    return " ".join(str(a).split()).casefold() == " ".join(str(b).split()).casefold()
 
 
 def needs_baseline_override(ws: "Workspace", ref: str) -> bool:

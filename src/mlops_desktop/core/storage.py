@@ -8,6 +8,7 @@ running process is still writing, and removed.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -17,9 +18,17 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+from .regular_files import open_regular_file
+
+if TYPE_CHECKING:
+    from .errors import DiskFullError
 
 TMP_PREFIX = ".tmp-"
+_FULL_ERRNOS = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+#: how libraries that do not set ``errno`` (pyarrow) word it
+_FULL_WORDS = ("No space left on device", "Disk quota exceeded", f"[errno {errno.ENOSPC}]")
 _TMP_NAME = re.compile(r"\.tmp-(\d+)-([0-9a-f]{8})-[0-9a-f]{32}-")
 
 
@@ -37,10 +46,25 @@ def temporary_name(name: str) -> str:
     return f"{TMP_PREFIX}{os.getpid()}-{_host_tag(this_host())}-{uuid.uuid4().hex}-{name}"
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether a write failed because the disk (or the user's quota) is full."""
+    if not isinstance(exc, OSError):
+        return False
+    return exc.errno in _FULL_ERRNOS or any(words in str(exc) for words in _FULL_WORDS)
+
+
+def disk_full_error(what: str, folder: Path | str) -> "DiskFullError":
+    """The one message for a full disk: what could not be written, and where."""
+    from .errors import DiskFullError
+
+    return DiskFullError(f"Cannot write {what} into {folder}: disk full (no space left on the device). "
+                         "Nothing was left half-written; free some space there and try again.")
+
+
 def write_temporary(folder: Path, name: str, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a new temporary path in ``folder`` and fsync the result.
-    Returns the temporary path; on any error it is removed. Publish it with
-    :func:`publish`, or delete it."""
+    Returns the temporary path; on any error it is removed (a full disk raises
+    :class:`DiskFullError`). Publish it with :func:`publish`, or delete it."""
     tmp = Path(folder) / temporary_name(name)
     try:
         write(tmp)
@@ -49,8 +73,10 @@ def write_temporary(folder: Path, name: str, write: Callable[[Path], None]) -> P
             os.fsync(fd)
         finally:
             os.close(fd)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise disk_full_error(name, folder) from None
         raise
     return tmp
 
@@ -101,8 +127,9 @@ def fsync_dir(folder: Path) -> None:
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """The SHA-256 of a file's bytes, read through one reused buffer."""
-    with open(path, "rb") as fh:
+    """The SHA-256 of a file's bytes, read through one reused buffer. A named pipe, a
+    device or a socket in the file's place raises :class:`NotAFileError` (never waits)."""
+    with open_regular_file(path) as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
@@ -114,13 +141,9 @@ def remove_stale_temporaries(folder: Path, older_than_s: float | None = 3600) ->
     removed = 0
     if not folder.is_dir():
         return 0
-    cutoff = -1.0 if older_than_s is None else time.time() - older_than_s
-    here = _host_tag(this_host())
     for tmp in folder.glob(f"{TMP_PREFIX}*"):
         try:
-            owner = _TMP_NAME.match(tmp.name)
-            orphaned = bool(owner and owner.group(2) == here and not process_alive(int(owner.group(1))))
-            if orphaned or tmp.stat().st_mtime < cutoff:
+            if left_behind(tmp, older_than_s):
                 if tmp.is_dir():
                     shutil.rmtree(tmp)
                 else:
@@ -129,6 +152,16 @@ def remove_stale_temporaries(folder: Path, older_than_s: float | None = 3600) ->
         except OSError:
             pass
     return removed
+
+
+def left_behind(tmp: Path, older_than_s: float | None = 3600) -> bool:
+    """Whether a temporary file (see :func:`temporary_name`) was left by a process of this
+    computer that no longer runs, or is older than ``older_than_s`` (another computer's
+    process may still be writing a recent one)."""
+    owner = _TMP_NAME.match(tmp.name)
+    if owner and owner.group(2) == _host_tag(this_host()) and not process_alive(int(owner.group(1))):
+        return True
+    return older_than_s is not None and tmp.stat().st_mtime < time.time() - older_than_s
 
 
 def process_alive(pid: int) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from .. import __version__
-from .errors import WorkspaceError
+from .errors import MlopsError, WorkspaceError
 from .registry import Registry, audit
 from .registry.db import RegistryMissingError
 from .registry import datasets as dataset_rows
@@ -75,8 +75,10 @@ class Workspace:
                 f"{REGISTRY_FILE} back.")
 
     def _tidy_after_a_crash(self) -> None:
-        """Remove temporary files of processes that died, and mark runs whose process
-        died failed (audited). Housekeeping: a busy registry leaves it for next time."""
+        """Remove temporary files of processes that died, mark runs whose process died
+        failed (audited), and record the exports whose process died after publishing the
+        package. Housekeeping: a busy (or full) registry leaves it for next time."""
+        from .export.pending import record_interrupted
         from .registry import runs as run_rows
 
         for sub in ("artifacts", "snapshots"):
@@ -84,7 +86,8 @@ class Workspace:
             remove_stale_temporaries(self.root / sub)
         try:
             run_rows.fail_stale(self.registry)
-        except WorkspaceError:
+            record_interrupted(self)
+        except MlopsError:
             pass
 
     @property

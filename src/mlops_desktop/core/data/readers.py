@@ -19,7 +19,12 @@ from mlops_model_support.text_files import column_names
 
 from ..errors import DataImportError, JobCancelled
 from ..jobs import CancelToken, ProgressCallback, no_progress
+from ..regular_files import check_regular_file, open_regular_file
 from . import sniff
+from .excel import list_sheets, read_sheet
+
+__all__ = ["ImportOptions", "ReadResult", "check_readable", "detect_format", "list_sheets", "list_tables",
+           "options_dict", "read_table"]
 
 TEXT_EXTENSIONS = {".csv", ".tsv", ".txt", ".tab", ".dat"}
 EXCEL_EXTENSIONS = {".xlsx", ".xlsm"}
@@ -62,19 +67,20 @@ class ReadResult:
 
 
 def check_readable(path: Path) -> None:
-    """Refuse paths that do not exist, folders and unreadable files, clearly."""
+    """Refuse paths that do not exist, folders, named pipes, devices, sockets and
+    unreadable files, clearly, without waiting on any of them."""
     if not path.exists():
         raise DataImportError(f"{path} does not exist.")
     if path.is_dir():
         raise DataImportError(f"{path} is a folder, not a file.")
     try:
-        with open(path, "rb"):
-            pass
+        with open_regular_file(path, error=DataImportError) as fh:
+            size = os.fstat(fh.fileno()).st_size
     except PermissionError:
         raise DataImportError(f"{path} cannot be read: permission denied.") from None
     except OSError as exc:
         raise DataImportError(f"{path} cannot be read: {exc.strerror or exc}.") from None
-    if path.stat().st_size == 0:
+    if size == 0:
         raise DataImportError(f"{path} is empty (0 bytes).")
 
 
@@ -118,7 +124,7 @@ class _ProgressFile(io.RawIOBase):
     """A file that reports how far it has been read and stops when cancelled."""
 
     def __init__(self, path: Path, progress: ProgressCallback, cancel: Optional[CancelToken]):
-        self._fh = open(path, "rb")
+        self._fh = open_regular_file(path, error=DataImportError)
         self._size = max(os.fstat(self._fh.fileno()).st_size, 1)
         self._progress, self._cancel = progress, cancel
 
@@ -160,8 +166,9 @@ def _read_text(path: Path, options: ImportOptions, max_rows: Optional[int],
         convert_opts = pacsv.ConvertOptions(decimal_point=fmt.decimal, strings_can_be_null=True,
                                             quoted_strings_can_be_null=True)
         if max_rows is not None:
-            with pacsv.open_csv(path, read_options=read_opts, parse_options=parse_opts,
-                                convert_options=convert_opts) as stream:
+            with open_regular_file(path, error=DataImportError) as fh, \
+                    pacsv.open_csv(fh, read_options=read_opts, parse_options=parse_opts,
+                                   convert_options=convert_opts) as stream:
                 batches, n = [], 0
                 for batch in stream:
                     batches.append(batch)
@@ -220,7 +227,8 @@ def _text_error(path: Path, fmt: sniff.TextFormat, exc: Exception) -> DataImport
 
 def _first_ragged_line(path: Path, fmt: sniff.TextFormat) -> Optional[tuple[int, int, int]]:
     try:
-        with open(path, newline="", encoding=fmt.encoding, errors="replace") as fh:
+        with io.TextIOWrapper(open_regular_file(path, error=DataImportError), newline="",
+                              encoding=fmt.encoding, errors="replace") as fh:
             reader = csv.reader(fh, delimiter=fmt.delimiter)
             expected = None
             for row in reader:
@@ -237,39 +245,10 @@ def _first_ragged_line(path: Path, fmt: sniff.TextFormat) -> Optional[tuple[int,
 
 # -- Excel -----------------------------------------------------------------------------
 
-def list_sheets(path: Path | str) -> list[str]:
-    """The sheet names of an .xlsx workbook, in order."""
-    path = Path(path)
-    check_readable(path)
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True)
-    except Exception as exc:
-        raise _excel_error(path, exc) from None
-    try:
-        return list(wb.sheetnames)
-    finally:
-        wb.close()
-
-
-def _excel_error(path: Path, exc: Exception) -> DataImportError:
-    return DataImportError(f"{path} is not a readable .xlsx workbook ({type(exc).__name__}: {exc}).")
-
-
 def _read_excel(path: Path, options: ImportOptions, max_rows: Optional[int],
                 progress: ProgressCallback, cancel: Optional[CancelToken]) -> ReadResult:
-    import pandas as pd
-
-    sheets = list_sheets(path)
-    sheet = options.sheet if options.sheet is not None else sheets[0]
-    if sheet not in sheets:
-        raise DataImportError(f"{path} has no sheet {sheet!r}. Sheets: {', '.join(sheets)}.")
-    progress(None, f"Reading sheet {sheet}")
-    try:
-        df = pd.read_excel(path, sheet_name=sheet, engine="openpyxl", nrows=max_rows)
-    except Exception as exc:
-        raise _excel_error(path, exc) from None
+    progress(None, f"Reading sheet {options.sheet}" if options.sheet else "Reading the first sheet")
+    df, sheet, sheets = read_sheet(path, options.sheet, max_rows)  # within the cell budget
     if cancel is not None:
         cancel.check()
     if df.shape[1] == 0:
@@ -289,18 +268,19 @@ def _read_parquet(path: Path, options: ImportOptions, max_rows: Optional[int],
 
     progress(None, "Reading the Parquet file")
     try:
-        pf = pq.ParquetFile(path)
-        if max_rows is not None:
-            batches = []
-            n = 0
-            for batch in pf.iter_batches(batch_size=max(max_rows, 1)):
-                batches.append(batch)
-                n += batch.num_rows
-                if n >= max_rows:
-                    break
-            table = pa.Table.from_batches(batches, schema=pf.schema_arrow).slice(0, max_rows)
-        else:
-            table = pf.read()
+        with open_regular_file(path, error=DataImportError) as fh:
+            pf = pq.ParquetFile(fh)
+            if max_rows is not None:
+                batches = []
+                n = 0
+                for batch in pf.iter_batches(batch_size=max(max_rows, 1)):
+                    batches.append(batch)
+                    n += batch.num_rows
+                    if n >= max_rows:
+                        break
+                table = pa.Table.from_batches(batches, schema=pf.schema_arrow).slice(0, max_rows)
+            else:
+                table = pf.read()
     except (pa.ArrowException, OSError) as exc:
         raise DataImportError(f"{path} is not a readable Parquet file (corrupt or another format: "
                               f"{exc}).") from None
@@ -315,6 +295,7 @@ def _read_parquet(path: Path, options: ImportOptions, max_rows: Optional[int],
 # -- SQLite ----------------------------------------------------------------------------
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:
+    check_regular_file(path, error=DataImportError)  # SQLite opens by name: checked just before
     uri = path.resolve().as_uri() + "?mode=ro"
     return sqlite3.connect(uri, uri=True)
 

@@ -16,6 +16,7 @@ from typing import Optional
 from mlops_model_support.text_files import DECIMAL_COMMA, DELIMITERS
 
 from ..errors import DataImportError
+from ..regular_files import open_regular_file
 
 SAMPLE_BYTES = 256 * 1024
 # cp1252 leaves these bytes undefined; latin-1 maps them to control characters.
@@ -31,7 +32,7 @@ class TextFormat:
 
 
 def read_sample(path: Path, size: int = SAMPLE_BYTES) -> bytes:
-    with open(path, "rb") as fh:
+    with open_regular_file(path, error=DataImportError) as fh:
         return fh.read(size)
 
 

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
-from ..storage import fsync_dir, publish, remove_stale_temporaries, temporary_name, write_temporary
+from ..storage import (disk_full_error, fsync_dir, is_disk_full, publish, remove_stale_temporaries, temporary_name,
+                       write_temporary)
+from . import pending as pending_exports
 from .errors import ExportError
 from .model_file import SUPPORT_PACKAGE
 from .plan import approvals_of, check_exportable
@@ -82,36 +84,47 @@ def export_version(ws: "Workspace", ref: str, out_dir: Path | str, *, zip: bool 
     dest = destination(Path(out_dir), zip)
     remove_stale_temporaries(dest.parent, older_than_s=None)  # a killed export's leftovers
     tmp = dest.parent / temporary_name(dest.stem if zip else dest.name)
+    pending = None
     try:
         files, check = _build(ws, mv, tmp, steps, actor=actor, folder_name=dest.stem if zip else dest.name)
         steps.start("publish", f"Writing {dest.name}")
-        manifest_sha = files[-1]["sha256"]  # the manifest is written last
+        entry = {"version_id": mv.id, "ref": mv.ref, "out_path": str(dest.absolute()), "zip": zip,
+                 "manifest_sha256": files[-1]["sha256"],  # the manifest is written last
+                 "files": len(files), "size_bytes": None if zip else sum(f["bytes"] for f in files),
+                 "exporter_version": __version__, "actor": actor,
+                 "details": {"model_sha256": _sha_of(files, "model/model.skops"),
+                             "schema_sha256": _sha_of(files, "schema.json")}}
+        # noted before the rename: if this process dies before the record, the next open records it
+        pending = pending_exports.note(ws, entry)
         if zip:
             _publish_zip(tmp, dest)
         else:
             _publish_folder(tmp, dest)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if pending is not None:
+            pending.unlink(missing_ok=True)
+        if is_disk_full(exc):
+            raise disk_full_error(f"the package {dest.name}", dest.parent) from None
         raise
     finally:
         if zip:
             shutil.rmtree(tmp, ignore_errors=True)
     steps.start("record", "Recording the export")
-    size = dest.stat().st_size if zip else sum(f["bytes"] for f in files)
+    size = dest.stat().st_size if zip else entry["size_bytes"]
     try:
-        row = export_rows.record(ws.registry, version_id=mv.id, ref=mv.ref, out_path=str(dest.absolute()),
-                                 zip=zip, manifest_sha256=manifest_sha, files=len(files),
-                                 size_bytes=size, exporter_version=__version__, actor=actor,
-                                 details={"model_sha256": _sha_of(files, "model/model.skops"),
-                                          "schema_sha256": _sha_of(files, "schema.json")})
+        row = export_rows.record(ws.registry, **(entry | {"size_bytes": size}))
     except BaseException:
         # an unrecorded package must not look like a recorded one
         shutil.rmtree(dest, ignore_errors=True) if not zip else dest.unlink(missing_ok=True)
         raise
+    finally:
+        pending.unlink(missing_ok=True)
     steps.done(f"Exported {mv.ref} to {dest}")
-    return ExportResult(ref=mv.ref, version_id=mv.id, path=dest.absolute(), zip=zip, manifest_sha256=manifest_sha,
-                        files=files, size_bytes=size, export_id=row["id"], exporter_version=__version__,
-                        check=check, seconds=time.perf_counter() - started)
+    return ExportResult(ref=mv.ref, version_id=mv.id, path=dest.absolute(), zip=zip,
+                        manifest_sha256=entry["manifest_sha256"], files=files, size_bytes=size,
+                        export_id=row["id"], exporter_version=__version__, check=check,
+                        seconds=time.perf_counter() - started)
 
 
 def _sha_of(files: list[dict[str, Any]], path: str) -> Optional[str]:

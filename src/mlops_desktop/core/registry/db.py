@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from typing import Iterator, Optional
 import sqlite_utils
 
 from ..errors import WorkspaceError
+from ..storage import disk_full_error
 from . import migrations
 
 BUSY_TIMEOUT_MS = 15_000
@@ -22,7 +24,9 @@ BUSY_TIMEOUT_MS = 15_000
 WRITE_PATIENCE_S = 60.0
 
 _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CORRUPT, _SQLITE_CANTOPEN = 5, 6, 8, 11, 14
-_SQLITE_NOTADB = 26
+_SQLITE_IOERR, _SQLITE_FULL, _SQLITE_NOTADB = 10, 13, 26
+#: below this much free space, an I/O error of SQLite's (it does not pass on errno) is a full disk
+_NEARLY_FULL_BYTES = 1 << 20
 
 
 class ReadOnlyWorkspaceError(WorkspaceError):
@@ -76,6 +80,22 @@ def is_damaged(exc: BaseException) -> bool:
     return "malformed" in text or "not a database" in text
 
 
+def _disk_full(exc: BaseException, folder: Path) -> bool:
+    """Whether an sqlite error means the disk holding ``folder`` is full: SQLITE_FULL, or
+    an I/O error (growing the shared-memory or journal file) with the disk nearly full."""
+    if not isinstance(exc, sqlite3.Error):
+        return False
+    code = _primary_code(exc)
+    if code == _SQLITE_FULL:
+        return True
+    if code == _SQLITE_IOERR:
+        try:
+            return shutil.disk_usage(folder).free < _NEARLY_FULL_BYTES
+        except OSError:
+            return False
+    return False
+
+
 def unwritable_reason(path: Path) -> Optional[str]:
     """Why the registry at ``path`` cannot be written, or None when it can (as far as
     the operating system says: run as root, everything looks writable)."""
@@ -97,6 +117,8 @@ class Registry:
 
     def __init__(self, path: Path | str, *, create: bool = False, read_only: bool = False) -> None:
         self.path = Path(path)
+        #: a private copy read instead of the registry (see :meth:`_connect_to_copy`)
+        self._copy_dir: Optional[Path] = None
         self.read_only = read_only
         self.read_only_reason = "it was opened read-only" if read_only else ""
         if not create and not self.path.is_file():
@@ -124,6 +146,7 @@ class Registry:
             self._close_quietly()
             if is_read_only(exc):
                 raise self._read_only_error(str(exc)) from None
+            self._raise_if_full(exc)
             if is_damaged(exc):
                 raise DamagedRegistryError(
                     f"Cannot open the registry {self.path}: the file is damaged ({exc}). Nothing was "
@@ -144,13 +167,26 @@ class Registry:
             return conn
         except sqlite3.OperationalError as exc:
             # A WAL database in a folder nobody may write to cannot get its shared-memory
-            # file; when no writer can exist there, reading it as immutable is safe.
-            wal = self.path.with_name(self.path.name + "-wal")
-            if _primary_code(exc) != _SQLITE_CANTOPEN or wal.exists() or \
-                    os.access(self.path.parent, os.W_OK):
+            # file; when no writer can exist there, reading it as immutable is safe, or,
+            # when a WAL file holds changes the database file lacks, reading a copy.
+            if _primary_code(exc) != _SQLITE_CANTOPEN or os.access(self.path.parent, os.W_OK):
                 raise
+            if self.path.with_name(self.path.name + "-wal").exists():
+                return self._connect_to_copy(timeout)
             return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=timeout,
                                    check_same_thread=False)
+
+    def _connect_to_copy(self, timeout: float) -> sqlite3.Connection:
+        """The database and its WAL file copied into a private temporary folder, where
+        SQLite can make the shared-memory file it needs to read them; removed on close."""
+        import tempfile
+
+        self._copy_dir = Path(tempfile.mkdtemp(prefix="mlops-desktop-read-only-"))
+        for suffix in ("", "-wal"):
+            shutil.copyfile(f"{self.path}{suffix}", self._copy_dir / f"{self.path.name}{suffix}")
+        conn = sqlite3.connect(str(self._copy_dir / self.path.name), timeout=timeout, check_same_thread=False)
+        conn.execute("PRAGMA query_only = ON")
+        return conn
 
     def _check_schema_for_reading(self) -> None:
         have = migrations.current_version(self)
@@ -166,14 +202,22 @@ class Registry:
             f"The workspace {self.path.parent} is read-only: {reason}. Nothing was changed. "
             "Copy the workspace to a folder you can write to, or ask for write permission.")
 
+    def _raise_if_full(self, exc: BaseException, what: str = "the registry") -> None:
+        if _disk_full(exc, self.path.parent):
+            raise disk_full_error(what, self.path.parent) from None
+
     def _close_quietly(self) -> None:
         try:
-            self.db.close()
+            self.close()
         except Exception:
             pass
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.db.close()
+        finally:
+            if self._copy_dir is not None:
+                shutil.rmtree(self._copy_dir, ignore_errors=True)
 
     def __enter__(self) -> "Registry":
         return self
@@ -198,6 +242,7 @@ class Registry:
             except sqlite3.OperationalError as exc:
                 if is_read_only(exc):
                     raise self._read_only_error(str(exc)) from None
+                self._raise_if_full(exc)
                 waited = time.monotonic() - started
                 if not is_busy(exc) or waited >= WRITE_PATIENCE_S:
                     if is_busy(exc):
@@ -231,6 +276,7 @@ class Registry:
                 conn.execute("ROLLBACK")
             if is_read_only(exc):
                 raise self._read_only_error(str(exc)) from None
+            self._raise_if_full(exc)
             if is_busy(exc):
                 raise self._busy_error(BUSY_TIMEOUT_MS / 1000) from None
             raise
@@ -242,6 +288,7 @@ class Registry:
                     conn.execute("ROLLBACK")
                 if is_read_only(exc):
                     raise self._read_only_error(str(exc)) from None
+                self._raise_if_full(exc)
                 if is_busy(exc):
                     raise self._busy_error(BUSY_TIMEOUT_MS / 1000) from None
                 raise
@@ -282,5 +329,9 @@ class Registry:
                     progress(total - remaining, total)
 
             self.db.conn.backup(target, pages=pages, progress=step)
+        except sqlite3.Error as exc:
+            if _disk_full(exc, dest.parent):
+                raise disk_full_error("a copy of the registry", dest.parent) from None
+            raise
         finally:
             target.close()

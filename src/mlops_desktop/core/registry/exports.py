@@ -36,6 +36,13 @@ def record(reg: Registry, *, version_id: int, ref: str, out_path: str, zip: bool
     return _row(row)
 
 
+def find(reg: Registry, *, out_path: str, manifest_sha256: str) -> Optional[dict[str, Any]]:
+    """The export recorded for the package at ``out_path`` with that manifest, or None."""
+    row = reg.query_one("SELECT * FROM exports WHERE out_path = ? AND manifest_sha256 = ? ORDER BY id LIMIT 1",
+                        (str(out_path), manifest_sha256))
+    return None if row is None else _row(row)
+
+
 def for_version(reg: Registry, version_id: int) -> list[dict[str, Any]]:
     """Every export of a version, oldest first."""
     return [_row(r) for r in reg.query("SELECT * FROM exports WHERE version_id = ? ORDER BY id",
