@@ -58,7 +58,8 @@ def test_counts_sizes_and_durations():
     assert n.count(53940) == "53,940"
     assert n.count(1.0) == "1"
     assert n.file_size(812) == "812 bytes"
-    assert n.file_size(1_234_567) == "1.23 MB"
+    assert n.file_size(1_234_567) == "1.18 MB"
+    assert n.file_size(5 * 1024 ** 3) == "5 GB"
     assert n.seconds(0.04) == "0.04 s"
     assert n.seconds(125) == "2 min 5 s"
 

@@ -185,17 +185,17 @@ def date_or_time(when: Any) -> str:
 
 
 def file_size(n_bytes: Any) -> str:
-    """A file's size: 812 bytes, 1.4 MB, 2.1 GB (powers of 1,000, as file managers show)."""
+    """A file's size: 812 bytes, 1.18 MB, 2.1 GB (in units of 1,024, as file managers show)."""
     f = _finite(n_bytes)
     if f is None:
         return MISSING
-    if f < 1000:
+    if f < 1024:
         return f"{round(f):,} bytes"
-    for unit in ("kB", "MB", "GB", "TB"):
-        f /= 1000
-        if f < 1000 or unit == "TB":
-            return f"{value(f)} {unit}"
-    raise AssertionError("unreachable")
+    for unit in ("KB", "MB", "GB", "TB"):
+        f /= 1024
+        if f < 1024 or unit == "TB":
+            break
+    return f"{value(f)} {unit}"
 
 
 def seconds(s: Any) -> str:

@@ -32,7 +32,10 @@ _CREATED = {
     "model.alias_moved": "move_id",
     "model.alias_removed": "move_id",
     "model.exported": "export_id",
+    "model.purpose_set": "entity",  # not a record of its own: the last one is the version's purpose
 }
+#: actions whose last entry per record is the one that counts (a value set again and again)
+_LAST_WINS = {"model.purpose_set"}
 
 
 def check_audit(reg: Registry) -> ChainCheck:
@@ -71,7 +74,10 @@ class _RecordCheck:
                     continue
                 if action == "run.finished":
                     self.last_finish[rid] = e
-                found.setdefault(rid, e)
+                if action in _LAST_WINS:
+                    found[rid] = e
+                else:
+                    found.setdefault(rid, e)
             self.by_id[action] = found
 
     def add(self, kind: str, message: str, *, seq: Optional[int] = None,
@@ -174,8 +180,10 @@ class _RecordCheck:
         return names
 
     def versions(self, models: dict[int, str]) -> dict[int, str]:
+        columns = {c["name"] for c in self.reg.query("PRAGMA table_info(model_versions)")}
+        purpose = ", purpose" if "purpose" in columns else ""
         rows = self.reg.query("SELECT id, model_id, version, run_id, artifact_sha256, stage"
-                              " FROM model_versions")
+                              f"{purpose} FROM model_versions")
         last_stage: dict[int, str] = {}
         for c in self.reg.query("SELECT version_id, to_stage FROM stage_changes ORDER BY id"):
             last_stage[c["version_id"]] = c["to_stage"]
@@ -196,6 +204,12 @@ class _RecordCheck:
                 if "run_id" in d and _int(d["run_id"]) != r["run_id"]:
                     self.differs(label, e, f"it names run {r['run_id']}, not run {d['run_id']}",
                                  entity)
+            said = self.entry("model.purpose_set", r["id"])
+            if (r.get("purpose") or "") != (said.details.get("after", "") if said is not None else ""):
+                self.add("record_altered" if said is not None else "missing_audit_entry",
+                         f"{label}'s purpose is not the one its audit log records last: it was "
+                         "changed outside the app.", seq=said.seq if said is not None else None,
+                         entity=entity)
             recorded = last_stage.get(r["id"], "draft")
             if r["stage"] != recorded:
                 self.add("record_altered",
