@@ -231,6 +231,9 @@ class Chart(ChartExport, pg.PlotWidget):
         if self.legend is not None:
             self.legend.scene().removeItem(self.legend) if self.legend.scene() else None
             self.legend = None
+            # the plot item keeps the legend it made and would hand back that removed one:
+            # every chart after the first drew without a legend
+            self.getPlotItem().legend = None
         item = self.getPlotItem()
         item.setTitle(title or self._title, color=self._fg.name())
         item.setLabel("bottom", x_label, color=self._fg.name())

@@ -149,11 +149,13 @@ def _batch_section(report: DriftReport, *, all_cards: bool, anchor: str) -> str:
     out += [f"<p class='muted'>{escape(n)}</p>" for n in report.notes]
     if report.performance and report.performance.get("current"):
         perf = report.performance
-        rows = "".join(f"<tr><td>{escape(k)}</td><td class='num'>{_n(v)}</td>"
+        rows = "".join(f"<tr><td>{escape(numbers.metric_name(k))}</td><td class='num'>{_n(v)}</td>"
                        f"<td class='num'>{_n((perf.get('holdout') or {}).get(k))}</td></tr>"
                        for k, v in perf["current"].items())
-        out.append(f"<h3>Performance on {perf['rows']:,} labelled rows</h3><table><tr><th>metric</th>"
-                   f"<th>this batch</th><th>training holdout</th></tr>{rows}</table>")
+        source = f"<p class='muted'>Holdout: {escape(perf['holdout_source'])}.</p>" \
+            if perf.get("holdout_source") else ""
+        out.append(f"<h3>Performance on {perf['rows']:,} labelled rows</h3>{source}<table><tr><th>metric</th>"
+                   f"<th>this batch</th><th>holdout</th></tr>{rows}</table>")
     extra = [r for r in (report.prediction, report.target) if r is not None]
     out.append(_features_table(list(report.features) + extra, anchor))
     cards = [r for r in list(report.features) + extra if all_cards or r.verdict != metrics.NO_DRIFT]

@@ -85,7 +85,9 @@ def summarise(comparison: metrics.Comparison, *, model_reference: bool,
         shown = list(performance["current"].items())[:2]
         hold = performance.get("holdout") or {}
         sentences.append("On this batch " + ", ".join(
-            f"{k} {numbers.value(v)}" + (f" (holdout {numbers.value(hold[k])})" if k in hold else "") for k, v in shown) + ".")
+            f"{numbers.metric_name(k)} {numbers.value(v)}" + (f" (holdout {numbers.value(hold[k])})" if k in hold else "")
+            for k, v in shown) + (f"; the holdout figures are those of {performance['holdout_source']}"
+                                  if performance.get("holdout_source") and hold else "") + ".")
     if dv.n_not_comparable:
         names = ", ".join(dv.not_comparable[:4]) + (" …" if dv.n_not_comparable > 4 else "")
         sentences.append(f"{dv.n_not_comparable} feature{'s' if dv.n_not_comparable != 1 else ''} could not "

@@ -120,7 +120,7 @@ def _profile_sections(profile: Any) -> list[str]:
         for r in t["relations"]:
             value = r.get(key) if key != "strength" else (r.get("eta2") if r.get("eta2") is not None else r.get("cramers_v"))
             rows.append(f"<tr><td>{escape(r['column'])}</td><td>{escape(r['kind'])}</td>"
-                        f"<td class='num'>{_num(r.get('mutual_information'), 3)}</td><td class='num'>{_num(value, 3)}</td></tr>")
+                        f"<td class='num'>{_num(r.get('mutual_information'))}</td><td class='num'>{_num(value)}</td></tr>")
         out.append(f"<table><tr><th>feature</th><th>type</th><th>mutual information (nats)</th><th>{label}</th></tr>"
                    f"{''.join(rows)}</table>")
     out.append(f"<h2>Columns ({profile.n_columns})</h2><div class='cards'>"

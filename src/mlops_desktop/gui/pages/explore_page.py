@@ -105,8 +105,9 @@ class ExplorePage(LazyPage):
         self.column_title = heading("")
         left.addWidget(self.column_title)
         self.stats = make_table(["Statistic", "Value"])
-        self.stats.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.stats.setMaximumWidth(260)
+        self.stats.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.stats.horizontalHeader().setStretchLastSection(True)
+        self.stats.setMaximumWidth(300)
         left.addWidget(self.stats, 1)
         dl.addLayout(left)
         charts = QVBoxLayout()
@@ -114,9 +115,13 @@ class ExplorePage(LazyPage):
         self.box = Chart("Box plot")
         self.box.setMaximumHeight(130)
         self.relation = Chart("Relation to the target")
+        self.relation_note = QLabel()  # instead of empty axes when there is no relation chart
+        self.relation_note.setWordWrap(True)
+        self.relation_note.setAlignment(Qt.AlignmentFlag.AlignTop)
         charts.addWidget(self.distribution, 3)
         charts.addWidget(self.box, 1)
         charts.addWidget(self.relation, 3)
+        charts.addWidget(self.relation_note, 3)
         dl.addLayout(charts, 1)
         self.tabs.addTab(detail, "Column")
 
@@ -303,12 +308,15 @@ class ExplorePage(LazyPage):
         target = self.profile.target if self.profile else None
         rel = next((r for r in (target or {}).get("relations", []) if r["column"] == name), None)
         chart = (rel or {}).get("chart")
-        if not target:
-            self.relation.reset("Choose a target to see how each column relates to it")
-            return
-        if not chart:
-            self.relation.reset(f"{name} is the target" if name == target["column"]
-                                else f"No relation chart for {name}")
+        note = ("Choose a target to see how each column relates to it." if not target else
+                f"{name} is the target." if name == target["column"] else
+                f"No chart of {name} against the target: its type ({self.profile.column(name).kind}) "
+                "has none." if not chart else "")
+        self.relation.setVisible(not note)
+        self.relation_note.setVisible(bool(note))
+        self.relation_note.setText(note)
+        if note:
+            self.relation.reset("")
             return
         title = f"{name} and {target['column']}"
         if chart["kind"] == "scatter":
