@@ -4,6 +4,7 @@ its columns, no column header is narrower than its text)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -105,6 +106,7 @@ def test_every_page_fits_at_both_sizes(flights_workspace, qtbot):
     export.export()
     wait_jobs(qtbot, window, timeout_s=240)
 
+    look_at_the_figures(window, refs, qtbot)
     problems = []
     for width, height in SIZES:
         window.resize(width, height)
@@ -133,3 +135,73 @@ def test_every_page_fits_at_both_sizes(flights_workspace, qtbot):
                 screenshot(window, f"fit_{width}x{height}_validate_regression")
                 problems += [f"{width}x{height} Validate regression: {p}" for p in cut_tables(page)]
     assert not problems, "\n".join(problems)
+
+
+def look_at_the_figures(window, refs, qtbot):
+    """What the analyst reads on the pages: one formatter's figures, legends, the sample
+    size of the target scatter, the influential rows, no classifier controls for a
+    regression model, the purpose on the card."""
+    # Explore: the scatter against the target says it is a random sample, and its size
+    window.go_to("Explore")
+    explore = window.page("Explore")
+    explore.tabs.setCurrentIndex(1)
+    explore.show_column(explore.column_row("dep_delay"))
+    title = explore.relation.getPlotItem().titleLabel.text
+    assert "2,000 random rows of 2,8" in title, title
+    assert not explore.relation_note.isVisible()
+    explore.show_column(explore.column_row("time_hour"))  # a date: no relation chart, no empty axes
+    assert not explore.relation.isVisible() and "no" in explore.relation_note.text().lower()
+    explore.show_column(explore.column_row("dep_delay"))
+    screenshot(window, "fit_explore_relation_sample")
+
+    # Check: p-values never "= 0", the influential rows listed, a click on a point shows its row
+    window.go_to("Check")
+    check = window.page("Check")
+    for row, c in enumerate(check.report.checks):
+        check.show_check(row)
+        assert "p-value = 0<" not in check.detail.text() and "p-value = 0;" not in check.detail.text()
+        assert check.chart.isVisibleTo(check) == bool(c.chart and c.chart.get("x"))
+    row = next(i for i, c in enumerate(check.report.checks) if c.id == "influence")
+    check.table.setCurrentCell(row, 0)
+    assert check.rows_table.isVisibleTo(check) and check.rows_table.rowCount() > 0
+    first = check.report.checks[row].chart["labels"][0]
+    check.chart.point_clicked.emit(first)
+    assert f"Row {int(first) + 1:,}" in check.row_detail.text() and "arr_delay = " in check.row_detail.text()
+    screenshot(window, "fit_check_influential_rows")
+
+    # Validate: intervals as "low to high"; a regression model has no classifier controls
+    window.go_to("Validate")
+    validate = window.page("Validate")
+    validate.model_combo.setCurrentIndex(validate.model_combo.findData(refs["late"]))
+    cells = [validate.metrics.item(r, c).text() for r in range(validate.metrics.rowCount()) for c in (2, 4)]
+    assert all(" to " in t for t in cells if t != "—") and not any("–" in t or "e-" in t for t in cells), cells
+    assert validate.rule.isVisibleTo(validate) and validate.cost_fp.isVisibleTo(validate)
+    assert validate.tabs.isTabVisible(validate.tabs.indexOf(validate.confusion))
+    validate.purpose.setText("Warn gate staff of late arrivals a day ahead.")
+    validate.save_purpose()
+    qtbot.waitUntil(lambda: "Warn gate staff" in validate.card.toPlainText(), timeout=10_000)
+    card = validate.card.toPlainText()
+    assert "{" not in card and not re.search(r"\d\d:\d\d:\d\d\.\d", card)
+    validate.model_combo.setCurrentIndex(validate.model_combo.findData(refs["delay"]))
+    assert not validate.rule.isVisibleTo(validate) and not validate.cost_fp.isVisibleTo(validate)
+    assert not validate.tabs.isTabVisible(validate.tabs.indexOf(validate.confusion))
+
+    # Monitor: reference and current told apart by a legend; categories as bars from zero
+    window.go_to("Monitor")
+    monitor = window.page("Monitor")
+    names = [monitor.features.item(r, 0).text() for r in range(monitor.features.rowCount())]
+    for name in ("dep_delay", "carrier"):
+        monitor.features.setCurrentCell(names.index(name), 0)
+        legend = monitor.distribution.legend
+        assert legend is not None and legend.isVisible()
+        assert [label.text for _sample, label in legend.items] == ["reference", "current"]
+        assert monitor.distribution.getPlotItem().getViewBox().viewRange()[0 if name == "carrier" else 1][0] <= 0
+        screenshot(window, f"fit_monitor_{name}")
+    monitor.tabs.setCurrentIndex(2)
+    bottom = monitor.dataset_timeline.getPlotItem().getAxis("bottom")
+    assert bottom._tickLevels and bottom._tickLevels[0][0][1].startswith("2013-")  # dated labels
+    assert monitor.dataset_timeline.getPlotItem().getViewBox().viewRange()[1][0] <= 0
+    screenshot(window, "fit_monitor_timeline_bars")
+    summary = monitor.summary.text()
+    assert "balanced_accuracy" not in summary and "the holdout figures are those of validation" in summary
+    monitor.tabs.setCurrentIndex(0)

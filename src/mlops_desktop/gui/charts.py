@@ -241,6 +241,7 @@ class Chart(ChartExport, pg.PlotWidget):
         item.getAxis("bottom").setTicks(None)
         item.getAxis("left").setTicks(None)
         item.invertY(False)
+        item.enableAutoRange()  # a range fixed for the last drawing must not hold for this one
 
     def histogram(self, edges: Sequence[float], counts: Sequence[int], *, title: str = "",
                   x_label: str = "", marks: Sequence[tuple[float, str]] = ()) -> None:

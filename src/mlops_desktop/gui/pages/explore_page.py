@@ -105,8 +105,8 @@ class ExplorePage(LazyPage):
         self.column_title = heading("")
         left.addWidget(self.column_title)
         self.stats = make_table(["Statistic", "Value"])
-        self.stats.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        self.stats.horizontalHeader().setStretchLastSection(True)
+        self.stats.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.stats.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         self.stats.setMaximumWidth(300)
         left.addWidget(self.stats, 1)
         dl.addLayout(left)
@@ -320,8 +320,8 @@ class ExplorePage(LazyPage):
             return
         title = f"{name} and {target['column']}"
         if chart["kind"] == "scatter":
-            if chart.get("of", 0) > chart.get("shown", 0):
-                title += f" (a random sample of {numbers.count(chart['shown'])} of {numbers.count(chart['of'])} rows)"
+            if chart.get("of", 0) > chart.get("shown", 0):  # the axes name the columns
+                title = f"{numbers.count(chart['shown'])} random rows of {numbers.count(chart['of'])}"
             self.relation.scatter(chart["x"], chart["y"], title=title, x_label=chart["x_label"],
                                   y_label=chart["y_label"])
         elif chart["kind"] == "bars":
