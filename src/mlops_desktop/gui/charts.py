@@ -200,8 +200,9 @@ class Chart(ChartExport, pg.PlotWidget):
             self.apply_palette()
         super().changeEvent(event)
 
-    def _add_legend(self) -> pg.LegendItem:
-        self.legend = self.getPlotItem().addLegend(offset=(-10, 10), labelTextColor=self._fg)
+    def _add_legend(self, offset: tuple[int, int] = (-10, 10)) -> pg.LegendItem:
+        """A legend in a corner (top right unless ``offset`` says otherwise)."""
+        self.legend = self.getPlotItem().addLegend(offset=offset, labelTextColor=self._fg)
         self.legend.setBrush(QColor(self._bg.red(), self._bg.green(), self._bg.blue(), 200))
         return self.legend
 
@@ -295,7 +296,7 @@ class Chart(ChartExport, pg.PlotWidget):
                            padding=0.05)
         if reference is not None:
             self.addItem(pg.InfiniteLine(pos=reference, angle=0, label=reference_label or None,
-                                         labelOpts={"position": 0.95, "color": "#b3261e", "anchors": [(1, 1), (1, 1)]},
+                                         labelOpts={"position": 0.98, "color": "#b3261e", "anchors": [(1, 0), (1, 0)]},
                                          pen=pg.mkPen("#b3261e", style=Qt.PenStyle.DashLine)))
 
     def hbars(self, labels: Sequence[str], values: Sequence[float], *, title: str = "",
@@ -319,7 +320,7 @@ class Chart(ChartExport, pg.PlotWidget):
         (shares of each category in the reference and in the batch); the axis starts at
         zero, labels on the left never overlap."""
         self.reset(title, x_label, "")
-        self._add_legend()
+        self._add_legend(offset=(-10, -10))  # bottom right: the smallest categories are there
         k = max(len(series), 1)
         height = 0.8 / k
         y = np.arange(len(labels), dtype=float)

@@ -127,7 +127,7 @@ class CheckPage(LazyPage):
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         rl.addWidget(self.detail)
         self.rows_table = make_table([], name="rows-to-look-at")
-        self.rows_table.setMaximumHeight(150)
+        self.rows_table.setMaximumHeight(125)
         self.rows_table.cellClicked.connect(lambda r, _c: self.show_row(self.rows_table.item(r, 0).data(RAW_ROLE) - 1))
         rl.addWidget(self.rows_table)
         self.row_detail = QLabel()
@@ -358,7 +358,7 @@ class CheckPage(LazyPage):
                 if "slope" in ref else None
             self.chart.scatter(x, y, title=title, line=line, **labels)
         elif kind == "scatter" and chart.get("labels"):  # a point per row: a click shows the row
-            self.chart.scatter(x, y, title=title + " (click a point to see its row)", hline=ref.get("zero_line"),
+            self.chart.scatter(x, y, title=title, hline=ref.get("zero_line"),
                                point_labels=chart["labels"], **labels)
         elif kind in ("scatter", "line"):
             self.chart.scatter(x, y, title=title, hline=ref.get("zero_line"), **labels)
@@ -377,6 +377,7 @@ class CheckPage(LazyPage):
         """Show the values of the dataset's row at ``position`` (0-based; the Data page
         numbers it from 1)."""
         from ...core.data.catalog import row_at
+        from ..table_model import format_value
 
         ws, key = self.state.workspace, self.selection.key
         if ws is None or key is None:
@@ -386,7 +387,7 @@ class CheckPage(LazyPage):
         except Exception as exc:
             show_error(self, "Cannot show the row", exc)
             return
-        shown = "; ".join(f"{k} = {numbers.cell(v)}" for k, v in values.items())
+        shown = "; ".join(f"{k} = {format_value(v)}" for k, v in values.items())  # as the Data page shows it
         self.row_detail.setText(f"<b>Row {numbers.count(position + 1)}</b> (as numbered on the Data page): "
                                 f"{_html(shown)}")
 
