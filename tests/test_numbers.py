@@ -28,6 +28,10 @@ def test_a_p_value_is_never_zero(p, text):
     assert n.p_value(p) == text
 
 
+def test_fixed_decimals_for_a_matrix():
+    assert [n.fixed(v) for v in (-0.8, 0.05, 1, -0.001, None)] == ["-0.80", "0.05", "1.00", "0.00", "—"]
+
+
 def test_a_p_value_in_a_sentence():
     assert n.p_phrase(0) == "p < 1e-16"
     assert n.p_phrase(0.2) == "p = 0.200"

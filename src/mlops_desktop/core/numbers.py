@@ -63,6 +63,13 @@ def value(x: Any, digits: int = DIGITS) -> str:
     return "0" if text in ("-0", "") else text
 
 
+def fixed(x: Any, decimals: int = 2) -> str:
+    """Values on one scale side by side, with the same decimals (a correlation matrix:
+    -0.80, 0.05, 1.00)."""
+    f = _finite(x)
+    return MISSING if f is None else f"{f + 0.0:.{decimals}f}".replace("-0.00", "0.00")
+
+
 def signed(x: Any, digits: int = DIGITS) -> str:
     """A difference with its sign: +0.389, -0.012, 0."""
     text = value(x, digits)

@@ -495,7 +495,7 @@ class Heatmap(ChartExport, QWidget):
                     v = self.value_at(c, r)
                     if v is None:
                         continue
-                    label = pg.TextItem(numbers.value(v, 2), color="w" if abs(v) > 0.6 else "#333",
+                    label = pg.TextItem(numbers.fixed(v, 2), color="w" if abs(v) > 0.6 else "#333",
                                         anchor=(0.5, 0.5))
                     label.setPos(c + 0.5, r + 0.5)
                     self.plot.addItem(label)

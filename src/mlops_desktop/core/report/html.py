@@ -55,7 +55,7 @@ def _heatmap(rows: Sequence[str], cols: Sequence[str], matrix: Sequence[Sequence
     for name, values in zip(rows, matrix):
         cells = "".join(
             f"<td style='background:{_heat_colour(v)};color:{'#fff' if v is not None and abs(v) > 0.6 else '#1f2933'}' "
-            f"title='{escape(name)} × {escape(c)}: {_num(v)}'>{'' if v is None else numbers.value(v, 2)}</td>"
+            f"title='{escape(name)} × {escape(c)}: {_num(v)}'>{'' if v is None else numbers.fixed(v, 2)}</td>"
             for c, v in zip(cols, values))
         body.append(f"<tr><th title='{escape(name)}'>{escape(name[:14])}</th>{cells}</tr>")
     return f"<table class='heat'><tr><th></th>{head}</tr>{''.join(body)}</table>"
