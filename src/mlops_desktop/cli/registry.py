@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..core import numbers
 from .common import EXIT_OK, Parser, add_actor, add_common, emit, open_workspace, short, table, who
 
 
@@ -178,8 +179,8 @@ def _model_text(d: dict) -> str:
         body = []
         for r in rows:
             cells = ([str(r["class"])] if "class" in r else []) + [
-                r["name"], short(r["estimate"]), short(r["std_error"]), short(r["p_value"]),
-                f"{short(r['ci_low'])} … {short(r['ci_high'])}"] + ([short(r.get("odds_ratio"))] if odds else [])
+                r["name"], short(r["estimate"]), short(r["std_error"]), numbers.p_value(r["p_value"]),
+                numbers.interval(r["ci_low"], r["ci_high"])] + ([short(r.get("odds_ratio"))] if odds else [])
             body.append(cells)
         lines += ["", table(body, header)]
     lin = d.get("lineage") or {}

@@ -415,7 +415,7 @@ class ValidatePage(LazyReloadingPage):
         self._draw_pdp()
         coefs = (card.coefficients if card is not None else None) or []
         fill_table(self.coefficients, [[c.get("name") or c.get("term", ""), c.get("estimate"), c.get("std_error"),
-                                   c.get("p_value"), c.get("odds_ratio")] for c in coefs])
+                                   numbers.p_value(c.get("p_value")), c.get("odds_ratio")] for c in coefs])
         self.tabs.setTabEnabled(6, bool(coefs))
         self.card.setMarkdown(shown.markdown)
         self.purpose.setText(card.purpose if card is not None else "")
