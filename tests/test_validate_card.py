@@ -18,7 +18,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from mlops_desktop.core.checks.result import fmt
+from mlops_desktop.core.numbers import value as fmt
 from mlops_desktop.core.errors import InvalidChoiceError, MlopsError
 from mlops_desktop.core.validate import (ModelCard, coefficient_table, limitations_from_facts,
                                          model_card_html, model_card_markdown, validate_model,

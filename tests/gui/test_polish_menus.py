@@ -60,7 +60,7 @@ def test_edit_copy_acts_on_the_focused_table_or_chart(window, qtbot):
     explore.columns.selectRow(0)
     QApplication.clipboard().clear()
     actions["Copy"].trigger()
-    assert QApplication.clipboard().text() == "species\tcategorical\t0.0%\t3\t\n"  # the sparkline cell is empty
+    assert QApplication.clipboard().text() == "species\tcategorical\t0%\t3\t\n"  # the sparkline cell is empty
     explore.tabs.setCurrentIndex(1)
     explore.distribution.setFocus()
     QApplication.clipboard().clear()

@@ -114,9 +114,7 @@ def progress_printer(enabled: bool) -> Callable[[Optional[float], str], None]:
 
 
 def short(value: Any) -> str:
-    """A number for a terminal column."""
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+    """A number (or anything) for a terminal column, written as everywhere else."""
+    from ..core.numbers import cell
+
+    return cell(value)

@@ -7,6 +7,7 @@ import argparse
 import sys
 from typing import Any
 
+from ..core import numbers
 from .common import EXIT_OK, add_actor, add_common, emit, open_workspace, progress_printer, who
 
 
@@ -39,17 +40,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _size(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
-
-
 def _text(result: Any) -> str:
     return "\n".join([
-        f"Exported {result.ref} to {result.path} ({len(result.files)} files, {_size(result.size_bytes)})",
+        f"Exported {result.ref} to {result.path} ({len(result.files)} files, {numbers.file_size(result.size_bytes)})",
         f"manifest SHA-256: {result.manifest_sha256}",
         f"checked: {result.check.get('rows', 0)} example rows scored by the package as by the app",
         "Send the manifest SHA-256 with the package; IT checks it with 'python score.py --verify'."])
@@ -62,7 +55,7 @@ def _plan_text(plan: Any) -> str:
         lines.append(f"approved by {a['by']} on {a['at'][:10]}: {a['comment']}")
     lines.append("")
     for f in plan.files:
-        size = "" if f.size_bytes is None else ("about " if not f.exact else "") + _size(f.size_bytes)
+        size = "" if f.size_bytes is None else ("about " if not f.exact else "") + numbers.file_size(f.size_bytes)
         lines.append(f"  {f.path:<40}{size:>14}  {f.what}")
     if plan.previous_exports:
         lines += ["", "Exported before:"] + [f"  {e['created_at'][:19]} by {e['created_by']} to {e['out_path']}"

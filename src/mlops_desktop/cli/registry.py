@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..core import numbers
 from .common import EXIT_OK, Parser, add_actor, add_common, emit, open_workspace, short, table, who
 
 
@@ -78,6 +79,13 @@ def register(sub: Any) -> dict:
     add_common(q)
     add_actor(q)
 
+    q = msub.add_parser("purpose", help="set what a version is for (MODEL:VERSION, or MODEL for its latest "
+                                        "version): the Purpose on its model card")
+    q.add_argument("ref", metavar="MODEL[:VERSION]")
+    q.add_argument("text", metavar="TEXT", help="the purpose ('' clears it)")
+    add_common(q)
+    add_actor(q)
+
     p = sub.add_parser("single-user", help="show or switch single-user mode (self-approval allowed and "
                                            "recorded as self-approved)")
     p.add_argument("state", nargs="?", choices=["on", "off"], help="without it: show the state")
@@ -88,7 +96,7 @@ def register(sub: Any) -> dict:
 
 def cmd_models(args: argparse.Namespace) -> int:
     handler = {"list": _list, "show": _show, "stage": _stage, "alias": _alias, "compare": _compare,
-               "tag": _tag, "describe": _describe}[args.action]
+               "tag": _tag, "describe": _describe, "purpose": _purpose}[args.action]
     with open_workspace(args, create=False, only_reading=args.action in ("list", "show", "compare")) as ws:
         handler(ws, args)
     return EXIT_OK
@@ -171,8 +179,8 @@ def _model_text(d: dict) -> str:
         body = []
         for r in rows:
             cells = ([str(r["class"])] if "class" in r else []) + [
-                r["name"], short(r["estimate"]), short(r["std_error"]), short(r["p_value"]),
-                f"{short(r['ci_low'])} … {short(r['ci_high'])}"] + ([short(r.get("odds_ratio"))] if odds else [])
+                r["name"], short(r["estimate"]), short(r["std_error"]), numbers.p_value(r["p_value"]),
+                numbers.interval(r["ci_low"], r["ci_high"])] + ([short(r.get("odds_ratio"))] if odds else [])
             body.append(cells)
         lines += ["", table(body, header)]
     lin = d.get("lineage") or {}
@@ -379,6 +387,14 @@ def _describe(ws: Any, args: argparse.Namespace) -> None:
 
     done = set_description(ws, args.ref, args.text, actor=who(args))
     emit(args, done, lambda: f"{done['ref']}: description " + ("set" if done["after"] else "cleared")
+         + ("" if done["changed"] else " (unchanged)"))
+
+
+def _purpose(ws: Any, args: argparse.Namespace) -> None:
+    from ..core.annotations import set_purpose
+
+    done = set_purpose(ws, args.ref, args.text, actor=who(args))
+    emit(args, done, lambda: f"{done['ref']}: purpose " + ("set" if done["after"] else "cleared")
          + ("" if done["changed"] else " (unchanged)"))
 
 

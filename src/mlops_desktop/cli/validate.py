@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .common import EXIT_OK, add_actor, add_common, emit, open_workspace, progress_printer, who
+from ..core import numbers
+from .common import EXIT_OK, add_actor, add_common, emit, open_workspace, progress_printer, short, who
 
 
 def register(sub: Any) -> dict:
@@ -23,7 +24,8 @@ def register(sub: Any) -> dict:
                    help="report metrics per value of this column (repeat, or A,B)")
     p.add_argument("--report", metavar="FILE.html",
                    help="write the model card with the validation (.html or .md)")
-    p.add_argument("--purpose", default="", help="what the model is for, for the model card")
+    p.add_argument("--purpose", default="", help="what the model is for, for the model card (default: "
+                                                 "the purpose stored with the version, see `models purpose`)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples (default 1000)")
     add_common(p)
     add_actor(p)
@@ -73,20 +75,20 @@ def _text(result: Any, report: str | None) -> str:
     lines.append(f"{'METRIC':<28}{'MODEL':>10}  {'95% INTERVAL':<22}{'BASELINE':>10}")
     for m in r.metrics:
         b = base.get(m.name)
-        interval = f"{_n(m.low)} to {_n(m.high)}" if m.low is not None else ""
-        lines.append(f"{m.label[:27]:<28}{_n(m.value):>10}  {interval:<22}{_n(b.value if b else None):>10}")
+        interval = numbers.interval(m.low, m.high) if m.low is not None else ""
+        lines.append(f"{m.label[:27]:<28}{short(m.value):>10}  {interval:<22}{short(b.value if b else None):>10}")
     if r.threshold is not None:
         lines += ["", f"Threshold {r.threshold:.4g}: {r.threshold_reason}"]
     if r.importance:
         lines += ["", "Most important features (permutation, on the holdout):"]
-        lines += [f"  {i['feature']:<28}{_n(i['mean'])}" for i in r.importance[:8]]
+        lines += [f"  {i['feature']:<28}{short(i['mean'])}" for i in r.importance[:8]]
     for g in r.subgroups or []:
         primary = g.get("primary_metric")
         lines += ["", f"By {g['column']} ({primary}; groups under {g.get('min_reliable_rows', '?')} rows are "
                       "unreliable):"]
         for x in g["groups"][:20]:
             value = (x.get("metrics") or {}).get(primary)
-            lines.append(f"  {str(x['value'])[:26]:<28}{_n(value):>10}  {x['count']:>8,} rows"
+            lines.append(f"  {str(x['value'])[:26]:<28}{short(value):>10}  {x['count']:>8,} rows"
                          + ("" if x.get("reliable", True) else "  (few rows)"))
         if len(g["groups"]) > 20:
             lines.append(f"  … and {len(g['groups']) - 20} more (see --json or the model card)")
@@ -95,6 +97,3 @@ def _text(result: Any, report: str | None) -> str:
         lines += ["", f"Model card written to {report}"]
     return "\n".join(lines)
 
-
-def _n(v: Any) -> str:
-    return "—" if v is None else f"{v:.4g}"

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ..core.backup import human_size as _size
+from ..core.numbers import file_size as _size
 from .common import EXIT_OK, EXIT_USER, add_actor, add_common, emit, open_workspace, progress_printer, who
 
 

@@ -1,4 +1,5 @@
-"""Tags and descriptions on registered models and model versions, each change audited.
+"""Tags, descriptions and purposes on registered models and model versions, each change
+audited.
 
 What is annotated is named the way the CLI takes it: ``MODEL`` is the registered model
 itself, ``MODEL:VERSION`` one of its versions.
@@ -128,3 +129,22 @@ def description_of(ws: "Workspace", ref: str) -> str:
     if number is None:
         return model_rows.get_model(ws.registry, name).description
     return model_rows.get_version(ws.registry, name, number).description
+
+
+def set_purpose(ws: "Workspace", ref: str, text: str, *, actor: str) -> dict[str, Any]:
+    """Replace what a version is for (``MODEL:VERSION``, or ``MODEL`` for its latest
+    version; empty text clears it): the model card's Purpose. Kept apart from the
+    description, which says what the version is (what changed, how it was made). Returns
+    {ref, before, after, changed}; the same text again records nothing."""
+    from .registry import models as model_rows
+    from .train import find_version
+
+    text = str(text or "").strip()
+    if len(text) > MAX_DESCRIPTION:
+        raise InvalidChoiceError(f"A purpose holds at most {MAX_DESCRIPTION:,} characters; this one "
+                                 f"has {len(text):,}.")
+    with ws.registry.transaction():
+        mv = find_version(ws, ref)
+        if mv.purpose != text:
+            model_rows.set_version_purpose(ws.registry, mv.id, label=mv.ref, text=text, actor=actor)
+    return {"ref": mv.ref, "before": mv.purpose, "after": text, "changed": mv.purpose != text}

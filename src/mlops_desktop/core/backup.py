@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Optional
 
+from . import numbers
 from .. import __version__
 from .errors import WorkspaceError
 from .jobs import CancelToken, ProgressCallback, no_progress
@@ -226,7 +227,7 @@ def backup(ws: "Workspace", path_zip: Path | str, *, actor: str,
             with reg.transaction():
                 audit.append(reg, actor=actor, action="workspace.backed_up", entity_type="workspace",
                              entity_id=info.get("id"),
-                             summary=f"Backed up to {dest} ({len(members)} files, {human_size(size)})",
+                             summary=f"Backed up to {dest} ({len(members)} files, {numbers.file_size(size)})",
                              details={"path": str(dest), "sha256": zip_sha, "bytes": size,
                                       "members": len(members), "schema_version": schema,
                                       "audit_seq": result.audit_seq, "missing": missing})
@@ -259,15 +260,6 @@ def _now() -> str:
     from .registry import utc_now
 
     return utc_now()
-
-
-def human_size(n: int) -> str:
-    """A byte count for people: 12.3 MB."""
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} bytes"
 
 
 # -- restore -----------------------------------------------------------------------------------

@@ -6,15 +6,18 @@ to copy it or save it as PNG or SVG."""
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QPoint, QRect, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QPoint, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMenu, QVBoxLayout, QWidget
+
+from ..core import numbers
 
 pg.setConfigOptions(background="w", foreground="#333", antialias=True)
 
@@ -163,6 +166,9 @@ class ChartExport:
 class Chart(ChartExport, pg.PlotWidget):
     """A plot with a title and plain axes, cleared before each drawing."""
 
+    #: the label of a scatter point that was clicked (see ``scatter(point_labels=)``)
+    point_clicked = Signal(object)
+
     def __init__(self, title: str = "", parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.setMinimumHeight(120)
@@ -174,6 +180,9 @@ class Chart(ChartExport, pg.PlotWidget):
             self.getPlotItem().getAxis(axis).enableAutoSIPrefix(False)  # no "(x0.001)" in labels
         self._title = title
         self.legend: Optional[pg.LegendItem] = None
+        #: the axis ("bottom" or "left") that names categories, and their labels: the
+        #: bottom axis shows as many as fit without overlapping, again on every resize
+        self._categories: Optional[tuple[str, list[str]]] = None
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._show_menu)
         self._bg, self._fg = apply_palette(self)
@@ -191,16 +200,41 @@ class Chart(ChartExport, pg.PlotWidget):
             self.apply_palette()
         super().changeEvent(event)
 
-    def _add_legend(self) -> pg.LegendItem:
-        self.legend = self.getPlotItem().addLegend(offset=(-10, 10), labelTextColor=self._fg)
+    def _add_legend(self, offset: tuple[int, int] = (-10, 10)) -> pg.LegendItem:
+        """A legend in a corner (top right unless ``offset`` says otherwise)."""
+        self.legend = self.getPlotItem().addLegend(offset=offset, labelTextColor=self._fg)
         self.legend.setBrush(QColor(self._bg.red(), self._bg.green(), self._bg.blue(), 200))
         return self.legend
 
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._place_category_ticks()
+
+    def _category_ticks(self, axis: str, labels: Sequence[Any], limit: int) -> None:
+        """Name the categories along ``axis``, each cut to ``limit`` characters."""
+        self._categories = (axis, [str(x) if len(str(x)) <= limit else str(x)[:limit - 1] + "…" for x in labels])
+        self._place_category_ticks()
+
+    def _place_category_ticks(self) -> None:
+        if self.__dict__.get("_categories") is None:  # also while pyqtgraph builds the widget
+            return
+        axis, labels = self._categories
+        step = 1
+        if axis == "bottom" and labels:  # every k-th label, so that none overlaps the next
+            room = max(self.getPlotItem().getViewBox().width(), 1.0)
+            widest = max(self.fontMetrics().horizontalAdvance(x) for x in labels) + 10
+            step = max(1, math.ceil(len(labels) * widest / room))
+        self.getPlotItem().getAxis(axis).setTicks([[(i, x) for i, x in enumerate(labels) if i % step == 0]])
+
     def reset(self, title: str = "", x_label: str = "", y_label: str = "") -> None:
         self.clear()
+        self._categories = None
         if self.legend is not None:
             self.legend.scene().removeItem(self.legend) if self.legend.scene() else None
             self.legend = None
+            # the plot item keeps the legend it made and would hand back that removed one:
+            # every chart after the first drew without a legend
+            self.getPlotItem().legend = None
         item = self.getPlotItem()
         item.setTitle(title or self._title, color=self._fg.name())
         item.setLabel("bottom", x_label, color=self._fg.name())
@@ -208,6 +242,7 @@ class Chart(ChartExport, pg.PlotWidget):
         item.getAxis("bottom").setTicks(None)
         item.getAxis("left").setTicks(None)
         item.invertY(False)
+        item.enableAutoRange()  # a range fixed for the last drawing must not hold for this one
 
     def histogram(self, edges: Sequence[float], counts: Sequence[int], *, title: str = "",
                   x_label: str = "", marks: Sequence[tuple[float, str]] = ()) -> None:
@@ -234,21 +269,34 @@ class Chart(ChartExport, pg.PlotWidget):
                                    pen=pg.mkPen(colour.darker(150), width=1))
             self.addItem(item)
             self.legend.addItem(item, name)
+        top = max([0.0, *[v for v in (*reference, *current) if v is not None]])
+        self.setYRange(0, max(top, 1e-12), padding=0.05)
 
     def bars(self, labels: Sequence[str], values: Sequence[float], *, title: str = "",
              y_label: str = "rows", colours: Optional[Sequence[QColor]] = None,
-             reference: Optional[float] = None) -> None:
-        """Vertical bars with the labels under them (top values, VIF per feature...)."""
-        self.reset(title, "", y_label)
+             reference: Optional[float] = None, x_label: str = "",
+             y_range: Optional[tuple[float, float]] = None, reference_label: str = "") -> None:
+        """Vertical bars with the labels under them, thinned so that none overlaps (a
+        timeline's periods, bins of dates); the y axis starts at zero."""
+        self.reset(title, x_label, y_label)
         if not values:
             return
         x = np.arange(len(values))
+        heights = np.asarray([np.nan if v is None else v for v in values], float)
         brushes = list(colours) if colours else [BLUE] * len(values)
-        self.addItem(pg.BarGraphItem(x=x, height=np.asarray(values, float), width=0.7, brushes=brushes))
-        ticks = [(i, (str(l) if len(str(l)) <= 12 else str(l)[:11] + "…")) for i, l in enumerate(labels)]
-        self.getPlotItem().getAxis("bottom").setTicks([ticks])
+        ok = np.isfinite(heights)  # a batch without the measure has no bar (not a zero one)
+        self.addItem(pg.BarGraphItem(x=x[ok], height=heights[ok], width=0.7,
+                                     brushes=[b for b, keep in zip(brushes, ok) if keep]))
+        self._category_ticks("bottom", labels, 12)
+        self.setXRange(-0.6, len(values) - 0.4, padding=0)
+        if y_range is not None:
+            self.setYRange(*y_range, padding=0.02)
+        else:
+            self.setYRange(0, max(float(np.nanmax(heights)) if ok.any() else 0.0, reference or 0.0, 1e-12),
+                           padding=0.05)
         if reference is not None:
-            self.addItem(pg.InfiniteLine(pos=reference, angle=0,
+            self.addItem(pg.InfiniteLine(pos=reference, angle=0, label=reference_label or None,
+                                         labelOpts={"position": 0.98, "color": "#b3261e", "anchors": [(1, 0), (1, 0)]},
                                          pen=pg.mkPen("#b3261e", style=Qt.PenStyle.DashLine)))
 
     def hbars(self, labels: Sequence[str], values: Sequence[float], *, title: str = "",
@@ -260,12 +308,33 @@ class Chart(ChartExport, pg.PlotWidget):
         y = np.arange(len(values))
         self.addItem(pg.BarGraphItem(x0=np.zeros(len(values)), y=y, height=0.7,
                                      width=np.asarray(values, float), brush=BLUE))
-        ticks = [(i, (str(l) if len(str(l)) <= 24 else str(l)[:23] + "…")) for i, l in enumerate(labels)]
-        self.getPlotItem().getAxis("left").setTicks([ticks])
+        self._category_ticks("left", labels, 24)
         self.getPlotItem().invertY(True)
         if reference is not None:
             self.addItem(pg.InfiniteLine(pos=reference, angle=90,
                                          pen=pg.mkPen("#b3261e", style=Qt.PenStyle.DashLine)))
+
+    def paired_hbars(self, labels: Sequence[str], series: dict[str, Sequence[Optional[float]]], *,
+                     title: str = "", x_label: str = "share of rows") -> None:
+        """Two or more series per category as horizontal bars side by side, with a legend
+        (shares of each category in the reference and in the batch); the axis starts at
+        zero, labels on the left never overlap."""
+        self.reset(title, x_label, "")
+        self._add_legend(offset=(-10, -10))  # bottom right: the smallest categories are there
+        k = max(len(series), 1)
+        height = 0.8 / k
+        y = np.arange(len(labels), dtype=float)
+        for i, (name, values) in enumerate(series.items()):
+            v = np.asarray([0.0 if x is None else x for x in values], float)
+            item = pg.BarGraphItem(x0=np.zeros(len(v)), y=y - 0.4 + height * (i + 0.5), height=height * 0.95,
+                                   width=v, brush=PALETTE[i % len(PALETTE)])
+            self.addItem(item)
+            self.legend.addItem(item, str(name))
+        self._category_ticks("left", labels, 24)
+        self.getPlotItem().invertY(True)
+        self.setYRange(-0.6, len(labels) - 0.4, padding=0)
+        top = max((max((x or 0.0) for x in values) for values in series.values() if len(values)), default=0.0)
+        self.setXRange(0, max(top, 1e-12) * 1.15, padding=0)  # room on the right for the legend
 
     def box(self, stats: dict[str, Any], *, title: str = "",
             x_range: Optional[tuple[float, float]] = None) -> None:
@@ -296,8 +365,10 @@ class Chart(ChartExport, pg.PlotWidget):
 
     def scatter(self, x: Sequence[float], y: Sequence[float], *, title: str = "", x_label: str = "",
                 y_label: str = "", line: Optional[tuple[float, float, float, float]] = None,
-                hline: Optional[float] = None, connect: bool = False) -> None:
-        """Points (``connect``: joined as a curve, e.g. ROC), a reference line, a zero line."""
+                hline: Optional[float] = None, connect: bool = False,
+                point_labels: Optional[Sequence[Any]] = None) -> None:
+        """Points (``connect``: joined as a curve, e.g. ROC), a reference line, a zero line.
+        With ``point_labels`` a click on a point emits ``point_clicked`` with its label."""
         self.reset(title, x_label, y_label)
         xs = np.asarray([np.nan if v is None else v for v in x], float)
         ys = np.asarray([np.nan if v is None else v for v in y], float)
@@ -306,7 +377,13 @@ class Chart(ChartExport, pg.PlotWidget):
             self.addItem(pg.PlotDataItem(xs[ok], ys[ok], pen=pg.mkPen(BLUE, width=2), symbol="o",
                                          symbolSize=4, symbolBrush=BLUE, symbolPen=None))
         else:
-            self.addItem(pg.ScatterPlotItem(xs[ok], ys[ok], size=4, pen=None, brush=QColor(59, 110, 168, 110)))
+            data = None if point_labels is None else [l for l, keep in zip(point_labels, ok) if keep]
+            points = pg.ScatterPlotItem(xs[ok], ys[ok], size=6 if data else 4, pen=None,
+                                        brush=QColor(59, 110, 168, 110), data=data, hoverable=data is not None,
+                                        hoverBrush=QColor("#b3261e") if data else None)
+            if data is not None:
+                points.sigClicked.connect(lambda _item, spots, _ev: spots and self.point_clicked.emit(spots[0].data()))
+            self.addItem(points)
         if line is not None:
             self.addItem(pg.PlotDataItem([line[0], line[2]], [line[1], line[3]],
                                          pen=pg.mkPen("#b3261e", width=1.5, style=Qt.PenStyle.DashLine)))
@@ -314,12 +391,19 @@ class Chart(ChartExport, pg.PlotWidget):
             self.addItem(pg.InfiniteLine(pos=hline, angle=0, pen=pg.mkPen("#b3261e", width=1.5)))
 
     def lines(self, x: Sequence[float], series: dict[str, Sequence[float]], *, title: str = "",
-              x_label: str = "", y_label: str = "") -> None:
-        """One line per series (e.g. a feature's distribution per class)."""
+              x_label: str = "", y_label: str = "", from_zero: bool = False) -> None:
+        """One line per series, with a legend (a feature's distribution per class, partial
+        dependence); ``from_zero`` for shares, so that a small difference looks small."""
         self.reset(title, x_label, y_label)
         self._add_legend()
+        top = 0.0
         for i, (name, values) in enumerate(series.items()):
-            self.plot(list(x), list(values), pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=2), name=str(name))
+            ys = [np.nan if v is None else v for v in values]
+            self.plot(list(x), ys, pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=2), name=str(name))
+            finite = [v for v in ys if np.isfinite(v)]
+            top = max([top, *finite])
+        if from_zero:
+            self.setYRange(0, max(top, 1e-12), padding=0.05)
 
     def stacked(self, labels: Sequence[str], series: dict[str, Sequence[float]], *, title: str = "",
                 y_label: str = "share") -> None:
@@ -335,8 +419,7 @@ class Chart(ChartExport, pg.PlotWidget):
             self.addItem(item)
             self.legend.addItem(item, str(name))
             bottom = bottom + v
-        ticks = [(i, (str(l) if len(str(l)) <= 10 else str(l)[:9] + "…")) for i, l in enumerate(labels)]
-        self.getPlotItem().getAxis("bottom").setTicks([ticks])
+        self._category_ticks("bottom", labels, 10)
 
 
 class Heatmap(ChartExport, QWidget):
@@ -412,7 +495,8 @@ class Heatmap(ChartExport, QWidget):
                     v = self.value_at(c, r)
                     if v is None:
                         continue
-                    label = pg.TextItem(f"{v:.2f}", color="w" if abs(v) > 0.6 else "#333", anchor=(0.5, 0.5))
+                    label = pg.TextItem(numbers.fixed(v, 2), color="w" if abs(v) > 0.6 else "#333",
+                                        anchor=(0.5, 0.5))
                     label.setPos(c + 0.5, r + 0.5)
                     self.plot.addItem(label)
                     self._labels.append(label)
@@ -431,7 +515,7 @@ class Heatmap(ChartExport, QWidget):
 
     def describe(self, col: int, row: int) -> str:
         v = self.value_at(col, row)
-        shown = "not defined" if v is None else f"{v:.3f}"
+        shown = "not defined" if v is None else numbers.value(v)
         return f"{self.rows[row]} × {self.cols[col]}: {shown}"
 
 

@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from .widgets import fmt_number
+from ..core import numbers
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -62,7 +62,7 @@ class RowsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if column.text is not None:
                 return column.text(value)
-            return value if isinstance(value, str) else fmt_number(value)
+            return value if isinstance(value, str) else numbers.cell(value)
         if role == Qt.ItemDataRole.TextAlignmentRole and isinstance(value, (int, float)) \
                 and not isinstance(value, bool):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

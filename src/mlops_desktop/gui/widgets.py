@@ -17,6 +17,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QFile
                                QLabel, QLineEdit, QMenu, QMessageBox, QPlainTextEdit, QPushButton,
                                QTableWidget, QTableWidgetItem, QTextEdit, QVBoxLayout, QWidget)
 
+from ..core import numbers
+
 #: the value behind a formatted cell ("1,234" shows 1234): what Copy and CSV export write
 RAW_ROLE = Qt.ItemDataRole.UserRole + 32
 #: more cells than this are not put on the clipboard; Export as CSV handles any size
@@ -410,24 +412,6 @@ def heading(text: str) -> QLabel:
     return label
 
 
-def fmt_number(v: Any) -> str:
-    """A number for a table cell: thousands separators for counts, 4 significant digits,
-    scientific notation for the very large and very small, a dash for missing."""
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        if v != v:
-            return "—"
-        if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
-            return f"{v:.3e}"
-        return f"{v:,.4g}"
-    return str(v)
-
-
 def find_data(combo: QComboBox, value: Any) -> int:
     """The index of the item holding ``value``, compared by value, or -1. (Qt's
     ``findData`` compares Python objects such as tuples by identity.)"""
@@ -450,12 +434,22 @@ def make_table(headers: list[str], *, select_rows: bool = True, name: str = "tab
     return t
 
 
+class _NumberItem(QTableWidgetItem):
+    """A formatted number that sorts by its value, not by its text."""
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        a, b = self.data(RAW_ROLE), other.data(RAW_ROLE)
+        if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            return a < b
+        return super().__lt__(other)
+
+
 def table_item(value: Any) -> QTableWidgetItem:
     """Text as it is; numbers formatted and right-aligned, their full value kept for
     Copy and CSV export."""
     if isinstance(value, str):
         return QTableWidgetItem(value)
-    item = QTableWidgetItem(fmt_number(value))
+    item = _NumberItem(numbers.cell(value))
     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     if value is not None:
         item.setData(RAW_ROLE, value)

@@ -10,10 +10,11 @@ from typing import Optional
 import numpy as np
 from scipy import stats
 
+from .. import numbers
 from . import rules
 from .ols import LinearFit
 from .prepare import Prepared
-from .result import NOT_APPLICABLE, OK, PROBLEM, WARNING, CheckResult, fmt
+from .result import NOT_APPLICABLE, OK, PROBLEM, WARNING, CheckResult
 
 # -- class balance ------------------------------------------------------------------------
 
@@ -44,7 +45,7 @@ def class_balance(prep: Prepared) -> CheckResult:
         verdict = WARNING
     else:
         verdict = OK
-    decided = (f"cut-offs: the smallest class ({rare!r}) has {smallest:,} rows, {fmt(ratio)} times "
+    decided = (f"cut-offs: the smallest class ({rare!r}) has {smallest:,} rows, {numbers.value(ratio)} times "
                f"the largest; fewer than {rules.MIN_CLASS_ROWS} rows is a problem, a ratio below "
                f"{rules.CLASS_RATIO_WARNING} a warning")
     if verdict == PROBLEM:
@@ -89,9 +90,9 @@ def events_per_variable(prep: Prepared) -> CheckResult:
         verdict = WARNING
     else:
         verdict = OK
-    decided = (f"cut-offs: {fmt(epv)} events per variable ({events:,} rows in the smallest class, "
-               f"{k} candidate parameters); below {fmt(rules.EVENTS_PER_VARIABLE[0])} a warning, "
-               f"below {fmt(rules.EVENTS_PER_VARIABLE[1])} a problem")
+    decided = (f"cut-offs: {numbers.value(epv)} events per variable ({events:,} rows in the smallest class, "
+               f"{k} candidate parameters); below {numbers.value(rules.EVENTS_PER_VARIABLE[0])} a warning, "
+               f"below {numbers.value(rules.EVENTS_PER_VARIABLE[1])} a problem")
     if len(prep.classes) > 2:
         decided += "; with several classes the smallest class counts, per equation"
     action = ("Nothing to do." if verdict == OK else

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import numbers
 from . import rules
 from .ols import LinearFit
 from .prepare import Prepared
-from .result import OK, PROBLEM, WARNING, CheckResult, fmt
+from .result import OK, PROBLEM, WARNING, CheckResult
 
 ID = "vif"
 NAME = "Multicollinearity (VIF)"
@@ -80,9 +81,9 @@ def aliased_combinations(prep: Prepared, fit: LinearFit) -> list[dict]:
             weights = np.empty(0)
         terms = [(fit.names[i], float(coef[i])) for i in np.flatnonzero(weights > 1e-6)]
         intercept = float(x.mean() - (fit.mean @ coef if fit.kept else 0.0))
-        text = " + ".join(f"{fmt(c)}·{n}" for n, c in terms) or "a constant"
+        text = " + ".join(f"{numbers.value(c)}·{n}" for n, c in terms) or "a constant"
         if terms and abs(intercept) > 1e-9 * max(1.0, np.abs(x).max()):
-            text += f" + {fmt(intercept)}"
+            text += f" + {numbers.value(intercept)}"
         out.append({"column": name, "feature": prep.column_feature[j],
                     "combination": [{"column": n, "coefficient": c} for n, c in terms],
                     "intercept": intercept, "text": f"{name} = {text}"})
@@ -144,8 +145,8 @@ def check(prep: Prepared, fit: LinearFit) -> CheckResult:
     assert max_vif is not None and worst is not None
     verdict = OK if max_vif < rules.VIF[0] else (WARNING if max_vif < rules.VIF[1] else PROBLEM)
     high = [r["feature"] for r in per_feature if r["vif"] >= rules.VIF[0]]
-    decided = (f"VIF cut-offs: largest VIF {fmt(max_vif)} ({worst['feature']}); warning from "
-               f"{fmt(rules.VIF[0])}, problem from {fmt(rules.VIF[1])}. For a categorical feature "
+    decided = (f"VIF cut-offs: largest VIF {numbers.value(max_vif)} ({worst['feature']}); warning from "
+               f"{numbers.value(rules.VIF[0])}, problem from {numbers.value(rules.VIF[1])}. For a categorical feature "
                "with several columns the generalised VIF, GVIF^(1/(2·df)) squared, is used")
     if verdict == OK:
         action = "Nothing to do."

@@ -13,11 +13,11 @@ from typing import Optional
 import numpy as np
 from scipy import stats
 
+from .. import numbers
 from . import rules
 from .ols import LinearFit, aux_r2, fit as ols_fit
 from .prepare import Prepared
-from .result import (NOT_APPLICABLE, OK, PROBLEM, WARNING, CheckResult, fmt, fmt_p,
-                     quantile_positions, thin)
+from .result import NOT_APPLICABLE, OK, PROBLEM, WARNING, CheckResult, quantile_positions, thin
 
 # White's test with every square and cross product up to this many regressors; beyond it,
 # levels and squares only (the number of cross products grows with the square)
@@ -72,8 +72,8 @@ def obs_per_parameter(prep: Prepared, *, what: str = "parameter") -> CheckResult
                "design_columns": len(prep.columns),
                "thresholds": {"warning_below": rules.OBS_PER_PARAMETER[0],
                               "problem_below": rules.OBS_PER_PARAMETER[1]}}
-    decided = (f"cut-offs: {fmt(ratio)} rows per {what} ({n:,} rows, {p} parameters); below "
-               f"{fmt(rules.OBS_PER_PARAMETER[0])} a warning, below {fmt(rules.OBS_PER_PARAMETER[1])} "
+    decided = (f"cut-offs: {numbers.value(ratio)} rows per {what} ({n:,} rows, {p} parameters); below "
+               f"{numbers.value(rules.OBS_PER_PARAMETER[0])} a warning, below {numbers.value(rules.OBS_PER_PARAMETER[1])} "
                "a problem")
     if p >= n:
         verdict = PROBLEM
@@ -192,9 +192,9 @@ def normality_residuals(prep: Prepared, fit: LinearFit) -> CheckResult:
     effect_level = max(rules.level(skew, rules.SKEWNESS), rules.level(excess, rules.EXCESS_KURTOSIS))
     p = sw_p if sw_p is not None else jb_p
     test = "Shapiro–Wilk test" if sw_p is not None else "Jarque–Bera test"
-    effect_text = (f"skewness {fmt(skew)} and excess kurtosis {fmt(excess)} (warning from "
-                   f"|{fmt(rules.SKEWNESS[0])}| or |{fmt(rules.EXCESS_KURTOSIS[0])}|, problem from "
-                   f"|{fmt(rules.SKEWNESS[1])}| or |{fmt(rules.EXCESS_KURTOSIS[1])}|)")
+    effect_text = (f"skewness {numbers.value(skew)} and excess kurtosis {numbers.value(excess)} (warning from "
+                   f"|{numbers.value(rules.SKEWNESS[0])}| or |{numbers.value(rules.EXCESS_KURTOSIS[0])}|, problem from "
+                   f"|{numbers.value(rules.SKEWNESS[1])}| or |{numbers.value(rules.EXCESS_KURTOSIS[1])}|)")
     verdict, decided = rules.test_verdict(p, effect_level, fit.n, test=test, effect_text=effect_text,
                                           df_for_power=fit.df_resid)
     if sw_p is None:
@@ -300,7 +300,7 @@ def heteroscedasticity(prep: Prepared, fit: LinearFit) -> CheckResult:
                                       rules.AUX_R2, absolute=False),
         df_for_power=fit.df_resid)
     if wh["p"] is not None:
-        decided += f"; Breusch–Pagan {fmt_p(bp['p'])}, White {fmt_p(wh['p'])}"
+        decided += f"; Breusch–Pagan {numbers.p_phrase(bp['p'])}, White {numbers.p_phrase(wh['p'])}"
     if wh["variant"] == "squares":
         decided += (f"; White's test uses levels and squares only (no cross products) because the "
                     f"design has {fit.X.shape[1]} columns (> {WHITE_MAX_REGRESSORS})")
@@ -376,8 +376,8 @@ def influence(prep: Prepared, fit: LinearFit) -> CheckResult:
         verdict = OK
     decided = (f"cut-offs: {n_cooks_one} row(s) with Cook's distance above 1 (a problem), "
                f"{n_cooks_half} above 0.5 and {n_lev_half} with leverage above 0.5 (a warning); "
-               f"{n_cooks_cut:,} above the screening cut-off 4/n = {fmt(cooks_cut)} and {n_lev_cut:,} "
-               f"with leverage above 2p/n = {fmt(lev_cut)} are worth a look but not alarming alone")
+               f"{n_cooks_cut:,} above the screening cut-off 4/n = {numbers.value(cooks_cut)} and {n_lev_cut:,} "
+               f"with leverage above 2p/n = {numbers.value(lev_cut)} are worth a look but not alarming alone")
     if n_one:
         decided += (f"; {n_one} row(s) have leverage 1: they alone determine a coefficient "
                     "(typically a category seen once)")
@@ -439,7 +439,7 @@ def independence(prep: Prepared, fit: LinearFit) -> CheckResult:
         p_value = lb_p
     else:
         verdict = (OK, WARNING, PROBLEM)[effect_level]
-        decided = (f"Durbin–Watson {fmt(dw)} (ok between 1.6 and 2.4, a problem below 1 or above "
+        decided = (f"Durbin–Watson {numbers.value(dw)} (ok between 1.6 and 2.4, a problem below 1 or above "
                    f"3), i.e. {effect_text}")
         if not timed:
             decided += ("; in row order, which only matters if the rows are in collection order; "

@@ -55,6 +55,16 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         return json_safe(asdict(self))
 
+    def rows_to_look_at(self) -> tuple[list[str], list[list[Any]]]:
+        """The rows the advice points to (the most influential points), as a header and
+        rows; row numbers count from 1, as on the Data page. Empty when none."""
+        top = self.figures.get("top_rows") or []
+        if not top:
+            return [], []
+        head = ["row", "Cook's distance", "leverage", "studentised residual"]
+        return head, [[int(r["row"]) + 1, r.get("cooks_distance"), r.get("leverage"),
+                       r.get("studentized_residual")] for r in top]
+
 
 @dataclass
 class CheckReport:
@@ -135,22 +145,3 @@ def quantile_positions(n: int, limit: int = MAX_CHART_POINTS) -> np.ndarray:
     if n <= limit:
         return np.arange(n)
     return np.unique(np.round(np.linspace(0, n - 1, limit)).astype(int))
-
-
-def fmt(x: Optional[float], digits: int = 3) -> str:
-    """A number for a sentence: 3 significant digits, thousands separators for large ones."""
-    if x is None or not math.isfinite(x):
-        return "n/a"
-    if abs(x) >= 1e15 or (x != 0 and abs(x) < 1e-3):
-        return f"{x:.{digits - 1}e}"
-    if float(x).is_integer() or abs(x) >= 10 ** digits:
-        return f"{x:,.0f}"
-    return f"{x:.{digits}g}"
-
-
-def fmt_p(p: Optional[float]) -> str:
-    if p is None:
-        return "p n/a"
-    if p < 0.001:
-        return "p < 0.001"
-    return f"p = {p:.3f}"

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .result import OK, PROBLEM, WARNING, fmt, fmt_p
+from .. import numbers
+from .result import OK, PROBLEM, WARNING
 
 ALPHA = 0.05
 LARGE_SAMPLE = 5000
@@ -68,26 +69,26 @@ def test_verdict(p: Optional[float], effect_level: int, n: int, *, test: str,
     if n >= LARGE_SAMPLE:
         verdict = (OK, WARNING, PROBLEM)[effect_level]
         if p is not None and p < ALPHA:
-            why = (f"with {n:,} rows the {test} rejects even negligible departures ({fmt_p(p)}), "
+            why = (f"with {n:,} rows the {test} rejects even negligible departures ({numbers.p_phrase(p)}), "
                    f"so the verdict rests on {effect_text}")
         else:
-            why = f"the {test} does not reject ({fmt_p(p)}); the verdict rests on {effect_text}"
+            why = f"the {test} does not reject ({numbers.p_phrase(p)}); the verdict rests on {effect_text}"
         return verdict, f"effect size (large sample): {why}"
     if p is None:
         verdict = (OK, WARNING, PROBLEM)[effect_level]
         return verdict, f"effect size: {effect_text}" + power_caveat(power_n)
     if p >= ALPHA:
-        return OK, (f"p-value: the {test} does not reject ({fmt_p(p)} ≥ {ALPHA}); "
+        return OK, (f"p-value: the {test} does not reject ({numbers.p_phrase(p)} ≥ {ALPHA}); "
                     f"{effect_text}") + power_caveat(power_n)
     if effect_level >= 2:
-        return PROBLEM, (f"p-value and effect size: the {test} rejects ({fmt_p(p)} < {ALPHA}) "
+        return PROBLEM, (f"p-value and effect size: the {test} rejects ({numbers.p_phrase(p)} < {ALPHA}) "
                          f"and {effect_text}") + power_caveat(power_n)
-    return WARNING, (f"p-value: the {test} rejects ({fmt_p(p)} < {ALPHA}); {effect_text}"
+    return WARNING, (f"p-value: the {test} rejects ({numbers.p_phrase(p)} < {ALPHA}); {effect_text}"
                      ) + power_caveat(power_n)
 
 
 def bounds_text(name: str, value: Optional[float], bounds: tuple[float, float],
                 absolute: bool = True) -> str:
     bar = "|" if absolute else ""
-    return (f"{name} {fmt(value)} (warning from {bar}{fmt(bounds[0])}{bar}, "
-            f"problem from {bar}{fmt(bounds[1])}{bar})")
+    return (f"{name} {numbers.value(value)} (warning from {bar}{numbers.value(bounds[0])}{bar}, "
+            f"problem from {bar}{numbers.value(bounds[1])}{bar})")

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .. import numbers
 from . import rules
 from .prepare import Prepared
-from .result import NOT_APPLICABLE, OK, PROBLEM, WARNING, CheckResult, fmt_p, thin
+from .result import NOT_APPLICABLE, OK, PROBLEM, WARNING, CheckResult, thin
 
 MIN_TIME_POINTS = 20
 #: ADF chooses its lag by AIC up to statsmodels' default (12·(n/100)^¼); above this many
@@ -101,8 +102,8 @@ def stationarity(prep: Prepared) -> CheckResult:
     d = drift(values)
     n = len(values)
     adf_rejects, kpss_rejects = a["p"] < rules.ALPHA, k["p"] < rules.ALPHA
-    tests = (f"ADF {fmt_p(a['p'])} ({'rejects' if adf_rejects else 'does not reject'} a unit root), "
-             f"KPSS {fmt_p(k['p'])} ({'rejects' if kpss_rejects else 'does not reject'} stationarity)")
+    tests = (f"ADF {numbers.p_phrase(a['p'])} ({'rejects' if adf_rejects else 'does not reject'} a unit root), "
+             f"KPSS {numbers.p_phrase(k['p'])} ({'rejects' if kpss_rejects else 'does not reject'} stationarity)")
     drift_text = rules.bounds_text("the drift (last third against first third, in standard "
                                    "deviations)", d, rules.DRIFT)
     if n >= rules.LARGE_SAMPLE:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import pyarrow as pa
 
@@ -28,6 +28,25 @@ def load_table(ws: "Workspace", dataset: Dataset, columns: Optional[list[str]] =
         return pq.read_table(path, columns=columns)
     except (pa.ArrowException, OSError) as exc:
         raise WorkspaceError(f"The snapshot of dataset {dataset.name!r} cannot be read ({exc}).") from None
+
+
+def row_at(ws: "Workspace", dataset: Dataset, position: int) -> dict[str, Any]:
+    """One row of the dataset by its 0-based position (the Data page numbers it
+    ``position + 1``), column by column; only the row group holding it is read."""
+    import pyarrow.parquet as pq
+
+    if not 0 <= position < dataset.n_rows:
+        raise InvalidChoiceError(f"Dataset {dataset.name!r} has no row {position + 1:,}; it has "
+                                 f"{dataset.n_rows:,} rows.")
+    load_table(ws, dataset, columns=[])  # the same messages for a missing or unreadable snapshot
+    parquet = pq.ParquetFile(ws.root / dataset.snapshot)
+    start = 0
+    for group in range(parquet.num_row_groups):
+        size = parquet.metadata.row_group(group).num_rows
+        if position < start + size:
+            return parquet.read_row_group(group).slice(position - start, 1).to_pylist()[0]
+        start += size
+    raise WorkspaceError(f"The snapshot of dataset {dataset.name!r} has fewer rows than recorded.")
 
 
 def update_column(ws: "Workspace", dataset_ref: str | int, column: str, *,

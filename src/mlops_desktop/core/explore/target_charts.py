@@ -9,11 +9,18 @@ import numpy as np
 MAX_POINTS = 2000
 MAX_CATEGORIES = 15
 BINS = 20
+SEED = 20131
 
 
 def numeric_vs_numeric(x: np.ndarray, y: np.ndarray, x_name: str, y_name: str) -> dict[str, Any]:
-    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))[:MAX_POINTS]  # rows are a random sample already
-    return {"kind": "scatter", "x": x[ok].tolist(), "y": y[ok].tolist(), "x_label": x_name, "y_label": y_name}
+    """At most ``MAX_POINTS`` rows with both values, a seeded random sample of them (the
+    first rows of a file sorted by price would show only the cheap ones); ``shown`` and
+    ``of`` say how many."""
+    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    shown = ok if len(ok) <= MAX_POINTS else \
+        np.sort(np.random.default_rng(SEED).choice(ok, size=MAX_POINTS, replace=False))
+    return {"kind": "scatter", "x": x[shown].tolist(), "y": y[shown].tolist(), "x_label": x_name,
+            "y_label": y_name, "shown": int(len(shown)), "of": int(len(ok))}
 
 
 def category_vs_numeric(codes: np.ndarray, labels: list[str], y: np.ndarray, x_name: str,

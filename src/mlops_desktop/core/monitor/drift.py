@@ -193,6 +193,7 @@ def _model_parts(reference: Reference, batch: Batch, t: dict[str, Any],
         if reference.evaluate is not None:
             perf = performance(reference.model, frame, reference.model_features, target,
                                reference.evaluate, reference.holdout_metrics)
+            perf["holdout_source"] = reference.holdout_source
         else:
             notes.append("The batch is labelled, but no metric function was given: no performance.")
     return prediction, perf

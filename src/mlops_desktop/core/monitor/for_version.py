@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
+from .. import numbers
 from .reference import Reference
 
 if TYPE_CHECKING:
@@ -36,15 +37,40 @@ def reference_for_version(ws: "Workspace", ref: str) -> Reference:
         importance = {i["feature"]: float(i["mean"]) for i in stored["report"]["importance"]}
     classes = getattr(model, "classes_", None)
 
-    def evaluate(fitted: Any, X: Any, y: Any) -> dict[str, Optional[float]]:
+    def as_trained(fitted: Any, X: Any, y: Any) -> dict[str, Optional[float]]:
         """The training run's metrics on a labelled batch, comparable with the holdout's."""
         from ..train.cv import predict_for_metrics
 
         return compute(mv.task, np.asarray(y), predict_for_metrics(fitted, X, classes), classes)
 
+    evaluate = as_trained
     holdout = (mv.metrics or {}).get("holdout") or None
-    return Reference.from_frame(
+    source = f"the holdout of run {mv.run_id}, as trained (not validated yet)"
+    validated = stored if stored and stored.get("data") == f"the holdout of run {mv.run_id}" else None
+    if validated is not None:
+        # the figures Validate shows for this version, and the batch measured the same way
+        # (the same metric code, at the threshold the validation chose and the export applies)
+        report = validated["report"]
+        threshold = report.get("threshold")
+        holdout = {m["name"]: m["value"] for m in report.get("metrics") or []}
+        source = f"validation {validated['id']} on the holdout of run {mv.run_id}" + (
+            f", at its threshold {numbers.value(threshold)}" if threshold is not None else "")
+
+        def as_validated(fitted: Any, X: Any, y: Any) -> dict[str, Optional[float]]:
+            """Validate's metrics on a labelled batch, at the validated threshold."""
+            from ..validate.validation import validate_model
+
+            r = validate_model(fitted, X, y, task=report.get("task"), threshold=threshold, n_bootstrap=0,
+                               importance_repeats=0, top_features=0,
+                               positive_class=report.get("positive_class"))
+            return {m.name: m.value for m in r.metrics}
+
+        evaluate = as_validated
+
+    ref = Reference.from_frame(
         train_df[[*inputs, mv.target]], kinds, model=model, importance=importance,
         name=f"model {mv.ref} (training rows of run {mv.run_id})", model_name=mv.model,
         model_version=mv.version, version_id=mv.id, target=mv.target, holdout_metrics=holdout,
         evaluate=evaluate)
+    ref.holdout_source = source
+    return ref

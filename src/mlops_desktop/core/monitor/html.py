@@ -12,6 +12,7 @@ from typing import Any, Optional, Sequence
 
 from mlops_model_support import drift as metrics
 
+from .. import numbers
 from ... import __version__
 from ..report.html import CSS
 from ..report.svg import BLUE, GREY, overlay_histogram, paired_bars
@@ -27,18 +28,10 @@ details{margin:6px 0}summary{cursor:pointer}.badge{white-space:nowrap}td.num{whi
 """
 
 
-def _fmt(v: Any, digits: int = 3) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
-            return f"{v:.2e}"
-        return f"{v:,.{digits}g}" if abs(v) < 1000 else f"{v:,.0f}"
-    return escape(str(v))
+
+
+def _n(v: Any) -> str:
+    return escape(numbers.cell(v))
 
 
 def _badge(verdict: str) -> str:
@@ -79,7 +72,7 @@ def _timeline_table(timeline: DriftTimeline) -> str:
     for name, entry in timeline.features.items():
         cells = "".join(
             f"<td style='background:{COLOURS.get(v, GREY)}' title='{escape(name)} · {escape(label)}: "
-            f"{escape(v)}'>{_fmt(psi, 2) if psi is not None else '–'}</td>"
+            f"{escape(v)}'>{escape(numbers.value(psi, 2)) if psi is not None else '–'}</td>"
             for label, v, psi in zip(timeline.labels, entry["verdict"], entry["psi"]))
         body.append(f"<tr><th>{escape(name)}</th>{cells}</tr>")
     return (f"<table class='tl'><tr><th>feature (PSI)</th>{head}</tr>{''.join(body)}</table>"
@@ -100,10 +93,10 @@ def _features_table(results: Sequence[metrics.FeatureResult], anchor: str) -> st
         stat, p = ((m.get("ks_statistic"), m.get("ks_p_value")) if r.kind == metrics.NUMERIC
                    else (m.get("chi_square"), m.get("chi_square_p_value")))
         rows.append(f"<tr><td><a href='#{anchor}-{escape(r.name)}'>{escape(r.name)}</a></td><td>{escape(r.kind)}</td>"
-                    f"<td>{_badge(r.verdict)}</td><td class='num'>{_fmt(m.get('psi'))}</td>"
-                    f"<td class='num'>{name} {_fmt(value)}</td><td class='num'>{_fmt(stat)}</td>"
-                    f"<td class='num'>{_fmt(p)}</td><td class='num'>{_fmt(m.get('missing_share_change'))}</td>"
-                    f"<td class='num'>{_fmt(r.weight)}</td><td>{escape(r.decided_by)}</td></tr>")
+                    f"<td>{_badge(r.verdict)}</td><td class='num'>{_n(m.get('psi'))}</td>"
+                    f"<td class='num'>{name} {_n(value)}</td><td class='num'>{_n(stat)}</td>"
+                    f"<td class='num'>{_n(p)}</td><td class='num'>{_n(m.get('missing_share_change'))}</td>"
+                    f"<td class='num'>{_n(r.weight)}</td><td>{escape(r.decided_by)}</td></tr>")
     return ("<table><tr><th>feature</th><th>type</th><th>verdict</th><th>PSI</th><th>distance</th>"
             "<th>KS D / χ²</th><th>p-value</th><th>Δ missing</th><th>weight</th><th>decided by</th></tr>"
             + "".join(rows) + "</table><p class='muted'>p-values are supporting figures; verdicts come "
@@ -126,9 +119,9 @@ def _feature_card(r: metrics.FeatureResult, chart: Optional[dict[str, Any]], anc
                 ["psi", "jensen_shannon", "chi_square", "chi_square_dof", "chi_square_p_value",
                  "new_count", "new_share", "vanished_count", "missing_share_change"])
         for k in keys:
-            extra = f" <span class='muted'>(noise {_fmt(noise[k])})</span>" if k in noise else ""
+            extra = f" <span class='muted'>(noise {_n(noise[k])})</span>" if k in noise else ""
             lines.append(f"<tr><td class='muted'>{escape(k.replace('_', ' '))}</td>"
-                         f"<td class='num'>{_fmt(m.get(k))}{extra}</td></tr>")
+                         f"<td class='num'>{_n(m.get(k))}{extra}</td></tr>")
         if m.get("new_categories"):
             names = ", ".join(f"{c['category']} ({c['share']:.1%})" for c in m["new_categories"][:8])
             lines.append(f"<tr><td class='muted'>new categories</td><td>{escape(names)}</td></tr>")
@@ -157,11 +150,13 @@ def _batch_section(report: DriftReport, *, all_cards: bool, anchor: str) -> str:
     out += [f"<p class='muted'>{escape(n)}</p>" for n in report.notes]
     if report.performance and report.performance.get("current"):
         perf = report.performance
-        rows = "".join(f"<tr><td>{escape(k)}</td><td class='num'>{_fmt(v)}</td>"
-                       f"<td class='num'>{_fmt((perf.get('holdout') or {}).get(k))}</td></tr>"
+        rows = "".join(f"<tr><td>{escape(numbers.metric_name(k))}</td><td class='num'>{_n(v)}</td>"
+                       f"<td class='num'>{_n((perf.get('holdout') or {}).get(k))}</td></tr>"
                        for k, v in perf["current"].items())
-        out.append(f"<h3>Performance on {perf['rows']:,} labelled rows</h3><table><tr><th>metric</th>"
-                   f"<th>this batch</th><th>training holdout</th></tr>{rows}</table>")
+        source = f"<p class='muted'>Holdout: {escape(perf['holdout_source'])}.</p>" \
+            if perf.get("holdout_source") else ""
+        out.append(f"<h3>Performance on {perf['rows']:,} labelled rows</h3>{source}<table><tr><th>metric</th>"
+                   f"<th>this batch</th><th>holdout</th></tr>{rows}</table>")
     extra = [r for r in (report.prediction, report.target) if r is not None]
     out.append(_features_table(list(report.features) + extra, anchor))
     cards = [r for r in list(report.features) + extra if all_cards or r.verdict != metrics.NO_DRIFT]
@@ -182,7 +177,7 @@ def render_drift_report(reports: Sequence[DriftReport], *, title: Optional[str] 
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     t = reports[0].thresholds
     meta = (f"Generated {generated} by MLOps Desktop {__version__} · reference {escape(str(ref.get('label')))}"
-            f" ({_fmt(ref.get('rows'))} rows"
+            f" ({_n(ref.get('rows'))} rows"
             + (f", fingerprint {escape(str(ref['fingerprint'])[:16])}…" if ref.get("fingerprint") else "") + ")")
     body = [f"<h1>{escape(title)}</h1><p class='muted'>{meta}</p>",
             "<p class='muted'>Thresholds: " + ", ".join(f"{escape(k)} {escape(str(v))}" for k, v in t.items())

@@ -47,6 +47,8 @@ class Reference:
     #: the columns the model takes (all features, compared or not)
     model_features: list[str] = field(default_factory=list)
     holdout_metrics: Optional[dict[str, float]] = None
+    #: where the holdout figures come from, in words ("validation 2, at its threshold 0.346")
+    holdout_source: str = "the training run's holdout"
     evaluate: Optional[Evaluate] = None
     #: the audit entry of each report is written against this entity (type, id);
     #: an id of None means the report itself

@@ -7,16 +7,9 @@ from typing import Any, Optional
 
 from mlops_model_support import drift as metrics
 
+from .. import numbers
 
-def _num(value: Optional[float]) -> str:
-    if value is None:
-        return "—"
-    if value == 0:
-        return "0"
-    a = abs(value)
-    if a >= 1e5 or a < 1e-3:
-        return f"{value:.3g}"
-    return f"{value:,.1f}" if a >= 10 else f"{value:.3g}"
+
 
 
 def movement(result: metrics.FeatureResult) -> str:
@@ -27,13 +20,13 @@ def movement(result: metrics.FeatureResult) -> str:
         return (f"its missing share went from {ref.get('missing_share', 0):.1%} to "
                 f"{cur.get('missing_share', 0):.1%}")
     if result.kind == metrics.NUMERIC:
-        words = f"mean {_num(ref.get('mean'))} → {_num(cur.get('mean'))}, PSI {_num(m.get('psi'))}"
+        words = f"mean {numbers.value(ref.get('mean'))} → {numbers.value(cur.get('mean'))}, PSI {numbers.value(m.get('psi'))}"
         if m.get("mean_change_sd") is not None:
             return f"moved by {m['mean_change_sd']:+.2f} standard deviations ({words})"
         return f"moved ({words})"
     labels = result.bins.get("labels", [])
     ref_s, cur_s = result.bins.get("reference", []), result.bins.get("current", [])
-    parts = [f"PSI {_num(m.get('psi'))}"]
+    parts = [f"PSI {numbers.value(m.get('psi'))}"]
     if labels:
         i = max(range(len(labels)), key=lambda k: abs(cur_s[k] - ref_s[k]))
         name = "other or new categories" if labels[i] == metrics.OTHER else labels[i]
@@ -93,7 +86,9 @@ def summarise(comparison: metrics.Comparison, *, model_reference: bool,
         shown = list(performance["current"].items())[:2]
         hold = performance.get("holdout") or {}
         sentences.append("On this batch " + ", ".join(
-            f"{k} {_num(v)}" + (f" (holdout {_num(hold[k])})" if k in hold else "") for k, v in shown) + ".")
+            f"{numbers.metric_name(k)} {numbers.value(v)}" + (f" (holdout {numbers.value(hold[k])})" if k in hold else "")
+            for k, v in shown) + (f"; the holdout figures are those of {performance['holdout_source']}"
+                                  if performance.get("holdout_source") and hold else "") + ".")
     if dv.n_not_comparable:
         names = ", ".join(dv.not_comparable[:4]) + (" …" if dv.n_not_comparable > 4 else "")
         sentences.append(f"{dv.n_not_comparable} feature{'s' if dv.n_not_comparable != 1 else ''} could not "

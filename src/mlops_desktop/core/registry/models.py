@@ -38,6 +38,8 @@ class ModelVersion:
     created_by: str
     created_at: str
     description: str = ""
+    #: what the version is for, in the analyst's words (the model card's Purpose)
+    purpose: str = ""
 
     @property
     def ref(self) -> str:
@@ -121,7 +123,7 @@ def _version(row: dict) -> ModelVersion:
                         task=row["task"], target=row["target"], features=json.loads(row["features"]),
                         metrics=json.loads(row["metrics"]), details=json.loads(row["details"]),
                         created_by=row["created_by"], created_at=row["created_at"],
-                        description=row.get("description") or "")
+                        description=row.get("description") or "", purpose=row.get("purpose") or "")
 
 
 def get_version(reg: Registry, name: str, version: Optional[int] = None) -> ModelVersion:
@@ -190,6 +192,19 @@ def set_version_description(reg: Registry, version_id: int, *, label: str, text:
                      entity_id=version_id, summary=f"{label}: description changed",
                      details={"on": label, "before": row["description"], "after": text})
     return row["description"]
+
+
+def set_version_purpose(reg: Registry, version_id: int, *, label: str, text: str, actor: str) -> str:
+    """Replace a version's purpose, audited with before and after; returns the one before."""
+    with reg.transaction():
+        row = reg.query_one("SELECT purpose FROM model_versions WHERE id = ?", (int(version_id),))
+        if row is None:
+            raise NotFoundError(f"There is no model version with id {version_id}.")
+        reg.db.execute("UPDATE model_versions SET purpose = ? WHERE id = ?", (text, int(version_id)))
+        audit.append(reg, actor=actor, action="model.purpose_set", entity_type="model_version",
+                     entity_id=version_id, summary=f"{label}: purpose " + ("set" if text else "cleared"),
+                     details={"on": label, "before": row["purpose"], "after": text})
+    return row["purpose"]
 
 
 def get_model(reg: Registry, name: str) -> RegisteredModel:

@@ -1,7 +1,7 @@
 """Does each value that changes over time equal what its last recorded change set?
 
-Workspace settings (single-user mode), drift thresholds, tags, descriptions and the
-types and roles of a dataset's columns are changed in place; each change writes an
+Workspace settings (single-user mode), drift thresholds, tags, descriptions, a
+version's purpose and the types and roles of a dataset's columns are changed in place; each change writes an
 audit entry with the value after it. So the value now must be the last entry's
 "after" (or, never changed, what the creating entry recorded): anything else was
 changed outside the app. A dataset's columns are checked back to their import, whose
@@ -21,7 +21,7 @@ from .problem import Problem, shown
 
 #: the audit actions of the values checked here
 ACTIONS = frozenset({"workspace.setting_changed", "drift.thresholds_changed", "tag.set", "tag.removed",
-                     "model.described", "dataset.column_changed"})
+                     "model.described", "model.purpose_set", "dataset.column_changed"})
 
 _NEVER = object()
 
@@ -29,7 +29,7 @@ _NEVER = object()
 def check(reg: Registry, collected: dict[str, list[CollectedEntry]]) -> list[Problem]:
     """Every value that differs from its last recorded change, in a sentence each."""
     return (_settings(reg, collected) + _thresholds(reg, collected) + _tags(reg, collected)
-            + _descriptions(reg, collected) + _columns(reg, collected))
+            + _descriptions(reg, collected) + _purposes(reg, collected) + _columns(reg, collected))
 
 
 def _last(entries: Iterable[CollectedEntry], key) -> dict[Any, CollectedEntry]:
@@ -149,6 +149,20 @@ def _descriptions(reg: Registry, collected: dict[str, list[CollectedEntry]]) -> 
         after = e.details.get("after", _NEVER) if e is not None else ""  # a new version has none
         found = _compare(lambda: f"the description of model version {r['ref']}",
                          ("model_version", str(r["id"])), r["description"], None, e, after)
+        if found:
+            out.append(found)
+    return out
+
+
+def _purposes(reg: Registry, collected: dict[str, list[CollectedEntry]]) -> list[Problem]:
+    last = _last(collected.get("model.purpose_set", []), lambda e: e.entity_id)
+    out = []
+    for r in reg.query("SELECT v.id, m.name || ':' || v.version AS ref, v.purpose FROM model_versions v"
+                       " LEFT JOIN registered_models m ON m.id = v.model_id"):
+        e = last.get(str(r["id"]))
+        after = e.details.get("after", _NEVER) if e is not None else ""  # a new version has none
+        found = _compare(lambda: f"the purpose of model version {r['ref']}",
+                         ("model_version", str(r["id"])), r["purpose"] or "", None, e, after)
         if found:
             out.append(found)
     return out

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from ... import __version__
+from .. import numbers
 from . import svg
 
 VERDICT_COLOURS = {"ok": "#1e7b34", "warning": "#a86b00", "problem": "#b3261e",
@@ -30,18 +31,8 @@ text-align:left;vertical-align:top}th{background:#f3f5f7}td.num{text-align:right
 """
 
 
-def _num(v: Any, digits: int = 4) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):
-            return f"{v:.3e}"
-        return f"{v:,.{digits}g}"
-    return escape(str(v))
+def _num(v: Any) -> str:
+    return escape(numbers.cell(v))
 
 
 def _badge(verdict: str) -> str:
@@ -64,7 +55,7 @@ def _heatmap(rows: Sequence[str], cols: Sequence[str], matrix: Sequence[Sequence
     for name, values in zip(rows, matrix):
         cells = "".join(
             f"<td style='background:{_heat_colour(v)};color:{'#fff' if v is not None and abs(v) > 0.6 else '#1f2933'}' "
-            f"title='{escape(name)} × {escape(c)}: {_num(v, 3)}'>{'' if v is None else f'{v:.2f}'}</td>"
+            f"title='{escape(name)} × {escape(c)}: {_num(v)}'>{'' if v is None else numbers.fixed(v, 2)}</td>"
             for c, v in zip(cols, values))
         body.append(f"<tr><th title='{escape(name)}'>{escape(name[:14])}</th>{cells}</tr>")
     return f"<table class='heat'><tr><th></th>{head}</tr>{''.join(body)}</table>"
@@ -85,7 +76,7 @@ _DATETIME_LABELS = [("min", "first"), ("max", "last"), ("range_days", "range (da
 
 def _column_card(col: Any) -> str:
     rows = [("type / role", f"{col.kind} / {col.role}"), ("values", _num(col.count)),
-            ("missing", f"{_num(col.missing)} ({col.missing_share:.1%})"), ("distinct", _num(col.distinct))]
+            ("missing", f"{_num(col.missing)} ({numbers.share(col.missing_share)})"), ("distinct", _num(col.distinct))]
     for key, label in (_DATETIME_LABELS if col.kind == "datetime" else _STAT_LABELS):
         if key in col.stats and not isinstance(col.stats[key], (list, dict)):
             rows.append((label, _num(col.stats[key])))
@@ -129,7 +120,7 @@ def _profile_sections(profile: Any) -> list[str]:
         for r in t["relations"]:
             value = r.get(key) if key != "strength" else (r.get("eta2") if r.get("eta2") is not None else r.get("cramers_v"))
             rows.append(f"<tr><td>{escape(r['column'])}</td><td>{escape(r['kind'])}</td>"
-                        f"<td class='num'>{_num(r.get('mutual_information'), 3)}</td><td class='num'>{_num(value, 3)}</td></tr>")
+                        f"<td class='num'>{_num(r.get('mutual_information'))}</td><td class='num'>{_num(value)}</td></tr>")
         out.append(f"<table><tr><th>feature</th><th>type</th><th>mutual information (nats)</th><th>{label}</th></tr>"
                    f"{''.join(rows)}</table>")
     out.append(f"<h2>Columns ({profile.n_columns})</h2><div class='cards'>"
@@ -150,11 +141,11 @@ def _profile_sections(profile: Any) -> list[str]:
     d = profile.duplicates
     mp = profile.missing_patterns
     out.append(f"<h2>Duplicates and missing values</h2><p>{_num(d['count'])} duplicate rows "
-               f"({d['share']:.2%}). {_num(mp['complete_rows'])} rows ({mp['complete_share']:.1%}) "
+               f"({numbers.share(d['share'])}). {_num(mp['complete_rows'])} rows ({numbers.share(mp['complete_share'])}) "
                "have no missing value.</p>")
     if mp["patterns"]:
         rows = "".join(f"<tr><td>{escape(', '.join(p['columns']))}</td><td class='num'>{_num(p['count'])}</td>"
-                       f"<td class='num'>{p['share']:.2%}</td></tr>" for p in mp["patterns"])
+                       f"<td class='num'>{numbers.share(p['share'])}</td></tr>" for p in mp["patterns"])
         out.append(f"<h3>Missing together</h3><table><tr><th>columns missing</th><th>rows</th><th>share</th></tr>"
                    f"{rows}</table>")
     return out
@@ -183,6 +174,15 @@ def _check_chart(chart: Optional[dict[str, Any]]) -> str:
     return ""
 
 
+def _rows_to_look_at(check: Any) -> str:
+    head, rows = check.rows_to_look_at()
+    if not rows:
+        return ""
+    body = "".join("<tr>" + "".join(f"<td class='num'>{_num(v)}</td>" for v in r) + "</tr>" for r in rows)
+    return (f"<p>The rows to look at (numbered from 1, as on the Data page):</p><table><tr>"
+            + "".join(f"<th>{escape(h)}</th>" for h in head) + f"</tr>{body}</table>")
+
+
 def _check_sections(report: Any) -> list[str]:
     counts = {v: sum(1 for c in report.checks if c.verdict == v) for v in ("ok", "warning", "problem")}
     head = (f"<h2>Assumption checks: {escape(report.task)} of {escape(report.target)}</h2>"
@@ -198,14 +198,14 @@ def _check_sections(report: Any) -> list[str]:
         if c.statistic is not None:
             figures.append(f"{escape(c.statistic_name or 'statistic')} = {_num(c.statistic)}")
         if c.p_value is not None:
-            figures.append(f"p = {_num(c.p_value)}")
+            figures.append(escape(numbers.p_phrase(c.p_value)))
         if c.effect is not None:
             figures.append(f"{escape(c.effect_name or 'effect')} = {_num(c.effect)}")
         items.append(
             f"<div class='check' style='border-color:{colour}'><h3>{_badge(c.verdict)} {escape(c.name)}</h3>"
             f"<p>{escape(c.tested)}<br><b>{'; '.join(figures)}</b> <span class='muted'>— decided by "
             f"{escape(c.decided_by)}</span></p><p><b>Why it matters:</b> {escape(c.why)}<br>"
-            f"<b>What to do:</b> {escape(c.action)}</p>{_check_chart(c.chart)}</div>")
+            f"<b>What to do:</b> {escape(c.action)}</p>{_rows_to_look_at(c)}{_check_chart(c.chart)}</div>")
     return [head, notes] + items
 
 
@@ -229,7 +229,7 @@ def render_report(*, profile: Any = None, checks: Any = None, accepted: Sequence
         body += _check_sections(checks)
     if accepted:
         rows = "".join(f"<tr><td>{escape(a['check_id'])}</td><td>{escape(a['reason'])}</td>"
-                       f"<td>{escape(a['accepted_by'])}</td><td>{escape(a['accepted_at'][:16])}</td></tr>"
+                       f"<td>{escape(a['accepted_by'])}</td><td>{escape(numbers.timestamp(a['accepted_at']))}</td></tr>"
                        for a in accepted)
         body.append(f"<h2>Accepted warnings</h2><table><tr><th>check</th><th>reason</th><th>by</th>"
                     f"<th>when</th></tr>{rows}</table>")

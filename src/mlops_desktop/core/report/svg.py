@@ -5,20 +5,13 @@ from __future__ import annotations
 from html import escape
 from typing import Optional, Sequence
 
+from .. import numbers
+
 BLUE = "#3b6ea8"
 GREY = "#9aa5b1"
 RED = "#b3261e"
 
 
-def _fmt(v: float) -> str:
-    if v == 0:
-        return "0"
-    a = abs(v)
-    if a >= 1e5 or a < 1e-3:
-        return f"{v:.2e}"
-    if a >= 100:
-        return f"{v:,.0f}"
-    return f"{v:.3g}"
 
 
 def frame(width: int, height: int, body: str, title: str = "") -> str:
@@ -41,7 +34,7 @@ def histogram(edges: Sequence[float], counts: Sequence[int], *, width: int = 320
     for i, c in enumerate(counts):
         bh = h * c / top
         parts.append(f'<rect x="{pad_l + i * bw:.1f}" y="{pad_t + h - bh:.1f}" width="{max(bw - 1, 0.5):.1f}" '
-                     f'height="{bh:.1f}" fill="{BLUE}"><title>{_fmt(edges[i])} – {_fmt(edges[i + 1])}: '
+                     f'height="{bh:.1f}" fill="{BLUE}"><title>{numbers.value(edges[i])} – {numbers.value(edges[i + 1])}: '
                      f'{c:,}</title></rect>')
     lo, hi = edges[0], edges[-1]
     for value, label in marks or []:
@@ -52,8 +45,8 @@ def histogram(edges: Sequence[float], counts: Sequence[int], *, width: int = 320
                          f"{escape(label)}</text>")
     y_axis = pad_t + h
     parts.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{y_axis}" y2="{y_axis}" stroke="#555"/>')
-    parts.append(f'<text x="{pad_l}" y="{y_axis + 12}">{_fmt(lo)}</text>')
-    parts.append(f'<text x="{pad_l + w}" y="{y_axis + 12}" text-anchor="end">{_fmt(hi)}</text>')
+    parts.append(f'<text x="{pad_l}" y="{y_axis + 12}">{numbers.value(lo)}</text>')
+    parts.append(f'<text x="{pad_l + w}" y="{y_axis + 12}" text-anchor="end">{numbers.value(hi)}</text>')
     if x_label:
         parts.append(f'<text x="{pad_l + w / 2}" y="{y_axis + 24}" text-anchor="middle" fill="#555">'
                      f"{escape(x_label)}</text>")
@@ -79,7 +72,7 @@ def bars(labels: Sequence[str], counts: Sequence[float], *, width: int = 320, ot
         bw = w * c / top
         colour = GREY if label == "(other values)" else BLUE
         text = label if len(label) <= 18 else label[:17] + "…"
-        shown = f"{int(c):,}" if value_format == "count" else _fmt(float(c))
+        shown = numbers.count(c) if value_format == "count" else numbers.value(float(c))
         parts.append(f'<text x="{label_w - 4}" y="{y + 11}" text-anchor="end">{escape(text)}</text>'
                      f'<rect x="{label_w}" y="{y + 2}" width="{max(bw, 0.5):.1f}" height="{row - 4}" '
                      f'fill="{colour}"><title>{escape(label)}: {shown}</title></rect>'
@@ -119,10 +112,10 @@ class _PlotArea:
 
     def labels(self, x_label: str, y_label: str) -> str:
         base = self.pad_t + self.h
-        parts = [f'<text x="{self.pad_l}" y="{base + 12}">{_fmt(self.x0)}</text>'
-                 f'<text x="{self.pad_l + self.w}" y="{base + 12}" text-anchor="end">{_fmt(self.x1)}</text>'
-                 f'<text x="{self.pad_l - 3}" y="{base}" text-anchor="end">{_fmt(self.y0)}</text>'
-                 f'<text x="{self.pad_l - 3}" y="{self.pad_t + 9}" text-anchor="end">{_fmt(self.y1)}</text>']
+        parts = [f'<text x="{self.pad_l}" y="{base + 12}">{numbers.value(self.x0)}</text>'
+                 f'<text x="{self.pad_l + self.w}" y="{base + 12}" text-anchor="end">{numbers.value(self.x1)}</text>'
+                 f'<text x="{self.pad_l - 3}" y="{base}" text-anchor="end">{numbers.value(self.y0)}</text>'
+                 f'<text x="{self.pad_l - 3}" y="{self.pad_t + 9}" text-anchor="end">{numbers.value(self.y1)}</text>']
         if x_label:
             parts.append(f'<text x="{self.pad_l + self.w / 2}" y="{base + 24}" text-anchor="middle" '
                          f'fill="#555">{escape(x_label)}</text>')
@@ -213,7 +206,7 @@ def overlay_histogram(edges: Sequence[float], reference: Sequence[float], curren
     for i, s in enumerate(reference):
         bh = h * s / top
         parts.append(f'<rect x="{pad_l + i * bw:.1f}" y="{pad_t + h - bh:.1f}" width="{max(bw - 1, .5):.1f}" '
-                     f'height="{bh:.1f}" fill="{GREY}"><title>{_fmt(edges[i])} – {_fmt(edges[i + 1])}: '
+                     f'height="{bh:.1f}" fill="{GREY}"><title>{numbers.value(edges[i])} – {numbers.value(edges[i + 1])}: '
                      f'reference {s:.1%}, batch {current[i]:.1%}</title></rect>')
     points = []
     for i, s in enumerate(current):
@@ -222,8 +215,8 @@ def overlay_histogram(edges: Sequence[float], reference: Sequence[float], curren
     parts.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{BLUE}" stroke-width="1.6"/>')
     base = pad_t + h
     parts.append(f'<line x1="{pad_l}" x2="{pad_l + w}" y1="{base}" y2="{base}" stroke="#555"/>'
-                 f'<text x="{pad_l}" y="{base + 12}">{_fmt(edges[0])}</text>'
-                 f'<text x="{pad_l + w}" y="{base + 12}" text-anchor="end">{_fmt(edges[-1])}</text>')
+                 f'<text x="{pad_l}" y="{base + 12}">{numbers.value(edges[0])}</text>'
+                 f'<text x="{pad_l + w}" y="{base + 12}" text-anchor="end">{numbers.value(edges[-1])}</text>')
     return frame(width, height, "".join(parts))
 
 

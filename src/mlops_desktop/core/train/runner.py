@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import pandas as pd
 
+from .. import numbers
 from ..plain import json_safe
 from ..errors import JobCancelled, MlopsError
 from ..jobs import CancelToken, ProgressCallback, no_progress
@@ -253,7 +254,7 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                         details=json_safe(details), prediction_sha256=best.prediction_sha256)
         audit.append(reg, actor=actor, action="run.finished", entity_type="run", entity_id=run_id,
                      summary=f"Run {run_id} succeeded: {best.family.label} chosen "
-                             f"({primary} {_short(best.cv[primary]['mean'])})",
+                             f"({primary} {numbers.value(best.cv[primary]['mean'])})",
                      details={"status": "succeeded", "family": best.family.name,
                               "model": name, "version": version})
         audit.append(reg, actor=actor, action="model.version_created", entity_type="model_version",
@@ -265,8 +266,6 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
     return result
 
 
-def _short(value: Optional[float]) -> str:
-    return "n/a" if value is None else f"{value:.4g}"
 
 
 # -- reproduction ----------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
-from ..checks.result import fmt, json_safe
+from .. import numbers
+from ..checks.result import json_safe
 from ..checks.runner import CHECK_NAMES
 from .metrics import METRIC_INFO, label
 from .results import ValidationReport
@@ -86,9 +87,9 @@ def warning_figures(row: dict[str, Any]) -> str:
     d = row.get("details") or {}
     parts = []
     if d.get("statistic") is not None:
-        parts.append(f"{d.get('statistic_name') or 'statistic'} = {fmt(d['statistic'])}")
+        parts.append(f"{d.get('statistic_name') or 'statistic'} = {numbers.value(d['statistic'])}")
     if d.get("effect") is not None:
-        parts.append(f"{d.get('effect_name') or 'effect'} = {fmt(d['effect'])}")
+        parts.append(f"{d.get('effect_name') or 'effect'} = {numbers.value(d['effect'])}")
     if d.get("decided_by"):
         parts.append(str(d["decided_by"]))
     return "; ".join(parts)
@@ -113,7 +114,7 @@ def limitations_from_facts(card: ModelCard) -> list[str]:
         if v.n_rows < SMALL_HOLDOUT_ROWS:
             out.append(f"Validated on a small holdout of {v.n_rows:,} rows; the intervals are wide.")
         if v.threshold is not None and v.threshold_rule not in (None, "fixed"):
-            out.append(f"The threshold {fmt(v.threshold)} was chosen on the holdout, so the metrics "
+            out.append(f"The threshold {numbers.value(v.threshold)} was chosen on the holdout, so the metrics "
                        "at that threshold are slightly optimistic.")
         for g in v.subgroups:
             s = g.get("spread")
@@ -121,8 +122,8 @@ def limitations_from_facts(card: ModelCard) -> list[str]:
                 best = next(x for x in g["groups"] if x["value"] == s["best"])
                 worst = next(x for x in g["groups"] if x["value"] == s["worst"])
                 out.append(f"{label(s['metric'], v.task)} differs across {g['column']}: "
-                           f"{fmt(s['worst_value'])} for {s['worst']!r} ({worst['count']:,} rows) "
-                           f"against {fmt(s['best_value'])} for {s['best']!r} ({best['count']:,} rows).")
+                           f"{numbers.value(s['worst_value'])} for {s['worst']!r} ({worst['count']:,} rows) "
+                           f"against {numbers.value(s['best_value'])} for {s['best']!r} ({best['count']:,} rows).")
             small = [x for x in g["groups"] if not x["reliable"]]
             if small:
                 names = ", ".join(f"{x['value']!r} ({x['count']})" for x in small[:5])
@@ -149,7 +150,7 @@ def limitations_from_facts(card: ModelCard) -> list[str]:
 
         out.append(random_split_note(split["kind"], dr["column"]))
     if dr and dr.get("start") and dr.get("end"):
-        out.append(f"Trained on data from {dr['start']} to {dr['end']}"
+        out.append(f"Trained on data from {data_period(card)}"
                    + (f" (column {dr['column']})" if dr.get("column") else "")
                    + "; behaviour outside that period is untested.")
     return out
@@ -178,8 +179,8 @@ def approval_decision(row: dict[str, Any]) -> str:
 
 def approval_rows(card: ModelCard) -> list[list[Any]]:
     """by, when, decision, comment per approval, for the card's table."""
-    return [[a.get("by") or a.get("approver"), a.get("at") or a.get("approved_at"), approval_decision(a),
-             a.get("comment")] for a in card.approvals]
+    return [[a.get("by") or a.get("approver"), numbers.timestamp(a.get("at") or a.get("approved_at")),
+             approval_decision(a), a.get("comment")] for a in card.approvals]
 
 
 #: what a card says when it carries no check results (only accepted warnings are recorded)
@@ -187,14 +188,101 @@ NO_CHECK_RESULTS = ("Assumption check results are not stored with a model; run t
                     "Accepted warnings follow.")
 
 
-def signed(v: Optional[float]) -> str:
-    """A difference with its sign."""
-    return "—" if v is None else f"{v:+.3g}"
+# -- the training in words (the card shows no JSON) -------------------------------------------
+
+def split_in_words(split: Any) -> str:
+    """How the rows were split: "random within each class (stratified); 20% held out"
+    (text, as older records hold, is returned as it is)."""
+    if not split:
+        return "not recorded"
+    if not isinstance(split, dict):
+        return str(split)
+    held = split.get("test_size", 0.2)
+    if not held:
+        return "no holdout: trained on every row"
+    share = numbers.share(held, 0)
+    column = split.get("column")
+    return {"random": f"random; {share} held out",
+            "stratified": f"random within each class (stratified); {share} held out",
+            "time": f"in time order of {column}: the latest {share} held out",
+            "group": f"whole groups of {column} kept together; {share} held out",
+            "auto": f"automatic (stratified for a class target, random for a number); {share} held out",
+            }.get(str(split.get("kind")), f"{split.get('kind')}; {share} held out")
 
 
-def signed_interval(low: Optional[float], high: Optional[float]) -> str:
-    return "—" if low is None or high is None else f"{low:+.3g} to {high:+.3g}"
+def _families_in_words(names: list[Any], task: str) -> str:
+    from ..errors import MlopsError
+    from ..train.families import resolve
+
+    try:
+        return ", ".join(f.label for f in resolve([str(n) for n in names], task or "regression"))
+    except MlopsError:
+        return ", ".join(str(n) for n in names)
 
 
-def interval(low: Optional[float], high: Optional[float]) -> str:
-    return "—" if low is None or high is None else f"{fmt(low)} to {fmt(high)}"
+def _preprocessing_in_words(options: dict[str, Any]) -> str:
+    parts = []
+    if "scale" in options:
+        parts.append("numbers standardised" if options["scale"] else "numbers not standardised")
+    if options.get("encoding"):
+        parts.append("categories one-hot encoded" if options["encoding"] == "onehot"
+                     else "categories encoded as ordinal codes")
+    if options.get("numeric_imputation"):
+        parts.append(f"missing numbers filled with the {options['numeric_imputation']}")
+    if "rare_min_rows" in options:
+        rare = options["rare_min_rows"]
+        parts.append(f"categories with fewer than {numbers.count(rare)} training rows grouped as rare"
+                     if rare else "rare categories kept as they are")
+    return "; ".join(parts) if parts else "each family's defaults"
+
+
+def training_in_words(card: ModelCard) -> list[tuple[str, str]]:
+    """The training settings as (setting, value) rows in words, for the card."""
+    spec = card.training_spec or {}
+    rows = [("model families tried", _families_in_words(spec.get("models") or [], card.task))]
+    split = (card.dataset or {}).get("split") or spec.get("split")
+    rows.append(("split", split_in_words(split)))
+    if spec.get("cv_folds"):
+        rows.append(("cross-validation", f"{spec['cv_folds']} folds"))
+    candidates = spec.get("search_candidates") or 0
+    budget = spec.get("search_time_budget_s")
+    rows.append(("hyperparameter search",
+                 f"{numbers.count(candidates)} candidates per family"
+                 + (f", at most {numbers.seconds(budget)} per family" if budget else "")
+                 if candidates else "none: each family used its default settings"))
+    if spec.get("segment_by"):
+        rows.append(("segments", f"one model per value of {spec['segment_by']} with at least "
+                                 f"{numbers.count(spec.get('min_segment_rows'))} training rows; "
+                                 "the other values use one global model"))
+    rows.append(("preprocessing", _preprocessing_in_words(spec.get("preprocessing") or {})))
+    if spec.get("robust_errors"):
+        rows.append(("standard errors", "robust to unequal spread of the residuals"))
+    if spec.get("exclude"):
+        rows.append(("columns left out by hand", ", ".join(str(c) for c in spec["exclude"])))
+    if spec.get("seed") is not None:
+        rows.append(("random seed", str(spec["seed"])))
+    return rows
+
+
+def segment_rows(card: ModelCard) -> tuple[list[str], list[list[Any]]]:
+    """The segment models as a table: the value each serves, its training and holdout
+    rows and its holdout figure on the primary metric."""
+    segments = (card.segments or {}).get("segments") or []
+    primary = card.validation.primary_metric if card.validation is not None else None
+    head = ["segment", "training rows", "holdout rows"] + ([label(primary, card.task)] if primary else [])
+    rows = []
+    for s in segments:
+        name = str(s.get("segment"))
+        if s.get("model") == "fallback":
+            name = "global model, for " + ", ".join(str(v) for v in (s.get("serves") or ["every other value"]))
+        holdout = (s.get("holdout") or {}).get(primary) if primary else None
+        rows.append([name, s.get("train_rows"), s.get("holdout_rows")] + ([holdout] if primary else []))
+    return head, rows
+
+
+def data_period(card: ModelCard) -> Optional[str]:
+    """The period the training data covers, "2013-01-01 to 2013-06-30", or None."""
+    dr = (card.dataset or {}).get("date_range") or {}
+    if not dr.get("start"):
+        return None
+    return f"{numbers.date_or_time(dr['start'])} to {numbers.date_or_time(dr['end'])}"

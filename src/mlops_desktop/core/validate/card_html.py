@@ -3,17 +3,16 @@ script, nothing fetched from a network (the same look as the data report)."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from html import escape
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Sequence
 
 from ... import __version__
-from ..checks.result import fmt, fmt_p
+from .. import numbers
 from ..report import svg
 from ..report.html import CSS, VERDICT_COLOURS
-from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, interval, metric_rows, signed,
-                   signed_interval, warning_figures, warning_name)
+from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, data_period, metric_rows, segment_rows,
+                   training_in_words, warning_figures, warning_name)
 from ..report.svg import line_chart
 from .metrics import label
 from .results import ValidationReport
@@ -27,18 +26,8 @@ tr.primary td{font-weight:600}td.unreliable{color:#a86b00}
 """
 
 
-def _v(v: Any, digits: int = 4) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return escape(fmt(v, digits))
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, (dict, list)):
-        return escape(json.dumps(v, default=str))
-    return escape(str(v))
+def _v(v: Any) -> str:
+    return escape(numbers.cell(v))
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[Any]], *, row_class: Sequence[str] = ()) -> str:
@@ -124,7 +113,7 @@ def _validation(card: ModelCard) -> list[str]:
     out.append(f"<div class='verdict {cls}'><b>{head}</b> {escape(v.baseline_verdict)}</div>")
     if card.override:
         out.append(f"<p><b>Override</b> recorded by {_v(card.override.get('by'))} on "
-                   f"{_v(card.override.get('at'))}: {_v(card.override.get('reason'))}</p>")
+                   f"{_v(numbers.timestamp(card.override.get('at')))}: {_v(card.override.get('reason'))}</p>")
     out.append(f"<p class='muted'>Holdout: {v.n_rows:,} rows; task {escape(v.task)}"
                + (f"; positive class {escape(repr(v.positive_class))}" if v.positive_class is not None else "")
                + f". Baseline: {escape(v.baseline_description)}. Intervals: 95% percentile bootstrap, "
@@ -132,14 +121,15 @@ def _validation(card: ModelCard) -> list[str]:
     rows, classes = [], []
     for r in metric_rows(v):
         m, b, d = r["model"], r["baseline"], r["difference"]
-        rows.append([r["label"], r["better"], fmt(m.value), interval(m.low, m.high), fmt(b.value) if b else "—",
-                     interval(b.low, b.high) if b else "—", signed(d.value) if d else "—",
-                     signed_interval(d.low, d.high) if d else "—"])
+        rows.append([r["label"], r["better"], numbers.value(m.value), numbers.interval(m.low, m.high),
+                     numbers.value(b.value) if b else "—", numbers.interval(b.low, b.high) if b else "—",
+                     numbers.signed(d.value) if d else "—",
+                     numbers.interval(d.low, d.high, sign=True) if d else "—"])
         classes.append("primary" if r["primary"] else "")
     out.append(_table(["metric", "better", "model", "95% interval", "baseline", "95% interval",
                        "difference", "95% interval"], rows, row_class=classes))
     if v.threshold is not None:
-        out.append(f"<p>Threshold {escape(fmt(v.threshold, 4))}: {escape(v.threshold_reason or '')}.</p>")
+        out.append(f"<p>Threshold {escape(numbers.value(v.threshold, 4))}: {escape(v.threshold_reason or '')}.</p>")
     cm = v.confusion_matrix
     if cm:
         out.append("<h3>Confusion matrix (rows actual, columns predicted)</h3>"
@@ -150,7 +140,7 @@ def _validation(card: ModelCard) -> list[str]:
         out.append("<h2>Segments and subgroups</h2>")
         for g in v.subgroups:
             names = g["metrics"]
-            rows = [[x["value"], x["count"], f"{x['share']:.1%}",
+            rows = [[x["value"], x["count"], numbers.share(x["share"]),
                      "yes" if x["reliable"] else _Html("<span class='unreliable'>no (few rows)</span>")]
                     + [x["metrics"].get(m) for m in names] for x in g["groups"]]
             out.append(f"<h3>{escape(g['kind'].capitalize())}: {escape(g['column'])}</h3>"
@@ -192,31 +182,31 @@ def model_card_html(card: ModelCard) -> str:
     meta = [f"Stage: <b>{escape(card.stage)}</b>"
             + (" (self-approved, single-user mode)" if card.self_approved else "")]
     if card.created_by or card.created_at:
-        meta.append(f"created by {escape(card.created_by or '?')} on {escape(card.created_at or '?')}")
+        meta.append(f"created by {escape(card.created_by or '?')} on {escape(numbers.timestamp(card.created_at))}")
     meta.append(f"generated {generated} by MLOps Desktop {escape(__version__)}")
     body = [f"<h1>{escape(card.title)}</h1><p class='muted'>{' · '.join(meta)}</p>",
             "<h2>Purpose</h2>", f"<p>{escape(card.purpose)}</p>" if card.purpose else
             "<p class='muted'>Not stated.</p>"]
     ds = card.dataset or {}
-    dr = ds.get("date_range") or {}
     body.append("<h2>Data</h2>" + _table(
-        ["dataset", "id", "fingerprint", "rows", "date range"],
-        [[ds.get("name"), ds.get("id"), ds.get("fingerprint"), ds.get("rows"),
-          f"{dr.get('start')} to {dr.get('end')}" if dr.get("start") else None]]))
+        ["dataset", "id", "fingerprint", "rows", "period"],
+        [[ds.get("name"), ds.get("id"), ds.get("fingerprint"), ds.get("rows"), data_period(card)]]))
     body.append(f"<h2>Target and features</h2><p>Target: <b>{escape(card.target)}</b> "
                 f"({escape(card.task)}).</p><p>Features ({len(card.features)}): "
                 f"{escape(', '.join(card.features)) or '—'}</p>")
-    if card.segments:
-        body.append(f"<p>Segments: {_v(card.segments)}</p>")
-    body.append("<h2>Training</h2>" + (_table(["setting", "value"], sorted(card.training_spec.items()))
+    body.append("<h2>Training</h2>" + (_table(["setting", "value"], training_in_words(card))
                                        if card.training_spec else
                                        "<p class='muted'>No training specification recorded.</p>"))
+    if card.segments:
+        head, rows = segment_rows(card)
+        body.append(f"<h3>One model per value of {escape(str(card.segments.get('column')))}</h3>"
+                    + _table(head, rows))
     body.append("<h2>Assumption checks</h2>" + (
         _table(["check", "verdict"], [[c.get("name"), _badge(str(c.get("verdict")))] for c in card.checks])
         if card.checks else f"<p class='muted'>{NO_CHECK_RESULTS}</p>"))
     body.append("<h3>Accepted warnings</h3>" + (
         _table(["check", "reason", "accepted by", "when", "what was accepted"],
-               [[warning_name(w), w.get("reason"), w.get("accepted_by"), w.get("accepted_at"),
+               [[warning_name(w), w.get("reason"), w.get("accepted_by"), numbers.timestamp(w.get("accepted_at")),
                      warning_figures(w) or None]
                 for w in card.accepted_warnings]) if card.accepted_warnings else "<p>None.</p>"))
     body += _validation(card)
@@ -227,8 +217,8 @@ def model_card_html(card: ModelCard) -> str:
                                                    "p-value", "95% interval"] + (["odds ratio"] if has_or else [])
         rows = [([r.get("class")] if has_class else []) + [
             r["name"], r.get("estimate"), r.get("std_error"), r.get("statistic"),
-            fmt_p(r.get("p_value")) if r.get("p_value") is not None else None,
-            interval(r.get("ci_low"), r.get("ci_high"))] + ([r.get("odds_ratio")] if has_or else [])
+            numbers.p_value(r.get("p_value")),
+            numbers.interval(r.get("ci_low"), r.get("ci_high"))] + ([r.get("odds_ratio")] if has_or else [])
             for r in card.coefficients]
         body.append("<h2>Coefficients</h2>" + "".join(f"<p class='muted'>{escape(n)}</p>"
                                                       for n in card.coefficient_notes) + _table(head, rows))

@@ -7,24 +7,17 @@ may start a tag, an entity or a link: see :func:`inert`.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Iterable, Optional, Sequence
 
-from ..checks.result import fmt, fmt_p
-from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, interval, metric_rows, signed,
-                   signed_interval, warning_figures, warning_name)
+from .. import numbers
+from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, data_period, metric_rows, segment_rows,
+                   training_in_words, warning_figures, warning_name)
 from .metrics import label
 
 
 def _cell(v: Any) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return fmt(v, 4)
-    if isinstance(v, (dict, list)):
-        v = json.dumps(v, default=str)
-    return str(v).replace("|", "\\|").replace("\n", " ")
+    return numbers.cell(v).replace("|", "\\|").replace("\n", " ")
 
 
 def _table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
@@ -57,29 +50,28 @@ def model_card_markdown(card: ModelCard) -> str:
     lines = [f"# {card.title}", ""]
     meta = [f"Stage: **{card.stage}**" + (" (self-approved, single-user mode)" if card.self_approved else "")]
     if card.created_by or card.created_at:
-        meta.append(f"created by {card.created_by or '?'} on {card.created_at or '?'}")
+        meta.append(f"created by {card.created_by or '?'} on {numbers.timestamp(card.created_at)}")
     lines += [" · ".join(meta), "", "## Purpose", "", card.purpose or "_Not stated._", ""]
 
     ds = card.dataset or {}
-    dr = ds.get("date_range") or {}
     lines += ["## Data", ""]
-    lines += _table(["dataset", "id", "fingerprint", "rows", "date range"],
-                    [[ds.get("name"), ds.get("id"), ds.get("fingerprint"), ds.get("rows"),
-                      f"{dr.get('start')} to {dr.get('end')}" if dr.get("start") else None]])
+    lines += _table(["dataset", "id", "fingerprint", "rows", "period"],
+                    [[ds.get("name"), ds.get("id"), ds.get("fingerprint"), ds.get("rows"), data_period(card)]])
     lines += ["## Target and features", "", f"Target: **{card.target}** ({card.task}).", "",
               f"Features ({len(card.features)}): " + (", ".join(card.features) or "—"), ""]
-    if card.segments:
-        lines += ["Segments: " + _cell(card.segments), ""]
     lines += ["## Training", ""]
-    lines += _table(["setting", "value"], sorted(card.training_spec.items())) if card.training_spec \
+    lines += _table(["setting", "value"], training_in_words(card)) if card.training_spec \
         else ["_No training specification recorded._", ""]
+    if card.segments:
+        head, rows = segment_rows(card)
+        lines += [f"### One model per value of {card.segments.get('column')}", ""] + _table(head, rows)
 
     lines += ["## Assumption checks", ""]
     lines += _table(["check", "verdict"], [[c.get("name"), c.get("verdict")] for c in card.checks]) \
         if card.checks else [f"_{NO_CHECK_RESULTS}_", ""]
     lines += ["### Accepted warnings", ""]
     lines += _table(["check", "reason", "accepted by", "when", "what was accepted"],
-                    [[warning_name(w), w.get("reason"), w.get("accepted_by"), w.get("accepted_at"),
+                    [[warning_name(w), w.get("reason"), w.get("accepted_by"), numbers.timestamp(w.get("accepted_at")),
                      warning_figures(w) or None]
                      for w in card.accepted_warnings]) if card.accepted_warnings else ["None.", ""]
 
@@ -96,8 +88,8 @@ def model_card_markdown(card: ModelCard) -> str:
         for r in card.coefficients:
             row = ([r.get("class")] if has_class else []) + [
                 r["name"], r.get("estimate"), r.get("std_error"), r.get("statistic"),
-                fmt_p(r.get("p_value")) if r.get("p_value") is not None else None,
-                interval(r.get("ci_low"), r.get("ci_high"))]
+                numbers.p_value(r.get("p_value")),
+                numbers.interval(r.get("ci_low"), r.get("ci_high"))]
             rows.append(row + ([r.get("odds_ratio")] if has_or else []))
         lines += _table(head, rows)
     lines += ["## Limitations", ""]
@@ -121,19 +113,19 @@ def _validation(card: ModelCard) -> list[str]:
               + f". Baseline: {v.baseline_description}. Intervals: 95% percentile bootstrap, "
               f"{v.n_bootstrap:,} resamples (seed {v.seed}), paired for the differences.", ""]
     if card.override:
-        lines += [f"Override recorded by {card.override.get('by')} on {card.override.get('at')}: "
+        lines += [f"Override recorded by {card.override.get('by')} on {numbers.timestamp(card.override.get('at'))}: "
                   f"{card.override.get('reason')}", ""]
     rows = []
     for r in metric_rows(v):
         m, b, d = r["model"], r["baseline"], r["difference"]
         rows.append([("**" + r["label"] + "**") if r["primary"] else r["label"], r["better"],
-                     fmt(m.value), interval(m.low, m.high), fmt(b.value) if b else None,
-                     interval(b.low, b.high) if b else None,
-                     signed(d.value) if d else None, signed_interval(d.low, d.high) if d else None])
+                     numbers.value(m.value), numbers.interval(m.low, m.high), numbers.value(b.value) if b else None,
+                     numbers.interval(b.low, b.high) if b else None,
+                     numbers.signed(d.value) if d else None, numbers.interval(d.low, d.high, sign=True) if d else None])
     lines += _table(["metric", "better", "model", "95% interval", "baseline", "95% interval",
                      "difference", "95% interval"], rows)
     if v.threshold is not None:
-        lines += [f"Threshold: {fmt(v.threshold, 4)} — {v.threshold_reason}.", ""]
+        lines += [f"Threshold: {numbers.value(v.threshold, 4)} — {v.threshold_reason}.", ""]
     cm = v.confusion_matrix
     if cm:
         lines += ["### Confusion matrix (rows actual, columns predicted)", ""]
@@ -145,7 +137,7 @@ def _validation(card: ModelCard) -> list[str]:
             lines += [f"### {g['kind'].capitalize()}: {g['column']}", ""]
             names = g["metrics"]
             lines += _table(["value", "rows", "share", "reliable"] + [label(m, v.task) for m in names],
-                            [[x["value"], x["count"], f"{x['share']:.1%}", "yes" if x["reliable"] else "no (few rows)"]
+                            [[x["value"], x["count"], numbers.share(x["share"]), "yes" if x["reliable"] else "no (few rows)"]
                              + [x["metrics"].get(m) for m in names] for x in g["groups"]])
     if v.importance:
         lines += ["## Permutation importance", "", f"Importance: {v.importance_metric}.", ""]

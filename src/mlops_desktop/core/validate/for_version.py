@@ -99,8 +99,9 @@ def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = N
 
 def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
                validation: Optional[ValidationReport] = None) -> ModelCard:
-    """The model card of a version from the registry: data, features, spec, checks and
-    accepted warnings, the latest validation (or the one given), coefficients."""
+    """The model card of a version from the registry: its purpose (``purpose`` when given,
+    else the one stored with the version), data, features, spec, checks and accepted
+    warnings, the latest validation (or the one given), coefficients."""
     from ..checks import accepted_warnings
     from ..registry import validations
     from ..train import coefficient_table, find_version, load_model, run
@@ -132,7 +133,7 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
     override = next(({"by": c["changed_by"], "at": c["changed_at"], "reason": c["baseline_override"]}
                      for c in reversed(changes) if c["baseline_override"]), None)
     return ModelCard(
-        model_name=mv.model, version=mv.version, stage=mv.stage, purpose=purpose,
+        model_name=mv.model, version=mv.version, stage=mv.stage, purpose=purpose or mv.purpose,
         created_by=mv.created_by, created_at=mv.created_at,
         dataset={"id": ds.id, "name": ds.name, "fingerprint": ds.fingerprint, "rows": ds.n_rows,
                  "date_range": date_range,

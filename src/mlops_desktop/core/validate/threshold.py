@@ -13,7 +13,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..checks.result import fmt
+
+from .. import numbers
 from ..errors import InvalidChoiceError
 from .errors import ValidationError
 
@@ -101,7 +102,7 @@ def choose_threshold(y_true, scores, rule: str, *, cost_fp: float = 1.0, cost_fn
         if not np.isfinite(t):
             raise InvalidChoiceError("The fixed threshold must be a number.")
         source = "set by the analyst" if target_value is not None else "the conventional default"
-        return t, f"fixed at {fmt(t)} ({source})"
+        return t, f"fixed at {numbers.value(t)} ({source})"
     table = threshold_table(y_true, scores)
     if table.positives == 0 and rule != "cost":
         raise ValidationError(f"The rule '{RULE_NAMES[rule]}' needs positive rows in the holdout, "
@@ -110,8 +111,8 @@ def choose_threshold(y_true, scores, rule: str, *, cost_fp: float = 1.0, cost_fn
         f1 = np.nan_to_num(table.f1, nan=-1.0)
         i = int(np.argmax(f1))
         return float(table.thresholds[i]), (
-            f"maximises F1 on the holdout (F1 {fmt(f1[i])}, precision {fmt(table.precision[i])}, "
-            f"recall {fmt(table.recall[i])})")
+            f"maximises F1 on the holdout (F1 {numbers.value(f1[i])}, precision {numbers.value(table.precision[i])}, "
+            f"recall {numbers.value(table.recall[i])})")
     if rule == "cost":
         if cost_fp < 0 or cost_fn < 0 or not np.isfinite(cost_fp) or not np.isfinite(cost_fn):
             raise InvalidChoiceError("Costs of errors must be zero or positive numbers.")
@@ -121,8 +122,8 @@ def choose_threshold(y_true, scores, rule: str, *, cost_fp: float = 1.0, cost_fn
         i = int(np.argmin(cost))
         n = table.positives + table.negatives
         return float(table.thresholds[i]), (
-            f"minimises the cost {fmt(cost_fp)} × false positives + {fmt(cost_fn)} × false "
-            f"negatives on the holdout (total {fmt(cost[i])}, {fmt(cost[i] / n)} per row; "
+            f"minimises the cost {numbers.value(cost_fp)} × false positives + {numbers.value(cost_fn)} × false "
+            f"negatives on the holdout (total {numbers.value(cost[i])}, {numbers.value(cost[i] / n)} per row; "
             f"{int(table.fp[i]):,} false positives, {int(table.fn[i]):,} false negatives)")
     if target_value is None or not (0 < float(target_value) <= 1):
         raise InvalidChoiceError(f"A target {rule} between 0 and 1 is needed, e.g. 0.9.")
@@ -133,8 +134,8 @@ def choose_threshold(y_true, scores, rule: str, *, cost_fp: float = 1.0, cost_fn
         if len(ok) == 0:
             best = int(np.nanargmax(precision))
             raise ValidationError(
-                f"No threshold reaches a precision of {fmt(target)} on the holdout; the highest is "
-                f"{fmt(precision[best])} (at threshold {fmt(table.thresholds[best])}). "
+                f"No threshold reaches a precision of {numbers.value(target)} on the holdout; the highest is "
+                f"{numbers.value(precision[best])} (at threshold {numbers.value(table.thresholds[best])}). "
                 "Choose a lower target precision.")
         i = int(ok[-1])  # lowest threshold: the most positives found at that precision
     else:
@@ -142,5 +143,5 @@ def choose_threshold(y_true, scores, rule: str, *, cost_fp: float = 1.0, cost_fn
         i = int(ok[0])  # highest threshold: the fewest false positives at that recall
     return float(table.thresholds[i]), (
         f"the {'lowest' if rule == 'precision' else 'highest'} threshold with {rule} of at least "
-        f"{fmt(target)} on the holdout (precision {fmt(table.precision[i])}, recall "
-        f"{fmt(table.recall[i])})")
+        f"{numbers.value(target)} on the holdout (precision {numbers.value(table.precision[i])}, recall "
+        f"{numbers.value(table.recall[i])})")

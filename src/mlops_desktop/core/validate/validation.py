@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
-from ..checks.result import fmt
+
+from .. import numbers
 from ..errors import InvalidChoiceError
 from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
 from . import curves, groups, inspection
@@ -100,23 +101,23 @@ def _verdict(primary: MetricEstimate, base: MetricEstimate, diff: MetricEstimate
     if diff.low is None or diff.high is None:
         reason = ("no bootstrap resamples were drawn" if n_bootstrap == 0
                   else f"the difference in {name} was undefined in too many resamples")
-        return False, (f"Not decided: {name} {fmt(primary.value)} against the baseline's "
-                       f"{fmt(base.value)}, but {reason}, so there is no interval to judge it by.")
+        return False, (f"Not decided: {name} {numbers.value(primary.value)} against the baseline's "
+                       f"{numbers.value(base.value)}, but {reason}, so there is no interval to judge it by.")
     better = "higher" if primary.higher_is_better else "lower"
     beats = diff.low > 0 if primary.higher_is_better else diff.high < 0
     worse = diff.high < 0 if primary.higher_is_better else diff.low > 0
     # Paired resamples make even a negligible gain "significant": the gain must also matter.
     margin = _practical_margin(primary.name, base.value)
     if beats and abs(diff.value) < margin:
-        figures = (f"{name} {fmt(primary.value)} against the baseline's {fmt(base.value)}, a difference "
+        figures = (f"{name} {numbers.value(primary.value)} against the baseline's {numbers.value(base.value)}, a difference "
                    f"of {diff.value:+.3g} (95% interval {diff.low:+.3g} to {diff.high:+.3g})")
         return False, (f"Does not beat the baseline: {figures}; the interval excludes zero, but the "
-                       f"gain is smaller than {fmt(margin)}, too small to matter.")
+                       f"gain is smaller than {numbers.value(margin)}, too small to matter.")
     overlap = ("the two metrics' own intervals overlap"
                if primary.low is not None and base.low is not None
                and primary.low <= base.high and base.low <= primary.high
                else "the two metrics' own intervals do not overlap")
-    figures = (f"{name} {fmt(primary.value)} against the baseline's {fmt(base.value)}, a difference "
+    figures = (f"{name} {numbers.value(primary.value)} against the baseline's {numbers.value(base.value)}, a difference "
                f"of {diff.value:+.3g} (95% interval {diff.low:+.3g} to {diff.high:+.3g})")
     if beats:
         return True, (f"Beats the baseline: {figures}, which excludes zero ({better} is better); "

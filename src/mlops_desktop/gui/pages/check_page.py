@@ -13,11 +13,12 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, Q
                                QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
+from ...core import numbers
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..selection import Selection
 from ..state import AppState
-from ..widgets import EmptyState, LazyPage, add_table_actions, fmt_number, heading
+from ..widgets import RAW_ROLE, EmptyState, LazyPage, add_table_actions, fill_table, heading, make_table
 from .dataset_picker import DatasetPicker
 
 VERDICT_COLOURS = {"ok": "#1e7b34", "warning": "#a86b00", "problem": "#b3261e", "not_applicable": "#6b7280"}
@@ -125,8 +126,18 @@ class CheckPage(LazyPage):
         self.detail.setTextFormat(Qt.TextFormat.RichText)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         rl.addWidget(self.detail)
+        self.rows_table = make_table([], name="rows-to-look-at")
+        self.rows_table.setMaximumHeight(125)
+        self.rows_table.cellClicked.connect(lambda r, _c: self.show_row(self.rows_table.item(r, 0).data(RAW_ROLE) - 1))
+        rl.addWidget(self.rows_table)
+        self.row_detail = QLabel()
+        self.row_detail.setWordWrap(True)
+        self.row_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        rl.addWidget(self.row_detail)
         self.chart = Chart()
+        self.chart.point_clicked.connect(lambda label: self.show_row(int(label)))
         rl.addWidget(self.chart, 1)
+        rl.addStretch(0)
         accept_row = QHBoxLayout()
         self.accepted_label = QLabel()
         self.accepted_label.setTextFormat(Qt.TextFormat.PlainText)  # a reason someone typed
@@ -279,7 +290,7 @@ class CheckPage(LazyPage):
             self.table.setItem(r, 1, QTableWidgetItem(c.name))
             figure = next(((n, v) for n, v in ((c.effect_name, c.effect), (c.statistic_name, c.statistic))
                            if v is not None), None)
-            shown = QTableWidgetItem(f"{figure[0]} {fmt_number(figure[1])}" if figure else "")
+            shown = QTableWidgetItem(f"{figure[0]} {numbers.cell(figure[1])}" if figure else "")
             shown.setToolTip(shown.text())
             self.table.setItem(r, 2, shown)
         self.table.resizeColumnToContents(0)
@@ -293,6 +304,9 @@ class CheckPage(LazyPage):
     def _clear_detail(self) -> None:
         self.check_title.setText("")
         self.detail.setText("")
+        self.rows_table.setRowCount(0)
+        self.rows_table.setVisible(False)
+        self.row_detail.setText("")
         self.accepted_label.setText("")
         self.accept_button.setEnabled(False)
         self.chart.reset("")
@@ -304,14 +318,23 @@ class CheckPage(LazyPage):
         colour = VERDICT_COLOURS[c.verdict]
         self.check_title.setText(c.name)
         figures = []
-        for name, value in ((c.statistic_name, c.statistic), ("p-value", c.p_value), (c.effect_name, c.effect)):
+        for name, value in ((c.statistic_name, c.statistic), (c.effect_name, c.effect)):
             if value is not None:
-                figures.append(f"{name} = {fmt_number(value)}")
+                figures.append(f"{name} = {numbers.value(value)}")
+        if c.p_value is not None:
+            figures.insert(1 if c.statistic is not None else 0, numbers.p_phrase(c.p_value, "p-value"))
         self.detail.setText(
             f"<p><span style='background:{colour};color:white;padding:2px 6px'>&nbsp;"
             f"{VERDICT_TEXT[c.verdict]}&nbsp;</span> &nbsp;{'; '.join(figures)}</p>"
             f"<p>{_html(c.tested)}</p><p><i>Decided by {_html(c.decided_by)}</i></p>"
             f"<p><b>Why it matters:</b> {_html(c.why)}</p><p><b>What to do:</b> {_html(c.action)}</p>")
+        head, rows = c.rows_to_look_at()
+        self.rows_table.setColumnCount(len(head))
+        self.rows_table.setHorizontalHeaderLabels(head)
+        fill_table(self.rows_table, rows)
+        self.rows_table.setVisible(bool(rows))
+        self.row_detail.setText("Click a row above, or a point of the chart, to see the row's values."
+                                if rows else "")
         self.draw_chart(c.chart)
         if c.accepted:
             a = c.accepted
@@ -322,8 +345,10 @@ class CheckPage(LazyPage):
         self.accept_button.setEnabled(c.verdict in ("warning", "problem"))
 
     def draw_chart(self, chart: Optional[dict[str, Any]]) -> None:
+        """The check's chart, or none at all (no empty axes) for a check without one."""
+        self.chart.setVisible(bool(chart and chart.get("x")))
         if not chart or not chart.get("x"):
-            self.chart.reset("No chart for this check")
+            self.chart.reset("")
             return
         kind, ref = chart.get("kind"), chart.get("reference") or {}
         title, x, y = chart.get("title", ""), chart["x"], chart.get("y", [])
@@ -333,6 +358,9 @@ class CheckPage(LazyPage):
             line = (lo, ref["intercept"] + ref["slope"] * lo, hi, ref["intercept"] + ref["slope"] * hi) \
                 if "slope" in ref else None
             self.chart.scatter(x, y, title=title, line=line, **labels)
+        elif kind == "scatter" and chart.get("labels"):  # a point per row: a click shows the row
+            self.chart.scatter(x, y, title=title, hline=ref.get("zero_line"),
+                               point_labels=chart["labels"], **labels)
         elif kind in ("scatter", "line"):
             self.chart.scatter(x, y, title=title, hline=ref.get("zero_line"), **labels)
         elif kind == "bars":
@@ -345,6 +373,24 @@ class CheckPage(LazyPage):
             self.chart.hbars(labels, values, title=title, x_label=chart.get("y_label", ""), reference=limit)
         else:
             self.chart.reset(title)
+
+    def show_row(self, position: int) -> None:
+        """Show the values of the dataset's row at ``position`` (0-based; the Data page
+        numbers it from 1)."""
+        from ...core.data.catalog import row_at
+        from ..table_model import format_value
+
+        ws, key = self.state.workspace, self.selection.key
+        if ws is None or key is None:
+            return
+        try:
+            values = row_at(ws, ws.dataset(key[1]), position)
+        except Exception as exc:
+            show_error(self, "Cannot show the row", exc)
+            return
+        shown = "; ".join(f"{k} = {format_value(v)}" for k, v in values.items())  # as the Data page shows it
+        self.row_detail.setText(f"<b>Row {numbers.count(position + 1)}</b> (as numbered on the Data page): "
+                                f"{_html(shown)}")
 
     # -- acceptance and report ---------------------------------------------------------------
 

@@ -98,6 +98,7 @@ class DataPage(QWidget):
         self.tabs = QTabWidget()
         self.preview_model = ArrowTableModel()
         self.preview = QTableView()
+        self.preview.setObjectName("dataPreview")  # the data itself: as many columns as the file, so it scrolls
         self.preview.setModel(self.preview_model)
         self.preview.verticalHeader().setDefaultSectionSize(22)
         self.preview.horizontalHeader().setDefaultSectionSize(110)

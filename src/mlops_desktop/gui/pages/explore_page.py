@@ -12,10 +12,11 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
                                QSplitter, QStackedWidget, QStyledItemDelegate, QStyleOptionViewItem,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
+from ...core import numbers
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, LazyPage, fmt_number, heading, make_table, table_item
+from ..widgets import EmptyState, LazyPage, heading, make_table, table_item
 from .dataset_picker import DatasetPicker
 
 SEVERITY_COLOURS = {"problem": QColor("#b3261e"), "warning": QColor("#a86b00"), "info": QColor("#3b6ea8")}
@@ -105,7 +106,8 @@ class ExplorePage(LazyPage):
         left.addWidget(self.column_title)
         self.stats = make_table(["Statistic", "Value"])
         self.stats.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.stats.setMaximumWidth(260)
+        self.stats.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.stats.setMaximumWidth(300)
         left.addWidget(self.stats, 1)
         dl.addLayout(left)
         charts = QVBoxLayout()
@@ -113,9 +115,13 @@ class ExplorePage(LazyPage):
         self.box = Chart("Box plot")
         self.box.setMaximumHeight(130)
         self.relation = Chart("Relation to the target")
+        self.relation_note = QLabel()  # instead of empty axes when there is no relation chart
+        self.relation_note.setWordWrap(True)
+        self.relation_note.setAlignment(Qt.AlignmentFlag.AlignTop)
         charts.addWidget(self.distribution, 3)
         charts.addWidget(self.box, 1)
         charts.addWidget(self.relation, 3)
+        charts.addWidget(self.relation_note, 3)
         dl.addLayout(charts, 1)
         self.tabs.addTab(detail, "Column")
 
@@ -134,14 +140,20 @@ class ExplorePage(LazyPage):
         cl.addWidget(self.heatmap, 1)
         self.tabs.addTab(corr, "Correlations")
 
-        target = QWidget()
-        tl = QHBoxLayout(target)
+        # the table above the chart, each the tab's full width (side by side, both were cut)
+        target = QSplitter(Qt.Orientation.Vertical)
+        target.setObjectName("exploreTargetSplitter")
+        target.setChildrenCollapsible(False)
         self.relations = make_table(["Feature", "Type", "Mutual information", "Strength"])
-        self.relations.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.relations.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in (1, 2, 3):
+            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.relations.cellClicked.connect(lambda r, _c: self._jump_to(self.relations.item(r, 0).text()))
-        tl.addWidget(self.relations, 1)
+        target.addWidget(self.relations)
         self.balance = Chart("Target")
-        tl.addWidget(self.balance, 1)
+        target.addWidget(self.balance)
+        target.setSizes([300, 260])
         self.tabs.addTab(target, "Target")
 
         splitter.addWidget(self.tabs)
@@ -195,7 +207,7 @@ class ExplorePage(LazyPage):
         counts = {s: sum(1 for a in profile.alerts if a.severity == s) for s in ("problem", "warning", "info")}
         note = " ".join(profile.notes)
         self.status.setText(f"{profile.n_rows:,} rows × {profile.n_columns} columns, profiled in "
-                            f"{profile.seconds:.2f} s. Alerts: {counts['problem']} problems, "
+                            f"{numbers.seconds(profile.seconds)}. Alerts: {counts['problem']} problems, "
                             f"{counts['warning']} warnings, {counts['info']} notes. {note}")
         t = self.columns
         t.setRowCount(len(profile.columns))
@@ -206,7 +218,7 @@ class ExplorePage(LazyPage):
             name.setData(Qt.ItemDataRole.UserRole, col.name)
             t.setItem(r, 0, name)
             t.setItem(r, 1, table_item(col.kind))
-            t.setItem(r, 2, table_item(f"{col.missing_share:.1%}"))
+            t.setItem(r, 2, table_item(numbers.share(col.missing_share)))
             t.setItem(r, 3, table_item(col.distinct))
             spark = QTableWidgetItem()
             chart = col.chart or {}
@@ -259,13 +271,13 @@ class ExplorePage(LazyPage):
             return
         col = self.profile.columns[row]
         self.column_title.setText(f"{col.name} · {col.kind}")
-        rows = [("values", col.count), ("missing", f"{col.missing:,} ({col.missing_share:.1%})"),
+        rows = [("values", col.count), ("missing", f"{col.missing:,} ({numbers.share(col.missing_share)})"),
                 ("distinct", col.distinct)]
         for key, value in col.stats.items():
             if key == "top":
                 continue
             if isinstance(value, list):
-                value = " … ".join(fmt_number(v) for v in value)
+                value = " … ".join(numbers.cell(v) for v in value)
             rows.append((key.replace("_", " "), value))
         self.stats.setRowCount(len(rows))
         for r, (k, v) in enumerate(rows):
@@ -279,7 +291,7 @@ class ExplorePage(LazyPage):
         elif chart.get("kind") == "bars":
             labels = list(chart["labels"]) + (["(other)"] if chart.get("other") else [])
             counts = list(chart["counts"]) + ([chart["other"]] if chart.get("other") else [])
-            self.distribution.bars(labels, counts, title=f"Most frequent values of {col.name}")
+            self.distribution.hbars(labels, counts, title=f"Most frequent values of {col.name}", x_label="rows")
         elif chart.get("kind") == "time_histogram":
             self.distribution.bars([e[:10] for e in chart["edges"][:-1]], chart["counts"],
                                    title=f"Rows over time: {col.name}")
@@ -296,22 +308,27 @@ class ExplorePage(LazyPage):
         target = self.profile.target if self.profile else None
         rel = next((r for r in (target or {}).get("relations", []) if r["column"] == name), None)
         chart = (rel or {}).get("chart")
-        if not target:
-            self.relation.reset("Choose a target to see how each column relates to it")
-            return
-        if not chart:
-            self.relation.reset(f"{name} is the target" if name == target["column"]
-                                else f"No relation chart for {name}")
+        note = ("Choose a target to see how each column relates to it." if not target else
+                f"{name} is the target." if name == target["column"] else
+                f"No chart of {name} against the target: its type ({self.profile.column(name).kind}) "
+                "has none." if not chart else "")
+        self.relation.setVisible(not note)
+        self.relation_note.setVisible(bool(note))
+        self.relation_note.setText(note)
+        if note:
+            self.relation.reset("")
             return
         title = f"{name} and {target['column']}"
         if chart["kind"] == "scatter":
+            if chart.get("of", 0) > chart.get("shown", 0):  # the axes name the columns
+                title = f"{numbers.count(chart['shown'])} random rows of {numbers.count(chart['of'])}"
             self.relation.scatter(chart["x"], chart["y"], title=title, x_label=chart["x_label"],
                                   y_label=chart["y_label"])
         elif chart["kind"] == "bars":
-            self.relation.bars(chart["labels"], chart["y"], title=title, y_label=chart["y_label"])
+            self.relation.hbars(chart["labels"], chart["y"], title=title, x_label=chart["y_label"])
         elif chart["kind"] == "lines":
-            self.relation.lines(chart["x"], chart["series"], title=f"{name} by {target['column']}",
-                                x_label=name, y_label=chart["y_label"])
+            self.relation.lines(chart["x"], chart["series"], title=f"{name} within each class of {target['column']}",
+                                x_label=name, y_label=chart["y_label"], from_zero=True)
         elif chart["kind"] == "stacked":
             self.relation.stacked(chart["labels"], chart["series"], title=title)
 
@@ -346,11 +363,11 @@ class ExplorePage(LazyPage):
             self.relations.setItem(r, 0, table_item(rel["column"]))
             self.relations.setItem(r, 1, table_item(rel["kind"]))
             self.relations.setItem(r, 2, table_item(rel.get("mutual_information")))
-            self.relations.setItem(r, 3, table_item(f"{label} {fmt_number(strength)}" if label else "—"))
+            self.relations.setItem(r, 3, table_item(f"{label} {numbers.cell(strength)}" if label else "—"))
         if t.get("classes"):
             classes = t["classes"][:20]
-            self.balance.bars([c["value"] for c in classes], [c["count"] for c in classes],
-                              title=f"Class balance of {t['column']}")
+            self.balance.hbars([c["value"] for c in classes], [c["count"] for c in classes],
+                               title=f"Class balance of {t['column']}", x_label="rows")
         else:
             col = self.profile.column(t["column"])
             if col.chart and col.chart.get("kind") == "histogram":

@@ -13,21 +13,18 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget)
 
+from ...core import numbers
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, ReloadingPage, fill_table, fmt_number, heading, make_table
+from ..widgets import EmptyState, ReloadingPage, fill_table, heading, make_table
 
 
 def _size(n: Optional[int], exact: bool = True) -> str:
     if n is None:
         return "made at export"
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            text = f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}"
-            return text if exact else f"about {text}"
-        n /= 1024  # type: ignore[assignment]
-    return str(n)
+    text = numbers.file_size(n)
+    return text if exact else f"about {text}"
 
 
 class ExportPage(ReloadingPage):
@@ -261,11 +258,11 @@ class ExportPage(ReloadingPage):
         check = result.check or {}
         checked = ""
         if check.get("agrees"):
-            checked = (f" Before publishing, the package scored {fmt_number(check.get('rows'))} example rows "
+            checked = (f" Before publishing, the package scored {numbers.cell(check.get('rows'))} example rows "
                        f"exactly as the app does (largest difference {check.get('largest_difference', 0):.1g}).")
         self.result.setText(f"<b>Exported</b> {escape(result.ref)} to {escape(str(result.path))} "
-                            f"({_size(result.size_bytes)}, "
-                            f"{len(result.files)} files) in {result.seconds:.1f} s.{checked} IT can start with "
+                            f"({_size(result.size_bytes)}, {len(result.files)} files) in "
+                            f"{numbers.seconds(result.seconds)}.{checked} IT can start with "
                             "its README.md.")
         self.open_button.setVisible(True)
 

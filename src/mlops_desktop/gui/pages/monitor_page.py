@@ -16,12 +16,13 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
                                QListWidgetItem, QPushButton, QSplitter, QStackedWidget, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
+from ...core import numbers
 from ..errors import show_error
 from ..import_dialog import FILE_FILTER
 from ..jobs import JobRunner
 from ..selection import Selection
 from ..state import AppState
-from ..widgets import EmptyState, LazyReloadingPage, add_table_actions, find_data, fmt_number, heading
+from ..widgets import EmptyState, LazyReloadingPage, add_table_actions, find_data, heading, table_item
 
 VERDICT_COLOURS = {"drift": "#b3261e", "major": "#b3261e", "moderate": "#a86b00", "no drift": "#1e7b34",
                    "not comparable": "#6b7280"}
@@ -161,6 +162,8 @@ class MonitorPage(LazyReloadingPage):
         self.bins.verticalHeader().setVisible(False)
         self.bins.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.bins.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for c in (1, 2):
+            self.bins.horizontalHeader().setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         add_table_actions(self.bins, "psi-bins")
         self.tabs.addTab(self.bins, "PSI bins")
         timeline = QWidget()
@@ -393,13 +396,8 @@ class MonitorPage(LazyReloadingPage):
             t.setItem(r, 0, name)
             t.setItem(r, 1, QTableWidgetItem(f.kind))
             t.setItem(r, 2, _coloured(f.verdict))
-            psi = QTableWidgetItem()
-            psi.setData(Qt.ItemDataRole.DisplayRole, f.metrics.get("psi"))
-            t.setItem(r, 3, psi)
-            distance = f.metrics.get("wasserstein_normalised", f.metrics.get("jensen_shannon"))
-            d = QTableWidgetItem()
-            d.setData(Qt.ItemDataRole.DisplayRole, distance)
-            t.setItem(r, 4, d)
+            t.setItem(r, 3, table_item(f.metrics.get("psi")))
+            t.setItem(r, 4, table_item(f.metrics.get("wasserstein_normalised", f.metrics.get("jensen_shannon"))))
             t.setItem(r, 5, QTableWidgetItem(f.decided_by))
             t.item(r, 5).setToolTip(f.decided_by)
         t.resizeColumnsToContents()
@@ -450,12 +448,14 @@ class MonitorPage(LazyReloadingPage):
         labels = bins.get("labels", [])
         self.bins.setRowCount(len(labels))
         for r, label in enumerate(labels):
-            for c, value in enumerate((str(label), _pct(bins.get("reference", [None] * len(labels))[r]),
-                                       _pct(bins.get("current", [None] * len(labels))[r]))):
+            for c, value in enumerate((str(label), numbers.share(bins.get("reference", [None] * len(labels))[r]),
+                                       numbers.share(bins.get("current", [None] * len(labels))[r]))):
                 self.bins.setItem(r, c, QTableWidgetItem(value))
-        figures = "".join(f"<tr><td>{k}</td><td>{fmt_number(v)}</td></tr>" for k, v in f.metrics.items()
+        figures = "".join(f"<tr><td>{numbers.metric_name(k)}</td><td>{numbers.cell(v)}</td></tr>"
+                          for k, v in f.metrics.items()
                           if not isinstance(v, (list, dict)))
-        noise = "".join(f"<tr><td>{k}</td><td>{fmt_number(v)}</td></tr>" for k, v in f.noise.items()
+        noise = "".join(f"<tr><td>{numbers.metric_name(k)}</td><td>{numbers.cell(v)}</td></tr>"
+                        for k, v in f.noise.items()
                         if not isinstance(v, (list, dict)))
         self.detail.setText(f"<h3>{escape(f.name)} — {escape(f.verdict)}</h3><p>{escape(f.decided_by)}</p>"
                             f"<p><b>Measures</b></p><table>{figures}</table>"
@@ -465,33 +465,36 @@ class MonitorPage(LazyReloadingPage):
 
     def _bars_pair(self, f: Any) -> None:
         labels = [str(b) for b in f.bins.get("labels", [])][:15]
-        ref = f.bins.get("reference", [])[:15]
-        cur = f.bins.get("current", [])[:15]
-        x = list(range(len(labels)))
-        self.distribution.lines(x, {"reference": ref, "current": cur}, title=f"{f.name}: shares per category",
-                                x_label="category (see the PSI bins table)", y_label="share of rows")
-        self.distribution.getPlotItem().getAxis("bottom").setTicks(
-            [[(i, (l if len(l) <= 8 else l[:7] + "…")) for i, l in enumerate(labels)]])
+        self.distribution.paired_hbars(labels, {"reference": f.bins.get("reference", [])[:15],
+                                                "current": f.bins.get("current", [])[:15]},
+                                       title=f"{f.name}: share of rows per category")
 
     def _draw_feature_timeline(self, name: str) -> None:
         timeline = self.run.timeline if self.run is not None else None
         if timeline is None or name not in timeline.features:
             self.feature_timeline.reset("One batch: add more batches, or split one by date, for a timeline")
             return
-        psi = [float("nan") if v is None else v for v in timeline.series(name, "psi")]
-        self.feature_timeline.lines(list(range(len(psi))), {"PSI": psi}, title=f"{name}: PSI per batch",
-                                    x_label="batch", y_label="PSI")
-        self.feature_timeline.getPlotItem().getAxis("bottom").setTicks(
-            [[(i, l) for i, l in enumerate(timeline.labels)]])
+        # a bar per batch: batches are separate comparisons, not points of one curve
+        t = self.run.thresholds
+        self.feature_timeline.bars(timeline.labels, timeline.series(name, "psi"), title=f"{name}: PSI per batch",
+                                   y_label="PSI", x_label=self._timeline_axis(), reference=t.get("psi_major"),
+                                   reference_label="major drift")
+
+    def _timeline_axis(self) -> str:
+        split = {r.batch.get("source", {}).get("split_by") for r in self.run.reports} - {None}
+        return f"period of {split.pop()}" if len(split) == 1 else "batch"
 
     def _draw_dataset_timeline(self) -> None:
         timeline = self.run.timeline if self.run is not None else None
         if timeline is None:
             self.dataset_timeline.reset("")
             return
+        weighted = self.run.reference.get("type") == "model_version"
         self.dataset_timeline.bars(timeline.labels, timeline.drifted_share,
-                                   title="Share of drifted features (importance-weighted for a model)",
-                                   y_label="share")
+                                   title="Share of drifted features" + (" (by importance)" if weighted else ""),
+                                   y_label="share", x_label=self._timeline_axis(), y_range=(0, 1),
+                                   reference=self.run.thresholds.get("dataset_share") or None,
+                                   reference_label="batch threshold")
 
     def save_report(self) -> None:
         if self.run is None:
@@ -510,10 +513,6 @@ class MonitorPage(LazyReloadingPage):
             show_error(self, "Cannot save the report", exc)
             return
         self.summary.setText(self.summary.text() + f"<br>Report saved to {escape(str(path))}")
-
-
-def _pct(v: Any) -> str:
-    return "—" if v is None else f"{v:.1%}"
 
 
 def _user_error(message: str) -> Exception:

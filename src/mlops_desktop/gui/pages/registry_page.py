@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLay
                                QStackedWidget, QTableView, QTabWidget, QTextBrowser,
                                QVBoxLayout, QWidget)
 
+from ...core import numbers
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..rows_model import Column, RowsModel
@@ -37,12 +38,6 @@ def _join(values: Any) -> str:
 
 def _tags(tags: Any) -> str:
     return ", ".join(f"{k}={v}" if v else k for k, v in (tags or {}).items())
-
-
-def _when(text: Any) -> str:
-    """2026-11-23T10:04:05.123Z -> 2026-11-23 10:04 (UTC)."""
-    s = str(text or "")
-    return s[:16].replace("T", " ") if len(s) >= 16 else s
 
 
 class RegistryPage(ReloadingPage):
@@ -105,7 +100,7 @@ class RegistryPage(ReloadingPage):
             Column("Model", "model"), Column("Version", "version"), Column("Stage", "stage"),
             Column("Aliases", "aliases", _join), Column("Family", "family"), Column("Target", "target"),
             Column("Dataset", "dataset"), Column("Trained by", "created_by"),
-            Column("Created (UTC)", "created_at", _when), Column("Tags", "tags", _tags),
+            Column("Created", "created_at", numbers.timestamp), Column("Tags", "tags", _tags),
             Column("Description", "description", tip=lambda r: r.get("description") or "")])
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -119,20 +114,22 @@ class RegistryPage(ReloadingPage):
         self.table.setWordWrap(False)
         add_table_actions(self.table, "model-versions")
         header = self.table.horizontalHeader()
-        header.setStretchLastSection(True)
-        for i, width in enumerate((130, 60, 80, 90, 130, 90, 110, 90, 120, 110)):
-            header.resizeSection(i, width)
+        header.setStretchLastSection(True)  # the description takes what is left
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setResizeContentsPrecision(200)  # fit to the first rows: quick with thousands
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._select(cur.row()))
 
         self.detail = self._build_detail()
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.setObjectName("registrySplitter")
+        # the list above the selected version's details, both the full width: side by side
+        # the list's right-hand columns were cut
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setObjectName("registryListSplitter")
+        self.splitter.setChildrenCollapsible(False)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([560, 640])
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
+        self.splitter.setSizes([240, 400])
 
         self.empty = EmptyState("No model yet",
                                 "Models appear here once the Train page has trained one. Each training "
@@ -160,8 +157,14 @@ class RegistryPage(ReloadingPage):
 
     def _build_detail(self) -> QWidget:
         box = QWidget()
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(6, 0, 0, 0)
+        columns = QHBoxLayout(box)
+        columns.setContentsMargins(0, 6, 0, 0)
+        facts = QWidget()
+        facts.setMinimumWidth(300)
+        facts.setMaximumWidth(440)
+        layout = QVBoxLayout(facts)
+        layout.setContentsMargins(0, 0, 0, 0)
+        columns.addWidget(facts)
         self.detail_title = QLabel("Select a version")
         self.detail_title.setTextFormat(Qt.TextFormat.PlainText)  # names and aliases someone typed
         font = self.detail_title.font()
@@ -199,7 +202,7 @@ class RegistryPage(ReloadingPage):
         self.tree.setOpenLinks(False)
         self.lineage_nodes: list[Node] = []
         self.tabs.addTab(self.tree, "Lineage")
-        self.history = make_table(["When (UTC)", "Who", "What"], name="model-history")
+        self.history = make_table(["When", "Who", "What"], name="model-history")
         self.history.horizontalHeader().setStretchLastSection(True)
         self.history.setWordWrap(True)
         self.tabs.addTab(self.history, "History")
@@ -224,7 +227,8 @@ class RegistryPage(ReloadingPage):
         self.compare_notes.setWordWrap(True)
         cl.addWidget(self.compare_notes)
         self.tabs.addTab(compare, "Compare")
-        layout.addWidget(self.tabs, 1)
+        layout.addStretch(1)
+        columns.addWidget(self.tabs, 1)
         return box
 
     # -- the list ----------------------------------------------------------------------------
@@ -283,6 +287,7 @@ class RegistryPage(ReloadingPage):
             return
         rows = [r.to_dict() for r in page.rows]
         self.model.set_rows(rows)
+        self.table.resizeColumnsToContents()
         any_filter = any(v for v in filters.values())
         if not rows and not any_filter:
             self.stack.setCurrentWidget(self.empty)
@@ -357,7 +362,8 @@ class RegistryPage(ReloadingPage):
         self.detail_title.setText(f"{v['ref']} — {stage}" + (f" ({', '.join(aliases)})" if aliases else ""))
         e = html.escape
         parts = [f"{e(v['family'])} for <b>{e(v['target'])}</b> ({e(v['task'])}), trained by "
-                 f"{e(v['created_by'])} on {_when(v['created_at'])} UTC from <b>{e(lin['dataset']['name'])}</b>."]
+                 f"{e(v['created_by'])} on {numbers.timestamp(v['created_at'])} from "
+                 f"<b>{e(lin['dataset']['name'])}</b>."]
         if v.get("description"):
             parts.append(f"<i>{e(v['description'])}</i>")
         if lin["model"].get("description"):
@@ -367,7 +373,7 @@ class RegistryPage(ReloadingPage):
             parts.append("Tags: " + e(_tags(tags)))
         for a in lin.get("approvals") or []:
             who = f"{a['by']} (self-approved)" if a["self_approved"] else a["by"]
-            parts.append(f"Approved by {e(who)} on {_when(a['at'])}: “{e(str(a['comment']))}”")
+            parts.append(f"Approved by {e(who)} on {numbers.timestamp(a['at'])}: “{e(str(a['comment']))}”")
         if not lin.get("validations"):
             parts.append("Not validated yet: validate it on the Validate page before it can move on.")
         self.detail_text.setText("<br>".join(parts))
@@ -394,7 +400,7 @@ class RegistryPage(ReloadingPage):
 
         ws = self.state.workspace
         entries = model_audit_trail(ws, model, limit=500)
-        fill_table(self.history, [[_when(e["at"]), e["actor"], e["summary"]] for e in entries])
+        fill_table(self.history, [[numbers.timestamp(e["at"]), e["actor"], e["summary"]] for e in entries])
         self.history.setColumnWidth(2, 360)
 
     def _fill_compare_choices(self, ref: str) -> None:
@@ -559,7 +565,7 @@ def lineage_tree(lin: dict) -> list[Node]:
     ds, run, v = lin["dataset"], lin["run"], lin["version"]
     d = Node(f"Dataset {ds['name']}", f"{ds.get('rows') or 0:,} rows × {ds.get('columns') or 0} columns · "
              f"fingerprint {str(ds.get('fingerprint', ''))[:16]}… · imported by {ds.get('created_by', '')} "
-             f"on {_when(ds.get('created_at'))}")
+             f"on {numbers.timestamp(ds.get('created_at'))}")
     d.add("Source file", f"{ds.get('source_path') or '—'} ({ds.get('source_format') or '?'})")
     options = {k: val for k, val in (ds.get("import_options") or {}).items() if val not in (None, "", [], {})}
     if options:
@@ -569,7 +575,7 @@ def lineage_tree(lin: dict) -> list[Node]:
     for a in lin.get("accepted_warnings") or []:
         d.add(f"Accepted warning: {a['check_id']}", f"“{a['reason']}” · {a['accepted_by']}")
     r = d.add(f"Run {run['id']}", f"{run.get('family') or run.get('status')} · seed {run['seed']} · by "
-              f"{run['created_by']} · {_when(run['started_at'])}")
+              f"{run['created_by']} · {numbers.timestamp(run['started_at'])}")
     libs = run.get("library_versions") or {}
     if libs:
         r.add("Library versions", ", ".join(f"{k} {val}" for k, val in libs.items()))
@@ -579,9 +585,9 @@ def lineage_tree(lin: dict) -> list[Node]:
     ver = r.add(f"Version {v['ref']}", f"{v['stage']} · artifact SHA-256 {v['artifact_sha256'][:16]}…")
     for val in lin.get("validations") or []:
         ver.add(f"Validation {val['id']}", f"{'beats' if val['beats_baseline'] else 'does not beat'} the "
-                f"baseline · by {val['created_by']} · {_when(val['created_at'])}")
+                f"baseline · by {val['created_by']} · {numbers.timestamp(val['created_at'])}")
     for c in lin.get("stage_changes") or []:
-        text = f"by {c['changed_by']} · {_when(c['changed_at'])}"
+        text = f"by {c['changed_by']} · {numbers.timestamp(c['changed_at'])}"
         if c.get("self_approved"):
             text += " · self-approved"
         if c.get("comment"):
@@ -592,13 +598,13 @@ def lineage_tree(lin: dict) -> list[Node]:
     for m in lin.get("alias_moves") or []:
         took = m.get("to_version") == v["version"]
         ver.add(f"Alias {m['alias']} {'set here' if took else 'moved away'}",
-                f"by {m['moved_by']} · {_when(m['moved_at'])}" + (f" · {m['comment']}" if m.get("comment") else ""))
+                f"by {m['moved_by']} · {numbers.timestamp(m['moved_at'])}" + (f" · {m['comment']}" if m.get("comment") else ""))
     for dr in lin.get("drift_reports") or []:
         ver.add(f"Drift report {dr['id']}", f"{dr['batch_label']}: {dr['verdict']} · {dr['n_drifted']} of "
-                f"{dr['n_features']} features drifted · {_when(dr['created_at'])}")
+                f"{dr['n_features']} features drifted · {numbers.timestamp(dr['created_at'])}")
     for e in lin.get("exports") or []:
         ver.add("Exported", f"{e.get('out_path') or ''} · by {e.get('created_by', '')} · "
-                f"{_when(e.get('created_at'))}")
+                f"{numbers.timestamp(e.get('created_at'))}")
     return [d]
 
 
@@ -624,7 +630,7 @@ def comparison_rows(c: dict) -> list[list[Any]]:
 
     rows: list[list[Any]] = [
         both("Stage", "stage"), both("Family", "family"), both("Target", "target"),
-        both("Trained by", "created_by"), both("Created (UTC)", "created_at", _when),
+        both("Trained by", "created_by"), both("Created", "created_at", numbers.timestamp),
         both("Approved by", "approved_by", lambda x: x or "—"),
         ["Dataset", da["dataset"], db["dataset"]],
         ["Rows in the dataset", da["dataset_rows"], db["dataset_rows"]],
@@ -635,14 +641,12 @@ def comparison_rows(c: dict) -> list[list[Any]]:
     if f["removed"] or f["added"]:
         rows.append(["Only in one", ", ".join(f["removed"]) or "—", ", ".join(f["added"]) or "—"])
     for d in [d for d in c["spec"]["differences"] if d["setting"] != "family"][:12]:
-        rows.append([d["setting"], str(d["a"]), str(d["b"])])
+        rows.append([d["setting"].replace("_", " "), _setting(d["setting"], d["a"]), _setting(d["setting"], d["b"])])
     for m in c["metrics"]["holdout"]:
         def interval(side: Optional[dict]) -> str:
             if not side or side.get("value") is None:
                 return "—"
-            if side.get("low") is None:
-                return f"{side['value']:.4g}"
-            return f"{side['value']:.4g} [{side['low']:.4g}, {side['high']:.4g}]"
+            return numbers.with_interval(side["value"], side.get("low"), side.get("high"))
         label = m["label"] + (" (primary)" if m["primary"] else "")
         rows.append([label, interval(m["a"]), interval(m["b"])])
     warnings = c["checks"]
@@ -660,11 +664,24 @@ def comparison_rows(c: dict) -> list[list[Any]]:
     return rows
 
 
+def _setting(name: str, value: Any) -> str:
+    """A training setting in words (a split as a sentence, lists joined), no JSON."""
+    from ...core.validate.card import split_in_words
+
+    if name == "split":
+        return split_in_words(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or "—"
+    if isinstance(value, dict):
+        return "; ".join(f"{k.replace('_', ' ')} {numbers.cell(v)}" for k, v in value.items()) or "—"
+    return numbers.cell(value)
+
+
 def _metric_name(seg: dict, column: str) -> str:
     for side in (seg["a"], seg["b"]):
         for g in (side or {}).get("validated", []):
             if g["column"] == column:
-                return str(g.get("primary_metric") or "metric")
+                return numbers.metric_name(str(g["primary_metric"])) if g.get("primary_metric") else "metric"
     return "metric"
 
 
@@ -679,7 +696,7 @@ def _groups(side: Optional[dict], column: str) -> str:
             value = (x.get("metrics") or {}).get(primary)
             if isinstance(value, dict):
                 value = value.get("value")
-            text = f"{x['value']} {value:.3g}" if isinstance(value, (int, float)) else f"{x['value']} —"
+            text = f"{x['value']} {numbers.value(value)}"
             parts.append(text + ("" if x.get("reliable", True) else " (few rows)"))
         return ", ".join(parts) + (" …" if len(g["groups"]) > 12 else "")
     return "—"

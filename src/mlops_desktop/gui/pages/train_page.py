@@ -10,10 +10,11 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton, QSplitter,
                                QStackedWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from ...core import numbers
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, ReloadingPage, fmt_number, heading, make_table
+from ..widgets import EmptyState, ReloadingPage, heading, make_table
 
 INTRO = ("Every run is recorded: data fingerprint, spec, seed, library versions, metrics. The best "
          "candidate is registered as a draft model version.")
@@ -125,9 +126,9 @@ class TrainPage(ReloadingPage):
             holdout = ((run.metrics or {}).get("holdout") or {}).get(primary) if primary else None
             cells = [run.id, run.dataset_name, run.target, run.task or "—",
                      run.family or "—", run.status,
-                     f"{METRIC_LABELS.get(primary, primary)} {fmt_number(holdout)}" if holdout is not None else "—",
+                     f"{METRIC_LABELS.get(primary, primary)} {numbers.cell(holdout)}" if holdout is not None else "—",
                      f"{run.model}:{run.version}" if run.model else "—",
-                     run.started_at[:19].replace("T", " "), fmt_number(run.duration_s)]
+                     numbers.timestamp(run.started_at), numbers.cell(run.duration_s)]
             if run.kind == "reproduce":
                 cells[4] = f"{cells[4]} (reproduces run {run.reproduces_run_id})"
             for c, value in enumerate(cells):
@@ -183,8 +184,8 @@ class TrainPage(ReloadingPage):
             cv = (c.get("cv") or {}).get(primary) or {}
             holdout = (c.get("holdout") or {}).get(primary) if c.get("holdout") else None
             notes = "; ".join(c.get("notes") or []) or (c.get("error") or "")
-            values = [c.get("label") or c.get("family"), fmt_number(cv.get("mean")), fmt_number(cv.get("std")),
-                      fmt_number(holdout), c.get("status", ""), fmt_number(c.get("seconds")), notes]
+            values = [c.get("label") or c.get("family"), numbers.cell(cv.get("mean")), numbers.cell(cv.get("std")),
+                      numbers.cell(holdout), c.get("status", ""), numbers.cell(c.get("seconds")), notes]
             for col, value in enumerate(values):
                 item = QTableWidgetItem(str(value))
                 if c.get("family") == run.family:

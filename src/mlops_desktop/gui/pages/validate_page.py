@@ -8,14 +8,16 @@ from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QSplitter, QStackedWidget, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
 
+from ...core import numbers
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..selection import Selection
 from ..state import AppState
-from ..widgets import EmptyState, LazyReloadingPage, fill_table, fmt_number, heading, make_table
+from ..widgets import EmptyState, LazyReloadingPage, fill_table, heading, make_table
 
 HOLDOUT = "Its own holdout"
 INTRO = ("Choose a model version and validate it: metrics with 95% bootstrap intervals, next to the "
@@ -62,22 +64,20 @@ class ValidatePage(LazyReloadingPage):
         top.addStretch(1)
         outer.addLayout(top)
         row = QHBoxLayout()
-        row.addWidget(QLabel("Threshold:"))
         self.rule = QComboBox()
         self.rule.addItem("maximise F1", "f1")
         self.rule.addItem("minimise cost", "cost")
         self.rule.setToolTip("For binary classifiers: how the decision threshold is chosen")
-        row.addWidget(self.rule)
-        row.addWidget(QLabel("cost of a false positive"))
         self.cost_fp = QDoubleSpinBox()
-        self.cost_fp.setRange(0, 1e9)
-        self.cost_fp.setValue(1)
-        row.addWidget(self.cost_fp)
-        row.addWidget(QLabel("of a false negative"))
         self.cost_fn = QDoubleSpinBox()
-        self.cost_fn.setRange(0, 1e9)
-        self.cost_fn.setValue(1)
-        row.addWidget(self.cost_fn)
+        for box in (self.cost_fp, self.cost_fn):
+            box.setRange(0, 1e9)
+            box.setValue(1)
+        #: the decision threshold's controls: a classifier's only (a regression model has none)
+        self.threshold_controls = [QLabel("Threshold:"), self.rule, QLabel("cost of a false positive"),
+                                   self.cost_fp, QLabel("of a false negative"), self.cost_fn]
+        for widget in self.threshold_controls:
+            row.addWidget(widget)
         self.run_button = QPushButton("Validate")
         self.run_button.setDefault(True)
         self.run_button.clicked.connect(self.run_validation)
@@ -134,9 +134,13 @@ class ValidatePage(LazyReloadingPage):
     def build(self) -> None:
         from ..charts import Chart
 
-        splitter = QSplitter()
-        splitter.setObjectName("validateSplitter")
+        # the metrics above the charts, each the full width: side by side, one of them was cut
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setObjectName("validateMetricsSplitter")
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
         self.metrics = make_table(["Metric", "Model", "95% interval", "Baseline", "Difference (95% interval)"])
+        self.metrics.setMinimumHeight(80)
         splitter.addWidget(self.metrics)
         self.tabs = QTabWidget()
         curves = QWidget()
@@ -168,10 +172,24 @@ class ValidatePage(LazyReloadingPage):
         self.tabs.addTab(pdp, "Partial dependence")
         self.coefficients = make_table(["Term", "Estimate", "Std. error", "p-value", "Odds ratio"])
         self.tabs.addTab(self.coefficients, "Coefficients")
+        card_tab = QWidget()
+        kl = QVBoxLayout(card_tab)
+        kl.setContentsMargins(0, 4, 0, 0)
+        purpose_row = QHBoxLayout()
+        purpose_row.addWidget(QLabel("Purpose:"))
+        self.purpose = QLineEdit()
+        self.purpose.setPlaceholderText("What is this model for, and who uses its predictions? (shown on the card)")
+        self.purpose.returnPressed.connect(self.save_purpose)
+        purpose_row.addWidget(self.purpose, 1)
+        self.purpose_button = QPushButton("Save purpose")
+        self.purpose_button.clicked.connect(self.save_purpose)
+        purpose_row.addWidget(self.purpose_button)
+        kl.addLayout(purpose_row)
         self.card = QTextBrowser()
-        self.tabs.addTab(self.card, "Model card")
+        kl.addWidget(self.card, 1)
+        self.tabs.addTab(card_tab, "Model card")
         splitter.addWidget(self.tabs)
-        splitter.setSizes([600, 680])
+        splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
@@ -238,8 +256,19 @@ class ValidatePage(LazyReloadingPage):
             if col.kind in ("categorical", "boolean") and col.name != mv.target:
                 self.subgroup.addItem(col.name, col.name)
         self.subgroup.setCurrentIndex(max(self.subgroup.findData(subgroup), 0))
-        self.rule.setEnabled(mv.task != "regression")
+        self.show_task_controls(mv.task)
         self.reopen()
+
+    def show_task_controls(self, task: str) -> None:
+        """A classifier's controls (the decision threshold, its costs, the confusion
+        matrix) for a classifier only; the second charts' tab named for the task."""
+        classifier = task != "regression"
+        for widget in self.threshold_controls:
+            widget.setVisible(classifier)
+        self.rule.setEnabled(classifier)
+        if self.built:
+            self.tabs.setTabVisible(self.tabs.indexOf(self.confusion), classifier)
+            self.tabs.setTabText(self.tabs.indexOf(self.chart_c), "Calibration" if classifier else "Residuals")
 
     def reopen(self) -> None:
         """Show the selected version's latest stored validation as it was recorded:
@@ -330,6 +359,7 @@ class ValidatePage(LazyReloadingPage):
     def show_result(self, shown: ShownValidation) -> None:
         self.ensure_built()
         self._clear_results()  # what this validation lacks (a curve, importance) must not show another's
+        self.show_task_controls(shown.validation.report.task)
         result, card = shown.validation, shown.card
         r = result.report
         colour = "#1e7b34" if r.beats_baseline else "#b3261e"
@@ -345,13 +375,16 @@ class ValidatePage(LazyReloadingPage):
         rows = []
         for m in r.metrics:
             b, d = base.get(m.name), diff.get(m.name)
-            rows.append([m.label, m.value, f"{fmt_number(m.low)} – {fmt_number(m.high)}" if m.low is not None else "—",
-                         b.value if b else None,
-                         f"{fmt_number(d.value)} ({fmt_number(d.low)} – {fmt_number(d.high)})" if d and d.value is not None else "—"])
+            rows.append([m.label, m.value, numbers.interval(m.low, m.high), b.value if b else None,
+                         numbers.with_interval(d.value, d.low, d.high, sign=True) if d else "—"])
         fill_table(self.metrics, rows)
-        self.metrics.setColumnWidth(0, 200)  # labels such as "ROC AUC (one-vs-rest, macro average)"
+        self.metrics.horizontalHeader().setStretchLastSection(True)
         for i in range(len(rows)):
             self.metrics.item(i, 0).setToolTip(rows[i][0])
+        # the table as tall as its rows (up to half the page), the charts the rest
+        wanted = self.metrics.horizontalHeader().height() + 24 * len(rows) + 6
+        total = sum(self.splitter.sizes()) or self.splitter.height()
+        self.splitter.setSizes([min(wanted, total // 2), max(total - min(wanted, total // 2), 1)])
         self._draw_curves(r)
         cm = r.confusion_matrix
         if cm:
@@ -384,9 +417,25 @@ class ValidatePage(LazyReloadingPage):
         self._draw_pdp()
         coefs = (card.coefficients if card is not None else None) or []
         fill_table(self.coefficients, [[c.get("name") or c.get("term", ""), c.get("estimate"), c.get("std_error"),
-                                   c.get("p_value"), c.get("odds_ratio")] for c in coefs])
+                                   numbers.p_value(c.get("p_value")), c.get("odds_ratio")] for c in coefs])
         self.tabs.setTabEnabled(6, bool(coefs))
         self.card.setMarkdown(shown.markdown)
+        self.purpose.setText(card.purpose if card is not None else "")
+
+    def save_purpose(self) -> None:
+        """Store what the version is for (audited); the card shows it at once."""
+        from ...core.annotations import set_purpose
+
+        ws, key = self.state.workspace, self.selection.key
+        if ws is None or key is None:
+            return
+        try:
+            done = set_purpose(ws, key[1], self.purpose.text(), actor=self.state.actor)
+        except Exception as exc:
+            show_error(self, "Cannot save the purpose", exc)
+            return
+        if done["changed"]:
+            self.state.models_changed.emit(key[1])  # re-read: the card shows the purpose
 
     def _show_stage(self, mv: Any) -> None:
         from ...core.lifecycle import ALLOWED
@@ -431,7 +480,7 @@ class ValidatePage(LazyReloadingPage):
         title = f"Average {entry.get('response', 'prediction')} as {entry['feature']} varies"
         if entry["kind"] == "categorical":
             first = next(iter(series.values()))
-            self.pdp_chart.bars(entry["grid"], first, title=title, y_label=next(iter(series)))
+            self.pdp_chart.hbars(entry["grid"], first, title=title, x_label=next(iter(series)))
         else:
             self.pdp_chart.lines(entry["grid"], series, title=title, x_label=entry["feature"],
                                  y_label=entry.get("response", "prediction"))

@@ -230,7 +230,7 @@ class WorkspacePage(ReloadingPage):
                 return backup(own, path, actor=actor, progress=progress, cancel=cancel)
 
         def done(result) -> None:
-            from ...core.backup import human_size
+            from ...core.numbers import file_size as human_size
 
             self.last_backup = result
             text = (f"Backed up {result.members} files ({human_size(result.bytes)}) to\n{result.path}"
