@@ -103,10 +103,10 @@ def test_the_model_cards_carry_no_tag_entity_or_link_from_user_text(approved):
     assert HOSTILE not in markdown and "<img" not in markdown and "<b>" not in markdown
     assert "](javascript" not in markdown and "](http://tracker" not in markdown
     assert "&lt;img src=x onerror=alert(1)>&lt;b>x&lt;/b>" in markdown  # shown, as text
-    # the card's own Markdown (intervals in brackets, "p < 0.001", tables) is left as it is
+    # the card's own Markdown (intervals, "p < 0.001", tables) is left as it is
     plain = dataclasses.replace(card, purpose="Predicts body mass.",
                                 approvals=[{**a, "comment": "Checked."} for a in card.approvals])
     own = model_card_markdown(plain)
-    assert inert(own) == own and "| 95% interval |" in own and "[" in own
+    assert inert(own) == own and "| 95% interval |" in own and " to " in own
     html = model_card_html(card)
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;&lt;b&gt;x&lt;/b&gt;" in html
