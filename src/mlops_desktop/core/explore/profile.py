@@ -144,12 +144,13 @@ def profile_table(table: pa.Table, *, kinds: dict[str, str], roles: Optional[dic
         target_section = _target_relations(table, target, kinds, profiles, numeric, take,
                                            correlations["rank_cache"], sampled_numeric)
         alerts += alert_rules.leakage_alerts(target, target_section["relations"])
+    related = {r["column"]: r for r in (target_section or {}).get("relations", [])}
     for col in columns:
         if col.name != target:
-            alerts += alert_rules.column_alerts(col, n)
+            alerts += alert_rules.column_alerts(col, n, related.get(col.name))
         else:
             alerts += alert_rules.target_alerts(col, n)
-    alerts += alert_rules.table_alerts(n, duplicates, correlations, associations)
+    alerts += alert_rules.table_alerts(n, duplicates, correlations, associations, target)
     notes = []
     if sample_idx is not None:
         notes.append(f"Correlations, associations and relations to the target use a random sample "
@@ -215,6 +216,11 @@ def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
                 rel["chart"] = target_charts.category_vs_numeric(x_codes, x_labels, y, name, target)
             else:
                 rel["chart"] = target_charts.category_vs_classes(x_codes, x_labels, y_codes, class_labels, name)
+        if _near_constant(prof):
+            common = _common_mask(x, x_codes)
+            rel["rare_values"] = _rare_values(common, task, y if task == "regression" else None,
+                                              y_codes, class_labels,
+                                              positive_code if section.get("binary") else None)
         mi_codes = x_codes if x is not None else relations.top_codes(x_codes)
         rel["mutual_information"] = clean(relations.mutual_information(mi_codes, y_codes))
         if task == "regression":
@@ -264,6 +270,62 @@ def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
                            "leak: any column can separate so few rows perfectly.")
     section["relations"].sort(key=lambda r: -(r.get("mutual_information") or 0))
     return section
+
+
+def _near_constant(prof: ColumnProfile) -> bool:
+    """The column the near-constant alert names (one value in most rows)."""
+    top = prof.stats.get("top_share")
+    if top is not None:
+        return prof.distinct > 1 and top >= alert_rules.NEAR_CONSTANT_SHARE
+    return (prof.kind == "numeric" and prof.distinct > 1
+            and prof.stats.get("q05") is not None and prof.stats.get("q05") == prof.stats.get("q95"))
+
+
+def _common_mask(x: Optional[np.ndarray], codes: np.ndarray) -> np.ndarray:
+    """1 for rows holding the column's most frequent value, 0 for its other values, -1 missing."""
+    if x is not None:
+        valid = np.isfinite(x)
+        values, counts = np.unique(x[valid], return_counts=True)
+        out = np.where(x == values[np.argmax(counts)], 1, 0)
+        return np.where(valid, out, -1)
+    valid = codes >= 0
+    top = int(np.argmax(np.bincount(codes[valid])))
+    return np.where(valid, (codes == top).astype(int), -1)
+
+
+def _rare_values(common: np.ndarray, task: str, y: Optional[np.ndarray], y_codes: np.ndarray,
+                 class_labels: list[str], positive_code: Optional[int]) -> Optional[dict[str, Any]]:
+    """How the target differs between the rows with a near-constant column's rare values and
+    the rest: Fisher's exact test (two classes), chi-square (more), Mann–Whitney (numbers)."""
+    from scipy import stats
+
+    if task == "regression":
+        mask = (common >= 0) & np.isfinite(y)
+        rare, usual = y[mask & (common == 0)], y[mask & (common == 1)]
+        if len(rare) < 2 or len(usual) < 2:
+            return None
+        p = float(stats.mannwhitneyu(rare, usual).pvalue)
+        return {"rows": int(len(rare)), "test": "Mann–Whitney", "p_value": clean(p),
+                "contrast": f"mean target {rare.mean():.4g} in its {len(rare):,} rare rows against "
+                            f"{usual.mean():.4g} in the others"}
+    mask = (common >= 0) & (y_codes >= 0)
+    table = relations.contingency(1 - common[mask], y_codes[mask])
+    if table is None or table.shape[0] < 2 or table.shape[1] < 2:
+        return None
+    rows = int(table[1].sum())
+    if positive_code is not None and table.shape[1] == 2:
+        pos = np.array([np.sum((1 - common[mask] == g) & (y_codes[mask] == positive_code))
+                        for g in (0, 1)], dtype=float)
+        totals = table.sum(axis=1)
+        p = float(stats.fisher_exact(np.column_stack([pos, totals - pos])).pvalue)
+        label = class_labels[positive_code]
+        return {"rows": rows, "test": "Fisher's exact test", "p_value": clean(p),
+                "rate_rare": pos[1] / totals[1], "rate_common": pos[0] / totals[0],
+                "contrast": f"{label!r} in {pos[1] / totals[1]:.0%} of its {rows:,} rare rows "
+                            f"against {pos[0] / totals[0]:.0%} of the others"}
+    p = float(stats.chi2_contingency(table, correction=False).pvalue)
+    return {"rows": rows, "test": "chi-square test", "p_value": clean(p),
+            "contrast": f"the classes are spread differently over its {rows:,} rare rows"}
 
 
 def _enough_rows_per_category(prof: ColumnProfile, n: int) -> bool:
