@@ -86,24 +86,12 @@ def profile_table(table: pa.Table, *, kinds: dict[str, str], roles: Optional[dic
     masks: dict[str, np.ndarray] = {}
 
     def one(name: str) -> ColumnProfile:
-        col = table.column(name)
-        kind, role = kinds.get(name, "categorical"), roles.get(name, "feature")
-        numeric_type = (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
-                        or pa.types.is_boolean(col.type))
-        # a constant number column (all NaN, say) still counts NaN as missing, not as a value
-        if numeric_type and (kind in NUMERIC_KINDS or kind == "constant"):
-            values = numeric_values(col)
+        result, values, missing = column_profile(table.column(name), name, kinds.get(name, "categorical"),
+                                                 roles.get(name, "feature"))
+        masks[name] = missing
+        if values is not None:
             numeric[name] = values
-            masks[name] = np.isnan(values)
-            distinct = int(pc.count_distinct(col, mode="only_valid").as_py()) if len(col) else 0
-            if pa.types.is_floating(col.type) and pc.any(pc.is_nan(col)).as_py():
-                distinct -= 1
-            return numeric_profile(name, kind, role, values, distinct)
-        masks[name] = col.is_null().to_numpy(zero_copy_only=False)
-        # times of day and durations have no calendar position: their values are counted
-        if kind == "datetime" and (pa.types.is_timestamp(col.type) or pa.types.is_date(col.type)):
-            return datetime_profile(name, kind, role, col)
-        return categorical_profile(name, kind, role, col)
+        return result
 
     names = table.column_names
     # numpy and Arrow release the GIL in their loops: two threads use both cores
@@ -167,13 +155,52 @@ def profile_table(table: pa.Table, *, kinds: dict[str, str], roles: Optional[dic
                    time.perf_counter() - started, notes)
 
 
+def column_profile(col: pa.ChunkedArray, name: str, kind: str,
+                   role: str) -> tuple[ColumnProfile, Optional[np.ndarray], np.ndarray]:
+    """One column's profile, its values as floats (numeric columns, else None) and its
+    missing mask."""
+    numeric_type = (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
+                    or pa.types.is_boolean(col.type))
+    # a constant number column (all NaN, say) still counts NaN as missing, not as a value
+    if numeric_type and (kind in NUMERIC_KINDS or kind == "constant"):
+        values = numeric_values(col)
+        distinct = int(pc.count_distinct(col, mode="only_valid").as_py()) if len(col) else 0
+        if pa.types.is_floating(col.type) and pc.any(pc.is_nan(col)).as_py():
+            distinct -= 1
+        return numeric_profile(name, kind, role, values, distinct), values, np.isnan(values)
+    missing = col.is_null().to_numpy(zero_copy_only=False)
+    # times of day and durations have no calendar position: their values are counted
+    if kind == "datetime" and (pa.types.is_timestamp(col.type) or pa.types.is_date(col.type)):
+        return datetime_profile(name, kind, role, col), None, missing
+    return categorical_profile(name, kind, role, col), None, missing
+
+
+def target_relations(table: pa.Table, target: str, kinds: dict[str, str], *,
+                     task: Optional[str] = None) -> dict[str, Any]:
+    """Each column's relation to ``target`` with Explore's measures, its leakage score and
+    the guards on it (at least ``MIN_ROWS_FOR_LEAKAGE`` rows, enough rows per category),
+    for a table that is not profiled as a whole (Train's leakage screen uses this: one
+    implementation for both pages). ``task``: "regression" or "classification" (inferred
+    when None)."""
+    profiles: dict[str, ColumnProfile] = {}
+    numeric: dict[str, np.ndarray] = {}
+    for name in table.column_names:
+        prof, values, _ = column_profile(table.column(name), name, kinds.get(name, "categorical"), "feature")
+        profiles[name] = prof
+        if values is not None:
+            numeric[name] = values
+    return _target_relations(table, target, kinds, profiles, numeric, lambda v: v, relations.RankCache(),
+                             numeric, task=task, charts=False)
+
+
 def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
                       profiles: dict[str, ColumnProfile], numeric: dict[str, np.ndarray], take,
-                      ranks: relations.RankCache,
-                      sampled_numeric: dict[str, np.ndarray]) -> dict[str, Any]:
+                      ranks: relations.RankCache, sampled_numeric: dict[str, np.ndarray], *,
+                      task: Optional[str] = None, charts: bool = True) -> dict[str, Any]:
     from ..data.task import infer_task
 
-    task = infer_task(table.column(target).to_pandas())
+    if task is None:
+        task = infer_task(table.column(target).to_pandas())
     if task == "regression" and target not in numeric:
         task = "classification"  # the analyst set the column's type to a category
     section: dict[str, Any] = {"column": target, "task": task, "relations": []}
@@ -201,10 +228,9 @@ def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
         if name in numeric:
             x = sampled_numeric.get(name, take(numeric[name]))
             x_codes = relations.quantile_codes(x)
-            if task == "regression":
-                rel["chart"] = target_charts.numeric_vs_numeric(x, y, name, target)
-            else:
-                rel["chart"] = target_charts.numeric_vs_classes(x, y_codes, class_labels, name)
+            if charts:
+                rel["chart"] = (target_charts.numeric_vs_numeric(x, y, name, target) if task == "regression"
+                                else target_charts.numeric_vs_classes(x, y_codes, class_labels, name))
         elif kinds.get(name) == "datetime":
             continue
         else:
@@ -212,10 +238,10 @@ def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
             codes, values = relations.codes_and_values(table.column(name))
             x_codes = take(codes)
             x_labels = [str(v) for v in values]
-            if task == "regression":
-                rel["chart"] = target_charts.category_vs_numeric(x_codes, x_labels, y, name, target)
-            else:
-                rel["chart"] = target_charts.category_vs_classes(x_codes, x_labels, y_codes, class_labels, name)
+            if charts:
+                rel["chart"] = (
+                    target_charts.category_vs_numeric(x_codes, x_labels, y, name, target) if task == "regression"
+                    else target_charts.category_vs_classes(x_codes, x_labels, y_codes, class_labels, name))
         if _near_constant(prof):
             common = _common_mask(x, x_codes)
             rel["rare_values"] = _rare_values(common, task, y if task == "regression" else None,
