@@ -148,6 +148,20 @@ def fmt(x: Optional[float], digits: int = 3) -> str:
     return f"{x:.{digits}g}"
 
 
+#: below this a p-value is zero to double precision (statsmodels prints 0 for it)
+P_FLOOR = 1e-16
+
+
+def fmt_p_value(p: Optional[float]) -> str:
+    """A p-value for a table cell: "< 1e-16" where it underflows (never "0"), three
+    significant digits otherwise, "—" when there is none."""
+    if p is None or not math.isfinite(p):
+        return "—"
+    if p < P_FLOOR:
+        return "< 1e-16"
+    return f"{p:.3g}" if p >= 1e-3 else f"{p:.2e}"
+
+
 def fmt_p(p: Optional[float]) -> str:
     if p is None:
         return "p n/a"

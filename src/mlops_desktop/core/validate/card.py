@@ -53,6 +53,9 @@ class ModelCard:
     approvals: list[dict[str, Any]] = field(default_factory=list)
     segments: Optional[dict[str, Any]] = None
     override: Optional[dict[str, Any]] = None
+    #: the sentence naming the columns that separate the classes, when the logistic model
+    #: was fitted with Firth's penalised likelihood for that reason
+    separation: Optional[str] = None
 
     @property
     def title(self) -> str:
@@ -135,6 +138,8 @@ def limitations_from_facts(card: ModelCard) -> list[str]:
                        "distributed will change the model's performance.")
         out.extend(n for n in v.notes if n.startswith(("MAPE is left out", "The holdout holds one class",
                                                        "The holdout has no rows of")))
+    if card.separation:
+        out.append(card.separation)
     for c in card.checks:
         if c.get("verdict") == "problem":
             out.append(f"The assumption check '{c.get('name')}' found a problem.")

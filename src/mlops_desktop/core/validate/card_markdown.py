@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any, Iterable, Optional, Sequence
 
-from ..checks.result import fmt, fmt_p
+from ..checks.result import fmt, fmt_p_value
 from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, interval, metric_rows, signed,
                    signed_interval, warning_figures, warning_name)
 from .metrics import label
@@ -91,14 +91,15 @@ def model_card_markdown(card: ModelCard) -> str:
         has_class = any("class" in r for r in card.coefficients)
         has_or = any("odds_ratio" in r for r in card.coefficients)
         head = (["class"] if has_class else []) + ["term", "estimate", "std. error", "statistic",
-                                                   "p-value", "95% interval"] + (["odds ratio"] if has_or else [])
+                                                   "p-value", "95% interval"] + (
+            ["odds ratio", "odds ratio per SD"] if has_or else [])
         rows = []
         for r in card.coefficients:
             row = ([r.get("class")] if has_class else []) + [
                 r["name"], r.get("estimate"), r.get("std_error"), r.get("statistic"),
-                fmt_p(r.get("p_value")) if r.get("p_value") is not None else None,
+                fmt_p_value(r.get("p_value")) if r.get("p_value") is not None else None,
                 interval(r.get("ci_low"), r.get("ci_high"))]
-            rows.append(row + ([r.get("odds_ratio")] if has_or else []))
+            rows.append(row + ([r.get("odds_ratio"), r.get("odds_ratio_per_sd")] if has_or else []))
         lines += _table(head, rows)
     lines += ["## Limitations", ""]
     lims = card.shown_limitations()

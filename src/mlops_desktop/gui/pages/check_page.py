@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, Q
                                QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
 
+from ...core.checks.result import fmt_p_value
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..selection import Selection
@@ -306,7 +307,8 @@ class CheckPage(LazyPage):
         figures = []
         for name, value in ((c.statistic_name, c.statistic), ("p-value", c.p_value), (c.effect_name, c.effect)):
             if value is not None:
-                figures.append(f"{name} = {fmt_number(value)}")
+                shown = fmt_p_value(value) if name == "p-value" else fmt_number(value)
+                figures.append(_html(f"{name} {shown}" if shown.startswith("<") else f"{name} = {shown}"))
         self.detail.setText(
             f"<p><span style='background:{colour};color:white;padding:2px 6px'>&nbsp;"
             f"{VERDICT_TEXT[c.verdict]}&nbsp;</span> &nbsp;{'; '.join(figures)}</p>"

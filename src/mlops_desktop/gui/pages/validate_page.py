@@ -11,6 +11,7 @@ from typing import Any, Optional
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel,
                                QPushButton, QSplitter, QStackedWidget, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
 
+from ...core.checks.result import fmt_p_value
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..selection import Selection
@@ -166,7 +167,8 @@ class ValidatePage(LazyReloadingPage):
         self.pdp_chart = Chart("Partial dependence")
         pl.addWidget(self.pdp_chart, 1)
         self.tabs.addTab(pdp, "Partial dependence")
-        self.coefficients = make_table(["Term", "Estimate", "Std. error", "p-value", "Odds ratio"])
+        self.coefficients = make_table(["Term", "Estimate", "Std. error", "p-value", "Odds ratio",
+                                        "Odds ratio per SD"])
         self.tabs.addTab(self.coefficients, "Coefficients")
         self.card = QTextBrowser()
         self.tabs.addTab(self.card, "Model card")
@@ -338,7 +340,8 @@ class ValidatePage(LazyReloadingPage):
                              f"the baseline.</b> {escape(r.baseline_verdict)} <br><span style='color:gray'>"
                              f"{escape(result.ref)} on {escape(str(result.data))}: {r.n_rows:,} rows. "
                              f"{escape(' '.join(r.notes[:3]))}</span>"
-                             f"<br>Validated on {when} UTC by {escape(str(result.created_by))} (validation "
+                             + (f"<br><b>{escape(card.separation)}</b>" if card is not None and card.separation else "")
+                             + f"<br>Validated on {when} UTC by {escape(str(result.created_by))} (validation "
                              f"{result.validation_id}). “Run again” validates anew.")
         base = {m.name: m for m in r.baseline_metrics}
         diff = {m.name: m for m in r.differences}
@@ -384,7 +387,8 @@ class ValidatePage(LazyReloadingPage):
         self._draw_pdp()
         coefs = (card.coefficients if card is not None else None) or []
         fill_table(self.coefficients, [[c.get("name") or c.get("term", ""), c.get("estimate"), c.get("std_error"),
-                                   c.get("p_value"), c.get("odds_ratio")] for c in coefs])
+                                        fmt_p_value(c.get("p_value")), c.get("odds_ratio"),
+                                        c.get("odds_ratio_per_sd")] for c in coefs])
         self.tabs.setTabEnabled(6, bool(coefs))
         self.card.setMarkdown(shown.markdown)
 
