@@ -91,12 +91,26 @@ def test_ordinary_data_keep_maximum_likelihood_as_statsmodels():
     np.testing.assert_allclose(model.params_.ravel(), res.params, rtol=1e-8)
 
 
-def test_separated_multiclass_fit_is_refused_not_ranked():
-    rng = np.random.default_rng(9)
-    x = rng.normal(size=90)
-    y = np.where(x > 0.5, "high", np.where(x < -0.5, "low", "mid"))
-    with pytest.raises(ValueError, match="separate the classes"):
-        StatsmodelsLogit().fit(x[:, None], y)
+def test_an_unreliable_fit_is_never_silent(workspace, penguins_csv):
+    """Penguin species from their measurements: three classes that the measurements all
+    but separate, so multinomial maximum likelihood runs off without converging and no
+    bias-reduced fit exists for three classes. The run notes, the coefficient notes and
+    the model card say its coefficients mean nothing."""
+    from mlops_desktop.core.validate.for_version import model_card
+
+    workspace.import_file(penguins_csv, actor="tester")
+    result = train(workspace, TrainSpec(dataset="penguins", target="species", models=["logistic"]),
+                   actor="tester")
+    warned = [n for n in result.notes if "not reliable" in n or "mean nothing" in n]
+    assert warned, result.notes
+    described = describe_version(workspace, result.model)
+    assert any("not reliable" in n or "mean nothing" in n for n in described["coefficient_notes"])
+    card = model_card(workspace, result.model)
+    assert card.fit_warning and card.fit_warning in card.shown_limitations()
+    x = np.linspace(-2, 2, 40)
+    with pytest.warns(Warning, match="separate the classes"):
+        model = StatsmodelsLogit(firth="never").fit(x[:, None], x > 0)
+    assert model.separation_ and not model.reliable
 
 
 def test_training_fits_firth_and_names_the_separating_column_everywhere(workspace, tmp_path):
@@ -120,7 +134,7 @@ def test_training_fits_firth_and_names_the_separating_column_everywhere(workspac
     assert any("Firth" in n and "bankrupt" in n for n in described["coefficient_notes"])
     assert any(n.startswith("Fitted on the training split") for n in described["coefficient_notes"])
     card = model_card(workspace, result.model)
-    assert card.separation and "bankrupt" in card.separation
+    assert card.fit_warning and "bankrupt" in card.fit_warning
     markdown = model_card_markdown(card)
     assert "bankrupt" in markdown.split("## Limitations")[1]
     # odds ratio per standard deviation: income per unit reads 1.00, per SD it does not

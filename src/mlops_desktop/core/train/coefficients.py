@@ -65,11 +65,17 @@ def _estimator(model: Any) -> Any:
     return model.steps[-1][1] if hasattr(model, "steps") else model
 
 
-def separation_note(model: Any) -> Optional[str]:
-    """One sentence when a logistic model was fitted with Firth's penalised likelihood
-    because the classes are separated, naming the separating columns; else None."""
+def fit_warning(model: Any) -> Optional[str]:
+    """The sentence a reader of a logistic model must see, or None: fitted with Firth's
+    penalised likelihood because the classes are separated (naming the separating
+    columns), or coefficients that mean nothing (separated classes left to maximum
+    likelihood, no convergence)."""
     estimator = _estimator(model)
-    if getattr(estimator, "method_", None) != "firth":
+    if not hasattr(estimator, "method_"):
+        return None
+    if not estimator.reliable:
+        return estimator.unreliable_reason()
+    if estimator.method_ != "firth":
         return None
     columns = getattr(estimator, "separating_columns_", np.empty(0, dtype=int))
     names = _feature_names(model, len(estimator.params_) - 1)
@@ -95,7 +101,7 @@ def coefficient_notes(model: Any, rows: Optional[dict[str, Any]] = None) -> list
         notes.append(f"Fitted on {where}: {int(n):,} rows.")
     elif n is not None:
         notes.append(f"Fitted on {int(n):,} rows.")
-    note = separation_note(model)
+    note = fit_warning(model)
     if note:
         notes.append(note)
     references = _reference_levels(model)

@@ -181,9 +181,10 @@ class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
     rank) and ``separating_columns_`` lists the design columns whose maximum-likelihood
     estimates are infinite. ``firth="never"`` keeps maximum likelihood and raises on
     separation; ``"always"`` fits Firth's model in any case.
-    More classes: ``MNLogit``, each class against the first; separation or a fit that
-    does not converge raises (no bias-reduced fit is offered), so an unusable fit is
-    never ranked or registered.
+    More classes: ``MNLogit``, each class against the first (no bias-reduced fit). A fit
+    that does not converge, or separated classes left to maximum likelihood, warns and is
+    not :attr:`reliable`: the run notes, the coefficient notes and the model card say its
+    coefficients mean nothing.
 
     Keeps the coefficient table (estimates, standard errors, z statistics, p-values,
     95% Wald intervals) as arrays of shape (coefficients, classes - 1), intercept first,
@@ -247,27 +248,42 @@ class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
                              "logistic regression, or fewer features.")
         params = (np.asarray(result.params, dtype=np.float64).reshape(p + 1, -1)
                   if result is not None else np.full((p + 1, k - 1), np.nan))
-        separable = failure == "separation" or any("separation" in m.lower() for m in messages) or (
-            np.all(np.isfinite(params))
-            and bool(np.all(np.argmax(_probabilities(design @ params), axis=1) == codes)))
-        converged = result is not None and bool(result.mle_retvals.get("converged", True))
-        if separable or not np.all(np.isfinite(params)):
-            raise ValueError(
-                "Logistic regression has no finite maximum-likelihood estimates: the features "
-                "(almost) perfectly separate the classes"
-                + (" (Firth's bias-reduced fit is for two classes only)" if k > 2 else "")
-                + ". Use regularised logistic regression or a tree model.")
-        if not converged:
-            raise ValueError(f"Logistic regression did not converge in {self.max_iter} iterations, "
-                             "so its coefficients and p-values are not reliable; it is not ranked. "
-                             "Use regularised logistic regression, or fewer or rescaled features.")
+        if not np.all(np.isfinite(params)):
+            raise ValueError("Logistic regression could not be fitted (its estimates are not "
+                             "finite): the features probably separate the classes perfectly. "
+                             "Use regularised logistic regression.")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             bse = np.asarray(result.bse, dtype=np.float64).reshape(p + 1, -1)
         self._set_table(params, bse)
-        self.converged_ = True
-        self.separation_ = False
+        self.converged_ = bool(result.mle_retvals.get("converged", True))
+        # statsmodels warns of separation for Logit only; an unpenalised fit that classifies
+        # every training row correctly also means the classes are separable (no finite MLE)
+        separable = bool(np.all(np.argmax(_probabilities(design @ params), axis=1) == codes))
+        self.separation_ = separable or any("separation" in m.lower() for m in messages)
+        if not self.reliable:
+            warnings.warn(ConvergenceWarning(self.unreliable_reason()))
         return self
+
+    @property
+    def reliable(self) -> bool:
+        """False when the coefficients mean nothing: no convergence, or separated classes
+        left to maximum likelihood (several classes, or ``firth="never"``). Training says
+        so in the run notes and the model card; it is never silent."""
+        check_is_fitted(self, "params_")
+        return self.converged_ and not (self.separation_ and self.method_ != "firth")
+
+    def unreliable_reason(self) -> str:
+        """Why :attr:`reliable` is False, in the analyst's words."""
+        if self.separation_ and self.method_ != "firth":
+            return ("Logistic regression: the features (almost) perfectly separate the classes, so "
+                    "maximum likelihood has no finite estimates"
+                    + (" and Firth's correction is for two classes only" if len(self.classes_) > 2
+                       else " and Firth's correction was switched off")
+                    + "; the coefficients, odds ratios and p-values mean nothing, though the "
+                    "predicted classes may be sound. Regularised logistic regression copes with this.")
+        return (f"Logistic regression did not converge in {self.max_iter} iterations; its "
+                "coefficients, odds ratios and p-values are not reliable.")
 
     def _fit_firth(self, X: np.ndarray, codes: np.ndarray) -> None:
         """Firth's penalised fit (two classes) by ``firthmodels.FirthLogisticRegression``;
@@ -283,10 +299,7 @@ class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             firth = FirthLogisticRegression(backend="numpy", max_iter=max(self.max_iter, 100),
-                                            gtol=1e-8, xtol=1e-8).fit((X - centre) / scale, codes)
-        if not firth.converged_:
-            raise ValueError("Firth's bias-reduced logistic regression did not converge; it is "
-                             "not ranked. Use regularised logistic regression or fewer features.")
+                                            gtol=1e-6, xtol=1e-6).fit((X - centre) / scale, codes)
         coef = firth.coef_ / scale
         params = np.concatenate([[firth.intercept_ - centre @ coef], coef]).reshape(-1, 1)
         design = _design(X)
@@ -298,8 +311,10 @@ class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
                              "matrix: the features are collinear. Use fewer features.") from None
         self._set_table(params, np.sqrt(np.clip(np.diag(cov), 0, None)).reshape(-1, 1))
         self.method_ = "firth"
-        self.converged_ = True
+        self.converged_ = bool(firth.converged_)
         self.separation_ = bool(len(self.separating_columns_))
+        if not self.converged_:
+            warnings.warn(ConvergenceWarning(self.unreliable_reason()))
 
     def _set_table(self, params: np.ndarray, bse: np.ndarray) -> None:
         from scipy import stats

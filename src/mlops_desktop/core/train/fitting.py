@@ -133,9 +133,9 @@ def _fit_global(prep: PreparedData, family: Family, plan: Plan,
     on_progress(0.9, f"{family.label}: fitting on the training part")
     model, fit_warnings = _final_fit(template, family, outcome.best_params, prep.X_train,
                                      prep.y_train, plan.n_jobs)
-    from .coefficients import separation_note
+    from .coefficients import fit_warning
 
-    note = separation_note(model)
+    note = fit_warning(model)
     result = FamilyResult(family, "succeeded", cv=outcome.cv, params=outcome.best_params,
                           model_params=_model_params(model),
                           trials=[t.to_dict() for t in outcome.trials],

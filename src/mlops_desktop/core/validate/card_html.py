@@ -12,7 +12,7 @@ from ... import __version__
 from ..checks.result import fmt, fmt_p_value
 from ..report import svg
 from ..report.html import CSS, VERDICT_COLOURS
-from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, interval, metric_rows, signed,
+from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, few, interval, metric_rows, signed,
                    signed_interval, warning_figures, warning_name)
 from ..report.svg import line_chart
 from .metrics import label
@@ -151,7 +151,7 @@ def _validation(card: ModelCard) -> list[str]:
         for g in v.subgroups:
             names = g["metrics"]
             rows = [[x["value"], x["count"], f"{x['share']:.1%}",
-                     "yes" if x["reliable"] else _Html("<span class='unreliable'>no (few rows)</span>")]
+                     "yes" if x["reliable"] else _Html(f"<span class='unreliable'>no ({few(g)})</span>")]
                     + [x["metrics"].get(m) for m in names] for x in g["groups"]]
             out.append(f"<h3>{escape(g['kind'].capitalize())}: {escape(g['column'])}</h3>"
                        + _table(["value", "rows", "share", "reliable"] + [label(m, v.task) for m in names], rows))

@@ -12,7 +12,7 @@ import re
 from typing import Any, Iterable, Optional, Sequence
 
 from ..checks.result import fmt, fmt_p_value
-from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, interval, metric_rows, signed,
+from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, few, interval, metric_rows, signed,
                    signed_interval, warning_figures, warning_name)
 from .metrics import label
 
@@ -133,6 +133,9 @@ def _validation(card: ModelCard) -> list[str]:
                      signed(d.value) if d else None, signed_interval(d.low, d.high) if d else None])
     lines += _table(["metric", "better", "model", "95% interval", "baseline", "95% interval",
                      "difference", "95% interval"], rows)
+    if v.calibration:
+        lines += ["Calibration: " + "; ".join(f"{m.label} {fmt(m.value)} (95% interval "
+                                              f"{interval(m.low, m.high)})" for m in v.calibration) + ".", ""]
     if v.threshold is not None:
         lines += [f"Threshold: {fmt(v.threshold, 4)} — {v.threshold_reason}.", ""]
     cm = v.confusion_matrix
@@ -145,9 +148,13 @@ def _validation(card: ModelCard) -> list[str]:
         for g in v.subgroups:
             lines += [f"### {g['kind'].capitalize()}: {g['column']}", ""]
             names = g["metrics"]
-            lines += _table(["value", "rows", "share", "reliable"] + [label(m, v.task) for m in names],
-                            [[x["value"], x["count"], f"{x['share']:.1%}", "yes" if x["reliable"] else "no (few rows)"]
-                             + [x["metrics"].get(m) for m in names] for x in g["groups"]])
+            primary = g.get("primary_metric")
+            lines += _table(["value", "rows", "share", "reliable"] + [label(m, v.task) for m in names]
+                            + [f"95% interval of {label(primary, v.task)}"],
+                            [[x["value"], x["count"], f"{x['share']:.1%}", "yes" if x["reliable"] else f"no ({few(g)})"]
+                             + [x["metrics"].get(m) for m in names]
+                             + [interval(*(x.get("intervals", {}).get(primary) or (None, None)))]
+                             for x in g["groups"]])
     if v.importance:
         lines += ["## Permutation importance", "", f"Importance: {v.importance_metric}.", ""]
         lines += _table(["feature", "importance", "std"], [[r["feature"], r["mean"], r["std"]]

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayo
                                QPushButton, QSplitter, QStackedWidget, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
 
 from ...core.checks.result import fmt_p_value
+from ...core.validate.card import few
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..selection import Selection
@@ -340,7 +341,7 @@ class ValidatePage(LazyReloadingPage):
                              f"the baseline.</b> {escape(r.baseline_verdict)} <br><span style='color:gray'>"
                              f"{escape(result.ref)} on {escape(str(result.data))}: {r.n_rows:,} rows. "
                              f"{escape(' '.join(r.notes[:3]))}</span>"
-                             + (f"<br><b>{escape(card.separation)}</b>" if card is not None and card.separation else "")
+                             + (f"<br><b>{escape(card.fit_warning)}</b>" if card is not None and card.fit_warning else "")
                              + f"<br>Validated on {when} UTC by {escape(str(result.created_by))} (validation "
                              f"{result.validation_id}). “Run again” validates anew.")
         base = {m.name: m for m in r.baseline_metrics}
@@ -372,7 +373,7 @@ class ValidatePage(LazyReloadingPage):
         for g in r.subgroups:
             for item in g["groups"]:
                 group_rows.append([g["column"], item["value"], item["count"], "yes" if item["reliable"] else
-                                   "no (too few rows)"] + [item["metrics"].get(m) for m in names])
+                                   f"no ({few(g)})"] + [item["metrics"].get(m) for m in names])
         fill_table(self.groups, group_rows)
         imp = r.importance[:15]
         if imp:
