@@ -179,8 +179,8 @@ class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
     whether the classes are separated; if they are, the model is refitted with Firth's
     penalty (``firthmodels``, which gives finite estimates whenever the design has full
     rank) and ``separating_columns_`` lists the design columns whose maximum-likelihood
-    estimates are infinite. ``firth="never"`` keeps maximum likelihood and raises on
-    separation; ``"always"`` fits Firth's model in any case.
+    estimates are infinite. ``firth="never"`` keeps maximum likelihood (separated classes
+    then warn); ``"always"`` fits Firth's model in any case.
     More classes: ``MNLogit``, each class against the first (no bias-reduced fit). A fit
     that does not converge, or separated classes left to maximum likelihood, warns and is
     not :attr:`reliable`: the run notes, the coefficient notes and the model card say its
@@ -198,7 +198,6 @@ class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> "StatsmodelsLogit":
         import statsmodels.api as sm
-        from scipy import stats
 
         if self.firth not in ("auto", "always", "never"):
             raise ValueError(f"firth must be 'auto', 'always' or 'never', not {self.firth!r}.")
