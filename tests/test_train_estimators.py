@@ -43,8 +43,10 @@ def test_the_module_imports_nothing_from_the_app():
         elif isinstance(node, ast.ImportFrom):
             assert node.level == 0, "no relative imports"
             imported.add(node.module.split(".")[0])
+    # firthmodels is imported by fit alone (Firth's fit for separated classes): scoring in a
+    # package never fits, so the package does not need it
     assert imported <= {"__future__", "math", "warnings", "typing", "numpy", "pandas", "sklearn",
-                        "scipy", "statsmodels", "joblib", "mlops_model_support"}, imported
+                        "scipy", "statsmodels", "joblib", "mlops_model_support", "firthmodels"}, imported
 
 
 # -- OLS -----------------------------------------------------------------------------------
@@ -131,12 +133,17 @@ def test_logit_multiclass_uses_mnlogit_against_the_first_class():
 
 
 def test_logit_flags_separated_classes():
+    """Two separated classes get Firth's finite estimates (issue 13); left to maximum
+    likelihood (firth="never") the fit warns and its coefficients are not reliable."""
     X = np.arange(40, dtype=float).reshape(-1, 1)
     y = (X[:, 0] > 19.5).astype(int)
+    model = StatsmodelsLogit().fit(X, y)
+    assert model.separation_ and model.method_ == "firth" and model.reliable
+    assert list(model.separating_columns_) == [0] and np.all(np.isfinite(model.bse_))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = StatsmodelsLogit().fit(X, y)
-    assert model.separation_
+        model = StatsmodelsLogit(firth="never").fit(X, y)
+    assert model.separation_ and not model.reliable
     assert any("separate the classes" in str(w.message) for w in caught)
 
 

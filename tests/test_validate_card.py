@@ -135,7 +135,7 @@ def test_model_card_markdown_has_every_section(card):
     assert v.baseline_verdict in md and "beats the baseline" in md
     assert "Known rule: red always renews" in md and "| ben |" in md
     assert "largest \\|coefficient\\| = 12.5; quasi-complete separation on colour" in md
-    assert "| female |" in md and "no (few rows)" in md  # "other" has about 10 rows
+    assert "| female |" in md and "no (few events)" in md  # "other" has about 10 rows
     assert "(intercept)" in md and "standardscaler__x1" in md and "odds ratio" in md
     assert "ab12cd34" in md and "2023-01-01 to 2023-12-31" in md
     assert "Flag customers likely to leave." in md

@@ -159,7 +159,8 @@ def test_subgroup_and_segment_metrics_equal_sklearn_on_each_group(binary_case):
         for g in block["groups"]:
             rows = (X[column] == g["value"]).to_numpy()
             assert g["count"] == rows.sum()
-            assert g["reliable"] == (rows.sum() >= 30)
+            # reliable by events, not rows (issue 13, C11): ten of each class at least
+            assert g["reliable"] == (min((y[rows] == "yes").sum(), (y[rows] == "no").sum()) >= 10)
             pred = np.where(p[rows] >= r.threshold, "yes", "no")
             m = g["metrics"]
             assert m["roc_auc"] == pytest.approx(roc_auc_score(y[rows], p[rows]), **TOL)

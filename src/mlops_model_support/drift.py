@@ -37,8 +37,10 @@ Measures
     among the 30 most frequent with at least ``MIN_CATEGORY_COUNT`` reference rows get
     a bin of their own), Jensen–Shannon distance (base 2),
     chi-square statistic and p-value on the 2 × bins table (bins empty in both
-    dropped; Yates' correction for one degree of freedom, as scipy), new categories
-    and their share, vanished categories.
+    dropped; Yates' correction for one degree of freedom, as scipy; with more than 30
+    reference categories the bins are the most frequent categories of reference and
+    batch pooled, see ``_chi_square_bins``), new categories and their share, vanished
+    categories.
     PSI = Σ (c − r) · ln(c / r) over bins, with r and c the reference's and the
     batch's shares and a share of 0 replaced by ``EPSILON`` (0.0001).
     Missing means None, NaN or an infinite number; distributions use the other values.
@@ -60,7 +62,11 @@ Verdicts
     Seeded per feature.
     A feature drifts when any of its measures fires: numbers — PSI (≥ psi_moderate),
     normalised Wasserstein (≥ wasserstein), change in missing share (≥ missing_share);
-    categories — PSI, Jensen–Shannon (≥ jensen_shannon), change in missing share.
+    categories — PSI, Jensen–Shannon (≥ jensen_shannon), change in missing share, share
+    of values in categories the reference never had (≥ new_share; its noise level is the
+    share of new values a batch from the reference's population shows: Good and
+    Turing's estimate of how often a value is new, the reference's share of categories
+    seen once, with how far random splits of the reference's rows stray from it).
     It is a *major* drift when PSI fires and exceeds psi_major, *moderate* otherwise.
     P-values are supporting figures only, never part of a verdict.
     The batch drifts when the share of drifted features (weighted by permutation
@@ -108,6 +114,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "wasserstein": 0.1,        # Wasserstein distance / reference standard deviation
     "jensen_shannon": 0.1,     # Jensen–Shannon distance, base 2
     "missing_share": 0.1,      # absolute change in the share of missing values
+    "new_share": 0.1,          # share of the batch's values in categories the reference never had
     "dataset_share": 0.0,      # the batch drifts when the drifted share is above 0 and at least this
     "noise_quantile": 0.99,    # which quantile of the no-drift draws is the noise level
     "noise_draws": 200,        # how many no-drift batches are simulated per feature
@@ -146,7 +153,8 @@ def check_thresholds(values: Optional[Mapping[str, Any]] = None) -> dict[str, fl
                 raise DriftInputError(f"{key} must be a whole number, not {value!r}.")
             number = int(number)
         out[key] = number
-    for key in ("psi_moderate", "psi_major", "wasserstein", "jensen_shannon", "missing_share"):
+    for key in ("psi_moderate", "psi_major", "wasserstein", "jensen_shannon", "missing_share",
+                "new_share"):
         if out[key] <= 0:
             raise DriftInputError(f"The drift threshold {key} must be above 0 (it is {out[key]:g}).")
     if out["psi_major"] < out["psi_moderate"]:
@@ -856,7 +864,7 @@ def compare_feature(ref: FeatureProfile, current: Distribution,
     else:
         assert isinstance(rd, CategoricalDistribution) and isinstance(current, CategoricalDistribution)
         metrics["jensen_shannon"] = jensen_shannon_distance(ref.bin_counts, cur_bins)
-        stat, dof, p = chi_square(ref.bin_counts, cur_bins)
+        stat, dof, p = chi_square(*_chi_square_bins(ref, rd, current, cur_bins))
         metrics.update(chi_square=stat, chi_square_dof=dof, chi_square_p_value=p)
         metrics.update(_new_and_vanished(rd, current))
     noise = _noise(ref, current, t)
@@ -869,6 +877,54 @@ def compare_feature(ref: FeatureProfile, current: Distribution,
                          reference=rd.summary(), current=current.summary(), metrics=metrics,
                          noise=noise, rules=rules,
                          bins={"labels": ref.bin_labels(), "reference": ref_share, "current": cur_share})
+
+
+def _chi_square_bins(ref: FeatureProfile, rd: CategoricalDistribution, current: CategoricalDistribution,
+                     cur_bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The reference's and the batch's counts in the chi-square bins. Up to
+    ``MAX_CATEGORY_BINS`` reference categories: the PSI bins. With more, the bins are the
+    most frequent categories of reference and batch pooled (with at least
+    ``MIN_CATEGORY_COUNT`` rows), the rest in one: bins picked by the reference's own counts
+    hold the categories that happen to be frequent in it, which biases the test (on two
+    random halves of one sample it rejected with p near 1e-10)."""
+    if len(rd.counts) + (1 if rd.unlisted else 0) <= MAX_CATEGORY_BINS:
+        return ref.bin_counts, cur_bins
+    pooled = Counter(rd.counts)
+    pooled.update(current.counts)
+    ranked = sorted(pooled.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_CATEGORY_BINS]
+    chosen = [k for k, v in ranked if v >= MIN_CATEGORY_COUNT]
+    r = [rd.counts.get(k, 0) for k in chosen]
+    c = [current.counts.get(k, 0) for k in chosen]
+    return (np.array(r + [rd.count - sum(r)], dtype=np.float64),
+            np.array(c + [current.count - sum(c)], dtype=np.float64))
+
+
+def _new_share_noise(rd: CategoricalDistribution, n_cur: int, draws: int, q: float,
+                     rng: np.random.Generator) -> float:
+    """The ``q`` quantile of the share of new categories in batches of ``n_cur`` values
+    from the reference's population.
+
+    The expected share is Good and Turing's estimate of how often a value is new: the
+    reference's share of categories seen once (plus, for a truncated profile, the rows of
+    categories it does not list, which count as new). How far a batch strays from that
+    estimate comes from splitting the reference's own rows at random in the ratio of the
+    two sizes: in each split, the part's share of values new to the rest minus the rest's
+    own estimate. New values come in clumps (a category unseen in the reference often
+    appears more than once in a batch), and the estimate is noisy itself; a count of
+    independent draws would miss both.
+    """
+    n = rd.count
+    counts = np.fromiter(rd.counts.values(), dtype=np.int64, count=len(rd.counts))
+    if n < 2:
+        return 0.0
+    estimate = min((int(np.sum(counts == 1)) + rd.unlisted) / n, 1.0)
+    pool = np.append(counts, rd.unlisted)  # the unlisted rows: one pool, new wherever drawn
+    part = min(max(int(round(n * n_cur / (n + n_cur))), 1), n - 1)
+    drawn = rng.multivariate_hypergeometric(pool, part, size=draws, method="marginals")
+    rest = pool - drawn
+    new = (np.sum(drawn[:, :-1] * (rest[:, :-1] == 0), axis=1) + drawn[:, -1]) / part
+    rest_estimate = (np.sum(rest[:, :-1] == 1, axis=1) + rest[:, -1]) / (n - part)
+    return float(np.clip(estimate + np.quantile(new - rest_estimate, q), 0.0, 1.0))
 
 
 def _new_and_vanished(ref: CategoricalDistribution, cur: CategoricalDistribution) -> dict[str, Any]:
@@ -913,6 +969,8 @@ def _noise(ref: FeatureProfile, current: Distribution, t: Mapping[str, Any]) -> 
     miss_cur = rng.binomial(current.rows, share, size=draws) / current.rows
     miss_ref = rng.binomial(rd.rows, share, size=draws) / rd.rows
     out["missing_share_change"] = float(np.quantile(np.abs(miss_cur - miss_ref), q))
+    if isinstance(rd, CategoricalDistribution):  # drawn last: the other levels keep their draws
+        out["new_share"] = _new_share_noise(rd, n_cur, draws, q, rng)
     out.update(draws=draws, quantile=q, batch_size=n_cur, reference_size=n_ref)
     return out
 
@@ -943,13 +1001,16 @@ def _category_draws(ref: FeatureProfile, n_ref: int, n_cur: int, draws: int,
 
 _LABELS = {"psi": "PSI", "wasserstein_normalised": "normalised Wasserstein distance",
            "jensen_shannon": "Jensen–Shannon distance",
-           "missing_share_change": "change in the missing share"}
+           "missing_share_change": "change in the missing share",
+           "new_share": "share of values in new categories"}
 
 
 def _rules(kind: str, metrics: Mapping[str, Any], noise: Mapping[str, Any],
            t: Mapping[str, Any]) -> list[dict[str, Any]]:
     second = ("wasserstein_normalised", "wasserstein") if kind == NUMERIC else ("jensen_shannon", "jensen_shannon")
     specs = [("psi", "psi_moderate"), second, ("missing_share_change", "missing_share")]
+    if kind == CATEGORICAL:  # values the reference never had: a change PSI's "other" bin can hide
+        specs.append(("new_share", "new_share"))
     rules = []
     for measure, key in specs:
         value = metrics.get(measure)

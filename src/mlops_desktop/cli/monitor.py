@@ -108,7 +108,8 @@ def _drift_text(run: Any, path: Optional[Path]) -> str:
     lines = [f"Drift of {len(run.reports)} batch{'es' if len(run.reports) != 1 else ''} against "
              f"{ref['label']} ({ref.get('rows') or 0:,} rows)",
              f"thresholds: PSI {t['psi_moderate']:g} / {t['psi_major']:g} (major), W/σ {t['wasserstein']:g}, "
-             f"JS {t['jensen_shannon']:g}, missing share {t['missing_share']:g}; no-drift noise: "
+             f"JS {t['jensen_shannon']:g}, missing share {t['missing_share']:g}, new categories "
+             f"{t.get('new_share', 0.1):g}; no-drift noise: "
              f"{t['noise_quantile']:.0%} of {t['noise_draws']} draws", ""]
     for rep in run.reports:
         lines.append(f"[{rep.verdict.upper()}] {rep.label} ({rep.batch['rows']:,} rows): {rep.summary}")

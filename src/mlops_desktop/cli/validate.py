@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core import numbers
+from ..core.validate.card import few
 from .common import EXIT_OK, add_actor, add_common, emit, open_workspace, progress_printer, short, who
 
 
@@ -84,12 +85,13 @@ def _text(result: Any, report: str | None) -> str:
         lines += [f"  {i['feature']:<28}{short(i['mean'])}" for i in r.importance[:8]]
     for g in r.subgroups or []:
         primary = g.get("primary_metric")
-        lines += ["", f"By {g['column']} ({primary}; groups under {g.get('min_reliable_rows', '?')} rows are "
-                      "unreliable):"]
+        bar = (f"fewer than {g.get('min_reliable_events')} rows of a class" if g.get("reliable_by") == "events"
+               else f"under {g.get('min_reliable_rows', '?')} rows")
+        lines += ["", f"By {g['column']} ({primary}; groups with {bar} are unreliable):"]
         for x in g["groups"][:20]:
             value = (x.get("metrics") or {}).get(primary)
             lines.append(f"  {str(x['value'])[:26]:<28}{short(value):>10}  {x['count']:>8,} rows"
-                         + ("" if x.get("reliable", True) else "  (few rows)"))
+                         + ("" if x.get("reliable", True) else f"  ({few(g)})"))
         if len(g["groups"]) > 20:
             lines.append(f"  … and {len(g['groups']) - 20} more (see --json or the model card)")
     lines += [""] + r.notes if r.notes else []

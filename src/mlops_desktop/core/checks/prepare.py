@@ -295,8 +295,7 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
             owner.append(f)
             continue
         labels = s.map(_label)
-        counts = labels.value_counts(sort=False)
-        counts = counts.iloc[np.lexsort((counts.index.to_numpy(dtype=str), -counts.to_numpy()))]
+        counts = levels_by_frequency(labels)
         level_counts[f] = counts
         if task == "classification":
             level_classes[f] = pd.crosstab(labels, pd.Series(y, name="class"))
@@ -323,6 +322,14 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
                     columns=names, column_feature=owner, reference_levels=reference,
                     level_counts=level_counts, level_classes=level_classes, time=time_sorted,
                     notes=notes)
+
+
+def levels_by_frequency(labels: pd.Series) -> pd.Series:
+    """Rows per level, the most frequent first (ties by label). The first is the reference
+    level a one-hot design leaves out, here and in training's linear models (one rule, so
+    Check and Train coefficients compare the same levels)."""
+    counts = labels.dropna().value_counts(sort=False)
+    return counts.iloc[np.lexsort((counts.index.to_numpy(dtype=str), -counts.to_numpy()))]
 
 
 def _numeric_target(s: pd.Series, name: str) -> pd.Series:

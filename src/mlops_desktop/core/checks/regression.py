@@ -36,12 +36,19 @@ def _no_residual_df(fit: LinearFit) -> Optional[str]:
     return None
 
 
+def robust_spread(values: np.ndarray) -> float:
+    """The median absolute deviation scaled to a standard deviation under normality
+    (``scipy.stats.median_abs_deviation(scale="normal")``): a few extreme residuals do
+    not move it."""
+    return float(np.median(np.abs(values - np.median(values))) * 1.4826022185056018)
+
+
 def _binned(x: np.ndarray, y: np.ndarray, bins: int = 20, spread: bool = False) -> dict:
-    """Mean (or standard deviation) of y in equal-count bins of x, for a chart's guide line."""
+    """Mean (or robust spread) of y in equal-count bins of x, for a chart's guide line."""
     order = np.argsort(x, kind="stable")
     groups = [g for g in np.array_split(order, min(bins, max(len(x) // 5, 1))) if len(g)]
     centres = [float(np.mean(x[g])) for g in groups]
-    values = [float(np.std(y[g], ddof=1)) if spread and len(g) > 1 else float(np.mean(y[g]))
+    values = [robust_spread(y[g]) if spread and len(g) > 1 else float(np.mean(y[g]))
               for g in groups]
     return {"x": centres, "y": values}
 
@@ -52,7 +59,7 @@ def _resid_chart(fit: LinearFit, title: str, *, spread: bool) -> dict:
             "y": fit.resid[idx].tolist(), "labels": None, "x_label": "fitted value",
             "y_label": "residual",
             "reference": {"zero_line": 0.0,
-                          ("binned_sd" if spread else "binned_mean"):
+                          ("binned_spread" if spread else "binned_mean"):
                               _binned(fit.fitted, fit.resid, spread=spread)}}
 
 
@@ -222,8 +229,10 @@ def normality_residuals(prep: Prepared, fit: LinearFit) -> CheckResult:
 # -- heteroscedasticity -------------------------------------------------------------------
 
 HET_ID, HET_NAME = "heteroscedasticity", "Constant spread of residuals (heteroscedasticity)"
-HET_TESTED = ("Whether the spread of the residuals changes with the features (Breusch–Pagan in "
-              "Koenker's studentised form, and White's test).")
+HET_TESTED = ("Whether the spread of the residuals changes with the features or the fitted "
+              "values (Breusch–Pagan in Koenker's studentised form, White's test, and "
+              "Brown–Forsythe across groups of fitted values), measured by how much the robust "
+              "spread of the residuals differs between those groups.")
 HET_WHY = ("When the spread of the errors changes with the features, standard errors and "
            "p-values are wrong and prediction intervals are too narrow in some ranges and too "
            "wide in others.")
@@ -273,6 +282,28 @@ def white(fit: LinearFit) -> dict:
             "adj_r2": adj, "variant": "full" if cross else "squares", "terms": Z.shape[1]}
 
 
+def spread_by_fitted(fit: LinearFit) -> dict:
+    """The residuals in :data:`rules.SPREAD_GROUPS` equal-count groups of fitted values:
+    each group's robust spread (see :func:`robust_spread`), the largest over the smallest,
+    and the Brown–Forsythe test of equal spread (``scipy.stats.levene(center="median")``).
+    None figures when a group would hold fewer than :data:`rules.SPREAD_MIN_GROUP_ROWS`."""
+    k = rules.SPREAD_GROUPS
+    if fit.n < k * rules.SPREAD_MIN_GROUP_ROWS:
+        return {"ratio": None, "p": None, "groups": []}
+    order = np.argsort(fit.fitted, kind="stable")
+    groups = np.array_split(order, k)
+    spreads = [robust_spread(fit.resid[g]) for g in groups]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bf = stats.levene(*(fit.resid[g] for g in groups), center="median")
+    low = min(spreads)
+    ratio = max(spreads) / low if low > 0 else None
+    p = float(bf.pvalue) if np.isfinite(bf.pvalue) else None
+    return {"ratio": ratio, "p": p, "statistic": float(bf.statistic),
+            "groups": [{"fitted_from": float(fit.fitted[g].min()), "fitted_to": float(fit.fitted[g].max()),
+                        "rows": int(len(g)), "spread": sd} for g, sd in zip(groups, spreads)]}
+
+
 def heteroscedasticity(prep: Prepared, fit: LinearFit) -> CheckResult:
     reason = _no_residual_df(fit)
     if reason is None and not fit.kept:
@@ -285,22 +316,25 @@ def heteroscedasticity(prep: Prepared, fit: LinearFit) -> CheckResult:
         return _na(HET_ID, HET_NAME, HET_TESTED, HET_WHY, reason)
     bp = breusch_pagan(fit)
     wh = white(fit)
-    effect = bp["r2"]
-    effect_from = "Breusch–Pagan"
-    if wh["adj_r2"] is not None and wh["adj_r2"] > effect:
-        effect, effect_from = wh["adj_r2"], "White (adjusted)"
-    p = bp["p"]
-    test = "Breusch–Pagan test"
-    if wh["p"] is not None:
-        p, test = min(bp["p"], wh["p"]), "Breusch–Pagan or White test (the smaller p)"
-    effect_level = rules.level(effect, rules.AUX_R2)
+    groups = spread_by_fitted(fit)
+    tests = [("Breusch–Pagan", bp["p"]), ("White", wh["p"]), ("Brown–Forsythe", groups["p"])]
+    tests = [(name, p) for name, p in tests if p is not None]
+    p = min(p for _, p in tests)
+    test = (" or ".join(name for name, _ in tests) + " test" +
+            (" (the smallest p)" if len(tests) > 1 else ""))
+    effect = groups["ratio"]
     verdict, decided = rules.test_verdict(
-        p, effect_level, fit.n, test=test,
-        effect_text=rules.bounds_text(f"R² of the {effect_from} auxiliary regression", effect,
-                                      rules.AUX_R2, absolute=False),
+        p, rules.level(effect, rules.SPREAD_RATIO), fit.n, test=test,
+        effect_text=rules.bounds_text(
+            f"the largest over the smallest spread of the residuals across "
+            f"{rules.SPREAD_GROUPS} groups of fitted values", effect, rules.SPREAD_RATIO,
+            absolute=False) if effect is not None else
+        (f"no spread ratio (fewer than {rules.SPREAD_MIN_GROUP_ROWS} rows per group of fitted "
+         "values)"),
         df_for_power=fit.df_resid)
-    if wh["p"] is not None:
-        decided += f"; Breusch–Pagan {numbers.p_phrase(bp['p'])}, White {numbers.p_phrase(wh['p'])}"
+    decided += "; " + ", ".join(f"{name} {numbers.p_phrase(q)}" for name, q in tests)
+    decided += (f"; R² of the Breusch–Pagan auxiliary regression {numbers.value(bp['r2'])} (not used for "
+                "the verdict: a few extreme residuals swamp it)")
     if wh["variant"] == "squares":
         decided += (f"; White's test uses levels and squares only (no cross products) because the "
                     f"design has {fit.X.shape[1]} columns (> {WHITE_MAX_REGRESSORS})")
@@ -310,10 +344,11 @@ def heteroscedasticity(prep: Prepared, fit: LinearFit) -> CheckResult:
               "Use robust (HC3) standard errors, transform the target (e.g. log), or model the "
               "spread (weighted least squares).")
     return CheckResult(HET_ID, HET_NAME, HET_TESTED, verdict, statistic=bp["lm"],
-                       statistic_name="Breusch–Pagan LM", p_value=bp["p"], effect=bp["r2"],
-                       effect_name="R² of the Breusch–Pagan auxiliary regression",
+                       statistic_name="Breusch–Pagan LM", p_value=bp["p"], effect=effect,
+                       effect_name="spread ratio across fitted-value groups",
                        decided_by=decided, why=HET_WHY, action=action,
-                       figures={"breusch_pagan": bp, "white": wh, "effect_used": effect},
+                       figures={"breusch_pagan": bp, "white": wh, "spread_by_fitted": groups,
+                                "p_used": p},
                        chart=_resid_chart(fit, "Residuals against fitted values", spread=True))
 
 

@@ -24,7 +24,13 @@ SHAPIRO_MAX_ROWS = 5000
 
 # effect-size levels: below the first value negligible, from the second on large
 COHEN_F2 = (0.02, 0.15)          # RESET: Cohen's f² of the added powers of the fit
-AUX_R2 = (0.02, 0.13)            # heteroscedasticity: R² of the auxiliary regression (f² 0.02, 0.15)
+# heteroscedasticity: the largest over the smallest robust spread of the residuals across
+# fitted-value groups (1.5: a variance 2.25 times as large). Not the auxiliary R² of
+# Breusch–Pagan: with heavy tails a few huge squared residuals swamp it and it stays
+# near 0 while the spread plainly doubles
+SPREAD_RATIO = (1.5, 2.5)
+SPREAD_GROUPS = 5                # equal-count groups of fitted values
+SPREAD_MIN_GROUP_ROWS = 10       # fewer rows per group and the ratio is not computed
 SKEWNESS = (0.5, 1.0)            # |skewness| of residuals
 EXCESS_KURTOSIS = (1.0, 3.0)     # |excess kurtosis| of residuals
 AUTOCORRELATION = (0.2, 0.5)     # |lag-1 autocorrelation| (Durbin–Watson 1.6..2.4 ok, <1 or >3 problem)
@@ -51,7 +57,12 @@ def level(value: Optional[float], bounds: tuple[float, float]) -> int:
     return 0 if v < bounds[0] else (1 if v < bounds[1] else 2)
 
 
-def power_caveat(n: int) -> str:
+def power_caveat(n: int, df: Optional[int] = None) -> str:
+    """The caveat for a test on ``n`` rows, of which ``df`` residual degrees of freedom are
+    left after the fit (the smaller of the two limits the power)."""
+    if df is not None and df < n and df < SMALL_SAMPLE:
+        return (f"; with {n} rows and only {df} residual degrees of freedom the test has little "
+                "power, so 'ok' is weak evidence and only large departures show")
     if n < SMALL_SAMPLE:
         return (f"; with only {n} rows the test has little power, so 'ok' is weak evidence and "
                 "only large departures show")
@@ -65,7 +76,6 @@ def test_verdict(p: Optional[float], effect_level: int, n: int, *, test: str,
     ``effect_text`` describes the effect size and its thresholds, e.g.
     "skewness 0.02 and excess kurtosis 0.10 (warning from |0.5| or |1|)".
     """
-    power_n = n if df_for_power is None else min(n, df_for_power)
     if n >= LARGE_SAMPLE:
         verdict = (OK, WARNING, PROBLEM)[effect_level]
         if p is not None and p < ALPHA:
@@ -76,15 +86,15 @@ def test_verdict(p: Optional[float], effect_level: int, n: int, *, test: str,
         return verdict, f"effect size (large sample): {why}"
     if p is None:
         verdict = (OK, WARNING, PROBLEM)[effect_level]
-        return verdict, f"effect size: {effect_text}" + power_caveat(power_n)
+        return verdict, f"effect size: {effect_text}" + power_caveat(n, df_for_power)
     if p >= ALPHA:
         return OK, (f"p-value: the {test} does not reject ({numbers.p_phrase(p)} ≥ {ALPHA}); "
-                    f"{effect_text}") + power_caveat(power_n)
+                    f"{effect_text}") + power_caveat(n, df_for_power)
     if effect_level >= 2:
         return PROBLEM, (f"p-value and effect size: the {test} rejects ({numbers.p_phrase(p)} < {ALPHA}) "
-                         f"and {effect_text}") + power_caveat(power_n)
+                         f"and {effect_text}") + power_caveat(n, df_for_power)
     return WARNING, (f"p-value: the {test} rejects ({numbers.p_phrase(p)} < {ALPHA}); {effect_text}"
-                     ) + power_caveat(power_n)
+                     ) + power_caveat(n, df_for_power)
 
 
 def bounds_text(name: str, value: Optional[float], bounds: tuple[float, float],

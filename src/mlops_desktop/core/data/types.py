@@ -31,10 +31,10 @@ def normalise_table(table: pa.Table) -> pa.Table:
             t = col.type
         if pa.types.is_decimal(t):
             col = col.cast(pa.float64())
-        elif pa.types.is_large_string(t):
-            col = col.cast(pa.string())
-        elif pa.types.is_string(t):
-            col = _maybe_dates(col)
+        elif pa.types.is_large_string(t) or pa.types.is_string_view(t) or pa.types.is_string(t):
+            # one inference for every format: pandas 3 writes Parquet text as large_string,
+            # a CSV reader gives string; both must reach the same date detection
+            col = _maybe_dates(col if pa.types.is_string(t) else col.cast(pa.string()))
         columns.append(col)
     return pa.table(columns, names=table.column_names)
 

@@ -2,6 +2,7 @@
 
 from .alerts import Alert
 from .columns import ColumnProfile
-from .profile import Profile, profile_dataset, profile_table
+from .profile import Profile, profile_dataset, profile_table, target_relations
 
-__all__ = ["Alert", "ColumnProfile", "Profile", "profile_dataset", "profile_table"]
+__all__ = ["Alert", "ColumnProfile", "Profile", "profile_dataset", "profile_table",
+           "target_relations"]

@@ -14,6 +14,10 @@ HISTOGRAM_BINS = 30
 TOP_VALUES = 10
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 ROBUST_Z_CUTOFF = 3.5  # Iglewicz and Hoaglin's cut-off for the modified z-score
+#: a value this many IQRs beyond the quartiles is far outside anything a measurement
+#: with that spread produces (a normal variable gets there once in 10^30 draws)
+FAR_IQRS = 10.0
+FAR_EXAMPLES = 5
 
 
 def clean(value: Any) -> Any:
@@ -86,6 +90,13 @@ def numeric_profile(name: str, kind: str, role: str, values: np.ndarray,
         mad = float(np.median(deviation))
         robust = int(np.count_nonzero(deviation > ROBUST_Z_CUTOFF * mad / 0.6745)) if mad > 0 else 0
         lo_v, hi_v = float(finite.min()), float(finite.max())
+        positive = finite[finite > 0]
+        far = _far_values(finite, q1, q3, iqr)
+        stats.update(whole_numbers=bool(np.all(finite == np.round(finite))),
+                     min_positive=float(positive.min()) if len(positive) else None,
+                     far_outliers=int(far.sum()),
+                     far_examples=[float(v) for v in _examples(finite[far], median)],
+                     far_fences=[q1 - FAR_IQRS * iqr, q3 + FAR_IQRS * iqr])
         stats.update(mean=mean, std=std, min=lo_v, max=hi_v, median=median,
                      iqr=iqr, mad=mad,
                      # adjusted Fisher–Pearson skewness and excess kurtosis G2 (as pandas,
@@ -99,6 +110,19 @@ def numeric_profile(name: str, kind: str, role: str, values: np.ndarray,
     return ColumnProfile(name, kind, role, len(valid), missing, missing / n if n else 0.0, distinct,
                          {k: clean(v) if not isinstance(v, list) else [clean(x) for x in v]
                           for k, v in stats.items()}, chart)
+
+
+def _far_values(values: np.ndarray, q1: float, q3: float, iqr: float) -> np.ndarray:
+    """Which values lie more than :data:`FAR_IQRS` IQRs beyond the quartiles."""
+    if iqr <= 0:
+        return np.zeros(len(values), dtype=bool)
+    return (values < q1 - FAR_IQRS * iqr) | (values > q3 + FAR_IQRS * iqr)
+
+
+def _examples(values: np.ndarray, centre: float) -> np.ndarray:
+    """Up to :data:`FAR_EXAMPLES` distinct values, the farthest from ``centre`` first."""
+    distinct = np.unique(values)
+    return distinct[np.argsort(-np.abs(distinct - centre), kind="stable")][:FAR_EXAMPLES]
 
 
 def histogram(values: np.ndarray, lo: float, hi: float, bins: int = HISTOGRAM_BINS) -> dict[str, Any]:

@@ -86,24 +86,12 @@ def profile_table(table: pa.Table, *, kinds: dict[str, str], roles: Optional[dic
     masks: dict[str, np.ndarray] = {}
 
     def one(name: str) -> ColumnProfile:
-        col = table.column(name)
-        kind, role = kinds.get(name, "categorical"), roles.get(name, "feature")
-        numeric_type = (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
-                        or pa.types.is_boolean(col.type))
-        # a constant number column (all NaN, say) still counts NaN as missing, not as a value
-        if numeric_type and (kind in NUMERIC_KINDS or kind == "constant"):
-            values = numeric_values(col)
+        result, values, missing = column_profile(table.column(name), name, kinds.get(name, "categorical"),
+                                                 roles.get(name, "feature"))
+        masks[name] = missing
+        if values is not None:
             numeric[name] = values
-            masks[name] = np.isnan(values)
-            distinct = int(pc.count_distinct(col, mode="only_valid").as_py()) if len(col) else 0
-            if pa.types.is_floating(col.type) and pc.any(pc.is_nan(col)).as_py():
-                distinct -= 1
-            return numeric_profile(name, kind, role, values, distinct)
-        masks[name] = col.is_null().to_numpy(zero_copy_only=False)
-        # times of day and durations have no calendar position: their values are counted
-        if kind == "datetime" and (pa.types.is_timestamp(col.type) or pa.types.is_date(col.type)):
-            return datetime_profile(name, kind, role, col)
-        return categorical_profile(name, kind, role, col)
+        return result
 
     names = table.column_names
     # numpy and Arrow release the GIL in their loops: two threads use both cores
@@ -144,12 +132,13 @@ def profile_table(table: pa.Table, *, kinds: dict[str, str], roles: Optional[dic
         target_section = _target_relations(table, target, kinds, profiles, numeric, take,
                                            correlations["rank_cache"], sampled_numeric)
         alerts += alert_rules.leakage_alerts(target, target_section["relations"])
+    related = {r["column"]: r for r in (target_section or {}).get("relations", [])}
     for col in columns:
         if col.name != target:
-            alerts += alert_rules.column_alerts(col, n)
+            alerts += alert_rules.column_alerts(col, n, related.get(col.name))
         else:
             alerts += alert_rules.target_alerts(col, n)
-    alerts += alert_rules.table_alerts(n, duplicates, correlations, associations)
+    alerts += alert_rules.table_alerts(n, duplicates, correlations, associations, target)
     notes = []
     if sample_idx is not None:
         notes.append(f"Correlations, associations and relations to the target use a random sample "
@@ -166,13 +155,52 @@ def profile_table(table: pa.Table, *, kinds: dict[str, str], roles: Optional[dic
                    time.perf_counter() - started, notes)
 
 
+def column_profile(col: pa.ChunkedArray, name: str, kind: str,
+                   role: str) -> tuple[ColumnProfile, Optional[np.ndarray], np.ndarray]:
+    """One column's profile, its values as floats (numeric columns, else None) and its
+    missing mask."""
+    numeric_type = (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
+                    or pa.types.is_boolean(col.type))
+    # a constant number column (all NaN, say) still counts NaN as missing, not as a value
+    if numeric_type and (kind in NUMERIC_KINDS or kind == "constant"):
+        values = numeric_values(col)
+        distinct = int(pc.count_distinct(col, mode="only_valid").as_py()) if len(col) else 0
+        if pa.types.is_floating(col.type) and pc.any(pc.is_nan(col)).as_py():
+            distinct -= 1
+        return numeric_profile(name, kind, role, values, distinct), values, np.isnan(values)
+    missing = col.is_null().to_numpy(zero_copy_only=False)
+    # times of day and durations have no calendar position: their values are counted
+    if kind == "datetime" and (pa.types.is_timestamp(col.type) or pa.types.is_date(col.type)):
+        return datetime_profile(name, kind, role, col), None, missing
+    return categorical_profile(name, kind, role, col), None, missing
+
+
+def target_relations(table: pa.Table, target: str, kinds: dict[str, str], *,
+                     task: Optional[str] = None) -> dict[str, Any]:
+    """Each column's relation to ``target`` with Explore's measures, its leakage score and
+    the guards on it (at least ``MIN_ROWS_FOR_LEAKAGE`` rows, enough rows per category),
+    for a table that is not profiled as a whole (Train's leakage screen uses this: one
+    implementation for both pages). ``task``: "regression" or "classification" (inferred
+    when None)."""
+    profiles: dict[str, ColumnProfile] = {}
+    numeric: dict[str, np.ndarray] = {}
+    for name in table.column_names:
+        prof, values, _ = column_profile(table.column(name), name, kinds.get(name, "categorical"), "feature")
+        profiles[name] = prof
+        if values is not None:
+            numeric[name] = values
+    return _target_relations(table, target, kinds, profiles, numeric, lambda v: v, relations.RankCache(),
+                             numeric, task=task, charts=False)
+
+
 def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
                       profiles: dict[str, ColumnProfile], numeric: dict[str, np.ndarray], take,
-                      ranks: relations.RankCache,
-                      sampled_numeric: dict[str, np.ndarray]) -> dict[str, Any]:
+                      ranks: relations.RankCache, sampled_numeric: dict[str, np.ndarray], *,
+                      task: Optional[str] = None, charts: bool = True) -> dict[str, Any]:
     from ..data.task import infer_task
 
-    task = infer_task(table.column(target).to_pandas())
+    if task is None:
+        task = infer_task(table.column(target).to_pandas())
     if task == "regression" and target not in numeric:
         task = "classification"  # the analyst set the column's type to a category
     section: dict[str, Any] = {"column": target, "task": task, "relations": []}
@@ -200,10 +228,9 @@ def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
         if name in numeric:
             x = sampled_numeric.get(name, take(numeric[name]))
             x_codes = relations.quantile_codes(x)
-            if task == "regression":
-                rel["chart"] = target_charts.numeric_vs_numeric(x, y, name, target)
-            else:
-                rel["chart"] = target_charts.numeric_vs_classes(x, y_codes, class_labels, name)
+            if charts:
+                rel["chart"] = (target_charts.numeric_vs_numeric(x, y, name, target) if task == "regression"
+                                else target_charts.numeric_vs_classes(x, y_codes, class_labels, name))
         elif kinds.get(name) == "datetime":
             continue
         else:
@@ -211,10 +238,15 @@ def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
             codes, values = relations.codes_and_values(table.column(name))
             x_codes = take(codes)
             x_labels = [str(v) for v in values]
-            if task == "regression":
-                rel["chart"] = target_charts.category_vs_numeric(x_codes, x_labels, y, name, target)
-            else:
-                rel["chart"] = target_charts.category_vs_classes(x_codes, x_labels, y_codes, class_labels, name)
+            if charts:
+                rel["chart"] = (
+                    target_charts.category_vs_numeric(x_codes, x_labels, y, name, target) if task == "regression"
+                    else target_charts.category_vs_classes(x_codes, x_labels, y_codes, class_labels, name))
+        if _near_constant(prof):
+            common = _common_mask(x, x_codes)
+            rel["rare_values"] = _rare_values(common, task, y if task == "regression" else None,
+                                              y_codes, class_labels,
+                                              positive_code if section.get("binary") else None)
         mi_codes = x_codes if x is not None else relations.top_codes(x_codes)
         rel["mutual_information"] = clean(relations.mutual_information(mi_codes, y_codes))
         if task == "regression":
@@ -264,6 +296,62 @@ def _target_relations(table: pa.Table, target: str, kinds: dict[str, str],
                            "leak: any column can separate so few rows perfectly.")
     section["relations"].sort(key=lambda r: -(r.get("mutual_information") or 0))
     return section
+
+
+def _near_constant(prof: ColumnProfile) -> bool:
+    """The column the near-constant alert names (one value in most rows)."""
+    top = prof.stats.get("top_share")
+    if top is not None:
+        return prof.distinct > 1 and top >= alert_rules.NEAR_CONSTANT_SHARE
+    return (prof.kind == "numeric" and prof.distinct > 1
+            and prof.stats.get("q05") is not None and prof.stats.get("q05") == prof.stats.get("q95"))
+
+
+def _common_mask(x: Optional[np.ndarray], codes: np.ndarray) -> np.ndarray:
+    """1 for rows holding the column's most frequent value, 0 for its other values, -1 missing."""
+    if x is not None:
+        valid = np.isfinite(x)
+        values, counts = np.unique(x[valid], return_counts=True)
+        out = np.where(x == values[np.argmax(counts)], 1, 0)
+        return np.where(valid, out, -1)
+    valid = codes >= 0
+    top = int(np.argmax(np.bincount(codes[valid])))
+    return np.where(valid, (codes == top).astype(int), -1)
+
+
+def _rare_values(common: np.ndarray, task: str, y: Optional[np.ndarray], y_codes: np.ndarray,
+                 class_labels: list[str], positive_code: Optional[int]) -> Optional[dict[str, Any]]:
+    """How the target differs between the rows with a near-constant column's rare values and
+    the rest: Fisher's exact test (two classes), chi-square (more), Mann–Whitney (numbers)."""
+    from scipy import stats
+
+    if task == "regression":
+        mask = (common >= 0) & np.isfinite(y)
+        rare, usual = y[mask & (common == 0)], y[mask & (common == 1)]
+        if len(rare) < 2 or len(usual) < 2:
+            return None
+        p = float(stats.mannwhitneyu(rare, usual).pvalue)
+        return {"rows": int(len(rare)), "test": "Mann–Whitney", "p_value": clean(p),
+                "contrast": f"mean target {rare.mean():.4g} in its {len(rare):,} rare rows against "
+                            f"{usual.mean():.4g} in the others"}
+    mask = (common >= 0) & (y_codes >= 0)
+    table = relations.contingency(1 - common[mask], y_codes[mask])
+    if table is None or table.shape[0] < 2 or table.shape[1] < 2:
+        return None
+    rows = int(table[1].sum())
+    if positive_code is not None and table.shape[1] == 2:
+        pos = np.array([np.sum((1 - common[mask] == g) & (y_codes[mask] == positive_code))
+                        for g in (0, 1)], dtype=float)
+        totals = table.sum(axis=1)
+        p = float(stats.fisher_exact(np.column_stack([pos, totals - pos])).pvalue)
+        label = class_labels[positive_code]
+        return {"rows": rows, "test": "Fisher's exact test", "p_value": clean(p),
+                "rate_rare": pos[1] / totals[1], "rate_common": pos[0] / totals[0],
+                "contrast": f"{label!r} in {pos[1] / totals[1]:.0%} of its {rows:,} rare rows "
+                            f"against {pos[0] / totals[0]:.0%} of the others"}
+    p = float(stats.chi2_contingency(table, correction=False).pvalue)
+    return {"rows": rows, "test": "chi-square test", "p_value": clean(p),
+            "contrast": f"the classes are spread differently over its {rows:,} rare rows"}
 
 
 def _enough_rows_per_category(prof: ColumnProfile, n: int) -> bool:

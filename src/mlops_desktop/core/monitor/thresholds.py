@@ -29,6 +29,7 @@ class Thresholds:
     wasserstein: float = 0.1
     jensen_shannon: float = 0.1
     missing_share: float = 0.1
+    new_share: float = 0.1
     dataset_share: float = 0.0
     noise_quantile: float = 0.99
     noise_draws: int = 200

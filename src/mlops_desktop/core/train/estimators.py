@@ -163,22 +163,44 @@ class StatsmodelsOLS(RegressorMixin, BaseEstimator):
         return X @ self.coef_ + self.intercept_
 
 
-class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
-    """Logistic regression without a penalty, fitted by statsmodels, with an intercept.
+#: fitted probabilities this close to 0 or 1 make a maximum-likelihood fit suspect of
+#: separation (its estimates run off towards infinity); the linear programme then decides
+SEPARATION_SUSPECT = 1e-6
 
-    Two classes: ``Logit`` (the second class, in sorted order, is the event). More
-    classes: ``MNLogit``, each class against the first. Keeps the coefficient table
-    (estimates, standard errors, z statistics, p-values, 95% Wald intervals) as
-    arrays of shape (coefficients, classes - 1), intercept first.
+
+class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
+    """Logistic regression with an intercept: maximum likelihood fitted by statsmodels,
+    or, when the classes are (quasi-)separated, Firth's bias-reduced (penalised)
+    likelihood.
+
+    Two classes: ``Logit`` (the second class, in sorted order, is the event). When the
+    maximum-likelihood fit shows signs of separation (fitted probabilities of 0 or 1, a
+    separation warning, no convergence), the linear programme of Konis (2007) decides
+    whether the classes are separated; if they are, the model is refitted with Firth's
+    penalty (``firthmodels``, which gives finite estimates whenever the design has full
+    rank) and ``separating_columns_`` lists the design columns whose maximum-likelihood
+    estimates are infinite. ``firth="never"`` keeps maximum likelihood (separated classes
+    then warn); ``"always"`` fits Firth's model in any case.
+    More classes: ``MNLogit``, each class against the first (no bias-reduced fit). A fit
+    that does not converge, or separated classes left to maximum likelihood, warns and is
+    not :attr:`reliable`: the run notes, the coefficient notes and the model card say its
+    coefficients mean nothing.
+
+    Keeps the coefficient table (estimates, standard errors, z statistics, p-values,
+    95% Wald intervals) as arrays of shape (coefficients, classes - 1), intercept first,
+    and ``feature_std_`` (each column's standard deviation, for odds ratios per
+    standard deviation); ``method_`` is "maximum likelihood" or "firth".
     """
 
-    def __init__(self, max_iter: int = 100) -> None:
+    def __init__(self, max_iter: int = 100, firth: str = "auto") -> None:
         self.max_iter = max_iter
+        self.firth = firth
 
     def fit(self, X: Any, y: Any) -> "StatsmodelsLogit":
         import statsmodels.api as sm
-        from scipy import stats
 
+        if self.firth not in ("auto", "always", "never"):
+            raise ValueError(f"firth must be 'auto', 'always' or 'never', not {self.firth!r}.")
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
@@ -189,19 +211,42 @@ class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
         n, p = X.shape
         _too_few_rows(n, (p + 1) * (k - 1), "Logistic regression")
         design = _design(X)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                if k == 2:
-                    result = sm.Logit(codes.astype(np.float64), design).fit(
-                        disp=0, maxiter=self.max_iter)
-                else:
-                    result = sm.MNLogit(codes, design).fit(disp=0, maxiter=self.max_iter)
-            except np.linalg.LinAlgError:
-                raise ValueError("Logistic regression could not be fitted: the features are "
-                                 "collinear or separate the classes perfectly. Use regularised "
-                                 "logistic regression, or fewer features.") from None
-        params = np.asarray(result.params, dtype=np.float64).reshape(p + 1, -1)
+        result, messages, failure = None, [], None
+        if not (k == 2 and self.firth == "always"):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    if k == 2:
+                        result = sm.Logit(codes.astype(np.float64), design).fit(
+                            disp=0, maxiter=self.max_iter)
+                    else:
+                        result = sm.MNLogit(codes, design).fit(disp=0, maxiter=self.max_iter)
+                except np.linalg.LinAlgError:
+                    failure = "singular"
+                except Exception as exc:  # statsmodels raises PerfectSeparationError on some versions
+                    if "separation" not in str(exc).lower():
+                        raise
+                    failure = "separation"
+            messages = [str(w.message) for w in caught]
+        self.separating_columns_ = np.empty(0, dtype=np.int64)
+        self.method_ = "maximum likelihood"
+        self.feature_std_ = X.std(axis=0, ddof=1) if n > 1 else np.zeros(p)
+        self.nobs_ = int(n)
+        self.statistic_ = "z"
+        if k == 2 and (self.firth == "always" or (self.firth == "auto" and _suspect(
+                result, failure, messages, design, codes))):
+            separating = _separating_columns(X, codes)
+            if self.firth == "always" or (separating is not None and len(separating)):
+                self.separating_columns_ = (separating if separating is not None
+                                            else np.empty(0, dtype=np.int64))
+                self._fit_firth(X, codes)
+                return self
+        if failure == "singular":
+            raise ValueError("Logistic regression could not be fitted: the features are "
+                             "collinear or separate the classes perfectly. Use regularised "
+                             "logistic regression, or fewer features.")
+        params = (np.asarray(result.params, dtype=np.float64).reshape(p + 1, -1)
+                  if result is not None else np.full((p + 1, k - 1), np.nan))
         if not np.all(np.isfinite(params)):
             raise ValueError("Logistic regression could not be fitted (its estimates are not "
                              "finite): the features probably separate the classes perfectly. "
@@ -209,6 +254,72 @@ class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             bse = np.asarray(result.bse, dtype=np.float64).reshape(p + 1, -1)
+        self._set_table(params, bse)
+        self.converged_ = bool(result.mle_retvals.get("converged", True))
+        # statsmodels warns of separation for Logit only; an unpenalised fit that classifies
+        # every training row correctly also means the classes are separable (no finite MLE)
+        separable = bool(np.all(np.argmax(_probabilities(design @ params), axis=1) == codes))
+        self.separation_ = separable or any("separation" in m.lower() for m in messages)
+        if not self.reliable:
+            warnings.warn(ConvergenceWarning(self.unreliable_reason()))
+        return self
+
+    @property
+    def reliable(self) -> bool:
+        """False when the coefficients mean nothing: no convergence, or separated classes
+        left to maximum likelihood (several classes, or ``firth="never"``). Training says
+        so in the run notes and the model card; it is never silent."""
+        check_is_fitted(self, "params_")
+        return self.converged_ and not (self.separation_ and self.method_ != "firth")
+
+    def unreliable_reason(self) -> str:
+        """Why :attr:`reliable` is False, in the analyst's words."""
+        if self.separation_ and self.method_ != "firth":
+            return ("Logistic regression: the features (almost) perfectly separate the classes, so "
+                    "maximum likelihood has no finite estimates"
+                    + (" and Firth's correction is for two classes only" if len(self.classes_) > 2
+                       else " and Firth's correction was switched off")
+                    + "; the coefficients, odds ratios and p-values mean nothing, though the "
+                    "predicted classes may be sound. Regularised logistic regression copes with this.")
+        return (f"Logistic regression did not converge in {self.max_iter} iterations; its "
+                "coefficients, odds ratios and p-values are not reliable.")
+
+    def _fit_firth(self, X: np.ndarray, codes: np.ndarray) -> None:
+        """Firth's penalised fit (two classes) by ``firthmodels.FirthLogisticRegression``;
+        standard errors from the inverse Fisher information (XᵀWX)⁻¹ at Firth's estimates,
+        as Heinze and Schemper (2002) and R's logistf give them."""
+        from firthmodels import FirthLogisticRegression
+
+        # fitted on standardised columns (Firth's estimates follow a linear change of the
+        # columns exactly), so one tolerance suits incomes and shares alike
+        centre = X.mean(axis=0)
+        scale = X.std(axis=0)
+        scale[scale == 0] = 1.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            firth = FirthLogisticRegression(backend="numpy", max_iter=max(self.max_iter, 100),
+                                            gtol=1e-6, xtol=1e-6).fit((X - centre) / scale, codes)
+        coef = firth.coef_ / scale
+        params = np.concatenate([[firth.intercept_ - centre @ coef], coef]).reshape(-1, 1)
+        design = _design(X)
+        p = _probabilities(design @ params)[:, 1]
+        try:
+            cov = np.linalg.inv(design.T @ (design * (p * (1 - p))[:, None]))
+        except np.linalg.LinAlgError:
+            raise ValueError("Firth's bias-reduced logistic regression has a singular information "
+                             "matrix: the features are collinear. Use fewer features.") from None
+        self._set_table(params, np.sqrt(np.clip(np.diag(cov), 0, None)).reshape(-1, 1))
+        self.method_ = "firth"
+        self.converged_ = bool(firth.converged_)
+        self.separation_ = bool(len(self.separating_columns_))
+        if not self.converged_:
+            warnings.warn(ConvergenceWarning(self.unreliable_reason()))
+
+    def _set_table(self, params: np.ndarray, bse: np.ndarray) -> None:
+        from scipy import stats
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             zvalues = params / bse
             pvalues = 2 * stats.norm.sf(np.abs(zvalues))
         z = stats.norm.ppf(0.975)
@@ -219,24 +330,6 @@ class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
         self.zvalues_ = zvalues
         self.pvalues_ = pvalues
         self.conf_int_ = np.stack([params - z * bse, params + z * bse], axis=-1)
-        self.nobs_ = int(n)
-        self.converged_ = bool(result.mle_retvals.get("converged", True))
-        messages = [str(w.message) for w in caught]
-        # statsmodels warns of separation for Logit only; an unpenalised fit that classifies
-        # every training row correctly also means the classes are separable (no finite MLE)
-        separable = bool(np.all(np.argmax(_probabilities(design @ params), axis=1) == codes))
-        self.separation_ = separable or any("separation" in m.lower() for m in messages)
-        self.statistic_ = "z"
-        if self.separation_:
-            warnings.warn(ConvergenceWarning(
-                "Logistic regression: the features (almost) perfectly separate the classes; "
-                "the coefficients, odds ratios and p-values are not reliable. Regularised "
-                "logistic regression copes with this."))
-        elif not self.converged_:
-            warnings.warn(ConvergenceWarning(
-                f"Logistic regression did not converge in {self.max_iter} iterations; its "
-                "coefficients and p-values may be inaccurate."))
-        return self
 
     def decision_function(self, X: Any) -> np.ndarray:
         """The log-odds against the first class (one column per other class)."""
@@ -253,6 +346,32 @@ class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+
+def _suspect(result: Any, failure: Optional[str], messages: list[str], design: np.ndarray,
+             codes: np.ndarray) -> bool:
+    """Whether a two-class maximum-likelihood fit shows the signs of separation."""
+    if failure is not None or result is None or any("separation" in m.lower() for m in messages):
+        return True
+    params = np.asarray(result.params, dtype=np.float64)
+    if not np.all(np.isfinite(params)) or not result.mle_retvals.get("converged", True):
+        return True
+    fitted = _probabilities(design @ params.reshape(-1, 1))[:, 1]
+    return bool(np.any(fitted < SEPARATION_SUSPECT) or np.any(fitted > 1 - SEPARATION_SUSPECT))
+
+
+def _separating_columns(X: np.ndarray, codes: np.ndarray) -> Optional[np.ndarray]:
+    """The columns whose maximum-likelihood estimates are infinite, by the linear
+    programme of Konis (2007) (``firthmodels.detect_separation``); None when it cannot
+    tell (a design without full rank)."""
+    from firthmodels import detect_separation
+    from scipy.linalg import LinAlgError
+
+    try:
+        found = detect_separation(X, codes)
+    except (LinAlgError, RuntimeError, ValueError):
+        return None
+    return np.flatnonzero(found.directions[:-1] != 0).astype(np.int64)  # the intercept is last
 
 
 def _probabilities(logits: np.ndarray) -> np.ndarray:

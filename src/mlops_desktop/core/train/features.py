@@ -24,12 +24,8 @@ if TYPE_CHECKING:
     from ..data.dataset import Dataset
     from .spec import TrainSpec
 
-#: the same bar as Explore's leakage alert: the two pages must not disagree
-LEAKAGE = 0.98
 #: a categorical column with more levels than this is left out by default
 MAX_CATEGORIES = 200
-#: categories with fewer rows on average say too little for a leakage verdict
-MIN_ROWS_PER_CATEGORY = 20
 LEAKAGE_SAMPLE = 20_000
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 
@@ -167,86 +163,31 @@ def _default_exclusion(col: Any, values: pd.Series, kind: str) -> Optional[str]:
 
 def leakage_suspects(train: pd.DataFrame, y: np.ndarray, task: str,
                      kinds: dict[str, str]) -> dict[str, tuple[float, str]]:
-    """Features whose relation to the target alone reaches :data:`LEAKAGE`, with the
-    score and its measure (the measures Explore uses). Measured on at most
-    :data:`LEAKAGE_SAMPLE` training rows (a fixed sample): a near-perfect relation
-    shows as clearly in 20,000 rows as in millions."""
+    """Features whose relation to the target alone reaches Explore's leakage bar, with the
+    score and its measure: Explore's own measures, guards and threshold (one
+    implementation, so the two pages cannot disagree), on at most
+    :data:`LEAKAGE_SAMPLE` training rows (a fixed sample): a near-perfect relation shows
+    as clearly in 20,000 rows as in millions."""
+    import pyarrow as pa
+
+    from ..explore import alerts, target_relations
+    from .estimators import category_labels, numeric_values
+
+    if not kinds:
+        return {}
     if len(y) > LEAKAGE_SAMPLE:
         rows = np.sort(np.random.RandomState(0).choice(len(y), LEAKAGE_SAMPLE, replace=False))
         train, y = train.iloc[rows], y[rows]
-    out = {}
-    for name, kind in kinds.items():
-        scored = _leakage_score(train[name], y, task, kind)
-        if scored is not None and scored[0] >= LEAKAGE:
-            out[name] = scored
-    return out
-
-
-def _leakage_score(x: pd.Series, y: np.ndarray, task: str,
-                   kind: str) -> Optional[tuple[float, str]]:
-    from .estimators import category_labels, numeric_values
-
-    if kind == NUMERIC:
-        values = numeric_values(x)
-        mask = np.isfinite(values)
-        if task == "regression":
-            mask &= np.isfinite(np.asarray(y, dtype=float))
-            if mask.sum() < 3:
-                return None
-            a, b = values[mask], np.asarray(y, dtype=float)[mask]
-            r = _correlation(a, b)
-            rho = _correlation(pd.Series(a).rank().to_numpy(), pd.Series(b).rank().to_numpy())
-            scores = [(r * r, "R²"), (abs(rho), "|Spearman|")]
-            return max((s for s in scores if np.isfinite(s[0])), default=None)
-        if mask.sum() < 3:
-            return None
-        classes = pd.Series(y[mask]).astype(str).to_numpy()
-        if task == "binary":
-            return _auc(values[mask], classes)
-        return _eta_squared(classes, values[mask]), "η²"
-    labels = pd.Series(category_labels(x))
-    present = labels.notna().to_numpy()
-    n_levels = labels[present].nunique()
-    if n_levels < 2 or present.sum() / n_levels < MIN_ROWS_PER_CATEGORY:
-        return None
-    if task == "regression":
-        return _eta_squared(labels[present].to_numpy(), np.asarray(y, dtype=float)[present]), "η²"
-    return _cramers_v(labels[present].to_numpy(), pd.Series(y[present]).astype(str).to_numpy()), \
-        "Cramér's V"
-
-
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return float("nan")
-    return float(np.corrcoef(a, b)[0, 1])
-
-
-def _auc(values: np.ndarray, classes: np.ndarray) -> Optional[tuple[float, str]]:
-    levels = np.unique(classes)
-    if len(levels) != 2:
-        return None
-    positive = classes == levels[1]
-    ranks = pd.Series(values).rank().to_numpy()
-    n1, n0 = positive.sum(), (~positive).sum()
-    auc = (ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
-    return max(auc, 1 - auc), "univariate AUC"
-
-
-def _eta_squared(groups: np.ndarray, values: np.ndarray) -> float:
-    """The share of the variance of ``values`` between the groups."""
-    frame = pd.DataFrame({"g": groups, "v": values}).dropna()
-    total = ((frame.v - frame.v.mean()) ** 2).sum()
-    if total <= 0:
-        return float("nan")
-    means = frame.groupby("g", sort=False).v.transform("mean")
-    return float(((means - frame.v.mean()) ** 2).sum() / total)
-
-
-def _cramers_v(a: np.ndarray, b: np.ndarray) -> float:
-    from scipy.stats import chi2_contingency
-
-    table = pd.crosstab(a, b).to_numpy()
-    if min(table.shape) < 2:
-        return float("nan")
-    chi2 = chi2_contingency(table, correction=False)[0]
-    return float(np.sqrt(chi2 / (table.sum() * (min(table.shape) - 1))))
+    target = "\x00target"  # a name no column of a dataset can have
+    columns = {name: pa.array(numeric_values(train[name]) if kind == NUMERIC
+                              else category_labels(train[name]), from_pandas=True)
+               for name, kind in kinds.items()}
+    regression = task == "regression"
+    columns[target] = pa.array(np.asarray(y, dtype=float) if regression else category_labels(y),
+                               from_pandas=True)
+    explore_kinds = {name: ("numeric" if kind == NUMERIC else "categorical") for name, kind in kinds.items()}
+    explore_kinds[target] = "numeric" if regression else "categorical"
+    section = target_relations(pa.table(columns), target, explore_kinds,
+                               task="regression" if regression else "classification")
+    return {r["column"]: (r["leakage_score"], r["leakage_measure"]) for r in section["relations"]
+            if r.get("leakage_score") is not None and r["leakage_score"] >= alerts.LEAKAGE}

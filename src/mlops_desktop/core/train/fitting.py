@@ -91,9 +91,15 @@ def fit_family(prep: PreparedData, family: Family, plan: Plan, *,
 
 
 def _template(prep: PreparedData, family: Family) -> Any:
+    from .families import LINEAR
+    from .preprocess import reference_levels
+
     spec = prep.spec
-    return build_pipeline(family, prep.choice.numeric, prep.choice.categorical, seed=spec.seed,
-                          robust=spec.robust_errors, options=spec.preprocessing)
+    categorical = prep.choice.categorical
+    reference = (reference_levels(prep.X_train, categorical)
+                 if family.style == LINEAR and categorical else None)
+    return build_pipeline(family, prep.choice.numeric, categorical, seed=spec.seed,
+                          robust=spec.robust_errors, options=spec.preprocessing, reference=reference)
 
 
 def _final_fit(template: Any, family: Family, params: dict[str, Any], X: pd.DataFrame,
@@ -127,10 +133,13 @@ def _fit_global(prep: PreparedData, family: Family, plan: Plan,
     on_progress(0.9, f"{family.label}: fitting on the training part")
     model, fit_warnings = _final_fit(template, family, outcome.best_params, prep.X_train,
                                      prep.y_train, plan.n_jobs)
+    from .coefficients import fit_warning
+
+    note = fit_warning(model)
     result = FamilyResult(family, "succeeded", cv=outcome.cv, params=outcome.best_params,
                           model_params=_model_params(model),
                           trials=[t.to_dict() for t in outcome.trials],
-                          notes=_merge(outcome.notes, fit_warnings), model=model)
+                          notes=_merge(outcome.notes, fit_warnings, [note] if note else []), model=model)
     _score(prep, result)
     return result
 

@@ -5,8 +5,8 @@ Defaults per family style:
 
 - linear (OLS, logistic): numbers median-imputed and *not* scaled, so coefficients
   are in the units of the original features; categories one-hot encoded against
-  their first level (the design must not be collinear with the intercept), rare
-  levels grouped.
+  their most frequent level in the training rows, as the Check page does (the design
+  must not be collinear with the intercept), rare levels grouped.
 - regularised (ridge, lasso, elastic net): numbers median-imputed and standardised
   (a penalty needs comparable scales); categories one-hot encoded, all levels.
 - tree (decision tree, random forest): numbers median-imputed; categories as
@@ -28,10 +28,25 @@ DEFAULT_RARE_MIN_ROWS = 10
 BOOSTING_MAX_CATEGORIES = 255
 
 
+def reference_levels(train: Any, categorical: list[str]) -> list[str]:
+    """Each categorical column's most frequent level in the training rows (ties: the first
+    label), the level a linear model's one-hot columns leave out: Check's rule
+    (``checks.prepare.levels_by_frequency``) on the labels the model reads."""
+    import pandas as pd
+
+    from ..checks.prepare import levels_by_frequency
+    from .estimators import category_labels
+
+    return [str(levels_by_frequency(pd.Series(category_labels(train[c]))).index[0]) for c in categorical]
+
+
 def build_pipeline(family: Family, numeric: list[str], categorical: list[str], *, seed: int,
                    n_jobs: int = 1, robust: bool = False,
-                   options: Optional[dict[str, Any]] = None) -> Any:
-    """The unfitted pipeline ``columns -> preprocess -> model`` for ``family``."""
+                   options: Optional[dict[str, Any]] = None,
+                   reference: Optional[list[str]] = None) -> Any:
+    """The unfitted pipeline ``columns -> preprocess -> model`` for ``family``;
+    ``reference``: the level each categorical column's one-hot columns leave out in a
+    linear model (default: the first in sorted order)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
@@ -54,7 +69,8 @@ def build_pipeline(family: Family, numeric: list[str], categorical: list[str], *
     if numeric:
         transformers.append(("numeric", _numeric_steps(family, imputation, scale), list(numeric)))
     if categorical:
-        transformers.append(("categorical", _category_steps(family, encoding, rare), list(categorical)))
+        transformers.append(("categorical", _category_steps(family, encoding, rare, reference),
+                             list(categorical)))
     preprocess = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False,
                                    sparse_threshold=0.0)
     native = family.style == BOOSTING and encoding == "ordinal" and categorical
@@ -76,7 +92,7 @@ def _numeric_steps(family: Family, imputation: str, scale: bool) -> Any:
     return Pipeline(steps) if steps else "passthrough"
 
 
-def _category_steps(family: Family, encoding: str, rare: int) -> Any:
+def _category_steps(family: Family, encoding: str, rare: int, reference: Optional[list[str]]) -> Any:
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
@@ -86,7 +102,7 @@ def _category_steps(family: Family, encoding: str, rare: int) -> Any:
         encoder = OneHotEncoder(
             handle_unknown="infrequent_if_exist", min_frequency=min_frequency, sparse_output=False,
             # without a penalty, one level per category is left out (the intercept carries it)
-            drop="first" if family.style == LINEAR else None)
+            drop=(list(reference) if reference else "first") if family.style == LINEAR else None)
         return Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", encoder)])
     if family.style == BOOSTING:
         # missing and unseen categories stay missing: the booster has a branch for them

@@ -59,13 +59,16 @@ def load_run_model(ws: "Workspace", run_id: int) -> Any:
 def describe_version(ws: "Workspace", name_or_ref: str, version: Optional[int] = None) -> dict[str, Any]:
     """A version's record, its run's summary and, for OLS and logistic models, the
     coefficient table (None for other families)."""
-    from .coefficients import coefficient_table
+    from .coefficients import coefficient_notes, coefficient_table
 
     found = find_version(ws, name_or_ref, version)
-    coefficients = None
+    coefficients, notes = None, []
     if found.family in ("ols", "logistic") and not found.details.get("segment_by"):
-        coefficients = coefficient_table(load_model(ws, found.model, found.version))
+        model = load_model(ws, found.model, found.version)
+        coefficients = coefficient_table(model)
+        notes = coefficient_notes(model, found.details.get("rows"))
     out = found.to_dict()
     out["coefficients"] = coefficients
+    out["coefficient_notes"] = notes
     out["run"] = run_rows.get(ws.registry, found.run_id).summary()
     return out

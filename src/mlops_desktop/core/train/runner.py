@@ -203,6 +203,8 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
         notes.append("No hyperparameter search (0 candidates): each family used its default settings.")
     for r in results:
         notes += [n if n.startswith(r.family.label) else f"{r.family.label}: {n}" for n in r.notes]
+        if r.status != "succeeded":  # an unusable fit is never dropped silently
+            notes.append(f"{r.family.label} failed and was not ranked: {r.error}")
     chosen_metrics = json_safe({"cv": best.cv, "holdout": best.holdout})
     candidates = [r.to_dict() for r in results]
     result = TrainResult(

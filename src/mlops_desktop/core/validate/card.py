@@ -54,6 +54,10 @@ class ModelCard:
     approvals: list[dict[str, Any]] = field(default_factory=list)
     segments: Optional[dict[str, Any]] = None
     override: Optional[dict[str, Any]] = None
+    #: what a reader of a logistic model must see: fitted with Firth's penalised likelihood
+    #: because the classes are separated (naming the columns), or coefficients that mean
+    #: nothing (see ``train.coefficients.fit_warning``)
+    fit_warning: Optional[str] = None
 
     @property
     def title(self) -> str:
@@ -136,6 +140,8 @@ def limitations_from_facts(card: ModelCard) -> list[str]:
                        "distributed will change the model's performance.")
         out.extend(n for n in v.notes if n.startswith(("MAPE is left out", "The holdout holds one class",
                                                        "The holdout has no rows of")))
+    if card.fit_warning:
+        out.append(card.fit_warning)
     for c in card.checks:
         if c.get("verdict") == "problem":
             out.append(f"The assumption check '{c.get('name')}' found a problem.")
@@ -154,6 +160,12 @@ def limitations_from_facts(card: ModelCard) -> list[str]:
                    + (f" (column {dr['column']})" if dr.get("column") else "")
                    + "; behaviour outside that period is untested.")
     return out
+
+
+def few(group_block: dict[str, Any]) -> str:
+    """Why a group of this column is unreliable, in words: too few events (classifiers)
+    or too few rows (regression; reports stored before events decided)."""
+    return "few events" if group_block.get("reliable_by") == "events" else "few rows"
 
 
 def metric_rows(v: ValidationReport) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from ... import __version__
 from .. import numbers
 from ..report import svg
 from ..report.html import CSS, VERDICT_COLOURS
-from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, data_period, metric_rows, segment_rows,
+from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, data_period, few, metric_rows, segment_rows,
                    training_in_words, warning_figures, warning_name)
 from ..report.svg import line_chart
 from .metrics import label
@@ -141,7 +141,7 @@ def _validation(card: ModelCard) -> list[str]:
         for g in v.subgroups:
             names = g["metrics"]
             rows = [[x["value"], x["count"], numbers.share(x["share"]),
-                     "yes" if x["reliable"] else _Html("<span class='unreliable'>no (few rows)</span>")]
+                     "yes" if x["reliable"] else _Html(f"<span class='unreliable'>no ({few(g)})</span>")]
                     + [x["metrics"].get(m) for m in names] for x in g["groups"]]
             out.append(f"<h3>{escape(g['kind'].capitalize())}: {escape(g['column'])}</h3>"
                        + _table(["value", "rows", "share", "reliable"] + [label(m, v.task) for m in names], rows))
@@ -214,11 +214,13 @@ def model_card_html(card: ModelCard) -> str:
         has_class = any("class" in r for r in card.coefficients)
         has_or = any("odds_ratio" in r for r in card.coefficients)
         head = (["class"] if has_class else []) + ["term", "estimate", "std. error", "statistic",
-                                                   "p-value", "95% interval"] + (["odds ratio"] if has_or else [])
+                                                   "p-value", "95% interval"] + (
+            ["odds ratio", "odds ratio per SD"] if has_or else [])
         rows = [([r.get("class")] if has_class else []) + [
             r["name"], r.get("estimate"), r.get("std_error"), r.get("statistic"),
             numbers.p_value(r.get("p_value")),
-            numbers.interval(r.get("ci_low"), r.get("ci_high"))] + ([r.get("odds_ratio")] if has_or else [])
+            numbers.interval(r.get("ci_low"), r.get("ci_high"))] + (
+            [r.get("odds_ratio"), r.get("odds_ratio_per_sd")] if has_or else [])
             for r in card.coefficients]
         body.append("<h2>Coefficients</h2>" + "".join(f"<p class='muted'>{escape(n)}</p>"
                                                       for n in card.coefficient_notes) + _table(head, rows))

@@ -11,7 +11,7 @@ import re
 from typing import Any, Iterable, Optional, Sequence
 
 from .. import numbers
-from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, data_period, metric_rows, segment_rows,
+from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, data_period, few, metric_rows, segment_rows,
                    training_in_words, warning_figures, warning_name)
 from .metrics import label
 
@@ -83,14 +83,15 @@ def model_card_markdown(card: ModelCard) -> str:
         has_class = any("class" in r for r in card.coefficients)
         has_or = any("odds_ratio" in r for r in card.coefficients)
         head = (["class"] if has_class else []) + ["term", "estimate", "std. error", "statistic",
-                                                   "p-value", "95% interval"] + (["odds ratio"] if has_or else [])
+                                                   "p-value", "95% interval"] + (
+            ["odds ratio", "odds ratio per SD"] if has_or else [])
         rows = []
         for r in card.coefficients:
             row = ([r.get("class")] if has_class else []) + [
                 r["name"], r.get("estimate"), r.get("std_error"), r.get("statistic"),
                 numbers.p_value(r.get("p_value")),
                 numbers.interval(r.get("ci_low"), r.get("ci_high"))]
-            rows.append(row + ([r.get("odds_ratio")] if has_or else []))
+            rows.append(row + ([r.get("odds_ratio"), r.get("odds_ratio_per_sd")] if has_or else []))
         lines += _table(head, rows)
     lines += ["## Limitations", ""]
     lims = card.shown_limitations()
@@ -124,6 +125,9 @@ def _validation(card: ModelCard) -> list[str]:
                      numbers.signed(d.value) if d else None, numbers.interval(d.low, d.high, sign=True) if d else None])
     lines += _table(["metric", "better", "model", "95% interval", "baseline", "95% interval",
                      "difference", "95% interval"], rows)
+    if v.calibration:
+        lines += ["Calibration: " + "; ".join(f"{m.label} {numbers.value(m.value)} (95% interval "
+                                              f"{numbers.interval(m.low, m.high)})" for m in v.calibration) + ".", ""]
     if v.threshold is not None:
         lines += [f"Threshold: {numbers.value(v.threshold, 4)} — {v.threshold_reason}.", ""]
     cm = v.confusion_matrix
@@ -136,9 +140,14 @@ def _validation(card: ModelCard) -> list[str]:
         for g in v.subgroups:
             lines += [f"### {g['kind'].capitalize()}: {g['column']}", ""]
             names = g["metrics"]
-            lines += _table(["value", "rows", "share", "reliable"] + [label(m, v.task) for m in names],
-                            [[x["value"], x["count"], numbers.share(x["share"]), "yes" if x["reliable"] else "no (few rows)"]
-                             + [x["metrics"].get(m) for m in names] for x in g["groups"]])
+            primary = g.get("primary_metric")
+            lines += _table(["value", "rows", "share", "reliable"] + [label(m, v.task) for m in names]
+                            + [f"95% interval of {label(primary, v.task)}"],
+                            [[x["value"], x["count"], numbers.share(x["share"]),
+                              "yes" if x["reliable"] else f"no ({few(g)})"]
+                             + [x["metrics"].get(m) for m in names]
+                             + [numbers.interval(*(x.get("intervals", {}).get(primary) or (None, None)))]
+                             for x in g["groups"]])
     if v.importance:
         lines += ["## Permutation importance", "", f"Importance: {v.importance_metric}.", ""]
         lines += _table(["feature", "importance", "std"], [[r["feature"], r["mean"], r["std"]]

@@ -105,6 +105,7 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
     from ..checks import accepted_warnings
     from ..registry import validations
     from ..train import coefficient_table, find_version, load_model, run
+    from ..train.coefficients import coefficient_notes, fit_warning
     from .results import ValidationReport as Report
 
     mv = find_version(ws, ref)
@@ -113,7 +114,12 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
     if validation is None:
         stored = validations.latest(ws.registry, mv.id)
         validation = Report.from_dict(stored["report"]) if stored else None
-    coefficients = coefficient_table(load_model(ws, mv.ref)) if mv.family in ("ols", "logistic") else None
+    coefficients, notes, warning = None, [], None
+    if mv.family in ("ols", "logistic"):
+        model = load_model(ws, mv.ref)
+        coefficients = coefficient_table(model)
+        details = mv.details if isinstance(mv.details, dict) else {}
+        notes, warning = coefficient_notes(model, details.get("rows")), fit_warning(model)
     accepted = accepted_warnings(ws, ds.id, mv.target, mv.features)
     date_range = None
     for col in ds.columns:
@@ -140,6 +146,6 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
                  "split": mv.details.get("split") if isinstance(mv.details, dict) else None},
         target=mv.target, task=mv.task, features=mv.features, training_spec=r.spec,
         accepted_warnings=accepted, validation=validation, coefficients=coefficients,
-        approvals=approvals, override=override,
+        coefficient_notes=notes, fit_warning=warning, approvals=approvals, override=override,
         segments=({"column": mv.details.get("segment_by"), "segments": mv.details.get("segments")}
                   if isinstance(mv.details, dict) and mv.details.get("segment_by") else None))

@@ -165,6 +165,7 @@ class BinaryScorer:
     def __init__(self, positive: np.ndarray, scores: np.ndarray, threshold: float) -> None:
         y = np.asarray(positive, dtype=bool)
         p = np.asarray(scores, dtype=float)
+        self._args = (y, p, threshold)
         predicted = p >= threshold
         loss = np.where(y, -np.log(np.clip(p, _EPS, 1 - _EPS)), -np.log(np.clip(1 - p, _EPS, 1 - _EPS)))
         self._columns = np.column_stack([loss, (p - y) ** 2, predicted == y, y, predicted,
@@ -199,6 +200,7 @@ class MulticlassScorer:
     def __init__(self, y_index: np.ndarray, proba: np.ndarray) -> None:
         proba = np.asarray(proba, dtype=float)
         y = np.asarray(y_index, dtype=int)
+        self._args = (y, proba)
         n, k = proba.shape
         self.k = k
         onehot = np.zeros((n, k), dtype=bool)
@@ -241,6 +243,7 @@ class RegressionScorer:
 
     def __init__(self, actual: np.ndarray, predicted: np.ndarray, *, with_mape: bool) -> None:
         y = np.asarray(actual, dtype=float)
+        self._args = (y, np.asarray(predicted, dtype=float))
         e = y - np.asarray(predicted, dtype=float)
         # centring keeps the total sum of squares exact when the target has a large mean
         yc = y - y.mean() if len(y) else y
@@ -260,6 +263,84 @@ class RegressionScorer:
         if self.with_mape:
             out["mape"] = _ratio(sape, n)
         return out
+
+
+def subset(scorer: "BinaryScorer | MulticlassScorer | RegressionScorer",
+           rows: np.ndarray) -> "BinaryScorer | MulticlassScorer | RegressionScorer":
+    """The same scorer on some rows only (a subgroup): weights over those rows score it as
+    the full scorer scores weights that are zero elsewhere, at a fraction of the cost."""
+    args = tuple(a[rows] if isinstance(a, np.ndarray) else a for a in scorer._args)
+    if isinstance(scorer, RegressionScorer):
+        return RegressionScorer(*args, with_mape=scorer.with_mape)
+    return type(scorer)(*args)
+
+
+#: Newton steps a calibration fit takes at most
+CALIBRATION_ITERATIONS = 50
+_LOGIT_CLIP = 1e-15
+
+
+class CalibrationScorer:
+    """How well predicted probabilities of the positive class match what happens, per
+    weight row: the calibration slope and intercept of the logistic recalibration
+    logit P(y) = a + b·logit(p) (slope b, ideal 1: below 1 the predictions are too
+    extreme), the calibration-in-the-large a' of logit P(y) = a' + logit(p) (ideal 0:
+    above 0 the model predicts too few events), and the expected calibration error, the
+    weighted mean gap between the share of positives and the mean prediction in ten
+    equal-count bins of the scores (ideal 0). The fits are weighted logistic regressions,
+    as statsmodels' ``GLM(..., family=Binomial(), freq_weights=w)`` gives them."""
+
+    task = "calibration"
+    BINS = 10
+
+    def __init__(self, positive: np.ndarray, scores: np.ndarray) -> None:
+        self.y = np.asarray(positive, dtype=float)
+        p = np.clip(np.asarray(scores, dtype=float), _LOGIT_CLIP, 1 - _LOGIT_CLIP)
+        self.z = np.log(p) - np.log1p(-p)
+        edges = np.percentile(p, np.linspace(0, 100, self.BINS + 1))
+        bin_of = np.searchsorted(edges[1:-1], p)
+        self._bins = np.zeros((len(p), self.BINS))
+        self._bins[np.arange(len(p)), bin_of] = self.y - p
+
+    def metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        weights = np.atleast_2d(weights).astype(float, copy=False)
+        n = weights.sum(axis=1)
+        ece = _ratio(np.abs(weights @ self._bins).sum(axis=1), n)
+        slope_fit = self._fit(weights, slope=True)
+        return {"calibration_slope": slope_fit[1], "calibration_intercept": self._fit(weights, slope=False)[0],
+                "ece": ece}
+
+    def _fit(self, w: np.ndarray, *, slope: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted Newton steps for (a, b) of logit P(y) = a + b·z, or for a with b fixed
+        at 1; NaN where a fit does not converge (a resample whose classes separate)."""
+        from scipy.special import expit
+
+        m = len(w)
+        a, b = np.zeros(m), np.ones(m)
+        y, z = self.y, self.z
+        done = np.zeros(m, dtype=bool)
+        for _ in range(CALIBRATION_ITERATIONS):
+            eta = a[:, None] + b[:, None] * z
+            p = expit(eta)
+            r = w * (y - p)
+            v = w * p * (1 - p)
+            g0 = r.sum(axis=1)
+            h00 = v.sum(axis=1)
+            if slope:
+                g1, h01, h11 = r @ z, v @ z, v @ (z * z)
+                det = h00 * h11 - h01 * h01
+                with np.errstate(all="ignore"):
+                    da = (h11 * g0 - h01 * g1) / det
+                    db = (h00 * g1 - h01 * g0) / det
+            else:
+                with np.errstate(all="ignore"):
+                    da, db = g0 / h00, np.zeros(m)
+            a, b = a + np.where(done, 0.0, da), b + np.where(done, 0.0, db)
+            done |= (np.abs(da) < 1e-10) & (np.abs(db) < 1e-10)
+            if done.all():
+                break
+        bad = ~done | ~np.isfinite(a) | ~np.isfinite(b)
+        return np.where(bad, np.nan, a), np.where(bad, np.nan, b)
 
 
 def _nanmean(values: np.ndarray) -> np.ndarray:

@@ -75,6 +75,9 @@ class ValidationReport:
     n_bootstrap: int = 0
     seed: int = 0
     seconds: float = 0.0
+    #: binary models: calibration slope (ideal 1), calibration intercept (ideal 0) and
+    #: expected calibration error (ideal 0), with bootstrap intervals
+    calibration: list[MetricEstimate] = field(default_factory=list)
 
     def metric(self, name: str, *, baseline: bool = False) -> MetricEstimate:
         """The estimate called ``name`` (of the baseline when ``baseline``)."""
@@ -91,7 +94,7 @@ class ValidationReport:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        for key in ("metrics", "baseline_metrics", "differences"):
+        for key in ("metrics", "baseline_metrics", "differences", "calibration"):
             d[key] = [m.to_dict() for m in getattr(self, key)]
         return json_safe(d)
 
@@ -99,7 +102,7 @@ class ValidationReport:
     def from_dict(cls, d: dict[str, Any]) -> "ValidationReport":
         """Rebuild a report stored with :meth:`to_dict` (for a model card of a stored version)."""
         d = dict(d)
-        for key in ("metrics", "baseline_metrics", "differences"):
+        for key in ("metrics", "baseline_metrics", "differences", "calibration"):
             d[key] = [MetricEstimate(**m) for m in d.get(key) or []]
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known})

@@ -23,8 +23,8 @@ from . import curves, groups, inspection
 from .bootstrap import bootstrap_metrics, percentile_interval
 from .errors import ValidationError
 from .holdout import Holdout, predict, prepare_holdout
-from .metrics import (MAIN_METRICS, METRIC_INFO, PRIMARY, BinaryScorer, MulticlassScorer,
-                      RegressionScorer, label, point)
+from .metrics import (MAIN_METRICS, METRIC_INFO, PRIMARY, BinaryScorer, CalibrationScorer,
+                      MulticlassScorer, RegressionScorer, label, point)
 from .results import BINARY, MULTICLASS, REGRESSION, MetricEstimate, ValidationReport
 from .threshold import RULES, choose_threshold
 
@@ -248,16 +248,21 @@ def validate_model(model: Any, X: pd.DataFrame, y: pd.Series, *, task: Optional[
     values, base_values = point(model_scorer, holdout.n), point(base_scorer, holdout.n)
 
     steps.start("bootstrap", f"Bootstrap intervals ({n_bootstrap:,} resamples)")
-    resampled = base_resampled = diff_resampled = None
+    resampled = base_resampled = diff_resampled = calibration_resampled = None
+    calibration_scorer = (CalibrationScorer(holdout.positive, output[:, holdout.positive_index])
+                          if task == BINARY and holdout.positive.any() and not holdout.positive.all() else None)
     if n_bootstrap > 0:
-        resampled, base_resampled = bootstrap_metrics([model_scorer, base_scorer], holdout.n,
-                                                      n_bootstrap, seed, on_chunk=steps.within)
+        scorers = [model_scorer, base_scorer] + ([calibration_scorer] if calibration_scorer else [])
+        resampled, base_resampled, *more = bootstrap_metrics(scorers, holdout.n, n_bootstrap, seed,
+                                                             on_chunk=steps.within)
+        calibration_resampled = more[0] if more else None
         diff_resampled = {k: resampled[k] - base_resampled[k] for k in resampled}
     metrics, undefined = _estimates(names, task, values, resampled)
     baseline_metrics, _ = _estimates(names, task, base_values, base_resampled)
     diff_values = {k: (values[k] - base_values[k] if values.get(k) is not None
                        and base_values.get(k) is not None else None) for k in names}
     differences, _ = _estimates(names, task, diff_values, diff_resampled)
+    calibration = _calibration(calibration_scorer, holdout.n, calibration_resampled)
     for name, k in undefined.items():
         if values.get(name) is None:
             continue  # undefined on the holdout itself: said once, below
@@ -294,12 +299,15 @@ def validate_model(model: Any, X: pd.DataFrame, y: pd.Series, *, task: Optional[
     for col, kind in ([(segment_column, "segment")] if segment_column else []) + \
             [(c, "subgroup") for c in subgroup_columns if c != segment_column]:
         steps.check()
-        group_results.append(groups.group_report(model_scorer, holdout.frame[col], col, kind))
+        group_results.append(groups.group_report(
+            model_scorer, holdout.frame[col], col, kind, n_bootstrap=n_bootstrap, seed=seed,
+            classes=None if task == REGRESSION else holdout.y_index))
     for g in group_results:
         small = [x["value"] for x in g["groups"] if not x["reliable"]]
         if small:
-            notes.append(f"{g['column']}: {len(small)} group(s) have fewer than "
-                         f"{groups.MIN_RELIABLE_ROWS} rows ({', '.join(small[:5])}"
+            fewer = (f"fewer than {groups.MIN_RELIABLE_EVENTS} rows of some class"
+                     if g["reliable_by"] == "events" else f"fewer than {groups.MIN_RELIABLE_ROWS} rows")
+            notes.append(f"{g['column']}: {len(small)} group(s) have {fewer} ({', '.join(small[:5])}"
                          f"{'…' if len(small) > 5 else ''}); their metrics are unreliable.")
         if g["pooled_values"]:
             notes.append(f"{g['column']}: the {g['pooled_values']} rarest values are pooled as "
@@ -327,7 +335,29 @@ def validate_model(model: Any, X: pd.DataFrame, y: pd.Series, *, task: Optional[
         notes=notes, differences=differences, primary_metric=primary, threshold_reason=reason,
         baseline_description=baseline_description,
         importance_metric=inspection.SCORING[task][1] if importance else "",
-        n_bootstrap=n_bootstrap, seed=seed, seconds=time.perf_counter() - started)
+        n_bootstrap=n_bootstrap, seed=seed, seconds=time.perf_counter() - started,
+        calibration=calibration)
+
+
+CALIBRATION_LABELS = {"calibration_slope": "calibration slope (ideal 1)",
+                      "calibration_intercept": "calibration intercept (ideal 0)",
+                      "ece": "expected calibration error (10 equal-count bins; ideal 0)"}
+
+
+def _calibration(scorer: Optional[CalibrationScorer], n: int,
+                 resampled: Optional[dict[str, np.ndarray]]) -> list[MetricEstimate]:
+    """Calibration slope, intercept and ECE on the holdout with percentile intervals."""
+    if scorer is None:
+        return []
+    values = point(scorer, n)
+    out = []
+    for name, text in CALIBRATION_LABELS.items():
+        low = high = None
+        if resampled is not None:
+            low, high, _ = percentile_interval(resampled[name])
+        out.append(MetricEstimate(name, values.get(name), low, high, label=text,
+                                  higher_is_better=name == "calibration_slope"))
+    return out
 
 
 def _undefined_notes(holdout: Holdout, values: dict[str, Optional[float]], notes: list[str]) -> None:

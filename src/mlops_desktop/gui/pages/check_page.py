@@ -325,7 +325,7 @@ class CheckPage(LazyPage):
             figures.insert(1 if c.statistic is not None else 0, numbers.p_phrase(c.p_value, "p-value"))
         self.detail.setText(
             f"<p><span style='background:{colour};color:white;padding:2px 6px'>&nbsp;"
-            f"{VERDICT_TEXT[c.verdict]}&nbsp;</span> &nbsp;{'; '.join(figures)}</p>"
+            f"{VERDICT_TEXT[c.verdict]}&nbsp;</span> &nbsp;{_html('; '.join(figures))}</p>"
             f"<p>{_html(c.tested)}</p><p><i>Decided by {_html(c.decided_by)}</i></p>"
             f"<p><b>Why it matters:</b> {_html(c.why)}</p><p><b>What to do:</b> {_html(c.action)}</p>")
         head, rows = c.rows_to_look_at()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayo
                                QPushButton, QSplitter, QStackedWidget, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
 
 from ...core import numbers
+from ...core.validate.card import few
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..selection import Selection
@@ -170,7 +171,8 @@ class ValidatePage(LazyReloadingPage):
         self.pdp_chart = Chart("Partial dependence")
         pl.addWidget(self.pdp_chart, 1)
         self.tabs.addTab(pdp, "Partial dependence")
-        self.coefficients = make_table(["Term", "Estimate", "Std. error", "p-value", "Odds ratio"])
+        self.coefficients = make_table(["Term", "Estimate", "Std. error", "p-value", "Odds ratio",
+                                        "Odds ratio per SD"])
         self.tabs.addTab(self.coefficients, "Coefficients")
         card_tab = QWidget()
         kl = QVBoxLayout(card_tab)
@@ -368,7 +370,8 @@ class ValidatePage(LazyReloadingPage):
                              f"the baseline.</b> {escape(r.baseline_verdict)} <br><span style='color:gray'>"
                              f"{escape(result.ref)} on {escape(str(result.data))}: {r.n_rows:,} rows. "
                              f"{escape(' '.join(r.notes[:3]))}</span>"
-                             f"<br>Validated on {when} UTC by {escape(str(result.created_by))} (validation "
+                             + (f"<br><b>{escape(card.fit_warning)}</b>" if card is not None and card.fit_warning else "")
+                             + f"<br>Validated on {when} UTC by {escape(str(result.created_by))} (validation "
                              f"{result.validation_id}). “Run again” validates anew.")
         base = {m.name: m for m in r.baseline_metrics}
         diff = {m.name: m for m in r.differences}
@@ -402,7 +405,7 @@ class ValidatePage(LazyReloadingPage):
         for g in r.subgroups:
             for item in g["groups"]:
                 group_rows.append([g["column"], item["value"], item["count"], "yes" if item["reliable"] else
-                                   "no (too few rows)"] + [item["metrics"].get(m) for m in names])
+                                   f"no ({few(g)})"] + [item["metrics"].get(m) for m in names])
         fill_table(self.groups, group_rows)
         imp = r.importance[:15]
         if imp:
@@ -417,7 +420,8 @@ class ValidatePage(LazyReloadingPage):
         self._draw_pdp()
         coefs = (card.coefficients if card is not None else None) or []
         fill_table(self.coefficients, [[c.get("name") or c.get("term", ""), c.get("estimate"), c.get("std_error"),
-                                   numbers.p_value(c.get("p_value")), c.get("odds_ratio")] for c in coefs])
+                                        numbers.p_value(c.get("p_value")), c.get("odds_ratio"),
+                                        c.get("odds_ratio_per_sd")] for c in coefs])
         self.tabs.setTabEnabled(6, bool(coefs))
         self.card.setMarkdown(shown.markdown)
         self.purpose.setText(card.purpose if card is not None else "")
