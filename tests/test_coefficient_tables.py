@@ -9,7 +9,6 @@ import pytest
 import statsmodels.api as sm
 
 from mlops_desktop.core.checks import run_checks
-from mlops_desktop.core.checks.result import fmt_p_value
 from mlops_desktop.core.train import TrainSpec, describe_version, load_split, train
 
 
@@ -72,9 +71,3 @@ def test_all_rows_are_named_when_the_run_kept_no_holdout(workspace, tmp_path):
                                         split=SplitSpec(test_size=0)), actor="tester")
     notes = describe_version(workspace, result.model)["coefficient_notes"]
     assert notes[0] == "Fitted on all rows (the run kept no holdout): 120 rows."
-
-
-@pytest.mark.parametrize("p, text", [(0.0, "< 1e-16"), (1e-20, "< 1e-16"), (3.2e-9, "3.20e-09"),
-                                     (0.0123, "0.0123"), (None, "—")])
-def test_p_value_cells(p, text):
-    assert fmt_p_value(p) == text
