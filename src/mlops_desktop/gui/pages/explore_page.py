@@ -105,8 +105,9 @@ class ExplorePage(LazyPage):
         self.column_title = heading("")
         left.addWidget(self.column_title)
         self.stats = make_table(["Statistic", "Value"])
-        self.stats.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.stats.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        # the names keep their width; a long value (a list of far values) is cut, whole in its tooltip
+        self.stats.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        self.stats.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.stats.setMaximumWidth(300)
         left.addWidget(self.stats, 1)
         dl.addLayout(left)
