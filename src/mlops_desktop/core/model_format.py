@@ -1,0 +1,160 @@
+"""How a fitted model is stored: a skops file, read back with an explicit list of
+trusted types, so that loading a model file runs no code from it.
+
+skops builds only the types it trusts by default (Python's and numpy's containers
+and numbers, scikit-learn's public estimators and the internals it vouches for) and
+the names listed in :data:`TRUSTED_TYPES`. That list is the one place where this app
+extends trust: exact type names, never module prefixes, each one a type the model
+families of ``core.train`` produce (a test trains every family and checks that each
+model needs nothing outside the list). Two of them, scikit-learn's decision-tree node
+storage and the boosting trees' predictors, index memory by the numbers in the file;
+:mod:`.tree_checks` checks those numbers before a model is handed out.
+
+A stored file is reproducible: skops names its array files and links its objects by
+memory address and stamps zip entries with the time of writing; here objects are
+renumbered in the order they appear, array files are named by their content's
+SHA-256, and the zip is written with fixed times and order (see :func:`reproducible`).
+The same model therefore always gives the same bytes and the same artifact hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from typing import Any, Mapping
+
+#: types trusted beyond skops's defaults, by exact name (one owner: this list)
+TRUSTED_TYPES: frozenset[str] = frozenset({
+    # our own estimators (core/train/estimators.py)
+    "mlops_desktop.core.train.estimators.InputColumns",
+    "mlops_desktop.core.train.estimators.SegmentRouter",
+    "mlops_desktop.core.train.estimators.StatsmodelsLogit",
+    "mlops_desktop.core.train.estimators.StatsmodelsOLS",
+    # the dtype our statsmodels wrappers record
+    "numpy.dtype",
+    # decision trees and random forests (nodes checked by tree_checks)
+    "sklearn.tree._tree.Tree",
+    # histogram gradient boosting: its trees (checked by tree_checks) and its input check
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
+})
+
+#: a zip's first bytes (skops files are zips)
+ZIP_MAGIC = b"PK\x03\x04"
+#: a fixed time for every zip entry (the earliest a zip can hold)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+ZIP_LEVEL = 6
+#: a model file may unpack to at most this many times its size (a zip bomb would not)
+MAX_UNPACKED_RATIO = 200
+
+
+class UnreadableModelFile(ValueError):
+    """The bytes are not a model file this app wrote; ``str()`` says why, in words."""
+
+
+def model_to_bytes(model: Any) -> bytes:
+    """``model`` as a reproducible skops file. Raises ``ValueError`` when it holds a type
+    outside the trusted list: a model this app could not load again is never stored."""
+    import skops.io as sio
+
+    data = reproducible(sio.dumps(model))
+    outside = sorted(set(sio.get_untrusted_types(data=data)) - TRUSTED_TYPES)
+    if outside:
+        raise ValueError(f"The model holds types this app does not trust when loading a model "
+                         f"file ({', '.join(outside)}); it was not saved. This is a bug: a model "
+                         "family produced a type core/model_format.py does not list.")
+    return data
+
+
+def model_from_bytes(data: bytes) -> Any:
+    """The fitted model in a skops file's bytes, built from trusted types only, its trees
+    checked. Raises :class:`UnreadableModelFile` for anything else (a pickle, another
+    file, a skops file naming an untrusted type, damaged or inconsistent content)."""
+    import skops.io as sio
+    from sklearn.base import BaseEstimator
+
+    from .tree_checks import TreeError, check_trees
+
+    if not data.startswith(ZIP_MAGIC):
+        raise UnreadableModelFile("it is not a skops file (the format this app writes)")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            unpacked = sum(i.file_size for i in zf.infolist())
+        if unpacked > MAX_UNPACKED_RATIO * len(data) + (1 << 20):
+            raise UnreadableModelFile(f"it would unpack to {unpacked:,} bytes from {len(data):,}, "
+                                      "far more than a model file does")
+        outside = sorted(set(sio.get_untrusted_types(data=data)) - TRUSTED_TYPES)
+        if outside:
+            raise UnreadableModelFile(f"it asks to build types this app never trusts "
+                                      f"({', '.join(outside[:5])}{' and others' if len(outside) > 5 else ''})")
+        model = sio.loads(data, trusted=sorted(TRUSTED_TYPES))
+    except UnreadableModelFile:
+        raise
+    except Exception as exc:  # any failure to read the file is the file's: damaged or made elsewhere
+        raise UnreadableModelFile(f"it cannot be read as a skops model file "
+                                  f"({type(exc).__name__}: {str(exc)[:200]})") from None
+    if not isinstance(model, BaseEstimator):
+        raise UnreadableModelFile(f"it holds a {type(model).__name__}, not a fitted model")
+    try:
+        check_trees(model)
+    except TreeError as exc:
+        raise UnreadableModelFile(str(exc)) from None
+    return model
+
+
+def reproducible(raw: bytes, modules: Mapping[str, str] | None = None) -> bytes:
+    """A skops file rewritten to be reproducible (see the module docstring), with the
+    module names in ``modules`` replaced (an export ships our estimators under its own
+    module name)."""
+    modules = modules or {}
+    with zipfile.ZipFile(io.BytesIO(raw)) as src:
+        schema = json.loads(src.read("schema.json"))
+        contents = {name: src.read(name) for name in src.namelist() if name != "schema.json"}
+    renamed = {name: _content_name(name, data) for name, data in contents.items()}
+    ids: dict[Any, int] = {}
+    schema = _rewrite(schema, renamed, ids, modules)
+    files = {renamed[name]: data for name, data in contents.items()}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dest:
+        # compact JSON: the indented form is written by Python's slow pure-Python encoder
+        _write(dest, "schema.json", json.dumps(schema, separators=(",", ":")).encode("utf-8"))
+        for name in sorted(files):
+            _write(dest, name, files[name])
+    return out.getvalue()
+
+
+def _content_name(name: str, data: bytes) -> str:
+    suffix = name[name.rfind("."):] if "." in name else ""
+    return hashlib.sha256(data).hexdigest()[:40] + suffix
+
+
+def _rewrite(node: Any, renamed: dict[str, str], ids: dict[Any, int], modules: Mapping[str, str]) -> Any:
+    """The schema with files renamed, object ids renumbered in order of appearance and
+    modules replaced."""
+    if isinstance(node, list):
+        return [_rewrite(v, renamed, ids, modules) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for key, value in node.items():
+        if key == "__id__":
+            value = ids.setdefault(value, len(ids) + 1)
+        elif key == "file" and isinstance(value, str) and value in renamed:
+            value = renamed[value]
+        elif key == "__module__" and isinstance(value, str):
+            value = modules.get(value, value)
+        else:
+            value = _rewrite(value, renamed, ids, modules)
+        out[key] = value
+    return out
+
+
+def _write(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3  # the same bytes whichever system writes it
+    info.external_attr = 0o644 << 16
+    zf.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL)
