@@ -45,9 +45,11 @@ if TYPE_CHECKING:
     from .workspace import Workspace
 
 UPGRADE_COMMAND = "mlops-desktop upgrade-models"
-PICKLE_REASON = ("it is a pickle saved by an earlier version of MLOps Desktop, and a pickle can run "
-                 "any code when it is loaded")
+PICKLE_REASON = ("it is a pickle (the format earlier versions of MLOps Desktop saved models in), and a "
+                 "pickle can run any code when it is loaded")
 CONVERTED = "model.file_converted"
+#: how much of a file tells whether it is a pickle
+HEAD_BYTES = 1024
 _ACTIONS = ("workspace.created", "workspace.restored", "model.version_created", "run.finished")
 
 #: every name a pickled model of this app refers to (numpy's old and new module names);
@@ -122,7 +124,8 @@ def looks_like_pickle(head: bytes) -> bool:
         import zlib
 
         try:
-            return zlib.decompressobj().decompress(head[:64], 1) == b"\x80"
+            # a dynamic deflate block begins with its code tables: a few hundred bytes
+            return zlib.decompressobj().decompress(head[:HEAD_BYTES], 1) == b"\x80"
         except zlib.error:
             return False
     return False
@@ -178,7 +181,7 @@ def find(ws: "Workspace") -> list["ModelVersion"]:
     for mv in model_rows.all_versions(ws.registry):
         try:
             with open(artifact_path(ws, mv.artifact_sha256), "rb") as fh:
-                head = fh.read(64)
+                head = fh.read(HEAD_BYTES)
         except OSError:
             continue  # missing: loading it says so
         if looks_like_pickle(head):
@@ -210,7 +213,7 @@ def _foreign(ws: "Workspace") -> tuple[str, Optional["ChainCheck"]]:
     chain = check_chain(reg, collect=_ACTIONS)
     restored = chain.collected["workspace.restored"]
     if restored:
-        return f"it was restored from a backup (audit entry {restored[0].seq})", None
+        return f"it was restored from a backup, audit entry {restored[0].seq}", None
     created = chain.collected["workspace.created"]
     if len(created) != 1 or created[0].seq != 1:
         return "its audit log does not begin with the workspace being created", None
@@ -278,10 +281,11 @@ def upgrade_models(ws: "Workspace", *, actor: str, progress: ProgressCallback = 
     or the unpickler refuse are listed in the result, untouched."""
     found = review(ws)
     if found.foreign:
+        refs = ", ".join(m.ref for m in found.models[:5]) + (" and others" if len(found.models) > 5 else "")
         raise UntrustedModelError(
-            f"The model files of this workspace will not be converted: it is not the workspace that "
-            f"made them ({found.foreign}). Pickles from elsewhere are never loaded; train the models "
-            "again in this workspace.")
+            f"The model files of {refs} are pickles (the format of earlier versions) and will not be "
+            f"converted: this is not the workspace that made them ({found.foreign}). Pickles from "
+            "elsewhere are never loaded; train the models again in this workspace.")
     result = UpgradeResult(refused=[{"ref": m.ref, "reason": m.blocked} for m in found.models if m.blocked])
     todo = found.convertible
     for i, model in enumerate(todo):

@@ -113,6 +113,7 @@ def reproducible(raw: bytes, modules: Mapping[str, str] | None = None) -> bytes:
     with zipfile.ZipFile(io.BytesIO(raw)) as src:
         schema = json.loads(src.read("schema.json"))
         contents = {name: src.read(name) for name in src.namelist() if name != "schema.json"}
+    contents = {name: _zero_padding(data) if name.endswith(".npy") else data for name, data in contents.items()}
     renamed = {name: _content_name(name, data) for name, data in contents.items()}
     ids: dict[Any, int] = {}
     schema = _rewrite(schema, renamed, ids, modules)
@@ -123,6 +124,26 @@ def reproducible(raw: bytes, modules: Mapping[str, str] | None = None) -> bytes:
         _write(dest, "schema.json", json.dumps(schema, separators=(",", ":")).encode("utf-8"))
         for name in sorted(files):
             _write(dest, name, files[name])
+    return out.getvalue()
+
+
+def _zero_padding(data: bytes) -> bytes:
+    """An array file whose table of records (a tree's nodes) has zeros between its fields:
+    the gaps hold whatever memory the array was built in, which differs every time."""
+    import numpy as np
+
+    stream = io.BytesIO(data)
+    major, _minor = np.lib.format.read_magic(stream)
+    read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+    _shape, _fortran, dtype = read_header(stream)
+    if dtype.names is None or dtype.itemsize == sum(dtype.fields[n][0].itemsize for n in dtype.names):
+        return data
+    records = np.load(io.BytesIO(data), allow_pickle=False)
+    clean = np.zeros(records.shape, dtype=records.dtype)
+    for field in dtype.names:
+        clean[field] = records[field]
+    out = io.BytesIO()
+    np.save(out, clean, allow_pickle=False)
     return out.getvalue()
 
 
@@ -139,9 +160,12 @@ def _rewrite(node: Any, renamed: dict[str, str], ids: dict[Any, int], modules: M
     if not isinstance(node, dict):
         return node
     out = {}
+    # an immutable value (a number, a string) is the same whatever object held it: each
+    # gets its own number, so the file does not depend on which Python shared which
+    unshared = node.get("__loader__") == "JsonNode"
     for key, value in node.items():
         if key == "__id__":
-            value = ids.setdefault(value, len(ids) + 1)
+            value = ids.setdefault(object() if unshared else value, len(ids) + 1)
         elif key == "file" and isinstance(value, str) and value in renamed:
             value = renamed[value]
         elif key == "__module__" and isinstance(value, str):

@@ -12,6 +12,8 @@ keeps it is refused too.
 
 from __future__ import annotations
 
+from functools import partial
+from types import BuiltinFunctionType, FunctionType
 from typing import Any, Optional
 
 import numpy as np
@@ -41,8 +43,8 @@ class _Walk:
         from sklearn.tree import BaseDecisionTree
         from sklearn.tree._tree import Tree
 
-        if isinstance(obj, (str, bytes, int, float, bool, type(None), np.generic)) or \
-                (isinstance(obj, np.ndarray) and obj.dtype != object):
+        if isinstance(obj, (str, bytes, int, float, bool, type(None), np.generic, type, FunctionType,
+                            BuiltinFunctionType)) or (isinstance(obj, np.ndarray) and obj.dtype != object):
             return 0
         if id(obj) in self.seen:
             return 0
@@ -64,6 +66,8 @@ class _Walk:
             values, inner = list(obj), n_features
         elif isinstance(obj, np.ndarray):  # only object arrays get here: they may hold anything
             values, inner = list(obj.ravel()), n_features
+        elif isinstance(obj, partial):  # reading its __dict__ would create one, changing the model
+            values, inner = [obj.func, obj.args, obj.keywords], n_features
         else:
             values, inner = list(getattr(obj, "__dict__", {}).values()), None
             if isinstance(obj, BaseForest) and hasattr(obj, "estimators_"):
