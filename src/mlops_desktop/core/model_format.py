@@ -23,7 +23,7 @@ import hashlib
 import io
 import json
 import zipfile
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 #: types trusted beyond skops's defaults, by exact name (one owner: this list)
 TRUSTED_TYPES: frozenset[str] = frozenset({
@@ -46,7 +46,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset({
 ZIP_MAGIC = b"PK\x03\x04"
 #: a fixed time for every zip entry (the earliest a zip can hold)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
-ZIP_LEVEL = 6
+ZIP_LEVEL = 3  # level 6 took twice as long for a tenth smaller files (bench/model_files.py)
 #: a model file may unpack to at most this many times its size (a zip bomb would not)
 MAX_UNPACKED_RATIO = 200
 
@@ -58,15 +58,67 @@ class UnreadableModelFile(ValueError):
 def model_to_bytes(model: Any) -> bytes:
     """``model`` as a reproducible skops file. Raises ``ValueError`` when it holds a type
     outside the trusted list: a model this app could not load again is never stored."""
-    import skops.io as sio
-
-    data = reproducible(sio.dumps(model))
-    outside = sorted(set(sio.get_untrusted_types(data=data)) - TRUSTED_TYPES)
+    data, untrusted = _skops_file(model, {})
+    outside = sorted(untrusted - TRUSTED_TYPES)
     if outside:
         raise ValueError(f"The model holds types this app does not trust when loading a model "
                          f"file ({', '.join(outside)}); it was not saved. This is a bug: a model "
                          "family produced a type core/model_format.py does not list.")
     return data
+
+
+def skops_bytes(model: Any, modules: Mapping[str, str] | None = None) -> tuple[bytes, list[str]]:
+    """``model`` as a reproducible skops file (see the module docstring), with the module
+    names in ``modules`` replaced (an export ships our estimators under its own name),
+    and the types it needs trusted beyond skops's defaults (sorted names)."""
+    data, untrusted = _skops_file(model, modules or {})
+    return data, sorted(untrusted)
+
+
+def _skops_file(model: Any, modules: Mapping[str, str]) -> tuple[bytes, set[str]]:
+    """The file and its untrusted types. skops's own ``dumps`` writes its schema with
+    Python's pure-Python indenting JSON encoder into a zip that would be read back here,
+    checks each array's name against a list of all names so far, and listing the
+    untrusted types reads every array from the zip again; for a model of thousands of
+    arrays (boosting per segment) that was most of the time. So skops's state is taken
+    directly (its ``get_state``, with a store that collects the arrays), audited from
+    memory (its ``get_tree``) and written once."""
+    import skops
+    import skops.io
+
+    try:
+        from skops.io._audit import get_tree
+        from skops.io._utils import LoadContext, SaveContext, get_state
+    except ImportError:  # pragma: no cover - another skops layout: the public, slower way
+        data = reproducible(skops.io.dumps(model), modules)
+        return data, set(skops.io.get_untrusted_types(data=data))
+    arrays = _Arrays()
+    context = SaveContext(zip_file=arrays)  # type: ignore[arg-type]
+    state = get_state(model, context)
+    context.clear_memo()
+    state["protocol"] = context.protocol
+    state["_skops_version"] = skops.__version__
+    schema, files = _reproducible_parts(state, arrays.files, modules)
+    tree = get_tree(schema, LoadContext(src=_Arrays(files), protocol=context.protocol),  # type: ignore[arg-type]
+                    trusted=None)
+    return _zip(schema, files), set(tree.get_unsafe_set())
+
+
+class _Arrays:
+    """What skops needs of a zip file, in memory: the names written (a dict: each name is
+    looked up at once, not in a list), a way to write and a way to read."""
+
+    def __init__(self, files: Optional[dict[str, bytes]] = None) -> None:
+        self.files: dict[str, bytes] = {} if files is None else files
+
+    def namelist(self) -> Any:
+        return self.files.keys()
+
+    def writestr(self, name: str, data: Any) -> None:
+        self.files[name] = bytes(data)
+
+    def read(self, name: str) -> bytes:
+        return self.files[name]
 
 
 def model_from_bytes(data: bytes) -> Any:
@@ -75,6 +127,7 @@ def model_from_bytes(data: bytes) -> Any:
     file, a skops file naming an untrusted type, damaged or inconsistent content)."""
     import skops.io as sio
     from sklearn.base import BaseEstimator
+    from skops.io.exceptions import UntrustedTypesFoundException
 
     from .tree_checks import TreeError, check_trees
 
@@ -86,13 +139,12 @@ def model_from_bytes(data: bytes) -> Any:
         if unpacked > MAX_UNPACKED_RATIO * len(data) + (1 << 20):
             raise UnreadableModelFile(f"it would unpack to {unpacked:,} bytes from {len(data):,}, "
                                       "far more than a model file does")
-        outside = sorted(set(sio.get_untrusted_types(data=data)) - TRUSTED_TYPES)
-        if outside:
-            raise UnreadableModelFile(f"it asks to build types this app never trusts "
-                                      f"({', '.join(outside[:5])}{' and others' if len(outside) > 5 else ''})")
         model = sio.loads(data, trusted=sorted(TRUSTED_TYPES))
     except UnreadableModelFile:
         raise
+    except UntrustedTypesFoundException as exc:
+        listed = str(exc).split("\n")[0].split(":", 1)[-1].strip().rstrip(".")
+        raise UnreadableModelFile(f"it asks to build types this app never trusts ({listed})") from None
     except Exception as exc:  # any failure to read the file is the file's: damaged or made elsewhere
         raise UnreadableModelFile(f"it cannot be read as a skops model file "
                                   f"({type(exc).__name__}: {str(exc)[:200]})") from None
@@ -106,21 +158,27 @@ def model_from_bytes(data: bytes) -> Any:
 
 
 def reproducible(raw: bytes, modules: Mapping[str, str] | None = None) -> bytes:
-    """A skops file rewritten to be reproducible (see the module docstring), with the
-    module names in ``modules`` replaced (an export ships our estimators under its own
-    module name)."""
-    modules = modules or {}
+    """A skops file (from ``skops.io.dumps``) rewritten to be reproducible, with the
+    module names in ``modules`` replaced."""
     with zipfile.ZipFile(io.BytesIO(raw)) as src:
         schema = json.loads(src.read("schema.json"))
         contents = {name: src.read(name) for name in src.namelist() if name != "schema.json"}
+    return _zip(*_reproducible_parts(schema, contents, modules or {}))
+
+
+def _reproducible_parts(schema: dict[str, Any], contents: dict[str, bytes],
+                        modules: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The schema and array files with arrays named by content, objects renumbered in
+    order and modules replaced."""
     contents = {name: _zero_padding(data) if name.endswith(".npy") else data for name, data in contents.items()}
     renamed = {name: _content_name(name, data) for name, data in contents.items()}
-    ids: dict[Any, int] = {}
-    schema = _rewrite(schema, renamed, ids, modules)
-    files = {renamed[name]: data for name, data in contents.items()}
+    schema = _rewrite(schema, renamed, {}, modules)
+    return schema, {renamed[name]: data for name, data in contents.items()}
+
+
+def _zip(schema: dict[str, Any], files: dict[str, bytes]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as dest:
-        # compact JSON: the indented form is written by Python's slow pure-Python encoder
         _write(dest, "schema.json", json.dumps(schema, separators=(",", ":")).encode("utf-8"))
         for name in sorted(files):
             _write(dest, name, files[name])
@@ -132,6 +190,8 @@ def _zero_padding(data: bytes) -> bytes:
     the gaps hold whatever memory the array was built in, which differs every time."""
     import numpy as np
 
+    if b"'descr': [" not in data[:256]:  # a record type's description is a list: the quick test
+        return data
     stream = io.BytesIO(data)
     major, _minor = np.lib.format.read_magic(stream)
     read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
@@ -155,7 +215,7 @@ def _content_name(name: str, data: bytes) -> str:
 def _rewrite(node: Any, renamed: dict[str, str], ids: dict[Any, int], modules: Mapping[str, str]) -> Any:
     """The schema with files renamed, object ids renumbered in order of appearance and
     modules replaced."""
-    if isinstance(node, list):
+    if isinstance(node, (list, tuple)):  # skops's state holds tuples where its JSON has lists
         return [_rewrite(v, renamed, ids, modules) for v in node]
     if not isinstance(node, dict):
         return node

@@ -7,7 +7,7 @@ copy of :mod:`mlops_desktop.core.train.estimators` shipped inside the package: t
 package never needs this app installed.
 
 The file is byte-for-byte reproducible, as the workspace's own model files are (see
-:func:`mlops_desktop.core.model_format.reproducible`): exporting the same version twice
+:func:`mlops_desktop.core.model_format.skops_bytes`): exporting the same version twice
 gives the same bytes.
 """
 
@@ -29,12 +29,9 @@ class ModelFileError(Exception):
 def model_file_bytes(model: Any) -> tuple[bytes, list[str]]:
     """The model as a reproducible skops file, and the types it needs trusted (sorted
     names, to be passed to ``skops.io.load(..., trusted=...)``)."""
-    import skops.io as sio
+    from ..model_format import skops_bytes
 
-    from ..model_format import reproducible
-
-    data = reproducible(sio.dumps(model), {APP_ESTIMATORS: SHIPPED_ESTIMATORS})
-    trusted = sorted(sio.get_untrusted_types(data=data))
+    data, trusted = skops_bytes(model, {APP_ESTIMATORS: SHIPPED_ESTIMATORS})
     ours = [t for t in trusted if t.split(".")[0] == "mlops_desktop"]
     if ours:
         raise ModelFileError(f"The model holds an object of {ours[0]}, which an export package "
