@@ -3,7 +3,7 @@ and a backup (or workspace) whose model file was swapped for it, with every reco
 could give it away rewritten to match: the registry rows, the audit log (its entries,
 their hash chain and its recorded end, with the protecting triggers put back) and the
 backup's manifest. ``verify`` finds such a workspace intact; only what is inside the
-model file can tell."""
+model file can tell. Also the honest workspace those start from."""
 
 from __future__ import annotations
 
@@ -16,6 +16,24 @@ import zlib
 from pathlib import Path
 
 from mlops_desktop.core.registry.audit import entry_hash
+
+
+def approved_workspace(folder: Path, penguins_csv: Path, *, trainer: str, approver: str) -> Path:
+    """A workspace at ``folder`` with penguins and an approved OLS model of body mass
+    (``mass:1``, validated): what the model-loading commands and pages need."""
+    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.train import TrainSpec, train
+    from mlops_desktop.core.validate.for_version import validate_version
+    from mlops_desktop.core.workspace import Workspace
+
+    with Workspace.create(folder, actor=trainer) as ws:
+        ws.import_file(penguins_csv, name="penguins", actor=trainer)
+        train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ols"], model_name="mass"),
+              actor=trainer)
+        validate_version(ws, "mass:1", actor=trainer, n_bootstrap=50)
+        change_stage(ws, "mass:1", "validated", actor=trainer)
+        change_stage(ws, "mass:1", "approved", actor=approver, comment="Checked.")
+    return folder
 
 
 class _Payload:

@@ -12,26 +12,15 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLES
+from forged_files import approved_workspace
 
 
 @pytest.fixture(scope="module")
 def workspace_dir(tmp_path_factory):
     """A workspace with an approved OLS model (mass:1) on penguins; returns its folder."""
-    from mlops_desktop.core.lifecycle import change_stage
-    from mlops_desktop.core.train import TrainSpec, train
-    from mlops_desktop.core.validate.for_version import validate_version
-    from mlops_desktop.core.workspace import Workspace
-
     base = tmp_path_factory.mktemp("hash-at-use")
     shutil.copy(SAMPLES / "penguins.csv", base / "penguins.csv")
-    with Workspace.create(base / "ws", actor="ann") as ws:
-        ws.import_file(base / "penguins.csv", name="penguins", actor="ann")
-        train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ols"], model_name="mass"),
-              actor="ann")
-        validate_version(ws, "mass:1", actor="ann", n_bootstrap=50)
-        change_stage(ws, "mass:1", "validated", actor="ann")
-        change_stage(ws, "mass:1", "approved", actor="bob", comment="Checked.")
-    return base / "ws"
+    return approved_workspace(base / "ws", base / "penguins.csv", trainer="ann", approver="bob")
 
 
 def _snapshot(root: Path) -> Path:

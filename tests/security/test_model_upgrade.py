@@ -135,20 +135,14 @@ def _restored(root, tmp_path):
     return tmp_path / "restored", "restored from a backup"
 
 
-def _run_elsewhere(root, _tmp_path):
-    db = sqlite3.connect(root / "registry.sqlite")
-    db.execute("UPDATE runs SET host = 'another-laptop'")
-    db.commit()
-    db.close()
-    return root, "ran on another computer (another-laptop)"
-
-
-def _run_before_hosts_were_recorded(root, _tmp_path):
-    db = sqlite3.connect(root / "registry.sqlite")
-    db.execute("UPDATE runs SET host = NULL")
-    db.commit()
-    db.close()
-    return root, "was not recorded"
+def _runs_recorded_on(host, reason):
+    def change(root, _tmp_path):
+        db = sqlite3.connect(root / "registry.sqlite")
+        db.execute("UPDATE runs SET host = ?", (host,))
+        db.commit()
+        db.close()
+        return root, reason
+    return change
 
 
 def _log_edited(root, _tmp_path):
@@ -160,8 +154,9 @@ def _log_edited(root, _tmp_path):
     return root, "its audit log does not verify"
 
 
-FOREIGN = {"copied folder": _copied, "restored backup": _restored, "run on another computer": _run_elsewhere,
-           "run from before hosts were recorded": _run_before_hosts_were_recorded,
+FOREIGN = {"copied folder": _copied, "restored backup": _restored,
+           "run on another computer": _runs_recorded_on("another-laptop", "ran on another computer (another-laptop)"),
+           "run from before hosts were recorded": _runs_recorded_on(None, "was not recorded"),
            "audit log edited": _log_edited}
 
 

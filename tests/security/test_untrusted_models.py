@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLES
-from forged_files import forged_backup, malicious_pickle, swap_model_file
+from forged_files import approved_workspace, forged_backup, malicious_pickle, swap_model_file
 
 NOT_TRUSTED = "is not a trusted model file"
 
@@ -22,20 +22,13 @@ def attack(tmp_path_factory):
     """The sender's workspace (an approved OLS model, mass:1), its backup with the model
     file swapped for a malicious pickle, and the receiver's restore of it."""
     from mlops_desktop.core.backup import backup, restore
-    from mlops_desktop.core.lifecycle import change_stage
-    from mlops_desktop.core.train import TrainSpec, find_version, train
-    from mlops_desktop.core.validate.for_version import validate_version
+    from mlops_desktop.core.train import find_version
     from mlops_desktop.core.workspace import Workspace
 
     base = tmp_path_factory.mktemp("attack")
     shutil.copy(SAMPLES / "penguins.csv", base / "penguins.csv")
-    with Workspace.create(base / "sender", actor="mallory") as ws:
-        ws.import_file(base / "penguins.csv", name="penguins", actor="mallory")
-        train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ols"], model_name="mass"),
-              actor="mallory")
-        validate_version(ws, "mass:1", actor="mallory", n_bootstrap=50)
-        change_stage(ws, "mass:1", "validated", actor="mallory")
-        change_stage(ws, "mass:1", "approved", actor="trent", comment="Looks fine.")
+    sender = approved_workspace(base / "sender", base / "penguins.csv", trainer="mallory", approver="trent")
+    with Workspace.open(sender) as ws:
         version_id = find_version(ws, "mass:1").id
         backup(ws, base / "honest.zip", actor="mallory")
     marker = base / "the-pickle-ran"

@@ -343,9 +343,7 @@ def _unpickle(data: bytes) -> Any:
     import warnings
     import zlib
 
-    from sklearn.base import BaseEstimator
-
-    from .tree_checks import TreeError, check_trees
+    from .model_format import UnreadableModelFile, check_model
 
     class _ModelUnpickler(pickle.Unpickler):
         def find_class(self, module: str, name: str) -> Any:
@@ -369,10 +367,7 @@ def _unpickle(data: bytes) -> Any:
     if versions:
         raise _Refused(f"it was saved with another version of scikit-learn ({versions[0].message}); "
                        "train the model again")
-    if not isinstance(fitted, BaseEstimator):
-        raise _Refused(f"it holds a {type(fitted).__name__}, not a fitted model")
     try:
-        check_trees(fitted)
-    except TreeError as exc:
+        return check_model(fitted)
+    except UnreadableModelFile as exc:
         raise _Refused(str(exc)) from None
-    return fitted

@@ -126,10 +126,7 @@ def model_from_bytes(data: bytes) -> Any:
     checked. Raises :class:`UnreadableModelFile` for anything else (a pickle, another
     file, a skops file naming an untrusted type, damaged or inconsistent content)."""
     import skops.io as sio
-    from sklearn.base import BaseEstimator
     from skops.io.exceptions import UntrustedTypesFoundException
-
-    from .tree_checks import TreeError, check_trees
 
     if not data.startswith(ZIP_MAGIC):
         raise UnreadableModelFile("it is not a skops file (the format this app writes)")
@@ -148,6 +145,16 @@ def model_from_bytes(data: bytes) -> Any:
     except Exception as exc:  # any failure to read the file is the file's: damaged or made elsewhere
         raise UnreadableModelFile(f"it cannot be read as a skops model file "
                                   f"({type(exc).__name__}: {str(exc)[:200]})") from None
+    return check_model(model)
+
+
+def check_model(model: Any) -> Any:
+    """``model`` if it is an estimator whose trees hold (:mod:`.tree_checks`), else
+    :class:`UnreadableModelFile`. For whatever was built from a file."""
+    from sklearn.base import BaseEstimator
+
+    from .tree_checks import TreeError, check_trees
+
     if not isinstance(model, BaseEstimator):
         raise UnreadableModelFile(f"it holds a {type(model).__name__}, not a fitted model")
     try:
