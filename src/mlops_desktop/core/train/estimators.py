@@ -3,7 +3,7 @@ wrappers and the segment router.
 
 This module is self-contained on purpose: it imports only numpy, pandas, scipy,
 scikit-learn, statsmodels and joblib, never ``mlops_desktop``, so that an export
-package can ship it alone next to its skops model file. Every class follows the
+package can ship it alone next to a pickled model. Every class follows the
 scikit-learn estimator conventions: ``__init__`` stores parameters and does nothing
 else, ``fit`` returns ``self``, learned state ends in ``_``; so ``clone``,
 ``get_params``, pipelines and cross-validation work with them.
