@@ -135,5 +135,5 @@ def test_a_type_outside_the_list_is_refused_when_saving():
     from mlops_desktop.core.train.estimators import numeric_values
 
     model = FunctionTransformer(numeric_values).fit(np.ones((3, 1)))
-    with pytest.raises(ValueError, match="does not trust.*estimators.numeric_values"):
+    with pytest.raises(ValueError, match="does not trust.*numeric_values"):
         model_to_bytes(model)
