@@ -90,7 +90,7 @@ def main() -> None:
 
     from mlops_desktop.core.export import export_version
     from mlops_desktop.core.lifecycle import change_stage
-    from mlops_desktop.core.train import TrainSpec, find_version, train
+    from mlops_desktop.core.train import TrainSpec, load_model, train
     from mlops_desktop.core.validate.for_version import validate_version
     from mlops_desktop.core.workspace import Workspace
 
@@ -111,7 +111,11 @@ def main() -> None:
             t = time.perf_counter()
             package = export_version(ws, ref, work / "pkg", actor="analyst").path
             export_s = time.perf_counter() - t
-            artifact = ws.artifacts_dir / find_version(ws, ref).artifact_sha256
+            # the baseline loads the same fitted pipeline as a plain joblib file
+            import joblib
+
+            artifact = work / "model.joblib"
+            joblib.dump(load_model(ws, ref), artifact)
         print(f"set-up {time.perf_counter() - started:.1f} s (export {export_s:.1f} s); "
               f"{args.rows:,} rows, {score_csv.stat().st_size / 2**20:.0f} MiB CSV")
 

@@ -14,6 +14,15 @@ from mlops_desktop.core.registry import utc_now
 from wsstate import tmp_leftovers
 
 
+def _fitted(value: float = 1.0):
+    """A small fitted model (a stored model file holds a fitted estimator)."""
+    import numpy as np
+    from sklearn.linear_model import LinearRegression
+
+    x = np.arange(6.0).reshape(-1, 1)
+    return LinearRegression().fit(x, value * x[:, 0] + 1.0)
+
+
 def _record(ws, stored) -> None:
     with ws.registry.transaction():
         artifact_rows.insert(ws.registry, sha256=stored.sha256, size_bytes=stored.size_bytes,
@@ -21,7 +30,7 @@ def _record(ws, stored) -> None:
 
 
 def test_a_saved_model_is_named_by_its_hash_and_loads_back(workspace):
-    model = {"weights": [1.0, 2.0, 3.0], "name": "tiny"}
+    model = _fitted()
     stored = save_model_file(workspace, model)
     assert stored.path == workspace.artifacts_dir / stored.sha256
     assert hashlib.sha256(stored.path.read_bytes()).hexdigest() == stored.sha256
@@ -29,12 +38,13 @@ def test_a_saved_model_is_named_by_its_hash_and_loads_back(workspace):
     assert tmp_leftovers(workspace.root) == []
     _record(workspace, stored)
     assert verify_artifact(workspace, stored.sha256) is None
-    assert load_model_file(workspace, stored.sha256) == model
+    loaded = load_model_file(workspace, stored.sha256)
+    assert type(loaded) is type(model) and loaded.coef_.tolist() == model.coef_.tolist()
 
 
 def test_saving_the_same_content_twice_keeps_one_file(workspace):
-    first = save_model_file(workspace, [1, 2, 3])
-    second = save_model_file(workspace, [1, 2, 3])
+    first = save_model_file(workspace, _fitted())
+    second = save_model_file(workspace, _fitted())  # an equal model, another object
     assert first.sha256 == second.sha256
     assert [p.name for p in workspace.artifacts_dir.iterdir()] == [first.sha256]
     _record(workspace, first)
@@ -43,8 +53,8 @@ def test_saving_the_same_content_twice_keeps_one_file(workspace):
                                         kind="model", created_by="x", created_at=utc_now())
 
 
-def test_a_modified_file_is_refused_before_unpickling(workspace):
-    stored = save_model_file(workspace, {"a": 1})
+def test_a_modified_file_is_refused_before_it_is_read(workspace):
+    stored = save_model_file(workspace, _fitted())
     _record(workspace, stored)
     data = bytearray(stored.path.read_bytes())
     data[-1] ^= 0xFF
@@ -56,7 +66,7 @@ def test_a_modified_file_is_refused_before_unpickling(workspace):
 
 
 def test_an_unrecorded_or_missing_artifact_is_refused(workspace):
-    stored = save_model_file(workspace, {"a": 2})
+    stored = save_model_file(workspace, _fitted(2.0))
     with pytest.raises(ArtifactError, match="not recorded"):
         load_model_file(workspace, stored.sha256)
     _record(workspace, stored)
@@ -68,22 +78,25 @@ def test_an_unrecorded_or_missing_artifact_is_refused(workspace):
 
 
 def test_discard_removes_only_files_no_row_records(workspace):
-    kept = save_model_file(workspace, "kept")
-    orphan = save_model_file(workspace, "orphan")
+    kept = save_model_file(workspace, _fitted(1.0))
+    orphan = save_model_file(workspace, _fitted(3.0))
     _record(workspace, kept)
     assert discard_unreferenced(workspace, kept.sha256) is False and kept.path.is_file()
     assert discard_unreferenced(workspace, orphan.sha256) is True and not orphan.path.exists()
     assert discard_unreferenced(workspace, orphan.sha256) is False
 
 
-def test_the_stored_file_is_a_compressed_pickle_that_joblib_reads_too(workspace):
-    import joblib
+def test_the_stored_file_is_a_skops_file_that_skops_reads_with_the_trusted_types(workspace):
     import numpy as np
+    import skops.io as sio
 
-    model = {"coef": np.arange(5.0)}
+    from mlops_desktop.core.model_format import TRUSTED_TYPES
+
+    model = _fitted(2.5)
     stored = save_model_file(workspace, model)
-    assert stored.path.read_bytes()[:1] == b"\x78"  # a zlib stream
-    np.testing.assert_array_equal(joblib.load(stored.path)["coef"], model["coef"])
+    assert stored.path.read_bytes()[:4] == b"PK\x03\x04"  # a zip: skops, not a pickle
+    again = sio.load(stored.path, trusted=sorted(TRUSTED_TYPES))
+    np.testing.assert_array_equal(again.coef_, model.coef_)
 
 
 def test_verify_names_a_modified_or_missing_model_file(tmp_path):

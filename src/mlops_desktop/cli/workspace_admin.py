@@ -65,6 +65,10 @@ def cmd_restore(args: argparse.Namespace) -> int:
         else:
             lines.append(f"  verify found {len(result.problems)} problem(s) in the backed-up workspace:")
             lines += [f"    - {p['message']}" for p in result.problems]
+        if result.pickled_models:
+            lines.append(f"  warning: the model files of {', '.join(result.pickled_models)} were saved by an "
+                         "earlier version (as pickles): they are never loaded, and a restored workspace "
+                         "does not convert them. Train those models again.")
         return "\n".join(lines)
 
     emit(args, result.to_dict(), text)

@@ -3,9 +3,11 @@ by the SHA-256 of their bytes.
 
 A model is written to a temporary file, fsynced, hashed and renamed to its hash
 *before* the registry row that points to it commits; if that commit never happens,
-:func:`discard_unreferenced` removes the file. Loading checks the file's SHA-256
-against the name the registry recorded before unpickling anything: a pickle runs
-code, so a modified file is refused, not loaded.
+:func:`discard_unreferenced` removes the file. Model files are skops files read with
+an explicit list of trusted types (:mod:`.model_format`); loading checks the file's
+SHA-256 against the name the registry recorded first, and never falls back to pickle:
+a pickle from an earlier version is refused (:mod:`.legacy_models` converts those a
+workspace made itself, when asked).
 """
 
 from __future__ import annotations
@@ -25,13 +27,15 @@ if TYPE_CHECKING:
     from .workspace import Workspace
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
-#: zlib level 3: models shrink to about a third, at a small cost in time
-ZLIB_LEVEL = 3
-PICKLE_PROTOCOL = 5
 
 
 class ArtifactError(MlopsError):
     """A stored artifact is missing, unrecorded or does not match its hash."""
+
+
+class UntrustedModelError(ArtifactError):
+    """A model file is not a trusted model file (a pickle, a file made elsewhere, damaged
+    content); nothing in it was loaded."""
 
 
 @dataclass(frozen=True)
@@ -47,24 +51,20 @@ def artifact_path(ws: "Workspace", sha256: str) -> Path:
     return ws.artifacts_dir / sha256
 
 
-def model_bytes(model: Any) -> bytes:
-    """A model as stored: a zlib-compressed pickle, which ``joblib.load`` also reads.
-    Written with the C pickler: joblib's own pickler is pure Python and several times
-    slower on models made of many small objects (one tree per boosting round, one
-    model per segment)."""
-    import pickle
-    import zlib
-
-    return zlib.compress(pickle.dumps(model, protocol=PICKLE_PROTOCOL), ZLIB_LEVEL)
-
-
 def save_model_file(ws: "Workspace", model: Any) -> StoredArtifact:
-    """Store ``model`` in the artifacts folder under its SHA-256 (see :func:`model_bytes`).
-    Writing the same bytes twice keeps one file."""
-    data = model_bytes(model)
+    """Store ``model`` as a skops file in the artifacts folder under its SHA-256 (see
+    :func:`.model_format.model_to_bytes`). Writing the same bytes twice keeps one file."""
+    from .model_format import model_to_bytes
+
+    return store_bytes(ws, model_to_bytes(model), "model.skops")
+
+
+def store_bytes(ws: "Workspace", data: bytes, name: str) -> StoredArtifact:
+    """Store ``data`` in the artifacts folder under its SHA-256 (``name`` only names the
+    temporary file while it is written)."""
     folder = ws.artifacts_dir
     folder.mkdir(exist_ok=True)
-    tmp = write_temporary(folder, "model.joblib", lambda p: p.write_bytes(data))
+    tmp = write_temporary(folder, name, lambda p: p.write_bytes(data))
     try:
         digest = sha256_file(tmp)
         size = tmp.stat().st_size
@@ -93,14 +93,13 @@ def verify_artifact(ws: "Workspace", sha256: str) -> str | None:
     return None
 
 
-def load_model_file(ws: "Workspace", sha256: str) -> Any:
-    """The object stored as ``sha256``, after checking the file's bytes against the
-    hash (one read: the bytes that were hashed are the bytes unpickled)."""
-    import pickle
-    import zlib
-
+def read_model_bytes(ws: "Workspace", sha256: str, *, owner: str = "") -> tuple[Path, bytes]:
+    """The bytes of a recorded model file, after checking them against the hash (one
+    read: the bytes that were hashed are the bytes returned). ``owner`` names the
+    version in messages ("churn:3")."""
     from .registry import artifacts as artifact_rows
 
+    of = f" of {owner}" if owner else ""
     path = artifact_path(ws, sha256)
     if not artifact_rows.is_recorded(ws.registry, sha256):
         raise ArtifactError(f"The artifact {sha256[:12]}… is not recorded in this workspace's "
@@ -108,13 +107,33 @@ def load_model_file(ws: "Workspace", sha256: str) -> Any:
     try:
         data = read_regular_file(path, error=ArtifactError)  # a pipe or a device in its place never blocks
     except FileNotFoundError:
-        raise ArtifactError(f"The model file {path} is missing. The workspace is damaged; restore "
-                            "the artifacts folder from a backup, or retrain.") from None
+        raise ArtifactError(f"The model file{of} ({path}) is missing. The workspace is damaged; "
+                            "restore the artifacts folder from a backup, or retrain.") from None
     if hashlib.sha256(data).hexdigest() != sha256:
-        raise ArtifactError(f"The model file {path} was modified after it was saved (its SHA-256 no "
-                            "longer matches the registry). It was not loaded: a changed model file "
-                            "could run any code. Restore it from a backup, or retrain.")
-    return pickle.loads(zlib.decompress(data))
+        raise ArtifactError(f"The model file{of} ({path}) was modified after it was saved: its "
+                            "SHA-256 no longer matches the registry. It was not loaded. Restore it "
+                            "from a backup, or retrain.")
+    return path, data
+
+
+def load_model_file(ws: "Workspace", sha256: str, *, owner: str = "") -> Any:
+    """The fitted model stored as ``sha256``: its bytes checked against the hash, then
+    read as a skops file with the trusted types only. Anything else (a pickle, a file
+    made elsewhere) raises :class:`UntrustedModelError`; nothing is ever unpickled."""
+    from .legacy_models import PICKLE_REASON, looks_like_pickle, refusal
+    from .model_format import UnreadableModelFile, model_from_bytes
+
+    path, data = read_model_bytes(ws, sha256, owner=owner)
+    try:
+        return model_from_bytes(data)
+    except UnreadableModelFile as exc:
+        of = f" of {owner}" if owner else ""
+        if looks_like_pickle(data):
+            why, then = PICKLE_REASON, refusal(ws, sha256)
+        else:
+            why, then = str(exc), "Restore the workspace from a backup you trust, or train the model again."
+        raise UntrustedModelError(f"The model file{of} ({path}) is not a trusted model file: {why}. "
+                                  f"It was not loaded. {then}") from None
 
 
 def discard_unreferenced(ws: "Workspace", sha256: str) -> bool:

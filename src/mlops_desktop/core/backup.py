@@ -82,6 +82,9 @@ class RestoreResult:
     backup_created_by: str
     #: verify of the restored workspace (before the restore's own audit entry)
     problems: list[dict[str, Any]] = field(default_factory=list)
+    #: versions whose model file is a pickle of an earlier version: never loaded, and a
+    #: restored workspace never converts them (core/legacy_models.py)
+    pickled_models: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -314,6 +317,7 @@ def restore(path_zip: Path | str, target_dir: Path | str, *, actor: str,
     """Restore a backup into ``target_dir`` (a new folder, or an empty one). Raises
     :class:`WorkspaceError` for a damaged or foreign zip, a newer schema, a target that
     is not empty; nothing is left behind on any error or cancel."""
+    from . import legacy_models
     from .integrity import verify_workspace
     from .registry import audit, database_check
     from .registry import models as model_rows
@@ -389,6 +393,7 @@ def restore(path_zip: Path | str, target_dir: Path | str, *, actor: str,
             progress(0.88, "Checking the restored workspace")
             with Workspace.open(staging) as ws:
                 report = verify_workspace(ws)
+                pickled = [mv.ref for mv in legacy_models.find(ws)]
                 n_datasets = len(ws.datasets())
                 n_models = len(model_rows.list_models(ws.registry))
                 info = ws.registry.info()
@@ -423,7 +428,7 @@ def restore(path_zip: Path | str, target_dir: Path | str, *, actor: str,
                          backup_created_by=manifest.get("created_by", ""),
                          problems=[dict(p.to_dict(), message=p.message.replace(str(staging), str(target)))
                                    for p in report.findings],
-                         seconds=time.monotonic() - started)
+                         pickled_models=pickled, seconds=time.monotonic() - started)
 
 
 __all__ = ["BackupResult", "RestoreResult", "backup", "read_manifest", "restore"]

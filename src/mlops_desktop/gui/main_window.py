@@ -74,6 +74,10 @@ class MainWindow(QMainWindow):
         self._remember_splitters()
         state.workspace_changed.connect(self._workspace_changed)
         self._workspace_changed()
+        from .model_upgrade import ModelUpgradeOffer
+
+        self.model_upgrade = ModelUpgradeOffer(state, self.runner, self)  # pickles of earlier versions
+        self.model_upgrade.check()
         self.go_to("Data")
 
     def page(self, title: str) -> QWidget:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import pyarrow as pa
@@ -16,18 +17,42 @@ if TYPE_CHECKING:
 
 
 def load_table(ws: "Workspace", dataset: Dataset, columns: Optional[list[str]] = None) -> pa.Table:
-    """The dataset's rows from its snapshot; ``columns`` reads only those (Parquet is
-    columnar, so one column of a large dataset is cheap)."""
+    """The dataset's rows from its snapshot (checked by :func:`snapshot_path`); ``columns``
+    reads only those (Parquet is columnar, so one column of a large dataset is cheap)."""
     import pyarrow.parquet as pq
 
-    path = ws.root / dataset.snapshot
-    if not path.is_file():
-        raise WorkspaceError(f"The snapshot of dataset {dataset.name!r} is missing ({path}). "
-                             "The workspace is damaged; restore it from a backup.")
+    path = snapshot_path(ws, dataset)
     try:
         return pq.read_table(path, columns=columns)
     except (pa.ArrowException, OSError) as exc:
         raise WorkspaceError(f"The snapshot of dataset {dataset.name!r} cannot be read ({exc}).") from None
+
+
+def snapshot_path(ws: "Workspace", dataset: Dataset) -> Path:
+    """The dataset's snapshot file, fit to read: inside the workspace's snapshots folder,
+    present, and with the SHA-256 the registry records (hashed at use, see
+    :mod:`..file_hashes`). Raises :class:`WorkspaceError` naming the file otherwise."""
+    from ..file_hashes import current_sha256
+
+    path = ws.root / dataset.snapshot
+    folder = ws.snapshots_dir.resolve()
+    if Path(dataset.snapshot).is_absolute() or folder not in path.resolve().parents:
+        raise WorkspaceError(f"The snapshot of dataset {dataset.name!r} is recorded as {dataset.snapshot}, "
+                             "outside the workspace's snapshots folder: the registry was changed outside "
+                             "the app. It was not read; run 'mlops-desktop verify'.")
+    try:
+        actual = current_sha256(path)
+    except FileNotFoundError:
+        raise WorkspaceError(f"The snapshot of dataset {dataset.name!r} is missing ({path}). "
+                             "The workspace is damaged; restore it from a backup.") from None
+    except OSError as exc:
+        raise WorkspaceError(f"The snapshot of dataset {dataset.name!r} cannot be read ({path}: "
+                             f"{exc.strerror or exc}).") from None
+    if actual != dataset.snapshot_sha256:
+        raise WorkspaceError(f"The snapshot of dataset {dataset.name!r} ({path}) was modified after "
+                             "import: its SHA-256 no longer matches the registry. It was not read. "
+                             "Restore the workspace from a backup, or import the data again.")
+    return path
 
 
 def row_at(ws: "Workspace", dataset: Dataset, position: int) -> dict[str, Any]:
@@ -38,8 +63,7 @@ def row_at(ws: "Workspace", dataset: Dataset, position: int) -> dict[str, Any]:
     if not 0 <= position < dataset.n_rows:
         raise InvalidChoiceError(f"Dataset {dataset.name!r} has no row {position + 1:,}; it has "
                                  f"{dataset.n_rows:,} rows.")
-    load_table(ws, dataset, columns=[])  # the same messages for a missing or unreadable snapshot
-    parquet = pq.ParquetFile(ws.root / dataset.snapshot)
+    parquet = pq.ParquetFile(snapshot_path(ws, dataset))
     start = 0
     for group in range(parquet.num_row_groups):
         size = parquet.metadata.row_group(group).num_rows

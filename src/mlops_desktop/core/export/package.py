@@ -198,7 +198,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
     from .model_file import model_file_bytes
 
     steps.start("model", "Saving the model with skops")
-    model = load_model(ws, mv.ref)  # SHA-256 checked before anything is unpickled
+    model = load_model(ws, mv.ref)  # hash-checked, read as a skops file of trusted types
     model_bytes, trusted = model_file_bytes(model)
     steps.start("schema", "Describing the inputs and outputs")
     r = run(ws, mv.run_id)

@@ -23,7 +23,7 @@ def reference_for_version(ws: "Workspace", ref: str) -> Reference:
     from ..train.metrics import compute
 
     mv = find_version(ws, ref)
-    model = load_model(ws, mv.ref)  # SHA-256 checked before anything is unpickled
+    model = load_model(ws, mv.ref)  # hash-checked, read as a skops file of trusted types
     train_df, _holdout = load_split(ws, mv.run_id)
     ds = ws.dataset(run(ws, mv.run_id).dataset_id)
     # a segmented model scores each row with its segment's model, so it needs (and the

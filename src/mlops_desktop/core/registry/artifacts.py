@@ -28,3 +28,12 @@ def is_recorded(reg: Registry, sha256: str) -> bool:
 
 def all_hashes(reg: Registry) -> list[str]:
     return [r["sha256"] for r in reg.query("SELECT sha256 FROM artifacts ORDER BY created_at")]
+
+
+def delete_unused(reg: Registry, sha256: str) -> bool:
+    """Forget an artifact no model version points to any more (inside the caller's
+    transaction). Returns True when its row was deleted."""
+    cur = reg.db.execute(
+        "DELETE FROM artifacts WHERE sha256 = ?"
+        " AND NOT EXISTS (SELECT 1 FROM model_versions WHERE artifact_sha256 = ?)", (sha256, sha256))
+    return cur.rowcount == 1

@@ -23,6 +23,7 @@ from .audit import ChainCheck, CollectedEntry, Problem, check_chain
 from .db import Registry
 from .models import text_digest
 from .problem import shown
+from .provenance import expected_artifact
 
 #: the audit action that records each kind of record, and where the record's id is
 _CREATED = {
@@ -31,6 +32,7 @@ _CREATED = {
     "run.finished": "entity",
     "model.registered": "entity",
     "model.version_created": "entity",
+    "model.file_converted": "entity",
     "model.stage_changed": "change_id",
     "model.validated": "validation_id",
     "check.warning_accepted": "accepted_warning_id",
@@ -88,6 +90,11 @@ class _RecordCheck:
                     self.last_finish[rid] = e
                 found.setdefault(rid, e)
             self.by_id[action] = found
+        #: each version's file conversions (earlier versions' pickles to skops), in order
+        self.conversions: dict[int, list[dict[str, Any]]] = {}
+        for e in check.collected.get("model.file_converted", []):
+            if _int(e.entity_id) is not None:
+                self.conversions.setdefault(_int(e.entity_id), []).append(e.details)
 
     def add(self, kind: str, message: str, *, seq: Optional[int] = None,
             entity: tuple[str, Any] = (None, None)) -> None:
@@ -222,9 +229,10 @@ class _RecordCheck:
             e = self.unrecorded("model.version_created", r["id"], label, entity, "created")
             if e is not None:
                 d = e.details
-                if "artifact_sha256" in d and d["artifact_sha256"] != r["artifact_sha256"]:
+                recorded_file = expected_artifact(d, self.conversions.get(r["id"], []))
+                if "artifact_sha256" in d and recorded_file != r["artifact_sha256"]:
                     self.differs(label, e, f"it points to the model file "
-                                 f"{_short(r['artifact_sha256'])}, not {_short(d['artifact_sha256'])}:"
+                                 f"{_short(r['artifact_sha256'])}, not {_short(recorded_file)}:"
                                  " its model was swapped", entity)
                 if "run_id" in d and _int(d["run_id"]) != r["run_id"]:
                     self.differs(label, e, f"it names run {r['run_id']}, not run {d['run_id']}",

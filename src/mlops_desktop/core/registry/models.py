@@ -154,6 +154,20 @@ def versions_of(reg: Registry, name: str) -> list[ModelVersion]:
     return [_version(r) for r in reg.query(_SELECT + " WHERE m.name = ? ORDER BY v.version DESC", (name,))]
 
 
+def all_versions(reg: Registry) -> list[ModelVersion]:
+    """Every model version, oldest first."""
+    return [_version(r) for r in reg.query(_SELECT + " ORDER BY v.id")]
+
+
+def replace_artifact(reg: Registry, version_id: int, *, old: str, new: str) -> bool:
+    """Point a version from its file ``old`` to another file of the same model (inside the
+    caller's transaction, with the audit entry that records why: a model file converted to
+    another format). False when the version no longer points to ``old``."""
+    cur = reg.db.execute("UPDATE model_versions SET artifact_sha256 = ? WHERE id = ? AND artifact_sha256 = ?",
+                         (new, int(version_id), old))
+    return cur.rowcount == 1
+
+
 def list_models(reg: Registry) -> list[RegisteredModel]:
     """Every registered model, newest first, with its latest version number."""
     rows = reg.query(

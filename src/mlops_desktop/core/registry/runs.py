@@ -142,6 +142,12 @@ def get(reg: Registry, run_id: int | str) -> Run:
     return _run(row)
 
 
+def host_of(reg: Registry, run_id: int) -> Optional[str]:
+    """The computer a run ran on (None for runs from before it was recorded)."""
+    row = reg.query_one("SELECT host FROM runs WHERE id = ?", (int(run_id),))
+    return None if row is None else row["host"]
+
+
 def list_all(reg: Registry, *, dataset_id: Optional[int] = None,
              limit: Optional[int] = None) -> list[Run]:
     """Runs, newest first, optionally of one dataset."""

@@ -37,23 +37,36 @@ def find_version(ws: "Workspace", name_or_ref: str, version: Optional[int] = Non
 
 def load_model(ws: "Workspace", name_or_ref: str, version: Optional[int] = None) -> Any:
     """The fitted model (a scikit-learn Pipeline, or a SegmentRouter for a segmented
-    model) of a registered version. Its artifact's SHA-256 is checked first; a
-    mismatch raises :class:`~..artifacts.ArtifactError` and nothing is unpickled."""
-    from ..artifacts import load_model_file
-
-    return load_model_file(ws, find_version(ws, name_or_ref, version).artifact_sha256)
+    model) of a registered version (see :func:`load_version_model`)."""
+    return load_version_model(ws, find_version(ws, name_or_ref, version))
 
 
 def load_run_model(ws: "Workspace", run_id: int) -> Any:
     """The fitted model a run registered (checked like :func:`load_model`)."""
-    from ..artifacts import load_model_file
     from .errors import TrainError
 
     run = run_rows.get(ws.registry, run_id)
     version = model_rows.version_for_run(ws.registry, run.id)
     if version is None:
         raise TrainError(f"Run {run.id} registered no model (its status is {run.status}).")
-    return load_model_file(ws, version.artifact_sha256)
+    return load_version_model(ws, version)
+
+
+def load_version_model(ws: "Workspace", mv: "ModelVersion") -> Any:
+    """A version's fitted model, only from the file its audit entries record, after that
+    file's SHA-256 is checked, read as a skops file of trusted types (never unpickled).
+    Raises :class:`~..artifacts.ArtifactError` (or its ``UntrustedModelError``) otherwise."""
+    from ..artifacts import ArtifactError, load_model_file
+    from ..registry.provenance import model_file_of
+
+    recorded = model_file_of(ws.registry, mv.id)
+    if recorded.problem or recorded.sha256 != mv.artifact_sha256:
+        why = recorded.problem or (f"the registry points to the file {mv.artifact_sha256[:12]}…, but the "
+                                   f"audit log records {str(recorded.sha256)[:12]}…: the model was swapped")
+        raise ArtifactError(f"The model file of {mv.ref} was not loaded: {why}. Run "
+                            "'mlops-desktop verify' for the whole picture; restore the workspace from "
+                            "a backup you trust, or train the model again.")
+    return load_model_file(ws, mv.artifact_sha256, owner=mv.ref)
 
 
 def describe_version(ws: "Workspace", name_or_ref: str, version: Optional[int] = None) -> dict[str, Any]:
@@ -64,7 +77,7 @@ def describe_version(ws: "Workspace", name_or_ref: str, version: Optional[int] =
     found = find_version(ws, name_or_ref, version)
     coefficients, notes = None, []
     if found.family in ("ols", "logistic") and not found.details.get("segment_by"):
-        model = load_model(ws, found.model, found.version)
+        model = load_version_model(ws, found)
         coefficients = coefficient_table(model)
         notes = coefficient_notes(model, found.details.get("rows"))
     out = found.to_dict()

@@ -297,16 +297,10 @@ def _original(ws: "Workspace", run_id: int | str) -> run_rows.Run:
 
 
 def _check_snapshot(ws: "Workspace", run: run_rows.Run) -> None:
-    from ..storage import sha256_file
+    from ..data.catalog import snapshot_path
 
     ds = ws.dataset(run.dataset_id)
-    path = ws.root / ds.snapshot
-    if not path.is_file():
-        raise TrainError(f"The snapshot of dataset {ds.name!r} is missing ({path}); run {run.id} "
-                         "cannot be reproduced. Restore the workspace from a backup.")
-    if sha256_file(path) != ds.snapshot_sha256:
-        raise TrainError(f"The snapshot of dataset {ds.name!r} was modified after import (its "
-                         f"SHA-256 no longer matches); run {run.id} cannot be reproduced from it.")
+    snapshot_path(ws, ds)  # present and unmodified, else the error names the file
     if ds.fingerprint != run.dataset_fingerprint:
         raise TrainError(f"Dataset {ds.name!r} is not the data run {run.id} was trained on "
                          "(its fingerprint differs).")

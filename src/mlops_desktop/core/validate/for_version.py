@@ -64,7 +64,7 @@ def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = N
     from .validation import validate_model
 
     mv = find_version(ws, ref)
-    model = load_model(ws, mv.ref)  # SHA-256 checked before anything is unpickled
+    model = load_model(ws, mv.ref)  # hash-checked, read as a skops file of trusted types
     train_df, holdout_df = load_split(ws, mv.run_id)
     if data is not None:
         ds = ws.dataset(data)
