@@ -54,6 +54,8 @@ class DriftReport:
     realized_performance: Optional[perf.RealizedPerformance] = None
     #: why there is no estimate (a regressor, no calibration), when there is none
     performance_note: str = ""
+    #: where the realized performance came from when labels were joined later (not stored with the report)
+    realized_note: str = ""
 
     @property
     def verdict(self) -> str:
