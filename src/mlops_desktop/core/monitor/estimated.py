@@ -5,12 +5,16 @@ which an exported package runs too."""
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 from mlops_model_support import performance as perf
 from mlops_model_support.labels import category_labels, class_label
+
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
 #: segments with fewer rows than this get no figures of their own (bands too wide to read)
 MIN_SEGMENT_ROWS = 50
@@ -59,3 +63,58 @@ def realized_batch(calibration: perf.Calibration, proba: np.ndarray, labels: pd.
                 out.segments[str(value)] = perf.realized(calibration, proba[known][rows],
                                                          [t for t, r in zip(text, rows) if r])
     return out
+
+
+# -- across batches ------------------------------------------------------------------------
+
+@dataclass
+class PerformancePoint:
+    """One batch on the performance timeline."""
+
+    report_id: int
+    label: str
+    #: when the batch happened: its period (split by date), IT's scoring time, else when it was compared
+    when: str
+    estimated: Optional[perf.PerformanceEstimate]
+    realized: Optional[perf.RealizedPerformance]
+
+
+@dataclass
+class PerformanceHistory:
+    """Every stored batch of a model version with an estimate or realized figures, in
+    time order."""
+
+    points: list[PerformancePoint] = field(default_factory=list)
+
+    def series(self, metric: str) -> dict[str, list[Optional[float]]]:
+        """Per point: "estimate", "low", "high", "realized" of ``metric`` (None where unknown)."""
+        out: dict[str, list[Optional[float]]] = {"estimate": [], "low": [], "high": [], "realized": []}
+        for p in self.points:
+            m = p.estimated.metrics.get(metric) if p.estimated is not None else None
+            out["estimate"].append(m.estimate if m is not None else None)
+            out["low"].append(m.low if m is not None else None)
+            out["high"].append(m.high if m is not None else None)
+            out["realized"].append(p.realized.metrics.get(metric) if p.realized is not None else None)
+        return out
+
+
+def batch_time(report: Any) -> str:
+    """When a stored batch happened, for ordering a timeline (ISO text)."""
+    source = report.batch.get("source") or {}
+    return str(source.get("period") or source.get("scored_at") or report.created_at or "")
+
+
+def performance_history(ws: "Workspace", model_name: str, version: int, *, limit: int = 500) -> PerformanceHistory:
+    """The version's stored batches (its newest ``limit`` reports) with their estimated
+    and realized performance, oldest batch first."""
+    from .history import drift_reports, load_report
+
+    points = []
+    for stored in drift_reports(ws, model_name=model_name, model_version=version, limit=limit):
+        report = load_report(ws, stored.id)
+        if report.estimated_performance is None and report.realized_performance is None:
+            continue
+        points.append(PerformancePoint(stored.id, report.label, batch_time(report), report.estimated_performance,
+                                       report.realized_performance))
+    points.sort(key=lambda p: (p.when, p.report_id))
+    return PerformanceHistory(points)
