@@ -143,7 +143,8 @@ def test_the_schema_describes_inputs_and_outputs(setup):
 def test_a_second_export_gives_identical_model_and_schema_files(setup):
     ws, ref, first, _, base = setup
     second = export_version(ws, ref, base / "again", actor="dora")
-    for rel in ("model/model.skops", "model/trusted_types.json", "schema.json", "reference_profile.json"):
+    for rel in ("model/model.skops", "model/trusted_types.json", "schema.json", "reference_profile.json",
+                "calibration.json", "MODEL_CARD.md"):
         assert (first.path / rel).read_bytes() == (second.path / rel).read_bytes(), rel
     files = sorted(p.relative_to(first.path).as_posix() for p in first.path.rglob("*") if p.is_file())
     differ = [rel for rel in files if (first.path / rel).read_bytes() != (second.path / rel).read_bytes()]

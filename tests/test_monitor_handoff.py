@@ -278,3 +278,33 @@ def test_labels_refused_with_a_clear_message(handoff, tmp_path):
     changed = run_cli("monitor", "labels", ref, "--batch", report_id, "--labels", str(tmp_path / "l.csv"),
                       "--id-column", "row_id", "--workspace", str(ws_copy))
     assert changed.returncode == 2 and "has changed since it was compared" in changed.stderr
+
+
+def test_the_html_report_and_the_model_card_show_the_performance(handoff, tmp_path):
+    from mlops_desktop.core.monitor import load_report, write_drift_report
+    from mlops_desktop.core.validate.card_markdown import model_card_markdown
+    from mlops_desktop.core.validate.for_version import model_card
+    from mlops_desktop.core.workspace import Workspace
+
+    base, ref, df, _, pkg, _ = handoff
+    exported = (pkg / "MODEL_CARD.md").read_text()
+    section = exported[exported.index("## Monitoring"):exported.index("## Limitations")]
+    assert "calibrated on" in section and "no concept drift" in section and "monitor import" in section
+    ws_copy = tmp_path / "ws"
+    shutil.copytree(base / "ws", ws_copy)
+    rows = df.sample(1500, random_state=4)
+    rows.drop(columns=["late"]).to_csv(tmp_path / "a.csv", index=False)
+    rows.to_csv(tmp_path / "b.csv", index=False)
+    out = run_cli("drift", "--reference", ref, "--current", str(tmp_path / "a.csv"), "--current",
+                  str(tmp_path / "b.csv"), "--report", str(tmp_path / "drift.html"), "--json",
+                  "--workspace", str(ws_copy))
+    html = (tmp_path / "drift.html").read_text()
+    assert "<h3>Performance</h3>" in html and "Performance across batches (ROC AUC)" in html
+    assert "no concept drift" in html
+    with Workspace.open(ws_copy) as ws:
+        card = model_card_markdown(model_card(ws, ref))
+        ids = [b["id"] for b in json.loads(out.stdout)["batches"]]
+        write_drift_report(tmp_path / "again.html", [load_report(ws, i) for i in ids])
+    section = card[card.index("## Monitoring"):card.index("## Limitations")]
+    assert "| a.csv |" in section and "| b.csv |" in section
+    assert (tmp_path / "again.html").read_text().count("<h3>Performance</h3>") == 2

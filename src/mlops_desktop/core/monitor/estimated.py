@@ -75,6 +75,7 @@ class PerformancePoint:
     label: str
     #: when the batch happened: its period (split by date), IT's scoring time, else when it was compared
     when: str
+    verdict: str
     estimated: Optional[perf.PerformanceEstimate]
     realized: Optional[perf.RealizedPerformance]
 
@@ -114,7 +115,7 @@ def performance_history(ws: "Workspace", model_name: str, version: int, *, limit
         report = load_report(ws, stored.id)
         if report.estimated_performance is None and report.realized_performance is None:
             continue
-        points.append(PerformancePoint(stored.id, report.label, batch_time(report), report.estimated_performance,
-                                       report.realized_performance))
+        points.append(PerformancePoint(stored.id, report.label, batch_time(report), report.verdict,
+                                       report.estimated_performance, report.realized_performance))
     points.sort(key=lambda p: (p.when, p.report_id))
     return PerformanceHistory(points)

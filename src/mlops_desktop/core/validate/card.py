@@ -53,6 +53,10 @@ class ModelCard:
     approvals: list[dict[str, Any]] = field(default_factory=list)
     segments: Optional[dict[str, Any]] = None
     override: Optional[dict[str, Any]] = None
+    #: life after handoff: {"calibration": summary or None, "note": text, "assumption": text,
+    #: "batches": [{label, when, verdict, estimated: {metric: [estimate, low, high]}, realized:
+    #: {metric: value}, reliable}], the newest ``MONITORED_BATCHES``}; None for an older card
+    monitoring: Optional[dict[str, Any]] = None
 
     @property
     def title(self) -> str:
@@ -198,3 +202,41 @@ def signed_interval(low: Optional[float], high: Optional[float]) -> str:
 
 def interval(low: Optional[float], high: Optional[float]) -> str:
     return "—" if low is None or high is None else f"{fmt(low)} to {fmt(high)}"
+
+
+def monitoring_rows(card: ModelCard) -> list[list[Any]]:
+    """The monitored batches as table rows: batch, when, drift verdict, estimated ROC
+    AUC and accuracy with their bands, realized ROC AUC and accuracy."""
+    def band(b: dict[str, Any], k: str) -> str:
+        e = (b.get("estimated") or {}).get(k)
+        if not e or e[0] is None:
+            return "—"
+        return f"{e[0]:.3f} ({e[1]:.3f}–{e[2]:.3f})" + ("" if b.get("reliable", True) else " unreliable")
+
+    def real(b: dict[str, Any], k: str) -> str:
+        v = (b.get("realized") or {}).get(k)
+        return "—" if v is None else f"{v:.3f}"
+
+    return [[b["label"], str(b["when"])[:10], b["verdict"], band(b, "roc_auc"), band(b, "accuracy"),
+             real(b, "roc_auc"), real(b, "accuracy")] for b in (card.monitoring or {}).get("batches", [])]
+
+
+MONITORING_HEAD = ["batch", "when", "drift", "ROC AUC estimated (band)", "accuracy estimated (band)",
+                   "ROC AUC realized", "accuracy realized"]
+
+
+def calibration_sentence(card: ModelCard) -> str:
+    """How the estimated performance is calibrated, in one sentence."""
+    m = card.monitoring or {}
+    cal = m.get("calibration")
+    if not cal:
+        return m.get("note") or "No estimated performance for this version."
+    used = [k for k, v in (cal.get("isotonic") or {}).items() if v]
+    ece = ", ".join(f"{k}: {v:.3f} raw → {(cal.get('ece_isotonic') or {}).get(k) or 0:.3f} isotonic"
+                    for k, v in (cal.get("ece_raw") or {}).items() if v is not None)
+    decision = (f"positive class {cal['positive_class']} at threshold {cal['threshold']:.4g}"
+                if cal.get("threshold") is not None else "the most probable class")
+    return (f"Estimated performance without labels uses the model's probabilities calibrated on "
+            f"{cal.get('reference_rows', 0):,} holdout rows ({cal.get('reference') or 'the holdout'}): isotonic "
+            f"regression {'applied to ' + ', '.join(used) if used else 'not applied (it did not lower the calibration error)'}"
+            f"; expected calibration error {ece or 'not measured'}. Decision: {decision}.")

@@ -12,7 +12,8 @@ import re
 from typing import Any, Iterable, Optional, Sequence
 
 from ..checks.result import fmt, fmt_p
-from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, interval, metric_rows, signed,
+from .card import (MONITORING_HEAD, NO_CHECK_RESULTS, ModelCard, approval_rows, calibration_sentence,
+                   monitoring_rows, interval, metric_rows, signed,
                    signed_interval, warning_figures, warning_name)
 from .metrics import label
 
@@ -100,6 +101,12 @@ def model_card_markdown(card: ModelCard) -> str:
                 interval(r.get("ci_low"), r.get("ci_high"))]
             rows.append(row + ([r.get("odds_ratio")] if has_or else []))
         lines += _table(head, rows)
+    if card.monitoring is not None:
+        lines += ["## Monitoring", "", calibration_sentence(card), "", card.monitoring.get("assumption", ""), ""]
+        if card.monitoring.get("batches"):
+            lines += _table(MONITORING_HEAD, monitoring_rows(card))
+        else:
+            lines += [card.monitoring.get("history_note") or "No batch monitored yet.", ""]
     lines += ["## Limitations", ""]
     lims = card.shown_limitations()
     lines += [f"- {x}" for x in lims] if lims else ["None identified from the recorded facts."]
