@@ -164,7 +164,7 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
     results = [r for r, _ in done]
     charts = {r.name: c for r, c in done if c is not None}
     notes = []
-    prediction, performance, estimated, realized = _model_parts(reference, batch, t, notes, results)
+    prediction, labelled, estimated, realized = _model_parts(reference, batch, t, notes, results)
     target = None
     if reference.target_profile is not None and reference.target in present:
         try:
@@ -185,10 +185,10 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
                      f"{batch.source.get('split_by')} were left out of the periods.")
     summary = summarise(comparison, model_reference=reference.model is not None
                         or reference.description.get("type") == "model_version",
-                        target=target, performance=performance, estimated=estimated)
+                        target=target, performance=labelled, estimated=estimated)
     batch_info = {"label": batch.label, "rows": batch.rows, "fingerprint": batch_fingerprint,
                   "source": batch.source, "dataset_id": batch.dataset_id}
-    report = DriftReport(reference.to_dict(), batch_info, t, comparison, summary, target, performance, charts,
+    report = DriftReport(reference.to_dict(), batch_info, t, comparison, summary, target, labelled, charts,
                          notes, time.perf_counter() - started)
     report.estimated_performance, report.realized_performance = estimated, realized
     if reference.model is not None and estimated is None:
