@@ -308,3 +308,19 @@ def test_the_html_report_and_the_model_card_show_the_performance(handoff, tmp_pa
     section = card[card.index("## Monitoring"):card.index("## Limitations")]
     assert "| a.csv |" in section and "| b.csv |" in section
     assert (tmp_path / "again.html").read_text().count("<h3>Performance</h3>") == 2
+
+
+def test_a_summary_with_a_correct_hash_but_a_strange_body_is_refused(handoff, tmp_path):
+    from mlops_model_support.monitoring import body_hash
+
+    base, _, _, _, _, _ = handoff
+    ws_copy = tmp_path / "ws"
+    shutil.copytree(base / "ws", ws_copy)
+    for change in ({"rows": "many"}, {"features": {"distance": {"kind": "numeric", "rows": 5}}},
+                   {"estimated_performance": {"metrics": 3}}):
+        data = json.loads((base / "summary.json").read_text())
+        data["body"].update(change)
+        data["sha256"] = body_hash(data["body"])
+        (tmp_path / "odd.json").write_text(json.dumps(data))
+        refused = run_cli("monitor", "import", str(tmp_path / "odd.json"), "--workspace", str(ws_copy))
+        assert refused.returncode == 2 and "is refused" in refused.stderr, (change, refused.stderr)

@@ -141,6 +141,10 @@ def _import_one(ws: "Workspace", path: str, body: dict[str, Any], sha: str, refe
         report = summary_report(reference, body, t.to_dict())
     except monitoring.SummaryError as exc:
         raise SummaryRefused(f"{name} is refused: {exc}.") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # a correct hash over a body that is not what a package writes: data, not a bug
+        raise SummaryRefused(f"{name} is refused: its body is not a monitoring summary's "
+                             f"({type(exc).__name__}: {exc}).") from None
     known = {e["manifest_sha256"] for e in export_rows.for_version(ws.registry, mv.id)}
     if package.get("manifest_sha256") not in known:
         report.notes.append("The package that scored this batch is not one this workspace recorded exporting "
