@@ -279,7 +279,7 @@ class BatchMonitor:
                                              if c.rows > c.missing})
         out = perf.estimate(self.tally, reliable=reliable, reason=reason)
         for value, part in sorted(self.segment_tallies.items()):
-            if part.rows >= MIN_SEGMENT_ROWS:
+            if part.rows >= perf.MIN_SEGMENT_ROWS:
                 out.segments[value] = perf.estimate(part, reliable=reliable, reason=reason)
         return out
 
@@ -301,10 +301,6 @@ class BatchMonitor:
             "estimated_performance": est.to_dict() if est is not None else None,
         })
         return {"type": SUMMARY_TYPE, "format": SUMMARY_FORMAT, "body": body, "sha256": body_hash(body)}
-
-
-#: segments with fewer scored rows get no estimate of their own (as in the app)
-MIN_SEGMENT_ROWS = 50
 
 
 def read_summary(data: Any) -> dict[str, Any]:

@@ -70,6 +70,8 @@ BAND_LEVEL = 0.95
 BAND_SEED = 7919
 #: a feature lies outside the training range from this share of its batch's values
 OUTSIDE_SHARE = 0.05
+#: segments with fewer rows get no figures of their own (bands too wide to read)
+MIN_SEGMENT_ROWS = 50
 
 ASSUMPTION = ("Estimated from the model's calibrated probabilities, without labels: it assumes that "
               "how the outcome follows from the inputs is unchanged since training (no concept drift), "
@@ -278,10 +280,6 @@ class Tally:
             flat = cell * g + j
             self.weights[k] += (np.bincount(flat, weights=1 - w, minlength=b * 2 * g)
                                 + np.bincount(flat + 1, weights=w, minlength=b * 2 * g)).reshape(b, 2, g)
-
-    def merge(self, other: "Tally") -> None:
-        for name in ("n", "sp", "spp", "weights"):
-            getattr(self, name).__iadd__(getattr(other, name))
 
     def bootstrap_sums(self) -> np.ndarray:
         """The sum of p per cell under each bootstrap curve, (resamples, *shape)."""

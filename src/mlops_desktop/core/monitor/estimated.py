@@ -16,8 +16,6 @@ from mlops_model_support.labels import category_labels, class_label
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
-#: segments with fewer rows than this get no figures of their own (bands too wide to read)
-MIN_SEGMENT_ROWS = 50
 
 
 def segment_values(frame: pd.DataFrame, column: Optional[str]) -> Optional[np.ndarray]:
@@ -39,7 +37,7 @@ def estimate_batch(calibration: perf.Calibration, proba: np.ndarray, results: Se
     if segments is not None:
         for value in sorted(set(segments.tolist())):
             rows = segments == value
-            if rows.sum() < MIN_SEGMENT_ROWS:
+            if rows.sum() < perf.MIN_SEGMENT_ROWS:
                 continue
             part = perf.Tally(calibration)
             part.add(proba[rows])
@@ -59,7 +57,7 @@ def realized_batch(calibration: perf.Calibration, proba: np.ndarray, labels: pd.
         seg = segments[known]
         for value in sorted(set(seg.tolist())):
             rows = seg == value
-            if rows.sum() >= MIN_SEGMENT_ROWS:
+            if rows.sum() >= perf.MIN_SEGMENT_ROWS:
                 out.segments[str(value)] = perf.realized(calibration, proba[known][rows],
                                                          [t for t, r in zip(text, rows) if r])
     return out
