@@ -78,7 +78,8 @@ def test_the_package_holds_every_file_listed_in_its_manifest(setup):
                 "mlops_model_support/__init__.py", "mlops_model_support/estimators.py",
                 "mlops_model_support/drift.py", "mlops_model_support/scoring.py",
                 "mlops_model_support/mlflow_model.py", "mlops_model_support/labels.py",
-                "mlops_model_support/text_files.py", "mlops_model_support/spreadsheet.py"}
+                "mlops_model_support/text_files.py", "mlops_model_support/spreadsheet.py",
+                "mlops_model_support/performance.py", "mlops_model_support/monitoring.py", "calibration.json"}
     assert set(manifest["files"]) == expected
     on_disk = {p.relative_to(pkg).as_posix() for p in pkg.rglob("*") if p.is_file()}
     assert on_disk == expected | {"manifest.json"}
@@ -142,7 +143,8 @@ def test_the_schema_describes_inputs_and_outputs(setup):
 def test_a_second_export_gives_identical_model_and_schema_files(setup):
     ws, ref, first, _, base = setup
     second = export_version(ws, ref, base / "again", actor="dora")
-    for rel in ("model/model.skops", "model/trusted_types.json", "schema.json", "reference_profile.json"):
+    for rel in ("model/model.skops", "model/trusted_types.json", "schema.json", "reference_profile.json",
+                "calibration.json", "MODEL_CARD.md"):
         assert (first.path / rel).read_bytes() == (second.path / rel).read_bytes(), rel
     files = sorted(p.relative_to(first.path).as_posix() for p in first.path.rglob("*") if p.is_file())
     differ = [rel for rel in files if (first.path / rel).read_bytes() != (second.path / rel).read_bytes()]
@@ -351,7 +353,7 @@ def test_the_package_code_is_the_apps_mlops_model_support_byte_for_byte(setup):
     shipped = {"score.py": "score.py", "spark_score.py": "spark_score.py",
                **{f"mlops_model_support/{p.name}": p.name for p in source.glob("*.py")
                   if p.name not in ("score.py", "spark_score.py")}}
-    assert len(shipped) == 9
+    assert len(shipped) == 11
     for rel, name in shipped.items():
         assert (result.path / rel).read_bytes() == (source / name).read_bytes(), rel
     assert not (result.path / "mlops_model_support" / "score.py").exists()

@@ -197,3 +197,29 @@ def test_reading_options_in_a_fresh_environment(exported, python, tmp_path):
     before = source.read_bytes()
     refused = _run(python, pkg / "score.py", source, "-o", source, cwd=tmp_path)
     assert refused.returncode == 2 and source.read_bytes() == before
+
+
+def test_the_it_round_trip_monitor_out_then_monitor_import(exported, python, tmp_path):
+    """Issue 14: IT scores a batch with --monitor-out in the fresh environment (no app);
+    the summary is imported into the exporting workspace as a drift report with the
+    estimated performance."""
+    from conftest import run_cli
+
+    pkg, df, _, base = exported
+    batch = df.sample(2000, random_state=11)
+    batch.drop(columns=["late"]).to_csv(tmp_path / "tonight.csv", index=False)
+    result = _run(python, pkg / "score.py", tmp_path / "tonight.csv", "-o", tmp_path / "tonight.scored.csv",
+                  "--monitor-out", tmp_path / "tonight.monitor.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert _summary(result)["monitor_out"] == str(tmp_path / "tonight.monitor.json")
+    workspace = tmp_path / "ws"
+    shutil.copytree(base / "ws", workspace)
+    done = run_cli("monitor", "import", str(tmp_path / "tonight.monitor.json"), "--workspace", str(workspace),
+                   "--as", "dora", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)["imported"][0]
+    assert report["verdict"] == "no drift" and report["batch"]["rows"] == 2000
+    est = report["estimated_performance"]["metrics"]
+    assert all(m["low"] <= m["estimate"] <= m["high"] and m["reliable"] for m in est.values())
+    listed = run_cli("drift-reports", "--model", "late:1", "--workspace", str(workspace), "--json")
+    assert [r["id"] for r in json.loads(listed.stdout)] == [report["id"]]

@@ -2,6 +2,10 @@
 
 - ``scoring``: reading, checking and scoring a table in chunks, and drift checks;
 - ``drift``: the drift measures and rules (the app's Monitor page runs them too);
+- ``performance``: estimated performance from calibrated probabilities, and realized
+  performance by the same definitions (the app's Monitor page runs it too);
+- ``monitoring``: the monitoring summary of a scoring run (``score.py --monitor-out``),
+  which the app imports back;
 - ``labels``: category labels and numbers as the model reads them;
 - ``text_files``: how a CSV file is read, as the app's importer reads it;
 - ``spreadsheet``: text cells of files meant for people, safe to open in a spreadsheet;

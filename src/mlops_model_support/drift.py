@@ -574,6 +574,15 @@ def wasserstein_and_ks(reference: NumericDistribution, current: NumericDistribut
     return {"wasserstein": w, "ks_statistic": d, "ks_p_value": p, "ks_method": method}
 
 
+def outside_range_share(reference: NumericDistribution, current: NumericDistribution) -> float:
+    """The share of the batch's values below the reference's minimum or above its
+    maximum (the estimated performance is not trusted there)."""
+    if not current.count or reference.minimum is None or reference.maximum is None:
+        return 0.0
+    outside = (current.values < reference.minimum) | (current.values > reference.maximum)
+    return float(current.weights[outside].sum() / current.weights.sum())
+
+
 def kolmogorov_sf(d: float, n: int) -> float:
     """``scipy.stats.kstwo.sf(d, n)``, the p-value ``ks_2samp`` gives for large samples.
 
@@ -859,6 +868,7 @@ def compare_feature(ref: FeatureProfile, current: Distribution,
         metrics["wasserstein_normalised"] = metrics["wasserstein"] / std if std else None
         metrics["mean_change"] = current.mean - rd.mean
         metrics["mean_change_sd"] = metrics["mean_change"] / std if std else None
+        metrics["outside_range_share"] = outside_range_share(rd, current)
         if not rd.exact:
             metrics["sketch_error"] = rd.sketch_error
     else:

@@ -4,6 +4,7 @@
     python score.py INPUT [-o OUTPUT] [--format csv|parquet] [--chunksize N]
                           [--rejects FILE] [--id-columns A,B] [--log FILE]
                           [--delimiter D] [--decimal .|,] [--encoding E]
+                          [--monitor-out FILE.json]
     python score.py --verify
     python score.py --self-test
     python score.py --drift NEW_FILE [--report drift.html] [--delimiter D] [--decimal .|,]
@@ -195,6 +196,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    "examples/expected_output.csv")
     p.add_argument("--drift", metavar="NEW_FILE", help="compare a batch with the training data's profile")
     p.add_argument("--report", metavar="FILE.html", help="with --drift: also write an HTML report")
+    p.add_argument("--monitor-out", metavar="FILE.json", help="when scoring: also write the run's monitoring "
+                   "summary (counts on the training data's bins, the predictions' distribution, the estimated "
+                   "performance; no rows, no values of any row) for the analyst's app")
 
     def error(message: str) -> None:
         p.print_usage(sys.stderr)
@@ -208,6 +212,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         error("give an INPUT file to score, or one of --verify, --self-test, --drift NEW_FILE")
     if args.chunksize < 1:
         error("--chunksize must be at least 1")
+    if args.monitor_out and not args.input:
+        error("--monitor-out goes with an INPUT file to score")
+    if args.monitor_out and inside_package(args.monitor_out):
+        error("--monitor-out must not write into the package folder (its files are checked against "
+              "manifest.json); choose a file outside it")
     if args.delimiter is not None:
         args.delimiter = {"\\t": "\t", "tab": "\t"}.get(args.delimiter.lower(), args.delimiter)
         if len(args.delimiter) != 1:
@@ -251,7 +260,8 @@ def overwrites_input(args: argparse.Namespace, output: str | None, log_path: str
     source = args.input or args.drift
     if not source:
         return None
-    written = [("output", output), ("rejects file", args.rejects), ("log", log_path), ("report", args.report)]
+    written = [("output", output), ("rejects file", args.rejects), ("log", log_path), ("report", args.report),
+               ("monitoring summary", args.monitor_out)]
     for what, path in written:
         if path and same_file(source, path):
             return f"the {what} {path} is the input file itself; choose another name (scoring never " \
@@ -317,9 +327,14 @@ def main(argv: list[str] | None = None) -> int:
         log(f"Scoring {args.input} with {package.ref} into {output} (reading: delimiter "
             f"{reading['delimiter']!r}, decimal {reading['decimal']!r}, encoding {reading['encoding']})")
         ids = [c.strip() for c in args.id_columns.split(",") if c.strip()] if args.id_columns else None
+        monitor = package.monitor() if args.monitor_out else None
         summary = package.score_file(args.input, output, fmt=args.format, chunk_rows=args.chunksize,
-                                     rejects=args.rejects, id_columns=ids, log=log, **reading)
+                                     rejects=args.rejects, id_columns=ids, log=log, monitor=monitor, **reading)
         summary["log"] = log_path
+        if monitor is not None:
+            write_monitor_summary(args.monitor_out, monitor, summary, manifest_sha)
+            summary["monitor_out"] = args.monitor_out
+            log(f"Monitoring summary written to {args.monitor_out}")
         log("Done: " + json.dumps(summary, default=str))
         summary_line(summary)
         if summary["status"] == scoring.ALL_REJECTED:
@@ -346,6 +361,28 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     finally:
         log.close()
+
+
+def write_monitor_summary(path: str, monitor, run: dict, manifest_sha: str) -> None:
+    """The run's monitoring summary (see mlops_model_support/monitoring.py), written
+    under a temporary name and renamed when complete."""
+    with open(os.path.join(HERE, MANIFEST), encoding="utf-8") as fh:
+        manifest = json.load(fh)
+    package = {"model": manifest.get("model"), "version": manifest.get("version"),
+               "task": manifest.get("task"), "artifact_sha256": manifest.get("artifact_sha256"),
+               "model_file_sha256": manifest["files"]["model/model.skops"]["sha256"],
+               "manifest_sha256": manifest_sha, "exporter": manifest.get("exporter")}
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    data = monitor.summary(run=run, package=package, scored_at=stamp)
+    tmp = f"{path}.{os.getpid()}.partial"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, allow_nan=False, indent=1, sort_keys=True)
+            fh.write("\n")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def default_output(source: str, fmt: str | None) -> str:

@@ -267,10 +267,11 @@ class ModelPackage:
                    id_columns: Optional[list[str]] = None,
                    log: Callable[[str], None] = lambda message: None,
                    delimiter: Optional[str] = None, decimal: str = ".",
-                   encoding: str = "utf-8") -> dict[str, Any]:
+                   encoding: str = "utf-8", monitor: Any = None) -> dict[str, Any]:
         """Score a CSV or Parquet file chunk by chunk into ``output`` (CSV or Parquet),
         rejected rows into ``rejects``; returns the summary. ``delimiter`` (default ','
         or a tab for ``.tsv``), ``decimal`` and ``encoding`` say how a CSV file is written.
+        ``monitor``: a ``monitoring.BatchMonitor`` (:meth:`monitor`) that sees every chunk.
         A CSV row with the wrong number of fields is rejected with its line; the summary's
         ``status`` is :data:`ALL_REJECTED` when rows were read and none was scored.
         Raises :class:`ModelLoadError` before reading when the model cannot be loaded."""
@@ -303,6 +304,8 @@ class ModelPackage:
                 outputs, reasons = self.score_prepared(frame, reasons)
                 scored = _is_none(reasons)
                 stats.count_missing(frame, scored)
+                if monitor is not None:
+                    monitor.add(frame, reasons, outputs, scored)
                 n_ok = int(scored.sum())
                 rows = input_rows(np.arange(first + 1, first + table.num_rows + 1), [m.row for m in malformed])
                 columns: dict[str, Any] = {"input_row": pa.array(rows[scored])}
@@ -378,6 +381,21 @@ class ModelPackage:
         if present:
             log(f"Id columns copied to the output: {', '.join(present)}")
         return present
+
+    def monitor(self) -> Any:
+        """What a scoring run gathers for its monitoring summary (``monitoring``): the
+        reference's cells and, for a classifier with ``calibration.json``, the tally of
+        its estimated performance."""
+        from . import drift as metrics
+        from . import monitoring
+        from . import performance as perf
+
+        profile = metrics.ReferenceProfile.from_dict(_read_json(self.folder / "reference_profile.json"))
+        path = self.folder / "calibration.json"
+        calibration = perf.Calibration.from_dict(_read_json(path)) if path.is_file() else None
+        if calibration is not None and calibration.classes != list(self.classes or []):
+            raise InputError("calibration.json does not name the model's classes; the package is inconsistent.")
+        return monitoring.BatchMonitor(profile, calibration, self.classes, self.schema["model"].get("segment_by"))
 
     # -- drift -------------------------------------------------------------------------------
 

@@ -59,3 +59,52 @@ def test_one_file_split_by_month_gives_a_timeline(monitor, qtbot):
     assert page.run.timeline is not None
     page.tabs.setCurrentIndex(2)
     screenshot(window, "monitor_timeline")
+
+
+def test_performance_panel_estimate_band_and_realized_by_month(window, qtbot, tmp_path):
+    """Issue 14: a classifier trained on the first half of 2013; the second half split
+    by month, labels known for July to September only: the Performance tab shows each
+    month's estimate with its band beside the drift verdict, the realized figures where
+    labels exist, and the timeline across the months."""
+    import numpy as np
+
+    from mlops_desktop.core.train import TrainSpec, train
+
+    flights = pd.read_csv(FLIGHTS)
+    flights = flights[flights["arr_delay"].notna()].copy()
+    flights["late"] = np.where(flights["arr_delay"] > 15, "late", "on time")
+    flights = flights.drop(columns=["arr_delay", "arr_time", "air_time"])
+    flights["flight_date"] = pd.to_datetime(flights[["year", "month", "day"]]).dt.strftime("%Y-%m-%d")
+    first, second = tmp_path / "h1.csv", tmp_path / "h2.csv"
+    flights[flights["month"] <= 6].to_csv(first, index=False)
+    h2 = flights[flights["month"] > 6].copy()
+    h2.loc[h2["month"] > 9, "late"] = None  # labels arrive later: none yet for October to December
+    h2.to_csv(second, index=False)
+    ws = window.state.workspace
+    ws.import_file(first, name="flights_h1", actor="ann")
+    train(ws, TrainSpec(dataset="flights_h1", target="late", models=["logistic"], model_name="late",
+                        features=["carrier", "origin", "dep_delay", "distance", "hour"], search_candidates=0,
+                        cv_folds=2), actor="ann")
+    window.state.models_changed.emit("late:1")
+    window.go_to("Monitor")
+    page = window.page("Monitor")
+    from mlops_desktop.gui.widgets import find_data
+
+    page.reference.setCurrentIndex(find_data(page.reference, ("model", "late:1")))
+    page.add_batch("file", str(second))
+    page.split_column.setCurrentText("flight_date")
+    page.compare()
+    wait_jobs(qtbot, window, timeout_s=180)
+    assert page.run is not None and len(page.run.reports) == 6
+    history = page.performance_history
+    assert [p.label for p in history.points] == ["2013-07", "2013-08", "2013-09", "2013-10", "2013-11", "2013-12"]
+    assert all(p.estimated is not None for p in history.points)
+    assert [p.realized is not None for p in history.points] == [True] * 3 + [False] * 3
+    page.batch_list.setCurrentRow(1)  # August: estimate and realized
+    text = page.performance_text.text()
+    assert "Realized performance replaces the estimate" in text and "ROC AUC" in text and "no concept drift" in text
+    page.tabs.setCurrentIndex(page.tabs.count() - 1)
+    screenshot(window, "monitor_performance_labelled")
+    page.batch_list.setCurrentRow(4)  # November: no labels yet
+    assert "No labels yet: the performance is estimated" in page.performance_text.text()
+    screenshot(window, "monitor_performance_estimated")

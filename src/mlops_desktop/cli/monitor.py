@@ -1,4 +1,6 @@
-"""Commands to watch data after training: drift, drift-thresholds, drift-reports.
+"""Commands to watch data after training: drift, drift-thresholds, drift-reports, and
+``monitor labels`` (labels that arrived later) and ``monitor import`` (summaries of IT's
+scoring runs).
 
 ``drift`` exits 0 when no batch drifted, 4 when one did (so a scheduled job can act
 on it), 2 on bad input, including a batch with features that cannot be compared.
@@ -49,7 +51,90 @@ def register(sub: Any) -> dict:
     p.add_argument("--limit", type=int, default=50, help="how many (default 50; 0 for all)")
     p.add_argument("--show", type=int, metavar="ID", help="one report in full")
     add_common(p)
-    return {"drift": cmd_drift, "drift-thresholds": cmd_thresholds, "drift-reports": cmd_reports}
+
+    p = sub.add_parser("monitor", help="life after handoff: labels that arrived later, summaries of IT's "
+                                       "scoring runs")
+    group = p.add_subparsers(dest="monitor_command", metavar="ACTION", parser_class=type(p))
+    group.required = True
+    q = group.add_parser("labels", help="join labels to a scored batch by id and record the realized "
+                                        "performance next to the estimate")
+    q.add_argument("version", metavar="MODEL:VERSION", help="the model version that scored the batch")
+    q.add_argument("--batch", required=True, type=int, metavar="REPORT_ID",
+                   help="the drift report of the batch (see drift-reports)")
+    q.add_argument("--labels", required=True, metavar="FILE", help="a CSV/Excel/Parquet file with the ids and "
+                   "the labels")
+    q.add_argument("--id-column", required=True, metavar="COL", help="the id column, in the batch and the file")
+    q.add_argument("--label-column", metavar="COL", help="the labels' column (default: the model's target)")
+    add_common(q)
+    add_actor(q)
+    q = group.add_parser("import", help="bring monitoring summaries of IT's scoring runs (score.py "
+                                        "--monitor-out) into the workspace as drift reports")
+    q.add_argument("files", nargs="+", metavar="FILE.json")
+    add_common(q)
+    add_actor(q)
+    return {"drift": cmd_drift, "drift-thresholds": cmd_thresholds, "drift-reports": cmd_reports,
+            "monitor": cmd_monitor}
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    return {"labels": cmd_labels, "import": cmd_import}[args.monitor_command](args)
+
+
+def _metric_rows(report: Any) -> list[list[str]]:
+    """Per metric: the estimate with its band, and the realized value when known."""
+    from mlops_model_support.performance import METRIC_LABELS, METRICS
+
+    est, real = report.estimated_performance, report.realized_performance
+    rows = []
+    for k in METRICS:
+        e = est.metrics.get(k) if est is not None else None
+        shown = (f"{e.estimate:.3f} ({e.low:.3f}–{e.high:.3f})" + ("" if e.reliable else " unreliable")
+                 if e is not None and e.estimate is not None else "—")
+        rows.append([METRIC_LABELS[k], shown, short(real.metrics.get(k)) if real is not None else "—"])
+    return rows
+
+
+def cmd_labels(args: argparse.Namespace) -> int:
+    from ..core.monitor.labels import record_labels
+
+    with open_workspace(args, create=False) as ws:
+        result = record_labels(ws, args.version, args.batch, Path(args.labels), args.id_column,
+                               label_column=args.label_column, actor=who(args))
+
+    def text() -> str:
+        c = result.counts
+        lines = [f"Labels for drift report {result.report.id} ({result.report.label}) of {result.version}: "
+                 f"{c.matched:,} rows matched.",
+                 f"  batch rows without a label: {c.unlabelled:,}; label rows with an id the batch does not have: "
+                 f"{c.unknown_ids:,}; ids given more than once (their {c.duplicate_rows:,} label rows left out): "
+                 f"{c.duplicate_ids:,}; batch rows sharing an id (left out): {c.batch_duplicate_rows:,}", "",
+                 table(_metric_rows(result.report), ["METRIC", "ESTIMATED (95% BAND)", "REALIZED"]),
+                 "", f"Recorded as realized performance {result.record_id}."]
+        return "\n".join(lines)
+
+    emit(args, result.to_dict(), text)
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from ..core.monitor.imported import import_summaries
+
+    with open_workspace(args, create=False) as ws:
+        result = import_summaries(ws, [Path(f) for f in args.files], actor=who(args))
+
+    def text() -> str:
+        lines = []
+        for r in result.reports:
+            lines.append(f"[{r.verdict.upper()}] {r.label} ({r.batch['rows']:,} rows), stored as drift report "
+                         f"{r.id}: {r.summary}")
+        for path, why in result.refused:
+            lines.append(f"REFUSED {path}: {why}")
+        return "\n".join(lines)
+
+    emit(args, result.to_dict(), text)
+    for path, why in result.refused:
+        print(f"error: {why}", file=sys.stderr)
+    return EXIT_USER if result.refused else EXIT_OK
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
@@ -125,6 +210,11 @@ def _drift_text(run: Any, path: Optional[Path]) -> str:
         lines += ["", table(rows, ["FEATURE", "TYPE", "VERDICT", "PSI", "DISTANCE", "KS D / CHI2", "P",
                                    "DECIDED BY"])]
         lines += [f"  {n}" for n in last.notes]
+        if last.estimated_performance is not None or last.realized_performance is not None:
+            lines += ["", "Performance (estimated from calibrated probabilities without labels; realized on "
+                      "labelled rows):", table(_metric_rows(last), ["METRIC", "ESTIMATED (95% BAND)", "REALIZED"])]
+        elif last.performance_note:
+            lines += ["", last.performance_note]
     else:
         timeline = run.timeline
         rows = [[name] + [_SHORT_VERDICT.get(v, v) for v in entry["verdict"]]

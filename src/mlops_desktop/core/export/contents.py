@@ -83,10 +83,7 @@ def build_schema(mv: "ModelVersion", model: Any, train: pd.DataFrame, ds: "Datas
     classification = mv.task != "regression"
     classes = [class_label(c) for c in getattr(model, "classes_", [])] if classification else None
     report = (validation or {}).get("report") or {}
-    threshold = report.get("threshold") if classification and classes and len(classes) == 2 else None
-    positive = report.get("positive_class") if threshold is not None else None
-    if positive is not None and str(positive) not in (classes or []):
-        threshold = positive = None  # a validation of another labelling: no threshold to apply
+    threshold, positive = decision_threshold(report, classes)
     outputs: list[dict[str, str]] = []
     if classification:
         outputs.append({"name": "prediction", "type": "string"})
@@ -117,6 +114,17 @@ def build_schema(mv: "ModelVersion", model: Any, train: pd.DataFrame, ds: "Datas
         "unseen_categories": "accepted: handled as at training time (grouped with rare or unknown "
                              "levels) and counted in the scoring summary",
     }
+
+
+def decision_threshold(report: dict[str, Any], classes: Optional[list[str]]) -> tuple[Optional[float], Optional[str]]:
+    """The decision threshold a validation report chose and its positive class, for a
+    binary classifier with ``classes`` (labels as text); (None, None) when there is none
+    (more classes, no threshold, or a validation of another labelling)."""
+    threshold = report.get("threshold") if classes and len(classes) == 2 else None
+    positive = report.get("positive_class") if threshold is not None else None
+    if positive is not None and str(positive) not in (classes or []):
+        return None, None
+    return (None if threshold is None else float(threshold)), (None if positive is None else str(positive))
 
 
 def input_file_options(ds: "Dataset") -> dict[str, str]:

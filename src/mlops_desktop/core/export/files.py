@@ -25,6 +25,8 @@ LIBRARY = {
     "__init__.py": "the package's own code (no need for this app)",
     "scoring.py": "reading, checking and scoring tables; drift checks",
     "drift.py": "the drift measures and rules of the Monitor page",
+    "performance.py": "estimated performance from calibrated probabilities (no labels needed)",
+    "monitoring.py": "the monitoring summary of a scoring run (--monitor-out)",
     "labels.py": "category labels and numbers as the model reads them",
     "text_files.py": "how a CSV file is read, as the app's importer reads it",
     "spreadsheet.py": "text cells made safe to open in a spreadsheet (the rejects file)",

@@ -208,10 +208,12 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
     schema = contents.build_schema(mv, model, train_df, ds, validation)
     steps.start("profile", "Summarising the training data for drift checks")
     thresholds = effective_thresholds(ws, mv.model).to_dict()
-    profile = _reference_profile(ws, mv, thresholds)
+    profile, calibration = _reference_profile(ws, mv, thresholds)
     steps.start("card", "Writing the model card and the README")
     # the card shows the validation the approval rested on, as schema.json's threshold does
-    card = model_card(ws, mv.ref, validation=ValidationReport.from_dict(validation["report"]) if validation else None)
+    card = model_card(ws, mv.ref, validation=ValidationReport.from_dict(validation["report"]) if validation else None,
+                      calibration=calibration.summary() if calibration is not None else None,
+                      monitoring_history=False)
     approvals = approvals_of(ws, mv)
     details = mv.details if isinstance(mv.details, dict) else {}
     pins = contents.pinned_requirements()
@@ -226,6 +228,8 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
                  {"trusted": trusted, "loader": "skops.io.load(path, trusted=trusted)"})),
              _write(tmp, "schema.json", contents.canonical_json(schema)),
              _write(tmp, "reference_profile.json", contents.canonical_json(profile)),
+             *([_write(tmp, "calibration.json", contents.canonical_json(calibration.to_dict()))]
+               if calibration is not None else []),
              _write(tmp, "requirements.txt", contents.requirements_text(pins, training_versions).encode()),
              _write(tmp, "MODEL_CARD.md", model_card_markdown(card).encode()),
              _write(tmp, "model_card.html", model_card_html(card).encode()),
@@ -265,11 +269,14 @@ def _app_version() -> str:
     return __version__
 
 
-def _reference_profile(ws: "Workspace", mv: "ModelVersion", thresholds: dict[str, Any]) -> dict[str, Any]:
-    """The Monitor page's reference for the version, as a stored profile (no rows)."""
+def _reference_profile(ws: "Workspace", mv: "ModelVersion", thresholds: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """The Monitor page's reference for the version, as a stored profile (no rows), and
+    a classifier's calibration for estimated performance (seeded: the same numbers at
+    every export of the version), or None."""
     from ..monitor.for_version import reference_for_version
 
-    return reference_for_version(ws, mv.ref).stored_profile(thresholds=thresholds)
+    reference = reference_for_version(ws, mv.ref)
+    return reference.stored_profile(thresholds=thresholds), reference.calibration
 
 
 def _check(folder: Path, app_model: Any, steps: Steps) -> dict[str, Any]:

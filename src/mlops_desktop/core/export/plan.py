@@ -116,6 +116,9 @@ def plan_export(ws: "Workspace", ref: str) -> ExportPlan:
              PlannedFile("model/trusted_types.json", "the types the model needs, trusted by name on load", None),
              PlannedFile("schema.json", "input columns, types, categories, ranges; the outputs", None),
              PlannedFile("reference_profile.json", "the training data's summary for drift checks (no rows)", None),
+             *([PlannedFile("calibration.json", "the probabilities' calibration on the holdout, for the "
+                            "estimated performance in --monitor-out (plain numbers)", None)]
+               if mv.task != "regression" else []),
              PlannedFile("requirements.txt", "the exact library versions to install", None),
              PlannedFile("MODEL_CARD.md", "the model card, with the approvals", None),
              PlannedFile("model_card.html", "the model card as a web page", None),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from mlops_model_support import drift as metrics
+from mlops_model_support import performance as perf
 
 from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
 from . import columns
@@ -47,6 +48,14 @@ class DriftReport:
     series_id: Optional[str] = None
     created_at: Optional[str] = None
     created_by: Optional[str] = None
+    #: a classifier's performance estimated from its calibrated probabilities (no labels needed)
+    estimated_performance: Optional[perf.PerformanceEstimate] = None
+    #: its performance on the batch's labelled rows, by the estimate's definitions
+    realized_performance: Optional[perf.RealizedPerformance] = None
+    #: why there is no estimate (a regressor, no calibration), when there is none
+    performance_note: str = ""
+    #: where the realized performance came from when labels were joined later (not stored with the report)
+    realized_note: str = ""
 
     @property
     def verdict(self) -> str:
@@ -96,7 +105,12 @@ class DriftReport:
             "prediction": c.prediction.to_dict() if c.prediction else None,
             "target": self.target.to_dict() if self.target else None,
             "performance": self.performance, "extra_columns": c.extra_columns,
-            "charts": self.charts, "notes": self.notes, "seconds": round(self.seconds, 3)})
+            "charts": self.charts, "notes": self.notes, "seconds": round(self.seconds, 3),
+            "estimated_performance": (self.estimated_performance.to_dict()
+                                      if self.estimated_performance is not None else None),
+            "realized_performance": (self.realized_performance.to_dict()
+                                     if self.realized_performance is not None else None),
+            "performance_note": self.performance_note})
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "DriftReport":
@@ -110,7 +124,12 @@ class DriftReport:
                    metrics.FeatureResult.from_dict(d["target"]) if d.get("target") else None,
                    d.get("performance"), d.get("charts") or {}, list(d.get("notes") or []),
                    float(d.get("seconds") or 0.0), d.get("id"), d.get("series_id"), d.get("created_at"),
-                   d.get("created_by"))
+                   d.get("created_by"),
+                   perf.PerformanceEstimate.from_dict(d["estimated_performance"])
+                   if d.get("estimated_performance") else None,
+                   perf.RealizedPerformance.from_dict(d["realized_performance"])
+                   if d.get("realized_performance") else None,
+                   str(d.get("performance_note") or ""))
 
 
 def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thresholds] = None, *,
@@ -145,7 +164,7 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
     results = [r for r, _ in done]
     charts = {r.name: c for r, c in done if c is not None}
     notes = []
-    prediction, perf = _model_parts(reference, batch, t, notes)
+    prediction, labelled, estimated, realized = _model_parts(reference, batch, t, notes, results)
     target = None
     if reference.target_profile is not None and reference.target in present:
         try:
@@ -166,37 +185,51 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
                      f"{batch.source.get('split_by')} were left out of the periods.")
     summary = summarise(comparison, model_reference=reference.model is not None
                         or reference.description.get("type") == "model_version",
-                        target=target, performance=perf)
+                        target=target, performance=labelled, estimated=estimated)
     batch_info = {"label": batch.label, "rows": batch.rows, "fingerprint": batch_fingerprint,
                   "source": batch.source, "dataset_id": batch.dataset_id}
-    return DriftReport(reference.to_dict(), batch_info, t, comparison, summary, target, perf, charts,
-                       notes, time.perf_counter() - started)
+    report = DriftReport(reference.to_dict(), batch_info, t, comparison, summary, target, labelled, charts,
+                         notes, time.perf_counter() - started)
+    report.estimated_performance, report.realized_performance = estimated, realized
+    if reference.model is not None and estimated is None:
+        report.performance_note = reference.calibration_note
+    return report
 
 
-def _model_parts(reference: Reference, batch: Batch, t: dict[str, Any],
-                 notes: list[str]) -> tuple[Optional[metrics.FeatureResult], Optional[dict[str, Any]]]:
-    """Prediction drift and, for a labelled batch, performance."""
+def _model_parts(reference: Reference, batch: Batch, t: dict[str, Any], notes: list[str],
+                 results: list[metrics.FeatureResult]) -> tuple[
+        Optional[metrics.FeatureResult], Optional[dict[str, Any]], Optional[perf.PerformanceEstimate],
+        Optional[perf.RealizedPerformance]]:
+    """Prediction drift, a classifier's estimated performance and, for a labelled batch,
+    its performance (the training metrics, and the estimate's metrics realized)."""
     if reference.model is None or reference.profile.predictions is None:
-        return None, None
+        return None, None, None, None
+    from .estimated import estimate_batch, realized_batch, segment_values
+
     frame = batch.table.to_pandas()
-    scores, why = score_batch(reference.model, frame, reference.model_features)
+    scores, proba, why = score_batch(reference.model, frame, reference.model_features)
     pred_profile = reference.profile.predictions
     if scores is None:
-        return metrics.not_comparable("prediction", pred_profile.kind, why), None
+        return metrics.not_comparable("prediction", pred_profile.kind, why), None, None, None
     try:
         prediction = metrics.compare_feature(pred_profile, metrics.distribution_of(scores, pred_profile.kind), t)
     except metrics.NotComparable as exc:
         prediction = metrics.not_comparable("prediction", pred_profile.kind, str(exc))
-    perf = None
+    performance_now = estimated = realized = None
     target = reference.target
+    segments = segment_values(frame, reference.segment_column)
+    if reference.calibration is not None and proba is not None:
+        estimated = estimate_batch(reference.calibration, proba, results, segments)
     if target and target in frame.columns:
         if reference.evaluate is not None:
-            perf = performance(reference.model, frame, reference.model_features, target,
-                               reference.evaluate, reference.holdout_metrics)
-            perf["holdout_source"] = reference.holdout_source
+            performance_now = performance(reference.model, frame, reference.model_features, target,
+                                          reference.evaluate, reference.holdout_metrics)
+            performance_now["holdout_source"] = reference.holdout_source
         else:
             notes.append("The batch is labelled, but no metric function was given: no performance.")
-    return prediction, perf
+        if reference.calibration is not None and proba is not None:
+            realized = realized_batch(reference.calibration, proba, frame[target], segments)
+    return prediction, performance_now, estimated, realized
 
 
 @dataclass

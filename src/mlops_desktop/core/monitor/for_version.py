@@ -24,7 +24,7 @@ def reference_for_version(ws: "Workspace", ref: str) -> Reference:
 
     mv = find_version(ws, ref)
     model = load_model(ws, mv.ref)  # hash-checked, read as a skops file of trusted types
-    train_df, _holdout = load_split(ws, mv.run_id)
+    train_df, holdout_df = load_split(ws, mv.run_id)
     ds = ws.dataset(run(ws, mv.run_id).dataset_id)
     # a segmented model scores each row with its segment's model, so it needs (and the
     # reference compares) the segment column even when it is not a feature
@@ -67,10 +67,45 @@ def reference_for_version(ws: "Workspace", ref: str) -> Reference:
 
         evaluate = as_validated
 
-    ref = Reference.from_frame(
+    reference = Reference.from_frame(
         train_df[[*inputs, mv.target]], kinds, model=model, importance=importance,
         name=f"model {mv.ref} (training rows of run {mv.run_id})", model_name=mv.model,
         model_version=mv.version, version_id=mv.id, target=mv.target, holdout_metrics=holdout,
         evaluate=evaluate)
-    ref.holdout_source = source
-    return ref
+    reference.holdout_source = source
+    reference.segment_column = segment
+    if mv.task == "regression":
+        reference.calibration_note = ("Estimated performance is given for classifiers; this model is a "
+                                      "regressor.")
+    else:
+        reference.calibration, reference.calibration_note = version_calibration(
+            ws, mv, model, holdout_df, reference.model_features)
+    return reference
+
+
+def version_calibration(ws: "Workspace", mv: Any, model: Any, holdout: Any,
+                        inputs: list[str]) -> tuple[Any, str]:
+    """The calibration of a classifier version's probabilities on its holdout (rows it
+    was not fitted on), with the decision threshold its approval rested on (else its
+    latest validation's, else the most probable class). (None, why) when none fits."""
+    from mlops_model_support.labels import class_label
+
+    from ..export.contents import decision_threshold
+    from ..registry import exports as export_rows
+    from .calibration import fit_calibration
+
+    if holdout is None or len(holdout) == 0:
+        return None, ("No estimated performance: the version was trained on every row, so no labelled rows "
+                      "it was not fitted on are left to calibrate its probabilities.")
+    labelled = holdout[holdout[mv.target].notna()]
+    classes = [class_label(c) for c in getattr(model, "classes_", [])]
+    validation = export_rows.approved_validation(ws.registry, mv.id)
+    threshold, positive = decision_threshold((validation or {}).get("report") or {}, classes)
+    try:
+        proba = model.predict_proba(labelled[inputs])
+    except Exception as exc:  # a model that cannot score its own holdout: say so, do not fail the drift
+        return None, f"No estimated performance: the model could not score its holdout ({type(exc).__name__})."
+    calibration, why = fit_calibration(proba, [class_label(v) for v in labelled[mv.target]], classes,
+                                       positive_class=positive, threshold=threshold if positive else None,
+                                       reference=f"holdout of run {mv.run_id}")
+    return calibration, ("" if calibration is not None else f"No estimated performance: {why}.")

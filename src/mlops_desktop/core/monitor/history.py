@@ -4,6 +4,7 @@ reading the history of a dataset or a model version."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..registry import drift_reports as rows
@@ -47,7 +48,7 @@ class StoredDriftReport:
 
 
 def save_report(ws: "Workspace", report: "DriftReport", reference: "Reference", *, batch_index: int,
-                actor: str) -> StoredDriftReport:
+                actor: str, details: Optional[dict[str, Any]] = None) -> StoredDriftReport:
     """Store the report and its ``drift.report_created`` audit entry in one transaction;
     sets the report's id, creation time and author."""
     d = reference.description
@@ -59,7 +60,7 @@ def save_report(ws: "Workspace", report: "DriftReport", reference: "Reference", 
                          batch_index=batch_index, thresholds=report.thresholds, verdict=report.verdict,
                          drifted_share=report.dataset.drifted_share, n_features=report.dataset.n_features,
                          n_drifted=report.dataset.n_drifted, summary=report.summary, results=results,
-                         actor=actor, audit_entity=reference.audit_entity)
+                         actor=actor, audit_entity=reference.audit_entity, details=details)
     report.id, report.created_at = stored["id"], stored["created_at"]
     return StoredDriftReport(**stored)
 
@@ -82,7 +83,28 @@ def load_report(ws: "Workspace", report_id: int) -> "DriftReport":
     row = rows.get(ws.registry, report_id)
     report = DriftReport.from_dict(row["results"])
     report.id, report.created_at, report.created_by = row["id"], row["created_at"], row["created_by"]
+    _labels_joined_later(ws, report)
     return report
+
+
+def _labels_joined_later(ws: "Workspace", report: "DriftReport") -> None:
+    """The realized performance of labels joined to the batch after it was compared
+    (``monitor labels``; the newest join), when the batch had none of its own."""
+    from mlops_model_support.performance import RealizedPerformance
+
+    from ..registry import realized
+
+    if report.realized_performance is not None or report.id is None:
+        return
+    row = realized.latest(ws.registry, report.id)
+    if row is None:
+        return
+    report.realized_performance = RealizedPerformance.from_dict(row["result"]["realized_performance"])
+    c = row["result"]["counts"]
+    report.realized_note = (f"Labels joined by {row['id_column']} on {row['created_at'][:10]} by {row['created_by']}"
+                            f" ({Path(row['labels_source']).name}): {c['matched']:,} rows matched, "
+                            f"{c['unlabelled']:,} without a label, {c['unknown_ids']:,} unknown ids, "
+                            f"{c['duplicate_ids']:,} ids given twice or more.")
 
 
 @dataclass

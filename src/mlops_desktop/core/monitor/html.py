@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from mlops_model_support import drift as metrics
+from mlops_model_support import performance as perf
 
 from .. import numbers
 from ... import __version__
@@ -149,14 +150,15 @@ def _batch_section(report: DriftReport, *, all_cards: bool, anchor: str) -> str:
            f"{escape(dv.decided_by)}</p>"]
     out += [f"<p class='muted'>{escape(n)}</p>" for n in report.notes]
     if report.performance and report.performance.get("current"):
-        perf = report.performance
+        measured = report.performance
         rows = "".join(f"<tr><td>{escape(numbers.metric_name(k))}</td><td class='num'>{_n(v)}</td>"
-                       f"<td class='num'>{_n((perf.get('holdout') or {}).get(k))}</td></tr>"
-                       for k, v in perf["current"].items())
-        source = f"<p class='muted'>Holdout: {escape(perf['holdout_source'])}.</p>" \
-            if perf.get("holdout_source") else ""
-        out.append(f"<h3>Performance on {perf['rows']:,} labelled rows</h3>{source}<table><tr><th>metric</th>"
+                       f"<td class='num'>{_n((measured.get('holdout') or {}).get(k))}</td></tr>"
+                       for k, v in measured["current"].items())
+        source = f"<p class='muted'>Holdout: {escape(measured['holdout_source'])}.</p>" \
+            if measured.get("holdout_source") else ""
+        out.append(f"<h3>Performance on {measured['rows']:,} labelled rows</h3>{source}<table><tr><th>metric</th>"
                    f"<th>this batch</th><th>holdout</th></tr>{rows}</table>")
+    out.append(_performance_section(report))
     extra = [r for r in (report.prediction, report.target) if r is not None]
     out.append(_features_table(list(report.features) + extra, anchor))
     cards = [r for r in list(report.features) + extra if all_cards or r.verdict != metrics.NO_DRIFT]
@@ -164,6 +166,48 @@ def _batch_section(report: DriftReport, *, all_cards: bool, anchor: str) -> str:
         out.append("<div class='cards'>" + "".join(_feature_card(r, report.charts.get(r.name), anchor)
                                                    for r in cards) + "</div>")
     return "".join(out)
+
+
+def _performance_section(report: DriftReport) -> str:
+    """Estimated performance with its band beside realized performance, with the
+    assumption and, when it holds, why the estimate is unreliable."""
+    est, real = report.estimated_performance, report.realized_performance
+    if est is None and real is None:
+        return f"<p class='muted'>{escape(report.performance_note)}</p>" if report.performance_note else ""
+    rows = []
+    for k in perf.METRICS:
+        m = est.metrics.get(k) if est is not None else None
+        shown = (f"{_n(m.estimate)} <span class='muted'>({_n(numbers.interval(m.low, m.high))})</span>"
+                 if m is not None and m.estimate is not None else "—")
+        r = real.metrics.get(k) if real is not None else None
+        rows.append(f"<tr><td>{perf.METRIC_LABELS[k]}</td><td class='num'>{shown}</td>"
+                    f"<td class='num'><b>{_n(r)}</b></td></tr>")
+    level = f"{est.level:.0%} band" if est is not None else "band"
+    out = [f"<h3>Performance</h3><table><tr><th>metric</th><th>estimated ({level})</th><th>realized</th></tr>"
+           + "".join(rows) + "</table>"]
+    if est is not None and not est.reliable:
+        out.append(f"<p style='color:{COLOURS['drift']}'>{escape(est.reason)}</p>")
+    if report.realized_note:
+        out.append(f"<p class='muted'>{escape(report.realized_note)}</p>")
+    if est is not None:
+        out.append(f"<p class='muted'>{escape(est.assumption)}</p>")
+    return "".join(out)
+
+
+def _performance_timeline(reports: Sequence[DriftReport]) -> str:
+    """ROC AUC per batch: the estimate's band as bars, the estimate and realized value."""
+    cells = []
+    for r in reports:
+        m = r.estimated_performance.metrics.get("roc_auc") if r.estimated_performance is not None else None
+        real = r.realized_performance.metrics.get("roc_auc") if r.realized_performance is not None else None
+        est = (f"{_n(m.estimate)} ({_n(numbers.interval(m.low, m.high))})"
+               + ("" if m.reliable else " unreliable") if m is not None and m.estimate is not None else "—")
+        cells.append(f"<tr><td>{escape(r.label)}</td><td>{_badge(r.verdict)}</td><td class='num'>{est}</td>"
+                     f"<td class='num'><b>{_n(real)}</b></td></tr>")
+    if not any(r.estimated_performance or r.realized_performance for r in reports):
+        return ""
+    return ("<h2>Performance across batches (ROC AUC)</h2><table><tr><th>batch</th><th>drift</th>"
+            "<th>estimated (band)</th><th>realized</th></tr>" + "".join(cells) + "</table>")
 
 
 def render_drift_report(reports: Sequence[DriftReport], *, title: Optional[str] = None) -> str:
@@ -187,6 +231,7 @@ def render_drift_report(reports: Sequence[DriftReport], *, title: Optional[str] 
         drifted = sum(1 for r in reports if r.drifted)
         body.append(f"<h2>Timeline: {drifted} of {len(reports)} batches drifted</h2>"
                     + timeline_chart(timeline) + _timeline_table(timeline))
+        body.append(_performance_timeline(reports))
     for i, report in enumerate(reports):
         body.append(_batch_section(report, all_cards=i == len(reports) - 1, anchor=f"b{i}"))
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"

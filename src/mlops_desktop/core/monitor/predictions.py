@@ -21,27 +21,36 @@ Evaluate = Callable[[Any, pd.DataFrame, pd.Series], dict[str, float]]
 
 def model_scores(model: Any, frame: pd.DataFrame) -> tuple[np.ndarray, str]:
     """One score per row and its metric kind (numeric or categorical)."""
+    scores, kind, _ = scores_and_probabilities(model, frame)
+    return scores, kind
+
+
+def scores_and_probabilities(model: Any, frame: pd.DataFrame) -> tuple[np.ndarray, str, Optional[np.ndarray]]:
+    """One score per row, its metric kind, and a classifier's class probabilities (None
+    for a regressor): the model scores the rows once for both."""
     if hasattr(model, "predict_proba"):
-        proba = np.asarray(model.predict_proba(frame))
+        proba = np.asarray(model.predict_proba(frame), dtype=np.float64)
         if proba.ndim == 2 and proba.shape[1] == 2:
-            return proba[:, 1].astype(np.float64), metrics.NUMERIC
-        return np.asarray(model.predict(frame), dtype=object), metrics.CATEGORICAL
+            return proba[:, 1].copy(), metrics.NUMERIC, proba
+        return np.asarray(model.predict(frame), dtype=object), metrics.CATEGORICAL, proba
     predicted = np.asarray(model.predict(frame))
     if predicted.dtype.kind in "fiub":
-        return predicted.astype(np.float64), metrics.NUMERIC
-    return predicted.astype(object), metrics.CATEGORICAL
+        return predicted.astype(np.float64), metrics.NUMERIC, None
+    return predicted.astype(object), metrics.CATEGORICAL, None
 
 
-def score_batch(model: Any, frame: pd.DataFrame, features: list[str]) -> tuple[Optional[np.ndarray], str]:
-    """The model's scores on a batch, or None and the reason it could not score it."""
+def score_batch(model: Any, frame: pd.DataFrame,
+                features: list[str]) -> tuple[Optional[np.ndarray], Optional[np.ndarray], str]:
+    """The model's scores and class probabilities on a batch, or None and the reason it
+    could not score it."""
     missing = [f for f in features if f not in frame.columns]
     if missing:
-        return None, f"the batch lacks columns the model needs: {', '.join(missing)}"
+        return None, None, f"the batch lacks columns the model needs: {', '.join(missing)}"
     try:
-        scores, _ = model_scores(model, frame[features])
+        scores, _, proba = scores_and_probabilities(model, frame[features])
     except Exception as exc:  # a model rejecting a batch is a property of the batch
-        return None, f"the model could not score the batch ({type(exc).__name__}: {exc})"
-    return scores, ""
+        return None, None, f"the model could not score the batch ({type(exc).__name__}: {exc})"
+    return scores, proba, ""
 
 
 def performance(model: Any, frame: pd.DataFrame, features: list[str], target: str,

@@ -24,6 +24,7 @@ from .predictions import Evaluate, model_scores
 
 if TYPE_CHECKING:
     import pandas as pd
+    from mlops_model_support.performance import Calibration
 
     from ..workspace import Workspace
 
@@ -53,6 +54,12 @@ class Reference:
     #: the audit entry of each report is written against this entity (type, id);
     #: an id of None means the report itself
     audit_entity: tuple[str, Optional[str]] = ("drift_report", None)
+    #: a classifier's calibration, for its estimated performance on unlabelled batches
+    calibration: Optional["Calibration"] = None
+    #: why there is no calibration (a regressor, too few holdout rows, ...)
+    calibration_note: str = ""
+    #: a segmented model's segment column: performance is also given per segment
+    segment_column: Optional[str] = None
 
     @property
     def name(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from mlops_model_support import drift as metrics
+from mlops_model_support.performance import METRIC_LABELS, PerformanceEstimate
 
 from .. import numbers
 
@@ -39,7 +40,8 @@ def movement(result: metrics.FeatureResult) -> str:
 
 def summarise(comparison: metrics.Comparison, *, model_reference: bool,
               target: Optional[metrics.FeatureResult] = None,
-              performance: Optional[dict[str, Any]] = None) -> str:
+              performance: Optional[dict[str, Any]] = None,
+              estimated: Optional[PerformanceEstimate] = None) -> str:
     """The report's headline, e.g. "3 of 18 features drifted; the most important one,
     dep_delay, moved by +0.62 standard deviations (...); consider retraining."."""
     dv = comparison.dataset
@@ -89,8 +91,21 @@ def summarise(comparison: metrics.Comparison, *, model_reference: bool,
             f"{numbers.metric_name(k)} {numbers.value(v)}" + (f" (holdout {numbers.value(hold[k])})" if k in hold else "")
             for k, v in shown) + (f"; the holdout figures are those of {performance['holdout_source']}"
                                   if performance.get("holdout_source") and hold else "") + ".")
+    if estimated is not None and not (performance and performance.get("current")):
+        sentences.append(estimate_sentence(estimated))
     if dv.n_not_comparable:
         names = ", ".join(dv.not_comparable[:4]) + (" …" if dv.n_not_comparable > 4 else "")
         sentences.append(f"{dv.n_not_comparable} feature{'s' if dv.n_not_comparable != 1 else ''} could not "
                          f"be compared ({names}); check the batch's columns.")
     return " ".join(sentences)
+
+
+def estimate_sentence(estimated: PerformanceEstimate, names: tuple[str, ...] = ("roc_auc", "accuracy")) -> str:
+    """"Estimated without labels: ROC AUC 0.71 (0.69 to 0.73), accuracy 0.8 (0.78 to 0.82)."
+    with the reason when it is unreliable."""
+    shown = [f"{METRIC_LABELS[k]} {numbers.with_interval(m.estimate, m.low, m.high)}" for k in names
+             if (m := estimated.metrics.get(k)) is not None and m.estimate is not None]
+    if not shown:
+        return "No performance could be estimated for this batch."
+    text = f"Estimated without labels ({estimated.level:.0%} band): " + ", ".join(shown) + "."
+    return text + (f" {estimated.reason}" if not estimated.reliable else "")

@@ -2,7 +2,8 @@
 somewhere? The SQL half of ``verify`` (files are checked in ``core.integrity``).
 
 Every record the app creates (a dataset, a run, a model version, a stage change, a
-validation, an accepted warning, a drift report, an alias move) is written together
+validation, an accepted warning, a drift report, an alias move, an export, realized
+performance from labels) is written together
 with its audit entry. So a record without an entry was added (or its entry deleted)
 outside the app, an entry without its record means the record was deleted, and a
 record that says something else than its entry (another model file, another stage)
@@ -41,6 +42,7 @@ _CREATED = {
     "model.alias_moved": "move_id",
     "model.alias_removed": "move_id",
     "model.exported": "export_id",
+    "monitor.labels_recorded": "realized_id",
 }
 
 
@@ -150,6 +152,7 @@ class _RecordCheck:
         self.drift_reports()
         self.aliases(models)
         self.exports(versions)
+        self.realized(versions)
         return self.problems
 
     def datasets(self) -> dict[int, str]:
@@ -425,6 +428,32 @@ class _RecordCheck:
                 ("exporter", r["created_by"], e.actor)])
         self.orphans("model.exported", {r["id"] for r in rows}, lambda i: f"export {i}", "made")
 
+    def realized(self, versions: dict[int, str]) -> None:
+        if "realized_performance" not in self.tables:
+            return
+        rows = self.reg.query("SELECT id, drift_report_id, version_id, labels_sha256, result, result_sha256,"
+                              " created_by FROM realized_performance")
+        for r in rows:
+            of = versions.get(r["version_id"], f"model version id {r['version_id']}")
+            label = f"realized performance {r['id']} of {of.removeprefix('model version ')}"
+            entity = ("realized_performance", r["id"])
+            if hashlib.sha256(r["result"].encode("utf-8")).hexdigest() != r["result_sha256"]:
+                self.add("record_altered", f"{label} was changed outside the app: its result no longer "
+                         "matches its SHA-256.", entity=entity)
+            e = self.unrecorded("monitor.labels_recorded", r["id"], label, entity, "recorded")
+            if e is None:
+                continue
+            d = e.details
+            if d.get("result_sha256") != r["result_sha256"] or _int(e.entity_id) != r["version_id"]:
+                self.differs(label, e, "its result or its version differs", entity)
+            self.fields(label, e, entity, [
+                ("drift report", r["drift_report_id"], _int(d["drift_report_id"]) if "drift_report_id" in d
+                 else _ABSENT),
+                ("labels file's SHA-256", r["labels_sha256"], d.get("labels_sha256", _ABSENT)),
+                ("recorder", r["created_by"], e.actor)])
+        self.orphans("monitor.labels_recorded", {r["id"] for r in rows},
+                     lambda i: f"realized performance {i}", "recorded")
+
 
 # -- references ----------------------------------------------------------------------------
 
@@ -447,7 +476,8 @@ def _describe(reg: Registry, table: str, rowid: int) -> tuple[str, tuple[str, An
               "stage_changes": "stage change", "accepted_warnings": "accepted warning",
               "check_runs": "check run",
               "drift_reports": "drift report", "alias_moves": "alias move",
-              "registered_models": "registered model", "exports": "export"}
+              "registered_models": "registered model", "exports": "export",
+              "realized_performance": "realized performance record"}
     if table in simple:
         return f"{simple[table]} {rowid}", (table.rstrip("s"), rowid)
     if table == "dataset_columns":

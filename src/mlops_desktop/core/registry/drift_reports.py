@@ -37,7 +37,7 @@ def _json(value: Any) -> str:
 def insert(reg: Registry, *, reference: dict[str, Any], batch: dict[str, Any], series_id: str,
            batch_index: int, thresholds: dict[str, Any], verdict: str, drifted_share: float,
            n_features: int, n_drifted: int, summary: str, results: dict[str, Any], actor: str,
-           audit_entity: tuple[str, Optional[str]]) -> dict[str, Any]:
+           audit_entity: tuple[str, Optional[str]], details: Optional[dict[str, Any]] = None) -> dict[str, Any]:
     """Store one report and its audit entry in one transaction; returns the stored row
     (without the results JSON).
 
@@ -74,7 +74,7 @@ def insert(reg: Registry, *, reference: dict[str, Any], batch: dict[str, Any], s
                               "batch_rows": int(batch["rows"]), "series_id": series_id,
                               "verdict": verdict, "drifted_share": float(drifted_share),
                               "n_drifted": int(n_drifted), "n_features": int(n_features),
-                              "thresholds": thresholds, "results_sha256": digest})
+                              "thresholds": thresholds, "results_sha256": digest, **(details or {})})
         row = reg.query_one(f"SELECT {_SUMMARY_COLUMNS} FROM drift_reports WHERE id = ?", (report_id,))
     assert row is not None
     return _row(row)
@@ -87,6 +87,13 @@ def _row(row: dict[str, Any]) -> dict[str, Any]:
     if "results" in out:
         out["results"] = json.loads(out["results"])
     return out
+
+
+def with_batch_fingerprint(reg: Registry, fingerprint: str) -> Optional[int]:
+    """The id of a stored report of a batch with this fingerprint, or None."""
+    row = reg.query_one("SELECT id FROM drift_reports WHERE batch_fingerprint = ? ORDER BY id LIMIT 1",
+                        (fingerprint,))
+    return int(row["id"]) if row else None
 
 
 def get(reg: Registry, report_id: int) -> dict[str, Any]:

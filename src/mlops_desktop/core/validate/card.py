@@ -58,6 +58,10 @@ class ModelCard:
     #: because the classes are separated (naming the columns), or coefficients that mean
     #: nothing (see ``train.coefficients.fit_warning``)
     fit_warning: Optional[str] = None
+    #: life after handoff: {"calibration": summary or None, "note": text, "assumption": text,
+    #: "batches": [{label, when, verdict, estimated: {metric: [estimate, low, high]}, realized:
+    #: {metric: value}, reliable}], the newest ``MONITORED_BATCHES``}; None for an older card
+    monitoring: Optional[dict[str, Any]] = None
 
     @property
     def title(self) -> str:
@@ -298,3 +302,42 @@ def data_period(card: ModelCard) -> Optional[str]:
     if not dr.get("start"):
         return None
     return f"{numbers.date_or_time(dr['start'])} to {numbers.date_or_time(dr['end'])}"
+
+
+def monitoring_rows(card: ModelCard) -> list[list[Any]]:
+    """The monitored batches as table rows: batch, when, drift verdict, estimated ROC
+    AUC and accuracy with their bands, realized ROC AUC and accuracy."""
+    def band(b: dict[str, Any], k: str) -> str:
+        e = (b.get("estimated") or {}).get(k)
+        if not e or e[0] is None:
+            return "—"
+        return numbers.with_interval(e[0], e[1], e[2]) + ("" if b.get("reliable", True) else " unreliable")
+
+    def real(b: dict[str, Any], k: str) -> str:
+        v = (b.get("realized") or {}).get(k)
+        return numbers.value(v)
+
+    return [[b["label"], str(b["when"])[:10], b["verdict"], band(b, "roc_auc"), band(b, "accuracy"),
+             real(b, "roc_auc"), real(b, "accuracy")] for b in (card.monitoring or {}).get("batches", [])]
+
+
+MONITORING_HEAD = ["batch", "when", "drift", "ROC AUC estimated (band)", "accuracy estimated (band)",
+                   "ROC AUC realized", "accuracy realized"]
+
+
+def calibration_sentence(card: ModelCard) -> str:
+    """How the estimated performance is calibrated, in one sentence."""
+    m = card.monitoring or {}
+    cal = m.get("calibration")
+    if not cal:
+        return m.get("note") or "No estimated performance for this version."
+    used = [k for k, v in (cal.get("isotonic") or {}).items() if v]
+    ece = ", ".join(f"{k}: {numbers.value(v)} raw → {numbers.value((cal.get('ece_isotonic') or {}).get(k) or 0)} "
+                    "isotonic"
+                    for k, v in (cal.get("ece_raw") or {}).items() if v is not None)
+    decision = (f"positive class {cal['positive_class']} at threshold {numbers.value(cal['threshold'], 4)}"
+                if cal.get("threshold") is not None else "the most probable class")
+    return (f"Estimated performance without labels uses the model's probabilities calibrated on "
+            f"{numbers.count(cal.get('reference_rows', 0))} holdout rows ({cal.get('reference') or 'the holdout'}): isotonic "
+            f"regression {'applied to ' + ', '.join(used) if used else 'not applied (it did not lower the calibration error)'}"
+            f"; expected calibration error {ece or 'not measured'}. Decision: {decision}.")

@@ -11,8 +11,9 @@ from ... import __version__
 from .. import numbers
 from ..report import svg
 from ..report.html import CSS, VERDICT_COLOURS
-from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, data_period, few, metric_rows, segment_rows,
-                   training_in_words, warning_figures, warning_name)
+from .card import (MONITORING_HEAD, NO_CHECK_RESULTS, ModelCard, approval_rows, calibration_sentence,
+                   data_period, few, metric_rows, monitoring_rows, segment_rows, training_in_words,
+                   warning_figures, warning_name)
 from ..report.svg import line_chart
 from .metrics import label
 from .results import ValidationReport
@@ -224,6 +225,11 @@ def model_card_html(card: ModelCard) -> str:
             for r in card.coefficients]
         body.append("<h2>Coefficients</h2>" + "".join(f"<p class='muted'>{escape(n)}</p>"
                                                       for n in card.coefficient_notes) + _table(head, rows))
+    if card.monitoring is not None:
+        body.append("<h2>Monitoring</h2>" + f"<p>{escape(calibration_sentence(card))}</p>"
+                    + f"<p class='muted'>{escape(card.monitoring.get('assumption', ''))}</p>"
+                    + (_table(MONITORING_HEAD, monitoring_rows(card)) if card.monitoring.get("batches") else
+                       f"<p>{escape(card.monitoring.get('history_note') or 'No batch monitored yet.')}</p>"))
     lims = card.shown_limitations()
     body.append("<h2>Limitations</h2>" + ("<ul>" + "".join(f"<li>{escape(x)}</li>" for x in lims) + "</ul>"
                                           if lims else "<p>None identified from the recorded facts.</p>"))

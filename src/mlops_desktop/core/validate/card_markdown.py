@@ -11,8 +11,9 @@ import re
 from typing import Any, Iterable, Optional, Sequence
 
 from .. import numbers
-from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, data_period, few, metric_rows, segment_rows,
-                   training_in_words, warning_figures, warning_name)
+from .card import (MONITORING_HEAD, NO_CHECK_RESULTS, ModelCard, approval_rows, calibration_sentence,
+                   data_period, few, metric_rows, monitoring_rows, segment_rows, training_in_words,
+                   warning_figures, warning_name)
 from .metrics import label
 
 
@@ -93,6 +94,12 @@ def model_card_markdown(card: ModelCard) -> str:
                 numbers.interval(r.get("ci_low"), r.get("ci_high"))]
             rows.append(row + ([r.get("odds_ratio"), r.get("odds_ratio_per_sd")] if has_or else []))
         lines += _table(head, rows)
+    if card.monitoring is not None:
+        lines += ["## Monitoring", "", calibration_sentence(card), "", card.monitoring.get("assumption", ""), ""]
+        if card.monitoring.get("batches"):
+            lines += _table(MONITORING_HEAD, monitoring_rows(card))
+        else:
+            lines += [card.monitoring.get("history_note") or "No batch monitored yet.", ""]
     lines += ["## Limitations", ""]
     lims = card.shown_limitations()
     lines += [f"- {x}" for x in lims] if lims else ["None identified from the recorded facts."]

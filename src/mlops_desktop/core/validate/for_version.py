@@ -98,10 +98,15 @@ def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = N
 
 
 def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
-               validation: Optional[ValidationReport] = None) -> ModelCard:
+               validation: Optional[ValidationReport] = None, calibration: Optional[dict[str, Any]] = None,
+               monitoring_history: bool = True) -> ModelCard:
     """The model card of a version from the registry: its purpose (``purpose`` when given,
     else the one stored with the version), data, features, spec, checks and accepted
-    warnings, the latest validation (or the one given), coefficients."""
+    warnings, the latest validation (or the one given), coefficients, and its
+    monitoring: the calibration of its estimated performance (``calibration``, a
+    ``Calibration.summary()``, else the one its latest monitored batch used) and, with
+    ``monitoring_history``, its newest monitored batches (an export leaves them out:
+    they grow after it)."""
     from ..checks import accepted_warnings
     from ..registry import validations
     from ..train import coefficient_table, find_version, load_model, run
@@ -148,4 +153,34 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
         accepted_warnings=accepted, validation=validation, coefficients=coefficients,
         coefficient_notes=notes, fit_warning=warning, approvals=approvals, override=override,
         segments=({"column": mv.details.get("segment_by"), "segments": mv.details.get("segments")}
-                  if isinstance(mv.details, dict) and mv.details.get("segment_by") else None))
+                  if isinstance(mv.details, dict) and mv.details.get("segment_by") else None),
+        monitoring=_monitoring(ws, mv, calibration, monitoring_history))
+
+
+#: the newest monitored batches a model card lists
+MONITORED_BATCHES = 12
+
+
+def _monitoring(ws: "Workspace", mv: Any, calibration: Optional[dict[str, Any]], history: bool) -> dict[str, Any]:
+    from mlops_model_support.performance import ASSUMPTION, METRICS
+
+    from ..monitor.estimated import performance_history
+
+    if mv.task == "regression":
+        return {"calibration": None, "assumption": "", "batches": [],
+                "note": "Estimated performance without labels is given for classifiers; this model is a regressor: "
+                        "its drift is monitored, and its performance once labels arrive."}
+    points = performance_history(ws, mv.model, mv.version).points if history else []
+    if calibration is None:
+        calibration = next((p.estimated.calibration for p in reversed(points) if p.estimated is not None), None)
+    batches = [{"label": p.label, "when": p.when, "verdict": p.verdict,
+                "reliable": p.estimated.reliable if p.estimated is not None else True,
+                "estimated": ({k: [m.estimate, m.low, m.high] for k, m in p.estimated.metrics.items()}
+                              if p.estimated is not None else {}),
+                "realized": {k: p.realized.metrics.get(k) for k in METRICS} if p.realized is not None else {}}
+               for p in points[-MONITORED_BATCHES:]]
+    return {"calibration": calibration, "assumption": ASSUMPTION, "batches": batches,
+            "note": "The calibration is fitted on the holdout when the version is first monitored or exported.",
+            "history_note": ("No batch monitored yet." if history else
+                             "Monitored batches are kept in the analyst's workspace: IT's scoring runs come back "
+                             "there with score.py --monitor-out and mlops-desktop monitor import.")}

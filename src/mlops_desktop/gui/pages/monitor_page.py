@@ -52,6 +52,8 @@ class MonitorPage(LazyReloadingPage):
         #: result the DriftRun shown, or None
         self.selection = Selection(self._render)
         self.stored_runs: list[Any] = []  # the stored comparisons against the reference, newest first
+        #: a model version's batches with estimated or realized performance, in time order (core PerformanceHistory)
+        self.performance_history: Any = None
         self._listed_for = -1  # the workspace generation the references were listed for
         self.batch_sources: list[tuple[str, Any]] = []  # ("file", path) or ("dataset", id)
         outer = QVBoxLayout(self)
@@ -177,6 +179,7 @@ class MonitorPage(LazyReloadingPage):
         self.detail.setWordWrap(True)
         self.detail.setAlignment(Qt.AlignmentFlag.AlignTop)
         self.tabs.addTab(self.detail, "Figures")
+        self.tabs.addTab(self._build_performance(), "Performance")
         splitter.addWidget(self.tabs)
         splitter.setSizes([640, 640])
         layout = QVBoxLayout(self.body)
@@ -227,13 +230,16 @@ class MonitorPage(LazyReloadingPage):
         already shown if it is still listed (or ``select_series``), else the newest."""
         ws, reference = self.state.workspace, self._reference_key()
         self.stored_runs = []
+        self.performance_history = None
         if reference is not None:
+            from ...core.monitor.estimated import performance_history
             from ...core.monitor.history import drift_runs
 
             kind, value = reference[1]
             if kind == "model":
                 name, _, version = value.rpartition(":")
                 self.stored_runs = drift_runs(ws, model_name=name, model_version=int(version))
+                self.performance_history = performance_history(ws, name, int(version))
             else:
                 self.stored_runs = drift_runs(ws, dataset=value)
         key = self.selection.key
@@ -368,14 +374,17 @@ class MonitorPage(LazyReloadingPage):
             self.features.setRowCount(0)
             self.bins.setRowCount(0)
             self.detail.setText("")
+            self.performance_text.setText("")
             for chart in (self.distribution, self.feature_timeline, self.dataset_timeline):
                 chart.reset("")
+            self._draw_performance_timeline()
             return
         comparable = [i for i, r in enumerate(run.reports) if r.verdict != "not comparable"]
         last = comparable[-1] if comparable else len(run.reports) - 1
         self.batch_list.setCurrentRow(last)
         self.show_batch(last)
         self._draw_dataset_timeline()
+        self._draw_performance_timeline()
 
     def current_report(self) -> Any:
         row = self.batch_list.currentRow()
@@ -386,6 +395,7 @@ class MonitorPage(LazyReloadingPage):
         if report is None:
             return
         self.summary.setText(self.headline(report))
+        self._show_performance(report)
         results = list(report.features) + ([report.target] if report.target is not None else [])
         t = self.features
         t.setSortingEnabled(False)
@@ -496,6 +506,99 @@ class MonitorPage(LazyReloadingPage):
                                    reference=self.run.thresholds.get("dataset_share") or None,
                                    reference_label="batch threshold")
 
+    # -- performance -----------------------------------------------------------------------
+
+    def _build_performance(self) -> QWidget:
+        from mlops_model_support.performance import METRIC_LABELS, METRICS
+
+        from ..charts import Chart
+
+        panel = QWidget()
+        layout = QVBoxLayout(panel)
+        self.performance_text = QLabel()
+        self.performance_text.setWordWrap(True)
+        self.performance_text.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.performance_text.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.performance_text)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Across batches:"))
+        self.performance_metric = QComboBox()
+        for k in ("roc_auc", *[m for m in METRICS if m != "roc_auc"]):
+            self.performance_metric.addItem(METRIC_LABELS[k], k)
+        self.performance_metric.currentIndexChanged.connect(lambda _i: self._draw_performance_timeline())
+        row.addWidget(self.performance_metric)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.performance_timeline = Chart("Performance across batches")
+        layout.addWidget(self.performance_timeline, 1)
+        caption = QLabel("Lines: the estimate and its band's low and high, batch by batch in time order; dots: "
+                         "the realized figure where labels are known.")
+        caption.setWordWrap(True)
+        caption.setStyleSheet("color: gray")
+        layout.addWidget(caption)
+        return panel
+
+    def _show_performance(self, report: Any) -> None:
+        """The batch's estimated performance with its band beside its drift verdict, and
+        the realized figures when labels are known (they replace the estimate)."""
+        from mlops_model_support.performance import METRIC_LABELS, METRICS
+
+        est, real = report.estimated_performance, report.realized_performance
+        if est is None and real is None:
+            self.performance_text.setText(escape(report.performance_note or
+                                                 "Performance is shown for a model version as the reference."))
+            return
+        colour = VERDICT_COLOURS.get(report.verdict, "#333")
+        head = (f"<b>{escape(report.label)}</b>: drift verdict <b style='color:{colour}'>{escape(report.verdict)}"
+                "</b>. " + ("Realized performance replaces the estimate: labels are known."
+                            if real is not None else "No labels yet: the performance is estimated."))
+        level = f"{est.level:.0%} band" if est is not None else "band"
+        rows = []
+        for k in METRICS:
+            m = est.metrics.get(k) if est is not None else None
+            shown = (f"{numbers.value(m.estimate)} <span style='color:gray'>({numbers.interval(m.low, m.high)})"
+                     "</span>" if m is not None and m.estimate is not None else "—")
+            r = real.metrics.get(k) if real is not None else None
+            rows.append(f"<tr><td>{METRIC_LABELS[k]}</td><td>{shown}</td>"
+                        f"<td><b>{numbers.value(r)}</b></td></tr>")
+        parts = [head, f"<table cellpadding='3'><tr><th align='left'>Metric</th><th align='left'>Estimated "
+                       f"({level})</th><th align='left'>Realized</th></tr>{''.join(rows)}</table>"]
+        if est is not None and not est.reliable:
+            parts.append(f"<p style='color:#b3261e'>{escape(est.reason)}</p>")
+        if report.realized_note:
+            parts.append(f"<p style='color:gray'>{escape(report.realized_note)}</p>")
+        if est is not None and est.segments:
+            seg = "".join(f"<tr><td>{escape(v)}</td><td>{s.rows:,}</td><td>{_band(s, 'roc_auc')}</td>"
+                          f"<td>{_band(s, 'accuracy')}</td><td>{_realized(real, v)}</td></tr>"
+                          for v, s in est.segments.items())
+            parts.append("<p><b>Per segment</b></p><table cellpadding='3'><tr><th>Segment</th><th>Rows</th>"
+                         "<th>ROC AUC (band)</th><th>Accuracy (band)</th><th>Realized accuracy</th></tr>"
+                         f"{seg}</table>")
+        if est is not None:
+            parts.append(f"<p style='color:gray'>{escape(est.assumption)}</p>")
+        self.performance_text.setText("".join(parts))
+
+    def _draw_performance_timeline(self) -> None:
+        history, chart = self.performance_history, self.performance_timeline
+        metric, label = self.performance_metric.currentData(), self.performance_metric.currentText()
+        if history is None or not history.points:
+            chart.reset("No batch of this model version has an estimated or realized performance yet")
+            return
+        series = history.series(metric)
+        x = list(range(len(history.points)))
+        nan = float("nan")
+        chart.lines(x, {f"estimated {label}": [nan if v is None else v for v in series["estimate"]],
+                        "band (low)": [nan if v is None else v for v in series["low"]],
+                        "band (high)": [nan if v is None else v for v in series["high"]]},
+                    title=f"{label} by batch: estimate, band, realized (dots)",
+                    x_label="batch (in time order)", y_label=label)
+        known = [(i, v) for i, v in zip(x, series["realized"]) if v is not None]
+        if known:
+            chart.plot([i for i, _ in known], [v for _, v in known], pen=None, symbol="o", symbolSize=9,
+                       symbolBrush="#b3261e", name=f"realized {label}")
+        chart.getPlotItem().getAxis("bottom").setTicks(
+            [[(i, p.label if len(p.label) <= 12 else p.label[:11] + "…") for i, p in enumerate(history.points)]])
+
     def save_report(self) -> None:
         if self.run is None:
             return
@@ -513,6 +616,18 @@ class MonitorPage(LazyReloadingPage):
             show_error(self, "Cannot save the report", exc)
             return
         self.summary.setText(self.summary.text() + f"<br>Report saved to {escape(str(path))}")
+
+
+def _band(estimate: Any, metric: str) -> str:
+    m = estimate.metrics.get(metric)
+    if m is None or m.estimate is None:
+        return "—"
+    return numbers.with_interval(m.estimate, m.low, m.high)
+
+
+def _realized(realized: Any, segment: str) -> str:
+    part = realized.segments.get(segment) if realized is not None else None
+    return numbers.value(part.metrics.get("accuracy") if part is not None else None)
 
 
 def _user_error(message: str) -> Exception:
