@@ -361,7 +361,7 @@ def restore(path_zip: Path | str, target_dir: Path | str, *, actor: str,
             raise _damaged(path, f"it holds file(s) its manifest does not list (first: {extra[0]})")
         total = sum(zf.getinfo(n).file_size for n in names)
         if shutil.disk_usage(target.parent).free < total:
-            raise WorkspaceError(f"Cannot restore into {target}: it needs {human_size(total)} of free space.")
+            raise WorkspaceError(f"Cannot restore into {target}: it needs {numbers.file_size(total)} of free space.")
         staging = target.parent / temporary_name(f"restore-{target.name}")
         target_existed = target.exists()
         try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
+from .. import numbers
 from .columns import ColumnProfile
 
 SEVERITY_ORDER = {"problem": 0, "warning": 1, "info": 2}
@@ -125,24 +126,18 @@ def _impossible_values(col: ColumnProfile) -> list[Alert]:
             and low is not None and median and low >= ZERO_GAP * median):
         out.append(Alert("warning", "zeros_in_positive", [name], zeros / count,
                          f"{name} is 0 in {zeros:,} rows ({zeros / count:.1%}) while every other value "
-                         f"is at least {_short(low)} (median {_short(median)}): a 0 there is probably a "
+                         f"is at least {numbers.value(low)} (median {numbers.value(median)}): a 0 there is probably a "
                          "placeholder for a missing or failed measurement. Check those rows and set "
                          "them missing if so."))
     far = st.get("far_outliers") or 0
     if far and count and far / count <= TYPO_MAX_SHARE:
-        examples = ", ".join(_short(v) for v in st.get("far_examples") or [])
+        examples = ", ".join(numbers.value(v) for v in st.get("far_examples") or [])
         out.append(Alert("warning", "extreme_values", [name], far / count,
                          f"{far:,} value{'s' if far != 1 else ''} of {name} ({examples}) lie more than "
                          f"10 IQR beyond the quartiles, while the middle half lies between "
-                         f"{_short(st.get('q25'))} and {_short(st.get('q75'))}: they look like typos (a "
+                         f"{numbers.value(st.get('q25'))} and {numbers.value(st.get('q75'))}: they look like typos (a "
                          "misplaced decimal point, a wrong unit). Check and correct them."))
     return out
-
-
-def _short(v: Optional[float]) -> str:
-    if v is None:
-        return "?"
-    return f"{v:,.0f}" if float(v).is_integer() else f"{v:.4g}"
 
 
 def target_alerts(col: ColumnProfile, n_rows: int) -> list[Alert]:
