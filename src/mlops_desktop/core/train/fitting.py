@@ -188,6 +188,41 @@ def _segment_job(key: str, rows: np.ndarray, template: Any, family: Family, X: p
     return _SegmentOutcome(key, rows, model, outcome, fit_warnings)
 
 
+def _segment_template(template: Any, family: Family, prep: PreparedData, X: pd.DataFrame, folds: Any) -> Any:
+    """A segment's linear model leaves out, for each category, the level the whole training
+    part leaves out, unless that level is rare in the segment or in one of its folds (fewer
+    rows than the rare-level threshold): the encoder cannot leave out a level it pooled as
+    rare, so the segment's own level that is commonest in all of them is left out instead.
+    (Segments where the common level was frequent enough keep it: their models do not change.)"""
+    from .families import LINEAR
+    from .preprocess import DEFAULT_RARE_MIN_ROWS, reference_levels
+    from .estimators import category_labels
+
+    categorical = prep.choice.categorical
+    if family.style != LINEAR or not categorical:
+        return template
+    rare = prep.spec.preprocessing.get("rare_min_rows")
+    least = max(DEFAULT_RARE_MIN_ROWS if rare is None else int(rare), 1)
+    parts = [np.arange(len(X))] + [np.asarray(train) for train, _ in folds]
+    reference = reference_levels(prep.X_train, categorical)
+    changed = False
+    for i, column in enumerate(categorical):
+        labels = pd.Series(category_labels(X[column]))
+
+        def fewest(level: str) -> int:
+            return min(int((labels.iloc[p] == level).sum()) for p in parts)
+
+        if fewest(reference[i]) < least:
+            levels = [str(v) for v in labels.dropna().value_counts().index]
+            reference[i] = max(levels, key=fewest) if levels else reference[i]
+            changed = True
+    if not changed:
+        return template
+    from sklearn.base import clone
+
+    return clone(template).set_params(preprocess__categorical__encode__drop=reference)
+
+
 def _fit_segmented(prep: PreparedData, family: Family, plan: Plan,
                    on_progress: Callable[[float, str], None]) -> FamilyResult:
     from .estimators import SegmentRouter, segment_keys
@@ -239,8 +274,9 @@ def _fit_segmented(prep: PreparedData, family: Family, plan: Plan,
             if segment_fixed is None:
                 notes.append(f"Segment {key} had no model in the recorded run; it uses the fallback.")
                 continue
-        jobs.append((key, rows, template, family, X.iloc[rows], y[rows], folds, prep.task,
-                     prep.classes, spec.seed, plan.candidates, budget, segment_fixed))
+        jobs.append((key, rows, _segment_template(template, family, prep, X.iloc[rows], folds), family,
+                     X.iloc[rows], y[rows], folds, prep.task, prep.classes, spec.seed, plan.candidates, budget,
+                     segment_fixed))
     outcomes = []
     if plan.n_jobs > 1 and len(jobs) > 1:
         from joblib import Parallel, delayed
