@@ -118,7 +118,8 @@ def challenge(ws: "Workspace", challenger_ref: str, *, on: str | int, holdout: s
     if len(labelled) < MIN_ROWS:
         raise ChallengeError(f"{window.describe()} of {ds.name} (by {tcol}) hold {len(labelled):,} row(s) with a "
                              f"value of {mv_b.target}; a challenge needs labelled rows. Choose a wider window.")
-    parts = training_parts(ws, mv_a) + training_parts(ws, mv_b)
+    # an assembled version's parents may include the champion: each version's rows once
+    parts = list({p.ref: p for p in training_parts(ws, mv_a) + training_parts(ws, mv_b)}.values())
     checks = check_unseen(parts, labelled, ds, tcol)
     steps.check()
     champion, challenger = load_model(ws, mv_a.ref), load_model(ws, mv_b.ref)
