@@ -12,10 +12,12 @@ PROMPTS = {"validated": "Optional comment for moving it to validated:",
            "retired": "Why is it retired?"}
 
 
-def ask_stage_change(parent: QWidget, ref: str, stage: str, *,
-                     needs_override: bool) -> Optional[tuple[str, Optional[str]]]:
-    """(comment, override reason or None), or None when the analyst cancels."""
-    comment, ok = QInputDialog.getMultiLineText(parent, f"{ref}: {stage}", PROMPTS[stage])
+def ask_stage_change(parent: QWidget, ref: str, stage: str, *, needs_override: bool,
+                     evidence: str = "") -> Optional[tuple[str, Optional[str]]]:
+    """(comment, override reason or None), or None when the analyst cancels. ``evidence``
+    (a challenge's verdict, say) is shown above the question."""
+    prompt = f"{evidence}\n\n{PROMPTS[stage]}" if evidence else PROMPTS[stage]
+    comment, ok = QInputDialog.getMultiLineText(parent, f"{ref}: {stage}", prompt)
     if not ok:
         return None
     override = None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from .errors import ChallengeError
 from .judging import challenge
-from .promotion import PRODUCTION, promote, roll_back
+from .promotion import PRODUCTION, promote, roll_back, roll_back_target
 from .report import ChallengeReport
 from .retrain import RetrainResult, retrain
 from .rule import RULES, Rule
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 __all__ = ["ChallengeError", "ChallengeReport", "PRODUCTION", "RULES", "RetrainResult", "Rule", "SegmentPromotion",
-           "challenge", "of_model", "promote", "promote_segments", "retrain", "roll_back", "stored"]
+           "challenge", "latest_for", "of_model", "promote", "promote_segments", "retrain", "roll_back",
+           "roll_back_target", "stored"]
 
 
 def stored(ws: "Workspace", challenge_id: int | str) -> dict[str, Any]:

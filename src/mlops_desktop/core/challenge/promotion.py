@@ -4,7 +4,7 @@ alias move, under the lifecycle's rules (only an approved version may hold
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from .errors import ChallengeError
 
@@ -37,6 +37,19 @@ def promote(ws: "Workspace", ref: str, *, actor: str, comment: str = "", alias: 
     return move | {"challenger_alias_removed": was_challenger,
                    "challenge": None if latest is None else {"id": latest["id"], "against": latest["champion"],
                                                              "verdict": latest["verdict"], "wins": latest["wins"]}}
+
+
+def roll_back_target(ws: "Workspace", model: str, alias: str = PRODUCTION) -> Optional[tuple[int, int]]:
+    """(the version ``alias`` holds now, the one a roll back would move it to), or None
+    when there is nothing to roll back to."""
+    from ..registry import aliases
+    from ..registry import models as model_rows
+
+    m = model_rows.get_model(ws.registry, str(model or "").strip())
+    history = aliases.history(ws.registry, m.id, alias)
+    if not history or history[-1]["to_version"] is None or history[-1]["from_version"] is None:
+        return None
+    return int(history[-1]["to_version"]), int(history[-1]["from_version"])
 
 
 def roll_back(ws: "Workspace", model: str, *, reason: str, actor: str, alias: str = PRODUCTION) -> dict[str, Any]:

@@ -47,8 +47,10 @@ def _facts(ds: "Dataset") -> dict[str, Any]:
 
 
 def _joined(ws: "Workspace", sources: list["Dataset"], window: Optional[Window], tcol: Optional[str],
-            name: str, *, actor: str, progress: ProgressCallback, cancel: Optional[CancelToken]) -> "Dataset":
-    """The sources' rows (in a window) as one registered dataset."""
+            name: str, *, source: str, actor: str, progress: ProgressCallback,
+            cancel: Optional[CancelToken]) -> "Dataset":
+    """The sources' rows (in a window) as one registered dataset, imported from a
+    temporary file named ``source`` (what its record names as its source)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -67,10 +69,17 @@ def _joined(ws: "Workspace", sources: list["Dataset"], window: Optional[Window],
             raise ChallengeError(f"{window.describe()} (by {tcol}) leave no row to train on.")
         table = table.take(pa.array(positions))
     with tempfile.TemporaryDirectory(prefix="mlops-desktop-retrain-") as folder:
-        path = Path(folder) / f"{name.replace(' ', '_').replace(':', '-')}.parquet"
+        path = Path(folder) / f"{_file_name(source)}.parquet"
         pq.write_table(table, path)
         return ws.import_file(path, ImportOptions(format="parquet"), name=name, actor=actor, progress=progress,
                               cancel=cancel).dataset
+
+
+def _file_name(text: str) -> str:
+    """``text`` as a file name on every system (the joined data's recorded source file)."""
+    import re
+
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "-", text).strip(" .")[:150] or "data"
 
 
 def retrain(ws: "Workspace", ref: str, datasets: Sequence[str | int], *, window: Optional[str] = None,
@@ -98,7 +107,9 @@ def retrain(ws: "Workspace", ref: str, datasets: Sequence[str | int], *, window:
     if len(sources) == 1 and the_window is None:
         trained_on = sources[0]
     else:
+        what = " + ".join(ds.name for ds in sources) + (f", {the_window.describe()}" if the_window else "")
         trained_on = _joined(ws, sources, the_window, tcol, f"{mv.model} retraining data", actor=actor,
+                             source=f"retraining data of {mv.ref} ({what})",
                              progress=lambda f, m: steps.within(f or 0.0), cancel=cancel)
     spec = recorded_spec(parent_run)
     spec.dataset = trained_on.id

@@ -62,6 +62,10 @@ class ModelCard:
     #: "batches": [{label, when, verdict, estimated: {metric: [estimate, low, high]}, realized:
     #: {metric: value}, reliable}], the newest ``MONITORED_BATCHES``}; None for an older card
     monitoring: Optional[dict[str, Any]] = None
+    #: the challenge of this version against production (a ``ChallengeReport.to_dict()``
+    #: with ``by`` and ``decided_at``): for an approved version the last one decided before
+    #: its approval, the one its approver saw; None when it was never challenged
+    challenge: Optional[dict[str, Any]] = None
 
     @property
     def title(self) -> str:
@@ -341,3 +345,47 @@ def calibration_sentence(card: ModelCard) -> str:
             f"{numbers.count(cal.get('reference_rows', 0))} holdout rows ({cal.get('reference') or 'the holdout'}): isotonic "
             f"regression {'applied to ' + ', '.join(used) if used else 'not applied (it did not lower the calibration error)'}"
             f"; expected calibration error {ece or 'not measured'}. Decision: {decision}.")
+
+
+# -- the challenge against production --------------------------------------------------------
+
+CHALLENGE_HEAD = ["metric", "production", "this version", "difference (95% interval)"]
+
+
+def challenge_sentences(card: ModelCard) -> list[str]:
+    """The challenge in sentences: what was declared, on which rows, the verdict, McNemar's
+    test and the segments."""
+    c = card.challenge
+    if not c:
+        return []
+    h = c.get("holdout") or {}
+    out = [f"Challenge {c['challenge_id']} against {c['champion']} ({c['against']}), declared by {c.get('by') or '?'} "
+           f"before anything was scored: {c['rule_text']}.",
+           f"Judged on {numbers.count(h.get('rows'))} labelled rows of {(c.get('dataset') or {}).get('name')} "
+           f"({h.get('window_text')}, {h.get('first')} to {h.get('last')}) that neither version was trained on.",
+           c["sentence"]]
+    mc = c.get("mcnemar")
+    if mc:
+        from ..challenge.report import McNemar
+
+        out.append(McNemar(**mc).sentence())
+    segments = c.get("segments") or []
+    if segments:
+        worse = [s["segment"] for s in segments if s["verdict"] == "worse"]
+        passed = [s["segment"] for s in segments if s["wins"]]
+        out.append(f"Per segment of {c.get('segment_column')}: {len(passed)} of {len(segments)} pass the rule"
+                   + (f" ({', '.join(passed)})" if passed else "") + (f"; worse in {', '.join(worse)}" if worse else "")
+                   + ".")
+    return out
+
+
+def challenge_rows(card: ModelCard) -> list[list[Any]]:
+    """Each metric of production and of this version on the challenge rows, with the
+    paired interval of the difference."""
+    rows = []
+    for m in (card.challenge or {}).get("metrics") or []:
+        a, b, d = m["champion"], m["challenger"], m["difference"]
+        rows.append([m["label"], numbers.with_interval(a["value"], a["low"], a["high"]),
+                     numbers.with_interval(b["value"], b["low"], b["high"]),
+                     numbers.with_interval(d["value"], d["low"], d["high"], sign=True)])
+    return rows

@@ -11,9 +11,9 @@ from ... import __version__
 from .. import numbers
 from ..report import svg
 from ..report.html import CSS, VERDICT_COLOURS
-from .card import (MONITORING_HEAD, NO_CHECK_RESULTS, ModelCard, approval_rows, calibration_sentence,
-                   data_period, few, metric_rows, monitoring_rows, segment_rows, training_in_words,
-                   warning_figures, warning_name)
+from .card import (CHALLENGE_HEAD, MONITORING_HEAD, NO_CHECK_RESULTS, ModelCard, approval_rows,
+                   calibration_sentence, challenge_rows, challenge_sentences, data_period, few, metric_rows,
+                   monitoring_rows, segment_rows, training_in_words, warning_figures, warning_name)
 from ..report.svg import line_chart
 from .metrics import label
 from .results import ValidationReport
@@ -211,6 +211,13 @@ def model_card_html(card: ModelCard) -> str:
                      warning_figures(w) or None]
                 for w in card.accepted_warnings]) if card.accepted_warnings else "<p>None.</p>"))
     body += _validation(card)
+    if card.challenge:
+        good = card.challenge.get("wins")
+        sentences = challenge_sentences(card)
+        body.append("<h2>Challenge against production</h2>" + f"<p>{escape(sentences[0])} {escape(sentences[1])}</p>"
+                    + f"<div class='verdict {'good' if good else 'bad'}'>{escape(sentences[2])}</div>"
+                    + "".join(f"<p>{escape(x)}</p>" for x in sentences[3:])
+                    + _table(CHALLENGE_HEAD, challenge_rows(card)))
     if card.coefficients:
         has_class = any("class" in r for r in card.coefficients)
         has_or = any("odds_ratio" in r for r in card.coefficients)

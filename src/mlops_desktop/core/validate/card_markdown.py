@@ -11,9 +11,9 @@ import re
 from typing import Any, Iterable, Optional, Sequence
 
 from .. import numbers
-from .card import (MONITORING_HEAD, NO_CHECK_RESULTS, ModelCard, approval_rows, calibration_sentence,
-                   data_period, few, metric_rows, monitoring_rows, segment_rows, training_in_words,
-                   warning_figures, warning_name)
+from .card import (CHALLENGE_HEAD, MONITORING_HEAD, NO_CHECK_RESULTS, ModelCard, approval_rows,
+                   calibration_sentence, challenge_rows, challenge_sentences, data_period, few, metric_rows,
+                   monitoring_rows, segment_rows, training_in_words, warning_figures, warning_name)
 from .metrics import label
 
 
@@ -77,6 +77,11 @@ def model_card_markdown(card: ModelCard) -> str:
                      for w in card.accepted_warnings]) if card.accepted_warnings else ["None.", ""]
 
     lines += _validation(card)
+    if card.challenge:
+        lines += ["## Challenge against production", ""]
+        for sentence in challenge_sentences(card):
+            lines += [sentence, ""]
+        lines += _table(CHALLENGE_HEAD, challenge_rows(card))
     if card.coefficients:
         lines += ["## Coefficients", ""]
         for note in card.coefficient_notes:

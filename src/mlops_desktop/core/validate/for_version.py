@@ -138,6 +138,7 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
     from ..registry import stages
 
     changes = stages.history(ws.registry, mv.id)
+    approved_at = next((c["changed_at"] for c in reversed(changes) if c["to_stage"] == "approved"), None)
     approvals = [{"by": c["changed_by"], "at": c["changed_at"], "decision": c["to_stage"],
                   "comment": c["comment"], "self_approved": bool(c["self_approved"])}
                  for c in changes if c["to_stage"] in ("approved", "retired")]
@@ -154,7 +155,18 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
         coefficient_notes=notes, fit_warning=warning, approvals=approvals, override=override,
         segments=({"column": mv.details.get("segment_by"), "segments": mv.details.get("segments")}
                   if isinstance(mv.details, dict) and mv.details.get("segment_by") else None),
-        monitoring=_monitoring(ws, mv, calibration, monitoring_history))
+        monitoring=_monitoring(ws, mv, calibration, monitoring_history),
+        challenge=_challenge(ws, mv.id, approved_at))
+
+
+def _challenge(ws: "Workspace", version_id: int, approved_at: Optional[str]) -> Optional[dict[str, Any]]:
+    """The version's challenge for its card: for an approved version the last one decided
+    before its approval (what its approver saw; so its card, and an export's, stays the
+    same whatever is challenged later), else the latest."""
+    from ..registry import challenges
+
+    row = challenges.latest_decided(ws.registry, version_id, before=approved_at)
+    return None if row is None else row["report"] | {"by": row["created_by"], "decided_at": row["decided_at"]}
 
 
 #: the newest monitored batches a model card lists

@@ -457,7 +457,10 @@ class ValidatePage(LazyReloadingPage):
         ref = self.model_combo.currentData()
         if not ref:
             return
-        answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref))
+        from .challenge_view import evidence
+
+        answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref),
+                                  evidence=evidence(self.state.workspace, ref) if stage == "approved" else "")
         if answer is not None:
             self.set_stage(stage, comment=answer[0], override=answer[1])
 
