@@ -236,6 +236,34 @@ def test_the_rule_judges_the_interval_of_challenger_minus_champion(rule, margin,
     assert ("The challenger wins." in text) == wins and " to " in text
 
 
+@pytest.mark.parametrize("metric,low,high,verdict,worse", [
+    ("roc_auc", -0.065, -0.0025, "inconclusive", True),   # within reach of the margin, yet measurably lower
+    ("roc_auc", -0.01, -0.001, "not worse", True),
+    ("roc_auc", -0.01, 0.004, "not worse", False),
+    ("rmse", 0.1, 0.4, "not worse", True),                # lower is better: a higher RMSE is worse
+    ("rmse", -0.4, 0.1, "not worse", False),
+])
+def test_a_segment_measurably_worse_is_named_whatever_the_margin(metric, low, high, verdict, worse):
+    from mlops_desktop.core.challenge.report import ChallengeReport, MetricRow, SegmentRow
+    from mlops_desktop.core.validate.results import MetricEstimate
+
+    task = "regression" if metric == "rmse" else "binary"
+    rule = Rule.checked(task, metric, "non-inferiority", 0.5 if metric == "rmse" else 0.02)
+    assert rule.judge(low, high)[0] == verdict
+    est = MetricEstimate(metric, 1.0, 0.9, 1.1)
+    report = ChallengeReport(1, "m:2", "m:1", "production", task, {}, {}, rule.to_dict(), "", "not worse", True, "",
+                             [MetricRow(metric, metric, rule.higher_is_better, est, est, est)],
+                             segment_column="origin")
+    report.segments = [SegmentRow("LGA", "LGA", 300, True, 1.0, 1.0, (low + high) / 2, low, high, verdict,
+                                  verdict != "inconclusive", "segment", "segment"),
+                       SegmentRow("EWR", "EWR", 20, False, 1.0, 1.0, 0.0, -0.001, 0.001, "not worse", True,
+                                  "segment", "segment")]
+    assert report.got_worse(report.segments[0]) is worse
+    assert report.segment_verdict(report.segments[0]) == verdict + (" (measurably worse)" if worse else "")
+    assert report.segment_verdict(report.segments[1]) == "not worse (few rows)"
+    assert ("worse in LGA" in report.segment_sentence()) is worse
+
+
 def test_a_rule_that_cannot_be_judged_is_refused():
     for args in (("binary", "rmse", "superiority", 0), ("binary", "roc_auc", "best", 0),
                  ("binary", "roc_auc", "superiority", -0.1), ("binary", "roc_auc", "non-inferiority", 0),

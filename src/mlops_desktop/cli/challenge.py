@@ -144,11 +144,11 @@ def report_text(r: Any) -> str:
     if r.segments:
         rows = [[s.segment, f"{s.rows:,}", numbers.value(s.champion), numbers.value(s.challenger),
                  numbers.with_interval(s.difference, s.low, s.high, sign=True),
-                 s.verdict + (" ✓" if s.wins else ""), f"{s.champion_model} / {s.challenger_model}",
-                 "" if s.reliable else "few rows"] for s in r.segments]
+                 r.segment_verdict(s) + (" ✓" if s.wins else ""), f"{s.champion_model} / {s.challenger_model}"]
+                for s in r.segments]
         lines += ["", f"Per segment of {r.segment_column} ({numbers.metric_name(r.rule['metric'], r.task)}):",
                   table(rows, ["SEGMENT", "ROWS", "PRODUCTION", "CHALLENGER", "DIFFERENCE (95%)", "VERDICT",
-                               "MODELS (PRODUCTION / CHALLENGER)", ""]),
+                               "MODELS (PRODUCTION / CHALLENGER)"]),
                   r.segment_sentence()]
         if r.segments_promotable and r.improved_segments:
             lines.append(f"Promote these segments only: mlops-desktop promote-segments {r.challenge_id}")

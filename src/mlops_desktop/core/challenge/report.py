@@ -146,11 +146,27 @@ class ChallengeReport:
         known = set(cls.__dataclass_fields__)
         return cls(**{k: v for k, v in d.items() if k in known})
 
+    def got_worse(self, s: SegmentRow) -> bool:
+        """Whether the challenger is measurably worse on a segment: the whole interval on
+        the wrong side of 0. Under non-inferiority that can still be "not worse" or
+        "inconclusive" by the rule's margin, and a reader must still see it."""
+        if s.low is None or s.high is None:
+            return s.verdict == "worse"
+        return s.high < 0 if self.decision.higher_is_better else s.low > 0
+
+    def segment_verdict(self, s: SegmentRow) -> str:
+        """A segment's verdict in words, saying so when it got measurably worse within
+        what the rule allows."""
+        text = s.verdict
+        if s.verdict != "worse" and self.got_worse(s):
+            text += " (measurably worse)"
+        return text if s.reliable else text + " (few rows)"
+
     def segment_sentence(self) -> str:
         """Which segments got better and which worse, in a sentence ("" unsegmented)."""
         if not self.segments:
             return ""
-        worse = [s.segment for s in self.segments if s.verdict == "worse"]
+        worse = [s.segment for s in self.segments if self.got_worse(s)]
         passed = [s.segment for s in self.segments if s.wins]
         parts = [f"{len(passed)} of {len(self.segments)} segments of {self.segment_column} pass the rule"
                  + (f" ({', '.join(passed[:8])}{' …' if len(passed) > 8 else ''})" if passed else "")]

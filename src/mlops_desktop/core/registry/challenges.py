@@ -1,4 +1,4 @@
-"""Challenges of a challenger version against a champion (migration 13).
+"""Challenges of a challenger version against a champion (migration 15).
 
 A challenge is written twice, each time with its audit entry in the same transaction:
 first its declaration (the metric, the rule, the margin and the rows, before anything is

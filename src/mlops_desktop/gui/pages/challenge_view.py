@@ -50,6 +50,8 @@ class ChallengeView(QWidget):
         top.addWidget(QLabel("Shown:"))
         self.shown = QComboBox()
         self.shown.setMinimumWidth(320)
+        # wide enough for its longest entry: the verdict and the date must not be cut off
+        self.shown.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.shown.setToolTip("Every challenge is stored with the rule declared before it was scored")
         self.shown.currentIndexChanged.connect(lambda _i: self._stored_chosen())
         top.addWidget(self.shown)
@@ -135,7 +137,7 @@ class ChallengeView(QWidget):
         split.addWidget(self.metrics)
         self.tabs = QTabWidget()
         self.segments = make_table(["Segment", "Rows", "Production", "Challenger", "Difference (95%)", "Verdict",
-                                    "Models (production / challenger)"], name="challenge-segments")
+                                    "Scored by"], name="challenge-segments")
         self.segments.horizontalHeader().setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         self.tabs.addTab(self.segments, "Per segment")
         self.more = QLabel()
@@ -335,7 +337,8 @@ class ChallengeView(QWidget):
         head, _, rest = r.sentence.partition(": ")
         self.verdict.setText(
             f"<div style='border-left: 6px solid {colour}; padding-left: 8px'><b style='color:{colour}'>"
-            f"{escape(head)}</b>: {escape(rest)}<br><span style='color:gray'>"
+            f"{escape(head)}</b>: {escape(rest)}"
+            + (f" {escape(r.segment_sentence())}" if r.segments else "") + "<br><span style='color:gray'>"
             f"Challenge {r.challenge_id} on {escape(str(r.dataset['name']))}, {escape(h['window_text'])} by "
             f"{escape(h['time_column'])}: {h['rows']:,} labelled rows, {escape(h['first'])} to {escape(h['last'])}. "
             f"Rule declared before scoring: {escape(r.rule_text)}.</span></div>")
@@ -346,8 +349,8 @@ class ChallengeView(QWidget):
                                                          sign=True)] for m in r.metrics])
         fill_table(self.segments, [[s.segment, s.rows, numbers.value(s.champion), numbers.value(s.challenger),
                                     numbers.with_interval(s.difference, s.low, s.high, sign=True),
-                                    s.verdict + ("" if s.reliable else " (few rows)"),
-                                    f"{s.champion_model} / {s.challenger_model}"]
+                                    r.segment_verdict(s),
+                                    _scored_by(s.champion_model, s.challenger_model)]
                                    for s in r.segments])
         self.tabs.setTabText(0, f"Per segment of {r.segment_column}" if r.segment_column else "Per segment (none)")
         parts = []
@@ -477,6 +480,14 @@ def evidence(ws: Any, ref: str) -> str:
     if found is None:
         return ""
     return f"Challenge {found.challenge_id} against {found.champion}: {found.sentence}"
+
+
+def _scored_by(champion: str, challenger: str) -> str:
+    """Which model of each version scores a segment, in words."""
+    words = {"segment": "the segment's own model", "fallback": "the global fallback"}
+    if champion == challenger:
+        return f"both: {words.get(champion, champion)}"
+    return f"production: {words.get(champion, champion)}; challenger: {words.get(challenger, challenger)}"
 
 
 def _threshold(value: Optional[float]) -> str:
