@@ -325,6 +325,14 @@ def test_the_rule_is_recorded_before_the_result_and_verify_checks_both(ws):
     assert decided.details["declaration_sha256"] == digest(row["declaration"])
     assert decided.details["report_sha256"] == digest(row["report"])
     assert json.loads(row["declaration"])["rule"]["margin"] == 0.02
+    # read back as recorded: the rule declared, and the very report that was returned
+    from mlops_desktop.core.challenge import of_model, stored
+
+    kept = stored(ws, report.challenge_id)
+    assert kept.rule == Rule("roc_auc", "non-inferiority", 0.02) and kept.status == "decided"
+    assert kept.report == report and kept.outcome == report.verdict and kept.wins == report.wins
+    assert [c.id for c in of_model(ws, "late")][0] == report.challenge_id
+    assert kept.to_dict()["report"] == report.to_dict()
     assert verify_workspace(ws).ok
     root = ws.root
     ws.close()
@@ -392,6 +400,26 @@ def test_promote_then_roll_back_restores_the_earlier_production_predictions(ws):
     change_stage(ws, "late:2", "retired", actor="bob", comment="replaced")
     with pytest.raises(ChallengeError, match="late:2 is retired"):
         roll_back(ws, "late", reason="undo the roll back", actor="bob")
+
+
+def test_the_card_shows_the_challenge_its_approver_saw(ws):
+    from mlops_desktop.core.validate.card_markdown import model_card_markdown
+    from mlops_desktop.core.validate.for_version import model_card
+
+    seen = challenge(ws, "late:2", on="flights_all", holdout="since:2013-11-01", rule="non-inferiority",
+                     margin=0.02, n_bootstrap=100, actor="ann")
+    approve(ws, "late:2")
+    later = challenge(ws, "late:2", on="flights_all", holdout="since:2013-12-01", n_bootstrap=100, actor="ann")
+    assert later.challenge_id != seen.challenge_id
+    card = model_card(ws, "late:2")
+    assert card.challenge["challenge_id"] == seen.challenge_id  # decided before the approval
+    text = model_card_markdown(card)
+    assert "## Challenge against production" in text and seen.sentence in text and later.sentence not in text
+    assert seen.rule_text in text and seen.segment_sentence() in text
+    assert f"{seen.holdout['rows']:,} labelled rows of flights_all" in text
+    # a version approved without a challenge has no such section
+    assert model_card(ws, "late:1").challenge is None
+    assert "Challenge against production" not in model_card_markdown(model_card(ws, "late:1"))
 
 
 def test_the_challenger_alias_may_be_held_by_a_draft_and_only_that_alias(ws):

@@ -169,31 +169,23 @@ def cmd_challenges(args: argparse.Namespace) -> int:
 
     with open_workspace(args, create=False, only_reading=True) as ws:
         if args.show is not None:
-            row = stored(ws, args.show)
-            data = _row_dict(row)
-            emit(args, data, lambda: report_text(row["report"]) if row["report"] else
-                 f"Challenge {row['id']}: {row['challenger']} against {row['champion']}, {row['status']}"
-                 + (f": {row['error']}" if row.get("error") else ""))
+            one = stored(ws, args.show)
+            emit(args, one.to_dict(), lambda: report_text(one.report) if one.report is not None else
+                 f"Challenge {one.id}: {one.challenger} against {one.champion}, {one.status}"
+                 + (f": {one.error}" if one.error else ""))
             return EXIT_OK
         if not args.model:
             raise InvalidChoiceError("Name the model (challenges MODEL), or one challenge with --show ID.")
         rows = of_model(ws, args.model)
-    data = [_row_dict(r) | {"report": None} for r in rows]
+    data = [c.to_dict() | {"report": None} for c in rows]
     emit(args, data, lambda: table(
-        [[r["id"], r["challenger"], r["champion"], r["dataset"],
-          f"{r['declaration']['rule']['rule']} on {numbers.metric_name(r['declaration']['rule']['metric'])}, margin "
-          f"{numbers.value(r['declaration']['rule']['margin'])}", r["verdict"] or r["status"],
-          "" if r["wins"] is None else ("wins" if r["wins"] else "does not win"), r["created_by"],
-          numbers.timestamp(r["declared_at"])] for r in rows],
+        [[c.id, c.challenger, c.champion, c.dataset,
+          f"{c.rule.rule} on {numbers.metric_name(c.rule.metric)}, margin {numbers.value(c.rule.margin)}", c.outcome,
+          "" if c.wins is None else ("wins" if c.wins else "does not win"), c.created_by,
+          numbers.timestamp(c.declared_at)] for c in rows],
         ["ID", "CHALLENGER", "AGAINST", "DATA", "RULE", "VERDICT", "", "BY", "DECLARED"]) if rows
         else f"No challenges of {args.model} yet.")
     return EXIT_OK
-
-
-def _row_dict(row: dict) -> dict:
-    out = dict(row)
-    out["report"] = row["report"].to_dict() if row.get("report") is not None else None
-    return out
 
 
 def cmd_promote(args: argparse.Namespace) -> int:

@@ -358,24 +358,19 @@ def challenge_sentences(card: ModelCard) -> list[str]:
     c = card.challenge
     if not c:
         return []
-    h = c.get("holdout") or {}
-    out = [f"Challenge {c['challenge_id']} against {c['champion']} ({c['against']}), declared by {c.get('by') or '?'} "
-           f"before anything was scored: {c['rule_text']}.",
-           f"Judged on {numbers.count(h.get('rows'))} labelled rows of {(c.get('dataset') or {}).get('name')} "
-           f"({h.get('window_text')}, {h.get('first')} to {h.get('last')}) that neither version was trained on.",
-           c["sentence"]]
-    mc = c.get("mcnemar")
-    if mc:
-        from ..challenge.report import McNemar
+    from ..challenge.report import ChallengeReport
 
-        out.append(McNemar(**mc).sentence())
-    segments = c.get("segments") or []
-    if segments:
-        worse = [s["segment"] for s in segments if s["verdict"] == "worse"]
-        passed = [s["segment"] for s in segments if s["wins"]]
-        out.append(f"Per segment of {c.get('segment_column')}: {len(passed)} of {len(segments)} pass the rule"
-                   + (f" ({', '.join(passed)})" if passed else "") + (f"; worse in {', '.join(worse)}" if worse else "")
-                   + ".")
+    r = ChallengeReport.from_dict(c)
+    h = r.holdout or {}
+    out = [f"Challenge {r.challenge_id} against {r.champion} ({r.against}), declared by {c.get('by') or '?'} "
+           f"before anything was scored: {r.rule_text}.",
+           f"Judged on {numbers.count(h.get('rows'))} labelled rows of {(r.dataset or {}).get('name')} "
+           f"({h.get('window_text')}, {h.get('first')} to {h.get('last')}) that neither version was trained on.",
+           r.sentence]
+    if r.mcnemar is not None:
+        out.append(r.mcnemar.sentence())
+    if r.segments:
+        out.append(r.segment_sentence())
     return out
 
 

@@ -41,7 +41,7 @@ class ChallengeView(QWidget):
         self.version: Any = None
         #: key (workspace generation, challenger ref, challenge id); result the stored challenge
         self.selection = Selection(self._render)
-        self.stored: list[dict[str, Any]] = []
+        self.stored: list[Any] = []  # StoredChallenge
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
@@ -245,16 +245,15 @@ class ChallengeView(QWidget):
         (or the newest)."""
         from ...core.challenge import of_model
 
-        self.stored = [c for c in of_model(self.state.workspace, self.version.model) if c["challenger"] == self.ref]
+        self.stored = [c for c in of_model(self.state.workspace, self.version.model) if c.challenger == self.ref]
         self.shown.blockSignals(True)
         self.shown.clear()
         for c in self.stored:
-            what = c["verdict"] or c["status"]
-            self.shown.addItem(f"challenge {c['id']} against {c['champion']}: {what} · "
-                               f"{numbers.timestamp(c['declared_at'])}", c["id"])
+            self.shown.addItem(f"challenge {c.id} against {c.champion}: {c.outcome} · "
+                               f"{numbers.timestamp(c.declared_at)}", c.id)
         if not self.stored:
             self.shown.addItem("none yet", None)
-        ids = [c["id"] for c in self.stored]
+        ids = [c.id for c in self.stored]
         self.shown.setCurrentIndex(ids.index(select) if select in ids else 0)
         self.shown.blockSignals(False)
         self._stored_chosen()
@@ -264,13 +263,13 @@ class ChallengeView(QWidget):
         key = (self.state.generation, self.ref, cid)
         self.selection.select(key)
         if cid is not None:
-            self.selection.show(key, next(c for c in self.stored if c["id"] == cid))
+            self.selection.show(key, next(c for c in self.stored if c.id == cid))
 
     @property
     def shown_report(self) -> Any:
         """The ChallengeReport on screen, or None."""
-        row = self.selection.result
-        return None if row is None else row["report"]
+        shown = self.selection.result
+        return None if shown is None else shown.report
 
     # -- running -----------------------------------------------------------------------------
 
@@ -320,13 +319,13 @@ class ChallengeView(QWidget):
     def _render(self) -> None:
         """Draw the stored challenge chosen, or say how to run one."""
         r = self.shown_report
-        row = self.selection.result
+        shown = self.selection.result
         self.metrics.setRowCount(0)
         self.segments.setRowCount(0)
         self._update_actions(r)
         if r is None:
-            status = ("" if row is None else
-                      f"Challenge {row['id']} was {row['status']}" + (f": {row['error']}." if row.get("error") else "."))
+            status = ("" if shown is None else
+                      f"Challenge {shown.id} was {shown.status}" + (f": {shown.error}." if shown.error else "."))
             self.verdict.setText(escape(status or "No challenge of this version yet. Choose the data, the rows and "
                                         "the rule, then Run challenge."))
             self.more.setText("")
