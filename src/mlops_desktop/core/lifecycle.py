@@ -21,7 +21,7 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from .errors import InvalidChoiceError, NotFoundError
+from .errors import InvalidChoiceError, NotFoundError, SelfApprovalRefused
 
 if TYPE_CHECKING:
     from .registry.models import VersionPage
@@ -120,10 +120,11 @@ def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: 
                                      "the model may run.")
         if same_person(actor, mv.created_by):
             if not single_user_mode(ws):
-                raise InvalidChoiceError(
+                raise SelfApprovalRefused(
                     f"{actor} trained {mv.ref} and cannot approve it too: approval takes a second person "
                     "(four eyes). A one-person team can switch on single-user mode "
-                    "('mlops-desktop single-user on'); such approvals are then recorded as self-approved.")
+                    "('mlops-desktop single-user on'); such approvals are then recorded as self-approved.",
+                    ref=mv.ref, actor=actor)
             self_approved = True
     removed: list[dict[str, Any]] = []
     with ws.registry.transaction():

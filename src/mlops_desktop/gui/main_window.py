@@ -65,6 +65,10 @@ class MainWindow(QMainWindow):
         self.screens.addWidget(self.welcome)
         self.setCentralWidget(self.screens)
 
+        from .actor import ActorButton
+
+        self.actor_button = ActorButton(state)  # who is acting: always in sight, and changed here
+        self.statusBar().addWidget(self.actor_button)
         self.workspace_label = QLabel()
         self.statusBar().addWidget(self.workspace_label, 1)
         self.job_status = JobStatus(self.runner)
@@ -247,7 +251,14 @@ class MainWindow(QMainWindow):
         from .settings_dialog import SettingsDialog
 
         dialog = SettingsDialog(self.state.prefs, self)
-        dialog.accepted.connect(lambda: self.state.workspace_changed.emit())
+        actor = self.state.actor
+
+        def saved() -> None:
+            if self.state.actor != actor:
+                self.state.actor_changed.emit(self.state.actor)
+            self.state.workspace_changed.emit()
+
+        dialog.accepted.connect(saved)
         dialog.open()
 
     def show_about(self) -> None:

@@ -448,22 +448,27 @@ class RegistryPage(ReloadingPage):
     def ask_stage(self, stage: str) -> None:
         """Ask for the comment (and an override reason where the rules need one), then move."""
         from ...core.lifecycle import needs_baseline_override
-        from ..stage_dialog import ask_stage_change
+        from ..stage_dialog import ask_stage_change, draft_comment
 
         if self.lineage is None:
             return
         ref = self.lineage["ref"]
-        answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref))
+        answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref),
+                                  draft=draft_comment(self.state, ref, stage))
         if answer is not None:
             self.set_stage(stage, comment=answer[0], override=answer[1])
 
     def set_stage(self, stage: str, *, comment: str = "", override: Optional[str] = None) -> bool:
-        from ...core.lifecycle import change_stage
+        from ..stage_dialog import change_stage_with_help
 
         ref = self.lineage["ref"]
-        return self._act(f"Cannot move {ref} to {stage}",
-                         lambda: change_stage(self.state.workspace, ref, stage, actor=self.state.actor,
-                                              comment=comment, override_reason=override))
+
+        def done() -> None:
+            self._pending_ref = ref
+            self.state.models_changed.emit(ref)
+
+        return change_stage_with_help(self, self.state, ref, stage, comment=comment, override=override,
+                                      on_done=done, ask_again=lambda: self.ask_stage(stage))
 
     def ask_alias(self) -> None:
         if self.lineage is None:

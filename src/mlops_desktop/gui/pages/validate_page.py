@@ -396,25 +396,24 @@ class ValidatePage(LazyReloadingPage):
     def ask_stage(self, stage: str) -> None:
         """Ask for the comment (and an override reason where the rules need one), then move."""
         from ...core.lifecycle import needs_baseline_override
-        from ..stage_dialog import ask_stage_change
+        from ..stage_dialog import ask_stage_change, draft_comment
 
         ref = self.model_combo.currentData()
         if not ref:
             return
-        answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref))
+        answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref),
+                                  draft=draft_comment(self.state, ref, stage))
         if answer is not None:
             self.set_stage(stage, comment=answer[0], override=answer[1])
 
-    def set_stage(self, stage: str, *, comment: str = "", override: Optional[str] = None) -> None:
-        from ...core.lifecycle import change_stage
+    def set_stage(self, stage: str, *, comment: str = "", override: Optional[str] = None) -> bool:
+        from ..stage_dialog import change_stage_with_help
 
-        ws, ref = self.state.workspace, self.model_combo.currentData()
-        try:
-            change_stage(ws, ref, stage, actor=self.state.actor, comment=comment, override_reason=override)
-        except Exception as exc:
-            show_error(self, f"Cannot move {ref} to {stage}", exc)
-            return
-        self.state.models_changed.emit(ref)  # this page re-reads: the stage, and the card's approvals
+        ref = self.model_combo.currentData()
+        # this page re-reads on models_changed: the stage, and the card's approvals
+        return change_stage_with_help(self, self.state, ref, stage, comment=comment, override=override,
+                                      on_done=lambda: self.state.models_changed.emit(ref),
+                                      ask_again=lambda: self.ask_stage(stage))
 
     def _draw_pdp(self) -> None:
         if self.result is None or not self.pdp_feature.count():

@@ -96,6 +96,7 @@ class WorkspacePage(ReloadingPage):
         state.workspace_changed.connect(self.mark_stale)
         state.datasets_changed.connect(lambda _id: self.mark_stale())
         state.models_changed.connect(lambda _ref: self.mark_stale())
+        state.actor_changed.connect(lambda _name: self.mark_stale())
         runner.job_ended.connect(lambda _job: self.mark_stale())  # a job may have written to the registry
         self.poll = QTimer(self)
         self.poll.setInterval(ACTIVITY_POLL_MS)
@@ -129,7 +130,7 @@ class WorkspacePage(ReloadingPage):
         self.stale = False
         self._shown_head = (self.state.generation, None)
         ws = self.state.workspace
-        self.user_label.setText(f"{self.state.actor}  (change in Settings)")
+        self.user_label.setText(f"{self.state.actor}  (change it from the status bar: “Acting as”)")
         self.recent.clear()
         for p in self.state.prefs.recent_workspaces:
             item = QListWidgetItem(p)
