@@ -26,6 +26,9 @@ class MainWindow(QMainWindow):
         self.resize(1200, 760)
         self.setMinimumSize(QSize(900, 600))
         self.setAcceptDrops(True)  # a data file dropped anywhere opens the import dialog
+        from . import tooltips
+
+        tooltips.install(QApplication.instance())  # long tooltips wrap and stay while pointed at
 
         from .pages.check_page import CheckPage
         from .pages.data_page import DataPage
@@ -212,13 +215,19 @@ class MainWindow(QMainWindow):
             return
         self.state.prefs.add_recent_file(source)
 
-    def open_user_guide(self) -> None:
-        """Help → User guide (F1), in a window of its own."""
+    def open_user_guide(self, section: Optional[str] = None) -> None:
+        """Help → User guide (F1), in a window of its own, at ``section`` or at the part
+        about what the window shows (the current page; "Getting started" before a
+        workspace is open)."""
         from .help_viewer import HelpViewer
 
         if getattr(self, "help_viewer", None) is None:
             self.help_viewer = HelpViewer(self)
         self.help_viewer.show()
+        if section is None:
+            on_welcome = self.screens.currentWidget() is self.welcome
+            section = "Getting started" if on_welcome else getattr(self.current_page(), "title", "")
+        self.help_viewer.show_section(section)  # after show(): the page is laid out to scroll
         self.help_viewer.raise_()
         self.help_viewer.activateWindow()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QPlainTextEdit, QSpinBox, QVBoxLayout,
                                QWidget, QWizard, QWizardPage)
@@ -45,7 +46,16 @@ class TrainWizard(QWizard):
         self.resize(760, 600)
         self.dataset: Any = None
         self.leakage: dict[str, str] = {}
+        self.setOption(QWizard.WizardOption.HaveHelpButton, True)
+        self.helpRequested.connect(self.open_help)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents), self, activated=self.open_help)
         self._build(dataset_id)
+
+    def open_help(self) -> None:
+        """F1 or Help: the user guide at the Train section."""
+        opener = getattr(self.parentWidget().window() if self.parentWidget() else None, "open_user_guide", None)
+        if opener is not None:
+            opener("Train")
 
     # -- pages ------------------------------------------------------------------------
 

@@ -165,9 +165,12 @@ class WorkspacePage(ReloadingPage):
             show_error(self, "Cannot open the workspace", exc)
 
     def choose_new(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose an empty folder for the new workspace")
-        if path:
-            self._open(path, create=True)
+        """Ask where the new workspace goes (a folder and a new folder's name), then make it."""
+        from ..new_workspace_dialog import NewWorkspaceDialog
+
+        self.new_dialog = NewWorkspaceDialog(self)
+        self.new_dialog.accepted.connect(lambda d=self.new_dialog: self._open(str(d.path()), create=True))
+        self.new_dialog.open()
 
     def choose_open(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a workspace folder")
