@@ -167,12 +167,14 @@ def _model_text(d: dict) -> str:
     if rows:
         odds = any("odds_ratio" in r for r in rows)
         header = (["CLASS"] if any("class" in r for r in rows) else []) + \
-            ["TERM", "ESTIMATE", "STD ERROR", "P-VALUE", "95% CI"] + (["ODDS RATIO"] if odds else [])
+            ["TERM", "ESTIMATE", "STD ERROR", "P-VALUE", "95% CI"] + (["ODDS RATIO", "ITS 95% CI"] if odds else [])
         body = []
         for r in rows:
             cells = ([str(r["class"])] if "class" in r else []) + [
                 r["name"], short(r["estimate"]), short(r["std_error"]), short(r["p_value"]),
-                f"{short(r['ci_low'])} … {short(r['ci_high'])}"] + ([short(r.get("odds_ratio"))] if odds else [])
+                f"{short(r['ci_low'])} … {short(r['ci_high'])}"] + (
+                [short(r.get("odds_ratio")), f"{short(r.get('odds_ratio_ci_low'))} … {short(r.get('odds_ratio_ci_high'))}"]
+                if odds else [])
             body.append(cells)
         lines += ["", table(body, header)]
     lin = d.get("lineage") or {}

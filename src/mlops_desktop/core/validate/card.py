@@ -27,7 +27,7 @@ class ModelCard:
     ``dataset``: id, name, fingerprint, rows, date_range ({"column", "start", "end"} or
     None). ``checks``: {name, verdict} per assumption check. ``accepted_warnings``: the
     registry's rows (check_id or name, reason, accepted_by, accepted_at).
-    ``coefficients``: rows of a :class:`CoefficientTable`. ``limitations``: None means
+    ``coefficients``: rows of ``core.train.coefficients.coefficient_table``. ``limitations``: None means
     "generate them from the facts" (:func:`limitations_from_facts`); a list is shown as
     given. ``override``: the recorded decision to move a model that did not beat its
     baseline to validated ({by, at, reason}).
@@ -198,3 +198,12 @@ def signed_interval(low: Optional[float], high: Optional[float]) -> str:
 
 def interval(low: Optional[float], high: Optional[float]) -> str:
     return "—" if low is None or high is None else f"{fmt(low)} to {fmt(high)}"
+
+
+#: the columns a logistic model's coefficient table adds (both card formats)
+ODDS_HEAD = ["odds ratio", "odds ratio 95% interval"]
+
+
+def odds_cells(row: dict[str, Any]) -> list[Any]:
+    """The odds ratio of a coefficient row and its interval (exp of the interval's bounds)."""
+    return [row.get("odds_ratio"), interval(row.get("odds_ratio_ci_low"), row.get("odds_ratio_ci_high"))]

@@ -12,8 +12,8 @@ from ... import __version__
 from ..checks.result import fmt, fmt_p
 from ..report import svg
 from ..report.html import CSS, VERDICT_COLOURS
-from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, interval, metric_rows, signed,
-                   signed_interval, warning_figures, warning_name)
+from .card import (NO_CHECK_RESULTS, ODDS_HEAD, ModelCard, approval_rows, interval, metric_rows,
+                   odds_cells, signed, signed_interval, warning_figures, warning_name)
 from ..report.svg import line_chart
 from .metrics import label
 from .results import ValidationReport
@@ -224,11 +224,11 @@ def model_card_html(card: ModelCard) -> str:
         has_class = any("class" in r for r in card.coefficients)
         has_or = any("odds_ratio" in r for r in card.coefficients)
         head = (["class"] if has_class else []) + ["term", "estimate", "std. error", "statistic",
-                                                   "p-value", "95% interval"] + (["odds ratio"] if has_or else [])
+                                                   "p-value", "95% interval"] + (ODDS_HEAD if has_or else [])
         rows = [([r.get("class")] if has_class else []) + [
             r["name"], r.get("estimate"), r.get("std_error"), r.get("statistic"),
             fmt_p(r.get("p_value")) if r.get("p_value") is not None else None,
-            interval(r.get("ci_low"), r.get("ci_high"))] + ([r.get("odds_ratio")] if has_or else [])
+            interval(r.get("ci_low"), r.get("ci_high"))] + (odds_cells(r) if has_or else [])
             for r in card.coefficients]
         body.append("<h2>Coefficients</h2>" + "".join(f"<p class='muted'>{escape(n)}</p>"
                                                       for n in card.coefficient_notes) + _table(head, rows))

@@ -6,8 +6,8 @@ import json
 from typing import Any, Iterable, Optional, Sequence
 
 from ..checks.result import fmt, fmt_p
-from .card import (NO_CHECK_RESULTS, ModelCard, approval_rows, interval, metric_rows, signed,
-                   signed_interval, warning_figures, warning_name)
+from .card import (NO_CHECK_RESULTS, ODDS_HEAD, ModelCard, approval_rows, interval, metric_rows,
+                   odds_cells, signed, signed_interval, warning_figures, warning_name)
 from .metrics import label
 
 
@@ -66,14 +66,14 @@ def model_card_markdown(card: ModelCard) -> str:
         has_class = any("class" in r for r in card.coefficients)
         has_or = any("odds_ratio" in r for r in card.coefficients)
         head = (["class"] if has_class else []) + ["term", "estimate", "std. error", "statistic",
-                                                   "p-value", "95% interval"] + (["odds ratio"] if has_or else [])
+                                                   "p-value", "95% interval"] + (ODDS_HEAD if has_or else [])
         rows = []
         for r in card.coefficients:
             row = ([r.get("class")] if has_class else []) + [
                 r["name"], r.get("estimate"), r.get("std_error"), r.get("statistic"),
                 fmt_p(r.get("p_value")) if r.get("p_value") is not None else None,
                 interval(r.get("ci_low"), r.get("ci_high"))]
-            rows.append(row + ([r.get("odds_ratio")] if has_or else []))
+            rows.append(row + (odds_cells(r) if has_or else []))
         lines += _table(head, rows)
     lines += ["## Limitations", ""]
     lims = card.shown_limitations()
