@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QByteArray, QSize
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
                                QMessageBox, QStackedWidget, QWidget)
 
@@ -112,6 +112,23 @@ class MainWindow(QMainWindow):
         add_action(file_menu, "&Quit", self.close, QKeySequence("Ctrl+Q"))  # the standard key is empty on Windows and bare X11
 
         edit_menu = bar.addMenu("&Edit")
+        # one undo stack per page, the page on screen's active: Ctrl+Z changes what you see
+        self.undo_group = QUndoGroup(self)
+        for page in self.pages:
+            stack = getattr(page, "undo_stack", None)
+            if stack is not None:
+                self.undo_group.addStack(stack)
+        self.nav.currentRowChanged.connect(lambda row: self.undo_group.setActiveStack(
+            getattr(self.pages[row], "undo_stack", None) if row >= 0 else None))
+        self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcuts(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
+        redo_keys = [QKeySequence("Ctrl+Shift+Z")]  # first, so menus show it; plus the platform's (Ctrl+Y)
+        redo_keys += [k for k in QKeySequence.keyBindings(QKeySequence.StandardKey.Redo) if k not in redo_keys]
+        self.redo_action.setShortcuts(redo_keys)
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
         add_action(edit_menu, "&Copy", self.copy_focused, QKeySequence.StandardKey.Copy)
         add_action(edit_menu, "Select &all", self.select_all_focused, QKeySequence.StandardKey.SelectAll)
 
