@@ -53,6 +53,10 @@ def register(sub: Any) -> dict:
     p.add_argument("--name", metavar="MODEL_NAME", help="registered model name (default: DATASET-TARGET)")
     p.add_argument("--robust", action="store_true",
                    help="heteroscedasticity-robust (HC3) standard errors for ordinary least squares")
+    p.add_argument("--rank-by", metavar="METRIC",
+                   help="the cross-validated metric that chooses the best candidate: rmse, mae or r2 for "
+                        "regression; roc_auc, log_loss, accuracy, balanced_accuracy or f1 for classification "
+                        "(default: rmse, or roc_auc)")
     add_common(p)
     add_actor(p)
 
@@ -87,7 +91,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                      split=SplitSpec.parse(args.split, args.test_size), cv_folds=args.cv,
                      search_candidates=args.search, search_time_budget_s=args.search_time,
                      segment_by=args.segment_by, min_segment_rows=args.min_segment_rows,
-                     seed=args.seed, model_name=args.name, robust_errors=args.robust)
+                     seed=args.seed, model_name=args.name, robust_errors=args.robust,
+                     ranking_metric=args.rank_by)
     with open_workspace(args, create=False) as ws:
         result = train(ws, spec, actor=who(args),
                        progress=progress_printer(not args.json and sys.stderr.isatty()))
@@ -117,14 +122,14 @@ def _train_text(r: Any) -> str:
     for e in r.excluded:
         lines.append(f"  left out: {e['column']} {e['reason']}")
     lines.append("")
-    header = ["FAMILY", f"CV {r.primary_metric} (mean ± sd)"] + [f"HOLDOUT {n}" for n in names]
-    rows = [["baseline"] + _metric_cells(r.baseline, names, r.primary_metric)]
+    header = ["FAMILY", f"CV {r.ranking_metric} (mean ± sd)"] + [f"HOLDOUT {n}" for n in names]
+    rows = [["baseline"] + _metric_cells(r.baseline, names, r.ranking_metric)]
     for c in r.candidates:
         mark = " *" if c["family"] == r.chosen else ""
         if c["status"] != "succeeded":
             rows.append([c["family"], f"failed: {c['error']}"] + [""] * len(names))
         else:
-            rows.append([c["family"] + mark] + _metric_cells(c, names, r.primary_metric))
+            rows.append([c["family"] + mark] + _metric_cells(c, names, r.ranking_metric))
     lines.append(table(rows, header))
     lines += ["", f"Registered {r.model} version {r.version} ({r.stage}); artifact {r.artifact_sha256[:12]}…"]
     if r.notes:

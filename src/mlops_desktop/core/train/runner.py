@@ -71,6 +71,7 @@ def train(ws: "Workspace", spec: TrainSpec, *, actor: str, progress: ProgressCal
     report(0.0, "Preparing the data")
     prep = prepare(ws, spec)
     chosen_families = family_catalogue.resolve(spec.models, prep.task)
+    rank_by = metrics.ranking_metric(prep.task, spec.ranking_metric)  # a wrong choice: before any run
     report(_PREPARED, "Data prepared")
     run_id = _start_run(ws, prep, actor=actor, kind="train")
     stored = None
@@ -94,7 +95,7 @@ def train(ws: "Workspace", spec: TrainSpec, *, actor: str, progress: ProgressCal
                 begin = _PREPARED + share * (0.2 + i)
                 report(begin, f"Training {family.label}")
                 results.append(fit_family(prep, family, plan, on_progress=part(begin, share)))
-        best = _best(results, prep.task)
+        best = _best(results, rank_by)
         report(_TRAINED, "Saving the model")
         from ..artifacts import save_model_file
 
@@ -109,17 +110,13 @@ def train(ws: "Workspace", spec: TrainSpec, *, actor: str, progress: ProgressCal
     return result
 
 
-def _best(results: list[FamilyResult], task: str) -> FamilyResult:
-    primary = metrics.primary_metric(task)
+def _best(results: list[FamilyResult], rank_by: str) -> FamilyResult:
+    """The succeeded family with the best cross-validated ``rank_by`` (the first of equals)."""
     ok = [r for r in results if r.status == "succeeded"]
     if not ok:
         reasons = "; ".join(f"{r.family.name}: {r.error}" for r in results)
         raise TrainError(f"No model family could be trained ({reasons}).")
-    best = ok[0]
-    for r in ok[1:]:
-        if metrics.better(r.cv[primary]["mean"], best.cv[primary]["mean"], primary):
-            best = r
-    return best
+    return ok[metrics.best_first([r.cv[rank_by]["mean"] for r in ok], rank_by)[0]]
 
 
 def _start_run(ws: "Workspace", prep: PreparedData, *, actor: str, kind: str,
@@ -196,6 +193,7 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
     spec = prep.spec
     name = _model_name(prep)
     primary = metrics.primary_metric(prep.task)
+    rank_by = metrics.ranking_metric(prep.task, spec.ranking_metric)
     classes = None if prep.classes is None else json_safe(prep.classes.tolist())
     notes = list(prep.notes)
     if spec.search_candidates == 0:
@@ -211,13 +209,14 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
         target=spec.target, task=prep.task, task_reason=prep.task_reason,
         features=_feature_list(prep), excluded=prep.choice.excluded,
         split=prep.split.to_dict(), rows=prep.rows_summary(), cv_folds=spec.cv_folds,
-        primary_metric=primary, candidates=candidates, baseline=baseline.to_dict(),
+        primary_metric=primary, ranking_metric=rank_by, candidates=candidates, baseline=baseline.to_dict(),
         chosen=best.family.name, model=name, stage="draft", artifact_sha256=stored.sha256,
         prediction_sha256=best.prediction_sha256, classes=classes, segment_by=spec.segment_by,
         notes=notes, seconds=seconds, library_versions=library_versions())
     details = {"task_reason": prep.task_reason, "features": _feature_list(prep),
                "excluded": prep.choice.excluded, "split": prep.split.to_dict(),
-               "rows": prep.rows_summary(), "primary_metric": primary, "classes": classes,
+               "rows": prep.rows_summary(), "primary_metric": primary, "ranking_metric": rank_by,
+               "classes": classes,
                "candidates": candidates, "baseline": result.baseline, "notes": notes,
                "segment_by": spec.segment_by, "segments": best.segments,
                "model_parameters": best.model_params}
@@ -253,7 +252,7 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                         details=json_safe(details), prediction_sha256=best.prediction_sha256)
         audit.append(reg, actor=actor, action="run.finished", entity_type="run", entity_id=run_id,
                      summary=f"Run {run_id} succeeded: {best.family.label} chosen "
-                             f"({primary} {_short(best.cv[primary]['mean'])})",
+                             f"({rank_by} {_short(best.cv[rank_by]['mean'])})",
                      details={"status": "succeeded", "family": best.family.name,
                               "model": name, "version": version})
         audit.append(reg, actor=actor, action="model.version_created", entity_type="model_version",
@@ -422,4 +421,5 @@ def preview(ws: "Workspace", spec: TrainSpec) -> dict[str, Any]:
         "classes": None if prep.classes is None else prep.classes.tolist(),
         "models": [f.to_dict() for f in chosen],
         "available_models": [f.to_dict() for f in family_catalogue.families_for(prep.task)],
-        "primary_metric": metrics.primary_metric(prep.task), "notes": prep.notes})
+        "primary_metric": metrics.primary_metric(prep.task),
+        "ranking_metric": metrics.ranking_metric(prep.task, spec.ranking_metric), "notes": prep.notes})
