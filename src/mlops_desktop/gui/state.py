@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 from PySide6.QtWidgets import QSplitter, QWidget
@@ -77,6 +78,21 @@ class Preferences:
 
     def set_splitter_state(self, name: str, state: QByteArray) -> None:
         self.qs.setValue(f"splitters/{name}", state)
+
+    def wizard_choices(self, fingerprint: str) -> dict[str, Any]:
+        """The training wizard's last choices for the data with this fingerprint ({} when
+        none, or when what was kept cannot be read)."""
+        value = self.qs.value(f"train-wizard/{fingerprint}", "")
+        try:
+            choices = json.loads(str(value)) if value else {}
+        except ValueError:
+            return {}
+        return choices if isinstance(choices, dict) else {}
+
+    def remember_wizard_choices(self, fingerprint: str, choices: dict[str, Any]) -> None:
+        """Keep the wizard's choices for this data: a preference of this user, not a record
+        (the run records what was trained)."""
+        self.qs.setValue(f"train-wizard/{fingerprint}", json.dumps(choices))
 
     @property
     def last_workspace(self) -> Optional[Path]:
