@@ -70,6 +70,13 @@ def register(sub: Any) -> dict:
     q = rsub.add_parser("show", help="one run with its spec, metrics and candidates")
     q.add_argument("run_id", metavar="RUN_ID")
     add_common(q)
+    q = rsub.add_parser("register", help="register a candidate of a run that was not chosen: fitted again "
+                                         "from the run's record, checked to give the recorded predictions")
+    q.add_argument("run_id", metavar="RUN_ID")
+    q.add_argument("family", metavar="FAMILY", help="the candidate's family, as 'runs show' lists it")
+    q.add_argument("--name", metavar="MODEL_NAME", help="registered model name (default: the run's model)")
+    add_common(q)
+    add_actor(q)
 
     p = sub.add_parser("reproduce", help="train a run again from the dataset's snapshot and compare")
     p.add_argument("run_id", metavar="RUN_ID")
@@ -142,6 +149,8 @@ def _train_text(r: Any) -> str:
 def cmd_runs(args: argparse.Namespace) -> int:
     from ..core.train import run, runs
 
+    if args.action == "register":
+        return _register_candidate(args)
     with open_workspace(args, create=False) as ws:
         if args.action == "list":
             found = runs(ws, dataset=args.dataset, limit=args.limit or None)
@@ -158,6 +167,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _register_candidate(args: argparse.Namespace) -> int:
+    from ..core.train.candidates import register_candidate
+
+    with open_workspace(args, create=False) as ws:
+        result = register_candidate(ws, args.run_id, args.family, actor=who(args), model_name=args.name,
+                                    progress=progress_printer(not args.json and sys.stderr.isatty()))
+    emit(args, result.to_dict(), lambda: f"Registered {result.model} version {result.version} (draft): "
+                                         f"{result.notes[0]} Run {result.run_id} records the refit.")
+    return EXIT_OK
+
+
 def _run_text(r: Any) -> str:
     lines = [f"Run {r.id} ({r.kind}{' of run ' + str(r.reproduces_run_id) if r.reproduces_run_id else ''}): "
              f"{r.status}", f"Dataset: {r.dataset_name} (id {r.dataset_id}, fingerprint {r.dataset_fingerprint[:12]}…)",
@@ -167,6 +187,13 @@ def _run_text(r: Any) -> str:
         lines.append(f"Error: {r.error}")
     if r.family:
         lines.append(f"Chosen family: {r.family} {r.hyperparameters or '(default settings)'}")
+    refit = (r.details or {}).get("refit_of")
+    if refit:
+        lines.append(f"Refits the {refit['family']} candidate of run {refit['run_id']}")
+    others = [c["family"] for c in (r.details or {}).get("candidates") or []
+              if c.get("status") == "succeeded" and c["family"] != r.family]
+    if others and r.status == "succeeded":
+        lines.append(f"Other candidates: {', '.join(others)} (register one with: runs register {r.id} FAMILY)")
     if r.model:
         lines.append(f"Registered: {r.model} version {r.version}")
     if r.features:

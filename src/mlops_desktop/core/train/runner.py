@@ -188,7 +188,10 @@ def _feature_list(prep: PreparedData) -> list[dict[str, str]]:
 
 def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: FamilyResult,
               results: list[FamilyResult], best: FamilyResult, stored: Any, *, actor: str,
-              seconds: float) -> TrainResult:
+              seconds: float, refit_of: Optional[dict[str, Any]] = None) -> TrainResult:
+    """Finish the run and register ``best`` as a draft version, with their audit entries,
+    in one transaction. ``refit_of`` ({run_id, family, ...}): the run refits another
+    run's candidate (see :mod:`.candidates`)."""
     reg = ws.registry
     spec = prep.spec
     name = _model_name(prep)
@@ -198,6 +201,9 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
     notes = list(prep.notes)
     if spec.search_candidates == 0:
         notes.append("No hyperparameter search (0 candidates): each family used its default settings.")
+    if refit_of is not None:
+        notes.insert(0, f"The {best.family.label} candidate of run {refit_of['run_id']}, fitted again with its "
+                        "recorded settings and seed: the same holdout predictions and metrics as recorded.")
     for r in results:
         notes += [n if n.startswith(r.family.label) else f"{r.family.label}: {n}" for n in r.notes]
     chosen_metrics = {"cv": best.cv, "holdout": best.holdout}
@@ -220,6 +226,8 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                "candidates": candidates, "baseline": result.baseline, "notes": notes,
                "segment_by": spec.segment_by, "segments": best.segments,
                "model_parameters": best.model_params}
+    if refit_of is not None:
+        details["refit_of"] = refit_of
     inputs = [str(c) for c in getattr(best.model, "feature_names_in_", prep.choice.features)]
     version_details = {"classes": classes, "feature_kinds": prep.choice.kinds, "inputs": inputs,
                        "segment_by": spec.segment_by, "primary_metric": primary,
@@ -250,13 +258,16 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                         metrics=json_safe({**chosen_metrics, "baseline": {"cv": baseline.cv,
                                                                           "holdout": baseline.holdout}}),
                         details=json_safe(details), prediction_sha256=best.prediction_sha256)
+        what = (f"the {best.family.label} candidate of run {refit_of['run_id']} fitted again" if refit_of
+                else f"{best.family.label} chosen ({rank_by} {_short(best.cv[rank_by]['mean'])})")
         audit.append(reg, actor=actor, action="run.finished", entity_type="run", entity_id=run_id,
-                     summary=f"Run {run_id} succeeded: {best.family.label} chosen "
-                             f"({rank_by} {_short(best.cv[rank_by]['mean'])})",
+                     summary=f"Run {run_id} succeeded: {what}",
                      details={"status": "succeeded", "family": best.family.name,
-                              "model": name, "version": version})
+                              "model": name, "version": version,
+                              **({"refit_of": refit_of} if refit_of else {})})
         audit.append(reg, actor=actor, action="model.version_created", entity_type="model_version",
-                     entity_id=version_id, summary=f"Model {name} version {version} (draft) from run {run_id}",
+                     entity_id=version_id, summary=f"Model {name} version {version} (draft) from run {run_id}"
+                     + (f", the {best.family.label} candidate of run {refit_of['run_id']}" if refit_of else ""),
                      details={"model": name, "version": version, "run_id": run_id, "stage": "draft",
                               "artifact_sha256": stored.sha256, "family": best.family.name})
     result.version = version
