@@ -46,6 +46,8 @@ class FamilyResult:
     #: predictions on the holdout (or on the training rows without a holdout)
     evaluation: Optional[np.ndarray] = None
     prediction_sha256: Optional[str] = None
+    #: the cross-validation's predictions of each training row by a model not fitted on it
+    out_of_fold: Optional[np.ndarray] = None
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe({
@@ -131,7 +133,8 @@ def _fit_global(prep: PreparedData, family: Family, plan: Plan,
     result = FamilyResult(family, "succeeded", cv=outcome.cv, params=outcome.best_params,
                           model_params=_model_params(model),
                           trials=[t.to_dict() for t in outcome.trials],
-                          notes=_merge(outcome.notes, fit_warnings), model=model)
+                          notes=_merge(outcome.notes, fit_warnings), model=model,
+                          out_of_fold=outcome.folds.predictions)
     _score(prep, result)
     return result
 
@@ -277,7 +280,8 @@ def _fit_segmented(prep: PreparedData, family: Family, plan: Plan,
               "segments": {k: o.search.best_params for k, o in per_segment.items()}}
     result = FamilyResult(family, "succeeded", cv=metrics.summarise(fold_metrics, prep.task),
                           params=params, model_params=_model_params(fallback),
-                          trials=[t.to_dict() for t in outcome.trials], notes=notes, model=router)
+                          trials=[t.to_dict() for t in outcome.trials], notes=notes, model=router,
+                          out_of_fold=pooled.predictions)
     _score(prep, result)
     result.segments = _segment_table(prep, router, result.evaluation, per_segment, outcome, counts, small)
     on_progress(1.0, f"{family.label}: done")

@@ -96,12 +96,14 @@ def train(ws: "Workspace", spec: TrainSpec, *, actor: str, progress: ProgressCal
                 report(begin, f"Training {family.label}")
                 results.append(fit_family(prep, family, plan, on_progress=part(begin, share)))
         best = _best(results, rank_by)
+        report(_TRAINED, "Drawing the candidates' curves")
+        curves = _candidate_curves(prep, results)
         report(_TRAINED, "Saving the model")
         from ..artifacts import save_model_file
 
         stored = save_model_file(ws, best.model)
         result = _register(ws, prep, run_id, baseline, results, best, stored, actor=actor,
-                           seconds=time.monotonic() - started)
+                           seconds=time.monotonic() - started, curves=curves)
     except BaseException as exc:
         _end_unsuccessfully(ws, run_id, exc, actor=actor, started=started,
                             artifact=stored.sha256 if stored else None)
@@ -117,6 +119,21 @@ def _best(results: list[FamilyResult], rank_by: str) -> FamilyResult:
         reasons = "; ".join(f"{r.family.name}: {r.error}" for r in results)
         raise TrainError(f"No model family could be trained ({reasons}).")
     return ok[metrics.best_first([r.cv[rank_by]["mean"] for r in ok], rank_by)[0]]
+
+
+def _candidate_curves(prep: PreparedData, results: list[FamilyResult]) -> dict[str, Any]:
+    """Each succeeded candidate's ROC or residual curve with its band (see
+    :mod:`.curves`), on the holdout, or on out-of-fold predictions without one."""
+    from .curves import candidate_curves
+
+    ok = [r for r in results if r.status == "succeeded"]
+    if len(prep.holdout_rows):
+        y, on = prep.y_holdout, f"the holdout ({len(prep.holdout_rows):,} rows)"
+        predictions = [(r.family.name, r.family.label, r.evaluation) for r in ok]
+    else:
+        y, on = prep.y_train, "the training rows, each predicted in cross-validation by a model not fitted on it"
+        predictions = [(r.family.name, r.family.label, r.out_of_fold) for r in ok]
+    return candidate_curves(prep.task, y, predictions, classes=prep.classes, on=on, seed=prep.spec.seed)
 
 
 def _start_run(ws: "Workspace", prep: PreparedData, *, actor: str, kind: str,
@@ -188,7 +205,8 @@ def _feature_list(prep: PreparedData) -> list[dict[str, str]]:
 
 def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: FamilyResult,
               results: list[FamilyResult], best: FamilyResult, stored: Any, *, actor: str,
-              seconds: float, refit_of: Optional[dict[str, Any]] = None) -> TrainResult:
+              seconds: float, refit_of: Optional[dict[str, Any]] = None,
+              curves: Optional[dict[str, Any]] = None) -> TrainResult:
     """Finish the run and register ``best`` as a draft version, with their audit entries,
     in one transaction. ``refit_of`` ({run_id, family, ...}): the run refits another
     run's candidate (see :mod:`.candidates`)."""
@@ -228,6 +246,8 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                "model_parameters": best.model_params}
     if refit_of is not None:
         details["refit_of"] = refit_of
+    if curves is not None:
+        details["curves"] = curves
     inputs = [str(c) for c in getattr(best.model, "feature_names_in_", prep.choice.features)]
     version_details = {"classes": classes, "feature_kinds": prep.choice.kinds, "inputs": inputs,
                        "segment_by": spec.segment_by, "primary_metric": primary,
