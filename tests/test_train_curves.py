@@ -15,8 +15,9 @@ from mlops_desktop.core.workspace import Workspace
 
 
 def step(fpr, tpr, grid):
-    """Vertical averaging: the highest true positive rate reached at or before each grid value."""
-    return np.array([tpr[fpr <= g].max() for g in grid])
+    """Vertical averaging: the highest true positive rate reached at or before each grid
+    value, after the curve's start at (0, 0)."""
+    return np.r_[0.0, [tpr[fpr <= g].max() for g in grid]]
 
 
 def resample(n, seed, b):
@@ -47,6 +48,7 @@ def test_roc_curves_and_bands_equal_scikit_learn_and_a_plain_bootstrap():
         f, t, _ = roc_curve(positive[rows], proba[rows, 1], drop_intermediate=False)
         curves.append(step(f, t, FPR_GRID))
     low, high = np.percentile(np.vstack(curves), [2.5, 97.5], axis=0)
+    assert c["fpr"] == pytest.approx(np.r_[0.0, FPR_GRID])
     assert c["low"] == pytest.approx(low) and c["high"] == pytest.approx(high)
     assert all(lo <= t <= hi for lo, t, hi in zip(c["low"], c["tpr"], c["high"]))
 
@@ -93,6 +95,8 @@ def test_residuals_by_fitted_value_with_bands_equal_a_plain_computation():
     low, high = np.nanpercentile(np.vstack(boot), [2.5, 97.5], axis=0)
     assert c["low"] == pytest.approx(low) and c["high"] == pytest.approx(high)
     assert c["residual"][0] > 0.5 and abs(c["residual"][RESIDUAL_BINS // 2]) < 0.3  # the missed curve shows
+    few = candidate_curves("regression", actual[:100], [("ols", "OLS", fitted[:100])], classes=None, on="x", seed=3)
+    assert few["candidates"][0]["count"] == [25] * 4  # a mean of a handful of residuals would be noise
 
 
 @pytest.fixture(scope="module")

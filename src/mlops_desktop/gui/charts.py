@@ -198,10 +198,11 @@ class Chart(ChartExport, pg.PlotWidget):
 
     def reset(self, title: str = "", x_label: str = "", y_label: str = "") -> None:
         self.clear()
+        item = self.getPlotItem()
         if self.legend is not None:
             self.legend.scene().removeItem(self.legend) if self.legend.scene() else None
             self.legend = None
-        item = self.getPlotItem()
+            item.legend = None  # else addLegend() hands back the removed one, which never shows again
         item.setTitle(title or self._title, color=self._fg.name())
         item.setLabel("bottom", x_label, color=self._fg.name())
         item.setLabel("left", y_label, color=self._fg.name())
@@ -320,6 +321,36 @@ class Chart(ChartExport, pg.PlotWidget):
         self._add_legend()
         for i, (name, values) in enumerate(series.items()):
             self.plot(list(x), list(values), pen=pg.mkPen(PALETTE[i % len(PALETTE)], width=2), name=str(name))
+
+    def band_lines(self, series: Sequence[dict[str, Any]], *, title: str = "", x_label: str = "",
+                   y_label: str = "", diagonal: bool = False, hline: Optional[float] = None,
+                   emphasis: Optional[str] = None) -> None:
+        """Lines over each other, each with a shaded band (an interval the core computed):
+        ``series`` items hold name, x, y, low and high. ``emphasis`` names the series drawn
+        thicker (the one selected elsewhere); ``diagonal`` adds the line y = x."""
+        self.reset(title, x_label, y_label)
+        legend = self._add_legend()
+        if diagonal:  # a ROC chart: its lower right is empty, the legend goes there
+            legend.anchor((1, 1), (1, 1), offset=(-10, -10))
+            self.addItem(pg.PlotDataItem([0, 1], [0, 1], pen=pg.mkPen("#888", width=1, style=Qt.PenStyle.DashLine)))
+        if hline is not None:
+            self.addItem(pg.InfiniteLine(pos=hline, angle=0, pen=pg.mkPen("#888", width=1)))
+        for i, s in enumerate(series):
+            colour = PALETTE[i % len(PALETTE)]
+            x = np.asarray([np.nan if v is None else v for v in s["x"]], float)
+            low = np.asarray([np.nan if v is None else v for v in s["low"]], float)
+            high = np.asarray([np.nan if v is None else v for v in s["high"]], float)
+            ok = np.isfinite(x) & np.isfinite(low) & np.isfinite(high)
+            if ok.sum() >= 2:
+                shade = QColor(colour)
+                shade.setAlpha(45)
+                lower, upper = pg.PlotCurveItem(x[ok], low[ok]), pg.PlotCurveItem(x[ok], high[ok])
+                self.addItem(pg.FillBetweenItem(lower, upper, brush=shade))
+            y = np.asarray([np.nan if v is None else v for v in s["y"]], float)
+            ok = np.isfinite(x) & np.isfinite(y)
+            width = 3.5 if s["name"] == emphasis else 2
+            line = pg.PlotDataItem(x[ok], y[ok], pen=pg.mkPen(colour, width=width), name=str(s["name"]))
+            self.addItem(line)
 
     def stacked(self, labels: Sequence[str], series: dict[str, Sequence[float]], *, title: str = "",
                 y_label: str = "share") -> None:

@@ -8,8 +8,8 @@ on). The band: the rows are resampled with replacement (seeded), the curve compu
 for every resample, and the 2.5th and 97.5th percentiles kept at each point.
 
 - ROC: the true positive rate at a fixed grid of false positive rates (vertical
-  averaging: at each grid value, the highest rate reached at or before it), and the
-  area under the curve.
+  averaging: at each grid value, the highest rate reached at or before it), from the
+  point (0, 0), and the area under the curve.
 - Residuals: the rows are put in bins of equal size by the candidate's fitted value;
   per bin, the mean fitted value and the mean residual (actual − fitted) with its band.
   A flat line at zero is a model without systematic error; a curve shows where it errs.
@@ -26,7 +26,10 @@ from ..plain import json_safe
 RESAMPLES = 200
 #: false positive rates at which ROC curves and their bands are given
 FPR_GRID = np.linspace(0.0, 1.0, 51)
+#: at most this many bins of fitted values, with at least ROWS_PER_BIN rows each where
+#: the rows allow (a mean of three residuals is mostly noise)
 RESIDUAL_BINS = 20
+ROWS_PER_BIN = 30
 #: curves (candidates × classes) × rows the bootstrap may cover: more rows are subsampled
 #: (seeded) before it. Bands of many thousand rows are narrow already, and a run stays
 #: quick (about 3 s for seven two-class candidates on 50,000 rows)
@@ -110,14 +113,16 @@ def _roc(positive: np.ndarray, scores: np.ndarray, weights: _Resamples) -> dict[
         f, t = _roc_points(positive, scores, order, ends, w)
         curves.append(t[np.searchsorted(f, FPR_GRID, side="right") - 1])
     low, high = _band(np.vstack(curves))
-    return {"fpr": FPR_GRID, "tpr": tpr[np.searchsorted(fpr, FPR_GRID, side="right") - 1], "low": low,
-            "high": high, "auc": auc}
+    # from (0, 0): at a false positive rate of 0 the curve rises straight to its first grid value
+    return {"fpr": np.r_[0.0, FPR_GRID], "tpr": np.r_[0.0, tpr[np.searchsorted(fpr, FPR_GRID, side="right") - 1]],
+            "low": np.r_[0.0, low], "high": np.r_[0.0, high], "auc": auc}
 
 
 def _residuals(actual: np.ndarray, fitted: np.ndarray, weights: _Resamples) -> dict[str, Any]:
     order = np.argsort(fitted, kind="mergesort")
+    n_wanted = int(np.clip(len(fitted) // ROWS_PER_BIN, 4, RESIDUAL_BINS))
     bins = np.empty(len(fitted), dtype=int)
-    bins[order] = np.minimum(np.arange(len(fitted)) * RESIDUAL_BINS // max(len(fitted), 1), RESIDUAL_BINS - 1)
+    bins[order] = np.minimum(np.arange(len(fitted)) * n_wanted // max(len(fitted), 1), n_wanted - 1)
     n_bins = int(bins.max()) + 1 if len(bins) else 0
     residual = actual - fitted
 
