@@ -193,3 +193,24 @@ def test_migration_12_keeps_one_withdrawal_per_acceptance(ws):
             for _ in range(2):
                 db.execute("INSERT INTO accepted_warning_withdrawals (accepted_warning_id, withdrawn_by,"
                            " withdrawn_at) VALUES (?, 'x', 'now')", (row["id"],))
+
+
+def test_verify_names_a_withdrawal_made_or_removed_outside_the_app(ws):
+    from mlops_desktop.core.checks import withdraw_acceptance
+    from mlops_desktop.core.integrity import verify_workspace
+
+    kept = accept_warning(ws, "penguins", "body_mass_g", FEATURES, "vif", "Expected.", "bob")
+    hidden = accept_warning(ws, "penguins", "body_mass_g", FEATURES, "normality_residuals", "Large sample.", "bob")
+    done = withdraw_acceptance(ws, kept["id"], "bob", reason="undone")
+    assert verify_workspace(ws).ok
+    with ws.registry.transaction() as db:  # hiding an acceptance from the model card, by hand
+        db.execute("INSERT INTO accepted_warning_withdrawals (accepted_warning_id, withdrawn_by, withdrawn_at)"
+                   " VALUES (?, 'mallory', '2030-01-01')", (hidden["id"],))
+    report = verify_workspace(ws)
+    assert any(f.kind == "missing_audit_entry" and f"accepted warning {hidden['id']}" in f.message
+               for f in report.findings)
+    with ws.registry.transaction() as db:
+        db.execute("DELETE FROM accepted_warning_withdrawals")
+    report = verify_workspace(ws)
+    assert any(f.kind == "record_deleted" and f"withdrawal {done['withdrawal_id']}" in f.message
+               for f in report.findings)
