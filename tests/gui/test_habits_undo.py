@@ -5,6 +5,7 @@ recorded change, never the removal of an audit entry; the stack is the page's ow
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QComboBox
@@ -104,8 +105,9 @@ def test_accepting_a_warning_is_undone_by_a_recorded_withdrawal(window, qtbot):
     assert ws.verify_audit() == []
 
 
-def test_tags_and_descriptions_undo_and_redo(window, qtbot, penguins_csv):
-    from mlops_desktop.core.annotations import description_of, tags_of
+@pytest.fixture
+def registry(window, penguins_csv):
+    """mass:1 on the Registry page."""
     from mlops_desktop.core.train import TrainSpec, train
 
     ws = window.state.workspace
@@ -115,6 +117,13 @@ def test_tags_and_descriptions_undo_and_redo(window, qtbot, penguins_csv):
     window.go_to("Registry")
     page = window.page("Registry")
     page.select_ref("mass:1")
+    return page
+
+
+def test_tags_and_descriptions_undo_and_redo(window, qtbot, registry):
+    from mlops_desktop.core.annotations import description_of, tags_of
+
+    ws, page = window.state.workspace, registry
     assert page.tag_version("team", "quality")
     assert page.tag_version("team", "pricing")
     assert page.describe_version("Body mass from flipper length, for the feed plan.")
@@ -140,19 +149,12 @@ def test_tags_and_descriptions_undo_and_redo(window, qtbot, penguins_csv):
     screenshot(window, "habits_undo_registry")
 
 
-def test_a_step_the_rules_now_refuse_shows_why_and_leaves_the_stack(window, qtbot, penguins_csv):
+def test_a_step_the_rules_now_refuse_shows_why_and_leaves_the_stack(window, registry):
     from mlops_desktop.core.annotations import remove_tag, tags_of
-    from mlops_desktop.core.train import TrainSpec, train
 
     from .conftest import message_boxes
 
-    ws = window.state.workspace
-    ws.import_file(penguins_csv, actor="ann")
-    train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ols"], model_name="mass"), actor="ann")
-    window.state.models_changed.emit("")
-    window.go_to("Registry")
-    page = window.page("Registry")
-    page.select_ref("mass:1")
+    ws, page = window.state.workspace, registry
     assert page.tag_version("team", "quality")
     remove_tag(ws, "mass:1", "team", actor="someone else")  # meanwhile, from the CLI say
     window.activateWindow()
