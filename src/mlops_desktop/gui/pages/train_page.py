@@ -442,7 +442,8 @@ class TrainPage(ReloadingPage):
             self.last_registered = result
             self._wanted_run = run_id
             self.status.setText(f"The {label} candidate of run {run_id} is registered as {result.model}:"
-                                f"{result.version} (draft), from run {result.run_id}: {result.notes[0]}")
+                                f"{result.version} (draft). Run {result.run_id} fitted it again from the record "
+                                "and got the recorded holdout predictions and metrics.")
             self.state.models_changed.emit(f"{result.model}:{result.version}")
 
         def failed(exc, tb) -> None:
