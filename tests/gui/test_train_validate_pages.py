@@ -38,7 +38,7 @@ def trained(window, qtbot):
     screenshot(wizard, "train_wizard_features")
     while wizard.currentId() != wizard.pageIds()[-1]:
         wizard.next()
-    assert "logistic" in wizard.review.toPlainText()
+    assert "Logistic regression" in dict((r[0], r[1]) for r in wizard.review_rows())["Models"]
     screenshot(wizard, "train_wizard_review")
     wizard.accept()
     wait_jobs(qtbot, window, timeout_s=120)

@@ -28,6 +28,8 @@ def register(sub: Any) -> dict:
     p.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
     p.add_argument("--accept", metavar="CHECK", help="accept this check's warning (needs --reason)")
     p.add_argument("--reason", help="why the warning is acceptable (recorded in the audit log)")
+    p.add_argument("--withdraw", metavar="CHECK",
+                   help="take back the acceptance of this check's warning (recorded; --reason optional)")
     p.add_argument("--store", action="store_true",
                    help="keep this run in the workspace (recorded with --as), to reopen it later")
     p.add_argument("--last", action="store_true",
@@ -84,6 +86,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if args.accept and not (args.reason or "").strip():
         raise InvalidChoiceError("Give --reason with --accept: the reason is recorded with the acceptance.")
+    if args.accept and args.withdraw:
+        raise InvalidChoiceError("Accept or withdraw, not both at once.")
     if args.last and (args.store or args.features or args.task or args.time_column):
         raise InvalidChoiceError("--last shows a stored run as it was: it takes no --store, --features, "
                                  "--task or --time-column.")
@@ -104,6 +108,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             accepted = accept_warning(ws, args.dataset, report.target, report.features, args.accept,
                                       args.reason, who(args), result=result)
             result.accepted = accepted
+        if args.withdraw:
+            _withdraw(ws, args, report)
         if args.report:
             from ..core.checks import accepted_warnings
             from ..core.report import write_report
@@ -116,6 +122,22 @@ def cmd_check(args: argparse.Namespace) -> int:
         data["report"] = str(Path(args.report).expanduser().absolute())
     emit(args, data, lambda: _check_text(report, args.report))
     return EXIT_OK
+
+
+def _withdraw(ws: Any, args: argparse.Namespace, report: Any) -> None:
+    """Withdraw the acceptance that holds for the check named by --withdraw (this target
+    and feature set), and show the report with the acceptances as they are now."""
+    from ..core.checks import accepted_warnings, attach_acceptances, withdraw_acceptance
+    from ..core.errors import InvalidChoiceError
+
+    check = report.check(args.withdraw) if args.withdraw in {c.id for c in report.checks} else None
+    if check is None:
+        raise InvalidChoiceError(f"No check {args.withdraw!r} ran; checks: {', '.join(c.id for c in report.checks)}.")
+    if check.accepted is None:
+        raise InvalidChoiceError(f"The {check.id} warning is not accepted for target {report.target} and these "
+                                 "features: there is nothing to withdraw.")
+    withdraw_acceptance(ws, check.accepted["id"], who(args), reason=args.reason or "")
+    attach_acceptances(report, accepted_warnings(ws, args.dataset, report.target))
 
 
 def _last_run(ws: Any, dataset: str, target: Optional[str]) -> Any:

@@ -175,13 +175,15 @@ def _model_text(d: dict) -> str:
     if rows:
         odds = any("odds_ratio" in r for r in rows)
         header = (["CLASS"] if any("class" in r for r in rows) else []) + \
-            ["TERM", "ESTIMATE", "STD ERROR", "P-VALUE", "95% CI"] + (["ODDS RATIO", "PER SD"] if odds else [])
+            ["TERM", "ESTIMATE", "STD ERROR", "P-VALUE", "95% CI"] + (
+                ["ODDS RATIO", "ITS 95% CI", "PER SD"] if odds else [])
         body = []
         for r in rows:
             cells = ([str(r["class"])] if "class" in r else []) + [
                 r["name"], short(r["estimate"]), short(r["std_error"]), numbers.p_value(r["p_value"]),
                 numbers.interval(r["ci_low"], r["ci_high"])] + (
-                [short(r.get("odds_ratio")), short(r.get("odds_ratio_per_sd"))] if odds else [])
+                [short(r.get("odds_ratio")), numbers.interval(r.get("odds_ratio_ci_low"), r.get("odds_ratio_ci_high")),
+                 short(r.get("odds_ratio_per_sd"))] if odds else [])
             body.append(cells)
         lines += ["", table(body, header)]
     lin = d.get("lineage") or {}

@@ -53,6 +53,10 @@ def register(sub: Any) -> dict:
     p.add_argument("--name", metavar="MODEL_NAME", help="registered model name (default: DATASET-TARGET)")
     p.add_argument("--robust", action="store_true",
                    help="heteroscedasticity-robust (HC3) standard errors for ordinary least squares")
+    p.add_argument("--rank-by", metavar="METRIC",
+                   help="the cross-validated metric that chooses the best candidate: rmse, mae or r2 for "
+                        "regression; roc_auc, log_loss, accuracy, balanced_accuracy or f1 for classification "
+                        "(default: rmse, or roc_auc)")
     add_common(p)
     add_actor(p)
 
@@ -66,6 +70,13 @@ def register(sub: Any) -> dict:
     q = rsub.add_parser("show", help="one run with its spec, metrics and candidates")
     q.add_argument("run_id", metavar="RUN_ID")
     add_common(q)
+    q = rsub.add_parser("register", help="register a candidate of a run that was not chosen: fitted again "
+                                         "from the run's record, checked to give the recorded predictions")
+    q.add_argument("run_id", metavar="RUN_ID")
+    q.add_argument("family", metavar="FAMILY", help="the candidate's family, as 'runs show' lists it")
+    q.add_argument("--name", metavar="MODEL_NAME", help="registered model name (default: the run's model)")
+    add_common(q)
+    add_actor(q)
 
     p = sub.add_parser("reproduce", help="train a run again from the dataset's snapshot and compare")
     p.add_argument("run_id", metavar="RUN_ID")
@@ -87,7 +98,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                      split=SplitSpec.parse(args.split, args.test_size), cv_folds=args.cv,
                      search_candidates=args.search, search_time_budget_s=args.search_time,
                      segment_by=args.segment_by, min_segment_rows=args.min_segment_rows,
-                     seed=args.seed, model_name=args.name, robust_errors=args.robust)
+                     seed=args.seed, model_name=args.name, robust_errors=args.robust,
+                     ranking_metric=args.rank_by)
     with open_workspace(args, create=False) as ws:
         result = train(ws, spec, actor=who(args),
                        progress=progress_printer(not args.json and sys.stderr.isatty()))
@@ -117,14 +129,14 @@ def _train_text(r: Any) -> str:
     for e in r.excluded:
         lines.append(f"  left out: {e['column']} {e['reason']}")
     lines.append("")
-    header = ["FAMILY", f"CV {r.primary_metric} (mean ± sd)"] + [f"HOLDOUT {n}" for n in names]
-    rows = [["baseline"] + _metric_cells(r.baseline, names, r.primary_metric)]
+    header = ["FAMILY", f"CV {r.ranking_metric} (mean ± sd)"] + [f"HOLDOUT {n}" for n in names]
+    rows = [["baseline"] + _metric_cells(r.baseline, names, r.ranking_metric)]
     for c in r.candidates:
         mark = " *" if c["family"] == r.chosen else ""
         if c["status"] != "succeeded":
             rows.append([c["family"], f"failed: {c['error']}"] + [""] * len(names))
         else:
-            rows.append([c["family"] + mark] + _metric_cells(c, names, r.primary_metric))
+            rows.append([c["family"] + mark] + _metric_cells(c, names, r.ranking_metric))
     lines.append(table(rows, header))
     lines += ["", f"Registered {r.model} version {r.version} ({r.stage}); artifact {r.artifact_sha256[:12]}…"]
     if r.notes:
@@ -137,6 +149,8 @@ def _train_text(r: Any) -> str:
 def cmd_runs(args: argparse.Namespace) -> int:
     from ..core.train import run, runs
 
+    if args.action == "register":
+        return _register_candidate(args)
     with open_workspace(args, create=False, only_reading=True) as ws:
         if args.action == "list":
             found = runs(ws, dataset=args.dataset, limit=args.limit or None)
@@ -153,6 +167,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _register_candidate(args: argparse.Namespace) -> int:
+    from ..core.train.candidates import register_candidate
+
+    with open_workspace(args, create=False) as ws:
+        result = register_candidate(ws, args.run_id, args.family, actor=who(args), model_name=args.name,
+                                    progress=progress_printer(not args.json and sys.stderr.isatty()))
+    emit(args, result.to_dict(), lambda: f"Registered {result.model} version {result.version} (draft): "
+                                         f"{result.notes[0]} Run {result.run_id} records the refit.")
+    return EXIT_OK
+
+
 def _run_text(r: Any) -> str:
     lines = [f"Run {r.id} ({r.kind}{' of run ' + str(r.reproduces_run_id) if r.reproduces_run_id else ''}): "
              f"{r.status}", f"Dataset: {r.dataset_name} (id {r.dataset_id}, fingerprint {r.dataset_fingerprint[:12]}…)",
@@ -162,6 +187,13 @@ def _run_text(r: Any) -> str:
         lines.append(f"Error: {r.error}")
     if r.family:
         lines.append(f"Chosen family: {r.family} {r.hyperparameters or '(default settings)'}")
+    refit = (r.details or {}).get("refit_of")
+    if refit:
+        lines.append(f"Refits the {refit['family']} candidate of run {refit['run_id']}")
+    others = [c["family"] for c in (r.details or {}).get("candidates") or []
+              if c.get("status") == "succeeded" and c["family"] != r.family]
+    if others and r.status == "succeeded":
+        lines.append(f"Other candidates: {', '.join(others)} (register one with: runs register {r.id} FAMILY)")
     if r.model:
         lines.append(f"Registered: {r.model} version {r.version}")
     if r.features:

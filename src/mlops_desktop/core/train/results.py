@@ -25,9 +25,10 @@ class TrainResult:
     split: dict[str, Any]
     rows: dict[str, int]
     cv_folds: int
-    primary_metric: str
+    primary_metric: str                     # what Validate judges against the baseline
     candidates: list[dict[str, Any]]        # one per family, in the order trained
     baseline: dict[str, Any]
+    ranking_metric: str = ""                # what chose between the candidates
     chosen: Optional[str] = None
     model: Optional[str] = None
     version: Optional[int] = None

@@ -107,6 +107,8 @@ class TrainSpec:
     #: heteroscedasticity-robust (HC3) standard errors for ordinary least squares
     robust_errors: bool = False
     preprocessing: dict[str, Any] = field(default_factory=dict)
+    #: the metric that ranks the candidates (one of the task's); None: the primary metric
+    ranking_metric: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -150,6 +152,15 @@ class TrainSpec:
         if self.model_name is not None and (not self.model_name.strip() or ":" in self.model_name):
             raise InvalidChoiceError("A model name must not be empty or contain ':' "
                                      "(it separates the name from the version).")
+        if self.ranking_metric is not None:
+            from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, ranking_metric
+
+            known = REGRESSION_METRICS + CLASSIFICATION_METRICS
+            if self.ranking_metric not in known:
+                raise InvalidChoiceError(f"Unknown ranking metric {self.ranking_metric!r}; use one of "
+                                         f"{', '.join(known)}.")
+            if self.task is not None:
+                ranking_metric(self.task, self.ranking_metric)  # a regression metric for classes, say
         unknown = set(self.preprocessing) - set(PREPROCESSING_KEYS)
         if unknown:
             raise InvalidChoiceError(f"Unknown preprocessing setting(s): {', '.join(sorted(unknown))}; "

@@ -28,7 +28,7 @@ class ModelCard:
     ``dataset``: id, name, fingerprint, rows, date_range ({"column", "start", "end"} or
     None). ``checks``: {name, verdict} per assumption check. ``accepted_warnings``: the
     registry's rows (check_id or name, reason, accepted_by, accepted_at).
-    ``coefficients``: rows of a :class:`CoefficientTable`. ``limitations``: None means
+    ``coefficients``: rows of ``core.train.coefficients.coefficient_table``. ``limitations``: None means
     "generate them from the facts" (:func:`limitations_from_facts`); a list is shown as
     given. ``override``: the recorded decision to move a model that did not beat its
     baseline to validated ({by, at, reason}).
@@ -341,3 +341,14 @@ def calibration_sentence(card: ModelCard) -> str:
             f"{numbers.count(cal.get('reference_rows', 0))} holdout rows ({cal.get('reference') or 'the holdout'}): isotonic "
             f"regression {'applied to ' + ', '.join(used) if used else 'not applied (it did not lower the calibration error)'}"
             f"; expected calibration error {ece or 'not measured'}. Decision: {decision}.")
+
+
+#: the columns a logistic model's coefficient table adds (both card formats)
+ODDS_HEAD = ["odds ratio", "odds ratio 95% interval", "odds ratio per SD"]
+
+
+def odds_cells(row: dict[str, Any]) -> list[Any]:
+    """The odds ratio of a coefficient row, its interval (exp of the interval's bounds)
+    and the odds ratio per standard deviation of a numeric column."""
+    return [row.get("odds_ratio"), numbers.interval(row.get("odds_ratio_ci_low"), row.get("odds_ratio_ci_high")),
+            row.get("odds_ratio_per_sd")]

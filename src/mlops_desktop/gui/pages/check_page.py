@@ -18,6 +18,7 @@ from ..errors import show_error
 from ..jobs import JobRunner
 from ..selection import Selection
 from ..state import AppState
+from ..undo import RecordedChange, page_stack
 from ..widgets import RAW_ROLE, EmptyState, LazyPage, add_table_actions, fill_table, heading, make_table
 from .dataset_picker import DatasetPicker
 
@@ -39,6 +40,7 @@ class CheckPage(LazyPage):
         #: key (workspace generation, dataset id, target); result the CheckReport shown, or None
         self.selection = Selection(self._render)
         self._choice_pending = False
+        self.undo_stack = page_stack(self, state)  # accepted warnings (Edit → Undo)
         self.picker = DatasetPicker(state, require_target=True)
         self.picker.changed.connect(self._dataset_or_target_changed)
         outer = QVBoxLayout(self)
@@ -407,18 +409,46 @@ class CheckPage(LazyPage):
             self.accept(check.id, reason)
 
     def accept(self, check_id: str, reason: str) -> None:
+        """Record the acceptance of a check's warning; Edit → Undo withdraws it (recorded)."""
         from ...core.checks import accept_warning
 
-        ws, dataset_id = self.state.workspace, self.picker.dataset_id()
-        check = self.report.check(check_id)
+        ws, key, report = self.state.workspace, self.selection.key, self.report
+        check = report.check(check_id)
         try:
-            check.accepted = accept_warning(ws, dataset_id, self.report.target, self.report.features,
-                                            check_id, reason, self.state.actor, result=check)
+            check.accepted = accept_warning(ws, key[1], report.target, report.features, check_id, reason,
+                                            self.state.actor, result=check)
         except Exception as exc:
             show_error(self, "Cannot accept the warning", exc)
             return
-        row = self.table.currentRow()
-        self.show_report(self.report)
+        self._show_acceptances(key, report, check_id)
+        self.undo_stack.push(self._acceptance(key, report, check, reason))
+
+    def _acceptance(self, key: Any, report: Any, check: Any, reason: str) -> RecordedChange:
+        """Undo withdraws the acceptance made last (recorded); redo accepts again, with the
+        same reason (a new acceptance, recorded)."""
+        from ...core.checks import accept_warning, withdraw_acceptance
+
+        latest = [check.accepted["id"]]
+
+        def forward() -> None:
+            latest[0] = accept_warning(self.state.workspace, key[1], report.target, report.features, check.id,
+                                       reason, self.state.actor, result=check)["id"]
+
+        def backward() -> None:
+            withdraw_acceptance(self.state.workspace, latest[0], self.state.actor, reason="undone")
+
+        return RecordedChange(f"accept the “{check.name}” warning", self.state, self, forward=forward,
+                              backward=backward, after=lambda: self._show_acceptances(key, report, check.id))
+
+    def _show_acceptances(self, key: Any, report: Any, check_id: str) -> None:
+        """Read the acceptances again and redraw, if this report still shows."""
+        from ...core.checks import accepted_warnings, attach_acceptances
+
+        if self.selection.key != key or self.report is not report or self.state.workspace is None:
+            return
+        attach_acceptances(report, accepted_warnings(self.state.workspace, key[1], report.target))
+        row = next(i for i, c in enumerate(report.checks) if c.id == check_id)
+        self.show_report(report)
         self.table.setCurrentCell(row, 0)
         self.show_check(row)
 
