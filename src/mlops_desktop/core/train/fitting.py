@@ -98,8 +98,11 @@ def _template(prep: PreparedData, family: Family) -> Any:
 
     spec = prep.spec
     categorical = prep.choice.categorical
+    # the level a linear model leaves out is the most frequent one (Check's rule); a model
+    # per segment is fitted on that segment's rows, where the overall most frequent level
+    # may be rare (grouped away), so segments keep the encoder's default (the first level)
     reference = (reference_levels(prep.X_train, categorical)
-                 if family.style == LINEAR and categorical else None)
+                 if family.style == LINEAR and categorical and not spec.segment_by else None)
     return build_pipeline(family, prep.choice.numeric, categorical, seed=spec.seed,
                           robust=spec.robust_errors, options=spec.preprocessing, reference=reference)
 
