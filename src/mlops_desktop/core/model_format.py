@@ -27,8 +27,11 @@ from typing import Any, Mapping, Optional
 
 #: types trusted beyond skops's defaults, by exact name (one owner: this list)
 TRUSTED_TYPES: frozenset[str] = frozenset({
-    # our own estimators (core/train/estimators.py)
+    # our own estimators (core/train/estimators.py); a formula's terms and a transformed
+    # target keep their fitted state as numbers, text, lists and dicts (never formulaic's objects)
+    "mlops_desktop.core.train.estimators.FormulaTerms",
     "mlops_desktop.core.train.estimators.InputColumns",
+    "mlops_desktop.core.train.estimators.TransformedTarget",
     "mlops_desktop.core.train.estimators.SegmentRouter",
     "mlops_desktop.core.train.estimators.StatsmodelsLogit",
     "mlops_desktop.core.train.estimators.StatsmodelsOLS",

@@ -19,7 +19,7 @@ from .cv import FoldPredictions, fit_quietly, predict_for_metrics
 from .errors import TrainError
 from .families import Family
 from .prepare import PreparedData, make_folds
-from .preprocess import build_pipeline, model_step
+from .preprocess import build_pipeline, model_parameters, model_step
 from .search import FIT_ERRORS, FamilyFailed, SearchOutcome, search
 
 FALLBACK = "(fallback)"
@@ -90,25 +90,30 @@ def fit_family(prep: PreparedData, family: Family, plan: Plan, *,
     return result
 
 
-def _template(prep: PreparedData, family: Family) -> Any:
+def _template(prep: PreparedData, family: Family, rows: Optional[np.ndarray] = None) -> Any:
+    """The unfitted pipeline; a linear model's reference levels are the most frequent in
+    the training rows it is fitted on (``rows`` of the training part: a segment's)."""
     from .families import LINEAR
     from .preprocess import reference_levels
 
     spec = prep.spec
     categorical = prep.choice.categorical
-    reference = (reference_levels(prep.X_train, categorical)
-                 if family.style == LINEAR and categorical else None)
+    X = prep.X_train if rows is None else prep.X_train.iloc[rows]
+    reference = (reference_levels(X, categorical)
+                 if family.style == LINEAR and categorical and spec.formula is None else None)
     return build_pipeline(family, prep.choice.numeric, categorical, seed=spec.seed,
-                          robust=spec.robust_errors, options=spec.preprocessing, reference=reference)
+                          robust=spec.robust_errors, options=spec.preprocessing, reference=reference,
+                          formula=spec.formula, retransform=spec.retransform)
 
 
 def _final_fit(template: Any, family: Family, params: dict[str, Any], X: pd.DataFrame,
                y: np.ndarray, n_jobs: int) -> tuple[Any, list[str]]:
     from sklearn.base import clone
 
-    model = clone(template).set_params(**{f"model__{k}": v for k, v in params.items()})
+    model = clone(template)
+    model.set_params(**model_parameters(model, params))
     if family.parallel_fit:
-        model.set_params(model__n_jobs=n_jobs)
+        model.set_params(**model_parameters(model, {"n_jobs": n_jobs}))
     return fit_quietly(model, X, y)
 
 
@@ -239,7 +244,7 @@ def _fit_segmented(prep: PreparedData, family: Family, plan: Plan,
             if segment_fixed is None:
                 notes.append(f"Segment {key} had no model in the recorded run; it uses the fallback.")
                 continue
-        jobs.append((key, rows, template, family, X.iloc[rows], y[rows], folds, prep.task,
+        jobs.append((key, rows, _template(prep, family, rows), family, X.iloc[rows], y[rows], folds, prep.task,
                      prep.classes, spec.seed, plan.candidates, budget, segment_fixed))
     outcomes = []
     if plan.n_jobs > 1 and len(jobs) > 1:

@@ -28,6 +28,7 @@ from . import metrics
 from .environment import library_versions, thread_limit, workers
 from .errors import TrainError
 from .fitting import FamilyResult, Plan, fit_family
+from .formula import model_terms
 from .prepare import PreparedData, prepare
 from .results import ReproduceResult, TrainResult
 from .spec import TrainSpec
@@ -230,7 +231,8 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                        "dataset_id": prep.dataset.id, "dataset_fingerprint": prep.dataset.fingerprint,
                        "split": prep.split.to_dict(), "rows": prep.rows_summary(),
                        "hyperparameters": best.params, "baseline": {"cv": baseline.cv,
-                                                                    "holdout": baseline.holdout}}
+                                                                    "holdout": baseline.holdout},
+                       "terms": model_terms(best.model)}
     now = utc_now()
     with reg.transaction():
         artifact_rows.insert(reg, sha256=stored.sha256, size_bytes=stored.size_bytes, kind="model",
