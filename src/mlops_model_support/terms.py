@@ -75,8 +75,14 @@ class Formula:
     rhs: str
     #: the data columns the right-hand side reads, in the order they first appear
     variables: tuple[str, ...]
-    #: the terms of the right-hand side (the intercept not included), as formulaic names them
+    #: the terms of the right-hand side (the intercept not included), as formulaic orders
+    #: them, each written so that it reads back (names with spaces in backticks)
     terms: tuple[str, ...]
+
+    def lhs(self) -> str:
+        """The left side as written: the target, or its transformation."""
+        name = quoted(self.target or "")
+        return f"{self.target_transform}({name})" if self.target_transform else name
 
 
 def parse(text: str, *, need_target: bool = True) -> Formula:
@@ -100,10 +106,10 @@ def parse(text: str, *, need_target: bool = True) -> Formula:
     if need_target and target is None:
         raise FormulaError("Name the target on the left of the tilde, e.g. wage ~ education.")
     rhs = parsed.rhs if hasattr(parsed, "rhs") else parsed
-    terms = [str(t) for t in rhs]
-    if "1" not in terms:
+    if "1" not in [str(t) for t in rhs]:
         raise FormulaError("The models always have an intercept; remove '- 1' or '+ 0' from the formula.")
-    terms = [t for t in terms if t != "1"]
+    terms = [":".join(quoted(f.expr) if f.eval_method.value == "lookup" else f.expr for f in t.factors)
+             for t in rhs if str(t) != "1"]
     if not terms:
         raise FormulaError("The formula has no terms on the right of the tilde.")
     variables: list[str] = []
@@ -119,6 +125,18 @@ def parse(text: str, *, need_target: bool = True) -> Formula:
         raise FormulaError(f"The target {target!r} cannot also appear among the terms.")
     return Formula(text=text, target=target, target_transform=transform, rhs=str(rhs),
                    variables=tuple(variables), terms=tuple(terms))
+
+
+def quoted(name: str) -> str:
+    """A column's name as a formula writes it: in backticks unless it is a plain name."""
+    import keyword
+
+    return name if name.isidentifier() and not keyword.iskeyword(name) else f"`{name}`"
+
+
+def written(lhs: str, terms: list[str]) -> str:
+    """A formula from its left side and its terms."""
+    return f"{lhs} ~ {' + '.join(terms)}"
 
 
 def _add(items: list[str], name: str) -> None:
