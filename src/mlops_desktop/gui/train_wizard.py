@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QListWidget, QListWidgetItem, QPlainTextEdit, QSpinBox, QVBoxLayout,
                                QWidget, QWizard, QWizardPage)
 
+from .formula_edit import FormulaEdit
 from .jobs import JobRunner
 from .state import AppState
 
@@ -82,6 +83,15 @@ class TrainWizard(QWizard):
                              "free text and suspected leaks of the target are unticked, with the reason.")
         self.features = QListWidget()
         layout.addWidget(self.features)
+        form = QFormLayout()
+        self.formula = FormulaEdit()
+        self.formula.setPlaceholderText("optional: model terms, e.g. log(wage) ~ education + poly(experience, 2)")
+        self.formula.textChanged.connect(lambda text: self.features.setEnabled(not text.strip()))
+        form.addRow("Formula:", self.formula)
+        layout.addLayout(form)
+        self.formula_hint = QLabel()
+        self.formula_hint.setWordWrap(True)
+        layout.addWidget(self.formula_hint)
         self.leak_status = QLabel()
         self.leak_status.setWordWrap(True)
         layout.addWidget(self.leak_status)
@@ -205,6 +215,7 @@ class TrainWizard(QWizard):
         for combo in (self.split_column, self.segment_column):
             combo.clear()
         if self.dataset is not None:
+            self.formula.set_columns([c.name for c in self.dataset.columns])
             for col in self.dataset.columns:
                 if col.kind not in ("id", "text", "constant", "datetime") or col.role == "target":
                     self.target_combo.addItem(col.name)
@@ -226,9 +237,24 @@ class TrainWizard(QWizard):
             self.task_hint.setText(f"{target} is {col.kind} with {col.n_distinct:,} distinct values and "
                                    f"{col.n_missing:,} missing (rows without a target are left out).")
         self.leakage = {}
+        checked = self._checked_formula(target)
+        self.formula.setText(checked)
+        self.formula_hint.setText("The formula kept on the Check page: its columns are the features, its "
+                                  "terms the model's. Clear it to choose features above." if checked else "")
         self._fill_features()
         self._fill_models()
         self._find_leaks()
+
+    def _checked_formula(self, target: str) -> str:
+        """The formula of the newest stored check run of this dataset and target (the one
+        the analyst kept on the Check page), or nothing."""
+        from ..core.checks import last_check_run
+
+        try:
+            report = last_check_run(self.state.workspace, self.dataset.id, target) if target else None
+        except Exception:  # no check run to start from is no reason to stop the wizard
+            return ""
+        return report.formula if report is not None and report.formula else ""
 
     def _fill_features(self) -> None:
         self.features.clear()
@@ -347,10 +373,12 @@ class TrainWizard(QWizard):
         if self.rare.value() != 10:
             preprocessing["rare_min_rows"] = self.rare.value()
         split_kind = self.split_combo.currentData()
+        formula = self.formula.text().strip() or None
         spec = TrainSpec(
             dataset=self.dataset.id if self.dataset is not None else "",
             target=self.target_combo.currentText(), task=self.task_combo.currentData(),
-            features=self.ticked(self.features), models=self.ticked(self.models),
+            features=None if formula else self.ticked(self.features), models=self.ticked(self.models),
+            formula=formula,
             split=SplitSpec(kind=split_kind,
                             column=self.split_column.currentText() if split_kind in ("time", "group") else None,
                             test_size=round(self.test_size.value(), 4)),
@@ -367,7 +395,8 @@ class TrainWizard(QWizard):
 def _describe(spec: dict[str, Any]) -> str:
     split = spec["split"]
     lines = [f"Dataset: {spec['dataset']}", f"Target: {spec['target']} ({spec['task'] or 'task inferred'})",
-             f"Features ({len(spec['features'] or [])}): {', '.join(spec['features'] or [])}",
+             (f"Formula: {spec['formula']}" if spec.get("formula") else
+              f"Features ({len(spec['features'] or [])}): {', '.join(spec['features'] or [])}"),
              f"Split: {split['kind']}" + (f" by {split['column']}" if split.get("column") else "")
              + f", holdout {split['test_size']:.0%}",
              f"Models: {', '.join(spec['models'])} (and the baseline)",
