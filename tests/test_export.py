@@ -79,6 +79,7 @@ def test_the_package_holds_every_file_listed_in_its_manifest(setup):
                 "mlops_model_support/drift.py", "mlops_model_support/scoring.py",
                 "mlops_model_support/mlflow_model.py", "mlops_model_support/labels.py",
                 "mlops_model_support/text_files.py", "mlops_model_support/spreadsheet.py",
+                "mlops_model_support/terms.py",
                 "mlops_model_support/performance.py", "mlops_model_support/monitoring.py", "calibration.json"}
     assert set(manifest["files"]) == expected
     on_disk = {p.relative_to(pkg).as_posix() for p in pkg.rglob("*") if p.is_file()}
