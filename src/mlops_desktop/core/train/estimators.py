@@ -129,6 +129,11 @@ class FormulaTerms(TransformerMixin, BaseEstimator):
         self.numeric_fill = numeric_fill
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> "FormulaTerms":
+        self.fit_transform(X, y)
+        return self
+
+    def fit_transform(self, X: pd.DataFrame, y: Any = None, **_: Any) -> np.ndarray:
+        """Fit on ``X`` and return its design (built once, not again by ``transform``)."""
         from mlops_model_support import terms
 
         if self.numeric_fill not in ("median", "mean"):
@@ -157,7 +162,7 @@ class FormulaTerms(TransformerMixin, BaseEstimator):
         self.state_ = built.state
         self.column_terms_ = list(built.column_terms)
         self.reference_levels_ = dict(built.state["references"])
-        return self
+        return built.matrix
 
     def _filled(self, X: pd.DataFrame) -> pd.DataFrame:
         data = {}
