@@ -219,9 +219,9 @@ class TransformedTarget(RegressorMixin, BaseEstimator):
     Gauss–Hermite quadrature for the others), or ``"none"``.
 
     Fitted: ``regressor_`` (on the transformed target), ``parameter_`` (λ or None),
-    ``factor_`` (``log``/``log1p`` smearing: the factor), ``residuals_`` (other
-    smearing: at most :attr:`RESIDUALS_KEPT` quantiles of the training residuals),
-    ``sigma2_`` (the residual variance).
+    ``factor_`` (``log``/``log1p`` smearing: the factor), ``residuals_`` (at most
+    :attr:`RESIDUALS_KEPT` quantiles of the training residuals: the smearing of the other
+    transformations), ``sigma2_`` (the residual variance).
     """
 
     RESIDUALS_KEPT = 1000
@@ -258,7 +258,6 @@ class TransformedTarget(RegressorMixin, BaseEstimator):
         self.sigma2_ = float(residuals @ residuals / (df_resid if df_resid else max(n - 1, 1)))
         self.factor_ = float(np.mean(np.exp(residuals))) if self.transform in ("log", "log1p") else None
         self.residuals_ = _residual_sample(residuals, self.RESIDUALS_KEPT)
-        self.n_features_in_ = getattr(self.regressor_, "n_features_in_", None)
         return self
 
     def predict(self, X: Any) -> np.ndarray:

@@ -40,8 +40,9 @@ class BeforeAfterDialog(QDialog):
         self.charts = []
         for title, report in (("Before", before), ("After", after)):
             check = next((c for c in report.checks if c.id == check_id), None)
-            box = QGroupBox(f"{title}: {check.name if check else check_id} — "
-                            f"{VERDICT_TEXT[check.verdict] if check else 'not run'} (target {report.target_label or report.target})")
+            verdict = VERDICT_TEXT[check.verdict] if check else "not run"
+            box = QGroupBox(f"{title}: {check.name if check else check_id} — {verdict} "
+                            f"(target {report.target_label or report.target})")
             inner = QVBoxLayout(box)
             chart = Chart()
             chart.setMinimumHeight(300)
