@@ -23,14 +23,19 @@ from __future__ import annotations
 
 import ast
 import copy
-import re
 import warnings
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
 
-#: functions a formula may call, and what each does (for the analyst)
+from .formula_guard import FormulaError, UnsafeFormulaError, _first_line, check_formula, read_expression
+
+__all__ = ["FUNCTIONS", "TARGET_TRANSFORMS", "Formula", "FormulaError", "UnsafeFormulaError",
+           "parse", "design", "forward", "inverse", "fit_parameter", "quoted", "written", "plain"]
+
+#: functions a formula may call, and what each does (for the analyst); what each may be
+#: given is :data:`mlops_model_support.formula_guard.SIGNATURES`
 FUNCTIONS = {
     "log": "natural logarithm",
     "log1p": "log(1 + x), for counts with zeros",
@@ -47,21 +52,11 @@ FUNCTIONS = {
     "scale": "x standardised with its training mean and standard deviation",
     "C": "a categorical column, e.g. C(x, contr.treatment('level')) for its reference level",
     "I": "arithmetic as written, e.g. I(x ** 2)",
+    "Q": "a column by its name in quotes, e.g. Q('hourly wage')",
 }
-#: ``np.<name>`` and ``contr.<name>`` a formula may call
-NAMESPACED = {"np": {"log", "log1p", "log2", "log10", "exp", "sqrt"}, "contr": {"treatment"}}
 #: transformations of the target (the left-hand side)
 TARGET_TRANSFORMS = ("log", "log1p", "sqrt", "boxcox", "yeojohnson")
-#: the largest power ``I(x ** k)`` may raise to
-MAX_POWER = 10
 INTERCEPT = "Intercept"
-
-_BACKTICKED = re.compile(r"`[^`]*`")
-_ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
-
-
-class FormulaError(ValueError):
-    """The formula cannot be used; the message says why, in the analyst's words."""
 
 
 @dataclass(frozen=True)
@@ -85,9 +80,12 @@ class Formula:
         return f"{self.target_transform}({name})" if self.target_transform else name
 
 
-def parse(text: str, *, need_target: bool = True) -> Formula:
+def parse(text: str, *, need_target: bool = True, columns: Optional[Any] = None) -> Formula:
     """``text`` read and checked: ``target ~ terms`` (or ``~ terms`` when
-    ``need_target`` is False). Raises :class:`FormulaError`."""
+    ``need_target`` is False). With ``columns`` (the data's), every name it reads must
+    be one of them. The whole text passes :func:`~.formula_guard.check_formula` before
+    formulaic reads it. Raises :class:`FormulaError` (:class:`UnsafeFormulaError` for
+    what a formula may not hold)."""
     from formulaic import Formula as Parsed
     from formulaic.errors import FormulaicError
 
@@ -95,6 +93,7 @@ def parse(text: str, *, need_target: bool = True) -> Formula:
     if need_target and "~" not in text:
         raise FormulaError("A formula names the target, a tilde and the terms, e.g. "
                            "log(wage) ~ education + poly(experience, 2).")
+    check_formula(text, columns)  # before formulaic sees any of it
     try:
         parsed = Parsed(text)
     except (FormulaicError, SyntaxError, ValueError) as exc:
@@ -116,14 +115,15 @@ def parse(text: str, *, need_target: bool = True) -> Formula:
     for term in rhs:
         for factor in term.factors:
             if factor.eval_method.value == "python":
-                check_expression(factor.expr)
                 for name in _expression_variables(factor.expr):
                     _add(variables, name)
             elif factor.eval_method.value == "lookup":
                 _add(variables, factor.expr)
     if target is not None and target in variables:
         raise FormulaError(f"The target {target!r} cannot also appear among the terms.")
-    return Formula(text=text, target=target, target_transform=transform, rhs=str(rhs),
+    # the right side as written (formulaic's rendering drops the backticks of names with spaces)
+    written_rhs = text.split("~", 1)[1].strip() if "~" in text else text
+    return Formula(text=text, target=target, target_transform=transform, rhs=written_rhs,
                    variables=tuple(variables), terms=tuple(terms))
 
 
@@ -144,11 +144,6 @@ def _add(items: list[str], name: str) -> None:
         items.append(name)
 
 
-def _first_line(exc: Exception) -> str:
-    text = re.sub(r"\x1b\[[0-9;]*m|[⧛⧚]", "", str(exc))  # formulaic marks the place in colour
-    return " ".join(text.strip().splitlines()[:1]) or type(exc).__name__
-
-
 def _target(lhs: list[Any]) -> tuple[str, Optional[str]]:
     if len(lhs) != 1 or len(lhs[0].factors) != 1:
         raise FormulaError("The left of the tilde is one column, or one of "
@@ -156,120 +151,32 @@ def _target(lhs: list[Any]) -> tuple[str, Optional[str]]:
     factor = lhs[0].factors[0]
     if factor.eval_method.value == "lookup":
         return factor.expr, None
-    tree = _python(factor.expr)
+    tree, masks = read_expression(factor.expr)
     call = tree.body
     if isinstance(call, ast.Call) and len(call.args) == 1 and not call.keywords \
             and isinstance(call.args[0], ast.Name):
-        name = _function_name(call.func)
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
         if name in TARGET_TRANSFORMS:
-            return _unmask(call.args[0].id, factor.expr), name
+            return masks.get(call.args[0].id, call.args[0].id), name
     raise FormulaError(f"The target {factor.expr!r} cannot be used: write the target column alone, "
                        "or one of " + ", ".join(f"{t}(column)" for t in TARGET_TRANSFORMS) + ".")
 
 
-# -- what an expression may do ---------------------------------------------------------------
-
-def _masks(expr: str) -> dict[str, str]:
-    """Backticked names (columns with spaces and the like) -> a placeholder identifier."""
-    return {m: f"_col{i}_" for i, m in enumerate(dict.fromkeys(_BACKTICKED.findall(expr)))}
-
-
-def _python(expr: str) -> ast.Expression:
-    masked = expr
-    for quoted, placeholder in _masks(expr).items():
-        masked = masked.replace(quoted, placeholder)
-    try:
-        return ast.parse(masked, mode="eval")
-    except SyntaxError:
-        raise FormulaError(f"The term {expr!r} cannot be read.") from None
-
-
-def _unmask(name: str, expr: str) -> str:
-    for quoted, placeholder in _masks(expr).items():
-        if name == placeholder:
-            return quoted[1:-1]
-    return name
-
-
-def _function_name(node: ast.AST) -> Optional[str]:
-    if isinstance(node, ast.Name) and node.id in FUNCTIONS:
-        return node.id
-    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
-            and node.attr in NAMESPACED.get(node.value.id, ()):
-        return node.attr
-    return None
-
-
-def check_expression(expr: str) -> None:
-    """Raise :class:`FormulaError` unless ``expr`` (one term of a formula) calls only the
-    functions this app knows, with numbers, names and text as arguments: no attribute,
-    subscript, comprehension or other Python. formulaic evaluates it as Python, so this
-    is what keeps a formula from running code."""
-    tree = _python(expr)
-    _check_node(tree.body, expr, numeric=False)
-
-
-def _check_node(node: ast.AST, expr: str, *, numeric: bool) -> None:
-    if isinstance(node, ast.Name):
-        if node.id.startswith("__"):
-            raise FormulaError(f"The term {expr!r} names {node.id!r}, which no column may be called.")
-        return
-    if isinstance(node, ast.Constant):
-        value = node.value
-        if numeric and not isinstance(value, (int, float)) or isinstance(value, bytes):
-            raise FormulaError(f"The term {expr!r} does arithmetic with {value!r}.")
-        return
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        _check_node(node.operand, expr, numeric=True)
-        return
-    if isinstance(node, ast.BinOp) and isinstance(node.op, _ARITHMETIC):
-        if isinstance(node.op, ast.Pow):
-            power = node.right
-            if not (isinstance(power, ast.Constant) and isinstance(power.value, (int, float))
-                    and abs(power.value) <= MAX_POWER):
-                raise FormulaError(f"In {expr!r}, raise to a number from -{MAX_POWER} to {MAX_POWER}.")
-        _check_node(node.left, expr, numeric=True)
-        _check_node(node.right, expr, numeric=True)
-        return
-    if isinstance(node, ast.Call):
-        name = _function_name(node.func)
-        if name is None:
-            shown = ast.unparse(node.func)
-            raise FormulaError(f"The term {expr!r} calls {shown!r}, which a formula cannot use; "
-                               "known: " + ", ".join(FUNCTIONS) + ".")
-        for arg in node.args:
-            _check_argument(arg, expr)
-        for keyword in node.keywords:
-            if keyword.arg is None:
-                raise FormulaError(f"The term {expr!r} passes '**'; name each argument.")
-            _check_argument(keyword.value, expr)
-        return
-    raise FormulaError(f"The term {expr!r} uses Python a formula cannot hold "
-                       f"({type(node).__name__}); use the functions " + ", ".join(FUNCTIONS) + ".")
-
-
-def _check_argument(node: ast.AST, expr: str) -> None:
-    if isinstance(node, (ast.List, ast.Tuple)):  # C(x, levels=['a', 'b'])
-        for item in node.elts:
-            if not isinstance(item, ast.Constant) or isinstance(item.value, bytes):
-                raise FormulaError(f"In {expr!r}, a list holds plain values only.")
-        return
-    _check_node(node, expr, numeric=False)
-
-
 def _expression_variables(expr: str) -> list[str]:
-    """The data columns a Python expression reads (the functions it calls excluded)."""
+    """The data columns a Python expression reads (functions, ``np``/``contr`` and
+    ``Q('name')`` read as the column it names)."""
     out: list[str] = []
-    tree = _python(expr)
+    tree, masks = read_expression(expr)
     called = {id(n.func) for n in ast.walk(tree) if isinstance(n, ast.Call)}
+    namespaces = {id(a.value) for a in ast.walk(tree) if isinstance(a, ast.Attribute)}
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and id(node) not in called and not _is_namespace(node, tree):
-            _add(out, _unmask(node.id, expr))
+        if isinstance(node, ast.Name) and id(node) not in called and id(node) not in namespaces:
+            _add(out, masks.get(node.id, node.id))
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Q" and node.args \
+                and isinstance(node.args[0], ast.Constant):
+            _add(out, str(node.args[0].value))
     return out
-
-
-def _is_namespace(node: ast.Name, tree: ast.AST) -> bool:
-    return any(isinstance(a, ast.Attribute) and a.value is node for a in ast.walk(tree))
 
 
 # -- stateful transformations of our own --------------------------------------------------------
@@ -333,7 +240,9 @@ def design(rhs: str, data: Any, state: Optional[dict[str, Any]] = None) -> Desig
     from formulaic.errors import FormulaicError
     from formulaic.parser.types import Factor
 
-    parse(rhs, need_target=False)  # also from a model file: nothing unchecked is evaluated
+    # also from a model file or an exported package: nothing unchecked is evaluated, and
+    # the formula reads only the columns of ``data``
+    parse(rhs, need_target=False, columns=list(getattr(data, "columns", [])))
     fitting = state is None
     spec = ModelSpec(formula=rhs, materializer="pandas", na_action="ignore", output="pandas")
     if not fitting:
