@@ -97,8 +97,9 @@ def check_formula(text: str, columns: Optional[Iterable[str]] = None) -> None:
         raise UnsafeFormulaError(f"The formula is {len(text):,} characters long; at most {MAX_LENGTH:,} are read.")
     if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text):
         raise UnsafeFormulaError("The formula holds control characters.")
+    if _nesting(text) > MAX_DEPTH:
+        raise UnsafeFormulaError(f"The formula nests brackets more than {MAX_DEPTH} deep.")
     known = None if columns is None else {str(c) for c in columns}
-    depth = 0
     try:
         tokens = list(tokenize(text))
     except Exception as exc:  # formulaic's tokenizer raises its own errors for unclosed quotes
@@ -109,9 +110,6 @@ def check_formula(text: str, columns: Optional[Iterable[str]] = None) -> None:
             if not set(piece) <= OPERATORS:
                 raise UnsafeFormulaError(f"The formula uses {piece!r}, which this app does not read; "
                                          "use + - * : / ** ( ) and ~.")
-            depth += piece.count("(") - piece.count(")")
-            if depth > MAX_DEPTH:
-                raise UnsafeFormulaError(f"The formula nests brackets more than {MAX_DEPTH} deep.")
         elif kind == "name":
             _check_column(piece, known, piece)
         elif kind == "value":
@@ -146,6 +144,18 @@ def read_expression(expr: str) -> tuple[ast.Expression, dict[str, str]]:
     except (SyntaxError, ValueError):
         raise UnsafeFormulaError(f"The term {expr!r} cannot be read.") from None
     return tree, {p: q[1:-1] for q, p in masks.items()}
+
+
+def _nesting(text: str) -> int:
+    """The deepest nesting of brackets in ``text`` (quotes not told apart: a bound, not a parse)."""
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    return deepest
 
 
 def _check_column(name: str, known: Optional[set[str]], expr: str) -> None:

@@ -128,6 +128,15 @@ class FormulaTerms(TransformerMixin, BaseEstimator):
         self.formula = formula
         self.numeric_fill = numeric_fill
 
+    def __setstate__(self, state: dict) -> None:
+        """Loading from a file (skops builds the object with this): a formula that is not
+        on the whitelist is refused here, before anything can evaluate it; ``transform``
+        checks it again against the columns it is given."""
+        from mlops_model_support.formula_guard import check_formula
+
+        check_formula(state.get("formula") if isinstance(state, dict) else None)
+        super().__setstate__(state)
+
     def fit(self, X: pd.DataFrame, y: Any = None) -> "FormulaTerms":
         self.fit_transform(X, y)
         return self
