@@ -28,7 +28,7 @@ class ModelCard:
     ``dataset``: id, name, fingerprint, rows, date_range ({"column", "start", "end"} or
     None). ``checks``: {name, verdict} per assumption check. ``accepted_warnings``: the
     registry's rows (check_id or name, reason, accepted_by, accepted_at).
-    ``coefficients``: rows of a :class:`CoefficientTable`. ``limitations``: None means
+    ``coefficients``: rows of ``core.train.coefficients.coefficient_table``. ``limitations``: None means
     "generate them from the facts" (:func:`limitations_from_facts`); a list is shown as
     given. ``override``: the recorded decision to move a model that did not beat its
     baseline to validated ({by, at, reason}).
@@ -66,6 +66,8 @@ class ModelCard:
     #: with ``by`` and ``decided_at``): for an approved version the last one decided before
     #: its approval, the one its approver saw; None when it was never challenged
     challenge: Optional[dict[str, Any]] = None
+    #: the model's terms when it was trained with a formula (``train.formula.model_terms``)
+    terms: Optional[dict[str, Any]] = None
 
     @property
     def title(self) -> str:
@@ -256,6 +258,30 @@ def _preprocessing_in_words(options: dict[str, Any]) -> str:
     return "; ".join(parts) if parts else "each family's defaults"
 
 
+def terms_in_words(card: ModelCard) -> list[str]:
+    """What a model's formula made of its inputs, in sentences (empty without one): the
+    formula, its terms, the reference level of each categorical term, how missing values
+    are filled, and how predictions of a transformed target come back in its units."""
+    terms = card.terms
+    if not terms:
+        return []
+    formula = (card.training_spec or {}).get("formula")
+    out = [f"Formula: {formula}" if formula else "Model terms:",
+           f"Terms ({len(terms['terms'])}): {', '.join(terms['terms'])}; "
+           f"{len(terms['columns'])} design columns, fitted on the training rows only."]
+    if terms.get("reference_levels"):
+        out.append("Reference levels (the level each categorical term's columns compare with): "
+                   + ", ".join(f"{k} = {v}" for k, v in terms["reference_levels"].items()) + ".")
+    fills = terms.get("fill_values") or {}
+    if fills:
+        out.append("Missing inputs are filled with the training rows' "
+                   + ", ".join(f"{k} = {numbers.value(v) if isinstance(v, (int, float)) else v}"
+                               for k, v in fills.items()) + ".")
+    if terms.get("retransform_note"):
+        out.append(terms["retransform_note"])
+    return out
+
+
 def training_in_words(card: ModelCard) -> list[tuple[str, str]]:
     """The training settings as (setting, value) rows in words, for the card."""
     spec = card.training_spec or {}
@@ -384,3 +410,14 @@ def challenge_rows(card: ModelCard) -> list[list[Any]]:
                      numbers.with_interval(b["value"], b["low"], b["high"]),
                      numbers.with_interval(d["value"], d["low"], d["high"], sign=True)])
     return rows
+
+
+#: the columns a logistic model's coefficient table adds (both card formats)
+ODDS_HEAD = ["odds ratio", "odds ratio 95% interval", "odds ratio per SD"]
+
+
+def odds_cells(row: dict[str, Any]) -> list[Any]:
+    """The odds ratio of a coefficient row, its interval (exp of the interval's bounds)
+    and the odds ratio per standard deviation of a numeric column."""
+    return [row.get("odds_ratio"), numbers.interval(row.get("odds_ratio_ci_low"), row.get("odds_ratio_ci_high")),
+            row.get("odds_ratio_per_sd")]

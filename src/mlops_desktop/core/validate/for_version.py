@@ -156,6 +156,7 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
         segments=({"column": mv.details.get("segment_by"), "segments": mv.details.get("segments")}
                   if isinstance(mv.details, dict) and mv.details.get("segment_by") else None),
         monitoring=_monitoring(ws, mv, calibration, monitoring_history),
+        terms=mv.details.get("terms") if isinstance(mv.details, dict) else None,
         challenge=_challenge(ws, mv.id, approved_at))
 
 
