@@ -58,7 +58,7 @@ def champion_of(ws: "Workspace", challenger: "ModelVersion", against: str) -> "M
 
 def _decision(ws: "Workspace", mv: "ModelVersion", classes: list[str]) -> tuple[Optional[float], Optional[str], str]:
     """A binary version's decision threshold, its positive class and where they come from."""
-    from ..export.contents import decision_threshold
+    from ..validate.threshold import decision_threshold
     from ..registry import exports as export_rows
 
     validation = export_rows.approved_validation(ws.registry, mv.id)
