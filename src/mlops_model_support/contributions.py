@@ -32,12 +32,12 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
 
-from .labels import category_labels, class_label
+from .labels import class_label
 from .tree_contributions import TreeModel, boosting_tree, sklearn_tree
 
 #: JSON format of a model's background (the design means of its linear parts)
@@ -63,8 +63,9 @@ class TooManyRows(ExplainError):
 class Contributions:
     """Rows explained. ``values`` (n, columns, outputs): each column's contribution to
     each output; ``base`` (n, outputs): where the contributions start (a segmented
-    model's base differs by segment); ``raw`` (n, outputs): the model's own raw output,
-    which base + contributions equal. ``outputs``: what each output is, in words, e.g.
+    model's base differs by segment); ``raw`` (n, outputs): the model's raw output, from
+    the model itself (its linear predictor, or its trees followed to their leaves and
+    summed as the model sums them), which base + contributions equal. ``outputs``: what each output is, in words, e.g.
     "log-odds of 'yes'"; ``classes``: the class of each output (None for regression)."""
 
     columns: list[str]
@@ -230,7 +231,8 @@ def _outputs(estimator: Any, scale: str, positive: Optional[str], reference: Opt
     if scale == "probability":
         words = [f"probability of {c!r}" for c in classes]
     elif reference is not None:
-        words = [f"log-odds of {c!r} against {reference!r}" for c in classes]
+        words = [f"log-odds of {c!r} against {reference!r}" if c != reference else
+                 f"log-odds of {c!r} against itself (always 0)" for c in classes]
     else:
         scale = "score"
         words = [f"score of {c!r} (the probabilities are the softmax of the scores)" for c in classes]
@@ -328,34 +330,21 @@ class _Part:
         if self.kind == "linear":
             values = (Z - self.means)[:, :, None] * self.coef[None, :, :]            # (n, design, C)
             base = np.tile(self.intercept + self.means @ self.coef, (n, 1))
-            raw = self._raw(Z)
+            raw = Z @ self.coef + self.intercept
         else:
             est = self.estimator
             X = est._preprocess_X(Z, reset=False) if getattr(est, "_preprocessor", None) is not None else Z
             X = np.asarray(X, dtype=np.float64)
             values = np.zeros((n, Z.shape[1], C))
             base = np.zeros((n, C))
+            raw = np.zeros((n, C))
             for i, model in enumerate(self.trees):
-                part = model.contributions(X)                                         # (n, width, outputs)
+                part, predicted = model.contributions(X)                              # (n, width, outputs)
                 columns = slice(i, i + 1) if len(self.trees) > 1 else slice(None)
                 values[:, self.order, columns] += part
                 base[:, columns] += model.base
-            raw = self._raw(Z)
-        spread = np.einsum("ndc,dk->nkc", values, self.spread)
-        return spread, base, raw
-
-    def _raw(self, Z: np.ndarray) -> np.ndarray:
-        """The estimator's own raw output (not our sum), of the explained outputs."""
-        est, out = self.estimator, self.output
-        signs = np.asarray(out.signs)
-        if out.classes is None:
-            return np.asarray(est.predict(Z), dtype=np.float64).reshape(-1, 1)
-        if out.scale == "probability":
-            return np.asarray(est.predict_proba(Z), dtype=np.float64)[:, out.columns]
-        raw = np.asarray(est.decision_function(Z), dtype=np.float64).reshape(len(Z), -1)
-        if len(est.classes_) > 2 and raw.shape[1] == len(est.classes_) - 1:
-            raw = np.column_stack([np.zeros(len(Z)), raw])  # log-odds against the first class
-        return raw[:, out.columns] * signs
+                raw[:, columns] += predicted
+        return np.einsum("ndc,dk->nkc", values, self.spread), base, raw
 
 
 def _column_order(preprocessor: Any, width: int) -> np.ndarray:
@@ -464,13 +453,3 @@ def _read_background(data: Optional[dict[str, Any]]) -> dict[str, np.ndarray]:
     if data.get("format") != BACKGROUND_FORMAT or not isinstance(data.get("design_means"), dict):
         raise ExplainError("The background of the model's contributions is not in a format this code reads.")
     return {str(k): np.asarray(v, dtype=np.float64) for k, v in data["design_means"].items()}
-
-
-def typed_values(frame: pd.DataFrame, columns: Sequence[str]) -> dict[str, np.ndarray]:
-    """Each column's values as text for people: numbers as the labels rule writes them
-    (whole numbers without a decimal part), missing values as None."""
-    out = {}
-    for c in columns:
-        labels = category_labels(frame[c])
-        out[c] = np.array([None if (isinstance(v, float) and np.isnan(v)) else v for v in labels], dtype=object)
-    return out

@@ -163,16 +163,18 @@ class Tree:
 
     # -- contributions ------------------------------------------------------------------
 
-    def contributions(self, decisions: np.ndarray) -> np.ndarray:
-        """(n, F * C): the contributions to each output of the tree's features
-        (``features``), for rows given by their decisions."""
+    def contributions(self, decisions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For rows given by their decisions: (n, F * C) the contributions to each output
+        of the tree's features (``features``), and (n, C) the values of the leaves they
+        reach (the tree's prediction: base + contributions)."""
         n = len(decisions)
         C = self.values.shape[1]
         F = len(self.features)
         out = np.zeros((n, F * C))
         if self.leaves == 1 or n == 0:
-            return out
+            return out, np.repeat(self.values[:1], n, axis=0)
         L, K = self.slot_feature.shape
+        reached = np.empty((n, C))
         table = self._table if self._table is not None else (self.table() if self.tabulated else None)
         per_row = L * (F * C if table is not None else K * ((K + 1) // 2) * 5 + 2) * 8
         step = max(1, BLOCK_BYTES // per_row)
@@ -180,17 +182,21 @@ class Tree:
             offsets = np.arange(L, dtype=np.intp) << K
         else:
             mix = self._mix().reshape(L * K, F * C)
+        everything = (1 << self.width) - 1
         for start in range(0, n, step):
             patterns = self.patterns(decisions[start:start + step])
+            # the leaf a row reaches is the one whose every condition it meets
+            reached[start:start + step] = self.values[np.argmax(patterns == everything, axis=0)]
             if table is not None:
                 index = patterns.astype(np.intp) + offsets[:, None]
                 for j in range(F * C):
                     out[start:start + step, j] = np.take(table[j], index).sum(axis=0)
             else:
-                met = ((patterns.T[:, :, None].astype(np.uint64) >> np.arange(K, dtype=np.uint64)) & np.uint64(1)).astype(np.float64)
+                bits = patterns.T[:, :, None].astype(np.uint64) >> np.arange(K, dtype=np.uint64)
+                met = (bits & np.uint64(1)).astype(np.float64)
                 weights = product_game_weights(met, self.slot_cover[None, :, :])
                 out[start:start + step] = weights.reshape(len(met), L * K) @ mix
-        return out
+        return out, reached
 
     def table(self) -> np.ndarray:
         """(F * C, L * 2^K): for each feature and output, each leaf's contribution for
@@ -298,22 +304,27 @@ class TreeModel:
             total += n * per_row + rows * tree.cost() + rebuilt
         return total
 
-    def contributions(self, X: np.ndarray) -> np.ndarray:
-        """(n, n_features, C): each design column's contribution to each output."""
+    def contributions(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, n_features, C) each design column's contribution to each output, and (n, C)
+        the model's raw output (its trees followed to their leaves, summed as the model
+        sums them)."""
         n = len(X)
         out = np.zeros((n, self.n_features * self.outputs))
+        raw = np.zeros((n, self.outputs))
         bins = self._bins(X) if self._cells_possible(n) else None
         for i, tree in enumerate(self.trees):
-            if tree.leaves == 1:
-                continue
             columns = (tree.features[:, None] * self.outputs + np.arange(self.outputs)).ravel()
             cells = self._cells(i, bins, n) if bins is not None and self._with_cells(tree) else None
             if cells is None:
-                out[:, columns] += tree.contributions(tree.decisions(X))
+                part, reached = tree.contributions(tree.decisions(X))
+                out[:, columns] += part
+                raw += reached
             else:
                 first, inverse = cells
-                out[:, columns] += tree.contributions(tree.decisions(X[first]))[inverse]
-        return (self.scale * out).reshape(n, self.n_features, self.outputs)
+                part, reached = tree.contributions(tree.decisions(X[first]))
+                out[:, columns] += part[inverse]
+                raw += reached[inverse]
+        return (self.scale * out).reshape(n, self.n_features, self.outputs), self.offset + self.scale * raw
 
     # Rows in the same cell of a tree (between the same thresholds of each feature it
     # splits on, or of the same category) get the same contributions from it: each
