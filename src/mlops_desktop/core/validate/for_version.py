@@ -53,6 +53,17 @@ def _baseline(task: str, X: Any, y: Any) -> Any:
     return model.fit(X, y)
 
 
+def _explainer(model: Any, train: Any) -> Any:
+    """The model's explainer against its training rows, or None when its family has none."""
+    from mlops_model_support.contributions import Explainer, ExplainError, background
+
+    try:
+        columns = [str(c) for c in model.feature_names_in_]
+        return Explainer(model, background(model, train[columns]))
+    except ExplainError:
+        return None
+
+
 def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = None,
                      cost_fp: Optional[float] = None, cost_fn: Optional[float] = None,
                      subgroups: Sequence[str] = (), actor: str, n_bootstrap: int = 1000,
@@ -88,8 +99,8 @@ def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = N
     report = validate_model(model, holdout_df[columns], holdout_df[mv.target], task=task,
                             baseline=baseline, threshold_rule=rule, cost_fp=cost_fp or 1.0,
                             cost_fn=cost_fn or 1.0, subgroup_columns=list(subgroups),
-                            segment_column=segment, n_bootstrap=n_bootstrap, progress=progress,
-                            cancel=cancel)
+                            segment_column=segment, n_bootstrap=n_bootstrap,
+                            explainer=_explainer(model, train_df), progress=progress, cancel=cancel)
     validation_id = validations.record(ws.registry, version_id=mv.id, ref=mv.ref, data=where,
                                        beats_baseline=report.beats_baseline,
                                        primary_metric=report.primary_metric, report=report.to_dict(),
