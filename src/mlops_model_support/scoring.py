@@ -421,7 +421,8 @@ class ModelPackage:
             found = reason_codes.add(frame.iloc[rows], None if probability is None else probability[rows])
         except (ExplainError, ReasonsError) as exc:
             raise InputError(str(exc)) from None
-        return {name: pa.array(found[name], type=pa.float64() if kind == "double" else pa.string())
+        # an empty cell is missing (null), not NaN: a CSV then holds an empty cell
+        return {name: pa.array(found[name], type=pa.float64() if kind == "double" else pa.string(), from_pandas=True)
                 for name, kind in reason_codes.columns}
 
     def monitor(self) -> Any:
