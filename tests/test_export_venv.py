@@ -258,10 +258,10 @@ def test_reasons_in_a_fresh_environment_equal_the_apps(exported, boosted, python
         assert np.abs(scored["reason_base"] + listed + scored["reason_others"] - scored["reason_score"]).max() <= 1e-6
         for i, row in enumerate(app.rows):
             names = [scored[f"reason_{k}"][i] for k in (1, 2, 3) if isinstance(scored[f"reason_{k}"][i], str)]
-            assert [r["column"] for r in row.reasons] == names, (ref, i)
-            assert [r["value"] for r in row.reasons] == [scored[f"reason_{k}_value"][i] if
-                                                         isinstance(scored[f"reason_{k}_value"][i], str) else None
-                                                         for k in range(1, len(names) + 1)]
-            assert np.allclose([r["contribution"] for r in row.reasons],
+            assert [r.column for r in row.reasons] == names, (ref, i)
+            assert [r.value for r in row.reasons] == [scored[f"reason_{k}_value"][i] if
+                                                     isinstance(scored[f"reason_{k}_value"][i], str) else None
+                                                     for k in range(1, len(names) + 1)]
+            assert np.allclose([r.contribution for r in row.reasons],
                                [scored[f"reason_{k}_contribution"][i] for k in range(1, len(names) + 1)], atol=1e-9)
             assert abs(row.score - scored["reason_score"][i]) <= 1e-9

@@ -9,6 +9,8 @@ package and ``mlops-desktop explain`` in the app, on a simulated credit-default 
   that pushed towards the flag.
 - Requests the package cannot honour exit 2 with a message; a forest's row limit is in
   the README and stops a run that would pass it, leaving no output.
+- A validation keeps the holdout's contributions (the Validate page's chart, the card's
+  section); a kept row explained again is the same row, with its reasons in words.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import pandas as pd
 import pytest
 
 from conftest import run_cli
-from credit_default import FEATURES, TARGET, credit_default
+from credit_default import FEATURES, STRONGEST, TARGET, credit_default
 from test_export_fixtures import approve
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -108,8 +110,8 @@ def test_the_packages_reasons_add_up_and_equal_the_apps(packages, family, tmp_pa
     for i, row in enumerate(app.rows):
         package = [(scored[f"reason_{k}"][i], _text(scored[f"reason_{k}_value"][i]), scored[f"reason_{k}_contribution"][i])
                    for k in range(1, 4) if isinstance(scored[f"reason_{k}"][i], str)]
-        assert [(r["column"], r["value"]) for r in row.reasons] == [(c, v) for c, v, _ in package]
-        assert np.allclose([r["contribution"] for r in row.reasons], [x for _, _, x in package], atol=1e-12)
+        assert [(r.column, r.value) for r in row.reasons] == [(c, v) for c, v, _ in package]
+        assert np.allclose([r.contribution for r in row.reasons], [x for _, _, x in package], atol=1e-12)
         assert abs(row.base - scored["reason_base"][i]) <= 1e-12 and abs(row.score - scored["reason_score"][i]) <= 1e-9
         assert row.decision == scored["label_at_threshold"][i]
 
@@ -201,3 +203,59 @@ def test_the_explain_command(packages):
     bad = run_cli("explain", refs["hgb"], "--data", str(base / "batch.csv"), "--rows", "399-420",
                   "--workspace", str(base / "ws"))
     assert bad.returncode == 2 and "rows 1 to 400" in bad.stderr
+
+
+def test_a_validation_keeps_the_holdouts_contributions_for_the_page_and_the_card(packages):
+    from mlops_desktop.core.train import find_version, load_model, load_split
+    from mlops_desktop.core.validate.card_markdown import model_card_markdown
+    from mlops_desktop.core.validate.explanations import holdout_view
+    from mlops_desktop.core.validate.for_version import latest_validation, model_card
+    from mlops_desktop.core.workspace import Workspace
+
+    base, _, refs = packages
+    with Workspace.open(base / "ws") as ws:
+        stored = latest_validation(ws, refs["logistic"])
+        model = load_model(ws, refs["logistic"])
+        _, holdout = load_split(ws, find_version(ws, refs["logistic"]).run_id)
+        markdown = model_card_markdown(model_card(ws, refs["logistic"], validation=stored.report))
+    holdout = holdout[holdout[TARGET].notna()].reset_index(drop=True)
+    view = holdout_view(stored.report.contributions)
+    assert view.columns[0].column == STRONGEST and view.dataset is None
+    assert [c.mean_abs for c in view.columns] == sorted((c.mean_abs for c in view.columns), reverse=True)
+    points = stored.report.contributions["points"]
+    # each kept row is the holdout row its number says: its score is the model's own log-odds
+    proba = model.predict_proba(holdout.iloc[np.asarray(points["row"]) - 1][FEATURES])[:, 1]
+    assert np.abs(np.log(proba / (1 - proba)) - np.asarray(points["score"])).max() <= TOLERANCE
+    total = np.asarray(points["base"]) + sum(np.asarray(v) for v in points["contributions"].values())
+    assert np.abs(total - np.asarray(points["score"])).max() <= TOLERANCE
+    # colours: a numeric column's values from lowest (0) to highest (1), none for a category
+    late = next(c for c in view.columns if c.column == "late_payments")
+    values = np.asarray(points["values"]["late_payments"], dtype=float)
+    shades = np.asarray(late.shades, dtype=float)
+    assert shades[values.argmin()] == 0 and shades[values.argmax()] == 1
+    assert np.all(np.diff(shades[np.argsort(values, kind="stable")]) >= 0)
+    assert all(s is None for s in next(c for c in view.columns if c.column == "student").shades)
+    assert "## Contributions per column" in markdown and "not causes" in markdown
+
+
+def test_a_kept_row_explained_again_is_the_same_row_with_its_reasons_in_words(packages):
+    from mlops_desktop.core.validate.errors import ValidationError
+    from mlops_desktop.core.validate.explanations import explain_row
+    from mlops_desktop.core.validate.for_version import latest_validation
+    from mlops_desktop.core.workspace import Workspace
+
+    base, _, refs = packages
+    with Workspace.open(base / "ws") as ws:
+        points = latest_validation(ws, refs["hgb"]).report.contributions["points"]
+        i = int(np.argmax(points["score"]))
+        row = explain_row(ws, refs["hgb"], points["row"][i], top=3)
+        with pytest.raises(ValidationError, match="has rows 1 to"):
+            explain_row(ws, refs["hgb"], 10 ** 6)
+    for column, kept in points["contributions"].items():
+        assert abs(row.contributions[column] - kept[i]) <= TOLERANCE
+    assert row.decision == "yes" and row.reasons[0].column == STRONGEST
+    words = row.sentences()
+    assert len(words) == len(row.reasons) and words[0].startswith(f"{STRONGEST} = {row.values[STRONGEST]} raised")
+    names, steps = row.steps(top=2)
+    assert len(names) == 3 and names[-1] == f"{len(FEATURES) - 2} other columns"
+    assert abs(row.base + sum(steps) - row.score) <= TOLERANCE

@@ -45,7 +45,7 @@ def _text(result: Any) -> str:
         if not row.reasons:
             lines.append("  no column pushed the score towards this decision")
         for i, reason in enumerate(row.reasons, 1):
-            lines.append(f"  {i}. {reason['column']} = {reason['value'] if reason['value'] is not None else 'missing'}"
-                         f": {numbers.signed(reason['contribution'])}")
+            lines.append(f"  {i}. {reason.column} = {'missing' if reason.value is None else reason.value}"
+                         f": {numbers.signed(reason.contribution)}")
     lines += ["", result.note]
     return "\n".join(lines)

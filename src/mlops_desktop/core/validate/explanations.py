@@ -20,6 +20,7 @@ from mlops_model_support.contributions import Contributions, Explainer, ExplainE
 from mlops_model_support.labels import class_label
 from mlops_model_support.reasons import ReasonsError, cell_texts, decisions, reasons
 
+from .. import numbers
 from ..checks.result import json_safe
 from .errors import ValidationError
 
@@ -84,6 +85,16 @@ def _explainer(ref: str, model: Any, train: pd.DataFrame, threshold: Optional[fl
 # -- rows of a file, for the command ------------------------------------------------------------
 
 @dataclass
+class Reason:
+    """A column that pushed a row's score towards its decision: its value as the model
+    read it (None: missing) and its signed contribution."""
+
+    column: str
+    value: Optional[str]
+    contribution: float
+
+
+@dataclass
 class RowExplanation:
     """One row: its decision, where its score starts and ends, its reasons and every
     column's value and contribution."""
@@ -93,9 +104,34 @@ class RowExplanation:
     output: str                   # what the score is, in words
     base: float
     score: float
-    reasons: list[dict[str, Any]]
+    reasons: list[Reason]
     contributions: dict[str, float]
     values: dict[str, Optional[str]]
+
+    def headline(self) -> str:
+        """The row's decision and score in one sentence."""
+        decided = f"decided {self.decision!r}: " if self.decision is not None else ""
+        return (f"Row {self.row:,}, {decided}{self.output} {numbers.value(self.score)}, "
+                f"from a base value of {numbers.value(self.base)}.")
+
+    def sentences(self) -> list[str]:
+        """Its reasons in words, largest first (none when no column pushed the score
+        towards its decision)."""
+        return [f"{r.column} = {'missing' if r.value is None else r.value} "
+                f"{'raised' if r.contribution > 0 else 'lowered'} the {self.output} by "
+                f"{numbers.value(abs(r.contribution))}" for r in self.reasons]
+
+    def steps(self, top: int = 10) -> tuple[list[str], list[float]]:
+        """The way from the base value to the score: the ``top`` columns that moved it
+        most (each labelled with its value), then the rest together, so that the steps
+        add up to the score."""
+        order = sorted(self.contributions, key=lambda c: -abs(self.contributions[c]))
+        names = [f"{c} = {'missing' if self.values[c] is None else self.values[c]}" for c in order[:top]]
+        steps = [self.contributions[c] for c in order[:top]]
+        if len(order) > top:
+            names.append(f"{len(order) - top} other columns")
+            steps.append(float(sum(self.contributions[c] for c in order[top:])))
+        return names, steps
 
 
 @dataclass
@@ -155,25 +191,34 @@ def explain_rows(ws: "Workspace", ref: str, data: str, *, rows: Optional[str] = 
     explained = version.explain(typed)
     out = Explanation(version.ref, batch.label, len(frame), top, version.threshold, version.positive_class,
                       explained.scale)
-    if not len(chosen):
-        return out
+    out.rows = _rows(version, typed, explained, chosen + 1, top)
+    return out
+
+
+def _rows(version: VersionExplainer, typed: pd.DataFrame, explained: Contributions, numbered: np.ndarray,
+          top: int) -> list[RowExplanation]:
+    """The explained rows (numbered ``numbered``) with their decisions and reasons, as the
+    package's ``score.py --reasons`` gives them."""
+    if not explained.rows:
+        return []
     try:
         decided = decisions(explained, threshold=version.threshold)
         found = reasons(explained, typed, decided, top)
     except ReasonsError as exc:
         raise ValidationError(str(exc)) from None
     texts = {c: cell_texts(typed[c]) for c in explained.columns}
-    for i, position in enumerate(chosen):
+    out = []
+    for i, number in enumerate(numbered):
         k = int(decided.output[i])
         decision = None
         if explained.classes is not None:
             cls = explained.classes[k]
             decision = cls if decided.direction[i] > 0 else _other_class(version, cls)
-        out.rows.append(RowExplanation(
-            row=int(position) + 1, decision=decision, output=explained.outputs[k],
+        out.append(RowExplanation(
+            row=int(number), decision=decision, output=explained.outputs[k],
             base=float(explained.base[i, k]), score=float(explained.raw[i, k]),
-            reasons=[{"column": found[f"reason_{j}"][i], "value": found[f"reason_{j}_value"][i],
-                      "contribution": float(found[f"reason_{j}_contribution"][i])}
+            reasons=[Reason(found[f"reason_{j}"][i], found[f"reason_{j}_value"][i],
+                            float(found[f"reason_{j}_contribution"][i]))
                      for j in range(1, top + 1) if found[f"reason_{j}"][i] is not None],
             contributions={c: float(explained.values[i, j, k]) for j, c in enumerate(explained.columns)},
             values={c: texts[c][i] for c in explained.columns}))
@@ -257,30 +302,80 @@ def contributions_intro(summary: dict[str, Any]) -> str:
             + NOT_CAUSES)
 
 
-def explain_holdout_row(ws: "Workspace", ref: str, row: int, *, data: Optional[str | int] = None) -> RowExplanation:
-    """One row of the version's holdout (its position, from 1, among the holdout rows
-    with a target, as the validation numbers them), or of the dataset ``data``."""
+def explain_row(ws: "Workspace", ref: str, row: int, *, data: Optional[str | int] = None,
+                top: int = 3) -> RowExplanation:
+    """One row explained, with its ``top`` reasons: a row of the version's holdout (its
+    position, from 1, among the rows with a target, as the validation numbers them), or
+    of the dataset ``data`` (numbered the same way when it has the target, else every
+    row counts: a batch to score)."""
     from ..train import find_version, load_split
 
     mv = find_version(ws, ref)
     version = version_explainer(ws, ref)
     if data is not None:
-        holdout = ws.load_table(ws.dataset(data)).to_pandas()
+        ds = ws.dataset(data)
+        rows, where = ws.load_table(ds).to_pandas(), f"dataset {ds.name!r}"
     else:
-        _, holdout = load_split(ws, mv.run_id)
-    holdout = holdout[holdout[mv.target].notna()].reset_index(drop=True)
-    if not 1 <= row <= len(holdout):
-        raise ValidationError(f"The holdout has rows 1 to {len(holdout):,}; there is no row {row}.")
-    typed = typed_inputs(version.explainer.model, holdout.iloc[[row - 1]])
-    explained = version.explain(typed)
-    chosen = decisions(explained, threshold=version.threshold)
-    k = int(chosen.output[0])
-    texts = {c: cell_texts(typed[c])[0] for c in explained.columns}
-    decision = None
-    if explained.classes is not None:
-        cls = explained.classes[k]
-        decision = cls if chosen.direction[0] > 0 else _other_class(version, cls)
-    return RowExplanation(row=row, decision=decision, output=explained.outputs[k], base=float(explained.base[0, k]),
-                          score=float(explained.raw[0, k]), reasons=[],
-                          contributions={c: float(explained.values[0, j, k]) for j, c in enumerate(explained.columns)},
-                          values=texts)
+        _, rows = load_split(ws, mv.run_id)
+        where = "the holdout"
+    if mv.target in rows.columns:
+        rows = rows[rows[mv.target].notna()].reset_index(drop=True)
+    missing = [c for c in version.explainer.columns if c not in rows.columns]
+    if missing:
+        raise ValidationError(f"{where} lacks the column(s) the model needs: {', '.join(missing)}.")
+    if not 1 <= row <= len(rows):
+        raise ValidationError(f"{where[0].upper()}{where[1:]} has rows 1 to {len(rows):,}; there is no row {row:,}."
+                              if len(rows) else f"{where[0].upper()}{where[1:]} has no rows to explain.")
+    typed = typed_inputs(version.explainer.model, rows.iloc[[row - 1]])
+    return _rows(version, typed, version.explain(typed), np.array([row]), top)[0]
+
+
+# -- the holdout's contributions, typed for the Validate page --------------------------------------
+
+@dataclass
+class ColumnSpread:
+    """One column across the kept holdout rows: its mean absolute contribution (over
+    every row explained) and per kept row its contribution, its shade (where its value
+    stands among the kept rows' values, 0 lowest to 1 highest; None for a category or a
+    missing value) and its row number."""
+
+    column: str
+    mean_abs: float
+    contributions: list[float]
+    shades: list[Optional[float]]
+    rows: list[int]
+
+
+@dataclass
+class HoldoutContributions:
+    """The contributions a validation kept, ready to draw: the columns by mean absolute
+    contribution, largest first; ``dataset``: the dataset the validation's rows came
+    from (None: the version's holdout), so that a kept row can be explained again."""
+
+    intro: str
+    output: str
+    columns: list[ColumnSpread]
+    dataset: Optional[int]
+
+
+def holdout_view(summary: dict[str, Any]) -> Optional[HoldoutContributions]:
+    """The stored summary of :func:`holdout_contributions` as typed data; None when the
+    validation has none."""
+    if not summary or not summary.get("columns"):
+        return None
+    points = summary["points"]
+    spreads = []
+    for c in summary["columns"]:
+        name = c["column"]
+        shades: list[Optional[float]] = [None] * len(points["row"])
+        if c["kind"] == "numeric":
+            x = pd.to_numeric(pd.Series(points["values"][name], dtype=object), errors="coerce")
+            ranked = x.rank(pct=True, method="average")  # by rank: an outlier leaves the others their colours
+            low, high = ranked.min(), ranked.max()
+            if high > low:
+                shades = [None if pd.isna(v) else float((v - low) / (high - low)) for v in ranked]
+        spreads.append(ColumnSpread(name, float(c["mean_abs"]), [float(v) for v in points["contributions"][name]],
+                                    shades, [int(r) for r in points["row"]]))
+    outputs = summary.get("outputs") or ["score"]
+    output = outputs[0] if len(outputs) == 1 else "score of the predicted class"
+    return HoldoutContributions(contributions_intro(summary), output, spreads, summary.get("dataset"))

@@ -101,6 +101,8 @@ def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = N
                             cost_fn=cost_fn or 1.0, subgroup_columns=list(subgroups),
                             segment_column=segment, n_bootstrap=n_bootstrap,
                             explainer=_explainer(model, train_df), progress=progress, cancel=cancel)
+    if report.contributions:  # where its kept rows come from, to explain one of them again
+        report.contributions["dataset"] = None if data is None else ds.id
     validation_id = validations.record(ws.registry, version_id=mv.id, ref=mv.ref, data=where,
                                        beats_baseline=report.beats_baseline,
                                        primary_metric=report.primary_metric, report=report.to_dict(),
