@@ -86,7 +86,7 @@ def import_dataset(ws: "Workspace", path: Path | str, options: Optional[ImportOp
     wrote_snapshot = False
     try:
         steps.start("register", "Registering the dataset")
-        wrote_snapshot = _place_snapshot(ws, tmp, snapshot_sha, snapshot_rel, snapshot_path)
+        wrote_snapshot, snapshot_sha = _place_snapshot(ws, tmp, snapshot_sha, snapshot_rel, snapshot_path)
         recorded_options = dict(result.options)
         given = sorted(k for k in options_dict(options) if k != "format")
         if given:
@@ -125,15 +125,17 @@ def _discard(future: "Future[tuple[Path, str]]") -> None:
     tmp.unlink(missing_ok=True)
 
 
-def _place_snapshot(ws: "Workspace", tmp: Path, sha: str, rel: str, path: Path) -> bool:
+def _place_snapshot(ws: "Workspace", tmp: Path, sha: str, rel: str, path: Path) -> tuple[bool, str]:
     """Give the snapshot its final name, or keep an intact earlier snapshot of the same
-    data. Returns whether this import published a new file."""
+    data (its bytes may differ, written from another format: the dataset then records
+    the kept file's hash). Returns whether this import published a new file, and the
+    SHA-256 of the file the dataset reads."""
     recorded = dataset_rows.snapshot_sha256_for(ws.registry, rel)
     if recorded is not None and path.is_file() and sha256_file(path) == recorded:
         tmp.unlink(missing_ok=True)
-        return False
+        return False, recorded
     publish(tmp, path)
-    return True
+    return True, sha
 
 
 def _register(ws: "Workspace", path: Path, fmt: str, options: dict[str, Any], table: pa.Table,
