@@ -512,8 +512,8 @@ class ValidatePage(LazyReloadingPage):
         """The beeswarm of the holdout's contributions (the columns with the largest mean
         contribution), or why there is none."""
         if view is None:
-            self.contributions_intro.setText("This validation holds no contributions per column: run it again "
-                                             "to see them. A row can still be explained on the right.")
+            self.contributions_intro.setText("This validation holds no contributions per column: its notes say "
+                                             "why (one made before they existed: run it again).")
             return
         shown = view.columns[:SWARM_COLUMNS]
         more = f" (the {SWARM_COLUMNS} largest of {len(view.columns)})" if len(view.columns) > SWARM_COLUMNS else ""
