@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: probabilities must agree to this between the app's model and the package's
 TOLERANCE = 1e-12
+#: base value + contributions must equal the raw score to this on the example rows
+REASONS_TOLERANCE = 1e-6
 
 
 @dataclass
@@ -206,6 +208,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
     train_df, _ = load_split(ws, mv.run_id)
     validation = export_rows.approved_validation(ws.registry, mv.id)
     schema = contents.build_schema(mv, model, train_df, ds, validation)
+    reasons = contents.reasons_file(model, train_df, schema)
     steps.start("profile", "Summarising the training data for drift checks")
     thresholds = effective_thresholds(ws, mv.model).to_dict()
     profile, calibration = _reference_profile(ws, mv, thresholds)
@@ -228,6 +231,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
                  {"trusted": trusted, "loader": "skops.io.load(path, trusted=trusted)"})),
              _write(tmp, "schema.json", contents.canonical_json(schema)),
              _write(tmp, "reference_profile.json", contents.canonical_json(profile)),
+             _write(tmp, "reasons.json", contents.canonical_json(reasons)),
              *([_write(tmp, "calibration.json", contents.canonical_json(calibration.to_dict()))]
                if calibration is not None else []),
              _write(tmp, "requirements.txt", contents.requirements_text(pins, training_versions).encode()),
@@ -247,7 +251,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
         "exporter": {"name": "MLOps Desktop", "version": _app_version()},
         "python_version": platform.python_version(), "requirements": pins,
     }
-    readme = _readme(mv, schema, facts, approvals, folder_name)
+    readme = _readme(mv, schema, facts, approvals, folder_name, reasons)
     files.append(_write(tmp, "README.md", readme.encode()))
 
     steps.start("test", "Checking the package's predictions against the app's")
@@ -303,6 +307,11 @@ def _check(folder: Path, app_model: Any, steps: Steps) -> dict[str, Any]:
             column_types={c: "string" for c in names}, strings_can_be_null=True))
         frame, _ = package.prepare(table)
         ours = package.predict(frame)
+        # the reasons of the package's model add up to its raw scores
+        additivity = package.reason_codes(1).explainer.explain(frame).gap()
+        if not additivity <= REASONS_TOLERANCE:
+            raise ExportError(f"The package's contributions miss the model's raw scores by {additivity:.3g} on the "
+                              "example rows; the package was not written. Please report this.")
         package._model = app_model
         theirs = package.predict(frame)
     worst = 0.0
@@ -317,11 +326,12 @@ def _check(folder: Path, app_model: Any, steps: Steps) -> dict[str, Any]:
         elif list(values) != list(other):
             raise ExportError(f"The exported model's {name} differs from the app's on the example rows; the "
                               "package was not written. Please report this.")
-    return {"rows": int(summary["rows_scored"]), "largest_difference": worst, "agrees": True}
+    return {"rows": int(summary["rows_scored"]), "largest_difference": worst, "agrees": True,
+            "reasons_additivity": additivity}
 
 
 def _readme(mv: "ModelVersion", schema: dict[str, Any], facts: dict[str, Any],
-            approvals: list[dict[str, Any]], folder: str) -> str:
+            approvals: list[dict[str, Any]], folder: str, reasons: dict[str, Any]) -> str:
     from .files import readme_template
 
     m = schema["model"]
@@ -360,6 +370,9 @@ def _readme(mv: "ModelVersion", schema: dict[str, Any], facts: dict[str, Any],
         "exporter_version": facts["exporter"]["version"], "n_inputs": len(schema["inputs"]),
         "outputs": outputs, "inputs": inputs, "id_example": ",".join(ids) if ids else "customer_id",
         "threshold_note": threshold_note, "segments_note": segments_note, "contacts": contacts,
+        "reasons_scale": reasons["explains"], "reasons_limit": f"{reasons['row_limit']:,}",
+        "reasons_adverse": (f"the rows whose `label_at_threshold` is `{m['positive_class']}`" if m["threshold"] is not None
+                            else "(not available: this model has no decision threshold)"),
         "folder": folder,
     }
     return string.Template(readme_template()).substitute(values)

@@ -155,6 +155,14 @@ def _validation(card: ModelCard) -> list[str]:
                             value_format="value"))
         out.append(_table(["feature", "importance", "std"], [[r["feature"], r["mean"], r["std"]]
                                                              for r in v.importance]))
+    if v.contributions:
+        c = v.contributions
+        from .explanations import contributions_intro
+
+        out.append(f"<h2>Contributions per column</h2><p>{escape(contributions_intro(c))}</p>")
+        top = c["columns"][:20]
+        out.append(svg.bars([r["column"] for r in top], [r["mean_abs"] for r in top], width=460,
+                            value_format="value"))
     if v.partial_dependence:
         out.append("<h2>Partial dependence</h2><div class='charts'>")
         for p in v.partial_dependence:

@@ -166,6 +166,8 @@ def _validation(card: ModelCard) -> list[str]:
         lines += ["## Permutation importance", "", f"Importance: {v.importance_metric}.", ""]
         lines += _table(["feature", "importance", "std"], [[r["feature"], r["mean"], r["std"]]
                                                             for r in v.importance])
+    if v.contributions:
+        lines += contributions_markdown(v.contributions)
     if v.partial_dependence:
         lines += ["## Partial dependence", ""]
         for p in v.partial_dependence:
@@ -180,3 +182,12 @@ def _validation(card: ModelCard) -> list[str]:
     if v.notes:
         lines += ["### Notes on the validation", ""] + [f"- {n}" for n in v.notes] + [""]
     return lines
+
+
+def contributions_markdown(summary: dict[str, Any]) -> list[str]:
+    """The card's section on contributions: the columns by mean absolute contribution."""
+    from .explanations import contributions_intro
+
+    lines = ["## Contributions per column", "", contributions_intro(summary), ""]
+    return lines + _table(["column", "mean absolute contribution"],
+                          [[c["column"], c["mean_abs"]] for c in summary["columns"]])

@@ -53,6 +53,17 @@ def _baseline(task: str, X: Any, y: Any) -> Any:
     return model.fit(X, y)
 
 
+def _explainer(model: Any, train: Any) -> tuple[Any, Optional[str]]:
+    """The model's explainer against its training rows; or None and why its family has none."""
+    from mlops_model_support.contributions import Explainer, ExplainError, background
+
+    try:
+        columns = [str(c) for c in model.feature_names_in_]
+        return Explainer(model, background(model, train[columns])), None
+    except ExplainError as exc:
+        return None, f"No contributions per column: {exc}"
+
+
 def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = None,
                      cost_fp: Optional[float] = None, cost_fn: Optional[float] = None,
                      subgroups: Sequence[str] = (), actor: str, n_bootstrap: int = 1000,
@@ -85,11 +96,16 @@ def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = N
     task = None if mv.task == "classification" else mv.task
     baseline = _baseline(mv.task, train_df[mv.features], train_df[mv.target])
     rule = "cost" if cost_fp is not None or cost_fn is not None else "f1"
+    explainer, unexplained = _explainer(model, train_df)
     report = validate_model(model, holdout_df[columns], holdout_df[mv.target], task=task,
                             baseline=baseline, threshold_rule=rule, cost_fp=cost_fp or 1.0,
                             cost_fn=cost_fn or 1.0, subgroup_columns=list(subgroups),
-                            segment_column=segment, n_bootstrap=n_bootstrap, progress=progress,
-                            cancel=cancel)
+                            segment_column=segment, n_bootstrap=n_bootstrap,
+                            explainer=explainer, progress=progress, cancel=cancel)
+    if unexplained:
+        report.notes.append(unexplained)
+    if report.contributions:  # where its kept rows come from, to explain one of them again
+        report.contributions["dataset"] = None if data is None else ds.id
     validation_id = validations.record(ws.registry, version_id=mv.id, ref=mv.ref, data=where,
                                        beats_baseline=report.beats_baseline,
                                        primary_metric=report.primary_metric, report=report.to_dict(),

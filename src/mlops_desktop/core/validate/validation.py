@@ -143,7 +143,7 @@ def validate_model(model: Any, X: pd.DataFrame, y: pd.Series, *, task: Optional[
                    target_value: Optional[float] = None, subgroup_columns: Sequence[str] = (),
                    segment_column: Optional[str] = None, n_bootstrap: int = 1000,
                    importance_repeats: int = 5, top_features: int = 5, seed: int = 0,
-                   positive_class: Any = None, progress: ProgressCallback = no_progress,
+                   positive_class: Any = None, explainer: Any = None, progress: ProgressCallback = no_progress,
                    cancel: Optional[CancelToken] = None) -> ValidationReport:
     """Judge a fitted scikit-learn model (or pipeline taking the raw columns) on holdout
     rows ``X``/``y``, next to ``baseline`` (a fitted dummy pipeline; when None, one is
@@ -156,6 +156,8 @@ def validate_model(model: Any, X: pd.DataFrame, y: pd.Series, *, task: Optional[
     labels. ``subgroup_columns`` and ``segment_column`` name columns of ``X`` (they need
     not be model inputs). Intervals: 95% percentile bootstrap over holdout rows with
     ``n_bootstrap`` resamples from ``seed``, paired between model and baseline.
+    ``explainer``: a ``mlops_model_support.contributions.Explainer`` of the model (of the
+    same positive class): the report then holds the holdout's contributions per column.
 
     Raises :class:`ValidationError`, :class:`NotFoundError` or
     :class:`InvalidChoiceError` with a message saying what to change; ``JobCancelled``
@@ -169,7 +171,8 @@ def validate_model(model: Any, X: pd.DataFrame, y: pd.Series, *, task: Optional[
         raise InvalidChoiceError("Numbers of resamples, repeats and features cannot be negative.")
     subgroup_columns = list(dict.fromkeys(subgroup_columns))
     steps = Steps(progress, cancel, weights={"prepare": 1, "score": 2, "bootstrap": 6, "curves": 1,
-                                             "groups": 1, "importance": 6, "dependence": 3})
+                                             "groups": 1, "importance": 6, "dependence": 3,
+                                             "contributions": 3})
     steps.start("prepare", "Checking the holdout")
     extra = subgroup_columns + ([segment_column] if segment_column else [])
     holdout = prepare_holdout(model, X, y, task=task, positive_class=positive_class,
@@ -294,6 +297,20 @@ def validate_model(model: Any, X: pd.DataFrame, y: pd.Series, *, task: Optional[
             list(holdout.X.columns[:top_features])
         dependence, more = inspection.dependence(model, holdout, top, seed=seed)
         notes += more
+    steps.start("contributions", "Contributions of each column to each row's score")
+    contributions: dict[str, Any] = {}
+    if explainer is not None:
+        from mlops_model_support.contributions import ExplainError
+
+        from .explanations import holdout_contributions
+
+        try:
+            contributions = holdout_contributions(explainer, holdout.X, threshold=chosen, seed=seed)
+        except ExplainError as exc:
+            notes.append(f"No contributions per column: {exc}")
+        if contributions.get("sampled"):
+            notes.append(f"Contributions per column used a random sample of {contributions['rows']:,} of the "
+                         f"{holdout.n:,} holdout rows (seed {seed}): this model's take long per row.")
     steps.done("Validation done")
     return ValidationReport(
         task=task, n_rows=holdout.n,
@@ -305,7 +322,7 @@ def validate_model(model: Any, X: pd.DataFrame, y: pd.Series, *, task: Optional[
         baseline_description=baseline_description,
         importance_metric=inspection.SCORING[task][1] if importance else "",
         n_bootstrap=n_bootstrap, seed=seed, seconds=time.perf_counter() - started,
-        calibration=calibration)
+        calibration=calibration, contributions=contributions)
 
 
 def _undefined_notes(holdout: Holdout, values: dict[str, Optional[float]], notes: list[str]) -> None:
