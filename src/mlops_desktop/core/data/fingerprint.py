@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
+import threading
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
@@ -34,6 +36,8 @@ class ColumnSource:
     name: str
     type: pa.DataType
     chunks: Callable[[], Iterable[pa.Array]]
+    #: known to hold no missing value and no NaN (spares a pass to find the missing ones)
+    all_valid: bool = False
 
 
 def fingerprint(table: pa.Table, on_column: Optional[Callable[[int], None]] = None) -> str:
@@ -53,11 +57,41 @@ def fingerprint_columns(columns: Sequence[ColumnSource], rows: int, *,
     h = hashlib.sha256()
     header = {"rows": rows, "columns": [[c.name, tag] for c, tag in zip(columns, tags)]}
     h.update(json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-    for i, (col, tag) in enumerate(zip(columns, tags)):
-        for piece in _pieces(col, tag):
-            h.update(piece)
-        if on_column is not None:
-            on_column(i)
+    # One thread turns the columns into their canonical bytes while this one hashes them
+    # (both release the GIL); the queue bounds what waits in between.
+    pieces: queue.Queue = queue.Queue(maxsize=8)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for i, (col, tag) in enumerate(zip(columns, tags)):
+                for piece in _pieces(col, tag, rows):
+                    if stop.is_set():
+                        return
+                    pieces.put(piece)
+                pieces.put(i)
+        except BaseException as exc:  # handed to the hashing thread, which raises it
+            pieces.put(exc)
+        pieces.put(None)
+
+    worker = threading.Thread(target=produce, name="fingerprint", daemon=True)
+    worker.start()
+    try:
+        while (item := pieces.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            if isinstance(item, int):
+                if on_column is not None:
+                    on_column(item)
+            else:
+                h.update(item)
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a producer blocked on a full queue finish
+            try:
+                pieces.get_nowait()
+            except queue.Empty:
+                worker.join(0.01)
     return h.hexdigest()
 
 
@@ -147,15 +181,20 @@ def _valid(chunk: pa.Array, tag: str) -> np.ndarray:
     return valid.to_numpy(zero_copy_only=False)
 
 
-def _validity(column: ColumnSource, tag: str) -> Iterator[bytes]:
+def _validity(column: ColumnSource, tag: str, rows: int) -> Iterator[bytes]:
+    if column.all_valid:  # every bit set: no need to read the column for it
+        yield b"\xff" * (rows // 8) + (bytes([(0xFF << (8 - rows % 8)) & 0xFF]) if rows % 8 else b"")
+        return
     bits = _Bits()
     for chunk in column.chunks():
-        yield bits.add(_valid(_plain(chunk), tag))
+        yield bits.add(_valid(chunk if pa.types.is_dictionary(chunk.type) else _plain(chunk), tag))
     yield bits.end()
 
 
-def _values(chunk: pa.Array, tag: str) -> bytes:
+def _values(chunk: pa.Array, tag: str) -> bytes | memoryview:
     t = chunk.type
+    if chunk.null_count == 0 and _plain_bytes(t, tag):  # the buffer is the canonical form already
+        return memoryview(chunk.buffers()[1])[chunk.offset * 8:(chunk.offset + len(chunk)) * 8]
     if pa.types.is_boolean(t):
         return pc.cast(pc.fill_null(chunk, False), pa.uint8()).to_numpy(zero_copy_only=False).tobytes()
     if pa.types.is_integer(t):
@@ -171,6 +210,15 @@ def _values(chunk: pa.Array, tag: str) -> bytes:
     return pc.fill_null(micros, 0).to_numpy(zero_copy_only=False).tobytes()
 
 
+def _plain_bytes(t: pa.DataType, tag: str) -> bool:
+    """Whether values of type ``t`` without missing ones are stored as their canonical bytes."""
+    if tag == "i":
+        return t == pa.int64()
+    if tag == "t":
+        return pa.types.is_timestamp(t) and t.unit == "us"
+    return False
+
+
 def _text(chunk: pa.Array) -> pa.Array:
     if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
         chunk = pa.array([None if v is None else str(v) for v in chunk.to_pylist()], pa.large_string())
@@ -178,22 +226,51 @@ def _text(chunk: pa.Array) -> pa.Array:
 
 
 def _offsets(arr: pa.Array) -> np.ndarray:
-    return np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    return np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset:arr.offset + len(arr) + 1]
 
 
-def _pieces(column: ColumnSource, tag: str) -> Iterator[bytes]:
+def _pieces(column: ColumnSource, tag: str, rows: int) -> Iterator[bytes | memoryview]:
     if tag == "z":
         yield sum(len(c) for c in column.chunks()).to_bytes(8, "little")
         return
-    yield from _validity(column, tag)
+    yield from _validity(column, tag, rows)
     if tag != "s":
         for chunk in column.chunks():
             yield _values(_plain(chunk), tag)
         return
     for chunk in column.chunks():
-        yield np.diff(_offsets(_text(_plain(chunk)))).tobytes()
+        yield _text_lengths(chunk)
     for chunk in column.chunks():
-        arr = _text(_plain(chunk))
-        offsets, data = _offsets(arr), arr.buffers()[2]
-        if data is not None and len(offsets):
-            yield memoryview(data)[int(offsets[0]):int(offsets[-1])]
+        yield _text_body(chunk)
+
+
+def _is_text_type(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _text_lengths(chunk: pa.Array) -> bytes:
+    """The length in bytes of each value as int64 (0 for a missing one)."""
+    if pa.types.is_dictionary(chunk.type) and _is_text_type(chunk.type.value_type):
+        # a dictionary's few values measured once, then looked up: no text is copied
+        sizes = pc.binary_length(chunk.dictionary).to_numpy(zero_copy_only=False).astype(np.int64)
+        index = pc.fill_null(chunk.indices, 0).to_numpy(zero_copy_only=False)
+        lengths = sizes[index] if len(sizes) else np.zeros(len(chunk), dtype=np.int64)
+    elif _is_text_type(chunk.type):
+        lengths = np.diff(_offsets(chunk)).astype(np.int64)
+    else:
+        return np.diff(_offsets(_text(_plain(chunk)))).astype(np.int64).tobytes()
+    if chunk.null_count:
+        lengths = np.where(pc.is_valid(chunk).to_numpy(zero_copy_only=False), lengths, 0)
+    return lengths.tobytes()
+
+
+def _text_body(chunk: pa.Array) -> bytes | memoryview:
+    """The values' bytes one after the other (nothing for a missing one)."""
+    chunk = _plain(chunk)
+    if not _is_text_type(chunk.type) or chunk.null_count:
+        chunk = _text(chunk)
+    offsets, data = _offsets(chunk), chunk.buffers()[2]
+    if data is None or not len(offsets):
+        return b""
+    return memoryview(data)[int(offsets[0]):int(offsets[-1])]

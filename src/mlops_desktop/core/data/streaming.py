@@ -19,18 +19,20 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import DataImportError, JobCancelled
-from ..jobs import CancelToken, ProgressCallback
+from ..jobs import CancelToken, ProgressCallback, no_progress
 from ..regular_files import open_regular_file
 from . import sniff
 from .engine import connect, parquet_source, quoted
+from .on_disk import OUT_OF_CORE_BYTES
 from .fingerprint import ColumnSource, TagTracker, fingerprint_columns
 from .readers import ImportOptions, _ProgressFile, _text_error, _tidy_column_names
 from .types import DATE_PROBE, TEXT_SAMPLE, ColumnFacts, column_kind, date_format, parse_dates
 
 #: files at least this large are streamed (smaller ones are read whole)
-STREAM_ABOVE_BYTES = 256 * 1024 * 1024
-#: rows per batch read from a Parquet file (each becomes a row group of the snapshot)
-BATCH_ROWS = 128 * 1024
+STREAM_ABOVE_BYTES = OUT_OF_CORE_BYTES
+#: rows per batch read from a Parquet file (each becomes a row group of the snapshot, the
+#: size the whole-file import writes; smaller groups write markedly slower)
+BATCH_ROWS = 1024 * 1024
 #: bytes per block read from a CSV file; its first block types the columns
 CSV_BLOCK_BYTES = 16 * 1024 * 1024
 #: rows held back while the first values decide which text columns hold dates
@@ -80,11 +82,13 @@ class _Tally:
 
 
 def write_streamed_snapshot(path: Path, fmt: str, options: ImportOptions, tmp: Path, *,
-                            spill_dir: Path, progress: ProgressCallback,
-                            cancel: Optional[CancelToken]) -> StreamedSnapshot:
+                            spill_dir: Path, progress: ProgressCallback = no_progress,
+                            cancel: Optional[CancelToken] = None,
+                            count_distinct: bool = True) -> StreamedSnapshot:
     """Stream ``path`` into the Parquet file ``tmp`` (overwritten on a restart) and
     describe it. Progress: reading is 0..0.7, counting distinct values 0.7..0.85, the
-    fingerprint 0.85..1."""
+    fingerprint 0.85..1. Without ``count_distinct`` (a drift batch) the column facts
+    are left out."""
     decisions = _Decisions()
     for _ in range(_MAX_RESTARTS):
         try:
@@ -96,16 +100,17 @@ def write_streamed_snapshot(path: Path, fmt: str, options: ImportOptions, tmp: P
     else:  # pragma: no cover - every restart settles one column for good
         raise DataImportError(f"{path} could not be read consistently; import it as Parquet.")
     names = schema.names
-    progress(0.7, "Counting distinct values")
-    distinct = _distinct_counts(tmp, schema, spill_dir, cancel)
     facts = []
-    for i, t in enumerate(schema.types):
+    progress(0.7, "Counting distinct values")
+    distinct = _distinct_counts(tmp, schema, spill_dir, cancel) if count_distinct else []
+    for i, t in enumerate(schema.types[:len(distinct)]):
         n_distinct = distinct[i] - (1 if tally.nan_seen[i] else 0)
         sample = pa.array(tally.text_samples[i], pa.string()) if tally.text_samples[i] else None
         facts.append(ColumnFacts(column_kind(t, tally.missing[i], n_distinct, rows, sample),
                                  tally.missing[i], n_distinct))
     progress(0.85, "Computing the fingerprint")
-    fp = fingerprint_columns([_snapshot_column(tmp, name, t) for name, t in zip(names, schema.types)],
+    fp = fingerprint_columns([_snapshot_column(tmp, name, t, tally.missing[i] == 0)
+                              for i, (name, t) in enumerate(zip(names, schema.types))],
                              rows, tags=tags,
                              on_column=lambda i: _step(cancel, progress, 0.85 + 0.15 * (i + 1) / len(names)))
     return StreamedSnapshot(fmt, used, names, list(schema.types), rows, facts, fp)
@@ -117,15 +122,20 @@ def _step(cancel: Optional[CancelToken], progress: ProgressCallback, fraction: f
     progress(fraction, "Computing the fingerprint")
 
 
-def _snapshot_column(tmp: Path, name: str, t: pa.DataType) -> ColumnSource:
+def _snapshot_column(tmp: Path, name: str, t: pa.DataType, all_valid: bool) -> ColumnSource:
     import pyarrow.parquet as pq
+
+    # text read as the dictionary Parquet stores it: the fingerprint measures the few
+    # distinct values instead of copying every one
+    text = [name] if pa.types.is_string(t) or pa.types.is_large_string(t) else None
 
     def chunks() -> Iterator[pa.Array]:
         with open_regular_file(tmp) as fh:
-            for batch in pq.ParquetFile(fh).iter_batches(batch_size=BATCH_ROWS, columns=[name]):
+            for batch in pq.ParquetFile(fh, read_dictionary=text).iter_batches(batch_size=BATCH_ROWS,
+                                                                              columns=[name]):
                 yield batch.column(0)
 
-    return ColumnSource(name, t, chunks)
+    return ColumnSource(name, t, chunks, all_valid)
 
 
 def _distinct_counts(tmp: Path, schema: pa.Schema, spill_dir: Path,
@@ -282,6 +292,7 @@ def _write(path: Path, fmt: str, options: ImportOptions, tmp: Path, decisions: _
     tags: Optional[TagTracker] = None
     rows = 0
     names: Optional[list[str]] = None
+    pending: list[pa.Table] = []
 
     def put(table: pa.Table) -> None:
         nonlocal writer, schema, tally, tags, rows
@@ -295,8 +306,15 @@ def _write(path: Path, fmt: str, options: ImportOptions, tmp: Path, decisions: _
             typed = _conform(typed, schema, decisions)
         _count(typed, tally)
         tags.add(typed)
-        writer.write_table(typed, row_group_size=max(typed.num_rows, 1))
+        pending.append(typed)
         rows += typed.num_rows
+        if sum(t.num_rows for t in pending) >= BATCH_ROWS:
+            flush()
+
+    def flush() -> None:
+        if pending:  # CSV blocks gathered into row groups of BATCH_ROWS: fewer, faster writes
+            writer.write_table(pa.concat_tables(pending), row_group_size=BATCH_ROWS)
+            pending.clear()
 
     try:
         for table in batches:
@@ -316,6 +334,7 @@ def _write(path: Path, fmt: str, options: ImportOptions, tmp: Path, decisions: _
             formats = _date_formats(held, decisions)
             for t in held:
                 put(t)
+        flush()
     finally:
         batches.close()  # the file is closed now, also on a restart
         if writer is not None:
