@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import duckdb
 
 #: what DuckDB may hold in memory before it spills to disk
-MEMORY_LIMIT = "768MB"
+MEMORY_LIMIT = "512MB"
 
 
 @contextmanager

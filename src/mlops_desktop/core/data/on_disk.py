@@ -12,7 +12,7 @@ import shutil
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -46,6 +46,9 @@ class OnDiskTable:
     rows: int
     row_groups: list[int] = field(default_factory=list)
     fingerprint: Optional[str] = None
+    #: computes the fingerprint when it is not known yet (a file read in place)
+    fingerprinter: Optional[Callable[[], str]] = None
+    _held: Any = field(default=None, repr=False)
 
     @classmethod
     def open(cls, path: Path, spill_dir: Path, *, fingerprint: Optional[str] = None) -> "OnDiskTable":
@@ -57,6 +60,18 @@ class OnDiskTable:
             groups = [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)]
         return cls(Path(path), Path(spill_dir), schema.names, list(schema.types), sum(groups), groups,
                    fingerprint)
+
+    def content_fingerprint(self) -> str:
+        """The fingerprint of the rows (as a dataset of the same data gets)."""
+        if self.fingerprint is None:
+            assert self.fingerprinter is not None
+            self.fingerprint = self.fingerprinter()
+        return self.fingerprint
+
+    def hold(self, fh: Any) -> None:
+        """Keep ``fh`` open as long as this table: ``path`` is its name by descriptor."""
+        self._held = fh
+        weakref.finalize(self, fh.close)
 
     def remove_with(self, owner: object, folder: Path) -> None:
         """Delete ``folder`` (holding this file) once ``owner`` is gone."""

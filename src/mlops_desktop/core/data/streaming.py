@@ -101,6 +101,8 @@ def write_streamed_snapshot(path: Path, fmt: str, options: ImportOptions, tmp: P
         raise DataImportError(f"{path} could not be read consistently; import it as Parquet.")
     names = schema.names
     facts = []
+    # what Arrow's allocator kept from reading and writing goes back before the engine counts
+    pa.default_memory_pool().release_unused()
     progress(0.7, "Counting distinct values")
     distinct = _distinct_counts(tmp, schema, spill_dir, cancel) if count_distinct else []
     for i, t in enumerate(schema.types[:len(distinct)]):

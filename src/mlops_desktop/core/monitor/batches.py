@@ -66,7 +66,8 @@ class Batch:
         if self._fingerprint is None:
             from ..data.fingerprint import fingerprint
 
-            self._fingerprint = fingerprint(self.table)
+            self._fingerprint = (fingerprint(self.table) if self.table is not None
+                                 else self.on_disk.content_fingerprint())
         return self._fingerprint
 
     def distribution(self, name: str, kind: str) -> metrics.Distribution:
@@ -96,12 +97,13 @@ class Batch:
 def batch_from_file(path: Path | str, options: Optional["ImportOptions"] = None, *,
                     label: Optional[str] = None, work_dir: Optional[Path] = None) -> Batch:
     """Read a file as a batch; unreadable files raise the importer's clear errors. A CSV
-    or Parquet file larger than memory is streamed to a temporary snapshot in
-    ``work_dir`` (default: the system's temporary folder), typed as an import types it,
-    and removed with the batch."""
+    or Parquet file larger than memory is worked on out of core: a Parquet file where it
+    lies, a CSV file streamed to a temporary snapshot in ``work_dir`` (default: the
+    system's temporary folder), typed as an import types it and removed with the batch."""
     import tempfile
 
     from ..data import streaming
+    from ..data.in_place import open_in_place
     from ..data.on_disk import OnDiskTable
     from ..data.readers import ImportOptions, check_readable, detect_format, read_table
     from ..data.types import normalise_table
@@ -113,6 +115,11 @@ def batch_from_file(path: Path | str, options: Optional["ImportOptions"] = None,
     source = {"type": "file", "path": str(path.absolute()), "format": fmt}
     if streaming.streams(path, fmt):
         folder = Path(tempfile.mkdtemp(prefix="mlops-batch-", dir=work_dir))
+        in_place = open_in_place(path, folder) if fmt == "parquet" else None
+        if in_place is not None:  # the folder is for the engine's spill only
+            batch = Batch(label or path.name, None, source, None, in_place)
+            in_place.remove_with(batch, folder)
+            return batch
         try:
             done = streaming.write_streamed_snapshot(path, fmt, options, folder / "batch.parquet",
                                                      spill_dir=folder, count_distinct=False)

@@ -81,7 +81,8 @@ def stored_distribution(table: "OnDiskTable", name: str, kind: str) -> metrics.D
     if kind != metrics.NUMERIC:
         if pa.types.is_null(t) or table.rows == 0:
             return metrics.CategoricalDistribution({}, table.rows, table.rows)
-        counts = table.value_counts(col)
+        # a decimal in the file is a float once typed (as an import types it)
+        counts = table.value_counts(f"CAST({col} AS DOUBLE)" if pa.types.is_floating(t) else col)
         return metrics.CategoricalDistribution.from_counts(
             zip(counts.column("value").to_pylist(), counts.column("n").to_pylist()), table.rows)
     if pa.types.is_null(t):

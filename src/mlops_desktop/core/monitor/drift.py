@@ -156,11 +156,11 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
         result = metrics.compare_feature(fp, current, t)
         return result, columns.overlay_chart(fp, current) if result.comparable else None
 
-    # numpy and Arrow release the GIL; a batch on disk is counted by the engine, which
-    # uses every core for one count
-    with ThreadPoolExecutor(max_workers=2 if batch.table is not None else 1) as pool:
+    # numpy and Arrow release the GIL: the fingerprint is computed meanwhile. A batch on
+    # disk is counted by the engine one feature at a time (it uses every core for one).
+    with ThreadPoolExecutor(max_workers=2) as pool:
         fingerprint = pool.submit(batch.fingerprint)
-        done = list(pool.map(one, profiles))
+        done = list(pool.map(one, profiles) if batch.table is not None else map(one, profiles))
         batch_fingerprint = fingerprint.result()
     results = [r for r, _ in done]
     charts = {r.name: c for r, c in done if c is not None}
