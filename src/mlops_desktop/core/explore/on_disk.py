@@ -73,7 +73,11 @@ def profile_on_disk(table: "OnDiskTable", *, kinds: dict[str, str], roles: Optio
         steps.start("histograms", "Drawing histograms")
         _histograms(table, profiles, numeric, spans, steps)
         steps.start("table", "Looking for duplicates and missing values")
-        duplicates = _duplicates(con, table, n)
+        # a column whose values are all present and all different (an id) leaves no row equal
+        # to another: the hash of every row is not needed
+        unique = any(p.missing == 0 and p.distinct == n for p in profiles.values())
+        duplicates = ({"count": 0, "share": 0.0, "examples": []} if unique or n == 0
+                      else _duplicates(con, table, n))
         patterns = _missing_patterns(con, source, names, numeric, profiles, n)
         classes = _classes(con, source, target) if target is not None and target not in numeric else None
     columns = [profiles[c] for c in names]
@@ -136,7 +140,7 @@ def _source(table: "OnDiskTable", *, row_numbers: bool = False) -> str:
 
 
 def _one(con: "duckdb.DuckDBPyConnection", sql: str) -> tuple:
-    return con.execute(sql).fetchone()
+    return con.execute(sql).fetchall()[0]
 
 
 def _as_double(name: str) -> str:
@@ -144,38 +148,41 @@ def _as_double(name: str) -> str:
 
 
 def _numeric(con, source: str, name: str, kind: str, role: str, n: int) -> ColumnProfile:
-    """As :func:`.columns.numeric_profile`, but for the histogram (drawn in one pass later)."""
+    """As :func:`.columns.numeric_profile`, but for the histogram (drawn in one pass later).
+    The finite values are counted into a table of distinct values, from which the exact
+    quantiles are read in order (bounded memory, where a quantile aggregate holds every value)."""
     values = f"(SELECT {_as_double(name)} AS x FROM {source})"
     fin = f"FILTER (WHERE {_FINITE})"
-    qs_sql = ", ".join(str(q) for q in QUANTILES)
-    (valid, distinct, zeros, negatives, infinite, mean, std, skew, kurt, lo, hi, min_positive, whole,
-     qv) = _one(con, f"""
-        SELECT count(x) FILTER (WHERE NOT isnan(x)), count(DISTINCT x) FILTER (WHERE NOT isnan(x)),
+    (valid, zeros, negatives, infinite, mean, std, skew, kurt, lo, hi, min_positive, whole) = _one(con, f"""
+        SELECT count(x) FILTER (WHERE NOT isnan(x)),
                count(*) FILTER (WHERE x = 0), count(*) FILTER (WHERE x < 0), count(*) FILTER (WHERE isinf(x)),
                avg(x) {fin}, stddev_samp(x) {fin}, skewness(x) {fin}, kurtosis(x) {fin},
                min(x) {fin}, max(x) {fin}, min(x) FILTER (WHERE {_FINITE} AND x > 0),
-               bool_and(x = round(x)) {fin}, quantile_cont(x, [{qs_sql}]) {fin}
+               bool_and(x = round(x)) {fin}
         FROM {values}""")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE counts AS SELECT x AS v, count(*) AS n FROM {values} "
+                f"WHERE NOT isnan(x) GROUP BY ALL")
+    distinct = _one(con, "SELECT count(*) FROM counts")[0]  # infinite values are values here
     m = valid - infinite
     stats: dict[str, Any] = {"zeros": zeros, "negatives": negatives, "infinite": infinite}
     if m:
-        qs = {f"q{int(round(q * 100)):02d}": float(v) for q, v in zip(QUANTILES, qv)}
+        finite = "SELECT v, n FROM counts WHERE isfinite(v)"
+        qs = {f"q{int(round(q * 100)):02d}": v for q, v in zip(QUANTILES, _quantiles(con, finite, m, QUANTILES))}
         q1, q3, median = qs["q25"], qs["q75"], qs["q50"]
         iqr = q3 - q1
+        mad = _quantiles(con, f"SELECT abs(v - {median!r}), n FROM counts WHERE isfinite(v)", m, [0.5])[0]
         fences = (q1 - 1.5 * iqr, q3 + 1.5 * iqr)
         far_fences = (q1 - FAR_IQRS * iqr, q3 + FAR_IQRS * iqr)
-        far = f"x < {far_fences[0]!r} OR x > {far_fences[1]!r}" if iqr > 0 else "false"
-        mad, outliers = _one(con, f"""
-            SELECT quantile_cont(abs(x - {median!r}), 0.5) {fin},
-                   count(*) FILTER (WHERE {_FINITE} AND (x < {fences[0]!r} OR x > {fences[1]!r}))
-            FROM {values}""")
-        mad = float(mad)
-        robust = (_one(con, f"SELECT count(*) FILTER (WHERE {_FINITE} AND abs(x - {median!r}) > "
-                            f"{ROBUST_Z_CUTOFF * mad / 0.6745!r}) FROM {values}")[0] if mad > 0 else 0)
-        far_count = _one(con, f"SELECT count(*) FROM {values} WHERE {_FINITE} AND ({far})")[0]
+        far = f"v < {far_fences[0]!r} OR v > {far_fences[1]!r}" if iqr > 0 else "false"
+        cutoff = ROBUST_Z_CUTOFF * mad / 0.6745
+        outliers, robust, far_count = (int(c or 0) for c in _one(con, f"""
+            SELECT sum(n) FILTER (WHERE v < {fences[0]!r} OR v > {fences[1]!r}),
+                   sum(n) FILTER (WHERE {str(mad > 0).lower()} AND abs(v - {median!r}) > {cutoff!r}),
+                   sum(n) FILTER (WHERE {far})
+            FROM counts WHERE isfinite(v)"""))
         examples = [r[0] for r in con.execute(
-            f"SELECT DISTINCT x FROM {values} WHERE {_FINITE} AND ({far}) "
-            f"ORDER BY abs(x - {median!r}) DESC, x LIMIT {FAR_EXAMPLES}").fetchall()]
+            f"SELECT v FROM counts WHERE isfinite(v) AND ({far}) "
+            f"ORDER BY abs(v - {median!r}) DESC, v LIMIT {FAR_EXAMPLES}").fetchall()] if far_count else []
         stats.update(whole_numbers=bool(whole), min_positive=min_positive, far_outliers=far_count,
                      far_examples=[float(v) for v in examples], far_fences=list(far_fences))
         stats.update(mean=mean, std=std if m > 1 else 0.0, min=lo, max=hi, median=median, iqr=iqr, mad=mad,
@@ -183,45 +190,78 @@ def _numeric(con, source: str, name: str, kind: str, role: str, n: int) -> Colum
                      outliers_iqr=outliers, outliers_iqr_share=outliers / m,
                      outliers_robust_z=robust, outliers_robust_z_share=robust / m,
                      iqr_fences=list(fences), **qs)
+    con.execute("DROP TABLE counts")
     return ColumnProfile(name, kind, role, valid, n - valid, (n - valid) / n if n else 0.0, distinct,
                          {k: clean(v) if not isinstance(v, list) else [clean(x) for x in v]
                           for k, v in stats.items()})
 
 
+def _quantiles(con, value_counts_sql: str, total: int, qs: Any) -> list[float]:
+    """Exact quantiles (numpy's linear interpolation) of the ``total`` values that
+    ``value_counts_sql`` gives as (value, count) rows: read in order of value, a batch at a
+    time, so memory holds one batch whatever the number of distinct values."""
+    positions = [q * (total - 1) for q in qs]
+    wanted = sorted({int(np.floor(p)) for p in positions} | {min(int(np.floor(p)) + 1, total - 1) for p in positions})
+    found: dict[int, float] = {}
+    reader = con.sql(f"SELECT * FROM ({value_counts_sql}) ORDER BY 1").to_arrow_reader(1 << 16)
+    seen = 0
+    for batch in reader:
+        values = batch.column(0).to_numpy(zero_copy_only=False).astype(np.float64)
+        ends = seen + np.cumsum(batch.column(1).to_numpy(zero_copy_only=False))
+        for rank in wanted:
+            if rank not in found and rank < ends[-1]:
+                found[rank] = float(values[np.searchsorted(ends, rank, side="right")])
+        seen = int(ends[-1])
+        if len(found) == len(wanted):
+            reader.close()
+            break
+    out = []
+    for p in positions:
+        low = int(np.floor(p))
+        a, b, t = found[low], found[min(low + 1, total - 1)], p - low
+        out.append(float(a + (b - a) * t) if t < 0.5 else float(b - (b - a) * (1 - t)))  # as numpy's lerp
+    return out
+
+
 def _categorical(con, source: str, name: str, kind: str, role: str, n: int, t: pa.DataType) -> ColumnProfile:
-    """As :func:`.columns.categorical_profile`; the values and their counts stay in the engine."""
+    """As :func:`.columns.categorical_profile`; the values and their counts stay in the engine.
+    A column whose values are all different (an id) is not grouped: each value is a singleton."""
     col = quoted(name)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE counts AS SELECT {col} AS v, count(*) AS n "
-                f"FROM {source} WHERE {col} IS NOT NULL GROUP BY ALL")
-    distinct, singletons, valid = _one(con, "SELECT count(*), count(*) FILTER (WHERE n = 1), "
-                                            "coalesce(sum(n), 0) FROM counts")
-    valid = int(valid)
+    valid, distinct = _one(con, f"SELECT count({col}), count(DISTINCT {col}) FROM {source}")
+    text = pa.types.is_string(t) or pa.types.is_large_string(t)
+    if distinct == valid:
+        counts = f"(SELECT {col} AS v, 1 AS n FROM {source} WHERE {col} IS NOT NULL)"
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE counts AS SELECT {col} AS v, count(*) AS n "
+                    f"FROM {source} WHERE {col} IS NOT NULL GROUP BY ALL")
+        counts = "counts"
     stats: dict[str, Any] = {}
     chart = None
     if distinct:
+        singletons = distinct if distinct == valid else _one(con, f"SELECT count(*) FROM {counts} WHERE n = 1")[0]
         top = [{"value": _label(v), "count": int(c), "share": int(c) / valid}
-               for v, c in con.execute(f"SELECT v, n FROM counts ORDER BY n DESC, v LIMIT {TOP_VALUES}").fetchall()]
+               for v, c in con.execute(f"SELECT v, n FROM {counts} ORDER BY n DESC, v LIMIT {TOP_VALUES}").fetchall()]
         stats.update(top=top, top_share=top[0]["share"], singletons=singletons)
-        if pa.types.is_string(t) or pa.types.is_large_string(t):
+        if text:
             mean_length, max_length = _one(con, f"SELECT avg(length({col})), max(length({col})) FROM {source}")
             stats.update(mean_length=clean(mean_length), max_length=clean(max_length))
-            stats.update(_stray_non_numbers(con, valid))
+            stats.update(_stray_non_numbers(con, counts, valid))
         chart = {"kind": "bars", "labels": [t["value"] for t in top], "counts": [t["count"] for t in top],
                  "other": int(valid - sum(t["count"] for t in top))}
-    con.execute("DROP TABLE counts")
+    con.execute("DROP TABLE IF EXISTS counts")
     return ColumnProfile(name, kind, role, valid, n - valid, (n - valid) / n if n else 0.0, distinct,
                          stats, chart)
 
 
-def _stray_non_numbers(con, valid: int) -> dict[str, Any]:
+def _stray_non_numbers(con, counts: str, valid: int) -> dict[str, Any]:
     """As :func:`.columns._stray_non_numbers`, over the value counts in the engine."""
     pattern = _NUMBER.replace("'", "''")
     numbers, all_numbers = _one(con, f"SELECT coalesce(sum(n) FILTER (WHERE regexp_matches(v, '{pattern}')), 0), "
-                                     f"bool_and(regexp_matches(v, '{pattern}')) FROM counts")
+                                     f"bool_and(regexp_matches(v, '{pattern}')) FROM {counts}")
     share = float(numbers) / valid if valid else 0.0
     if share < MOSTLY_NUMBERS or all_numbers:
         return {}
-    strays = con.execute(f"SELECT v, n FROM counts WHERE NOT regexp_matches(v, '{pattern}') "
+    strays = con.execute(f"SELECT v, n FROM {counts} WHERE NOT regexp_matches(v, '{pattern}') "
                          f"ORDER BY n DESC, v LIMIT 5").fetchall()
     return {"numeric_share": share, "non_numbers": [{"value": str(v), "count": int(c)} for v, c in strays],
             "non_number_count": int(valid - numbers)}
@@ -242,7 +282,8 @@ def _datetime(con, source: str, name: str, kind: str, role: str,
     if distinct > 2:
         con.execute("CREATE OR REPLACE TEMP TABLE steps AS "
                     "SELECT v, lead(v) OVER (ORDER BY v) - v AS step FROM moments")
-        typical = float(_one(con, "SELECT quantile_cont(step, 0.5) FROM steps")[0])
+        typical = _quantiles(con, "SELECT step, count(*) FROM steps WHERE step IS NOT NULL GROUP BY ALL",
+                             distinct - 1, [0.5])[0]
         start, largest, end = _one(con, "SELECT v, step, v + step FROM steps WHERE step IS NOT NULL "
                                         "ORDER BY step DESC, v LIMIT 1")
         gaps = _one(con, f"SELECT count(*) FROM steps WHERE step > {10 * typical!r}")[0]
@@ -308,8 +349,6 @@ def _missing(name: str, numeric: set[str]) -> str:
 def _duplicates(con, table: "OnDiskTable", n: int) -> dict[str, Any]:
     """As :func:`.relations.duplicate_rows`: rows equal to an earlier row, by a 64-bit hash
     of every column."""
-    if n == 0:
-        return {"count": 0, "share": 0.0, "examples": []}
     row = "hash(" + ", ".join(quoted(c) for c in table.names) + ")"
     source = _source(table, row_numbers=True)
     count = n - _one(con, f"SELECT count(DISTINCT {row}) FROM {source}")[0]
