@@ -118,11 +118,16 @@ class OnDiskTable:
                cancel: Optional["CancelToken"] = None) -> pa.Table:
         """``n`` rows drawn without replacement with ``seed`` (all rows when there are no
         more), in file order; read row group by row group."""
-        import pyarrow.parquet as pq
-
         if n >= self.rows:
             return self.rows_at(0, self.rows, columns)
-        chosen = np.sort(np.random.default_rng(seed).choice(self.rows, n, replace=False))
+        return self.take_rows(np.sort(np.random.default_rng(seed).choice(self.rows, n, replace=False)),
+                              columns, cancel)
+
+    def take_rows(self, chosen: np.ndarray, columns: Optional[Sequence[str]] = None,
+                  cancel: Optional["CancelToken"] = None) -> pa.Table:
+        """The rows numbered ``chosen`` (sorted), read row group by row group."""
+        import pyarrow.parquet as pq
+
         pieces = []
         with open_regular_file(self.path) as fh:
             pf = pq.ParquetFile(fh)

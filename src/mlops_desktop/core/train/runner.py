@@ -223,12 +223,14 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                "rows": prep.rows_summary(), "primary_metric": primary, "classes": classes,
                "candidates": candidates, "baseline": result.baseline, "notes": notes,
                "segment_by": spec.segment_by, "segments": best.segments,
-               "model_parameters": best.model_params}
+               "model_parameters": best.model_params,
+               "sample": prep.sample.to_dict() if prep.sample is not None else None}
     inputs = [str(c) for c in getattr(best.model, "feature_names_in_", prep.choice.features)]
     version_details = {"classes": classes, "feature_kinds": prep.choice.kinds, "inputs": inputs,
                        "segment_by": spec.segment_by, "primary_metric": primary,
                        "dataset_id": prep.dataset.id, "dataset_fingerprint": prep.dataset.fingerprint,
                        "split": prep.split.to_dict(), "rows": prep.rows_summary(),
+                       "sample": prep.sample.to_dict() if prep.sample is not None else None,
                        "hyperparameters": best.params, "baseline": {"cv": baseline.cv,
                                                                     "holdout": baseline.holdout}}
     now = utc_now()
