@@ -89,6 +89,13 @@ class OnDiskTable:
             yield from pq.ParquetFile(fh).iter_batches(batch_size=batch_rows,
                                                        columns=list(columns) if columns is not None else None)
 
+    def row_group(self, group: int, columns: Optional[Sequence[str]] = None) -> pa.Table:
+        """The rows of one row group (the Data page pages through a large snapshot by them)."""
+        import pyarrow.parquet as pq
+
+        with open_regular_file(self.path) as fh:
+            return pq.ParquetFile(fh).read_row_group(group, columns=list(columns) if columns is not None else None)
+
     def rows_at(self, start: int, count: int, columns: Optional[Sequence[str]] = None) -> pa.Table:
         """Rows ``start`` to ``start + count`` (only the row groups holding them are read)."""
         import pyarrow.parquet as pq
