@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLES
-from forged_files import approved_workspace
+from .forged_files import approved_workspace
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import SAMPLES
-from forged_files import malicious_pickle
+from .forged_files import malicious_pickle
 
 COMMAND = "mlops-desktop upgrade-models"
 

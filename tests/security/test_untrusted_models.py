@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from conftest import SAMPLES
-from forged_files import approved_workspace, forged_backup, malicious_pickle, swap_model_file
+from .forged_files import approved_workspace, forged_backup, malicious_pickle, swap_model_file
 
 NOT_TRUSTED = "is not a trusted model file"
 

@@ -441,7 +441,8 @@ class _NumberItem(QTableWidgetItem):
         a, b = self.data(RAW_ROLE), other.data(RAW_ROLE)
         if isinstance(a, (int, float)) and isinstance(b, (int, float)):
             return a < b
-        return super().__lt__(other)
+        # not super().__lt__: the binding dispatches it back here (a recursion that ends in a crash)
+        return self.text() < other.text()
 
 
 def table_item(value: Any) -> QTableWidgetItem:
