@@ -288,12 +288,16 @@ class TrainWizard(QWizard):
         self.models.addItem(waiting)
 
         def work(progress, cancel):
+            from ..core.data.rows_sample import TRAIN_ROWS, load_rows
             from ..core.data.task import infer_task
+            from ..core.train.spec import TrainSpec
             from ..core.workspace import Workspace
 
             with Workspace.open(root) as own:
-                column = own.load_table(own.dataset(dataset_id), [target]).column(0).to_pandas()
-            return infer_task(column)
+                # the rows a run reads (a sample when the dataset is larger than memory)
+                rows, _ = load_rows(own, own.dataset(dataset_id), [target], rows=TRAIN_ROWS,
+                                    seed=TrainSpec.seed, stratify_by=target)
+            return infer_task(rows.column(0).to_pandas())
 
         def done(inferred: str) -> None:
             if self.dataset is not None and self.dataset.id == dataset_id and \
