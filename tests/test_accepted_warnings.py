@@ -150,3 +150,67 @@ def test_a_result_for_another_check_is_refused(ws):
     with pytest.raises(InvalidChoiceError, match="for check 'vif', not 'influence'"):
         accept_warning(ws, "penguins", "body_mass_g", FEATURES, "influence", "fine", "bob",
                        result=report.check("vif"))
+
+
+def test_withdrawing_an_acceptance_is_recorded_and_the_earlier_one_holds_again(ws):
+    from mlops_desktop.core.checks import withdraw_acceptance
+
+    ds = ws.dataset("penguins")
+    first = accept_warning(ws, "penguins", "body_mass_g", FEATURES, "vif", "Collinearity is expected.", "bob")
+    second = accept_warning(ws, "penguins", "body_mass_g", FEATURES, "vif", "Checked again; still fine.", "bob")
+    assert [a["id"] for a in accepted_warnings(ws, "penguins")] == [second["id"], first["id"]]
+    done = withdraw_acceptance(ws, second["id"], "carol", reason="undone")
+    assert done["accepted_warning_id"] == second["id"] and done["withdrawn_by"] == "carol"
+    assert [a["id"] for a in accepted_warnings(ws, "penguins", "body_mass_g", FEATURES)] == [first["id"]]
+    entry = ws.audit_entries(limit=1)[0]
+    assert entry.action == "check.warning_withdrawn" and entry.actor == "carol"
+    assert entry.entity_id == str(ds.id) and entry.details["accepted_warning_id"] == second["id"]
+    assert entry.details["withdrawal_id"] == done["withdrawal_id"] and "undone" in entry.summary
+    # the acceptance itself stays on record, as its audit entry does
+    stored = ws.registry.query("SELECT id FROM accepted_warnings ORDER BY id")
+    assert [r["id"] for r in stored] == [first["id"], second["id"]]
+    assert any(e.action == "check.warning_accepted" and e.details["accepted_warning_id"] == second["id"]
+               for e in ws.audit_entries())
+    assert ws.verify_audit() == []
+    before = len(ws.audit_entries())
+    with pytest.raises(InvalidChoiceError, match="withdrawn already, by carol"):
+        withdraw_acceptance(ws, second["id"], "carol")
+    with pytest.raises(NotFoundError, match="no accepted warning 999"):
+        withdraw_acceptance(ws, 999, "carol")
+    assert len(ws.audit_entries()) == before  # a refused withdrawal records nothing
+    # accepting anew after a withdrawal: a new row, which holds
+    third = accept_warning(ws, "penguins", "body_mass_g", FEATURES, "vif", "Checked again; still fine.", "bob")
+    assert accepted_warnings(ws, "penguins")[0]["id"] == third["id"]
+
+
+def test_migration_12_keeps_one_withdrawal_per_acceptance(ws):
+    import sqlite3 as sq
+
+    row = accept_warning(ws, "penguins", "body_mass_g", FEATURES, "vif", "fine", "bob")
+    assert 12 in [v for v, _, _ in migrations.MIGRATIONS]
+    with pytest.raises(sq.IntegrityError):
+        with ws.registry.transaction() as db:
+            for _ in range(2):
+                db.execute("INSERT INTO accepted_warning_withdrawals (accepted_warning_id, withdrawn_by,"
+                           " withdrawn_at) VALUES (?, 'x', 'now')", (row["id"],))
+
+
+def test_verify_names_a_withdrawal_made_or_removed_outside_the_app(ws):
+    from mlops_desktop.core.checks import withdraw_acceptance
+    from mlops_desktop.core.integrity import verify_workspace
+
+    kept = accept_warning(ws, "penguins", "body_mass_g", FEATURES, "vif", "Expected.", "bob")
+    hidden = accept_warning(ws, "penguins", "body_mass_g", FEATURES, "normality_residuals", "Large sample.", "bob")
+    done = withdraw_acceptance(ws, kept["id"], "bob", reason="undone")
+    assert verify_workspace(ws).ok
+    with ws.registry.transaction() as db:  # hiding an acceptance from the model card, by hand
+        db.execute("INSERT INTO accepted_warning_withdrawals (accepted_warning_id, withdrawn_by, withdrawn_at)"
+                   " VALUES (?, 'mallory', '2030-01-01')", (hidden["id"],))
+    report = verify_workspace(ws)
+    assert any(f.kind == "missing_audit_entry" and f"accepted warning {hidden['id']}" in f.message
+               for f in report.findings)
+    with ws.registry.transaction() as db:
+        db.execute("DELETE FROM accepted_warning_withdrawals")
+    report = verify_workspace(ws)
+    assert any(f.kind == "record_deleted" and f"withdrawal {done['withdrawal_id']}" in f.message
+               for f in report.findings)

@@ -144,6 +144,17 @@ def test_accepting_a_warning_is_recorded(own):
     check = next(c for c in later["checks"] if c["id"] == "linearity_reset")
     assert check["accepted"]["accepted_by"] == "alice" and check["accepted"]["reason"] == reason
 
+    # taken back: recorded as a withdrawal, the acceptance stays in the audit log
+    withdrawn = _json(run_cli("check", "penguins", "--target", "body_mass_g", "--withdraw", "linearity_reset",
+                              "--reason", "rechecked", "--as", "bob", "--workspace", ws, "--json"))
+    assert all(c["accepted"] is None for c in withdrawn["checks"])
+    audit = _json(run_cli("audit", "--workspace", ws, "--json"))
+    assert [a["action"] for a in audit[:2]] == ["check.warning_withdrawn", "check.warning_accepted"]
+    assert audit[0]["actor"] == "bob" and audit[0]["details"]["reason"] == "rechecked"
+    again = run_cli("check", "penguins", "--target", "body_mass_g", "--withdraw", "linearity_reset", "--as", "bob",
+                    "--workspace", ws)
+    assert again.returncode == 2 and "nothing to withdraw" in again.stderr
+
 
 @pytest.mark.parametrize("extra, expected", [
     ([], "--reason"),

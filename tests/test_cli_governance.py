@@ -17,8 +17,9 @@ from test_governance import template, ws  # noqa: F401  (the shared, once-built 
 #: every command that changes the registry, with the arguments it needs
 CHANGING = [
     ["init"], ["import", "f.csv"], ["datasets", "column", "d", "c", "--role", "id"],
-    ["check", "d", "--target", "t", "--accept", "vif", "--reason", "r"], ["train", "d", "--target", "t"],
-    ["reproduce", "1"], ["validate", "m:1"], ["drift", "--reference", "d", "--current", "x.csv"],
+    ["check", "d", "--target", "t", "--accept", "vif", "--reason", "r"],
+    ["check", "d", "--target", "t", "--withdraw", "vif"], ["train", "d", "--target", "t"],
+    ["reproduce", "1"], ["runs", "register", "1", "tree"], ["validate", "m:1"], ["drift", "--reference", "d", "--current", "x.csv"],
     ["drift-thresholds", "--set", "psi_moderate=0.2"], ["models", "stage", "m:1", "approved"],
     ["models", "alias", "m", "production", "1"], ["models", "alias", "m", "production", "--remove"],
     ["models", "tag", "m", "k", "v"], ["models", "describe", "m:1", "text"], ["single-user", "on"],

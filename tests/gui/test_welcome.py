@@ -117,11 +117,15 @@ def test_create_a_workspace_makes_the_default_one(first_window):
 def test_choose_another_folder(first_window, monkeypatch, tmp_path: Path):
     from PySide6.QtWidgets import QFileDialog
 
-    chosen = tmp_path / "projects" / "quality"
-    chosen.mkdir(parents=True)
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(chosen))
+    projects = tmp_path / "projects"
+    projects.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(projects))
     first_window.welcome.create_caption.linkActivated.emit("choose")
-    assert first_window.state.workspace.root == chosen
+    dialog = first_window.welcome.new_dialog  # a folder to put it in, and a new folder's name
+    dialog.browse_button.click()
+    dialog.name_edit.setText("quality")
+    dialog.create_button.click()
+    assert first_window.state.workspace.root == projects / "quality"
 
 
 def test_a_folder_that_is_not_empty_is_refused_with_a_message(first_window, tmp_path: Path):

@@ -24,10 +24,15 @@ def register(sub: Any) -> dict:
     p.add_argument("--task", choices=["regression", "classification"], help="default: inferred")
     p.add_argument("--features", metavar="A,B,...",
                    help="feature columns (default: the columns whose role is feature)")
+    p.add_argument("--formula", metavar="F",
+                   help="check the design of a model formula, e.g. \"log(wage) ~ education + "
+                        "poly(experience, 2)\": its target, its terms, its columns as the features")
     p.add_argument("--time-column", metavar="C", help="a column giving the rows' time order")
     p.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
     p.add_argument("--accept", metavar="CHECK", help="accept this check's warning (needs --reason)")
     p.add_argument("--reason", help="why the warning is acceptable (recorded in the audit log)")
+    p.add_argument("--withdraw", metavar="CHECK",
+                   help="take back the acceptance of this check's warning (recorded; --reason optional)")
     p.add_argument("--store", action="store_true",
                    help="keep this run in the workspace (recorded with --as), to reopen it later")
     p.add_argument("--last", action="store_true",
@@ -84,16 +89,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     if args.accept and not (args.reason or "").strip():
         raise InvalidChoiceError("Give --reason with --accept: the reason is recorded with the acceptance.")
-    if args.last and (args.store or args.features or args.task or args.time_column):
+    if args.accept and args.withdraw:
+        raise InvalidChoiceError("Accept or withdraw, not both at once.")
+    if args.last and (args.store or args.features or args.task or args.time_column or args.formula):
         raise InvalidChoiceError("--last shows a stored run as it was: it takes no --store, --features, "
-                                 "--task or --time-column.")
+                                 "--formula, --task or --time-column.")
+    if args.formula and args.features:
+        raise InvalidChoiceError("With --formula the features are the columns its terms read: "
+                                 "give no --features.")
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     with open_workspace(args, create=False) as ws:
         if args.last:
             report = _last_run(ws, args.dataset, args.target)
         else:
             report = check_dataset(ws, args.dataset, args.target, task=args.task, features=features,
-                                   time_column=args.time_column, store=args.store,
+                                   time_column=args.time_column, formula=args.formula, store=args.store,
                                    actor=who(args) if args.store else "",
                                    progress=progress_printer(not args.json and sys.stderr.isatty()))
         if args.accept:
@@ -104,6 +114,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             accepted = accept_warning(ws, args.dataset, report.target, report.features, args.accept,
                                       args.reason, who(args), result=result)
             result.accepted = accepted
+        if args.withdraw:
+            _withdraw(ws, args, report)
         if args.report:
             from ..core.checks import accepted_warnings
             from ..core.report import write_report
@@ -116,6 +128,22 @@ def cmd_check(args: argparse.Namespace) -> int:
         data["report"] = str(Path(args.report).expanduser().absolute())
     emit(args, data, lambda: _check_text(report, args.report))
     return EXIT_OK
+
+
+def _withdraw(ws: Any, args: argparse.Namespace, report: Any) -> None:
+    """Withdraw the acceptance that holds for the check named by --withdraw (this target
+    and feature set), and show the report with the acceptances as they are now."""
+    from ..core.checks import accepted_warnings, attach_acceptances, withdraw_acceptance
+    from ..core.errors import InvalidChoiceError
+
+    check = report.check(args.withdraw) if args.withdraw in {c.id for c in report.checks} else None
+    if check is None:
+        raise InvalidChoiceError(f"No check {args.withdraw!r} ran; checks: {', '.join(c.id for c in report.checks)}.")
+    if check.accepted is None:
+        raise InvalidChoiceError(f"The {check.id} warning is not accepted for target {report.target} and these "
+                                 "features: there is nothing to withdraw.")
+    withdraw_acceptance(ws, check.accepted["id"], who(args), reason=args.reason or "")
+    attach_acceptances(report, accepted_warnings(ws, args.dataset, report.target))
 
 
 def _last_run(ws: Any, dataset: str, target: Optional[str]) -> Any:
@@ -137,6 +165,8 @@ def _check_text(report: Any, path: Optional[str]) -> str:
     counts = report.verdict_counts
     lines = [f"Checks for {report.task} of {report.target} on {report.n_used:,} of {report.n_rows:,} rows "
              f"({counts['ok']} ok, {counts['warning']} warnings, {counts['problem']} problems)", ""]
+    if report.formula:
+        lines[-1:-1] = [f"Formula: {report.formula}"]
     if report.id is not None:
         lines[-1:-1] = [f"Stored as check run {report.id} ({report.created_at[:19].replace('T', ' ')} UTC, "
                         f"by {report.created_by})"]
@@ -147,6 +177,9 @@ def _check_text(report: Any, path: Optional[str]) -> str:
         if c.verdict in ("warning", "problem"):
             lines.append(f"                 why: {c.why}")
             lines.append(f"                 do:  {c.action}")
+        if c.suggestion:
+            lines.append(f"                 apply: {c.suggestion['label']}")
+            lines.append(f"                        --formula \"{c.suggestion['formula']}\"")
     lines += [""] + report.notes if report.notes else []
     if path:
         lines += ["", f"Report written to {path}"]

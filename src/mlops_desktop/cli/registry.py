@@ -165,6 +165,11 @@ def _model_text(d: dict) -> str:
         if tags:
             lines.append(f"{label}: " + ", ".join(f"{k}={v}" for k, v in tags.items()))
     lines += [f"Features: {', '.join(d['features'])}", f"Artifact: {d['artifact_sha256']}"]
+    terms = d.get("terms")
+    if terms:
+        lines.append(f"Terms: {', '.join(terms['terms'])}")
+        if terms.get("retransform_note"):
+            lines.append(f"Target: {terms['retransform_note']}")
     cv = (d.get("metrics") or {}).get("cv") or {}
     holdout = (d.get("metrics") or {}).get("holdout") or {}
     if cv:
@@ -175,13 +180,15 @@ def _model_text(d: dict) -> str:
     if rows:
         odds = any("odds_ratio" in r for r in rows)
         header = (["CLASS"] if any("class" in r for r in rows) else []) + \
-            ["TERM", "ESTIMATE", "STD ERROR", "P-VALUE", "95% CI"] + (["ODDS RATIO", "PER SD"] if odds else [])
+            ["TERM", "ESTIMATE", "STD ERROR", "P-VALUE", "95% CI"] + (
+                ["ODDS RATIO", "ITS 95% CI", "PER SD"] if odds else [])
         body = []
         for r in rows:
             cells = ([str(r["class"])] if "class" in r else []) + [
                 r["name"], short(r["estimate"]), short(r["std_error"]), numbers.p_value(r["p_value"]),
                 numbers.interval(r["ci_low"], r["ci_high"])] + (
-                [short(r.get("odds_ratio")), short(r.get("odds_ratio_per_sd"))] if odds else [])
+                [short(r.get("odds_ratio")), numbers.interval(r.get("odds_ratio_ci_low"), r.get("odds_ratio_ci_high")),
+                 short(r.get("odds_ratio_per_sd"))] if odds else [])
             body.append(cells)
         lines += ["", table(body, header)]
     lin = d.get("lineage") or {}

@@ -25,7 +25,15 @@ def register(sub: Any) -> dict:
     p = sub.add_parser("train", help="train models for a target, choose the best by cross-validation "
                                      "and register it as a draft model version")
     p.add_argument("dataset", metavar="DATASET", help="dataset id or name")
-    p.add_argument("--target", required=True, help="the column to predict")
+    p.add_argument("--target", help="the column to predict (with --formula: its left side)")
+    p.add_argument("--formula", metavar="F",
+                   help="model terms in R's notation, e.g. \"log(wage) ~ education + poly(experience, 2) "
+                        "+ C(ethnicity, contr.treatment('cauc')) + education:parttime\"; its columns are "
+                        "the features (functions: log log1p sqrt exp boxcox yeojohnson poly ns bs center "
+                        "scale C I)")
+    p.add_argument("--retransform", choices=["smearing", "normal", "none"], default="smearing",
+                   help="how predictions of a transformed target come back in its units: Duan's "
+                        "smearing estimate (default), the normal-theory correction, or none")
     p.add_argument("--task", choices=["regression", "classification", "binary", "multiclass"],
                    help="default: inferred from the target")
     p.add_argument("--features", metavar="A,B,...", action="append",
@@ -53,6 +61,10 @@ def register(sub: Any) -> dict:
     p.add_argument("--name", metavar="MODEL_NAME", help="registered model name (default: DATASET-TARGET)")
     p.add_argument("--robust", action="store_true",
                    help="heteroscedasticity-robust (HC3) standard errors for ordinary least squares")
+    p.add_argument("--rank-by", metavar="METRIC",
+                   help="the cross-validated metric that chooses the best candidate: rmse, mae or r2 for "
+                        "regression; roc_auc, log_loss, accuracy, balanced_accuracy or f1 for classification "
+                        "(default: rmse, or roc_auc)")
     add_common(p)
     add_actor(p)
 
@@ -66,6 +78,13 @@ def register(sub: Any) -> dict:
     q = rsub.add_parser("show", help="one run with its spec, metrics and candidates")
     q.add_argument("run_id", metavar="RUN_ID")
     add_common(q)
+    q = rsub.add_parser("register", help="register a candidate of a run that was not chosen: fitted again "
+                                         "from the run's record, checked to give the recorded predictions")
+    q.add_argument("run_id", metavar="RUN_ID")
+    q.add_argument("family", metavar="FAMILY", help="the candidate's family, as 'runs show' lists it")
+    q.add_argument("--name", metavar="MODEL_NAME", help="registered model name (default: the run's model)")
+    add_common(q)
+    add_actor(q)
 
     p = sub.add_parser("reproduce", help="train a run again from the dataset's snapshot and compare")
     p.add_argument("run_id", metavar="RUN_ID")
@@ -78,16 +97,25 @@ def register(sub: Any) -> dict:
 # -- train ------------------------------------------------------------------------------------
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from ..core.errors import InvalidChoiceError
     from ..core.train import SplitSpec, TrainSpec, train
+    from ..core.train.formula import formula_target
     from ..core.train.spec import DEFAULT_MODELS
 
-    spec = TrainSpec(dataset=args.dataset, target=args.target, task=args.task,
+    target = args.target
+    if args.formula is not None:
+        target = target or formula_target(args.formula)
+    elif not target:
+        raise InvalidChoiceError("Name the column to predict with --target (or give a --formula).")
+    spec = TrainSpec(dataset=args.dataset, target=target, task=args.task, formula=args.formula,
+                     retransform=args.retransform,
                      features=_names(args.features), exclude=_names(args.exclude) or [],
                      models=_names(args.models) or list(DEFAULT_MODELS),
                      split=SplitSpec.parse(args.split, args.test_size), cv_folds=args.cv,
                      search_candidates=args.search, search_time_budget_s=args.search_time,
                      segment_by=args.segment_by, min_segment_rows=args.min_segment_rows,
-                     seed=args.seed, model_name=args.name, robust_errors=args.robust)
+                     seed=args.seed, model_name=args.name, robust_errors=args.robust,
+                     ranking_metric=args.rank_by)
     with open_workspace(args, create=False) as ws:
         result = train(ws, spec, actor=who(args),
                        progress=progress_printer(not args.json and sys.stderr.isatty()))
@@ -114,17 +142,19 @@ def _train_text(r: Any) -> str:
              f"({r.split['kind']}{' by ' + r.split['column'] if r.split.get('column') else ''}), "
              f"{r.cv_folds}-fold cross-validation" + (f", one model per {r.segment_by}" if r.segment_by else ""),
              f"Features ({len(r.features)}): {', '.join(f['name'] for f in r.features)}"]
+    if r.formula:
+        lines.append(f"Formula: {r.formula}")
     for e in r.excluded:
         lines.append(f"  left out: {e['column']} {e['reason']}")
     lines.append("")
-    header = ["FAMILY", f"CV {r.primary_metric} (mean ± sd)"] + [f"HOLDOUT {n}" for n in names]
-    rows = [["baseline"] + _metric_cells(r.baseline, names, r.primary_metric)]
+    header = ["FAMILY", f"CV {r.ranking_metric} (mean ± sd)"] + [f"HOLDOUT {n}" for n in names]
+    rows = [["baseline"] + _metric_cells(r.baseline, names, r.ranking_metric)]
     for c in r.candidates:
         mark = " *" if c["family"] == r.chosen else ""
         if c["status"] != "succeeded":
             rows.append([c["family"], f"failed: {c['error']}"] + [""] * len(names))
         else:
-            rows.append([c["family"] + mark] + _metric_cells(c, names, r.primary_metric))
+            rows.append([c["family"] + mark] + _metric_cells(c, names, r.ranking_metric))
     lines.append(table(rows, header))
     lines += ["", f"Registered {r.model} version {r.version} ({r.stage}); artifact {r.artifact_sha256[:12]}…"]
     if r.notes:
@@ -137,6 +167,8 @@ def _train_text(r: Any) -> str:
 def cmd_runs(args: argparse.Namespace) -> int:
     from ..core.train import run, runs
 
+    if args.action == "register":
+        return _register_candidate(args)
     with open_workspace(args, create=False, only_reading=True) as ws:
         if args.action == "list":
             found = runs(ws, dataset=args.dataset, limit=args.limit or None)
@@ -153,6 +185,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _register_candidate(args: argparse.Namespace) -> int:
+    from ..core.train.candidates import register_candidate
+
+    with open_workspace(args, create=False) as ws:
+        result = register_candidate(ws, args.run_id, args.family, actor=who(args), model_name=args.name,
+                                    progress=progress_printer(not args.json and sys.stderr.isatty()))
+    emit(args, result.to_dict(), lambda: f"Registered {result.model} version {result.version} (draft): "
+                                         f"{result.notes[0]} Run {result.run_id} records the refit.")
+    return EXIT_OK
+
+
 def _run_text(r: Any) -> str:
     lines = [f"Run {r.id} ({r.kind}{' of run ' + str(r.reproduces_run_id) if r.reproduces_run_id else ''}): "
              f"{r.status}", f"Dataset: {r.dataset_name} (id {r.dataset_id}, fingerprint {r.dataset_fingerprint[:12]}…)",
@@ -162,6 +205,13 @@ def _run_text(r: Any) -> str:
         lines.append(f"Error: {r.error}")
     if r.family:
         lines.append(f"Chosen family: {r.family} {r.hyperparameters or '(default settings)'}")
+    refit = (r.details or {}).get("refit_of")
+    if refit:
+        lines.append(f"Refits the {refit['family']} candidate of run {refit['run_id']}")
+    others = [c["family"] for c in (r.details or {}).get("candidates") or []
+              if c.get("status") == "succeeded" and c["family"] != r.family]
+    if others and r.status == "succeeded":
+        lines.append(f"Other candidates: {', '.join(others)} (register one with: runs register {r.id} FAMILY)")
     if r.model:
         lines.append(f"Registered: {r.model} version {r.version}")
     if r.features:

@@ -36,6 +36,17 @@ class NotAFileError(MlopsError):
     """A path names a named pipe, a device, a socket or a folder where a file is read."""
 
 
+class SelfApprovalRefused(InvalidChoiceError):
+    """The person who trained a version tried to approve it outside single-user mode.
+    A type of its own so that a screen can offer its own ways out (act as someone
+    else, switch on single-user mode) and keep the comment typed."""
+
+    def __init__(self, message: str, *, ref: str, actor: str) -> None:
+        super().__init__(message)
+        self.ref = ref
+        self.actor = actor
+
+
 class CheckError(MlopsError):
     """Assumption checks cannot run on the chosen data, target and features."""
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from .errors import InvalidChoiceError, NotFoundError
+from .errors import InvalidChoiceError, NotFoundError, SelfApprovalRefused
 from .people import check_person_name, same_person
 
 if TYPE_CHECKING:
@@ -186,7 +186,10 @@ def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: 
         check_person_name(actor)
         # who trained it as the audit log recorded it: an edited created_by does not make a second person
         trainer = model_rows.creator_in_audit_log(ws.registry, mv.id) or mv.created_by
-        _refuse(approval_refusal(mv.ref, actor, trainer, comment, single_user_mode(ws)))
+        refusal = approval_refusal(mv.ref, actor, trainer, comment, single_user_mode(ws))
+        if refusal is not None and (comment or "").strip():  # the comment is there: refused as the trainer
+            raise SelfApprovalRefused(refusal.message, ref=mv.ref, actor=actor)
+        _refuse(refusal)
         self_approved = is_self_approval(actor, trainer)
     removed: list[dict[str, Any]] = []
     with ws.registry.transaction():

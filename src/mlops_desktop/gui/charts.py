@@ -405,6 +405,36 @@ class Chart(ChartExport, pg.PlotWidget):
         if from_zero:
             self.setYRange(0, max(top, 1e-12), padding=0.05)
 
+    def band_lines(self, series: Sequence[dict[str, Any]], *, title: str = "", x_label: str = "",
+                   y_label: str = "", diagonal: bool = False, hline: Optional[float] = None,
+                   emphasis: Optional[str] = None) -> None:
+        """Lines over each other, each with a shaded band (an interval the core computed):
+        ``series`` items hold name, x, y, low and high. ``emphasis`` names the series drawn
+        thicker (the one selected elsewhere); ``diagonal`` adds the line y = x."""
+        self.reset(title, x_label, y_label)
+        legend = self._add_legend()
+        if diagonal:  # a ROC chart: its lower right is empty, the legend goes there
+            legend.anchor((1, 1), (1, 1), offset=(-10, -10))
+            self.addItem(pg.PlotDataItem([0, 1], [0, 1], pen=pg.mkPen("#888", width=1, style=Qt.PenStyle.DashLine)))
+        if hline is not None:
+            self.addItem(pg.InfiniteLine(pos=hline, angle=0, pen=pg.mkPen("#888", width=1)))
+        for i, s in enumerate(series):
+            colour = PALETTE[i % len(PALETTE)]
+            x = np.asarray([np.nan if v is None else v for v in s["x"]], float)
+            low = np.asarray([np.nan if v is None else v for v in s["low"]], float)
+            high = np.asarray([np.nan if v is None else v for v in s["high"]], float)
+            ok = np.isfinite(x) & np.isfinite(low) & np.isfinite(high)
+            if ok.sum() >= 2:
+                shade = QColor(colour)
+                shade.setAlpha(45)
+                lower, upper = pg.PlotCurveItem(x[ok], low[ok]), pg.PlotCurveItem(x[ok], high[ok])
+                self.addItem(pg.FillBetweenItem(lower, upper, brush=shade))
+            y = np.asarray([np.nan if v is None else v for v in s["y"]], float)
+            ok = np.isfinite(x) & np.isfinite(y)
+            width = 3.5 if s["name"] == emphasis else 2
+            line = pg.PlotDataItem(x[ok], y[ok], pen=pg.mkPen(colour, width=width), name=str(s["name"]))
+            self.addItem(line)
+
     def stacked(self, labels: Sequence[str], series: dict[str, Sequence[float]], *, title: str = "",
                 y_label: str = "share") -> None:
         """Stacked bars: per category, the share of each class."""

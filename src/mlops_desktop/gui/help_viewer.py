@@ -155,6 +155,19 @@ class HelpViewer(QDialog):
             item.setData(Qt.ItemDataRole.UserRole, number)
             self.contents.addItem(item)
 
+    def show_section(self, title: str) -> bool:
+        """Scroll to the section about ``title`` ("Train" finds "5. Train"; "Getting
+        started" itself) and mark it in the contents; False when the guide has none."""
+        wanted = title.strip().casefold()
+        for row in range(self.contents.count()):
+            item = self.contents.item(row)
+            text = re.sub(r"^\d+\.\s*", "", item.text().strip())
+            if text.casefold() == wanted:
+                self.contents.setCurrentRow(row)
+                self.browser.scroll_to_block(int(item.data(Qt.ItemDataRole.UserRole)))
+                return True
+        return False
+
 
 def menu_shortcuts(menu_bar: QMenuBar) -> list[tuple[str, str, QKeySequence]]:
     """(menu, command, shortcut) for every menu command that has a shortcut."""

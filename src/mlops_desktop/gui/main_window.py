@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 from PySide6.QtCore import QByteArray, QSize, Qt
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow,
                                QMessageBox, QStackedWidget, QWidget)
 
@@ -26,6 +26,9 @@ class MainWindow(QMainWindow):
         self.resize(1200, 760)
         self.setMinimumSize(QSize(900, 600))
         self.setAcceptDrops(True)  # a data file dropped anywhere opens the import dialog
+        from . import tooltips
+
+        tooltips.install(QApplication.instance())  # long tooltips wrap and stay while pointed at
 
         from .pages.check_page import CheckPage
         from .pages.data_page import DataPage
@@ -65,6 +68,10 @@ class MainWindow(QMainWindow):
         self.screens.addWidget(self.welcome)
         self.setCentralWidget(self.screens)
 
+        from .actor import ActorButton
+
+        self.actor_button = ActorButton(state)  # who is acting: always in sight, and changed here
+        self.statusBar().addWidget(self.actor_button)
         self.workspace_label = QLabel()
         self.workspace_label.setTextFormat(Qt.TextFormat.PlainText)  # a folder's name
         self.statusBar().addWidget(self.workspace_label, 1)
@@ -110,6 +117,23 @@ class MainWindow(QMainWindow):
         add_action(file_menu, "&Quit", self.close, QKeySequence("Ctrl+Q"))  # the standard key is empty on Windows and bare X11
 
         edit_menu = bar.addMenu("&Edit")
+        # one undo stack per page, the page on screen's active: Ctrl+Z changes what you see
+        self.undo_group = QUndoGroup(self)
+        for page in self.pages:
+            stack = getattr(page, "undo_stack", None)
+            if stack is not None:
+                self.undo_group.addStack(stack)
+        self.nav.currentRowChanged.connect(lambda row: self.undo_group.setActiveStack(
+            getattr(self.pages[row], "undo_stack", None) if row >= 0 else None))
+        self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcuts(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
+        redo_keys = [QKeySequence("Ctrl+Shift+Z")]  # first, so menus show it; plus the platform's (Ctrl+Y)
+        redo_keys += [k for k in QKeySequence.keyBindings(QKeySequence.StandardKey.Redo) if k not in redo_keys]
+        self.redo_action.setShortcuts(redo_keys)
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
         add_action(edit_menu, "&Copy", self.copy_focused, QKeySequence.StandardKey.Copy)
         add_action(edit_menu, "Select &all", self.select_all_focused, QKeySequence.StandardKey.SelectAll)
 
@@ -213,13 +237,19 @@ class MainWindow(QMainWindow):
             return
         self.state.prefs.add_recent_file(source)
 
-    def open_user_guide(self) -> None:
-        """Help → User guide (F1), in a window of its own."""
+    def open_user_guide(self, section: Optional[str] = None) -> None:
+        """Help → User guide (F1), in a window of its own, at ``section`` or at the part
+        about what the window shows (the current page; "Getting started" before a
+        workspace is open)."""
         from .help_viewer import HelpViewer
 
         if getattr(self, "help_viewer", None) is None:
             self.help_viewer = HelpViewer(self)
         self.help_viewer.show()
+        if section is None:
+            on_welcome = self.screens.currentWidget() is self.welcome
+            section = "Getting started" if on_welcome else getattr(self.current_page(), "title", "")
+        self.help_viewer.show_section(section)  # after show(): the page is laid out to scroll
         self.help_viewer.raise_()
         self.help_viewer.activateWindow()
 
@@ -252,7 +282,14 @@ class MainWindow(QMainWindow):
         from .settings_dialog import SettingsDialog
 
         dialog = SettingsDialog(self.state.prefs, self)
-        dialog.accepted.connect(lambda: self.state.workspace_changed.emit())
+        actor = self.state.actor
+
+        def saved() -> None:
+            if self.state.actor != actor:
+                self.state.actor_changed.emit(self.state.actor)
+            self.state.workspace_changed.emit()
+
+        dialog.accepted.connect(saved)
         dialog.open()
 
     def show_about(self) -> None:

@@ -1,21 +1,29 @@
 """Asking for what a stage change needs (a comment; an override reason where the rules
-want one), the same way on every page that offers it."""
+want one) and making it, the same way on every page that offers it. When the rules
+refuse a self-approval, the comment typed is kept and the analyst is offered the ways
+out this window has: act as someone else (the status bar), or switch on single-user
+mode for the workspace."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
-from PySide6.QtWidgets import QInputDialog, QWidget
+from PySide6.QtWidgets import QInputDialog, QMessageBox, QWidget
+
+from ..core.errors import SelfApprovalRefused
+from .errors import show_error
+from .state import AppState
 
 PROMPTS = {"validated": "Optional comment for moving it to validated:",
            "approved": "What did you check, and why may this model run? (recorded with your name)",
            "retired": "Why is it retired?"}
 
 
-def ask_stage_change(parent: QWidget, ref: str, stage: str, *,
-                     needs_override: bool) -> Optional[tuple[str, Optional[str]]]:
-    """(comment, override reason or None), or None when the analyst cancels."""
-    comment, ok = QInputDialog.getMultiLineText(parent, f"{ref}: {stage}", PROMPTS[stage])
+def ask_stage_change(parent: QWidget, ref: str, stage: str, *, needs_override: bool,
+                     draft: str = "") -> Optional[tuple[str, Optional[str]]]:
+    """(comment, override reason or None), or None when the analyst cancels. ``draft``:
+    a comment typed before, filled in."""
+    comment, ok = QInputDialog.getMultiLineText(parent, f"{ref}: {stage}", PROMPTS[stage], draft)
     if not ok:
         return None
     override = None
@@ -26,3 +34,78 @@ def ask_stage_change(parent: QWidget, ref: str, stage: str, *,
         if not ok:
             return None
     return comment, override
+
+
+def draft_comment(state: AppState, ref: str, stage: str) -> str:
+    """The comment typed for this change that was not recorded yet, or ''."""
+    return state.comment_drafts.get((state.generation, ref, stage), "")
+
+
+def change_stage_with_help(parent: QWidget, state: AppState, ref: str, stage: str, *, comment: str = "",
+                           override: Optional[str] = None, on_done: Callable[[], None],
+                           ask_again: Callable[[], None]) -> bool:
+    """Move ``ref`` to ``stage`` as the acting person; ``on_done`` runs once it is made
+    (now, or after a way out was taken). Returns whether it was made now. A refused
+    self-approval keeps ``comment`` and offers the ways out (see :func:`offer_ways_out`);
+    any other refusal is shown with the rule's message."""
+    from ..core.lifecycle import change_stage
+
+    key = (state.generation, ref, stage)
+    try:
+        change_stage(state.workspace, ref, stage, actor=state.actor, comment=comment, override_reason=override)
+    except SelfApprovalRefused as refusal:
+        state.comment_drafts[key] = comment
+        offer_ways_out(parent, state, refusal, comment=comment, override=override, on_done=on_done,
+                       ask_again=ask_again)
+        return False
+    except Exception as exc:
+        if comment.strip():
+            state.comment_drafts[key] = comment
+        show_error(parent, f"Cannot move {ref} to {stage}", exc)
+        return False
+    state.comment_drafts.pop(key, None)
+    on_done()
+    return True
+
+
+def offer_ways_out(parent: QWidget, state: AppState, refusal: SelfApprovalRefused, *, comment: str,
+                   override: Optional[str], on_done: Callable[[], None],
+                   ask_again: Callable[[], None]) -> QMessageBox:
+    """Say why the approval was refused, that the comment is kept, and offer: act as
+    someone else (then ask again, the comment filled in), or switch on single-user mode
+    and approve with the comment (recorded as self-approved). Returns the open box."""
+    ref = refusal.ref
+    box = QMessageBox(QMessageBox.Icon.Warning, "Approval needs a second person",
+                      f"{refusal.actor} trained {ref} and cannot approve it too: approval takes a second "
+                      "person (four eyes). Your comment is kept.", QMessageBox.StandardButton.NoButton, parent)
+    box.setInformativeText(
+        "If a colleague is approving at this computer, let them act under their own name (the status "
+        "bar's “Acting as”, or the button below); the comment is filled in again for them to check.\n\n"
+        "If you work alone, switch on single-user mode for this workspace (also on the Registry page): "
+        "the approval is then recorded as self-approved, and the model card and the export say so.")
+    someone = box.addButton("Act as someone else…", QMessageBox.ButtonRole.ActionRole)
+    alone = box.addButton("Switch on single-user mode and approve", QMessageBox.ButtonRole.AcceptRole)
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(someone)
+    box.setEscapeButton(cancel)
+
+    def clicked(button: object) -> None:
+        if button is someone:
+            from .actor import ask_actor
+
+            ask_actor(parent, state, then=ask_again)
+        elif button is alone:
+            from ..core.lifecycle import set_single_user
+
+            try:
+                set_single_user(state.workspace, True, actor=state.actor)
+            except Exception as exc:
+                show_error(parent, "Cannot switch on single-user mode", exc)
+                return
+            state.models_changed.emit("")  # the Registry page's switch shows the mode
+            change_stage_with_help(parent, state, ref, "approved", comment=comment, override=override,
+                                   on_done=on_done, ask_again=ask_again)
+
+    box.buttonClicked.connect(clicked)
+    box.open()
+    return box

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 from PySide6.QtWidgets import QSplitter, QWidget
@@ -78,6 +79,21 @@ class Preferences:
     def set_splitter_state(self, name: str, state: QByteArray) -> None:
         self.qs.setValue(f"splitters/{name}", state)
 
+    def wizard_choices(self, fingerprint: str) -> dict[str, Any]:
+        """The training wizard's last choices for the data with this fingerprint ({} when
+        none, or when what was kept cannot be read)."""
+        value = self.qs.value(f"train-wizard/{fingerprint}", "")
+        try:
+            choices = json.loads(str(value)) if value else {}
+        except ValueError:
+            return {}
+        return choices if isinstance(choices, dict) else {}
+
+    def remember_wizard_choices(self, fingerprint: str, choices: dict[str, Any]) -> None:
+        """Keep the wizard's choices for this data: a preference of this user, not a record
+        (the run records what was trained)."""
+        self.qs.setValue(f"train-wizard/{fingerprint}", json.dumps(choices))
+
     @property
     def last_workspace(self) -> Optional[Path]:
         value = self.qs.value("workspace/last", "")
@@ -131,6 +147,7 @@ class AppState(QObject):
     dataset_selected = Signal(int)  # the dataset the analyst is looking at (shared by pages)
     models_changed = Signal(str)    # a run finished or a version changed: "name:version" or ""
     version_selected = Signal(str)  # the model version to look at next ("name:version"), e.g. from Train
+    actor_changed = Signal(str)     # who acts from now on
 
     def __init__(self, prefs: Preferences, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
@@ -142,11 +159,21 @@ class AppState(QObject):
         #: kept under, so nothing shown for one workspace survives into the next (two
         #: workspaces may both have a "penguins-species:1")
         self.generation = 0
+        #: comments typed for a stage change that was refused, by (generation, ref, stage):
+        #: offered again when the analyst tries again, so nothing typed is lost
+        self.comment_drafts: dict[tuple[int, str, str], str] = {}
 
     @property
     def actor(self) -> str:
         """Who acts: the display name from settings, else the OS user name."""
         return self.prefs.display_name or os_user()
+
+    def set_actor(self, name: str) -> None:
+        """Act as ``name`` from now on (empty: the OS user name), kept in the settings."""
+        before = self.actor
+        self.prefs.display_name = name
+        if self.actor != before:
+            self.actor_changed.emit(self.actor)
 
     def select_dataset(self, dataset_id: int) -> None:
         if dataset_id != self.current_dataset:

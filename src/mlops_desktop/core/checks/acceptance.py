@@ -40,9 +40,18 @@ def accept_warning(ws: "Workspace", dataset_ref: str | int, target: str, feature
                        check_id=check_id, reason=reason, actor=actor, details=details)
 
 
+def withdraw_acceptance(ws: "Workspace", accepted_warning_id: int, actor: str, *,
+                        reason: str = "") -> dict[str, Any]:
+    """Take back an acceptance (undoing it, say): recorded in the registry with an audit
+    entry; the acceptance itself stays on record, and lists, reports and model cards no
+    longer show it. A newer acceptance of the same check, if any, is the one that holds."""
+    return rows.withdraw(ws.registry, accepted_warning_id, actor=actor, reason=reason)
+
+
 def accepted_warnings(ws: "Workspace", dataset_ref: str | int, target: Optional[str] = None,
                       features: Optional[list[str]] = None) -> list[dict[str, Any]]:
-    """Accepted warnings of a dataset (newest first), optionally for one target and feature set."""
+    """Accepted warnings of a dataset (newest first, withdrawn ones left out), optionally
+    for one target and feature set."""
     ds = dataset_rows.find(ws.registry, dataset_ref)
     return rows.list_for(ws.registry, ds.id, target, features)
 

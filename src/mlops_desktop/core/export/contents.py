@@ -148,6 +148,14 @@ def _canonical(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
+def requirements_for(model: Any) -> tuple[str, ...]:
+    """The libraries ``model`` needs to score: :data:`ROOT_REQUIREMENTS`, and formulaic
+    when its inputs go through a formula's terms."""
+    from ..train.formula import model_terms
+
+    return ROOT_REQUIREMENTS + (("formulaic",) if model_terms(model) is not None else ())
+
+
 def pinned_requirements(roots: tuple[str, ...] = ROOT_REQUIREMENTS) -> dict[str, str]:
     """Every library a package needs with the version installed now: the roots and
     their dependencies (for this platform), name -> version."""

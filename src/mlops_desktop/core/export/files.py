@@ -28,6 +28,8 @@ LIBRARY = {
     "performance.py": "estimated performance from calibrated probabilities (no labels needed)",
     "monitoring.py": "the monitoring summary of a scoring run (--monitor-out)",
     "labels.py": "category labels and numbers as the model reads them",
+    "terms.py": "model terms: a formula's design, built as the app built it (needs formulaic)",
+    "formula_guard.py": "what a formula may hold, checked before formulaic reads it (it runs no code)",
     "text_files.py": "how a CSV file is read, as the app's importer reads it",
     "spreadsheet.py": "text cells made safe to open in a spreadsheet (the rejects file)",
     "mlflow_model.py": "the loader MLflow calls",

@@ -37,6 +37,7 @@ _CREATED = {
     "model.stage_changed": "change_id",
     "model.validated": "validation_id",
     "check.warning_accepted": "accepted_warning_id",
+    "check.warning_withdrawn": "withdrawal_id",
     "check.run_recorded": "check_run_id",
     "drift.report_created": "drift_report_id",
     "model.alias_moved": "move_id",
@@ -148,6 +149,7 @@ class _RecordCheck:
         self.stage_changes(versions)
         self.validations(versions)
         self.accepted_warnings(labels)
+        self.withdrawals()
         self.check_runs()
         self.drift_reports()
         self.aliases(models)
@@ -319,6 +321,21 @@ class _RecordCheck:
             self.fields(label, e, entity, [("accepter", r["accepted_by"], e.actor)])
         self.orphans("check.warning_accepted", {r["id"] for r in rows},
                      lambda i: f"accepted warning {i}", "accepted")
+
+    def withdrawals(self) -> None:
+        """Withdrawn acceptances (migration 12): a withdrawal added outside the app would
+        hide an accepted warning from the model card."""
+        if "accepted_warning_withdrawals" not in self.tables:
+            return
+        rows = self.reg.query("SELECT id, accepted_warning_id FROM accepted_warning_withdrawals")
+        for r in rows:
+            label, entity = f"withdrawal {r['id']} of accepted warning {r['accepted_warning_id']}", \
+                ("accepted_warning", r["accepted_warning_id"])
+            e = self.unrecorded("check.warning_withdrawn", r["id"], label, entity, "made")
+            if e is not None and _int(e.details.get("accepted_warning_id")) != r["accepted_warning_id"]:
+                self.differs(label, e, "it withdraws another acceptance", entity)
+        self.orphans("check.warning_withdrawn", {r["id"] for r in rows},
+                     lambda i: f"withdrawal {i} of an accepted warning", "made")
 
     def check_runs(self) -> None:
         if "check_runs" not in self.tables:

@@ -19,7 +19,7 @@ from .cv import FoldPredictions, fit_quietly, predict_for_metrics
 from .errors import TrainError
 from .families import Family
 from .prepare import PreparedData, make_folds
-from .preprocess import build_pipeline, model_step
+from .preprocess import build_pipeline, model_parameters, model_step
 from .search import FIT_ERRORS, FamilyFailed, SearchOutcome, search
 
 FALLBACK = "(fallback)"
@@ -46,6 +46,8 @@ class FamilyResult:
     #: predictions on the holdout (or on the training rows without a holdout)
     evaluation: Optional[np.ndarray] = None
     prediction_sha256: Optional[str] = None
+    #: the cross-validation's predictions of each training row by a model not fitted on it
+    out_of_fold: Optional[np.ndarray] = None
 
     def to_dict(self) -> dict[str, Any]:
         return json_safe({
@@ -91,24 +93,33 @@ def fit_family(prep: PreparedData, family: Family, plan: Plan, *,
 
 
 def _template(prep: PreparedData, family: Family) -> Any:
+    """The unfitted pipeline; a linear model's reference levels are the most frequent in
+    the training rows."""
     from .families import LINEAR
     from .preprocess import reference_levels
 
     spec = prep.spec
     categorical = prep.choice.categorical
+    # the level a linear model leaves out is the most frequent one (Check's rule); a model
+    # per segment is fitted on that segment's rows, where the overall most frequent level
+    # may be rare (grouped away), so segments keep the encoder's default (the first level);
+    # a formula names its own reference levels
     reference = (reference_levels(prep.X_train, categorical)
-                 if family.style == LINEAR and categorical else None)
+                 if family.style == LINEAR and categorical and not spec.segment_by and spec.formula is None
+                 else None)
     return build_pipeline(family, prep.choice.numeric, categorical, seed=spec.seed,
-                          robust=spec.robust_errors, options=spec.preprocessing, reference=reference)
+                          robust=spec.robust_errors, options=spec.preprocessing, reference=reference,
+                          formula=spec.formula, retransform=spec.retransform)
 
 
 def _final_fit(template: Any, family: Family, params: dict[str, Any], X: pd.DataFrame,
                y: np.ndarray, n_jobs: int) -> tuple[Any, list[str]]:
     from sklearn.base import clone
 
-    model = clone(template).set_params(**{f"model__{k}": v for k, v in params.items()})
+    model = clone(template)
+    model.set_params(**model_parameters(model, params))
     if family.parallel_fit:
-        model.set_params(model__n_jobs=n_jobs)
+        model.set_params(**model_parameters(model, {"n_jobs": n_jobs}))
     return fit_quietly(model, X, y)
 
 
@@ -129,6 +140,7 @@ def _fit_global(prep: PreparedData, family: Family, plan: Plan,
     outcome = search(template, family.space, prep.X_train, prep.y_train, prep.folds, prep.task,
                      prep.classes, candidates=plan.candidates, time_budget_s=plan.time_budget_s,
                      seed=prep.spec.seed, fixed=plan.fixed, n_jobs=plan.n_jobs,
+                     rank_by=prep.spec.ranking_metric,
                      on_progress=lambda f: on_progress(0.9 * f, f"{family.label}: cross-validation"))
     on_progress(0.9, f"{family.label}: fitting on the training part")
     model, fit_warnings = _final_fit(template, family, outcome.best_params, prep.X_train,
@@ -139,7 +151,8 @@ def _fit_global(prep: PreparedData, family: Family, plan: Plan,
     result = FamilyResult(family, "succeeded", cv=outcome.cv, params=outcome.best_params,
                           model_params=_model_params(model),
                           trials=[t.to_dict() for t in outcome.trials],
-                          notes=_merge(outcome.notes, fit_warnings, [note] if note else []), model=model)
+                          notes=_merge(outcome.notes, fit_warnings, [note] if note else []), model=model,
+                          out_of_fold=outcome.folds.predictions)
     _score(prep, result)
     return result
 
@@ -174,12 +187,12 @@ class _SegmentOutcome:
 
 def _segment_job(key: str, rows: np.ndarray, template: Any, family: Family, X: pd.DataFrame,
                  y: np.ndarray, folds: Any, task: str, classes: Optional[np.ndarray], seed: int,
-                 candidates: int, budget: Optional[float],
-                 fixed: Optional[dict[str, Any]]) -> _SegmentOutcome:
+                 candidates: int, budget: Optional[float], fixed: Optional[dict[str, Any]],
+                 rank_by: Optional[str]) -> _SegmentOutcome:
     """Search, cross-validate and fit one segment (runs in a worker process)."""
     try:
         outcome = search(template, family.space, X, y, folds, task, classes, candidates=candidates,
-                         time_budget_s=budget, seed=seed, fixed=fixed)
+                         time_budget_s=budget, seed=seed, fixed=fixed, rank_by=rank_by)
         model, fit_warnings = _final_fit(template, family, outcome.best_params, X, y, 1)
     except FamilyFailed as exc:
         return _SegmentOutcome(key, rows, error=str(exc))
@@ -216,7 +229,7 @@ def _fit_segmented(prep: PreparedData, family: Family, plan: Plan,
     outcome = search(template, family.space, X, y, prep.folds, prep.task, prep.classes,
                      candidates=plan.candidates, time_budget_s=budget, seed=spec.seed,
                      fixed=fixed.get("fallback") if plan.fixed is not None else None,
-                     n_jobs=plan.n_jobs,
+                     n_jobs=plan.n_jobs, rank_by=spec.ranking_metric,
                      on_progress=lambda f: on_progress(f / n_parts * 0.9, f"{family.label}: fallback model"))
     fallback, fallback_warnings = _final_fit(template, family, outcome.best_params, X, y, plan.n_jobs)
     notes = _merge(notes, outcome.notes, fallback_warnings)
@@ -240,7 +253,7 @@ def _fit_segmented(prep: PreparedData, family: Family, plan: Plan,
                 notes.append(f"Segment {key} had no model in the recorded run; it uses the fallback.")
                 continue
         jobs.append((key, rows, template, family, X.iloc[rows], y[rows], folds, prep.task,
-                     prep.classes, spec.seed, plan.candidates, budget, segment_fixed))
+                     prep.classes, spec.seed, plan.candidates, budget, segment_fixed, spec.ranking_metric))
     outcomes = []
     if plan.n_jobs > 1 and len(jobs) > 1:
         from joblib import Parallel, delayed
@@ -285,7 +298,8 @@ def _fit_segmented(prep: PreparedData, family: Family, plan: Plan,
               "segments": {k: o.search.best_params for k, o in per_segment.items()}}
     result = FamilyResult(family, "succeeded", cv=metrics.summarise(fold_metrics, prep.task),
                           params=params, model_params=_model_params(fallback),
-                          trials=[t.to_dict() for t in outcome.trials], notes=notes, model=router)
+                          trials=[t.to_dict() for t in outcome.trials], notes=notes, model=router,
+                          out_of_fold=pooled.predictions)
     _score(prep, result)
     result.segments = _segment_table(prep, router, result.evaluation, per_segment, outcome, counts, small)
     on_progress(1.0, f"{family.label}: done")

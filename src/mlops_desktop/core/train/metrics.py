@@ -1,12 +1,16 @@
 """The metrics every run records, per cross-validation fold and on the holdout, and
-the primary metric that chooses between candidates.
+the ranking metric that chooses between candidates (the one owner of that rule).
 
 Regression: RMSE, MAE, R². Classification: accuracy, balanced accuracy, F1 (of the
 positive class for two classes, macro-averaged for more), ROC AUC (one-vs-rest,
-macro-averaged for more classes) and log loss. Candidates are ranked by the
-cross-validated mean of RMSE (regression) or log loss (classification): log loss is
-defined for two and more classes alike and rewards probabilities that can be
-trusted, which a threshold choice and a model card rely on.
+macro-averaged for more classes) and log loss. Candidates (and the settings a search
+tries) are ranked by the cross-validated mean of the ranking metric: the analyst may
+choose any of the task's metrics (``TrainSpec.ranking_metric``); by default it is the
+primary metric, RMSE for regression and ROC AUC for classification. ROC AUC rather
+than log loss: log loss would fail a sound decision tree, whose pure leaves give
+confident probabilities. The primary metric is also the one Validate judges "beats
+the baseline" on, whatever a run was ranked by: that verdict is a governance rule,
+the same for every version.
 """
 
 from __future__ import annotations
@@ -26,14 +30,37 @@ HIGHER_IS_BETTER = {"rmse": False, "mae": False, "r2": True, "accuracy": True,
 
 
 def primary_metric(task: str) -> str:
-    """The metric that ranks candidates; the Validate page judges against the baseline
-    on the same one (ROC AUC: a sound tree with pure leaves is not failed for its
-    confident probabilities, as log loss would)."""
+    """The metric that ranks candidates unless the analyst chooses another, and that
+    Validate judges "beats the baseline" on: RMSE for regression, ROC AUC for binary and
+    multiclass classification."""
     return "rmse" if task == "regression" else "roc_auc"
 
 
 def metric_names(task: str) -> tuple[str, ...]:
+    """The metrics a run records for ``task`` (regression, classification, binary or
+    multiclass): the choices for ranking its candidates."""
     return REGRESSION_METRICS if task == "regression" else CLASSIFICATION_METRICS
+
+
+def ranking_metric(task: str, chosen: Optional[str] = None) -> str:
+    """The metric that ranks a run's candidates: ``chosen`` (one of the task's metrics,
+    else InvalidChoiceError), or the primary metric."""
+    if chosen is None:
+        return primary_metric(task)
+    if chosen not in metric_names(task):
+        from ..errors import InvalidChoiceError
+
+        kind = "regression" if task == "regression" else "classification"
+        raise InvalidChoiceError(f"{chosen!r} cannot rank {kind} models; use one of "
+                                 f"{', '.join(metric_names(task))}.")
+    return chosen
+
+
+def best_first(values: list[Optional[float]], metric: str) -> list[int]:
+    """Positions of ``values`` from the best to the worst by ``metric`` (missing last,
+    ties in the given order)."""
+    sign = -1.0 if HIGHER_IS_BETTER[metric] else 1.0
+    return sorted(range(len(values)), key=lambda i: (values[i] is None, sign * (values[i] or 0.0)))
 
 
 def _number(value: Any) -> Optional[float]:

@@ -25,9 +25,10 @@ class TrainResult:
     split: dict[str, Any]
     rows: dict[str, int]
     cv_folds: int
-    primary_metric: str
+    primary_metric: str                     # what Validate judges against the baseline
     candidates: list[dict[str, Any]]        # one per family, in the order trained
     baseline: dict[str, Any]
+    ranking_metric: str = ""                # what chose between the candidates
     chosen: Optional[str] = None
     model: Optional[str] = None
     version: Optional[int] = None
@@ -39,6 +40,10 @@ class TrainResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     library_versions: dict[str, str] = field(default_factory=dict)
+    #: the model formula, as given (None: features without terms)
+    formula: Optional[str] = None
+    #: the chosen model's terms (see ``formula.model_terms``)
+    terms: Optional[dict[str, Any]] = None
 
     @property
     def chosen_candidate(self) -> Optional[dict[str, Any]]:

@@ -28,6 +28,7 @@ from . import metrics
 from .environment import library_versions, thread_limit, workers
 from .errors import TrainError
 from .fitting import FamilyResult, Plan, fit_family
+from .formula import model_terms
 from .prepare import PreparedData, prepare
 from .results import ReproduceResult, TrainResult
 from .spec import TrainSpec
@@ -72,6 +73,7 @@ def train(ws: "Workspace", spec: TrainSpec, *, actor: str, progress: ProgressCal
     report(0.0, "Preparing the data")
     prep = prepare(ws, spec)
     chosen_families = family_catalogue.resolve(spec.models, prep.task)
+    rank_by = metrics.ranking_metric(prep.task, spec.ranking_metric)  # a wrong choice: before any run
     report(_PREPARED, "Data prepared")
     run_id = _start_run(ws, prep, actor=actor, kind="train")
     stored = None
@@ -95,13 +97,15 @@ def train(ws: "Workspace", spec: TrainSpec, *, actor: str, progress: ProgressCal
                 begin = _PREPARED + share * (0.2 + i)
                 report(begin, f"Training {family.label}")
                 results.append(fit_family(prep, family, plan, on_progress=part(begin, share)))
-        best = _best(results, prep.task)
+        best = _best(results, rank_by)
+        report(_TRAINED, "Drawing the candidates' curves")
+        curves = _candidate_curves(prep, results)
         report(_TRAINED, "Saving the model")
         from ..artifacts import save_model_file
 
         stored = save_model_file(ws, best.model)
         result = _register(ws, prep, run_id, baseline, results, best, stored, actor=actor,
-                           seconds=time.monotonic() - started)
+                           seconds=time.monotonic() - started, curves=curves)
     except BaseException as exc:
         _end_unsuccessfully(ws, run_id, exc, actor=actor, started=started,
                             artifact=stored.sha256 if stored else None)
@@ -110,17 +114,28 @@ def train(ws: "Workspace", spec: TrainSpec, *, actor: str, progress: ProgressCal
     return result
 
 
-def _best(results: list[FamilyResult], task: str) -> FamilyResult:
-    primary = metrics.primary_metric(task)
+def _best(results: list[FamilyResult], rank_by: str) -> FamilyResult:
+    """The succeeded family with the best cross-validated ``rank_by`` (the first of equals)."""
     ok = [r for r in results if r.status == "succeeded"]
     if not ok:
         reasons = "; ".join(f"{r.family.name}: {r.error}" for r in results)
         raise TrainError(f"No model family could be trained ({reasons}).")
-    best = ok[0]
-    for r in ok[1:]:
-        if metrics.better(r.cv[primary]["mean"], best.cv[primary]["mean"], primary):
-            best = r
-    return best
+    return ok[metrics.best_first([r.cv[rank_by]["mean"] for r in ok], rank_by)[0]]
+
+
+def _candidate_curves(prep: PreparedData, results: list[FamilyResult]) -> dict[str, Any]:
+    """Each succeeded candidate's ROC or residual curve with its band (see
+    :mod:`.curves`), on the holdout, or on out-of-fold predictions without one."""
+    from .curves import candidate_curves
+
+    ok = [r for r in results if r.status == "succeeded"]
+    if len(prep.holdout_rows):
+        y, on = prep.y_holdout, f"the holdout ({len(prep.holdout_rows):,} rows)"
+        predictions = [(r.family.name, r.family.label, r.evaluation) for r in ok]
+    else:
+        y, on = prep.y_train, "the training rows, each predicted in cross-validation by a model not fitted on it"
+        predictions = [(r.family.name, r.family.label, r.out_of_fold) for r in ok]
+    return candidate_curves(prep.task, y, predictions, classes=prep.classes, on=on, seed=prep.spec.seed)
 
 
 def _start_run(ws: "Workspace", prep: PreparedData, *, actor: str, kind: str,
@@ -192,15 +207,23 @@ def _feature_list(prep: PreparedData) -> list[dict[str, str]]:
 
 def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: FamilyResult,
               results: list[FamilyResult], best: FamilyResult, stored: Any, *, actor: str,
-              seconds: float) -> TrainResult:
+              seconds: float, refit_of: Optional[dict[str, Any]] = None,
+              curves: Optional[dict[str, Any]] = None) -> TrainResult:
+    """Finish the run and register ``best`` as a draft version, with their audit entries,
+    in one transaction. ``refit_of`` ({run_id, family, ...}): the run refits another
+    run's candidate (see :mod:`.candidates`)."""
     reg = ws.registry
     spec = prep.spec
     name = _model_name(prep)
     primary = metrics.primary_metric(prep.task)
+    rank_by = metrics.ranking_metric(prep.task, spec.ranking_metric)
     classes = None if prep.classes is None else json_safe(prep.classes.tolist())
     notes = list(prep.notes)
     if spec.search_candidates == 0:
         notes.append("No hyperparameter search (0 candidates): each family used its default settings.")
+    if refit_of is not None:
+        notes.insert(0, f"The {best.family.label} candidate of run {refit_of['run_id']}, fitted again with its "
+                        "recorded settings and seed: the same holdout predictions and metrics as recorded.")
     for r in results:
         notes += [n if n.startswith(r.family.label) else f"{r.family.label}: {n}" for n in r.notes]
         if r.status != "succeeded":  # an unusable fit is never dropped silently
@@ -214,17 +237,23 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
         target=spec.target, task=prep.task, task_reason=prep.task_reason,
         features=_feature_list(prep), excluded=prep.choice.excluded,
         split=prep.split.to_dict(), rows=prep.rows_summary(), cv_folds=spec.cv_folds,
-        primary_metric=primary, candidates=candidates, baseline=baseline.to_dict(),
+        primary_metric=primary, ranking_metric=rank_by, candidates=candidates, baseline=baseline.to_dict(),
         chosen=best.family.name, model=name, stage="draft", artifact_sha256=stored.sha256,
         prediction_sha256=best.prediction_sha256, classes=classes, segment_by=spec.segment_by,
-        notes=notes, seconds=seconds, library_versions=library_versions())
+        notes=notes, seconds=seconds, library_versions=library_versions(), formula=spec.formula,
+        terms=model_terms(best.model))
     details = {"task_reason": prep.task_reason, "features": _feature_list(prep),
                "excluded": prep.choice.excluded, "split": prep.split.to_dict(),
-               "rows": prep.rows_summary(), "primary_metric": primary, "classes": classes,
+               "rows": prep.rows_summary(), "primary_metric": primary, "ranking_metric": rank_by,
+               "classes": classes,
                "candidates": candidates, "baseline": result.baseline, "notes": notes,
                "segment_by": spec.segment_by, "segments": best.segments,
                "model_parameters": best.model_params,
                "sample": prep.sample.to_dict() if prep.sample is not None else None}
+    if refit_of is not None:
+        details["refit_of"] = refit_of
+    if curves is not None:
+        details["curves"] = curves
     inputs = [str(c) for c in getattr(best.model, "feature_names_in_", prep.choice.features)]
     version_details = {"classes": classes, "feature_kinds": prep.choice.kinds, "inputs": inputs,
                        "segment_by": spec.segment_by, "primary_metric": primary,
@@ -232,7 +261,8 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                        "split": prep.split.to_dict(), "rows": prep.rows_summary(),
                        "sample": prep.sample.to_dict() if prep.sample is not None else None,
                        "hyperparameters": best.params, "baseline": {"cv": baseline.cv,
-                                                                    "holdout": baseline.holdout}}
+                                                                    "holdout": baseline.holdout},
+                       "terms": result.terms}
     now = utc_now()
     with reg.transaction():
         artifact_rows.insert(reg, sha256=stored.sha256, size_bytes=stored.size_bytes, kind="model",
@@ -256,13 +286,16 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                         metrics=json_safe({**chosen_metrics, "baseline": {"cv": baseline.cv,
                                                                           "holdout": baseline.holdout}}),
                         details=json_safe(details), prediction_sha256=best.prediction_sha256)
+        what = (f"the {best.family.label} candidate of run {refit_of['run_id']} fitted again" if refit_of
+                else f"{best.family.label} chosen ({rank_by} {numbers.value(best.cv[rank_by]['mean'])})")
         audit.append(reg, actor=actor, action="run.finished", entity_type="run", entity_id=run_id,
-                     summary=f"Run {run_id} succeeded: {best.family.label} chosen "
-                             f"({primary} {numbers.value(best.cv[primary]['mean'])})",
+                     summary=f"Run {run_id} succeeded: {what}",
                      details={"status": "succeeded", "family": best.family.name,
-                              "model": name, "version": version})
+                              "model": name, "version": version,
+                              **({"refit_of": refit_of} if refit_of else {})})
         audit.append(reg, actor=actor, action="model.version_created", entity_type="model_version",
-                     entity_id=version_id, summary=f"Model {name} version {version} (draft) from run {run_id}",
+                     entity_id=version_id, summary=f"Model {name} version {version} (draft) from run {run_id}"
+                     + (f", the {best.family.label} candidate of run {refit_of['run_id']}" if refit_of else ""),
                      details={"model": name, "version": version, "run_id": run_id, "stage": "draft",
                               "artifact_sha256": stored.sha256, "family": best.family.name,
                               "metrics_sha256": model_rows.json_digest(chosen_metrics)})
@@ -420,4 +453,5 @@ def preview(ws: "Workspace", spec: TrainSpec) -> dict[str, Any]:
         "classes": None if prep.classes is None else prep.classes.tolist(),
         "models": [f.to_dict() for f in chosen],
         "available_models": [f.to_dict() for f in family_catalogue.families_for(prep.task)],
-        "primary_metric": metrics.primary_metric(prep.task), "notes": prep.notes})
+        "primary_metric": metrics.primary_metric(prep.task),
+        "ranking_metric": metrics.ranking_metric(prep.task, spec.ranking_metric), "notes": prep.notes})

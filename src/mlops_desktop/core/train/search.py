@@ -78,14 +78,18 @@ def candidate_settings(space: dict[str, Any], n: int, seed: int) -> list[dict[st
 def search(template: Any, space: dict[str, Any], X: pd.DataFrame, y: np.ndarray, folds: Folds,
            task: str, classes: Optional[np.ndarray], *, candidates: int,
            time_budget_s: Optional[float], seed: int, fixed: Optional[dict[str, Any]] = None,
-           n_jobs: int = 1, on_progress: Callable[[float], None] = lambda f: None) -> SearchOutcome:
+           n_jobs: int = 1, rank_by: Optional[str] = None,
+           on_progress: Callable[[float], None] = lambda f: None) -> SearchOutcome:
     """Cross-validate the candidate settings of ``template`` (a pipeline whose last step
-    is ``model``). ``fixed`` evaluates exactly that one setting (reproduction).
+    is ``model``) and keep the best by ``rank_by`` (default: the primary metric).
+    ``fixed`` evaluates exactly that one setting (reproduction).
     Raises :class:`FamilyFailed` when no candidate could be fitted."""
     from sklearn.base import clone
 
+    from .preprocess import model_parameters
+
     settings = [fixed] if fixed is not None else candidate_settings(space, candidates, seed)
-    primary = metrics.primary_metric(task)
+    primary = metrics.ranking_metric(task, rank_by)
     notes: list[str] = []
     trials: list[Trial] = []
     best, best_folds = -1, None
@@ -97,7 +101,8 @@ def search(template: Any, space: dict[str, Any], X: pd.DataFrame, y: np.ndarray,
                          f"{i} of {len(settings)} candidates.")
             break
         t0 = time.monotonic()
-        model = clone(template).set_params(**{f"model__{k}": v for k, v in params.items()})
+        model = clone(template)
+        model.set_params(**model_parameters(model, params))
         try:
             result = cross_validate(model, X, y, folds, task, classes, n_jobs=n_jobs,
                                     on_fold=lambda k, i=i: on_progress((i * len(folds) + k + 1) / units))

@@ -1,6 +1,7 @@
 """Validate a fitted model on a holdout: metrics with bootstrap intervals next to a
 baseline, threshold choice, curves, segment and subgroup metrics, permutation importance,
-partial dependence, the coefficient table, and the model card.
+partial dependence, and the model card (whose coefficient table comes from
+``core.train.coefficients``, the one module that reads a fitted model's coefficients).
 
 Pure functions over a fitted scikit-learn estimator or pipeline and pandas data; the
 registry, the CLI and the GUI call them.
@@ -12,7 +13,6 @@ from .card import ModelCard, limitations_from_facts
 from .card_file import write_model_card
 from .card_html import model_card_html
 from .card_markdown import model_card_markdown
-from .coefficients import CoefficientTable, coefficient_table, has_coefficients
 from .errors import ValidationError
 from .results import MetricEstimate, ValidationReport
 from .threshold import RULES as THRESHOLD_RULES
@@ -21,15 +21,12 @@ from .validation import validate_model
 
 __all__ = [
     "THRESHOLD_RULES",
-    "CoefficientTable",
     "MetricEstimate",
     "ModelCard",
     "ValidationError",
     "ValidationReport",
     "bootstrap_indices",
     "choose_threshold",
-    "coefficient_table",
-    "has_coefficients",
     "limitations_from_facts",
     "model_card_html",
     "model_card_markdown",

@@ -29,7 +29,7 @@ class ModelCard:
     ``dataset``: id, name, fingerprint, rows, date_range ({"column", "start", "end"} or
     None). ``checks``: {name, verdict} per assumption check. ``accepted_warnings``: the
     registry's rows (check_id or name, reason, accepted_by, accepted_at).
-    ``coefficients``: rows of a :class:`CoefficientTable`. ``limitations``: None means
+    ``coefficients``: rows of ``core.train.coefficients.coefficient_table``. ``limitations``: None means
     "generate them from the facts" (:func:`limitations_from_facts`); a list is shown as
     given. ``override``: the recorded decision to move a model that did not beat its
     baseline to validated ({by, at, reason}).
@@ -63,6 +63,8 @@ class ModelCard:
     #: "batches": [{label, when, verdict, estimated: {metric: [estimate, low, high]}, realized:
     #: {metric: value}, reliable}], the newest ``MONITORED_BATCHES``}; None for an older card
     monitoring: Optional[dict[str, Any]] = None
+    #: the model's terms when it was trained with a formula (``train.formula.model_terms``)
+    terms: Optional[dict[str, Any]] = None
 
     @property
     def title(self) -> str:
@@ -256,6 +258,30 @@ def _preprocessing_in_words(options: dict[str, Any]) -> str:
     return "; ".join(parts) if parts else "each family's defaults"
 
 
+def terms_in_words(card: ModelCard) -> list[str]:
+    """What a model's formula made of its inputs, in sentences (empty without one): the
+    formula, its terms, the reference level of each categorical term, how missing values
+    are filled, and how predictions of a transformed target come back in its units."""
+    terms = card.terms
+    if not terms:
+        return []
+    formula = (card.training_spec or {}).get("formula")
+    out = [f"Formula: {formula}" if formula else "Model terms:",
+           f"Terms ({len(terms['terms'])}): {', '.join(terms['terms'])}; "
+           f"{len(terms['columns'])} design columns, fitted on the training rows only."]
+    if terms.get("reference_levels"):
+        out.append("Reference levels (the level each categorical term's columns compare with): "
+                   + ", ".join(f"{k} = {v}" for k, v in terms["reference_levels"].items()) + ".")
+    fills = terms.get("fill_values") or {}
+    if fills:
+        out.append("Missing inputs are filled with the training rows' "
+                   + ", ".join(f"{k} = {numbers.value(v) if isinstance(v, (int, float)) else v}"
+                               for k, v in fills.items()) + ".")
+    if terms.get("retransform_note"):
+        out.append(terms["retransform_note"])
+    return out
+
+
 def training_in_words(card: ModelCard) -> list[tuple[str, str]]:
     """The training settings as (setting, value) rows in words, for the card."""
     spec = card.training_spec or {}
@@ -345,3 +371,14 @@ def calibration_sentence(card: ModelCard) -> str:
             f"{numbers.count(cal.get('reference_rows', 0))} holdout rows ({cal.get('reference') or 'the holdout'}): isotonic "
             f"regression {'applied to ' + ', '.join(used) if used else 'not applied (it did not lower the calibration error)'}"
             f"; expected calibration error {ece or 'not measured'}. Decision: {decision}.")
+
+
+#: the columns a logistic model's coefficient table adds (both card formats)
+ODDS_HEAD = ["odds ratio", "odds ratio 95% interval", "odds ratio per SD"]
+
+
+def odds_cells(row: dict[str, Any]) -> list[Any]:
+    """The odds ratio of a coefficient row, its interval (exp of the interval's bounds)
+    and the odds ratio per standard deviation of a numeric column."""
+    return [row.get("odds_ratio"), numbers.interval(row.get("odds_ratio_ci_low"), row.get("odds_ratio_ci_high")),
+            row.get("odds_ratio_per_sd")]

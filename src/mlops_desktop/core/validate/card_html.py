@@ -11,9 +11,9 @@ from ... import __version__
 from .. import numbers
 from ..report import svg
 from ..report.html import CSS, VERDICT_COLOURS
-from .card import (MONITORING_HEAD, NO_CHECK_RESULTS, ModelCard, approval_rows, calibration_sentence,
-                   data_period, few, metric_rows, monitoring_rows, segment_rows, training_in_words,
-                   warning_figures, warning_name)
+from .card import (MONITORING_HEAD, NO_CHECK_RESULTS, ODDS_HEAD, ModelCard, approval_rows,
+                   calibration_sentence, data_period, few, metric_rows, monitoring_rows, odds_cells,
+                   segment_rows, terms_in_words, training_in_words, warning_figures, warning_name)
 from ..report.svg import line_chart
 from .metrics import label
 from .results import ValidationReport
@@ -195,6 +195,9 @@ def model_card_html(card: ModelCard) -> str:
     body.append(f"<h2>Target and features</h2><p>Target: <b>{escape(card.target)}</b> "
                 f"({escape(card.task)}).</p><p>Features ({len(card.features)}): "
                 f"{escape(', '.join(card.features)) or '—'}</p>")
+    if card.terms:
+        body.append("<h2>Model terms</h2><ul>" + "".join(f"<li>{escape(x)}</li>" for x in terms_in_words(card))
+                    + "</ul>")
     body.append("<h2>Training</h2>" + (_table(["setting", "value"], training_in_words(card))
                                        if card.training_spec else
                                        "<p class='muted'>No training specification recorded.</p>"))
@@ -215,13 +218,11 @@ def model_card_html(card: ModelCard) -> str:
         has_class = any("class" in r for r in card.coefficients)
         has_or = any("odds_ratio" in r for r in card.coefficients)
         head = (["class"] if has_class else []) + ["term", "estimate", "std. error", "statistic",
-                                                   "p-value", "95% interval"] + (
-            ["odds ratio", "odds ratio per SD"] if has_or else [])
+                                                   "p-value", "95% interval"] + (ODDS_HEAD if has_or else [])
         rows = [([r.get("class")] if has_class else []) + [
             r["name"], r.get("estimate"), r.get("std_error"), r.get("statistic"),
             numbers.p_value(r.get("p_value")),
-            numbers.interval(r.get("ci_low"), r.get("ci_high"))] + (
-            [r.get("odds_ratio"), r.get("odds_ratio_per_sd")] if has_or else [])
+            numbers.interval(r.get("ci_low"), r.get("ci_high"))] + (odds_cells(r) if has_or else [])
             for r in card.coefficients]
         body.append("<h2>Coefficients</h2>" + "".join(f"<p class='muted'>{escape(n)}</p>"
                                                       for n in card.coefficient_notes) + _table(head, rows))

@@ -11,9 +11,9 @@ import re
 from typing import Any, Iterable, Sequence
 
 from .. import numbers
-from .card import (MONITORING_HEAD, NO_CHECK_RESULTS, ModelCard, approval_rows, calibration_sentence,
-                   data_period, few, metric_rows, monitoring_rows, segment_rows, training_in_words,
-                   warning_figures, warning_name)
+from .card import (MONITORING_HEAD, NO_CHECK_RESULTS, ODDS_HEAD, ModelCard, approval_rows,
+                   calibration_sentence, data_period, few, metric_rows, monitoring_rows, odds_cells,
+                   segment_rows, terms_in_words, training_in_words, warning_figures, warning_name)
 from .metrics import label
 
 
@@ -60,6 +60,8 @@ def model_card_markdown(card: ModelCard) -> str:
                     [[ds.get("name"), ds.get("id"), ds.get("fingerprint"), ds.get("rows"), data_period(card)]])
     lines += ["## Target and features", "", f"Target: **{card.target}** ({card.task}).", "",
               f"Features ({len(card.features)}): " + (", ".join(card.features) or "—"), ""]
+    if card.terms:
+        lines += ["## Model terms", ""] + [f"- {sentence}" for sentence in terms_in_words(card)] + [""]
     lines += ["## Training", ""]
     lines += _table(["setting", "value"], training_in_words(card)) if card.training_spec \
         else ["_No training specification recorded._", ""]
@@ -84,15 +86,14 @@ def model_card_markdown(card: ModelCard) -> str:
         has_class = any("class" in r for r in card.coefficients)
         has_or = any("odds_ratio" in r for r in card.coefficients)
         head = (["class"] if has_class else []) + ["term", "estimate", "std. error", "statistic",
-                                                   "p-value", "95% interval"] + (
-            ["odds ratio", "odds ratio per SD"] if has_or else [])
+                                                   "p-value", "95% interval"] + (ODDS_HEAD if has_or else [])
         rows = []
         for r in card.coefficients:
             row = ([r.get("class")] if has_class else []) + [
                 r["name"], r.get("estimate"), r.get("std_error"), r.get("statistic"),
                 numbers.p_value(r.get("p_value")),
                 numbers.interval(r.get("ci_low"), r.get("ci_high"))]
-            rows.append(row + ([r.get("odds_ratio"), r.get("odds_ratio_per_sd")] if has_or else []))
+            rows.append(row + (odds_cells(r) if has_or else []))
         lines += _table(head, rows)
     if card.monitoring is not None:
         lines += ["## Monitoring", "", calibration_sentence(card), "", card.monitoring.get("assumption", ""), ""]

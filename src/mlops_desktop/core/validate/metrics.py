@@ -20,6 +20,8 @@ from typing import Optional
 
 import numpy as np
 
+from ..train.metrics import primary_metric
+
 #: probabilities are clipped like scikit-learn's log_loss does, so a 0 or 1 stays finite
 _EPS = np.finfo(np.float64).eps
 
@@ -52,8 +54,8 @@ METRIC_INFO = {m.name: m for m in (
     MetricInfo("mean_residual", "mean residual (actual − predicted)", False),
 )}
 
-#: metrics shown with intervals, per task (the first decides against the baseline,
-#: except for binary where ROC AUC decides; see PRIMARY)
+#: metrics shown with intervals, per task (PRIMARY, not the order here, decides against
+#: the baseline)
 MAIN_METRICS = {
     "binary": ("roc_auc", "pr_auc", "log_loss", "brier", "accuracy", "balanced_accuracy", "f1",
                "precision", "recall"),
@@ -69,10 +71,9 @@ GROUP_METRICS = {
     "multiclass": ("log_loss", "roc_auc", "accuracy", "balanced_accuracy", "f1_macro", "brier"),
     "regression": ("rmse", "mae", "r2", "mape", "mean_residual"),
 }
-#: the metric whose paired bootstrap difference decides "beats the baseline"
-# Ranking quality for both kinds of classification: log loss would fail a sound
-# decision tree, whose pure leaves give confident probabilities, against the class shares.
-PRIMARY = {"binary": "roc_auc", "multiclass": "roc_auc", "regression": "rmse"}
+#: the metric whose paired bootstrap difference decides "beats the baseline": the
+#: training's primary metric (core.train.metrics owns the rule)
+PRIMARY = {task: primary_metric(task) for task in ("binary", "multiclass", "regression")}
 
 MULTICLASS_LABELS = {"roc_auc": "ROC AUC (one-vs-rest, macro average)",
                      "pr_auc": "PR AUC (one-vs-rest, macro average)"}

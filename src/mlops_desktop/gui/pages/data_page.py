@@ -18,6 +18,7 @@ from ..jobs import JobRunner
 from ..state import AppState
 from ..paged_table_model import OnDiskTableModel
 from ..table_model import ArrowTableModel
+from ..undo import RecordedChange, page_stack
 from ..widgets import EmptyState, add_table_actions, heading
 
 KINDS = ("numeric", "categorical", "boolean", "datetime", "id", "text", "constant")
@@ -49,6 +50,7 @@ class DataPage(QWidget):
         self.state, self.runner = state, runner
         self.current_id: Optional[int] = None
         self._load_generation = 0
+        self.undo_stack = page_stack(self, state)  # column types and roles (Edit → Undo)
 
         self.stack = QStackedWidget()
         self.empty = EmptyState(
@@ -305,14 +307,42 @@ class DataPage(QWidget):
 
     def change_column(self, column: str, *, kind: Optional[str] = None,
                       role: Optional[str] = None) -> None:
-        ws = self.state.workspace
-        if ws is None or self.current_id is None:
+        """Change a column's type or role (recorded); Edit → Undo records the way back."""
+        ws, dataset_id = self.state.workspace, self.current_id
+        if ws is None or dataset_id is None:
             return
         try:
-            ws.update_column(self.current_id, column, kind=kind, role=role, actor=self.state.actor)
+            ds = ws.dataset(dataset_id)
+            col = ds.column(column)
+            old = (col.kind, col.role)
+            # making another column the target makes the old target a feature: undo restores it
+            demoted = ds.target if role == "target" and ds.target not in (None, column) else None
+            changed = ws.update_column(dataset_id, column, kind=kind, role=role, actor=self.state.actor)
         except Exception as exc:
             show_error(self, "Cannot change the column", exc)
-        self._show_dataset(self.current_id)
+            self._show_dataset(dataset_id)
+            return
+        self._show_dataset(dataset_id)
+        new = (changed.kind, changed.role)
+        if new == old:
+            return
+        self.undo_stack.push(self._column_change(ds.name, dataset_id, column, old, new, demoted))
+
+    def _column_change(self, name: str, dataset_id: int, column: str, old: tuple[str, str],
+                       new: tuple[str, str], demoted: Optional[str]) -> RecordedChange:
+        def update(col: str, kind: Optional[str], role: Optional[str]) -> None:
+            self.state.workspace.update_column(dataset_id, col, kind=kind, role=role, actor=self.state.actor)
+
+        def backward() -> None:
+            update(column, *old)
+            if demoted is not None:
+                update(demoted, None, "target")
+
+        what = " and ".join(f"{label} {a} → {b}" for label, a, b in (("type", old[0], new[0]), ("role", old[1], new[1]))
+                            if a != b)
+        return RecordedChange(f"{name}: {column} {what}", self.state, self,
+                              forward=lambda: update(column, *new), backward=backward,
+                              after=lambda: self.refresh(dataset_id))
 
     def open_sample(self) -> None:
         self.start_import(str(sample_path()), None, None)

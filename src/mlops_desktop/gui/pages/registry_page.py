@@ -23,6 +23,7 @@ from ..errors import show_error
 from ..jobs import JobRunner
 from ..rows_model import Column, RowsModel
 from ..state import AppState
+from ..undo import RecordedChange, page_stack
 from ..widgets import EmptyState, ReloadingPage, add_table_actions, fill_table, heading, make_table
 
 STAGE_TEXT = {"draft": "draft", "validated": "validated", "approved": "approved", "retired": "retired"}
@@ -48,6 +49,7 @@ class RegistryPage(ReloadingPage):
         self.state, self.runner = state, runner
         self.lineage: Optional[dict] = None
         self._pending_ref: Optional[str] = None
+        self.undo_stack = page_stack(self, state)  # tags and descriptions (Edit → Undo)
 
         outer = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -441,37 +443,42 @@ class RegistryPage(ReloadingPage):
 
     # -- actions -----------------------------------------------------------------------------
 
-    def _act(self, title: str, fn: Callable[[], Any]) -> bool:
-        """Run a registry change; on a rule's refusal show why. Refreshes on success."""
+    def _act(self, title: str, fn: Callable[[], Any]) -> Any:
+        """Run a registry change; on a rule's refusal show why (and return None). Refreshes
+        on success and returns what the change returned."""
         ref = self.lineage["ref"] if self.lineage else None
         try:
-            fn()
+            done = fn()
         except Exception as exc:
             show_error(self, title, exc)
-            return False
-        self._pending_ref = ref
-        self.state.models_changed.emit(ref or "")
-        return True
+            return None
+        self._changed(ref or "")
+        return done
 
     def ask_stage(self, stage: str) -> None:
         """Ask for the comment (and an override reason where the rules need one), then move."""
         from ...core.lifecycle import needs_baseline_override
-        from ..stage_dialog import ask_stage_change
+        from ..stage_dialog import ask_stage_change, draft_comment
 
         if self.lineage is None:
             return
         ref = self.lineage["ref"]
-        answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref))
+        answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref),
+                                  draft=draft_comment(self.state, ref, stage))
         if answer is not None:
             self.set_stage(stage, comment=answer[0], override=answer[1])
 
     def set_stage(self, stage: str, *, comment: str = "", override: Optional[str] = None) -> bool:
-        from ...core.lifecycle import change_stage
+        from ..stage_dialog import change_stage_with_help
 
         ref = self.lineage["ref"]
-        return self._act(f"Cannot move {ref} to {stage}",
-                         lambda: change_stage(self.state.workspace, ref, stage, actor=self.state.actor,
-                                              comment=comment, override_reason=override))
+
+        def done() -> None:
+            self._pending_ref = ref
+            self.state.models_changed.emit(ref)
+
+        return change_stage_with_help(self, self.state, ref, stage, comment=comment, override=override,
+                                      on_done=done, ask_again=lambda: self.ask_stage(stage))
 
     def ask_alias(self) -> None:
         if self.lineage is None:
@@ -486,9 +493,10 @@ class RegistryPage(ReloadingPage):
         from ...core.lifecycle import set_alias
 
         v = self.lineage["version"]
-        return self._act(f"Cannot set {alias}",
-                         lambda: set_alias(self.state.workspace, v["model"], alias, v["version"],
-                                           actor=self.state.actor, comment=comment))
+        moved = self._act(f"Cannot set {alias}", lambda: set_alias(self.state.workspace, v["model"], alias,
+                                                                   v["version"], actor=self.state.actor,
+                                                                   comment=comment))
+        return moved is not None
 
     def go_export(self) -> None:
         """Open the Export page on this version."""
@@ -507,25 +515,58 @@ class RegistryPage(ReloadingPage):
         if not ok or not text.strip():
             return
         key, sep, value = text.partition("=")
+        self.tag_version(key.strip(), value.strip() if sep else None)
+
+    def tag_version(self, key: str, value: Optional[str]) -> bool:
+        """Set tag ``key`` to ``value`` on the version shown (None: remove it); Edit → Undo
+        records the way back."""
         from ...core.annotations import remove_tag, set_tag
 
-        ref, ws, actor = self.lineage["ref"], self.state.workspace, self.state.actor
-        if sep:
-            self._act("Cannot tag", lambda: set_tag(ws, ref, key.strip(), value.strip(), actor=actor))
-        else:
-            self._act("Cannot remove the tag", lambda: remove_tag(ws, ref, key.strip(), actor=actor))
+        ref = self.lineage["ref"]
+
+        def put(v: Optional[str]) -> dict[str, Any]:
+            ws, actor = self.state.workspace, self.state.actor
+            return set_tag(ws, ref, key, v, actor=actor) if v is not None else remove_tag(ws, ref, key, actor=actor)
+
+        changed = self._act("Cannot tag" if value is not None else "Cannot remove the tag", lambda: put(value))
+        if changed is None or not changed["changed"]:
+            return changed is not None
+        before = changed["before"]
+        what = f"tag {key}={value}" if value is not None else f"remove tag {key}"
+        self.undo_stack.push(RecordedChange(f"{ref}: {what}", self.state, self, forward=lambda: put(value),
+                                            backward=lambda: put(before), after=lambda: self._changed(ref)))
+        return True
 
     def ask_description(self) -> None:
         if self.lineage is None:
             return
-        from ...core.annotations import set_description
-
         ref = self.lineage["ref"]
         text, ok = QInputDialog.getMultiLineText(self, f"Describe {ref}", "What is this version, in a sentence "
                                                  "or two?", self.lineage["version"].get("description") or "")
         if ok:
-            self._act("Cannot save the description",
-                      lambda: set_description(self.state.workspace, ref, text, actor=self.state.actor))
+            self.describe_version(text)
+
+    def describe_version(self, text: str) -> bool:
+        """Replace the description of the version shown; Edit → Undo records the old one again."""
+        from ...core.annotations import set_description
+
+        ref = self.lineage["ref"]
+
+        def put(t: str) -> dict[str, Any]:
+            return set_description(self.state.workspace, ref, t, actor=self.state.actor)
+
+        changed = self._act("Cannot save the description", lambda: put(text))
+        if changed is None or not changed["changed"]:
+            return changed is not None
+        before, after = changed["before"], changed["after"]
+        self.undo_stack.push(RecordedChange(f"{ref}: description", self.state, self, forward=lambda: put(after),
+                                            backward=lambda: put(before), after=lambda: self._changed(ref)))
+        return True
+
+    def _changed(self, ref: str) -> None:
+        """The registry changed for ``ref``: the list and its detail read it again."""
+        self._pending_ref = ref
+        self.state.models_changed.emit(ref)
 
     def _toggle_single_user(self, on: bool) -> None:
         ws = self.state.workspace
@@ -542,7 +583,7 @@ class RegistryPage(ReloadingPage):
                 return
         from ...core.lifecycle import set_single_user
 
-        if not self._act("Cannot change the mode", lambda: set_single_user(ws, on, actor=self.state.actor)):
+        if self._act("Cannot change the mode", lambda: set_single_user(ws, on, actor=self.state.actor)) is None:
             self.single_user.setChecked(not on)
 
 

@@ -171,9 +171,15 @@ class ValidatePage(LazyReloadingPage):
         self.pdp_chart = Chart("Partial dependence")
         pl.addWidget(self.pdp_chart, 1)
         self.tabs.addTab(pdp, "Partial dependence")
-        self.coefficients = make_table(["Term", "Estimate", "Std. error", "p-value", "Odds ratio",
-                                        "Odds ratio per SD"])
-        self.tabs.addTab(self.coefficients, "Coefficients")
+        coefficients = QWidget()
+        kl = QVBoxLayout(coefficients)
+        kl.setContentsMargins(0, 4, 0, 0)
+        self.coefficient_note = QLabel()
+        self.coefficient_note.setWordWrap(True)
+        kl.addWidget(self.coefficient_note)
+        self.coefficients = make_table([], name="coefficients")
+        kl.addWidget(self.coefficients, 1)
+        self.tabs.addTab(coefficients, "Coefficients")
         card_tab = QWidget()
         kl = QVBoxLayout(card_tab)
         kl.setContentsMargins(0, 4, 0, 0)
@@ -190,6 +196,17 @@ class ValidatePage(LazyReloadingPage):
         self.card = QTextBrowser()
         kl.addWidget(self.card, 1)
         self.tabs.addTab(card_tab, "Model card")
+        self.curve_class = QComboBox()  # multiclass: whose one-against-the-rest curves show
+        self.curve_class.setToolTip("Multiclass models: the class whose curves (against all the others) are drawn")
+        self.curve_class.currentIndexChanged.connect(lambda _i: self._draw_class_curves())
+        corner = QWidget()
+        cl2 = QHBoxLayout(corner)
+        cl2.setContentsMargins(0, 0, 4, 0)
+        cl2.addWidget(QLabel("Class:"))
+        cl2.addWidget(self.curve_class)
+        self.tabs.setCornerWidget(corner)
+        corner.setVisible(False)
+        self.tabs.currentChanged.connect(lambda _i: self._show_class_choice())
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(1, 1)
         layout = QVBoxLayout(self.body)
@@ -357,6 +374,7 @@ class ValidatePage(LazyReloadingPage):
             chart.reset("")
         self.pdp_feature.clear()
         self.card.clear()
+        self.tabs.cornerWidget().setVisible(False)
 
     def show_result(self, shown: ShownValidation) -> None:
         self.ensure_built()
@@ -419,9 +437,9 @@ class ValidatePage(LazyReloadingPage):
         self.pdp_feature.blockSignals(False)
         self._draw_pdp()
         coefs = (card.coefficients if card is not None else None) or []
-        fill_table(self.coefficients, [[c.get("name") or c.get("term", ""), c.get("estimate"), c.get("std_error"),
-                                        numbers.p_value(c.get("p_value")), c.get("odds_ratio"),
-                                        c.get("odds_ratio_per_sd")] for c in coefs])
+        self._fill_coefficients(coefs)
+        if card is not None and card.coefficient_notes:  # which rows the table was fitted on, first
+            self.coefficient_note.setText(" ".join([*card.coefficient_notes, self.coefficient_note.text()]).strip())
         self.tabs.setTabEnabled(6, bool(coefs))
         self.card.setMarkdown(shown.markdown)
         self.purpose.setText(card.purpose if card is not None else "")
@@ -441,6 +459,31 @@ class ValidatePage(LazyReloadingPage):
         if done["changed"]:
             self.state.models_changed.emit(key[1])  # re-read: the card shows the purpose
 
+    def _fill_coefficients(self, rows: list[dict[str, Any]]) -> None:
+        """Estimate, standard error, 95% interval and p-value per term; for logistic
+        models the odds ratio and its interval too (exp of the interval's bounds)."""
+        by_class = any("class" in r for r in rows)
+        odds = any("odds_ratio" in r for r in rows)
+        headers = (["Class"] if by_class else []) + ["Term", "Estimate", "Std. error", "95% CI low",
+                                                     "95% CI high", "p-value"]
+        headers += ["Odds ratio", "OR 95% CI low", "OR 95% CI high", "Odds ratio per SD"] if odds else []
+        self.coefficients.setColumnCount(len(headers))
+        self.coefficients.setHorizontalHeaderLabels(headers)
+        fill_table(self.coefficients, [
+            ([str(r["class"])] if by_class else []) + [r.get("name", ""), r.get("estimate"), r.get("std_error"),
+                                                      r.get("ci_low"), r.get("ci_high"), numbers.p_value(r.get("p_value"))]
+            + ([r.get("odds_ratio"), r.get("odds_ratio_ci_low"), r.get("odds_ratio_ci_high"),
+                r.get("odds_ratio_per_sd")] if odds else [])
+            for r in rows])
+        kind = {"t": "t distribution", "z": "normal (Wald) distribution"}.get(
+            next((r.get("statistic_kind") for r in rows), None), "")
+        note = f"95% intervals from the {kind}." if kind else ""
+        if odds:
+            reference = next((r.get("reference_class") for r in rows), None)
+            note += (f" Estimates are changes in the log-odds of each class against {reference!s}; an odds "
+                     "ratio is exp(estimate), its interval exp of the interval's bounds (1 means no effect).")
+        self.coefficient_note.setText(note.strip())
+
     def _show_stage(self, mv: Any) -> None:
         from ...core.lifecycle import ALLOWED
 
@@ -452,25 +495,24 @@ class ValidatePage(LazyReloadingPage):
     def ask_stage(self, stage: str) -> None:
         """Ask for the comment (and an override reason where the rules need one), then move."""
         from ...core.lifecycle import needs_baseline_override
-        from ..stage_dialog import ask_stage_change
+        from ..stage_dialog import ask_stage_change, draft_comment
 
         ref = self.model_combo.currentData()
         if not ref:
             return
-        answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref))
+        answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref),
+                                  draft=draft_comment(self.state, ref, stage))
         if answer is not None:
             self.set_stage(stage, comment=answer[0], override=answer[1])
 
-    def set_stage(self, stage: str, *, comment: str = "", override: Optional[str] = None) -> None:
-        from ...core.lifecycle import change_stage
+    def set_stage(self, stage: str, *, comment: str = "", override: Optional[str] = None) -> bool:
+        from ..stage_dialog import change_stage_with_help
 
-        ws, ref = self.state.workspace, self.model_combo.currentData()
-        try:
-            change_stage(ws, ref, stage, actor=self.state.actor, comment=comment, override_reason=override)
-        except Exception as exc:
-            show_error(self, f"Cannot move {ref} to {stage}", exc)
-            return
-        self.state.models_changed.emit(ref)  # this page re-reads: the stage, and the card's approvals
+        ref = self.model_combo.currentData()
+        # this page re-reads on models_changed: the stage, and the card's approvals
+        return change_stage_with_help(self, self.state, ref, stage, comment=comment, override=override,
+                                      on_done=lambda: self.state.models_changed.emit(ref),
+                                      ask_again=lambda: self.ask_stage(stage))
 
     def _draw_pdp(self) -> None:
         if self.result is None or not self.pdp_feature.count():
@@ -491,6 +533,7 @@ class ValidatePage(LazyReloadingPage):
 
     def _draw_curves(self, r: Any) -> None:
         c = r.curves or {}
+        by_class = (c.get("by_class") or []) if r.task == "multiclass" else []
         if r.task == "regression":
             rv = c.get("residuals_vs_fitted") or {}
             self.chart_a.scatter(rv.get("fitted", []), rv.get("residual", []), title="Residuals against fitted",
@@ -503,15 +546,48 @@ class ValidatePage(LazyReloadingPage):
             h = c.get("residual_histogram") or {}
             self.chart_c.histogram(h.get("edges", []), h.get("counts", []), title="Residuals", x_label="residual")
             return
-        curves = c if r.task == "binary" else ((c.get("by_class") or [{}])[0])
+        self.curve_class.blockSignals(True)
+        chosen = self.curve_class.currentText()
+        self.curve_class.clear()
+        for entry in by_class:
+            self.curve_class.addItem(str(entry.get("class")))
+        self.curve_class.setCurrentIndex(max(self.curve_class.findText(chosen), 0))
+        self.curve_class.blockSignals(False)
+        self._show_class_choice()
+        self._draw_class_curves()
+
+    def _show_class_choice(self) -> None:
+        """The class choice shows beside the tabs it applies to (curves, calibration), for
+        a multiclass model only."""
+        curves_tab = self.tabs.currentIndex() in (0, 1)
+        multiclass = self.result is not None and self.result.report.task == "multiclass"
+        self.tabs.cornerWidget().setVisible(curves_tab and multiclass and self.curve_class.count() > 1)
+
+    def _draw_class_curves(self) -> None:
+        """ROC, precision–recall and calibration of a binary model, or of the chosen class
+        of a multiclass one against all the others."""
+        if self.result is None:
+            return
+        r = self.result.report
+        c = r.curves or {}
+        if r.task == "regression":
+            return
+        if r.task == "binary":
+            curves = c
+        else:
+            by_class = c.get("by_class") or [{}]
+            curves = by_class[min(max(self.curve_class.currentIndex(), 0), len(by_class) - 1)]
+            for chart in (self.chart_a, self.chart_b, self.chart_c):
+                chart.reset("")  # a class without a curve must not show another's
         roc, pr, cal = curves.get("roc"), curves.get("pr"), curves.get("calibration")
-        suffix = "" if r.task == "binary" else f" ({curves.get('class')} against the rest)"
+        # short titles: the charts are narrow, and the class choice beside the tabs names the class
+        suffix = "" if r.task == "binary" else f": {curves.get('class')} vs rest"
         if roc:
-            self.chart_a.scatter(roc["fpr"], roc["tpr"], title="ROC curve" + suffix,
+            self.chart_a.scatter(roc["fpr"], roc["tpr"], title=("ROC" if suffix else "ROC curve") + suffix,
                                  x_label="false positive rate", y_label="true positive rate", line=(0, 0, 1, 1),
                                  connect=True)
         if pr:
-            self.chart_b.scatter(pr["recall"], pr["precision"], title="Precision–recall" + suffix,
+            self.chart_b.scatter(pr["recall"], pr["precision"], title=("PR" if suffix else "Precision–recall") + suffix,
                                  x_label="recall", y_label="precision", connect=True)
         if cal:
             self.chart_c.scatter(cal["mean_predicted"], cal["observed"], title="Calibration" + suffix,

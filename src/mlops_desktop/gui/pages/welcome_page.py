@@ -265,9 +265,12 @@ class WelcomePage(QWidget):
                           create=True)
 
     def choose_folder(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose an empty folder for the new workspace")
-        if path:
-            self.create_workspace(Path(path))
+        """Ask where the new workspace goes (a folder and a new folder's name), then make it."""
+        from ..new_workspace_dialog import NewWorkspaceDialog
+
+        self.new_dialog = NewWorkspaceDialog(self)
+        self.new_dialog.accepted.connect(lambda d=self.new_dialog: self.create_workspace(d.path()))
+        self.new_dialog.open()
 
     def choose_existing(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a workspace folder")

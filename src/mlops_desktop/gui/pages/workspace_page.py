@@ -96,6 +96,7 @@ class WorkspacePage(ReloadingPage):
         state.workspace_changed.connect(self.mark_stale)
         state.datasets_changed.connect(lambda _id: self.mark_stale())
         state.models_changed.connect(lambda _ref: self.mark_stale())
+        state.actor_changed.connect(lambda _name: self.mark_stale())
         runner.job_ended.connect(lambda _job: self.mark_stale())  # a job may have written to the registry
         self.poll = QTimer(self)
         self.poll.setInterval(ACTIVITY_POLL_MS)
@@ -129,7 +130,7 @@ class WorkspacePage(ReloadingPage):
         self.stale = False
         self._shown_head = (self.state.generation, None)
         ws = self.state.workspace
-        self.user_label.setText(f"{self.state.actor}  (change in Settings)")
+        self.user_label.setText(f"{self.state.actor}  (change it from the status bar: “Acting as”)")
         self.recent.clear()
         for p in self.state.prefs.recent_workspaces:
             item = QListWidgetItem(p)
@@ -164,9 +165,12 @@ class WorkspacePage(ReloadingPage):
             show_error(self, "Cannot open the workspace", exc)
 
     def choose_new(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose an empty folder for the new workspace")
-        if path:
-            self._open(path, create=True)
+        """Ask where the new workspace goes (a folder and a new folder's name), then make it."""
+        from ..new_workspace_dialog import NewWorkspaceDialog
+
+        self.new_dialog = NewWorkspaceDialog(self)
+        self.new_dialog.accepted.connect(lambda d=self.new_dialog: self._open(str(d.path()), create=True))
+        self.new_dialog.open()
 
     def choose_open(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a workspace folder")
