@@ -19,6 +19,8 @@ import pandas as pd
 from mlops_model_support.labels import category_labels, class_label, numeric_values
 from mlops_model_support.spreadsheet import neutralise_cells
 
+from ..validate.threshold import decision_threshold
+
 if TYPE_CHECKING:
     from ..data.dataset import Dataset
     from ..registry.models import ModelVersion
@@ -114,17 +116,6 @@ def build_schema(mv: "ModelVersion", model: Any, train: pd.DataFrame, ds: "Datas
         "unseen_categories": "accepted: handled as at training time (grouped with rare or unknown "
                              "levels) and counted in the scoring summary",
     }
-
-
-def decision_threshold(report: dict[str, Any], classes: Optional[list[str]]) -> tuple[Optional[float], Optional[str]]:
-    """The decision threshold a validation report chose and its positive class, for a
-    binary classifier with ``classes`` (labels as text); (None, None) when there is none
-    (more classes, no threshold, or a validation of another labelling)."""
-    threshold = report.get("threshold") if classes and len(classes) == 2 else None
-    positive = report.get("positive_class") if threshold is not None else None
-    if positive is not None and str(positive) not in (classes or []):
-        return None, None
-    return (None if threshold is None else float(threshold)), (None if positive is None else str(positive))
 
 
 def input_file_options(ds: "Dataset") -> dict[str, str]:
