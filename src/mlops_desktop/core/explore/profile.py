@@ -362,13 +362,22 @@ def _enough_rows_per_category(prof: ColumnProfile, n: int) -> bool:
 def profile_dataset(ws: "Workspace", dataset_ref: str | int, *, target: Optional[str] = None,
                     progress: ProgressCallback = no_progress,
                     cancel: Optional[CancelToken] = None) -> Profile:
-    """Profile a registered dataset; the target defaults to the dataset's target column."""
+    """Profile a registered dataset; the target defaults to the dataset's target column. A
+    dataset larger than memory is profiled out of core (:mod:`.on_disk`)."""
+    from ..data.catalog import snapshot_path
+    from ..data.on_disk import OnDiskTable, too_large_for_memory
+
     ds = ws.dataset(dataset_ref)
-    table = ws.load_table(ds)
     target = target if target is not None else ds.target
     if target is not None:
         ds.column(target)  # a clear error for an unknown column
     info = {"id": ds.id, "name": ds.name, "fingerprint": ds.fingerprint, "source_path": ds.source_path}
-    return profile_table(table, kinds={c.name: c.kind for c in ds.columns},
-                         roles={c.name: c.role for c in ds.columns}, target=target, dataset=info,
+    kinds, roles = {c.name: c.kind for c in ds.columns}, {c.name: c.role for c in ds.columns}
+    if too_large_for_memory(ds.snapshot_bytes):
+        from .on_disk import profile_on_disk
+
+        table = OnDiskTable.open(snapshot_path(ws, ds), ws.snapshots_dir, fingerprint=ds.fingerprint)
+        return profile_on_disk(table, kinds=kinds, roles=roles, target=target, dataset=info,
+                               progress=progress, cancel=cancel)
+    return profile_table(ws.load_table(ds), kinds=kinds, roles=roles, target=target, dataset=info,
                          progress=progress, cancel=cancel)

@@ -137,10 +137,9 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
     """Compare one batch with the reference (see ``metrics`` for the measures and rules)."""
     started = time.perf_counter()
     t = (thresholds or Thresholds()).to_dict()
-    table = batch.table
-    if table.num_rows == 0:
+    if batch.rows == 0:
         raise DriftError(f"The batch {batch.label} has no rows.")
-    present = set(table.column_names)
+    present = set(batch.column_names)
     profiles = reference.profile.features
 
     def one(name: str) -> tuple[metrics.FeatureResult, Optional[dict[str, Any]]]:
@@ -151,15 +150,17 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
             return metrics.not_comparable(name, fp.kind, f"the batch has no column {name!r}",
                                           fp.distribution), None
         try:
-            current = columns.distribution(table.column(name), fp.kind)
+            current = batch.distribution(name, fp.kind)
         except metrics.NotComparable as exc:
             return metrics.not_comparable(name, fp.kind, str(exc), fp.distribution), None
         result = metrics.compare_feature(fp, current, t)
         return result, columns.overlay_chart(fp, current) if result.comparable else None
 
-    with ThreadPoolExecutor(max_workers=2) as pool:  # numpy and Arrow release the GIL
+    # numpy and Arrow release the GIL: the fingerprint is computed meanwhile. A batch on
+    # disk is counted by the engine one feature at a time (it uses every core for one).
+    with ThreadPoolExecutor(max_workers=2) as pool:
         fingerprint = pool.submit(batch.fingerprint)
-        done = list(pool.map(one, profiles))
+        done = list(pool.map(one, profiles) if batch.table is not None else map(one, profiles))
         batch_fingerprint = fingerprint.result()
     results = [r for r, _ in done]
     charts = {r.name: c for r, c in done if c is not None}
@@ -168,13 +169,13 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
     target = None
     if reference.target_profile is not None and reference.target in present:
         try:
-            target = metrics.compare_feature(reference.target_profile, columns.distribution(
-                table.column(reference.target), reference.target_profile.kind), t)
+            target = metrics.compare_feature(reference.target_profile, batch.distribution(
+                reference.target, reference.target_profile.kind), t)
         except metrics.NotComparable as exc:
             target = metrics.not_comparable(reference.target, reference.target_profile.kind, str(exc))
     verdict = metrics.dataset_verdict(results, t, importance=reference.importance, prediction=prediction)
-    extra = [c for c in table.column_names if c not in reference.kinds and c != reference.target]
-    comparison = metrics.Comparison(results, verdict, t, table.num_rows, prediction, extra)
+    extra = [c for c in batch.column_names if c not in reference.kinds and c != reference.target]
+    comparison = metrics.Comparison(results, verdict, t, batch.rows, prediction, extra)
     if reference.skipped:
         notes.append("Not compared: " + "; ".join(f"{k} ({v})" for k, v in reference.skipped.items()) + ".")
     if extra:
@@ -206,7 +207,9 @@ def _model_parts(reference: Reference, batch: Batch, t: dict[str, Any], notes: l
         return None, None, None, None
     from .estimated import estimate_batch, realized_batch, segment_values
 
-    frame = batch.table.to_pandas()
+    frame, sampled = batch.frame()
+    if sampled:
+        notes.append(sampled)
     scores, proba, why = score_batch(reference.model, frame, reference.model_features)
     pred_profile = reference.profile.predictions
     if scores is None:

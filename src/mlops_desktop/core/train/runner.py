@@ -255,7 +255,8 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                "classes": classes,
                "candidates": candidates, "baseline": result.baseline, "notes": notes,
                "segment_by": spec.segment_by, "segments": best.segments,
-               "model_parameters": best.model_params}
+               "model_parameters": best.model_params,
+               "sample": prep.sample.to_dict() if prep.sample is not None else None}
     if refit_of is not None:
         details["refit_of"] = refit_of
     if curves is not None:
@@ -267,6 +268,7 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                        "segment_by": spec.segment_by, "primary_metric": primary,
                        "dataset_id": prep.dataset.id, "dataset_fingerprint": prep.dataset.fingerprint,
                        "split": prep.split.to_dict(), "rows": prep.rows_summary(),
+                       "sample": prep.sample.to_dict() if prep.sample is not None else None,
                        "hyperparameters": best.params, "baseline": {"cv": baseline.cv,
                                                                     "holdout": baseline.holdout},
                        "terms": result.terms}

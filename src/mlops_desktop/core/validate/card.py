@@ -13,6 +13,7 @@ from typing import Any, Optional
 from .. import numbers
 from ..checks.result import json_safe
 from ..checks.runner import CHECK_NAMES
+from ..data.rows_sample import RowSample
 from .metrics import METRIC_INFO, label
 from .results import ValidationReport
 
@@ -158,6 +159,9 @@ def limitations_from_facts(card: ModelCard) -> list[str]:
     for w in card.accepted_warnings:
         out.append(f"Accepted warning of '{warning_name(w)}' by {w.get('accepted_by', '?')}: "
                    f"{w.get('reason', '')}")
+    sample = RowSample.from_dict((card.dataset or {}).get("sample"))
+    if sample is not None:
+        out.append(sample.note())
     dr = (card.dataset or {}).get("date_range")
     split = (card.dataset or {}).get("split") or {}
     if dr and dr.get("column") and split.get("kind") in ("random", "stratified") \
