@@ -20,7 +20,7 @@ from ..errors import DataImportError
 from ..regular_files import open_regular_file
 from .fingerprint import ColumnSource, fingerprint_columns
 from .on_disk import READ_ROWS, OnDiskTable
-from .types import DATE_PROBE, date_format, parse_dates
+from .types import DATE_PROBE, date_format, parse_dates, plain_column
 
 _FD_FOLDERS = ("/proc/self/fd", "/dev/fd")
 
@@ -73,19 +73,6 @@ def _is_text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
 
 
-def _plain(chunk: pa.Array) -> pa.Array:
-    """As ``types.normalise_table`` types a column, dates aside."""
-    t = chunk.type
-    if pa.types.is_dictionary(t):
-        chunk = chunk.cast(t.value_type)
-        t = chunk.type
-    if pa.types.is_decimal(t):
-        return chunk.cast(pa.float64())
-    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return chunk.cast(pa.string())
-    return chunk
-
-
 def _raw_chunks(table: OnDiskTable, name: str) -> Iterator[pa.Array]:
     for batch in table.batches([name], READ_ROWS):
         yield batch.column(0)
@@ -96,14 +83,14 @@ def _date_format_of(table: OnDiskTable, name: str) -> Optional[str]:
     every value reads with it (as the whole-file import decides)."""
     probe: list[str] = []
     for chunk in _raw_chunks(table, name):
-        probe += _plain(chunk).drop_null().slice(0, DATE_PROBE - len(probe)).to_pylist()
+        probe += plain_column(chunk).drop_null().slice(0, DATE_PROBE - len(probe)).to_pylist()
         if len(probe) >= DATE_PROBE:
             break
     fmt = date_format(probe)
     if fmt is None:
         return None
     for chunk in _raw_chunks(table, name):
-        if parse_dates(_plain(chunk), fmt) is None:
+        if parse_dates(plain_column(chunk), fmt) is None:
             return None
     return fmt
 
@@ -115,13 +102,13 @@ def _typed_type(table: OnDiskTable, name: str, t: pa.DataType, fmt: Optional[str
             return pa.float64()
         return pa.string() if _is_text(plain) else plain
     first = next(_raw_chunks(table, name))
-    return parse_dates(_plain(first), fmt).type
+    return parse_dates(plain_column(first), fmt).type
 
 
 def _chunks(table: OnDiskTable, name: str, fmt: Optional[str]):
     def chunks() -> Iterator[pa.Array]:
         for chunk in _raw_chunks(table, name):
-            chunk = _plain(chunk)
+            chunk = plain_column(chunk)
             yield parse_dates(chunk, fmt).combine_chunks() if fmt is not None else chunk
 
     return chunks

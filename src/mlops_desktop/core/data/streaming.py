@@ -26,7 +26,7 @@ from .engine import connect, parquet_source, quoted
 from .on_disk import OUT_OF_CORE_BYTES
 from .fingerprint import ColumnSource, TagTracker, fingerprint_columns
 from .readers import ImportOptions, _ProgressFile, _text_error, _tidy_column_names
-from .types import DATE_PROBE, TEXT_SAMPLE, ColumnFacts, column_kind, date_format, parse_dates
+from .types import DATE_PROBE, TEXT_SAMPLE, ColumnFacts, column_kind, date_format, parse_dates, plain_column
 
 #: files at least this large are streamed (smaller ones are read whole)
 STREAM_ABOVE_BYTES = OUT_OF_CORE_BYTES
@@ -346,19 +346,6 @@ def _write(path: Path, fmt: str, options: ImportOptions, tmp: Path, decisions: _
     return used, schema, rows, tally, tags.tags
 
 
-def _plain_column(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    """As ``normalise_table`` types a column, dates left to :func:`_typed`."""
-    t = col.type
-    if pa.types.is_dictionary(t):
-        col = col.cast(t.value_type)
-        t = col.type
-    if pa.types.is_decimal(t):
-        return col.cast(pa.float64())
-    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return col.cast(pa.string())
-    return col
-
-
 def _text_columns(table: pa.Table) -> list[str]:
     return [n for n, t in zip(table.column_names, table.schema.types)
             if pa.types.is_string(_plain_type(t)) or pa.types.is_large_string(_plain_type(t))
@@ -389,7 +376,7 @@ def _date_formats(held: list[pa.Table], decisions: _Decisions) -> dict[str, Opti
             continue
         probe: list[str] = []
         for t in held:
-            probe += _plain_column(t.column(name)).drop_null().slice(0, DATE_PROBE - len(probe)).to_pylist()
+            probe += plain_column(t.column(name)).drop_null().slice(0, DATE_PROBE - len(probe)).to_pylist()
             if len(probe) >= DATE_PROBE:
                 break
         out[name] = date_format(probe)
@@ -399,7 +386,7 @@ def _date_formats(held: list[pa.Table], decisions: _Decisions) -> dict[str, Opti
 def _typed(table: pa.Table, formats: dict[str, Optional[str]], decisions: _Decisions) -> pa.Table:
     columns = []
     for name, col in zip(table.column_names, table.columns):
-        col = _plain_column(col)
+        col = plain_column(col)
         fmt = formats.get(name)
         if fmt is not None:
             parsed = parse_dates(col, fmt)

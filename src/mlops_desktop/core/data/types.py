@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,21 +23,31 @@ class ColumnFacts:
     n_distinct: int
 
 
+def plain_column(col: Any) -> Any:
+    """A column (or one chunk of it) in its plain Arrow type, dates aside: dictionaries
+    decoded, decimals as floats, every kind of text as ``string``. The one rule the
+    whole-file import, the streamed import and the on-disk reader share."""
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col = col.cast(t.value_type)
+        t = col.type
+    if pa.types.is_decimal(t):
+        return col.cast(pa.float64())
+    if pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return col.cast(pa.string())
+    return col
+
+
 def normalise_table(table: pa.Table) -> pa.Table:
-    """Give every column a plain Arrow type: decode dictionaries, read decimals as
-    floats and ISO-looking or day-first/month-first date strings as timestamps."""
+    """Give every column a plain Arrow type (:func:`plain_column`) and read ISO-looking or
+    day-first/month-first date strings as timestamps."""
     columns = []
     for col in table.columns:
-        t = col.type
-        if pa.types.is_dictionary(t):
-            col = col.cast(t.value_type)
-            t = col.type
-        if pa.types.is_decimal(t):
-            col = col.cast(pa.float64())
-        elif pa.types.is_large_string(t) or pa.types.is_string_view(t) or pa.types.is_string(t):
+        col = plain_column(col)
+        if pa.types.is_string(col.type):
             # one inference for every format: pandas 3 writes Parquet text as large_string,
-            # a CSV reader gives string; both must reach the same date detection
-            col = _maybe_dates(col if pa.types.is_string(t) else col.cast(pa.string()))
+            # a CSV reader gives string; both reach the same date detection
+            col = _maybe_dates(col)
         columns.append(col)
     return pa.table(columns, names=table.column_names)
 
