@@ -32,6 +32,22 @@ def window(qtbot, tmp_path: Path):
     win.state.close()
 
 
+@pytest.fixture(autouse=True)
+def _no_closed_charts_left(qapp):
+    """After each test, delete the charts a test made on their own and closed: pyqtgraph
+    drops a closed chart's plot but the widget lives on as a hidden top-level window,
+    which later tests' palette changes and window scans would reach."""
+    yield
+    import pyqtgraph as pg
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, pg.GraphicsView) and widget.parentWidget() is None and not widget.isVisible():
+            widget.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 def screenshot(widget, name: str) -> Path:
     """Save what the widget shows, for a person to look at."""
     from PySide6.QtWidgets import QApplication

@@ -40,8 +40,10 @@ def apply_palette(view: pg.PlotWidget, legend: Optional[pg.LegendItem] = None,
     """Colour a plot's background, axes, title and legend from the palette of ``source``
     (the widget that received the palette change; the plot itself by default)."""
     bg, fg = chart_colours(source or view)
-    view.setBackground(bg)
     item = view.getPlotItem()
+    if item is None:  # a closed chart (pyqtgraph drops its plot on close): nothing to colour
+        return bg, fg
+    view.setBackground(bg)
     for name in ("left", "bottom", "top", "right"):
         axis = item.getAxis(name)
         axis.setPen(fg)
