@@ -10,7 +10,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import pyarrow as pa
 
@@ -66,14 +66,46 @@ def import_dataset(ws: "Workspace", path: Path | str, options: Optional[ImportOp
     steps.start("read", f"Reading {path.name}")
     result = read_table(path, options, progress=lambda f, m: steps.within(f or 0.0), cancel=cancel)
     table = normalise_table(result.table)
+    recorded_options = dict(result.options)
+    given = sorted(k for k in options_dict(options) if k != "format")
+    if given:
+        recorded_options["chosen_by_user"] = given
+    entry = Entry("dataset.imported",
+                  lambda unique: f"Imported {path.name} as {unique!r} ({table.num_rows:,} rows, "
+                                 f"{table.num_columns} columns)",
+                  {"source_path": str(path), "format": result.format, "options": recorded_options})
+    return register_table(ws, table, source_path=str(path), source_format=result.format,
+                          options=recorded_options, name=name or result.suggested_name, actor=actor,
+                          steps=steps, entry=entry, started=started)
 
+
+@dataclass
+class Entry:
+    """How a new dataset is recorded: its audit action, the entry's summary (given the
+    dataset's final name) and details, and what is written with it in the same
+    transaction (``also(registry, dataset_id)``)."""
+
+    action: str
+    summary: Callable[[str], str]
+    details: dict[str, Any]
+    also: Optional[Callable[[Any, int], None]] = None
+
+
+def register_table(ws: "Workspace", table: pa.Table, *, source_path: str, source_format: str,
+                   options: dict[str, Any], name: str, actor: str, steps: Steps, entry: Entry,
+                   columns_for: Callable[[pa.Table], list[Column]] = build_columns,
+                   started: Optional[float] = None) -> ImportResult:
+    """Register a table as a dataset: its column types, fingerprint and snapshot, its
+    record and ``entry``. ``steps`` has the parts "types", "fingerprint" and "register".
+    Either everything is recorded or, on any error or cancel, nothing is."""
+    started = time.perf_counter() if started is None else started
     # The snapshot is written on a second thread while this one infers the column
     # types and computes the fingerprint: both mostly run outside the GIL.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as pool:
         future = pool.submit(_write_snapshot, table, ws.snapshots_dir)
         try:
             steps.start("types", "Inferring column types")
-            columns = build_columns(table)
+            columns = columns_for(table)
             steps.start("fingerprint", "Computing the fingerprint")
             n_cols = max(table.num_columns, 1)
             fp = fingerprint(table, on_column=lambda i: steps.within((i + 1) / n_cols))
@@ -86,14 +118,10 @@ def import_dataset(ws: "Workspace", path: Path | str, options: Optional[ImportOp
     wrote_snapshot = False
     try:
         steps.start("register", "Registering the dataset")
-        wrote_snapshot = _place_snapshot(ws, tmp, snapshot_sha, snapshot_rel, snapshot_path)
-        recorded_options = dict(result.options)
-        given = sorted(k for k in options_dict(options) if k != "format")
-        if given:
-            recorded_options["chosen_by_user"] = given
-        dataset_id, same = _register(ws, path, result.format, recorded_options, table, columns, fp,
+        wrote_snapshot, snapshot_sha = _place_snapshot(ws, tmp, snapshot_sha, snapshot_rel, snapshot_path)
+        dataset_id, same = _register(ws, source_path, source_format, options, table, columns, fp,
                                      snapshot_rel, snapshot_sha, snapshot_path.stat().st_size,
-                                     name or result.suggested_name, actor, steps)
+                                     name, actor, steps, entry)
     except BaseException:
         tmp.unlink(missing_ok=True)
         if wrote_snapshot and dataset_rows.snapshot_sha256_for(ws.registry, snapshot_rel) is None:
@@ -125,20 +153,21 @@ def _discard(future: "Future[tuple[Path, str]]") -> None:
     tmp.unlink(missing_ok=True)
 
 
-def _place_snapshot(ws: "Workspace", tmp: Path, sha: str, rel: str, path: Path) -> bool:
+def _place_snapshot(ws: "Workspace", tmp: Path, sha: str, rel: str, path: Path) -> tuple[bool, str]:
     """Give the snapshot its final name, or keep an intact earlier snapshot of the same
-    data. Returns whether this import published a new file."""
+    data. Returns whether this import published a new file, and the SHA-256 of the file
+    kept (the earlier one's: the same data may be written with other column types)."""
     recorded = dataset_rows.snapshot_sha256_for(ws.registry, rel)
     if recorded is not None and path.is_file() and sha256_file(path) == recorded:
         tmp.unlink(missing_ok=True)
-        return False
+        return False, recorded
     publish(tmp, path)
-    return True
+    return True, sha
 
 
-def _register(ws: "Workspace", path: Path, fmt: str, options: dict[str, Any], table: pa.Table,
+def _register(ws: "Workspace", source_path: str, fmt: str, options: dict[str, Any], table: pa.Table,
               columns: list[Column], fp: str, snapshot_rel: str, snapshot_sha: str,
-              snapshot_bytes: int, name: str, actor: str, steps: Steps) -> tuple[int, list[int]]:
+              snapshot_bytes: int, name: str, actor: str, steps: Steps, entry: Entry) -> tuple[int, list[int]]:
     reg = ws.registry
     with reg.transaction():
         steps.check()  # the last moment a cancel is honoured: after this, it is done
@@ -150,16 +179,15 @@ def _register(ws: "Workspace", path: Path, fmt: str, options: dict[str, Any], ta
             unique = f"{name} ({n})"
             n += 1
         dataset_id = dataset_rows.insert(
-            reg, name=unique, source_path=str(path), source_format=fmt, options=options,
+            reg, name=unique, source_path=source_path, source_format=fmt, options=options,
             n_rows=table.num_rows, fingerprint=fp, snapshot=snapshot_rel,
             snapshot_sha256=snapshot_sha, snapshot_bytes=snapshot_bytes, created_by=actor,
             created_at=utc_now(), columns=columns)
-        audit.append(reg, actor=actor, action="dataset.imported", entity_type="dataset",
-                     entity_id=dataset_id,
-                     summary=f"Imported {path.name} as {unique!r} ({table.num_rows:,} rows, "
-                             f"{table.num_columns} columns)",
-                     details={"source_path": str(path), "format": fmt, "options": options,
-                              "rows": table.num_rows, "columns": table.num_columns,
+        if entry.also is not None:
+            entry.also(reg, dataset_id)
+        audit.append(reg, actor=actor, action=entry.action, entity_type="dataset",
+                     entity_id=dataset_id, summary=entry.summary(unique),
+                     details={**entry.details, "rows": table.num_rows, "columns": table.num_columns,
                               "fingerprint": fp, "snapshot_sha256": snapshot_sha,
                               "same_data_as": same,
                               "columns_sha256": dataset_rows.columns_digest(

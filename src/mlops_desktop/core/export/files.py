@@ -28,6 +28,8 @@ LIBRARY = {
     "performance.py": "estimated performance from calibrated probabilities (no labels needed)",
     "monitoring.py": "the monitoring summary of a scoring run (--monitor-out)",
     "labels.py": "category labels and numbers as the model reads them",
+    "recipe.py": "the recipe's steps, applied to raw rows before the model (its filters: the model's scope)",
+    "expressions.py": "the recipe's expressions, read as data by a whitelist and evaluated on columns",
     "text_files.py": "how a CSV file is read, as the app's importer reads it",
     "spreadsheet.py": "text cells made safe to open in a spreadsheet (the rejects file)",
     "mlflow_model.py": "the loader MLflow calls",

@@ -137,9 +137,12 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
     """Compare one batch with the reference (see ``metrics`` for the measures and rules)."""
     started = time.perf_counter()
     t = (thresholds or Thresholds()).to_dict()
-    table = batch.table
-    if table.num_rows == 0:
+    if batch.rows == 0:
         raise DriftError(f"The batch {batch.label} has no rows.")
+    scope_note = ""
+    if reference.recipe is not None:
+        batch, scope_note = _prepared(reference, batch)
+    table = batch.table
     present = set(table.column_names)
     profiles = reference.profile.features
 
@@ -163,7 +166,7 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
         batch_fingerprint = fingerprint.result()
     results = [r for r, _ in done]
     charts = {r.name: c for r, c in done if c is not None}
-    notes = []
+    notes = [scope_note] if scope_note else []
     prediction, labelled, estimated, realized = _model_parts(reference, batch, t, notes, results)
     target = None
     if reference.target_profile is not None and reference.target in present:
@@ -194,6 +197,27 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
     if reference.model is not None and estimated is None:
         report.performance_note = reference.calibration_note
     return report
+
+
+def _prepared(reference: Reference, batch: Batch) -> tuple[Batch, str]:
+    """A raw batch through the recipe of the version's training data: the rows in the
+    model's scope (compared) and a note on those outside it. The batch keeps its own
+    fingerprint (labels are joined to the batch as it was read)."""
+    from ..prepare import PrepareError
+    from ..prepare.apply import frame_to_table
+    from ..prepare.scope import rows_for_model
+
+    what = f"the batch {batch.label}"
+    try:
+        scoped = rows_for_model(reference.recipe, batch.table.to_pandas(), what)
+    except PrepareError as exc:
+        raise DriftError(str(exc)) from None
+    if not len(scoped.frame):
+        raise DriftError(f"No row of {what} is in the model's scope ({', '.join(scoped.scope)}); "
+                         f"{scoped.outside:,} rows lie outside it.")
+    source = dict(batch.source, rows_out_of_scope=scoped.outside) if scoped.outside else batch.source
+    prepared = Batch(batch.label, frame_to_table(scoped.frame.reset_index(drop=True)), source, batch.fingerprint())
+    return prepared, scoped.note(what)
 
 
 def _model_parts(reference: Reference, batch: Batch, t: dict[str, Any], notes: list[str],

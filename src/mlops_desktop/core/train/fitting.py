@@ -101,7 +101,8 @@ def _template(prep: PreparedData, family: Family) -> Any:
     reference = (reference_levels(prep.X_train, categorical)
                  if family.style == LINEAR and categorical else None)
     return build_pipeline(family, prep.choice.numeric, categorical, seed=spec.seed,
-                          robust=spec.robust_errors, options=spec.preprocessing, reference=reference)
+                          robust=spec.robust_errors, options=spec.preprocessing, reference=reference,
+                          ordered=prep.orders)
 
 
 def _final_fit(template: Any, family: Family, params: dict[str, Any], X: pd.DataFrame,

@@ -53,6 +53,27 @@ def _baseline(task: str, X: Any, y: Any) -> Any:
     return model.fit(X, y)
 
 
+def _rows_for(ws: "Workspace", mv: Any, ds: Any) -> Any:
+    """The rows of ``ds`` as the version's model takes them: as they are when ``ds`` went
+    through the same preparation as the training data; raw data through the model's
+    recipe, rows outside its scope left out (as the exported package rejects them)."""
+    from ..prepare import PrepareError, derivation, model_recipe, same_preparation
+    from ..prepare.scope import rows_for_model
+
+    frame = ws.load_table(ds).to_pandas()
+    found = model_recipe(ws, mv)
+    if found is None or same_preparation(ws, ds, mv):
+        return frame
+    if derivation(ws, ds).prepared:
+        raise InvalidChoiceError(f"Dataset {ds.name!r} was prepared with another recipe than {mv.ref}'s training "
+                                 "data: validate on its raw data (the import it was prepared from), which the "
+                                 "model's recipe prepares, or on data prepared with the same recipe.")
+    try:
+        return rows_for_model(found, frame, f"dataset {ds.name!r}").frame
+    except PrepareError as exc:
+        raise InvalidChoiceError(str(exc)) from None
+
+
 def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = None,
                      cost_fp: Optional[float] = None, cost_fn: Optional[float] = None,
                      subgroups: Sequence[str] = (), actor: str, n_bootstrap: int = 1000,
@@ -68,7 +89,7 @@ def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = N
     train_df, holdout_df = load_split(ws, mv.run_id)
     if data is not None:
         ds = ws.dataset(data)
-        holdout_df = ws.load_table(ds).to_pandas()
+        holdout_df = _rows_for(ws, mv, ds)
         where = f"dataset {ds.id} ({ds.name}, fingerprint {ds.fingerprint[:12]})"
     elif len(holdout_df) == 0:
         raise InvalidChoiceError(f"{mv.ref} was trained on every row (no holdout): its validation "
