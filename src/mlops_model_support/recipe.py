@@ -52,6 +52,8 @@ MAX_VALUES = 10_000
 CAST_TYPES = ("number", "category", "text", "date", "boolean")
 #: the word for a missing value in recodes and replacements
 MISSING = expressions.MISSING
+#: what every reason a row is out of a model's scope says (see :meth:`Filter.reasons`)
+SCOPE = "the model was trained on"
 TRUE_WORDS = frozenset({"true", "t", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "f", "no", "n", "0"})
 
@@ -200,7 +202,7 @@ class Filter(Step):
         outside = np.flatnonzero(~keep)
         if not len(outside):
             return out
-        scope = f"the model was trained on {self.in_words()}"
+        scope = f"{SCOPE} {self.in_words()}"
         simple = _simple_comparison(self.expression)
         if simple is None:
             out[outside] = f"outside the model's scope: {scope}"
@@ -227,6 +229,11 @@ class Filter(Step):
 _SYMBOLS = {"<=": "≤", "<": "<", ">=": "≥", ">": ">", "==": "=", "!=": "≠"}
 _OPS = {"LtE": "<=", "Lt": "<", "GtE": ">=", "Gt": ">", "Eq": "==", "NotEq": "!="}
 _MIRROR = {"<=": ">=", "<": ">", ">=": "<=", ">": "<", "==": "==", "!=": "!="}
+
+
+def out_of_scope(reason: str) -> bool:
+    """Whether a reject's reason is a scope rule's (a filter of the training data's recipe)."""
+    return f": {SCOPE} " in reason
 
 
 def _simple_comparison(expr: Expression) -> Optional[tuple[str, str, Any]]:
@@ -363,17 +370,24 @@ class Recode(Step):
 
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, Change]:
         _need(frame, self.reads(), self)
-        labels = pd.Series(category_labels(frame[self.column]), dtype=object)
-        # each distinct value is looked up once; rows take their value's result
-        codes, uniques = pd.factorize(labels, use_na_sentinel=True)
+        codes, labels = distinct_labels(frame[self.column])
         mapping = dict(self.values)
-        new_uniques = np.array([mapping.get(u, u) for u in uniques] + [mapping.get(None, None)],
-                               dtype=object)
-        result = new_uniques[np.where(codes < 0, len(uniques), codes)]
-        changed = ~_same(result, labels.to_numpy(dtype=object))
+        # each distinct value is looked up once; rows take their value's result (last: missing)
+        new = np.array([mapping.get(v, v) for v in labels] + [mapping.get(None, None)], dtype=object)
+        old = np.array(labels + [None], dtype=object)
+        changed = ~_same(new, old)
+        rows = np.where(codes < 0, len(labels), codes)
         out = frame.copy(deep=False)
-        out[self.column] = pd.Series(result, index=frame.index, dtype=object)
-        return out, Change(cells=int(changed.sum()))
+        out[self.column] = pd.Series(new[rows], index=frame.index, dtype=object)
+        return out, Change(cells=int(np.bincount(rows, minlength=len(new))[changed].sum()))
+
+
+def distinct_labels(values: pd.Series) -> tuple[np.ndarray, list[Optional[str]]]:
+    """Each row's code (-1: missing) and the label of each distinct value (the labels a
+    model reads, see ``labels``), each distinct value labelled once."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    labels = [None if isinstance(v, float) else v for v in category_labels(pd.Series(uniques, dtype=object))]
+    return codes, labels
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -412,11 +426,16 @@ class Order(Step):
 
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, Change]:
         _need(frame, self.reads(), self)
-        labels = pd.Series(category_labels(frame[self.column]), dtype=object).dropna()
-        counts = labels.value_counts()
-        outside = [v for v in counts.index if v not in set(self.levels)]
+        codes, labels = distinct_labels(frame[self.column])
+        levels = set(self.levels)
+        outside = sorted({v for v in labels if v is not None and v not in levels})
         if outside:
-            shown = ", ".join(f"{_value(v)} ({int(counts[v]):,} rows)" for v in outside[:5])
+            counts = np.bincount(codes[codes >= 0], minlength=len(labels))
+            rows = dict.fromkeys(outside, 0)
+            for v, n in zip(labels, counts):
+                if v in rows:
+                    rows[v] += int(n)
+            shown = ", ".join(f"{_value(v)} ({rows[v]:,} rows)" for v in outside[:5])
             raise RecipeError(f"{self.column} has values the order does not place: {shown}. Recode them "
                               f"first, or add them to the order.")
         return frame, Change(note="order")

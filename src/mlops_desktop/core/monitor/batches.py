@@ -67,9 +67,16 @@ def batch_from_file(path: Path | str, options: Optional["ImportOptions"] = None,
 
 
 def batch_from_dataset(ws: "Workspace", ref: str | int, *, label: Optional[str] = None) -> Batch:
+    """A registered dataset as a batch; a prepared one says by which recipe (the whole way
+    from its import), so a model trained on data prepared the same way takes it as it is."""
+    from ..prepare import derivation
+
     ds = ws.dataset(ref)
-    return Batch(label or f"dataset {ds.name}", ws.load_table(ds),
-                 {"type": "dataset", "dataset_id": ds.id, "name": ds.name}, ds.fingerprint)
+    source = {"type": "dataset", "dataset_id": ds.id, "name": ds.name}
+    way = derivation(ws, ds)
+    if way.prepared:
+        source["recipe_sha256"] = way.recipe.sha256
+    return Batch(label or f"dataset {ds.name}", ws.load_table(ds), source, ds.fingerprint)
 
 
 def batch_from_frame(df: "pd.DataFrame", *, label: str) -> Batch:

@@ -205,10 +205,12 @@ def _prepared(reference: Reference, batch: Batch) -> tuple[Batch, str]:
     fingerprint (labels are joined to the batch as it was read)."""
     from ..prepare import PrepareError
     from ..prepare.apply import frame_to_table
-    from ..prepare.scope import rows_for_model
+    from ..prepare.scope import needs_recipe, rows_for_model
 
     what = f"the batch {batch.label}"
     try:
+        if not needs_recipe(reference.recipe, batch.source.get("recipe_sha256"), what):
+            return batch, ""
         scoped = rows_for_model(reference.recipe, batch.table.to_pandas(), what)
     except PrepareError as exc:
         raise DriftError(str(exc)) from None

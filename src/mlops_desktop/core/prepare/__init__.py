@@ -18,7 +18,7 @@ from mlops_model_support.recipe import Recipe, RecipeError
 from .apply import (PrepareResult, RecipePreview, StepPreview, effect_in_words, prepare_dataset, preview_recipe,
                     preview_sample)
 from .derivation import (DatasetRecipe, Derivation, ModelRecipe, column_orders, derivation, model_recipe,
-                         recipe_of, same_preparation)
+                         recipe_of)
 from .errors import PrepareError
 from .suggest import Suggestion, merge_rare, suggest
 
@@ -26,7 +26,7 @@ __all__ = ["DatasetRecipe", "Derivation", "ModelRecipe", "PrepareError", "Prepar
            "RecipePreview", "StepPreview", "Suggestion", "column_orders", "derivation", "effect_in_words",
            "merge_rare",
            "model_recipe", "prepare_dataset", "preview_recipe", "preview_sample", "read_recipe",
-           "recipe_from_words", "recipe_of", "same_preparation", "suggest"]
+           "recipe_from_words", "recipe_of", "suggest"]
 
 
 def read_recipe(path: Path | str) -> Recipe:

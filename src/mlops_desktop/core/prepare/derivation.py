@@ -170,12 +170,3 @@ def model_inputs(mv: "ModelVersion") -> list[str]:
     """The columns a version's model reads: its features and its segment column."""
     segment = (mv.details or {}).get("segment_by") if isinstance(mv.details, dict) else None
     return list(dict.fromkeys([*mv.features, *([segment] if segment else [])]))
-
-
-def same_preparation(ws: "Workspace", ds: "Dataset", mv: "ModelVersion") -> bool:
-    """Whether ``ds`` went through the very steps ``mv``'s training data went through
-    since their imports (then it is fed to the model as it is)."""
-    from ..train import run
-
-    trained = derivation(ws, ws.dataset(run(ws, mv.run_id).dataset_id))
-    return derivation(ws, ds).recipe.sha256 == trained.recipe.sha256

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,20 @@ class ScopedRows:
         return (f"{numbers.count(self.outside)} row{'s' if self.outside != 1 else ''} of {what} lie outside the "
                 f"model's scope ({', '.join(self.scope)}) and {'were' if self.outside != 1 else 'was'} left out, "
                 f"as the exported package rejects them: {common}.")
+
+
+def needs_recipe(found: ModelRecipe, prepared_by: Optional[str], what: str) -> bool:
+    """Whether rows go through the model's recipe: raw rows do; rows of a dataset prepared
+    by the very recipe of the training data (``prepared_by``: its whole recipe's SHA-256)
+    do not; rows prepared by another recipe are refused (a second recipe on top of the
+    first would prepare them twice)."""
+    if prepared_by is None:
+        return True
+    if prepared_by == found.whole.sha256:
+        return False
+    raise PrepareError(f"{what[:1].upper()}{what[1:]} was prepared with another recipe than the model's training "
+                       "data: use its raw data (the import it was prepared from), which the model's recipe "
+                       "prepares, or data prepared with the same recipe.")
 
 
 def rows_for_model(found: ModelRecipe, frame: pd.DataFrame, what: str = "the data") -> ScopedRows:

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Optional, Sequence
 from .. import numbers
 from .card import (MONITORING_HEAD, NO_CHECK_RESULTS, ODDS_HEAD, ModelCard, approval_rows,
                    calibration_sentence, data_period, few, metric_rows, monitoring_rows, odds_cells,
-                   segment_rows, training_in_words, warning_figures, warning_name)
+                   preparation_lines, segment_rows, training_in_words, warning_figures, warning_name)
 from .metrics import label
 
 
@@ -58,6 +58,9 @@ def model_card_markdown(card: ModelCard) -> str:
     lines += ["## Data", ""]
     lines += _table(["dataset", "id", "fingerprint", "rows", "period"],
                     [[ds.get("name"), ds.get("id"), ds.get("fingerprint"), ds.get("rows"), data_period(card)]])
+    made = preparation_lines(card)
+    if made:
+        lines += [made[0], "", *made[1:], ""]
     lines += ["## Target and features", "", f"Target: **{card.target}** ({card.task}).", "",
               f"Features ({len(card.features)}): " + (", ".join(card.features) or "—"), ""]
     lines += ["## Training", ""]

@@ -57,19 +57,19 @@ def _rows_for(ws: "Workspace", mv: Any, ds: Any) -> Any:
     """The rows of ``ds`` as the version's model takes them: as they are when ``ds`` went
     through the same preparation as the training data; raw data through the model's
     recipe, rows outside its scope left out (as the exported package rejects them)."""
-    from ..prepare import PrepareError, derivation, model_recipe, same_preparation
-    from ..prepare.scope import rows_for_model
+    from ..prepare import PrepareError, derivation, model_recipe
+    from ..prepare.scope import needs_recipe, rows_for_model
 
     frame = ws.load_table(ds).to_pandas()
     found = model_recipe(ws, mv)
-    if found is None or same_preparation(ws, ds, mv):
+    if found is None:
         return frame
-    if derivation(ws, ds).prepared:
-        raise InvalidChoiceError(f"Dataset {ds.name!r} was prepared with another recipe than {mv.ref}'s training "
-                                 "data: validate on its raw data (the import it was prepared from), which the "
-                                 "model's recipe prepares, or on data prepared with the same recipe.")
+    way = derivation(ws, ds)
+    what = f"dataset {ds.name!r}"
     try:
-        return rows_for_model(found, frame, f"dataset {ds.name!r}").frame
+        if not needs_recipe(found, way.recipe.sha256 if way.prepared else None, what):
+            return frame
+        return rows_for_model(found, frame, what).frame
     except PrepareError as exc:
         raise InvalidChoiceError(str(exc)) from None
 
@@ -169,13 +169,29 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
         created_by=mv.created_by, created_at=mv.created_at,
         dataset={"id": ds.id, "name": ds.name, "fingerprint": ds.fingerprint, "rows": ds.n_rows,
                  "date_range": date_range,
-                 "split": mv.details.get("split") if isinstance(mv.details, dict) else None},
+                 "split": mv.details.get("split") if isinstance(mv.details, dict) else None,
+                 "preparation": _preparation(ws, ds, mv)},
         target=mv.target, task=mv.task, features=mv.features, training_spec=r.spec,
         accepted_warnings=accepted, validation=validation, coefficients=coefficients,
         coefficient_notes=notes, fit_warning=warning, approvals=approvals, override=override,
         segments=({"column": mv.details.get("segment_by"), "segments": mv.details.get("segments")}
                   if isinstance(mv.details, dict) and mv.details.get("segment_by") else None),
         monitoring=_monitoring(ws, mv, calibration, monitoring_history))
+
+
+def _preparation(ws: "Workspace", ds: Any, mv: Any) -> Optional[dict[str, Any]]:
+    """How the version's training data was prepared (see ``ModelCard.dataset``)."""
+    from ..prepare import PrepareError, derivation, model_recipe
+
+    try:
+        way = derivation(ws, ds)
+        if not way.prepared:
+            return None
+        found = model_recipe(ws, mv)
+    except PrepareError as exc:
+        return {"refused": str(exc)}
+    return {"from": way.root.name, "steps": way.recipe.describe(), "scope": found.scope() if found else [],
+            "training_only": found.training_only if found else []}
 
 
 #: the newest monitored batches a model card lists
