@@ -53,4 +53,7 @@ def check_dataset(ws: "Workspace", dataset_ref: str | int, target: Optional[str]
         from .history import save_check_run
 
         save_check_run(ws, ds.id, report, actor=actor)
+    from ..prepare.suggest import attach_steps
+
+    attach_steps(ws, ds.id, report, target_values=df[target])
     return attach_acceptances(report, accepted_warnings(ws, ds.id, target))

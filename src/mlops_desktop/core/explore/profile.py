@@ -369,6 +369,63 @@ def profile_dataset(ws: "Workspace", dataset_ref: str | int, *, target: Optional
     if target is not None:
         ds.column(target)  # a clear error for an unknown column
     info = {"id": ds.id, "name": ds.name, "fingerprint": ds.fingerprint, "source_path": ds.source_path}
-    return profile_table(table, kinds={c.name: c.kind for c in ds.columns},
-                         roles={c.name: c.role for c in ds.columns}, target=target, dataset=info,
-                         progress=progress, cancel=cancel)
+    profile = profile_table(table, kinds={c.name: c.kind for c in ds.columns},
+                            roles={c.name: c.role for c in ds.columns}, target=target, dataset=info,
+                            progress=progress, cancel=cancel)
+    _with_recipe(ws, ds, table, profile)
+    return profile
+
+
+def _with_recipe(ws: "Workspace", ds: Any, table: pa.Table, profile: Profile) -> None:
+    """What a recipe adds to a dataset's profile: ordered columns' charts in their order
+    (and the order in their statistics), and for each alert a step that addresses it."""
+    from ..prepare import PrepareError, column_orders, suggest
+
+    try:
+        orders = column_orders(ws, ds)
+    except PrepareError as exc:
+        orders = {}
+        profile.notes.append(str(exc))
+    for col in profile.columns:
+        levels = orders.get(col.name)
+        if levels:
+            col.stats["order"] = list(levels)
+            col.chart = _ordered_bars(table.column(col.name), levels)
+    for relation in (profile.target or {}).get("relations", []):
+        levels = orders.get(relation["column"])
+        if levels and relation.get("chart"):
+            relation["chart"] = in_order(relation["chart"], levels)
+    for alert in profile.alerts:
+        name = alert.columns[0] if alert.columns else None
+        col = next((c for c in profile.columns if c.name == name), None)
+        values = table.column(name).to_pandas() if alert.kind == "high_cardinality" and name else None
+        found = suggest(alert, col, values)
+        if found:
+            alert.suggested_step = found[0].text
+
+
+def _ordered_bars(col: pa.ChunkedArray, levels: list[str]) -> dict[str, Any]:
+    """Every level of an ordered column with its rows, in the declared order."""
+    import pandas as pd
+    from mlops_model_support.labels import category_labels
+
+    counts = pd.Series(category_labels(col.to_pandas()), dtype=object).value_counts()
+    shown = [int(counts.get(level, 0)) for level in levels]
+    other = int(sum(counts.values) - sum(shown))
+    return {"kind": "bars", "labels": list(levels), "counts": shown, "other": other, "ordered": True}
+
+
+def in_order(chart: dict[str, Any], levels: list[str]) -> dict[str, Any]:
+    """A chart by category with its categories in ``levels``' order (others after them);
+    every list (and every series) that runs along the categories is put in that order."""
+    labels = list(chart.get("labels") or [])
+    rank = {level: i for i, level in enumerate(levels)}
+    order = sorted(range(len(labels)), key=lambda i: (rank.get(labels[i], len(levels)), i))
+    out = dict(chart)
+    for key, value in chart.items():
+        if isinstance(value, list) and len(value) == len(labels):
+            out[key] = [value[i] for i in order]
+        elif isinstance(value, dict) and all(isinstance(v, list) and len(v) == len(labels) for v in value.values()):
+            out[key] = {k: [v[i] for i in order] for k, v in value.items()}
+    out["ordered"] = True
+    return out

@@ -1,4 +1,4 @@
-"""Steps that address Explore's alerts, the way Check offers remedies: a 0 standing in
+"""Steps that address Explore's alerts and act on the checks' advice: a 0 standing in
 for a missing measurement becomes missing, values far beyond the rest (typos) become
 missing, rare categories are merged, numbers read as text are cast, duplicates and
 columns that cannot help are dropped, a skewed measure gets its logarithm."""
@@ -13,8 +13,10 @@ import pandas as pd
 from mlops_model_support.recipe import Cast, Derive, Drop, DropDuplicates, Recode, Replace, Step
 
 if TYPE_CHECKING:
+    from ..checks.result import CheckReport, CheckResult
     from ..explore.alerts import Alert
     from ..explore.columns import ColumnProfile
+    from ..workspace import Workspace
 
 #: categories with fewer rows than this are merged (the models' own rare-level rule)
 RARE_ROWS = 10
@@ -58,7 +60,10 @@ def _number(value: float) -> str:
 
 def suggest(alert: "Alert", profile: Optional["ColumnProfile"] = None,
             values: Optional[pd.Series] = None) -> list[Suggestion]:
-    """The steps that address ``alert`` (none for an alert no step fixes). ``profile``:
+    """The steps that address ``alert`` (none for an alert no step fixes): zeros in a
+    positive measure and typos become missing, rare categories (of a column with too many)
+    merge, numbers read as text are cast, duplicates and useless columns are dropped, a
+    positive skewed measure gets its logarithm. ``profile``:
     the column's statistics; ``values``: the column itself (to find rare categories)."""
     kind = alert.kind
     column = alert.columns[0] if alert.columns else None
@@ -92,13 +97,59 @@ def suggest(alert: "Alert", profile: Optional["ColumnProfile"] = None,
         return [Suggestion(Drop((column,)), f"{column} cannot help a model: it is dropped.")]
     if kind == "skew" and column and profile is not None:
         low = profile.stats.get("min")
-        if low is not None and low > 0:
-            return [Suggestion(Derive(f"log_{column}" if column.isidentifier() else f"log {column}",
-                                      f"log({name})"), f"The logarithm of {column} is far less skewed.")]
-        if low is not None and low >= 0:
-            return [Suggestion(Derive(f"log1p_{column}" if column.isidentifier() else f"log1p {column}",
-                                      f"log1p({name})"), f"log(1 + {column}) is far less skewed.")]
+        if low is not None and low > 0:  # zeros or negatives: no logarithm is offered
+            return [_logarithm(column, f"The logarithm of {column} is far less skewed.")]
     return []
+
+
+def _logarithm(column: str, why: str) -> Suggestion:
+    name = _name(column)
+    return Suggestion(Derive(f"log_{column}" if column.isidentifier() else f"log {column}", f"log({name})"), why)
+
+
+def for_check(check: "CheckResult", target: str, target_min: Optional[float]) -> list[Suggestion]:
+    """The steps that act on a check's own advice (none when it passed or no step does):
+    rare levels of a feature merged into "Other" (two or more of them: one alone would
+    only be renamed), features the model cannot tell apart from others dropped, and a
+    strictly positive target's logarithm for skewed or uneven residuals (``target_min``:
+    the target's smallest value; trained on, the new column is the target to choose)."""
+    from ..checks import categories, collinearity, regression
+    from ..checks.result import OK
+
+    if check.verdict == OK:
+        return []
+    figures = check.figures or {}
+    if check.id == categories.ID:
+        out = []
+        for entry in figures.get("features") or []:
+            rare = sorted(str(r["level"]) for r in entry.get("rare_levels") or [])
+            if len(rare) >= 2:
+                out.append(Suggestion(Recode(entry["feature"], tuple((v, OTHER) for v in rare)),
+                                      f"The {len(rare)} rare levels of {entry['feature']} are merged into {OTHER}."))
+        return out
+    if check.id == collinearity.ID and figures.get("aliased"):
+        aliased = tuple(dict.fromkeys(str(a["feature"]) for a in figures["aliased"]))
+        return [Suggestion(Drop(aliased), f"{', '.join(aliased)} duplicate other features: dropped.")]
+    if check.id in (regression.NORM_ID, regression.HET_ID) and target_min is not None and target_min > 0:
+        return [_logarithm(target, f"On the log scale the residuals of {target} are often closer to normal "
+                                   f"and even; train on the new column as the target.")]
+    return []
+
+
+def attach_steps(ws: "Workspace", dataset_id: int, report: "CheckReport",
+                 target_values: Optional[pd.Series] = None) -> "CheckReport":
+    """Each check's :func:`for_check` steps, in words, on ``report`` (the target's values
+    read from the dataset unless given: only its smallest value is needed)."""
+    if target_values is None and any(c.verdict != "ok" for c in report.checks):
+        ds = ws.dataset(dataset_id)
+        target_values = ws.load_table(ds, [report.target]).to_pandas()[report.target]
+    low = None
+    if target_values is not None and pd.api.types.is_numeric_dtype(target_values) \
+            and not pd.api.types.is_bool_dtype(target_values) and target_values.notna().any():
+        low = float(target_values.min())
+    for check in report.checks:
+        check.suggested_steps = [s.text for s in for_check(check, report.target, low)]
+    return report
 
 
 def merge_rare(column: str, values: pd.Series, min_rows: int = RARE_ROWS) -> Optional[Recode]:
