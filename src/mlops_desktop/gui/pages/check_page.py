@@ -128,6 +128,16 @@ class CheckPage(LazyPage):
         self.detail.setTextFormat(Qt.TextFormat.RichText)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         rl.addWidget(self.detail)
+        steps_row = QHBoxLayout()
+        self.step_note = QLabel()
+        self.step_note.setWordWrap(True)
+        self.step_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.step_button = QPushButton("Add to the recipe")
+        self.step_button.setToolTip("Add these steps to the dataset's recipe (Data page, Prepare tab)")
+        self.step_button.clicked.connect(self.add_suggested_steps)
+        steps_row.addWidget(self.step_note, 1)
+        steps_row.addWidget(self.step_button)
+        rl.addLayout(steps_row)
         self.rows_table = make_table([], name="rows-to-look-at")
         self.rows_table.setMaximumHeight(125)
         self.rows_table.cellClicked.connect(lambda r, _c: self.show_row(self.rows_table.item(r, 0).data(RAW_ROLE) - 1))
@@ -311,6 +321,7 @@ class CheckPage(LazyPage):
         self.row_detail.setText("")
         self.accepted_label.setText("")
         self.accept_button.setEnabled(False)
+        self._offer_steps(None)
         self.chart.reset("")
 
     def show_check(self, row: int) -> None:
@@ -338,6 +349,7 @@ class CheckPage(LazyPage):
         self.row_detail.setText("Click a row above, or a point of the chart, to see the row's values."
                                 if rows else "")
         self.draw_chart(c.chart)
+        self._offer_steps(c)
         if c.accepted:
             a = c.accepted
             self.accepted_label.setText(f"Accepted by {a['accepted_by']} on {a['accepted_at'][:10]}: "
@@ -345,6 +357,21 @@ class CheckPage(LazyPage):
         else:
             self.accepted_label.setText("")
         self.accept_button.setEnabled(c.verdict in ("warning", "problem"))
+
+    def _offer_steps(self, check: Any) -> None:
+        """The recipe steps that act on the check's advice, offered as Explore offers its alerts'."""
+        steps = list(check.suggested_steps) if check is not None else []
+        self.step_note.setText("Steps that act on it: " + "; ".join(steps) if steps else "")
+        self.step_note.setVisible(bool(steps))
+        self.step_button.setVisible(bool(steps))
+
+    def add_suggested_steps(self) -> None:
+        """The selected check's steps added to its dataset's recipe (the Data page shows it)."""
+        row, key = self.table.currentRow(), self.selection.key
+        if self.report is None or key is None or not 0 <= row < len(self.report.checks):
+            return
+        for words in self.report.checks[row].suggested_steps:
+            self.state.step_suggested.emit(key[1], words)
 
     def draw_chart(self, chart: Optional[dict[str, Any]]) -> None:
         """The check's chart, or none at all (no empty axes) for a check without one."""
