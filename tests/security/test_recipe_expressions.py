@@ -207,3 +207,48 @@ def test_a_hostile_recipe_in_a_restored_backup_is_refused_and_never_run(tmp_path
             with pytest.raises(MlopsError, match="recipe of dataset 'prepared' is refused"):
                 use()
     assert not marker.exists()
+
+
+def test_a_hostile_recipe_in_an_exported_package_is_refused_and_never_run(tmp_path: Path):
+    """IT receives a package whose recipe.json someone replaced (and schema.json's and the
+    manifest's SHA-256 with it): score.py, the drift check and the self-test refuse to load the model with
+    the reason; nothing the recipe asks for happens."""
+    import hashlib
+    import subprocess
+    import sys
+
+    from diamonds import write
+    from test_export_fixtures import approve
+
+    from mlops_desktop.core.export import export_version
+    from mlops_desktop.core.prepare import prepare_dataset, recipe_from_words
+    from mlops_desktop.core.train import TrainSpec, train
+    from mlops_desktop.core.workspace import Workspace
+
+    marker = tmp_path / "MARKER"
+    raw = write(tmp_path / "diamonds.csv", n=400)
+    with Workspace.create(tmp_path / "ws", actor="ann") as ws:
+        ws.import_file(raw, name="diamonds", actor="ann")
+        prepare_dataset(ws, "diamonds", recipe_from_words(["replace x == 0 with missing", "filter carat <= 2.5"]),
+                        name="ready", actor="ann")
+        done = train(ws, TrainSpec(dataset="ready", target="price", features=["carat", "x", "depth"],
+                                   models=["tree"], model_name="price"), actor="ann")
+        approve(ws, f"price:{done.version}")
+        package = export_version(ws, f"price:{done.version}", tmp_path / "pkg", actor="carl").path
+    hostile = json.dumps({"type": "mlops-desktop recipe", "format": 1, "steps": [
+        {"step": "replace", "column": "x", "condition": f"__import__('os').system('touch {marker}')"},
+        {"step": "filter", "condition": f"open('{marker}', 'w')"}]}, sort_keys=True, separators=(",", ":"))
+    schema = json.loads((package / "schema.json").read_text(encoding="utf-8"))
+    schema["recipe"]["sha256"] = hashlib.sha256(hostile.encode()).hexdigest()
+    manifest = json.loads((package / "manifest.json").read_text(encoding="utf-8"))
+    for name, data in (("recipe.json", hostile.encode()), ("schema.json", json.dumps(schema).encode())):
+        (package / name).write_bytes(data)  # with the manifest's sums to match: the checks pass
+        manifest["files"][name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    (package / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    for args in ([str(raw), "-o", str(tmp_path / "out.csv")], ["--drift", str(raw)], ["--self-test"]):
+        run = subprocess.run([sys.executable, str(package / "score.py"), *args], capture_output=True, text=True,
+                             cwd=tmp_path, timeout=300)
+        assert run.returncode == 3, (args, run.stderr)  # tampered: nothing scored
+        assert "recipe (recipe.json) cannot be used" in run.stderr and "attribute access" in run.stderr, run.stderr
+        assert "Traceback" not in run.stderr
+    assert not marker.exists() and not (tmp_path / "out.csv").exists()
