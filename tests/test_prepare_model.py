@@ -237,3 +237,38 @@ def test_labels_joined_later_are_matched_to_the_rows_in_scope(setup, tmp_path):
     joined = record_labels(ws, ref, report.id, tmp_path / "labels.csv", "id", actor="ann")
     assert joined.counts.matched == 1200 - outside and joined.counts.unknown_ids == outside
     assert any(f"{outside} rows of the batch tonight.csv lie outside the model's scope" in n for n in joined.notes)
+
+
+SPARK_EXECUTOR = """
+import importlib.util, json, sys
+import pandas as pd
+spec = importlib.util.spec_from_file_location("spark_score", sys.argv[1])
+job = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(job)
+package = job._package_from(job._package_bytes())  # what each executor unpacks and loads
+raw = pd.read_csv(sys.argv[2], dtype=str)  # Spark reads a CSV's columns as text
+names = [c["name"] for c in json.load(open(sys.argv[3]))["raw_inputs"]]
+package.score_frame(raw[names]).to_csv(sys.argv[4], index=False)
+"""
+
+
+def test_the_spark_job_applies_the_recipe_on_each_executor(setup, tmp_path):
+    """pyspark is not installed here: the function each executor runs on its batch of raw
+    rows (the package unpacked from the broadcast bytes) is run on the whole raw file as
+    Spark reads it, and gives score.py's predictions and reasons row for row."""
+    _, _, raw, _, package, _ = setup
+    script = tmp_path / "executor.py"
+    script.write_text(SPARK_EXECUTOR)
+    done = subprocess.run([sys.executable, str(script), str(package / "spark_score.py"), str(raw),
+                           str(package / "schema.json"), str(tmp_path / "spark.csv")],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    spark = pd.read_csv(tmp_path / "spark.csv")
+    assert _score_py(package, raw, "-o", tmp_path / "out.csv", cwd=tmp_path).returncode == 0
+    scored = pd.read_csv(tmp_path / "out.csv")
+    rejects = pd.read_csv(tmp_path / "out.rejects.csv")
+    assert len(spark) == 3000
+    kept = spark.reject_reason.isna()
+    assert list(np.flatnonzero(kept) + 1) == list(scored.input_row)
+    assert np.allclose(spark.prediction[kept], scored.prediction, rtol=0, atol=1e-12)
+    assert list(spark.reject_reason[~kept]) == list(rejects.reason)
