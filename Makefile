@@ -42,6 +42,7 @@ run: install
 	$(VENV)/bin/mlops-desktop
 
 test: install-test
+	$(PY) -m ruff check --quiet src tests bench
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -102,7 +102,7 @@ def main() -> int:
         print(f"  {label:<40} {ms:7.1f} ms   ({ms / TARGET_MS:.2f}× the 200 ms target)")
     window.close()
     state.close()
-    del window
+    window.deleteLater()  # gone with the next processEvents
     app.processEvents()
     return 0
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 import statsmodels.api as sm
 
 from mlops_desktop.core.checks import run_checks

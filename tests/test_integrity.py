@@ -196,7 +196,7 @@ def test_an_entry_inserted_in_the_middle_is_named(ws_copy):
     forged = entry_hash(seq, before["at"], "mallory", "model.stage_changed", "model_version", "1",
                         "mass:1 approved", "{}", before["hash"])
     _sql(ws_copy, f"UPDATE audit_log SET seq = seq + 1000 WHERE seq >= {seq}",
-         f"UPDATE audit_log SET seq = seq - 999 WHERE seq >= 1000",
+         "UPDATE audit_log SET seq = seq - 999 WHERE seq >= 1000",
          ("INSERT INTO audit_log (seq, at, actor, action, entity_type, entity_id, summary, details,"
           " prev_hash, hash) VALUES (?, ?, 'mallory', 'model.stage_changed', 'model_version', '1',"
           " 'mass:1 approved', '{}', ?, ?)", (seq, before["at"], before["hash"], forged)))

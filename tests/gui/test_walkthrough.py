@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 
-import pandas as pd
 from PySide6.QtCore import Qt
 
 from .conftest import message_boxes, screenshot, wait_jobs

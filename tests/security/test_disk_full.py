@@ -10,7 +10,6 @@ made the tests are skipped."""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

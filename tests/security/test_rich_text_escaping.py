@@ -45,7 +45,7 @@ def approved(window, penguins_csv):  # noqa: F811
 
 
 def test_an_approvers_comment_shows_as_text_on_the_export_page(approved):
-    window = approved
+    window = approved  # noqa: F811 (the approved main window)
     window.go_to("Export")
     page = window.page("Export")
     assert "<img" not in page.summary.text() and "&lt;img src=x" in page.summary.text()
@@ -54,7 +54,7 @@ def test_an_approvers_comment_shows_as_text_on_the_export_page(approved):
 
 
 def test_descriptions_tags_and_comments_show_as_text_on_the_registry_page(approved, qtbot):
-    window = approved
+    window = approved  # noqa: F811 (the approved main window)
     window.go_to("Registry")
     page = window.page("Registry")
     page.select_ref("mass:1", force=True)

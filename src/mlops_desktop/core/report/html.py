@@ -179,7 +179,7 @@ def _rows_to_look_at(check: Any) -> str:
     if not rows:
         return ""
     body = "".join("<tr>" + "".join(f"<td class='num'>{_num(v)}</td>" for v in r) + "</tr>" for r in rows)
-    return (f"<p>The rows to look at (numbered from 1, as on the Data page):</p><table><tr>"
+    return ("<p>The rows to look at (numbered from 1, as on the Data page):</p><table><tr>"
             + "".join(f"<th>{escape(h)}</th>" for h in head) + f"</tr>{body}</table>")
 
 

@@ -8,7 +8,7 @@ may start a tag, an entity or a link: see :func:`inert`.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Sequence
 
 from .. import numbers
 from .card import (MONITORING_HEAD, NO_CHECK_RESULTS, ODDS_HEAD, ModelCard, approval_rows,
