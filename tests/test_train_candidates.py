@@ -57,7 +57,7 @@ def test_what_cannot_be_registered_is_refused_with_the_reason(ws):
                                 model_name="species"), actor="ann")
     other = next(c for c in first.candidates if c["family"] != first.chosen)
     before = len(runs(ws))
-    with pytest.raises(InvalidChoiceError, match=f"registered already, as species:1"):
+    with pytest.raises(InvalidChoiceError, match="registered already, as species:1"):
         register_candidate(ws, first.run_id, first.chosen, actor="bob")
     with pytest.raises(InvalidChoiceError, match="has no candidate 'hgb'; its candidates are"):
         register_candidate(ws, first.run_id, "hgb", actor="bob")

@@ -4,7 +4,7 @@ keeps the comment and offers the window's ways out (issue 20, desktop habits).""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QInputDialog
 
 from .conftest import message_boxes, screenshot
 

@@ -4,7 +4,6 @@ desktop habits)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
