@@ -105,6 +105,11 @@ def test_a_recipe_is_built_in_words_previewed_undone_and_applied(diamonds_window
     page.tabs.setCurrentIndex(2)
     history = [page.history.item(r, 2).text() for r in range(page.history.rowCount())]
     assert any("Prepared 'diamonds ready' from 'diamonds'" in h for h in history)
+    details = {page.details_form.itemAt(r, page.details_form.ItemRole.LabelRole).widget().text():
+               page.details_form.itemAt(r, page.details_form.ItemRole.FieldRole).widget().text()
+               for r in range(page.details_form.rowCount())}
+    assert details["Prepared from:"] == "diamonds (dataset 1)"
+    assert details["Recipe (9 steps):"].splitlines() == [f"{i}. {s}" for i, s in enumerate(RECIPE, start=1)]
     screenshot(window, "prepare_applied")
     page.tabs.setCurrentWidget(panel)
 

@@ -233,7 +233,7 @@ class DataPage(QWidget):
             form.removeRow(0)
         options = ", ".join(f"{k} = {v!r}" for k, v in ds.options.items())
         rows = [("Dataset id", str(ds.id)), ("Source file", ds.source_path),
-                ("Format", ds.source_format), ("Import options", options),
+                *self._made_from(ds, options),
                 ("Rows × columns", f"{ds.n_rows:,} × {ds.n_columns}"),
                 ("Fingerprint (SHA-256)", ds.fingerprint),
                 ("Snapshot", f"{ds.snapshot} ({ds.snapshot_bytes / 1e6:.2f} MB)"),
@@ -242,6 +242,7 @@ class DataPage(QWidget):
                 ("Models trained on it", self._used_by(ds))]
         for label, value in rows:
             field = QLabel(value)
+            field.setTextFormat(Qt.TextFormat.PlainText)  # names, paths and steps as typed
             field.setWordWrap(True)
             field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addRow(f"{label}:", field)
@@ -330,6 +331,24 @@ class DataPage(QWidget):
         return RecordedChange(f"{name}: {column} {what}", self.state, self,
                               forward=lambda: update(column, *new), backward=backward,
                               after=lambda: self.refresh(dataset_id))
+
+    def _made_from(self, ds: Any, options: str) -> list[tuple[str, str]]:
+        """How the dataset was made: its format and import options, or the dataset it was
+        prepared from and the recipe's steps."""
+        from ...core.prepare import PrepareError, recipe_of
+
+        if ds.source_format != "recipe":
+            return [("Format", ds.source_format), ("Import options", options)]
+        try:
+            own = recipe_of(self.state.workspace, ds)
+        except PrepareError as exc:
+            return [("Prepared from", str(exc))]
+        if own is None:
+            return [("Format", ds.source_format), ("Import options", options)]
+        steps = own.recipe.describe()
+        return [("Prepared from", f"{own.parent.name} (dataset {own.parent.id})"),
+                (f"Recipe ({len(steps)} step{'s' if len(steps) != 1 else ''})",
+                 "\n".join(f"{i}. {step}" for i, step in enumerate(steps, start=1)))]
 
     def suggest_step(self, dataset_id: int, words: str) -> None:
         """A step offered elsewhere (an Explore alert's): the dataset selected, the Prepare
