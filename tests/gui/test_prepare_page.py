@@ -145,10 +145,10 @@ def test_explore_offers_the_step_that_addresses_an_alert(diamonds_window, qtbot)
     row = next(i for i, a in enumerate(explore.profile.alerts) if a.kind == "zeros_in_positive")
     explore.alerts.setCurrentCell(row, 2)
     alert = explore.profile.alerts[row]
-    assert explore.step_button.isEnabled()
-    assert explore.step_note.text() == f"A step that addresses it: replace {alert.columns[0]} == 0 with missing"
+    assert explore.step_offer.button.isEnabled()
+    assert explore.step_offer.note.text() == f"A step that addresses it: replace {alert.columns[0]} == 0 with missing"
     screenshot(window, "explore_offers_a_step")
-    explore.step_button.click()
+    explore.step_offer.button.click()
     page, panel = window.page("Data"), window.page("Data").prepare_panel
     assert window.current_page() is page and page.tabs.currentWidget() is panel
     assert panel.recipe.describe() == [f"replace {alert.columns[0]} == 0 with missing"]
@@ -189,14 +189,14 @@ def test_the_check_page_offers_the_steps_that_act_on_its_advice(diamonds_window,
     qtbot.waitUntil(lambda: check.report is not None, timeout=30_000)
     row = next(i for i, c in enumerate(check.report.checks) if c.id == "rare_categories")
     check.table.setCurrentCell(row, 0)
-    assert check.step_button.isVisible()
-    assert check.step_note.text() == "Steps that act on it: recode cut: Goood -> Other, Premum -> Other"
+    assert check.step_offer.isVisible()
+    assert check.step_offer.note.text() == "Steps that act on it: recode cut: Goood -> Other, Premum -> Other"
     screenshot(window, "check_offers_a_step")
     ok = next(i for i, c in enumerate(check.report.checks) if c.verdict == "ok")
     check.table.setCurrentCell(ok, 0)
-    assert not check.step_button.isVisible()
+    assert not check.step_offer.isVisible()
     check.table.setCurrentCell(row, 0)
-    check.step_button.click()
+    check.step_offer.button.click()
     page, panel = window.page("Data"), window.page("Data").prepare_panel
     assert window.current_page() is page and page.tabs.currentWidget() is panel
     assert panel.recipe.describe() == ["recode cut: Goood -> Other, Premum -> Other"]

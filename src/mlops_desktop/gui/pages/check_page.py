@@ -128,16 +128,10 @@ class CheckPage(LazyPage):
         self.detail.setTextFormat(Qt.TextFormat.RichText)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         rl.addWidget(self.detail)
-        steps_row = QHBoxLayout()
-        self.step_note = QLabel()
-        self.step_note.setWordWrap(True)
-        self.step_note.setTextFormat(Qt.TextFormat.PlainText)
-        self.step_button = QPushButton("Add to the recipe")
-        self.step_button.setToolTip("Add these steps to the dataset's recipe (Data page, Prepare tab)")
-        self.step_button.clicked.connect(self.add_suggested_steps)
-        steps_row.addWidget(self.step_note, 1)
-        steps_row.addWidget(self.step_button)
-        rl.addLayout(steps_row)
+        from .prepare_panel import StepOffer
+
+        self.step_offer = StepOffer(self.state, "Steps that act on it")
+        rl.addWidget(self.step_offer)
         self.rows_table = make_table([], name="rows-to-look-at")
         self.rows_table.setMaximumHeight(125)
         self.rows_table.cellClicked.connect(lambda r, _c: self.show_row(self.rows_table.item(r, 0).data(RAW_ROLE) - 1))
@@ -360,18 +354,9 @@ class CheckPage(LazyPage):
 
     def _offer_steps(self, check: Any) -> None:
         """The recipe steps that act on the check's advice, offered as Explore offers its alerts'."""
-        steps = list(check.suggested_steps) if check is not None else []
-        self.step_note.setText("Steps that act on it: " + "; ".join(steps) if steps else "")
-        self.step_note.setVisible(bool(steps))
-        self.step_button.setVisible(bool(steps))
-
-    def add_suggested_steps(self) -> None:
-        """The selected check's steps added to its dataset's recipe (the Data page shows it)."""
-        row, key = self.table.currentRow(), self.selection.key
-        if self.report is None or key is None or not 0 <= row < len(self.report.checks):
-            return
-        for words in self.report.checks[row].suggested_steps:
-            self.state.step_suggested.emit(key[1], words)
+        key = self.selection.key
+        self.step_offer.offer(key[1] if key is not None and check is not None else None,
+                              check.suggested_steps if check is not None else [])
 
     def draw_chart(self, chart: Optional[dict[str, Any]]) -> None:
         """The check's chart, or none at all (no empty axes) for a check without one."""

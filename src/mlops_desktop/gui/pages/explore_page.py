@@ -102,16 +102,11 @@ class ExplorePage(LazyPage):
         al = QVBoxLayout(alerts)
         al.setContentsMargins(0, 0, 0, 0)
         al.addWidget(self.alerts, 1)
-        offer = QHBoxLayout()
-        self.step_note = QLabel()
-        self.step_note.setWordWrap(True)
-        self.step_note.setTextFormat(Qt.TextFormat.PlainText)
-        self.step_button = QPushButton("Add to the recipe")
-        self.step_button.setToolTip("Add this step to the dataset's recipe (Data page, Prepare tab)")
-        self.step_button.clicked.connect(self.add_suggested_step)
-        offer.addWidget(self.step_note, 1)
-        offer.addWidget(self.step_button)
-        al.addLayout(offer)
+        from .prepare_panel import StepOffer
+
+        self.step_offer = StepOffer(self.state, "A step that addresses it",
+                                    "Select an alert: where a recipe step addresses it, it is offered here.")
+        al.addWidget(self.step_offer)
         self.tabs.addTab(alerts, "Alerts")
 
         detail = QWidget()
@@ -277,18 +272,11 @@ class ExplorePage(LazyPage):
             self.tabs.setCurrentIndex(1)
 
     def _offer_step(self, row: int) -> None:
-        """The selected alert's remedy, as a recipe step to add (as Check offers remedies)."""
+        """The selected alert's remedy, as a recipe step to add (as Check offers its steps)."""
         alerts = self.profile.alerts if self.profile is not None else []
         step = alerts[row].suggested_step if 0 <= row < len(alerts) else None
-        self.step_button.setEnabled(step is not None)
-        self.step_note.setText(f"A step that addresses it: {step}" if step else
-                               "Select an alert: where a recipe step addresses it, it is offered here.")
-
-    def add_suggested_step(self) -> None:
-        row = self.alerts.currentRow()
-        alerts = self.profile.alerts if self.profile is not None else []
-        if 0 <= row < len(alerts) and alerts[row].suggested_step and self.picker.dataset_id() is not None:
-            self.state.step_suggested.emit(self.picker.dataset_id(), alerts[row].suggested_step)
+        self.step_offer.offer(self.profile.dataset.get("id") if self.profile is not None else None,
+                              [step] if step else [])
 
     def _alert_clicked(self, row: int, _col: int) -> None:
         if row >= len(self.profile.alerts):

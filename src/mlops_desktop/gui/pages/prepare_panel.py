@@ -34,6 +34,43 @@ TEMPLATES = [("Filter rows", "filter COLUMN > 0"), ("Derive a column", "derive n
              ("Drop columns", "drop COLUMN"), ("Drop duplicate rows", "drop duplicates")]
 
 
+class StepOffer(QWidget):
+    """A row offering recipe steps (an Explore alert's, a check's) with "Add to the
+    recipe", which sends them to the dataset's recipe on the Data page's Prepare tab.
+    ``lead`` starts the sentence naming the steps; without ``empty``, the row hides when
+    there is nothing to offer, with it the row says ``empty`` and the button is greyed."""
+
+    def __init__(self, state: AppState, lead: str, empty: str = "", parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self.state, self.lead, self.empty = state, lead, empty
+        self.dataset_id: Optional[int] = None
+        self.steps: list[str] = []
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setTextFormat(Qt.TextFormat.PlainText)
+        self.button = QPushButton("Add to the recipe")
+        self.button.setToolTip("Add to the dataset's recipe (Data page, Prepare tab), where you see what "
+                               "it changes before you apply it")
+        self.button.clicked.connect(self.add)
+        row.addWidget(self.note, 1)
+        row.addWidget(self.button)
+        self.offer(None, [])
+
+    def offer(self, dataset_id: Optional[int], steps: list[str]) -> None:
+        """Offer ``steps`` (in words) for the dataset ``dataset_id``; none: nothing offered."""
+        self.dataset_id = dataset_id
+        self.steps = list(steps) if dataset_id is not None else []
+        self.note.setText(f"{self.lead}: {'; '.join(self.steps)}" if self.steps else self.empty)
+        self.button.setEnabled(bool(self.steps))
+        self.setVisible(bool(self.steps or self.empty))
+
+    def add(self) -> None:
+        for words in self.steps:
+            self.state.step_suggested.emit(self.dataset_id, words)
+
+
 class RecipeEdit(QUndoCommand):
     """One change to the recipe being edited: the whole recipe before and after (a recipe
     is immutable, so each step back is exact)."""
