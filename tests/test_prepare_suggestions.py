@@ -109,3 +109,14 @@ def test_a_single_rare_level_is_not_merged_into_other_alone():
     assert [s.text for s in for_check(rare(["b", "a"]), "t", None)] == ["recode f: a -> Other, b -> Other"]
     ok = CheckResult("normality_residuals", "N", "", "ok")
     assert for_check(ok, "price", 1.0) == []
+
+
+def test_a_suspected_leak_and_a_near_constant_column_are_offered_their_drop():
+    from mlops_desktop.core.explore.alerts import Alert
+    from mlops_desktop.core.prepare.suggest import suggest
+
+    leak = Alert("problem", "leakage", ["price_eur", "price"], 0.999, "")
+    assert [s.text for s in suggest(leak)] == ["drop price_eur"]  # the leak, never the target
+    assert [s.text for s in suggest(Alert("warning", "near_constant", ["flag"], 0.99, ""))] == ["drop flag"]
+    # a near-constant column whose rare values predict the target is to be kept: no step
+    assert suggest(Alert("info", "near_constant", ["flag"], 0.99, "")) == []

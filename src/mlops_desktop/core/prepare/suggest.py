@@ -62,8 +62,8 @@ def suggest(alert: "Alert", profile: Optional["ColumnProfile"] = None,
             values: Optional[pd.Series] = None) -> list[Suggestion]:
     """The steps that address ``alert`` (none for an alert no step fixes): zeros in a
     positive measure and typos become missing, rare categories (of a column with too many)
-    merge, numbers read as text are cast, duplicates and useless columns are dropped, a
-    positive skewed measure gets its logarithm. ``profile``:
+    merge, numbers read as text are cast, duplicates, useless columns and suspected leaks
+    are dropped, a positive skewed measure gets its logarithm. ``profile``:
     the column's statistics; ``values``: the column itself (to find rare categories)."""
     kind = alert.kind
     column = alert.columns[0] if alert.columns else None
@@ -93,8 +93,12 @@ def suggest(alert: "Alert", profile: Optional["ColumnProfile"] = None,
                            f"{column} is read as a number; the values that are not numbers become missing.")]
     if kind == "duplicates":
         return [Suggestion(DropDuplicates(), "Rows that repeat an earlier row exactly are dropped.")]
-    if kind in ("constant", "empty", "id_like") and column:
+    if (kind in ("constant", "empty", "id_like") or (kind == "near_constant" and alert.severity == "warning")) \
+            and column:
         return [Suggestion(Drop((column,)), f"{column} cannot help a model: it is dropped.")]
+    if kind == "leakage" and column:
+        return [Suggestion(Drop((column,)), f"{column} may be a copy of the target or known only after the "
+                                            "fact: it is dropped.")]
     if kind == "skew" and column and profile is not None:
         low = profile.stats.get("min")
         if low is not None and low > 0:  # zeros or negatives: no logarithm is offered
