@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The packaged app's command line end to end, as IT or a script would use it: import,
-# profile, checks, every model family (each one is pickled and loaded again, so a
+# profile, checks, every model family, a model with a formula's terms (each one is pickled and loaded again, so a
 # module missing from the bundle shows here), validation with a model card, approval
 # by a second person, export, drift, training with joblib's worker processes, and the
 # integrity check. Settings and workspaces live in a temporary folder.
@@ -56,6 +56,12 @@ step "stage: approved by a second person" 0 "$exe" models stage penguins-species
 step "export for IT" 0 "$exe" export penguins-species:1 --out "$work/export" "${ws[@]}" --as ana
 step "drift: the same data does not drift" 0 "$exe" drift --reference penguins-species:1 \
   --current "$root/resources/samples/penguins.csv" --report "$work/drift.html" "${ws[@]}" --as ana
+step "train with a formula (model terms, formulaic in the bundle)" 0 "$exe" train penguins \
+  --formula "log(body_mass_g) ~ poly(flipper_length_mm, 2) + C(species, contr.treatment('Gentoo')) + ns(bill_length_mm, df=3)" \
+  --model ols --cv 3 "${ws[@]}" --as ana
+step "a formula that would run code is refused" 2 "$exe" check penguins \
+  --formula "body_mass_g ~ {__import__('os').system('touch $work/ran')}" "${ws[@]}"
+[ ! -e "$work/ran" ] || { echo "FAIL  a formula ran code"; exit 1; }
 step "import 18,000 flights" 0 "$exe" import "$flights" "${ws[@]}" --as ana
 step "train regression (statsmodels OLS, a tree) with worker processes" 0 "$exe" train flights_18000 \
   --target arr_delay --model ols --model tree --cv 3 "${ws[@]}" --as ana

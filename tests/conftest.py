@@ -44,6 +44,34 @@ def penguins_csv(tmp_path: Path) -> Path:
 
 
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None):
+    """Run one CLI command in this process, through the CLI's entry function, with its
+    output captured: what a user sees, without paying a Python start-up per call.
+    ``subprocess_cli`` runs the real executable where the process boundary matters."""
+    import contextlib
+    import io
+    import subprocess
+
+    from mlops_desktop.cli import run
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.update(env or {})
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = run(list(args))
+            except SystemExit as exc:  # argparse: --help, --version, a usage error
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(["mlops-desktop", *args], code, out.getvalue(), err.getvalue())
+
+
+def subprocess_cli(*args: str, env: dict | None = None, cwd: Path | None = None):
     """Run the CLI in a subprocess, as a user would."""
     import subprocess
 

@@ -110,25 +110,39 @@ def test_import_linter_contract_is_kept():
     out = result.stdout + result.stderr
     assert result.returncode == 0, out
     assert "core never imports Qt, pyqtgraph or the GUI KEPT" in out
+    assert "core's steps are layered in the flow's order KEPT" in out
     assert "0 broken" in out
 
 
-def test_import_linter_contract_catches_a_qt_import(tmp_path):
-    """The same contract on a copy of the package where a core module imports Qt."""
+def _lint_a_copy_with(tmp_path: Path, module: str, line: str) -> str:
+    """import-linter's output on a copy of the package where ``module`` (a path under
+    ``mlops_desktop``) gets one more import ``line``; the run must fail."""
     src = tmp_path / "src"
     shutil.copytree(ROOT / "src" / "mlops_desktop", src / "mlops_desktop",
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
-    jobs = src / "mlops_desktop" / "core" / "jobs.py"
-    jobs.write_text(jobs.read_text(encoding="utf-8") + "\nfrom PySide6 import QtCore\n",
-                    encoding="utf-8")
+    target = src / "mlops_desktop" / module
+    target.write_text(target.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")
 
     env = dict(os.environ, PYTHONPATH=str(src))
     result = subprocess.run([str(_lint_imports()), "--no-cache"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=300)
     out = result.stdout + result.stderr
     assert result.returncode != 0, out
+    return out
+
+
+def test_import_linter_contract_catches_a_qt_import(tmp_path):
+    """The same contract on a copy of the package where a core module imports Qt."""
+    out = _lint_a_copy_with(tmp_path, "core/jobs.py", "from PySide6 import QtCore")
     assert "BROKEN" in out and "mlops_desktop.core.jobs" in out
+
+
+def test_the_layers_contract_catches_an_earlier_step_importing_a_later_one(tmp_path):
+    """Data (an early step) importing Train (a later one) breaks the layers contract."""
+    out = _lint_a_copy_with(tmp_path, "core/data/sniff.py", "from ..train import families")
+    assert "core's steps are layered in the flow's order BROKEN" in out
+    assert "mlops_desktop.core.data is not allowed to import mlops_desktop.core.train" in out
 
 
 def test_every_package_is_listed_for_the_wheel():

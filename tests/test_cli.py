@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import SAMPLES, run_cli
+from conftest import SAMPLES, run_cli, subprocess_cli
 from mlops_desktop import __version__
 from mlops_desktop.core.data.fingerprint import fingerprint
 from mlops_desktop.core.data.readers import read_table
@@ -88,7 +88,8 @@ def test_init_records_who_acted(tmp_path):
 
 def test_import_prints_the_dataset_as_json(tmp_path, penguins_csv):
     ws = tmp_path / "ws"
-    data = _json(run_cli("import", str(penguins_csv), "--workspace", str(ws), "--json"))
+    # the real executable, once: the entry point, stdout and the exit code of a process
+    data = _json(subprocess_cli("import", str(penguins_csv), "--workspace", str(ws), "--json"))
 
     expected_fp = fingerprint(normalise_table(read_table(penguins_csv).table))
     assert data["dataset_id"] == 1 and data["name"] == "penguins"
@@ -279,7 +280,7 @@ def test_workspace_option_before_or_after_the_command(filled):
 def test_workspace_from_the_environment(tmp_path, penguins_csv):
     ws = tmp_path / "from-env"
     env = {"MLOPS_DESKTOP_WORKSPACE": str(ws)}
-    assert _json(run_cli("init", "--json", env=env)) == {"workspace": str(ws), "created": True}
+    assert _json(subprocess_cli("init", "--json", env=env)) == {"workspace": str(ws), "created": True}
     _ok(run_cli("import", str(penguins_csv), env=env))
     items = _json(run_cli("datasets", "list", "--json", env=env))
     assert [d["name"] for d in items] == ["penguins"]
@@ -366,10 +367,8 @@ ERRORS = {
 
 @pytest.fixture(scope="module")
 def error_runs(shared):
-    """Every failing command of this module, run once, a few at a time (each is a new
-    Python process), with the shared workspace's state before and after."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    """Every failing command of this module, run once, with the shared workspace's state
+    before and after."""
     jobs = {}
     for case, (args, _) in ERRORS.items():
         args = [a.replace("{in}", str(shared / "in")) for a in args]
@@ -379,9 +378,7 @@ def error_runs(shared):
     for case, args in MISSING_WORKSPACE.items():
         jobs["missing: " + case] = [*args, "--workspace", str(shared / "nowhere")]
     before = workspace_state(shared / "ws", also=shared / "in")
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {case: pool.submit(run_cli, *args) for case, args in jobs.items()}
-        results = {case: f.result() for case, f in futures.items()}
+    results = {case: run_cli(*args) for case, args in jobs.items()}
     results["state changed"] = workspace_state(shared / "ws", also=shared / "in") != before
     return results
 

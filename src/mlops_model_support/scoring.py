@@ -147,12 +147,16 @@ class ModelPackage:
         import skops.io as sio
         from skops.io.exceptions import UntrustedTypesFoundException
 
+        from .formula_guard import UnsafeFormulaError
+
         try:
             trusted = _read_json(self.folder / "model" / "trusted_types.json")["trusted"]
             return sio.load(self.folder / "model" / "model.skops", trusted=list(trusted))
         except UntrustedTypesFoundException as exc:
             raise ModelLoadError(f"The model file holds types that model/trusted_types.json does not list, "
                                  f"so it was not loaded: {exc}") from None
+        except UnsafeFormulaError as exc:  # a formula edited into the file: never evaluated
+            raise ModelLoadError(f"The model's formula is refused, so the model was not loaded: {exc}") from None
         except Exception as exc:
             raise ModelLoadError(f"The model file cannot be loaded ({type(exc).__name__}: {exc}).") from None
 

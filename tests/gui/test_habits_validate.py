@@ -34,17 +34,18 @@ def cells(table, column: str) -> list[str]:
 
 def test_coefficients_show_intervals_and_odds_ratios_with_theirs(species, window):
     from mlops_desktop.core.train import coefficient_table, load_model
-    from mlops_desktop.gui.widgets import RAW_ROLE, fmt_number
+    from mlops_desktop.core.numbers import cell
+    from mlops_desktop.gui.widgets import RAW_ROLE
 
     page = species
     rows = coefficient_table(load_model(window.state.workspace, "island:1"))
     table = page.coefficients
     headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
     assert headers == ["Class", "Term", "Estimate", "Std. error", "95% CI low", "95% CI high", "p-value",
-                       "Odds ratio", "OR 95% CI low", "OR 95% CI high"]
+                       "Odds ratio", "OR 95% CI low", "OR 95% CI high", "Odds ratio per SD"]
     assert table.rowCount() == len(rows) == 8  # intercept and 3 terms, for each class against Biscoe
     assert cells(table, "Class")[:5] == ["Dream"] * 4 + ["Torgersen"]
-    assert cells(table, "OR 95% CI high") == [fmt_number(r["odds_ratio_ci_high"]) for r in rows]
+    assert cells(table, "OR 95% CI high") == [cell(r["odds_ratio_ci_high"]) for r in rows]
     low = headers.index("OR 95% CI low")
     assert [table.item(i, low).data(RAW_ROLE) for i in range(len(rows))] == [r["odds_ratio_ci_low"] for r in rows]
     assert "against Biscoe" in page.coefficient_note.text() and "exp of the interval" in page.coefficient_note.text()

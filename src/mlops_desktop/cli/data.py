@@ -170,10 +170,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _audit_head(args: argparse.Namespace) -> int:
-    from ..core.registry import audit
-
     with open_workspace(args, create=False, only_reading=True) as ws:
-        head = audit.last_entry(ws.registry)
+        head = ws.audit_head()
     emit(args, head, lambda: f"Last audit entry: {head['seq']}\nHash: {head['hash']}\n"
          f"Keep it outside the workspace; to check a copy later: mlops-desktop verify --expect "
          f"{head['seq']}:{head['hash']}")

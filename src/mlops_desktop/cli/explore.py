@@ -24,6 +24,9 @@ def register(sub: Any) -> dict:
     p.add_argument("--task", choices=["regression", "classification"], help="default: inferred")
     p.add_argument("--features", metavar="A,B,...",
                    help="feature columns (default: the columns whose role is feature)")
+    p.add_argument("--formula", metavar="F",
+                   help="check the design of a model formula, e.g. \"log(wage) ~ education + "
+                        "poly(experience, 2)\": its target, its terms, its columns as the features")
     p.add_argument("--time-column", metavar="C", help="a column giving the rows' time order")
     p.add_argument("--report", metavar="FILE.html", help="also write a self-contained HTML report")
     p.add_argument("--accept", metavar="CHECK", help="accept this check's warning (needs --reason)")
@@ -93,16 +96,19 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise InvalidChoiceError("Give --reason with --accept: the reason is recorded with the acceptance.")
     if args.accept and args.withdraw:
         raise InvalidChoiceError("Accept or withdraw, not both at once.")
-    if args.last and (args.store or args.features or args.task or args.time_column):
+    if args.last and (args.store or args.features or args.task or args.time_column or args.formula):
         raise InvalidChoiceError("--last shows a stored run as it was: it takes no --store, --features, "
-                                 "--task or --time-column.")
+                                 "--formula, --task or --time-column.")
+    if args.formula and args.features:
+        raise InvalidChoiceError("With --formula the features are the columns its terms read: "
+                                 "give no --features.")
     features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
     with open_workspace(args, create=False) as ws:
         if args.last:
             report = _last_run(ws, args.dataset, args.target)
         else:
             report = check_dataset(ws, args.dataset, args.target, task=args.task, features=features,
-                                   time_column=args.time_column, store=args.store,
+                                   time_column=args.time_column, formula=args.formula, store=args.store,
                                    actor=who(args) if args.store else "",
                                    progress=progress_printer(not args.json and sys.stderr.isatty()))
         if args.accept:
@@ -164,6 +170,8 @@ def _check_text(report: Any, path: Optional[str]) -> str:
     counts = report.verdict_counts
     lines = [f"Checks for {report.task} of {report.target} on {report.n_used:,} of {report.n_rows:,} rows "
              f"({counts['ok']} ok, {counts['warning']} warnings, {counts['problem']} problems)", ""]
+    if report.formula:
+        lines[-1:-1] = [f"Formula: {report.formula}"]
     if report.id is not None:
         lines[-1:-1] = [f"Stored as check run {report.id} ({report.created_at[:19].replace('T', ' ')} UTC, "
                         f"by {report.created_by})"]
@@ -175,6 +183,9 @@ def _check_text(report: Any, path: Optional[str]) -> str:
             lines.append(f"                 why: {c.why}")
             lines.append(f"                 do:  {c.action}")
             lines += [f"                 step (prepare --step): {step}" for step in c.suggested_steps]
+        if c.suggestion:
+            lines.append(f"                 apply: {c.suggestion['label']}")
+            lines.append(f"                        --formula \"{c.suggestion['formula']}\"")
     lines += [""] + report.notes if report.notes else []
     if path:
         lines += ["", f"Report written to {path}"]

@@ -165,6 +165,11 @@ def _model_text(d: dict) -> str:
         if tags:
             lines.append(f"{label}: " + ", ".join(f"{k}={v}" for k, v in tags.items()))
     lines += [f"Features: {', '.join(d['features'])}", f"Artifact: {d['artifact_sha256']}"]
+    terms = d.get("terms")
+    if terms:
+        lines.append(f"Terms: {', '.join(terms['terms'])}")
+        if terms.get("retransform_note"):
+            lines.append(f"Target: {terms['retransform_note']}")
     cv = (d.get("metrics") or {}).get("cv") or {}
     holdout = (d.get("metrics") or {}).get("holdout") or {}
     if cv:

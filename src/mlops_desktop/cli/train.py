@@ -25,7 +25,15 @@ def register(sub: Any) -> dict:
     p = sub.add_parser("train", help="train models for a target, choose the best by cross-validation "
                                      "and register it as a draft model version")
     p.add_argument("dataset", metavar="DATASET", help="dataset id or name")
-    p.add_argument("--target", required=True, help="the column to predict")
+    p.add_argument("--target", help="the column to predict (with --formula: its left side)")
+    p.add_argument("--formula", metavar="F",
+                   help="model terms in R's notation, e.g. \"log(wage) ~ education + poly(experience, 2) "
+                        "+ C(ethnicity, contr.treatment('cauc')) + education:parttime\"; its columns are "
+                        "the features (functions: log log1p sqrt exp boxcox yeojohnson poly ns bs center "
+                        "scale C I)")
+    p.add_argument("--retransform", choices=["smearing", "normal", "none"], default="smearing",
+                   help="how predictions of a transformed target come back in its units: Duan's "
+                        "smearing estimate (default), the normal-theory correction, or none")
     p.add_argument("--task", choices=["regression", "classification", "binary", "multiclass"],
                    help="default: inferred from the target")
     p.add_argument("--features", metavar="A,B,...", action="append",
@@ -89,10 +97,18 @@ def register(sub: Any) -> dict:
 # -- train ------------------------------------------------------------------------------------
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from ..core.errors import InvalidChoiceError
     from ..core.train import SplitSpec, TrainSpec, train
+    from ..core.train.formula import formula_target
     from ..core.train.spec import DEFAULT_MODELS
 
-    spec = TrainSpec(dataset=args.dataset, target=args.target, task=args.task,
+    target = args.target
+    if args.formula is not None:
+        target = target or formula_target(args.formula)
+    elif not target:
+        raise InvalidChoiceError("Name the column to predict with --target (or give a --formula).")
+    spec = TrainSpec(dataset=args.dataset, target=target, task=args.task, formula=args.formula,
+                     retransform=args.retransform,
                      features=_names(args.features), exclude=_names(args.exclude) or [],
                      models=_names(args.models) or list(DEFAULT_MODELS),
                      split=SplitSpec.parse(args.split, args.test_size), cv_folds=args.cv,
@@ -126,6 +142,8 @@ def _train_text(r: Any) -> str:
              f"({r.split['kind']}{' by ' + r.split['column'] if r.split.get('column') else ''}), "
              f"{r.cv_folds}-fold cross-validation" + (f", one model per {r.segment_by}" if r.segment_by else ""),
              f"Features ({len(r.features)}): {', '.join(f['name'] for f in r.features)}"]
+    if r.formula:
+        lines.append(f"Formula: {r.formula}")
     for e in r.excluded:
         lines.append(f"  left out: {e['column']} {e['reason']}")
     lines.append("")

@@ -27,8 +27,11 @@ from typing import Any, Mapping, Optional
 
 #: types trusted beyond skops's defaults, by exact name (one owner: this list)
 TRUSTED_TYPES: frozenset[str] = frozenset({
-    # our own estimators (core/train/estimators.py)
+    # our own estimators (core/train/estimators.py); a formula's terms and a transformed
+    # target keep their fitted state as numbers, text, lists and dicts (never formulaic's objects)
+    "mlops_desktop.core.train.estimators.FormulaTerms",
     "mlops_desktop.core.train.estimators.InputColumns",
+    "mlops_desktop.core.train.estimators.TransformedTarget",
     "mlops_desktop.core.train.estimators.SegmentRouter",
     "mlops_desktop.core.train.estimators.StatsmodelsLogit",
     "mlops_desktop.core.train.estimators.StatsmodelsOLS",
@@ -128,6 +131,8 @@ def model_from_bytes(data: bytes) -> Any:
     import skops.io as sio
     from skops.io.exceptions import UntrustedTypesFoundException
 
+    from mlops_model_support.formula_guard import UnsafeFormulaError
+
     if not data.startswith(ZIP_MAGIC):
         raise UnreadableModelFile("it is not a skops file (the format this app writes)")
     try:
@@ -142,6 +147,8 @@ def model_from_bytes(data: bytes) -> Any:
     except UntrustedTypesFoundException as exc:
         listed = str(exc).split("\n")[0].split(":", 1)[-1].strip().rstrip(".")
         raise UnreadableModelFile(f"it asks to build types this app never trusts ({listed})") from None
+    except UnsafeFormulaError as exc:  # a formula edited into the file: never evaluated
+        raise UnreadableModelFile(f"its formula is refused: {exc}") from None
     except Exception as exc:  # any failure to read the file is the file's: damaged or made elsewhere
         raise UnreadableModelFile(f"it cannot be read as a skops model file "
                                   f"({type(exc).__name__}: {str(exc)[:200]})") from None

@@ -191,6 +191,13 @@ class Workspace:
 
     # -- audit --------------------------------------------------------------------------
 
+    def audit_head(self) -> dict[str, Any]:
+        """The newest audit entry's number and hash (``seq``, ``hash``), to keep outside
+        the workspace and check a copy against later (see :func:`registry.audit.last_entry`)."""
+        from .registry import audit
+
+        return audit.last_entry(self.registry)
+
     def audit_entries(self, *, limit: Optional[int] = None, entity_type: Optional[str] = None,
                       entity_id: Optional[Any] = None) -> list[audit.AuditEntry]:
         return audit.entries(self.registry, limit=limit, entity_type=entity_type,

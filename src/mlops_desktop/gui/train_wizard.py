@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QWizard, QWizardPage)
 
 from .choice_undo import ChoiceUndo
+from .formula_edit import FormulaEdit
 from .jobs import JobRunner
 from .state import AppState
 from .widgets import fill_table, make_table
@@ -146,6 +147,15 @@ class TrainWizard(QWizard):
                              "free text and suspected leaks of the target are unticked, with the reason.")
         self.features = QListWidget()
         layout.addWidget(self.features)
+        form = QFormLayout()
+        self.formula = FormulaEdit()
+        self.formula.setPlaceholderText("optional: model terms, e.g. log(wage) ~ education + poly(experience, 2)")
+        self.formula.textChanged.connect(lambda text: self.features.setEnabled(not text.strip()))
+        form.addRow("Formula:", self.formula)
+        layout.addLayout(form)
+        self.formula_hint = QLabel()
+        self.formula_hint.setWordWrap(True)
+        layout.addWidget(self.formula_hint)
         self.leak_status = QLabel()
         self.leak_status.setWordWrap(True)
         layout.addWidget(self.leak_status)
@@ -303,6 +313,7 @@ class TrainWizard(QWizard):
             for combo in (self.split_column, self.segment_column):
                 combo.clear()
             if self.dataset is not None:
+                self.formula.set_columns([c.name for c in self.dataset.columns])
                 for col in self.dataset.columns:
                     if col.kind not in ("id", "text", "constant", "datetime") or col.role == "target":
                         self.target_combo.addItem(col.name)
@@ -377,6 +388,10 @@ class TrainWizard(QWizard):
             self.task_hint.setText(f"{target} is {col.kind} with {col.n_distinct:,} distinct values and "
                                    f"{col.n_missing:,} missing (rows without a target are left out).")
         self.leakage = {}
+        checked = self._checked_formula(target)
+        self.formula.setText(checked)
+        self.formula_hint.setText("The formula kept on the Check page: its columns are the features, its "
+                                  "terms the model's. Clear it to choose features above." if checked else "")
         self._fill_features()
         self._fill_models()
         self._find_leaks()
@@ -388,6 +403,17 @@ class TrainWizard(QWizard):
         if reason is None and col.role in ("id", "ignore"):
             reason = f"role set to {col.role}"
         return reason
+
+    def _checked_formula(self, target: str) -> str:
+        """The formula of the newest stored check run of this dataset and target (the one
+        the analyst kept on the Check page), or nothing."""
+        from ..core.checks import last_check_run
+
+        try:
+            report = last_check_run(self.state.workspace, self.dataset.id, target) if target else None
+        except Exception:  # no check run to start from is no reason to stop the wizard
+            return ""
+        return report.formula if report is not None and report.formula else ""
 
     def _fill_features(self) -> None:
         """The columns but the target, ticked by default unless there is a reason not to;
@@ -541,6 +567,7 @@ class TrainWizard(QWizard):
             task, why = self.inferred_task
             task_text = f"{dict((value, label) for label, value in TASKS)[task]}, inferred: {why}"
         used = self.ticked(self.features)
+        formula = self.formula.text().strip()
         left_out = []
         for i in range(self.features.count()):
             item = self.features.item(i)
@@ -565,8 +592,9 @@ class TrainWizard(QWizard):
         return [
             ["Dataset", f"{ds.name} ({ds.n_rows:,} rows × {ds.n_columns} columns)" if ds else "—"],
             ["Target", target or "—"], ["Task", task_text],
-            [f"Features used ({len(used)})", ", ".join(used) or "none"],
-            [f"Left out ({len(left_out)})", ", ".join(left_out) or "none"],
+            *([["Formula", formula + " (its columns are the features, its terms the model's)"]] if formula else
+              [[f"Features used ({len(used)})", ", ".join(used) or "none"],
+               [f"Left out ({len(left_out)})", ", ".join(left_out) or "none"]]),
             ["Split", split],
             ["Missing numbers", self.imputation.currentText()], ["Categories", self.encoding.currentText()],
             ["Scaling", self.scaling.currentText()],
@@ -604,10 +632,12 @@ class TrainWizard(QWizard):
         if self.rare.value() != 10:
             preprocessing["rare_min_rows"] = self.rare.value()
         split_kind = self.split_combo.currentData()
+        formula = self.formula.text().strip() or None
         spec = TrainSpec(
             dataset=self.dataset.id if self.dataset is not None else "",
             target=self.target_combo.currentText(), task=self.task_combo.currentData(),
-            features=self.ticked(self.features), models=self.ticked(self.models),
+            features=None if formula else self.ticked(self.features), models=self.ticked(self.models),
+            formula=formula,
             split=SplitSpec(kind=split_kind,
                             column=self.split_column.currentText() if split_kind in ("time", "group") else None,
                             test_size=round(self.test_size.value(), 4)),

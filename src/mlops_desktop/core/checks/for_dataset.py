@@ -24,16 +24,24 @@ def default_features(ds: "Dataset", target: str, time_column: Optional[str] = No
 
 def check_dataset(ws: "Workspace", dataset_ref: str | int, target: Optional[str] = None, *,
                   task: Optional[str] = None, features: Optional[list[str]] = None,
-                  time_column: Optional[str] = None, store: bool = False, actor: str = "",
-                  progress: ProgressCallback = no_progress,
+                  time_column: Optional[str] = None, formula: Optional[str] = None, store: bool = False,
+                  actor: str = "", progress: ProgressCallback = no_progress,
                   cancel: Optional[CancelToken] = None) -> CheckReport:
     """Check a dataset for ``target`` (default: the dataset's target column); features
-    default to the columns whose role is feature. Earlier acceptances of warnings for
-    the same target and features are attached to the results. With ``store`` the run is
-    kept in the registry as ``actor`` (see ``history.save_check_run``)."""
+    default to the columns whose role is feature. With ``formula`` the target is its
+    left side's column and the features the columns its terms read. Earlier acceptances
+    of warnings for the same target and features are attached to the results. With
+    ``store`` the run is kept in the registry as ``actor`` (see ``history.save_check_run``)."""
     from ..errors import InvalidChoiceError
 
     ds = ws.dataset(dataset_ref)
+    if formula is not None:
+        from ..train.formula import parse_formula
+
+        parsed = parse_formula(formula)
+        if target is not None and target != parsed.target:
+            raise InvalidChoiceError(f"The formula's target is {parsed.target!r}, not {target!r}.")
+        target, features = parsed.target, list(parsed.variables)
     target = target or ds.target
     if target is None:
         raise InvalidChoiceError(f"Choose a target for dataset {ds.name!r} (or set one on the Data page).")
@@ -48,7 +56,8 @@ def check_dataset(ws: "Workspace", dataset_ref: str | int, target: Optional[str]
     columns = list(dict.fromkeys([target, *features] + ([time_column] if time_column else [])))
     df = ws.load_table(ds, columns).to_pandas()
     report = run_checks(df, target, task=task, features=features, time_column=time_column,
-                        kinds={c.name: c.kind for c in ds.columns}, progress=progress, cancel=cancel)
+                        kinds={c.name: c.kind for c in ds.columns}, formula=formula, progress=progress,
+                        cancel=cancel)
     if store:
         from .history import save_check_run
 

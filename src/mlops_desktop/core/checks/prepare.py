@@ -11,7 +11,7 @@ missing values) are handled and written into ``notes``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
@@ -44,12 +44,16 @@ class Prepared:
     classes: list                     # class labels, code order (classification)
     X: np.ndarray                     # design without the constant column
     columns: list[str]                # design column names
-    column_feature: list[str]         # the feature each design column comes from
-    reference_levels: dict[str, str]  # categorical feature -> level left out of the one-hot columns
+    column_feature: list[str]         # the feature (or formula term) each design column comes from
+    reference_levels: dict[str, str]  # categorical feature (or term) -> level left out of its columns
     level_counts: dict[str, pd.Series]  # categorical feature -> rows per level (before lumping)
     level_classes: dict[str, pd.DataFrame]  # categorical feature -> rows per level and class
     time: Optional[pd.Series]         # the time column of the rows used (sorted)
     notes: list[str] = field(default_factory=list)
+    #: the model formula the design comes from (None: numbers and one-hot categories)
+    formula: Optional[str] = None
+    #: the target as the fit sees it, e.g. "log(wage)"
+    target_label: str = ""
 
 
 # -- task ------------------------------------------------------------------------------
@@ -91,7 +95,54 @@ def _kind(df: pd.DataFrame, column: str, kinds: Optional[dict[str, str]]) -> str
 # -- preparing ------------------------------------------------------------------------
 
 def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Optional[list[str]],
-            time_column: Optional[str], kinds: Optional[dict[str, str]]) -> Prepared:
+            time_column: Optional[str], kinds: Optional[dict[str, str]],
+            formula: Optional[str] = None) -> Prepared:
+    """The rows, target and design the checks run on. With ``formula`` (``target ~ terms``
+    in R's notation, see :mod:`mlops_model_support.terms`) the design is the formula's
+    (as training builds it) and the target is transformed as its left side says; its
+    columns are the features."""
+    df = _table(df)
+    parsed = _formula(formula, target)
+    _check_columns(df, target, time_column)
+    notes: list[str] = []
+    task, task_inferred, y_all = _task(df, target, task, kinds, notes)
+    if parsed is not None and parsed.target_transform is not None and task != "regression":
+        raise InvalidChoiceError(f"{parsed.target_transform}({target}) transforms a numeric target; "
+                                 f"{target} is a classification target. Write the target alone.")
+    if parsed is not None:
+        features = list(parsed.variables)
+    features = _features(df, target, time_column, features, kinds, notes)
+    feature_kinds = _feature_kinds(df, features, kinds)
+    features = _informative(df, features, feature_kinds, notes, strict=parsed is not None)
+    data = {f: _feature_values(df[f], f, feature_kinds[f]) for f in features}
+    if parsed is not None and parsed.target_transform is not None:
+        y_all = _transformed_target(y_all, target, parsed)
+    rows, n_dropped, time_sorted = _complete_rows(df, y_all, task, data, features, time_column, notes)
+    n_used = len(rows)
+    y, classes = _target_vector(y_all.iloc[rows], target, task, n_used)
+    if parsed is None:
+        # features constant in the rows used carry no information either (a formula keeps its
+        # terms: a constant one shows as an aliased column)
+        used = {f: data[f].iloc[rows].reset_index(drop=True) for f in features}
+        constant = [f for f in features if used[f].nunique() <= 1]
+        if constant:
+            notes.append(f"Left out {_names(constant)}: one value in every row used, no information.")
+            features = [f for f in features if f not in constant]
+            if not features:
+                raise CheckError("Every chosen feature has a single value in the rows used; choose "
+                                 "features that vary.")
+        design = _one_hot_design(used, features, feature_kinds, task, y, n_used, notes)
+    else:
+        design = _formula_design(parsed, df, rows, features, feature_kinds, task, y)
+    kinds_used = {f: feature_kinds[f] for f in features}
+    return Prepared(target=target, task=task, task_inferred=task_inferred, features=features,
+                    kinds=kinds_used, time_column=time_column, n_rows=len(df), n_used=n_used,
+                    n_dropped_missing=n_dropped, rows=rows, y=y, classes=classes, time=time_sorted,
+                    notes=notes, formula=parsed.text if parsed is not None else None,
+                    target_label=_target_label(parsed, target), **design)
+
+
+def _table(df: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(df, pd.DataFrame):
         raise CheckError("The checks need a table (a pandas DataFrame).")
     columns = [str(c) for c in df.columns]
@@ -99,7 +150,28 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
         raise CheckError("The table has two columns with the same name; rename one of them.")
     df = df.copy(deep=False)
     df.columns = columns
-    notes: list[str] = []
+    return df
+
+
+def _formula(formula: Optional[str], target: str) -> Any:
+    if formula is None:
+        return None
+    from ..train.formula import parse_formula
+
+    parsed = parse_formula(formula)
+    if parsed.target != target:
+        raise InvalidChoiceError(f"The formula's target is {parsed.target!r}, not {target!r}.")
+    return parsed
+
+
+def _target_label(parsed: Any, target: str) -> str:
+    if parsed is None or parsed.target_transform is None:
+        return target
+    return f"{parsed.target_transform}({target})"
+
+
+def _check_columns(df: pd.DataFrame, target: str, time_column: Optional[str]) -> None:
+    columns = list(df.columns)
     if target not in df.columns:
         raise NotFoundError(f"There is no column {target!r} to use as the target. "
                             f"Columns: {', '.join(columns)}.")
@@ -110,7 +182,11 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
         if time_column == target:
             raise InvalidChoiceError("The time-order column cannot be the target.")
 
-    # the task
+
+def _task(df: pd.DataFrame, target: str, task: Optional[str], kinds: Optional[dict[str, str]],
+          notes: list[str]) -> tuple[str, bool, pd.Series]:
+    """The task (inferred when None, with a note) and the target's values (numbers for
+    regression)."""
     y_all = df[target]
     if task is not None and task not in TASKS:
         raise InvalidChoiceError(f"Unknown task {task!r}; use one of {', '.join(TASKS)}.")
@@ -144,8 +220,32 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
         raise CheckError(f"The target {target!r} has {n_target_values:,} distinct values: too many "
                          f"classes for classification (at most {MAX_CLASSES}). Choose regression "
                          "for a numeric target, or group the values into fewer classes.")
+    return task, task_inferred, y_all
 
-    # the features
+
+def _transformed_target(y_all: pd.Series, target: str, parsed: Any) -> pd.Series:
+    """The target as the formula's left side transforms it (λ fitted on its values)."""
+    from mlops_model_support.terms import FormulaError, fit_parameter, forward
+
+    values = y_all.to_numpy(dtype=float, na_value=np.nan)
+    name = parsed.target_transform
+    finite = values[np.isfinite(values)]
+    try:
+        z = forward(name, values, fit_parameter(name, finite))
+    except FormulaError as exc:
+        raise CheckError(str(exc)) from None
+    bad = int((np.isfinite(values) & ~np.isfinite(z)).sum())
+    if bad:
+        raise CheckError(f"{name}({target}) has no value for {bad:,} rows (the smallest {target} is "
+                         f"{_value(finite.min())}); use log1p or yeojohnson for a target that can be 0 "
+                         "or negative.")
+    return pd.Series(z, index=y_all.index)
+
+
+def _features(df: pd.DataFrame, target: str, time_column: Optional[str], features: Optional[list[str]],
+              kinds: Optional[dict[str, str]], notes: list[str]) -> list[str]:
+    """The features asked for (checked), or every usable column."""
+    columns = list(df.columns)
     if features is None:
         features = []
         for c in columns:
@@ -160,9 +260,7 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
                 continue
             features.append(c)
     else:
-        features = [str(f) for f in features]
-        seen: set[str] = set()
-        features = [f for f in features if not (f in seen or seen.add(f))]
+        features = list(dict.fromkeys(str(f) for f in features))
         missing = [f for f in features if f not in df.columns]
         if missing:
             raise NotFoundError(f"There is no column {', '.join(repr(m) for m in missing)} "
@@ -174,7 +272,10 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
     if not features:
         raise CheckError("There are no features to check: choose at least one feature column "
                          "(numeric, categorical or true/false).")
+    return features
 
+
+def _feature_kinds(df: pd.DataFrame, features: list[str], kinds: Optional[dict[str, str]]) -> dict[str, str]:
     feature_kinds: dict[str, str] = {}
     for f in features:
         k = _kind(df, f, kinds)
@@ -195,26 +296,39 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
         if k == "boolean" and not pd.api.types.is_bool_dtype(df[f]):
             k = "boolean" if pd.api.types.is_numeric_dtype(df[f]) else "categorical"
         feature_kinds[f] = k
+    return feature_kinds
 
-    # features without any value, and constant ones, carry no information
+
+def _informative(df: pd.DataFrame, features: list[str], feature_kinds: dict[str, str], notes: list[str],
+                 *, strict: bool) -> list[str]:
+    """The features less those without any value or declared constant (``strict``: a
+    formula needs every column it reads, so those are errors)."""
     empty = [f for f in features if df[f].notna().sum() == 0]
+    constant = [f for f in features if f not in empty and feature_kinds.get(f) == "constant"]
+    if strict and (empty or constant):
+        raise CheckError(f"The formula reads {_names(empty + constant)}, which "
+                         + ("have no values" if empty else "hold one value in every row")
+                         + "; take those terms out of the formula.")
     if empty:
         if len(empty) == len(features):
             raise CheckError(f"None of the chosen features has any values ({', '.join(empty)} are "
                              "missing in every row). Choose features that hold data.")
         notes.append(f"Left out {_names(empty)}: no values in any row.")
     features = [f for f in features if f not in empty]
-    declared_constant = [f for f in features if feature_kinds.get(f) == "constant"]
-    if declared_constant:
-        features = [f for f in features if f not in declared_constant]
-        notes.append(f"Left out {_names(declared_constant)}: one value in every row, no information.")
+    if constant:
+        features = [f for f in features if f not in constant]
+        notes.append(f"Left out {_names(constant)}: one value in every row, no information.")
         if not features:
             raise CheckError("Every chosen feature is constant (one value in every row); choose "
                              "features that vary.")
+    return features
 
-    data = {f: _feature_values(df[f], f, feature_kinds[f]) for f in features}
 
-    # complete cases over target, features and time
+def _complete_rows(df: pd.DataFrame, y_all: pd.Series, task: str, data: dict[str, pd.Series],
+                   features: list[str], time_column: Optional[str],
+                   notes: list[str]) -> tuple[np.ndarray, int, Optional[pd.Series]]:
+    """The rows with the target, every feature and the time present (in time order when
+    there is a time column), how many were left out, and their times."""
     n_rows = len(df)
     present = y_all.notna().to_numpy().copy()
     if task == "regression":
@@ -244,15 +358,17 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
             parts.append(f"{n_dropped - n_no_target:,}{' more' if n_no_target else ''} with a "
                          "missing (or infinite) feature" + (" or time" if time_column else ""))
         notes.append(f"Used {n_used:,} of {n_rows:,} rows: left out {' and '.join(parts)}.")
-
     time_sorted = None
     if time_values is not None:
         t = time_values.iloc[rows]
         order = np.argsort(t.to_numpy(), kind="stable")
         rows = rows[order]
         time_sorted = t.iloc[order].reset_index(drop=True)
+    return rows, n_dropped, time_sorted
 
-    y_used = y_all.iloc[rows]
+
+def _target_vector(y_used: pd.Series, target: str, task: str, n_used: int) -> tuple[np.ndarray, list]:
+    """The target of the rows used: floats (regression) or class codes, with the classes."""
     classes: list = []
     if task == "regression":
         y = y_used.to_numpy(dtype=float)
@@ -260,45 +376,45 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
             raise CheckError(f"In the {n_used:,} rows with every feature present the target "
                              f"{target!r} is constant ({_value(y[0])}); there is nothing to check. "
                              "Leave out the features with many missing values, or choose another target.")
-    else:
-        if y_used.dtype == object and y_used.map(type).nunique() > 1:
-            y_used = y_used.map(str)  # labels of mixed types (numbers and text): as text
-        codes, uniques = pd.factorize(y_used, sort=True)
-        classes = [_plain(u) for u in uniques]
-        y = codes.astype(int)
-        if len(classes) < 2:
-            raise CheckError(f"In the {n_used:,} rows with every feature present the target "
-                             f"{target!r} has only one class ({_value(classes[0])}); classification "
-                             "needs at least two. Leave out the features with many missing values, "
-                             "or choose another target.")
+        return y, classes
+    if y_used.dtype == object and y_used.map(type).nunique() > 1:
+        y_used = y_used.map(str)  # labels of mixed types (numbers and text): as text
+    codes, uniques = pd.factorize(y_used, sort=True)
+    classes = [_plain(u) for u in uniques]
+    if len(classes) < 2:
+        raise CheckError(f"In the {n_used:,} rows with every feature present the target "
+                         f"{target!r} has only one class ({_value(classes[0])}); classification "
+                         "needs at least two. Leave out the features with many missing values, "
+                         "or choose another target.")
+    return codes.astype(int), classes
 
-    # features constant in the rows used carry no information either
-    used = {f: data[f].iloc[rows].reset_index(drop=True) for f in features}
-    constant = [f for f in features if used[f].nunique() <= 1]
-    if constant:
-        notes.append(f"Left out {_names(constant)}: one value in every row used, no information.")
-        features = [f for f in features if f not in constant]
-        if not features:
-            raise CheckError("Every chosen feature has a single value in the rows used; choose "
-                             "features that vary.")
 
+def _level_summaries(labels: pd.Series, feature: str, task: str, y: np.ndarray,
+                     level_counts: dict[str, pd.Series], level_classes: dict[str, pd.DataFrame]) -> pd.Series:
+    counts = levels_by_frequency(labels)
+    level_counts[feature] = counts
+    if task == "classification":
+        level_classes[feature] = pd.crosstab(labels, pd.Series(y, name="class"))
+    return counts
+
+
+def _one_hot_design(used: dict[str, pd.Series], features: list[str], feature_kinds: dict[str, str],
+                    task: str, y: np.ndarray, n_used: int, notes: list[str]) -> dict[str, Any]:
+    """Numbers as they are; each categorical feature one-hot against its most frequent
+    level (its rarest levels grouped beyond :data:`rules.MAX_LEVELS`)."""
     X_parts, names, owner = [], [], []
     reference: dict[str, str] = {}
     level_counts: dict[str, pd.Series] = {}
     level_classes: dict[str, pd.DataFrame] = {}
     for f in features:
-        kind = feature_kinds[f]
         s = used[f]
-        if kind in ("numeric", "boolean"):
+        if feature_kinds[f] in ("numeric", "boolean"):
             X_parts.append(s.to_numpy(dtype=float)[:, None])
             names.append(f)
             owner.append(f)
             continue
         labels = s.map(_label)
-        counts = levels_by_frequency(labels)
-        level_counts[f] = counts
-        if task == "classification":
-            level_classes[f] = pd.crosstab(labels, pd.Series(y, name="class"))
+        counts = _level_summaries(labels, f, task, y, level_counts, level_classes)
         if len(counts) > rules.MAX_LEVELS:
             keep = list(counts.index[: rules.MAX_LEVELS - 1])
             labels = labels.where(labels.isin(keep), OTHER_LEVEL)
@@ -307,21 +423,45 @@ def prepare(df: pd.DataFrame, target: str, *, task: Optional[str], features: Opt
             levels = keep + [OTHER_LEVEL]
         else:
             levels = list(counts.index)
-        ref = levels[0]  # the most frequent level is the reference
-        reference[f] = ref
+        reference[f] = levels[0]  # the most frequent level is the reference
         codes = pd.Categorical(labels, categories=levels).codes
         for i, level in enumerate(levels[1:], start=1):
             X_parts.append((codes == i).astype(float)[:, None])
             names.append(f"{f}={level}")
             owner.append(f)
     X = np.hstack(X_parts) if X_parts else np.empty((n_used, 0))
-    kinds_used = {f: feature_kinds[f] for f in features}
-    return Prepared(target=target, task=task, task_inferred=task_inferred, features=features,
-                    kinds=kinds_used, time_column=time_column, n_rows=n_rows, n_used=n_used,
-                    n_dropped_missing=n_dropped, rows=rows, y=y, classes=classes, X=X,
-                    columns=names, column_feature=owner, reference_levels=reference,
-                    level_counts=level_counts, level_classes=level_classes, time=time_sorted,
-                    notes=notes)
+    return {"X": X, "columns": names, "column_feature": owner, "reference_levels": reference,
+            "level_counts": level_counts, "level_classes": level_classes}
+
+
+def _formula_design(parsed: Any, df: pd.DataFrame, rows: np.ndarray, features: list[str],
+                    feature_kinds: dict[str, str], task: str, y: np.ndarray) -> dict[str, Any]:
+    """The formula's design of the rows used, typed as training types them (numbers as
+    floats, categories as labels), so Check and the trained model see the same columns;
+    each column belongs to its term (a polynomial's columns to ``poly(x, 2)``)."""
+    from mlops_model_support.labels import category_labels, numeric_values
+    from mlops_model_support.terms import FormulaError, design
+
+    table = pd.DataFrame({f: (numeric_values(df[f].iloc[rows]) if feature_kinds[f] == "numeric"
+                              else category_labels(df[f].iloc[rows])) for f in features})
+    try:
+        built = design(parsed.rhs, table)
+    except FormulaError as exc:
+        raise CheckError(str(exc)) from None
+    bad = ~np.isfinite(built.matrix)
+    if bad.any():
+        named = list(dict.fromkeys(built.column_terms[j] for j in np.flatnonzero(bad.any(axis=0))))
+        raise CheckError(f"The term(s) {', '.join(named)} give no finite number for "
+                         f"{int(bad.any(axis=1).sum()):,} rows (e.g. log of 0 or a negative value); use "
+                         "log1p(…) or yeojohnson(…), or leave those rows out.")
+    level_counts: dict[str, pd.Series] = {}
+    level_classes: dict[str, pd.DataFrame] = {}
+    for f in features:
+        if feature_kinds[f] != "numeric":
+            _level_summaries(pd.Series(table[f].to_numpy()), f, task, y, level_counts, level_classes)
+    return {"X": built.matrix, "columns": list(built.columns), "column_feature": list(built.column_terms),
+            "reference_levels": dict(built.state["references"]), "level_counts": level_counts,
+            "level_classes": level_classes}
 
 
 def levels_by_frequency(labels: pd.Series) -> pd.Series:

@@ -45,6 +45,8 @@ class CheckResult:
     #: recipe steps, in words, that act on ``action`` (see ``core.prepare.suggest.for_check``);
     #: attached when a run is made or opened, never stored with it
     suggested_steps: list[str] = field(default_factory=list)
+    #: the advice as a formula to apply, when it is a term (see suggestions.TermSuggestion)
+    suggestion: Optional[dict[str, Any]] = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -83,6 +85,10 @@ class CheckReport:
     notes: list[str] = field(default_factory=list)
     #: the columns of the design matrix the checks ran on (categorical features one-hot)
     design_columns: list[str] = field(default_factory=list)
+    #: the model formula the design came from (None: the features, categories one-hot)
+    formula: Optional[str] = None
+    #: the target as the fit saw it, e.g. "log(wage)" (empty in runs stored before formulas)
+    target_label: str = ""
     #: set once the run is stored (see ``history.save_check_run``)
     id: Optional[int] = None
     created_at: Optional[str] = None

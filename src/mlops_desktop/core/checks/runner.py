@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
-from . import categories, classification, collinearity, regression, rules, time_order
+from . import categories, classification, collinearity, regression, rules, suggestions, time_order
 from .ols import fit as ols_fit
 from .prepare import prepare
 from .result import NOT_APPLICABLE, CheckReport, CheckResult
@@ -47,20 +47,24 @@ def _guard(check_id: str, run: Callable[[], CheckResult]) -> CheckResult:
 
 def run_checks(df: pd.DataFrame, target: str, *, task: Optional[str] = None,
                features: Optional[list[str]] = None, time_column: Optional[str] = None,
-               kinds: Optional[dict[str, str]] = None, progress: ProgressCallback = no_progress,
+               kinds: Optional[dict[str, str]] = None, formula: Optional[str] = None,
+               progress: ProgressCallback = no_progress,
                cancel: Optional[CancelToken] = None) -> CheckReport:
     """Run the assumption checks for ``target`` and return a :class:`CheckReport`.
 
     ``task`` is "regression" or "classification" (inferred when None); ``features``
     defaults to every column except the target, the time column and columns of kind
     id, text, constant or datetime; ``kinds`` maps column names to the dataset's column
-    kinds. Raises :class:`CheckError`, :class:`NotFoundError` or
-    :class:`InvalidChoiceError` when no check can run.
+    kinds. ``formula`` (``log(wage) ~ education + poly(experience, 2)``) makes the design
+    the model's: its terms, its transformed target, its columns as the features. Raises
+    :class:`CheckError`, :class:`NotFoundError` or :class:`InvalidChoiceError` when no
+    check can run.
     """
     if cancel is not None:
         cancel.check()
     progress(0.0, "Preparing the data")
-    prep = prepare(df, target, task=task, features=features, time_column=time_column, kinds=kinds)
+    prep = prepare(df, target, task=task, features=features, time_column=time_column, kinds=kinds,
+                   formula=formula)
     ids = list(REGRESSION_CHECKS if prep.task == "regression" else CLASSIFICATION_CHECKS)
     if prep.time_column is not None:
         ids += TIME_CHECKS
@@ -109,8 +113,10 @@ def run_checks(df: pd.DataFrame, target: str, *, task: Optional[str] = None,
         if check_id == "separation":
             separated = classification.any_separation(result)
         results.append(result)
+    suggestions.attach(prep, fit, results)
     steps.done("Checks done")
     return CheckReport(target=prep.target, task=prep.task, task_inferred=prep.task_inferred,
                        features=prep.features, time_column=prep.time_column, n_rows=prep.n_rows,
                        n_used=prep.n_used, n_dropped_missing=prep.n_dropped_missing,
-                       checks=results, notes=notes, design_columns=list(prep.columns))
+                       checks=results, notes=notes, design_columns=list(prep.columns),
+                       formula=prep.formula, target_label=prep.target_label)

@@ -155,8 +155,9 @@ def _discard(future: "Future[tuple[Path, str]]") -> None:
 
 def _place_snapshot(ws: "Workspace", tmp: Path, sha: str, rel: str, path: Path) -> tuple[bool, str]:
     """Give the snapshot its final name, or keep an intact earlier snapshot of the same
-    data. Returns whether this import published a new file, and the SHA-256 of the file
-    kept (the earlier one's: the same data may be written with other column types)."""
+    data (its bytes may differ, written from another format: the dataset then records
+    the kept file's hash). Returns whether this import published a new file, and the
+    SHA-256 of the file the dataset reads."""
     recorded = dataset_rows.snapshot_sha256_for(ws.registry, rel)
     if recorded is not None and path.is_file() and sha256_file(path) == recorded:
         tmp.unlink(missing_ok=True)

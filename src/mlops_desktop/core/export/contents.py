@@ -19,6 +19,8 @@ import pandas as pd
 from mlops_model_support.labels import category_labels, class_label, numeric_values
 from mlops_model_support.spreadsheet import neutralise_cells
 
+from ..validate.threshold import decision_threshold
+
 if TYPE_CHECKING:
     from ..data.dataset import Dataset
     from ..registry.models import ModelVersion
@@ -152,17 +154,6 @@ def add_recipe(schema: dict[str, Any], recipe: Any, raw_rows: pd.DataFrame, *,
                         "training_only_filters": list(training_only)}
 
 
-def decision_threshold(report: dict[str, Any], classes: Optional[list[str]]) -> tuple[Optional[float], Optional[str]]:
-    """The decision threshold a validation report chose and its positive class, for a
-    binary classifier with ``classes`` (labels as text); (None, None) when there is none
-    (more classes, no threshold, or a validation of another labelling)."""
-    threshold = report.get("threshold") if classes and len(classes) == 2 else None
-    positive = report.get("positive_class") if threshold is not None else None
-    if positive is not None and str(positive) not in (classes or []):
-        return None, None
-    return (None if threshold is None else float(threshold)), (None if positive is None else str(positive))
-
-
 def input_file_options(ds: "Dataset") -> dict[str, str]:
     """How the training file was written (delimiter, decimal mark, encoding), as the
     app's importer read it: ``score.py``'s defaults for reading a CSV file. Standard CSV
@@ -182,6 +173,14 @@ def input_file_options(ds: "Dataset") -> dict[str, str]:
 
 def _canonical(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
+
+
+def requirements_for(model: Any) -> tuple[str, ...]:
+    """The libraries ``model`` needs to score: :data:`ROOT_REQUIREMENTS`, and formulaic
+    when its inputs go through a formula's terms."""
+    from ..train.formula import model_terms
+
+    return ROOT_REQUIREMENTS + (("formulaic",) if model_terms(model) is not None else ())
 
 
 def pinned_requirements(roots: tuple[str, ...] = ROOT_REQUIREMENTS) -> dict[str, str]:

@@ -217,7 +217,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
                       monitoring_history=False)
     approvals = approvals_of(ws, mv)
     details = mv.details if isinstance(mv.details, dict) else {}
-    pins = contents.pinned_requirements()
+    pins = contents.pinned_requirements(contents.requirements_for(model))
     training_versions = {k.lower(): v for k, v in (r.library_versions or {}).items()}
     created_at = utc_now()
     examples = contents.example_rows(schema, seed=int(hashlib.sha256(mv.ref.encode()).hexdigest()[:8], 16))

@@ -93,7 +93,7 @@ def version_calibration(ws: "Workspace", mv: Any, model: Any, holdout: Any,
     latest validation's, else the most probable class). (None, why) when none fits."""
     from mlops_model_support.labels import class_label
 
-    from ..export.contents import decision_threshold
+    from ..validate.threshold import decision_threshold
     from ..registry import exports as export_rows
     from .calibration import fit_calibration
 

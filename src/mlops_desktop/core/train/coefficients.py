@@ -26,7 +26,7 @@ def coefficient_table(model: Any) -> Optional[list[dict[str, Any]]]:
 
     if not hasattr(model, "steps"):
         return None
-    estimator = model.steps[-1][1]
+    estimator = _estimator(model)
     if not isinstance(estimator, (StatsmodelsOLS, StatsmodelsLogit)) or not hasattr(estimator, "params_"):
         return None
     names = [INTERCEPT] + _feature_names(model, len(estimator.params_) - 1)
@@ -62,7 +62,9 @@ def coefficient_table(model: Any) -> Optional[list[dict[str, Any]]]:
 
 
 def _estimator(model: Any) -> Any:
-    return model.steps[-1][1] if hasattr(model, "steps") else model
+    from .estimators import final_estimator
+
+    return final_estimator(model)
 
 
 def fit_warning(model: Any) -> Optional[str]:
@@ -104,8 +106,20 @@ def coefficient_notes(model: Any, rows: Optional[dict[str, Any]] = None) -> list
     note = fit_warning(model)
     if note:
         notes.append(note)
+    from .formula import model_terms
+
+    terms = model_terms(model)
     references = _reference_levels(model)
-    if references:
+    if terms is not None:
+        notes.append(f"Model terms: {', '.join(terms['terms'])} (columns named as in R and "
+                     "statsmodels, e.g. poly(x, 2)[1] for a polynomial's first column).")
+        if terms["retransform_note"]:
+            notes.append("The coefficients are on the scale of the transformed target. "
+                         + terms["retransform_note"])
+        if references:
+            notes.append("Each categorical term's columns compare a level with its reference level: "
+                         + ", ".join(f"{c} = {lev!r}" for c, lev in references.items()) + ".")
+    elif references:
         notes.append("One-hot columns compare a level with the column's reference level (its most "
                      "frequent in the training rows): "
                      + ", ".join(f"{c} = {lev!r}" for c, lev in references.items()) + ".")
@@ -113,7 +127,10 @@ def coefficient_notes(model: Any, rows: Optional[dict[str, Any]] = None) -> list
 
 
 def _reference_levels(model: Any) -> dict[str, str]:
-    """Each one-hot encoded column's left-out level."""
+    """Each one-hot encoded column's (or categorical term's) left-out level."""
+    terms = _formula_terms(model)
+    if terms is not None:
+        return dict(terms.reference_levels_)
     encoder, columns = _encoder(model)
     if encoder is None or getattr(encoder, "drop_idx_", None) is None:
         return {}
@@ -122,8 +139,19 @@ def _reference_levels(model: Any) -> dict[str, str]:
 
 
 def _reference_of(name: str, references: dict[str, str]) -> dict[str, Any]:
-    column = next((c for c in sorted(references, key=len, reverse=True) if name.startswith(f"{c}_")), None)
+    column = next((c for c in sorted(references, key=len, reverse=True)
+                   if name.startswith(f"{c}_") or name.startswith(f"{c}[T.")), None)
     return {} if column is None else {"column": column, "reference_level": references[column]}
+
+
+def _formula_terms(model: Any) -> Any:
+    """The pipeline's :class:`~.estimators.FormulaTerms` step, or None."""
+    from .estimators import FormulaTerms
+
+    preprocess = dict(getattr(model, "steps", [])).get("preprocess")
+    if hasattr(preprocess, "steps"):
+        preprocess = preprocess.steps[0][1]
+    return preprocess if isinstance(preprocess, FormulaTerms) else None
 
 
 def _encoder(model: Any) -> tuple[Any, list[str]]:
@@ -136,6 +164,11 @@ def _encoder(model: Any) -> tuple[Any, list[str]]:
 
 
 def _numeric_columns(model: Any) -> list[str]:
+    terms = _formula_terms(model)
+    if terms is not None:  # the columns of terms without a category
+        categorical = set(terms.reference_levels_)
+        return [c for c, term in zip(terms.get_feature_names_out(), terms.column_terms_)
+                if not any(f in categorical for f in term.split(":"))]
     preprocess = dict(getattr(model, "steps", [])).get("preprocess")
     for name, _, columns in getattr(preprocess, "transformers_", []):
         if name == "numeric":

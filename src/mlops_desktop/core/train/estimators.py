@@ -34,8 +34,8 @@ except ImportError:  # pragma: no cover - older scikit-learn
     def validate_data(estimator, X, y="no_validation", reset=True, **kwargs):  # type: ignore[misc]
         return estimator._validate_data(X, y, reset=reset, **kwargs)
 
-__all__ = ["InputColumns", "StatsmodelsOLS", "StatsmodelsLogit", "SegmentRouter",
-           "category_labels", "segment_keys"]
+__all__ = ["InputColumns", "FormulaTerms", "TransformedTarget", "StatsmodelsOLS", "StatsmodelsLogit",
+           "SegmentRouter", "category_labels", "segment_keys", "final_estimator"]
 
 MISSING_SEGMENT = None
 #: statsmodels covariance types a caller may ask for (HC3 is the small-sample robust one)
@@ -93,6 +93,229 @@ class InputColumns(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "feature_names_in_")
         return self.feature_names_in_.copy()
+
+
+# -- model terms (a formula) ----------------------------------------------------------------
+
+def _most_frequent(labels: pd.Series) -> Any:
+    """The most frequent label (ties: the first in sorted order), as Check and training's
+    reference levels choose it."""
+    counts = labels.dropna().value_counts(sort=False)
+    if counts.empty:
+        return None
+    order = np.lexsort((counts.index.to_numpy(dtype=str), -counts.to_numpy()))
+    return counts.index[order[0]]
+
+
+class FormulaTerms(TransformerMixin, BaseEstimator):
+    """The terms of a formula's right-hand side (``education + poly(experience, 2) +
+    C(ethnicity, contr.treatment('other'))``) as a design matrix, built by formulaic
+    (see :mod:`mlops_model_support.terms`), without the intercept column (the model
+    adds its own).
+
+    ``fit`` learns, on the training rows only, each column's fill value for missing
+    cells (``numeric_fill``: the median or mean of a number; the most frequent category)
+    and the state of every stateful term (polynomial coefficients, spline knots, Box–Cox
+    λ, category levels); all of it is kept as plain numbers, text, lists and dicts
+    (``state_``, ``fill_values_``), and ``transform`` rebuilds the same columns from it
+    for any rows. ``get_feature_names_out`` gives formulaic's names
+    (``poly(experience, 2)[1]``); ``column_terms_`` the term of each column and
+    ``reference_levels_`` each categorical term's level left out. A term that gives no
+    finite number for a row (``log`` of 0) raises ``ValueError`` naming it.
+    """
+
+    def __init__(self, formula: str = "", numeric_fill: str = "median") -> None:
+        self.formula = formula
+        self.numeric_fill = numeric_fill
+
+    def __setstate__(self, state: dict) -> None:
+        """Loading from a file (skops builds the object with this): a formula that is not
+        on the whitelist is refused here, before anything can evaluate it; ``transform``
+        checks it again against the columns it is given."""
+        from mlops_model_support.formula_guard import check_formula
+
+        check_formula(state.get("formula") if isinstance(state, dict) else None)
+        super().__setstate__(state)
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> "FormulaTerms":
+        self.fit_transform(X, y)
+        return self
+
+    def fit_transform(self, X: pd.DataFrame, y: Any = None, **_: Any) -> np.ndarray:
+        """Fit on ``X`` and return its design (built once, not again by ``transform``)."""
+        from mlops_model_support import terms
+
+        if self.numeric_fill not in ("median", "mean"):
+            raise ValueError(f"numeric_fill must be 'median' or 'mean', not {self.numeric_fill!r}.")
+        if not isinstance(X, pd.DataFrame):
+            raise ValueError("The formula's terms need a table with named columns (a pandas DataFrame).")
+        parsed = terms.parse(self.formula, need_target=False)
+        missing = [c for c in parsed.variables if c not in X.columns]
+        if missing:
+            raise ValueError(f"The data lacks the column(s) the formula reads: {', '.join(map(repr, missing))}.")
+        fill: dict[str, Any] = {}
+        for name in parsed.variables:
+            values = X[name]
+            if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+                finite = values.to_numpy(dtype=np.float64, na_value=np.nan)
+                finite = finite[np.isfinite(finite)]
+                fill[name] = (float(np.median(finite) if self.numeric_fill == "median" else np.mean(finite))
+                              if len(finite) else 0.0)
+            else:
+                fill[name] = _most_frequent(values)
+        self.fill_values_ = fill
+        self.feature_names_in_ = np.asarray(parsed.variables, dtype=object)
+        self.n_features_in_ = len(parsed.variables)
+        built = terms.design(parsed.rhs, self._filled(X), None)
+        self._check_finite(built)
+        self.state_ = built.state
+        self.column_terms_ = list(built.column_terms)
+        self.reference_levels_ = dict(built.state["references"])
+        return built.matrix
+
+    def _filled(self, X: pd.DataFrame) -> pd.DataFrame:
+        data = {}
+        for name, value in self.fill_values_.items():
+            column = X[name]
+            data[name] = column if value is None or not column.isna().any() else column.fillna(value)
+        return pd.DataFrame(data, index=X.index)
+
+    def _check_finite(self, built: Any) -> None:
+        bad = ~np.isfinite(built.matrix)
+        if not bad.any():
+            return
+        columns = np.flatnonzero(bad.any(axis=0))
+        named = list(dict.fromkeys(built.column_terms[j] for j in columns))
+        rows = int(bad.any(axis=1).sum())
+        raise ValueError(f"The term(s) {', '.join(named)} give no finite number for {rows:,} row(s) "
+                         "(e.g. log or Box–Cox of 0 or a negative value, sqrt of a negative one); "
+                         "use log1p(…) or yeojohnson(…), or leave those rows out.")
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        """The design matrix of ``X``'s rows, as fitted."""
+        from mlops_model_support import terms
+
+        check_is_fitted(self, "state_")
+        missing = [c for c in self.feature_names_in_ if c not in getattr(X, "columns", ())]
+        if missing:
+            raise ValueError(f"The data lacks the column(s) the formula reads: {', '.join(map(repr, missing))}.")
+        built = terms.design(terms.parse(self.formula, need_target=False).rhs, self._filled(X), self.state_)
+        self._check_finite(built)
+        return built.matrix
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        check_is_fitted(self, "state_")
+        return np.asarray(self.state_["columns"], dtype=object)
+
+
+def _residual_sample(residuals: np.ndarray, size: int) -> np.ndarray:
+    """The residuals, or ``size`` evenly spaced quantiles of them when there are more."""
+    if len(residuals) <= size:
+        return np.sort(residuals)
+    return np.quantile(residuals, (np.arange(size) + 0.5) / size)
+
+
+class TransformedTarget(RegressorMixin, BaseEstimator):
+    """A regression fitted to a transformed target (``log``, ``log1p``, ``sqrt``,
+    ``boxcox``, ``yeojohnson``; λ fitted on the training rows) whose predictions come
+    back in the target's own units.
+
+    Transforming back the prediction of the transformed target gives its median, not its
+    mean; ``retransform`` corrects that: ``"smearing"`` (Duan's smearing estimate, the
+    mean of the back-transformed prediction plus each training residual; for ``log``
+    the prediction's exponential times the mean of the residuals' exponentials),
+    ``"normal"`` (the normal-theory correction, ``exp(prediction + σ²/2)`` for ``log``;
+    Gauss–Hermite quadrature for the others), or ``"none"``.
+
+    Fitted: ``regressor_`` (on the transformed target), ``parameter_`` (λ or None),
+    ``factor_`` (``log``/``log1p`` smearing: the factor), ``residuals_`` (at most
+    :attr:`RESIDUALS_KEPT` quantiles of the training residuals: the smearing of the other
+    transformations), ``sigma2_`` (the residual variance).
+    """
+
+    RESIDUALS_KEPT = 1000
+    #: Gauss–Hermite nodes for the normal-theory correction of the other transformations
+    QUADRATURE_NODES = 40
+
+    def __init__(self, regressor: Any = None, transform: str = "log", retransform: str = "smearing") -> None:
+        self.regressor = regressor
+        self.transform = transform
+        self.retransform = retransform
+
+    def fit(self, X: Any, y: Any) -> "TransformedTarget":
+        from mlops_model_support import terms
+
+        if self.transform not in terms.TARGET_TRANSFORMS:
+            raise ValueError(f"transform must be one of {', '.join(terms.TARGET_TRANSFORMS)}, "
+                             f"not {self.transform!r}.")
+        if self.retransform not in ("smearing", "normal", "none"):
+            raise ValueError(f"retransform must be 'smearing', 'normal' or 'none', not {self.retransform!r}.")
+        if self.regressor is None:
+            raise ValueError("TransformedTarget needs a regressor.")
+        y = np.asarray(y, dtype=np.float64)
+        self.parameter_ = terms.fit_parameter(self.transform, y)
+        z = terms.forward(self.transform, y, self.parameter_)
+        bad = int((~np.isfinite(z)).sum())
+        if bad:
+            raise ValueError(f"{self.transform} of the target has no value for {bad:,} training row(s) "
+                             f"(the smallest target value is {np.nanmin(y):g}); use log1p or "
+                             "yeojohnson for targets that can be 0 or negative.")
+        self.regressor_ = clone(self.regressor).fit(X, z)
+        residuals = z - np.asarray(self.regressor_.predict(X), dtype=np.float64)
+        n = len(residuals)
+        df_resid = getattr(self.regressor_, "df_resid_", None)
+        self.sigma2_ = float(residuals @ residuals / (df_resid if df_resid else max(n - 1, 1)))
+        self.factor_ = float(np.mean(np.exp(residuals))) if self.transform in ("log", "log1p") else None
+        self.residuals_ = _residual_sample(residuals, self.RESIDUALS_KEPT)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predictions in the target's own units."""
+        from mlops_model_support import terms
+
+        check_is_fitted(self, "regressor_")
+        z = np.asarray(self.regressor_.predict(X), dtype=np.float64)
+        name, lam = self.transform, self.parameter_
+        if self.retransform == "none":
+            return terms.inverse(name, z, lam)
+        if name in ("log", "log1p"):
+            scale = self.factor_ if self.retransform == "smearing" else math.exp(self.sigma2_ / 2)
+            level = np.exp(z) * scale
+            return level - 1.0 if name == "log1p" else level
+        if self.retransform == "smearing":
+            shifts, weights = self.residuals_, np.full(len(self.residuals_), 1.0 / len(self.residuals_))
+        else:
+            nodes, w = np.polynomial.hermite.hermgauss(self.QUADRATURE_NODES)
+            shifts, weights = nodes * math.sqrt(2 * self.sigma2_), w / math.sqrt(math.pi)
+        out = np.empty(len(z))
+        step = max(1, 2_000_000 // max(len(shifts), 1))  # rows at a time: bounded memory
+        for start in range(0, len(z), step):
+            part = z[start:start + step, None] + shifts[None, :]
+            out[start:start + step] = terms.inverse(name, part, lam) @ weights
+        return out
+
+    def describe(self) -> str:
+        """How predictions come back in the target's units, in the analyst's words."""
+        check_is_fitted(self, "regressor_")
+        lam = f" (λ = {self.parameter_:.4g})" if self.parameter_ is not None else ""
+        if self.retransform == "none":
+            return (f"The model predicts {self.transform}{lam} of the target; predictions are transformed "
+                    "back without correction (for log, that is the median, not the mean).")
+        if self.retransform == "smearing":
+            how = ("Duan's smearing estimate" + (f" (factor {self.factor_:.4g})" if self.factor_ is not None else
+                                                  f" over {len(self.residuals_):,} training residuals"))
+        else:
+            how = f"the normal-theory correction (residual variance {self.sigma2_:.4g})"
+        return (f"The model predicts {self.transform}{lam} of the target; predictions are transformed back "
+                f"to the target's units with {how}.")
+
+
+def final_estimator(model: Any) -> Any:
+    """The estimator at the end of a pipeline, inside a :class:`TransformedTarget` if any."""
+    step = model.steps[-1][1] if hasattr(model, "steps") else model
+    if isinstance(step, TransformedTarget):
+        return getattr(step, "regressor_", step.regressor)
+    return step
 
 
 # -- statsmodels wrappers --------------------------------------------------------------------

@@ -19,7 +19,7 @@ from .cv import FoldPredictions, fit_quietly, predict_for_metrics
 from .errors import TrainError
 from .families import Family
 from .prepare import PreparedData, make_folds
-from .preprocess import build_pipeline, model_step
+from .preprocess import build_pipeline, model_parameters, model_step
 from .search import FIT_ERRORS, FamilyFailed, SearchOutcome, search
 
 FALLBACK = "(fallback)"
@@ -93,25 +93,33 @@ def fit_family(prep: PreparedData, family: Family, plan: Plan, *,
 
 
 def _template(prep: PreparedData, family: Family) -> Any:
+    """The unfitted pipeline; a linear model's reference levels are the most frequent in
+    the training rows."""
     from .families import LINEAR
     from .preprocess import reference_levels
 
     spec = prep.spec
     categorical = prep.choice.categorical
+    # the level a linear model leaves out is the most frequent one (Check's rule); a model
+    # per segment is fitted on that segment's rows, where the overall most frequent level
+    # may be rare (grouped away), so segments keep the encoder's default (the first level);
+    # a formula names its own reference levels
     reference = (reference_levels(prep.X_train, categorical)
-                 if family.style == LINEAR and categorical else None)
+                 if family.style == LINEAR and categorical and not spec.segment_by and spec.formula is None
+                 else None)
     return build_pipeline(family, prep.choice.numeric, categorical, seed=spec.seed,
                           robust=spec.robust_errors, options=spec.preprocessing, reference=reference,
-                          ordered=prep.orders)
+                          formula=spec.formula, retransform=spec.retransform, ordered=prep.orders)
 
 
 def _final_fit(template: Any, family: Family, params: dict[str, Any], X: pd.DataFrame,
                y: np.ndarray, n_jobs: int) -> tuple[Any, list[str]]:
     from sklearn.base import clone
 
-    model = clone(template).set_params(**{f"model__{k}": v for k, v in params.items()})
+    model = clone(template)
+    model.set_params(**model_parameters(model, params))
     if family.parallel_fit:
-        model.set_params(model__n_jobs=n_jobs)
+        model.set_params(**model_parameters(model, {"n_jobs": n_jobs}))
     return fit_quietly(model, X, y)
 
 

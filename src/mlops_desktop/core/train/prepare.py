@@ -103,7 +103,7 @@ def prepare(ws: "Workspace", spec: TrainSpec, *,
     for name in (spec.split.column, spec.segment_by):
         if name:
             ds.column(name)
-    named = list(recorded_features) if recorded_features is not None else spec.features
+    named = list(recorded_features) if recorded_features is not None else requested_features(spec)
     columns = None
     if named is not None and not all_columns:
         for name in named:
@@ -115,6 +115,16 @@ def prepare(ws: "Workspace", spec: TrainSpec, *,
     orders = column_orders(ws, ds)  # a stored recipe that is refused stops here, unrun
     df = ws.load_table(ds, columns).to_pandas()
     return prepare_frame(ds, df, spec, recorded_features=recorded_features, orders=orders)
+
+
+def requested_features(spec: TrainSpec) -> Optional[list[str]]:
+    """The features the spec names: those its formula reads, or its own list (None: the
+    run chooses)."""
+    if spec.formula is not None:
+        from .formula import parse_formula
+
+        return list(parse_formula(spec.formula).variables)
+    return spec.features
 
 
 def random_split_note(kind: str, time_column: str) -> str:
@@ -155,6 +165,13 @@ def prepare_frame(ds: "Dataset", df: pd.DataFrame, spec: TrainSpec, *,
             notes.append(f"{dropped:,} rows have no value in the time column {spec.split.column} "
                          "and were left out (they cannot be placed in time).")
     task, reason, y, classes = _task_and_target(frame[spec.target], spec)
+    if spec.formula is not None and task != "regression":
+        from .formula import parse_formula
+
+        transform = parse_formula(spec.formula).target_transform
+        if transform is not None:
+            raise InvalidChoiceError(f"{transform}({spec.target}) is a transformation of a numeric "
+                                     f"target; {spec.target} is a {task} target. Write the target alone.")
     split = _resolved_split(spec.split, task)
     train_rows, holdout_rows = _split_rows(frame, y, task, split, spec.seed)
     if split.test_size == 0:
@@ -179,6 +196,8 @@ def prepare_frame(ds: "Dataset", df: pd.DataFrame, spec: TrainSpec, *,
         for name in recorded_features:
             ds.column(name)
         choice = FeatureChoice(dict(recorded_features))
+    elif spec.formula is not None:
+        choice = _formula_features(ds, spec, train_frame, y_train, task)
     else:
         choice = choose_features(ds, spec, train_frame, y_train, task)
     if spec.segment_by:
@@ -191,6 +210,22 @@ def prepare_frame(ds: "Dataset", df: pd.DataFrame, spec: TrainSpec, *,
                         task_reason=reason, classes=classes, split=split, train_rows=train_rows,
                         holdout_rows=holdout_rows, choice=choice, folds=folds, n_rows=n_rows,
                         n_missing_target=n_missing, notes=notes, orders=dict(orders or {}))
+
+
+def _formula_features(ds: "Dataset", spec: TrainSpec, train: pd.DataFrame, y_train: np.ndarray,
+                      task: str) -> FeatureChoice:
+    """The columns a formula reads, as explicitly chosen features; one that no model could
+    use (every value missing, constant) is an error, not left out: the formula needs it."""
+    from dataclasses import replace
+
+    named = requested_features(spec) or []
+    choice = choose_features(ds, replace(spec, features=named, formula=None), train, y_train, task)
+    dropped = [e for e in choice.excluded if e["column"] in named]
+    if dropped:
+        raise TrainError("The formula reads " + "; ".join(f"{e['column']}, which {e['reason']}"
+                                                          for e in dropped)
+                         + ". Take those terms out of the formula.")
+    return choice
 
 
 # -- target and task ---------------------------------------------------------------------------

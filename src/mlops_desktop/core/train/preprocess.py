@@ -20,6 +20,11 @@ it codes 0, 1, 2, … in that order (a split then reads "cut at least Premium"; 
 and missing values are imputed with the median code for trees, left missing for the
 booster, which does not treat it as unordered). Linear families keep one-hot columns:
 a slope per step would assume equal steps between the levels.
+With a formula, its terms replace the preprocessing of every family: the input step
+types the columns the formula reads, :class:`~.estimators.FormulaTerms` fills missing
+values and builds the design (categories as its treatment contrasts), regularised
+families standardise its columns, and a transformed target wraps the estimator in
+:class:`~.estimators.TransformedTarget`.
 """
 
 from __future__ import annotations
@@ -51,11 +56,13 @@ def build_pipeline(family: Family, numeric: list[str], categorical: list[str], *
                    n_jobs: int = 1, robust: bool = False,
                    options: Optional[dict[str, Any]] = None,
                    reference: Optional[list[str]] = None,
+                   formula: Optional[str] = None, retransform: str = "smearing",
                    ordered: Optional[dict[str, list[str]]] = None) -> Any:
     """The unfitted pipeline ``columns -> preprocess -> model`` for ``family``;
     ``reference``: the level each categorical column's one-hot columns leave out in a
     linear model (default: the first in sorted order); ``ordered``: the levels, in
-    order, of categorical columns that have an order."""
+    order, of categorical columns that have an order. ``formula`` (its terms and the
+    target's transformation) replaces the preprocessing (see the module's docstring)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
 
@@ -66,6 +73,9 @@ def build_pipeline(family: Family, numeric: list[str], categorical: list[str], *
         # the baseline uses no feature: it takes the raw table and reads none of its columns
         return Pipeline([("columns", InputColumns()), ("model", family.make(seed=seed))])
     columns = InputColumns(numeric=list(numeric), categorical=list(categorical))
+    if formula is not None:
+        return _formula_pipeline(family, columns, formula, seed=seed, n_jobs=n_jobs, robust=robust,
+                                 options=options, retransform=retransform)
     encoding = options.get("encoding") or ("ordinal" if family.style in (TREE, BOOSTING) else "onehot")
     scale = options.get("scale")
     if scale is None:
@@ -93,6 +103,35 @@ def build_pipeline(family: Family, numeric: list[str], categorical: list[str], *
     categorical_positions = list(range(len(numeric), len(numeric) + len(categorical))) if native else None
     model = family.make(seed=seed, n_jobs=n_jobs, robust=robust, categorical=categorical_positions)
     return Pipeline([("columns", columns), ("preprocess", preprocess), ("model", model)])
+
+
+def _formula_pipeline(family: Family, columns: Any, formula: str, *, seed: int, n_jobs: int,
+                      robust: bool, options: dict[str, Any], retransform: str) -> Any:
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from .estimators import FormulaTerms, TransformedTarget
+    from .formula import parse_formula
+
+    parsed = parse_formula(formula)
+    terms = FormulaTerms(formula=parsed.rhs, numeric_fill=options.get("numeric_imputation") or "median")
+    scale = options.get("scale")
+    if scale is None:
+        scale = family.style == REGULARISED
+    preprocess = Pipeline([("terms", terms), ("scale", StandardScaler())]) if scale else terms
+    model = family.make(seed=seed, n_jobs=n_jobs, robust=robust, categorical=None)
+    if parsed.target_transform is not None:
+        model = TransformedTarget(regressor=model, transform=parsed.target_transform, retransform=retransform)
+    return Pipeline([("columns", columns), ("preprocess", preprocess), ("model", model)])
+
+
+def model_parameters(pipeline: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` of the final estimator as the pipeline's own parameter names (inside a
+    transformed target's wrapper when there is one)."""
+    from .estimators import TransformedTarget
+
+    prefix = "model__regressor__" if isinstance(pipeline.steps[-1][1], TransformedTarget) else "model__"
+    return {f"{prefix}{k}": v for k, v in params.items()}
 
 
 def _numeric_steps(family: Family, imputation: str, scale: bool) -> Any:
@@ -145,5 +184,7 @@ def _ordered_steps(family: Family, levels: list[list[str]]) -> Any:
 
 
 def model_step(pipeline: Any) -> Any:
-    """The estimator at the end of a pipeline."""
-    return pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
+    """The estimator at the end of a pipeline (inside a transformed target's wrapper)."""
+    from .estimators import final_estimator
+
+    return final_estimator(pipeline)

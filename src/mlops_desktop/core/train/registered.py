@@ -70,8 +70,9 @@ def load_version_model(ws: "Workspace", mv: "ModelVersion") -> Any:
 
 
 def describe_version(ws: "Workspace", name_or_ref: str, version: Optional[int] = None) -> dict[str, Any]:
-    """A version's record, its run's summary and, for OLS and logistic models, the
-    coefficient table (None for other families)."""
+    """A version's record, its run's summary, its model terms when it was trained with a
+    formula (see :func:`.formula.model_terms`; None otherwise) and, for OLS and logistic
+    models, the coefficient table (None for other families)."""
     from .coefficients import coefficient_notes, coefficient_table
 
     found = find_version(ws, name_or_ref, version)
@@ -83,5 +84,6 @@ def describe_version(ws: "Workspace", name_or_ref: str, version: Optional[int] =
     out = found.to_dict()
     out["coefficients"] = coefficients
     out["coefficient_notes"] = notes
+    out["terms"] = found.details.get("terms")
     out["run"] = run_rows.get(ws.registry, found.run_id).summary()
     return out

@@ -40,6 +40,10 @@ class TrainResult:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     library_versions: dict[str, str] = field(default_factory=dict)
+    #: the model formula, as given (None: features without terms)
+    formula: Optional[str] = None
+    #: the chosen model's terms (see ``formula.model_terms``)
+    terms: Optional[dict[str, Any]] = None
 
     @property
     def chosen_candidate(self) -> Optional[dict[str, Any]]:

@@ -28,6 +28,7 @@ from . import metrics
 from .environment import library_versions, thread_limit, workers
 from .errors import TrainError
 from .fitting import FamilyResult, Plan, fit_family
+from .formula import model_terms
 from .prepare import PreparedData, prepare
 from .results import ReproduceResult, TrainResult
 from .spec import TrainSpec
@@ -239,7 +240,8 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
         primary_metric=primary, ranking_metric=rank_by, candidates=candidates, baseline=baseline.to_dict(),
         chosen=best.family.name, model=name, stage="draft", artifact_sha256=stored.sha256,
         prediction_sha256=best.prediction_sha256, classes=classes, segment_by=spec.segment_by,
-        notes=notes, seconds=seconds, library_versions=library_versions())
+        notes=notes, seconds=seconds, library_versions=library_versions(), formula=spec.formula,
+        terms=model_terms(best.model))
     details = {"task_reason": prep.task_reason, "features": _feature_list(prep),
                "excluded": prep.choice.excluded, "split": prep.split.to_dict(),
                "rows": prep.rows_summary(), "primary_metric": primary, "ranking_metric": rank_by,
@@ -257,7 +259,8 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                        "dataset_id": prep.dataset.id, "dataset_fingerprint": prep.dataset.fingerprint,
                        "split": prep.split.to_dict(), "rows": prep.rows_summary(),
                        "hyperparameters": best.params, "baseline": {"cv": baseline.cv,
-                                                                    "holdout": baseline.holdout}}
+                                                                    "holdout": baseline.holdout},
+                       "terms": result.terms}
     now = utc_now()
     with reg.transaction():
         artifact_rows.insert(reg, sha256=stored.sha256, size_bytes=stored.size_bytes, kind="model",

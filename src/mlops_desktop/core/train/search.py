@@ -86,6 +86,8 @@ def search(template: Any, space: dict[str, Any], X: pd.DataFrame, y: np.ndarray,
     Raises :class:`FamilyFailed` when no candidate could be fitted."""
     from sklearn.base import clone
 
+    from .preprocess import model_parameters
+
     settings = [fixed] if fixed is not None else candidate_settings(space, candidates, seed)
     primary = metrics.ranking_metric(task, rank_by)
     notes: list[str] = []
@@ -99,7 +101,8 @@ def search(template: Any, space: dict[str, Any], X: pd.DataFrame, y: np.ndarray,
                          f"{i} of {len(settings)} candidates.")
             break
         t0 = time.monotonic()
-        model = clone(template).set_params(**{f"model__{k}": v for k, v in params.items()})
+        model = clone(template)
+        model.set_params(**model_parameters(model, params))
         try:
             result = cross_validate(model, X, y, folds, task, classes, n_jobs=n_jobs,
                                     on_fold=lambda k, i=i: on_progress((i * len(folds) + k + 1) / units))

@@ -109,6 +109,11 @@ class TrainSpec:
     preprocessing: dict[str, Any] = field(default_factory=dict)
     #: the metric that ranks the candidates (one of the task's); None: the primary metric
     ranking_metric: Optional[str] = None
+    #: model terms in Wilkinson–Rogers notation, ``log(wage) ~ education + poly(experience, 2)``:
+    #: its left names the target (and its transformation), its right the features and terms
+    formula: Optional[str] = None
+    #: how predictions of a transformed target come back in its units (see formula.RETRANSFORMS)
+    retransform: str = "smearing"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -177,6 +182,29 @@ class TrainSpec:
         scale = self.preprocessing.get("scale")
         if scale is not None and not isinstance(scale, bool):
             raise InvalidChoiceError("scale must be true or false.")
+        self._validate_formula()
+
+    def _validate_formula(self) -> None:
+        from .formula import RETRANSFORMS, parse_formula
+
+        if self.retransform not in RETRANSFORMS:
+            raise InvalidChoiceError(f"Unknown back-transformation {self.retransform!r}; use "
+                                     f"{', '.join(RETRANSFORMS)}.")
+        if self.formula is None:
+            return
+        parsed = parse_formula(self.formula)
+        if parsed.target != self.target:
+            raise InvalidChoiceError(f"The formula's target is {parsed.target!r} but the run's target "
+                                     f"is {self.target!r}; they must be the same column.")
+        if self.features is not None:
+            raise InvalidChoiceError("With a formula the features are the columns its terms read; "
+                                     "do not choose features as well.")
+        ignored = sorted({"encoding", "rare_min_rows"} & set(self.preprocessing))
+        if ignored:
+            raise InvalidChoiceError(f"With a formula, categories are encoded by its terms (e.g. "
+                                     f"C(x, contr.treatment('level'))): {', '.join(ignored)} cannot be set.")
+        if self.segment_by is not None and self.segment_by in parsed.variables:
+            raise InvalidChoiceError(f"{self.segment_by} segments the run; it cannot also be a term.")
 
 
 def _whole(value: Any) -> bool:

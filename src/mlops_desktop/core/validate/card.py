@@ -63,6 +63,8 @@ class ModelCard:
     #: "batches": [{label, when, verdict, estimated: {metric: [estimate, low, high]}, realized:
     #: {metric: value}, reliable}], the newest ``MONITORED_BATCHES``}; None for an older card
     monitoring: Optional[dict[str, Any]] = None
+    #: the model's terms when it was trained with a formula (``train.formula.model_terms``)
+    terms: Optional[dict[str, Any]] = None
 
     @property
     def title(self) -> str:
@@ -272,6 +274,30 @@ def _preprocessing_in_words(options: dict[str, Any]) -> str:
         parts.append(f"categories with fewer than {numbers.count(rare)} training rows grouped as rare"
                      if rare else "rare categories kept as they are")
     return "; ".join(parts) if parts else "each family's defaults"
+
+
+def terms_in_words(card: ModelCard) -> list[str]:
+    """What a model's formula made of its inputs, in sentences (empty without one): the
+    formula, its terms, the reference level of each categorical term, how missing values
+    are filled, and how predictions of a transformed target come back in its units."""
+    terms = card.terms
+    if not terms:
+        return []
+    formula = (card.training_spec or {}).get("formula")
+    out = [f"Formula: {formula}" if formula else "Model terms:",
+           f"Terms ({len(terms['terms'])}): {', '.join(terms['terms'])}; "
+           f"{len(terms['columns'])} design columns, fitted on the training rows only."]
+    if terms.get("reference_levels"):
+        out.append("Reference levels (the level each categorical term's columns compare with): "
+                   + ", ".join(f"{k} = {v}" for k, v in terms["reference_levels"].items()) + ".")
+    fills = terms.get("fill_values") or {}
+    if fills:
+        out.append("Missing inputs are filled with the training rows' "
+                   + ", ".join(f"{k} = {numbers.value(v) if isinstance(v, (int, float)) else v}"
+                               for k, v in fills.items()) + ".")
+    if terms.get("retransform_note"):
+        out.append(terms["retransform_note"])
+    return out
 
 
 def training_in_words(card: ModelCard) -> list[tuple[str, str]]:

@@ -13,7 +13,8 @@ from ..report import svg
 from ..report.html import CSS, VERDICT_COLOURS
 from .card import (MONITORING_HEAD, NO_CHECK_RESULTS, ODDS_HEAD, ModelCard, approval_rows,
                    calibration_sentence, data_period, few, metric_rows, monitoring_rows, odds_cells,
-                   preparation_lines, segment_rows, training_in_words, warning_figures, warning_name)
+                   preparation_lines, segment_rows, terms_in_words, training_in_words, warning_figures,
+                   warning_name)
 from ..report.svg import line_chart
 from .metrics import label
 from .results import ValidationReport
@@ -199,6 +200,9 @@ def model_card_html(card: ModelCard) -> str:
     body.append(f"<h2>Target and features</h2><p>Target: <b>{escape(card.target)}</b> "
                 f"({escape(card.task)}).</p><p>Features ({len(card.features)}): "
                 f"{escape(', '.join(card.features)) or '—'}</p>")
+    if card.terms:
+        body.append("<h2>Model terms</h2><ul>" + "".join(f"<li>{escape(x)}</li>" for x in terms_in_words(card))
+                    + "</ul>")
     body.append("<h2>Training</h2>" + (_table(["setting", "value"], training_in_words(card))
                                        if card.training_spec else
                                        "<p class='muted'>No training specification recorded.</p>"))

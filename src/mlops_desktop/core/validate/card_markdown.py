@@ -13,7 +13,8 @@ from typing import Any, Iterable, Sequence
 from .. import numbers
 from .card import (MONITORING_HEAD, NO_CHECK_RESULTS, ODDS_HEAD, ModelCard, approval_rows,
                    calibration_sentence, data_period, few, metric_rows, monitoring_rows, odds_cells,
-                   preparation_lines, segment_rows, training_in_words, warning_figures, warning_name)
+                   preparation_lines, segment_rows, terms_in_words, training_in_words, warning_figures,
+                   warning_name)
 from .metrics import label
 
 
@@ -63,6 +64,8 @@ def model_card_markdown(card: ModelCard) -> str:
         lines += [made[0], "", *made[1:], ""]
     lines += ["## Target and features", "", f"Target: **{card.target}** ({card.task}).", "",
               f"Features ({len(card.features)}): " + (", ".join(card.features) or "—"), ""]
+    if card.terms:
+        lines += ["## Model terms", ""] + [f"- {sentence}" for sentence in terms_in_words(card)] + [""]
     lines += ["## Training", ""]
     lines += _table(["setting", "value"], training_in_words(card)) if card.training_spec \
         else ["_No training specification recorded._", ""]

@@ -176,7 +176,8 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
         coefficient_notes=notes, fit_warning=warning, approvals=approvals, override=override,
         segments=({"column": mv.details.get("segment_by"), "segments": mv.details.get("segments")}
                   if isinstance(mv.details, dict) and mv.details.get("segment_by") else None),
-        monitoring=_monitoring(ws, mv, calibration, monitoring_history))
+        monitoring=_monitoring(ws, mv, calibration, monitoring_history),
+        terms=mv.details.get("terms") if isinstance(mv.details, dict) else None)
 
 
 def _preparation(ws: "Workspace", ds: Any, mv: Any) -> Optional[dict[str, Any]]:

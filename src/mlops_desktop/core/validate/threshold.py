@@ -9,7 +9,7 @@ best of all confusion matrices the model can produce on these rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -145,3 +145,14 @@ def choose_threshold(y_true, scores, rule: str, *, cost_fp: float = 1.0, cost_fn
         f"the {'lowest' if rule == 'precision' else 'highest'} threshold with {rule} of at least "
         f"{numbers.value(target)} on the holdout (precision {numbers.value(table.precision[i])}, recall "
         f"{numbers.value(table.recall[i])})")
+
+
+def decision_threshold(report: dict[str, Any], classes: Optional[list[str]]) -> tuple[Optional[float], Optional[str]]:
+    """The decision threshold a validation report chose and its positive class, for a
+    binary classifier with ``classes`` (labels as text); (None, None) when there is none
+    (more classes, no threshold, or a validation of another labelling)."""
+    threshold = report.get("threshold") if classes and len(classes) == 2 else None
+    positive = report.get("positive_class") if threshold is not None else None
+    if positive is not None and str(positive) not in (classes or []):
+        return None, None
+    return (None if threshold is None else float(threshold)), (None if positive is None else str(positive))

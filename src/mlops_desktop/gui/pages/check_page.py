@@ -14,7 +14,9 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, Q
                                QWidget)
 
 from ...core import numbers
+from ..check_charts import VERDICT_COLOURS, VERDICT_TEXT
 from ..errors import show_error
+from ..formula_edit import FormulaEdit
 from ..jobs import JobRunner
 from ..selection import Selection
 from ..state import AppState
@@ -22,10 +24,7 @@ from ..undo import RecordedChange, page_stack
 from ..widgets import RAW_ROLE, EmptyState, LazyPage, add_table_actions, fill_table, heading, make_table
 from .dataset_picker import DatasetPicker
 
-VERDICT_COLOURS = {"ok": "#1e7b34", "warning": "#a86b00", "problem": "#b3261e", "not_applicable": "#6b7280"}
-VERDICT_TEXT = {"ok": "ok", "warning": "warning", "problem": "problem", "not_applicable": "not applicable"}
 NO_TIME = "(none)"
-MAX_BARS = 20
 
 
 class CheckPage(LazyPage):
@@ -63,6 +62,15 @@ class CheckPage(LazyPage):
         top.addWidget(self.time_column)
         top.addStretch(1)
         outer.addLayout(top)
+        formula_row = QHBoxLayout()
+        formula_row.addWidget(QLabel("Formula:"))
+        self.formula = FormulaEdit()
+        self.formula.setPlaceholderText("optional, e.g. log(wage) ~ education + poly(experience, 2); "
+                                        "empty: the ticked features as they are")
+        self.formula.textChanged.connect(self._formula_changed)
+        self.formula.returnPressed.connect(self.run_checks)
+        formula_row.addWidget(self.formula, 1)
+        outer.addLayout(formula_row)
         buttons = QHBoxLayout()
         self.run_button = QPushButton("Run checks")
         self.run_button.setDefault(True)
@@ -98,7 +106,7 @@ class CheckPage(LazyPage):
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)
-        features_box = QGroupBox("Features (ticked ones are checked)")
+        self.features_box = features_box = QGroupBox("Features (ticked ones are checked)")
         fl = QVBoxLayout(features_box)
         self.features = QListWidget()
         self.features.setMaximumHeight(150)
@@ -152,7 +160,13 @@ class CheckPage(LazyPage):
         self.accept_button.setToolTip("Record why the model may go ahead despite this result; "
                                       "the model card shows it")
         self.accept_button.clicked.connect(self.accept_current)
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setToolTip("Add the term this check's advice calls for, run the checks again "
+                                     "and compare before and after")
+        self.apply_button.clicked.connect(self.apply_current)
+        self.apply_button.setVisible(False)
         accept_row.addWidget(self.accepted_label, 1)
+        accept_row.addWidget(self.apply_button)
         accept_row.addWidget(self.accept_button)
         rl.addLayout(accept_row)
         splitter.addWidget(right)
@@ -189,6 +203,8 @@ class CheckPage(LazyPage):
         from ...core.data.dataset import CHECK_EXCLUDED_KINDS as EXCLUDED_KINDS  # light: no statsmodels
 
         ds = ws.dataset(dataset_id)
+        self.formula.set_columns([c.name for c in ds.columns])
+        self.formula.clear()
         for col in ds.columns:
             if col.kind in ("datetime", "numeric") and col.name != target:
                 self.time_column.addItem(col.name)
@@ -217,7 +233,18 @@ class CheckPage(LazyPage):
                 item.setCheckState(Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole) in used
                                    else Qt.CheckState.Unchecked)
             self.time_column.setCurrentIndex(max(self.time_column.findText(report.time_column or NO_TIME), 0))
+            self.formula.setText(report.formula or "")
         self.selection.show(key, report)
+
+    def _formula_changed(self, text: str) -> None:
+        if self.built:
+            self.features.setEnabled(not text.strip())
+            self.features_box.setTitle("Features (the formula's columns are checked)" if text.strip()
+                                       else "Features (ticked ones are checked)")
+
+    def chosen_formula(self) -> Optional[str]:
+        """The formula typed, or None."""
+        return self.formula.text().strip() or None
 
     def chosen_features(self) -> list[str]:
         return [self.features.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.features.count())
@@ -230,7 +257,9 @@ class CheckPage(LazyPage):
         if ws is None or key is None or key[2] is None:
             return
         _, dataset_id, target = key
-        root, actor, features = ws.root, self.state.actor, self.chosen_features()
+        root, actor, features, formula = ws.root, self.state.actor, self.chosen_features(), self.chosen_formula()
+        if formula is not None:
+            features = None  # the formula's columns
         task = self.task.currentData()
         time_column = None if self.time_column.currentText() in ("", NO_TIME) else self.time_column.currentText()
         self.status.setText("Running the checks…")
@@ -242,7 +271,7 @@ class CheckPage(LazyPage):
 
             with Workspace.open(root) as own:
                 return check_dataset(own, dataset_id, target, task=task, features=features,
-                                     time_column=time_column, store=True, actor=actor,
+                                     time_column=time_column, formula=formula, store=True, actor=actor,
                                      progress=progress, cancel=cancel)
 
         def ended(message: Optional[str]) -> None:
@@ -281,7 +310,7 @@ class CheckPage(LazyPage):
         dropped = f" ({report.n_dropped_missing:,} with missing values left out)" if report.n_dropped_missing else ""
         stored = (f" Checked on {report.created_at[:16].replace('T', ' ')} UTC by {report.created_by} "
                   f"(check run {report.id}); “Run again” checks anew." if report.id is not None else "")
-        self.status.setText(f"{report.task.capitalize()} of {report.target}: {report.n_used:,} of "
+        self.status.setText(f"{report.task.capitalize()} of {report.target_label or report.target}: {report.n_used:,} of "
                             f"{report.n_rows:,} rows used{dropped}. {counts['ok']} ok, {counts['warning']} "
                             f"warnings, {counts['problem']} problems. " + " ".join(report.notes) + stored)
         self.table.setRowCount(len(report.checks))
@@ -316,6 +345,7 @@ class CheckPage(LazyPage):
         self.accepted_label.setText("")
         self.accept_button.setEnabled(False)
         self._offer_steps(None)
+        self.apply_button.setVisible(False)
         self.chart.reset("")
 
     def show_check(self, row: int) -> None:
@@ -351,6 +381,11 @@ class CheckPage(LazyPage):
         else:
             self.accepted_label.setText("")
         self.accept_button.setEnabled(c.verdict in ("warning", "problem"))
+        self.apply_button.setVisible(bool(c.suggestion))
+        if c.suggestion:
+            self.apply_button.setText(f"Apply: {_short(c.suggestion['label'])}")
+            self.apply_button.setToolTip(f"{c.suggestion['label']}.\nRuns the checks on\n"
+                                         f"{c.suggestion['formula']}\nand compares before and after.")
 
     def _offer_steps(self, check: Any) -> None:
         """The recipe steps that act on the check's advice, offered as Explore offers its alerts'."""
@@ -360,33 +395,9 @@ class CheckPage(LazyPage):
 
     def draw_chart(self, chart: Optional[dict[str, Any]]) -> None:
         """The check's chart, or none at all (no empty axes) for a check without one."""
-        self.chart.setVisible(bool(chart and chart.get("x")))
-        if not chart or not chart.get("x"):
-            self.chart.reset("")
-            return
-        kind, ref = chart.get("kind"), chart.get("reference") or {}
-        title, x, y = chart.get("title", ""), chart["x"], chart.get("y", [])
-        labels = dict(x_label=chart.get("x_label", ""), y_label=chart.get("y_label", ""))
-        if kind == "qq":
-            lo, hi = min(x), max(x)
-            line = (lo, ref["intercept"] + ref["slope"] * lo, hi, ref["intercept"] + ref["slope"] * hi) \
-                if "slope" in ref else None
-            self.chart.scatter(x, y, title=title, line=line, **labels)
-        elif kind == "scatter" and chart.get("labels"):  # a point per row: a click shows the row
-            self.chart.scatter(x, y, title=title, hline=ref.get("zero_line"),
-                               point_labels=chart["labels"], **labels)
-        elif kind in ("scatter", "line"):
-            self.chart.scatter(x, y, title=title, hline=ref.get("zero_line"), **labels)
-        elif kind == "bars":
-            limit = next((ref[k] for k in ("warning", "alpha", "rare_below", "problem_below") if k in ref), None)
-            labels, values = [str(v) for v in x], list(y)
-            if len(values) > MAX_BARS:  # e.g. VIF of many one-hot columns: the largest are the story
-                top = sorted(range(len(values)), key=lambda i: -(values[i] or 0))[:MAX_BARS]
-                labels, values = [labels[i] for i in top], [values[i] for i in top]
-                title = f"{title} (the largest {MAX_BARS} of {len(x)})"
-            self.chart.hbars(labels, values, title=title, x_label=chart.get("y_label", ""), reference=limit)
-        else:
-            self.chart.reset(title)
+        from ..check_charts import draw_check_chart
+
+        draw_check_chart(self.chart, chart)
 
     def show_row(self, position: int) -> None:
         """Show the values of the dataset's row at ``position`` (0-based; the Data page
@@ -405,6 +416,69 @@ class CheckPage(LazyPage):
         shown = "; ".join(f"{k} = {format_value(v)}" for k, v in values.items())  # as the Data page shows it
         self.row_detail.setText(f"<b>Row {numbers.count(position + 1)}</b> (as numbered on the Data page): "
                                 f"{_html(shown)}")
+
+    # -- applying a term -----------------------------------------------------------------------
+
+    def apply_current(self) -> None:
+        """Run the checks with the current check's suggested formula (in the background),
+        then compare before and after."""
+        row = self.table.currentRow()
+        if self.report is None or row < 0 or not self.report.checks[row].suggestion:
+            return
+        self.apply(self.report.checks[row].id)
+
+    def apply(self, check_id: str) -> None:
+        ws, key, before = self.state.workspace, self.selection.key, self.report
+        suggestion = before.check(check_id).suggestion
+        root, formula, time_column = ws.root, suggestion["formula"], before.time_column
+        task = before.task
+        self.status.setText(f"Applying: {suggestion['label']}…")
+        self.apply_button.setEnabled(False)
+
+        def work(progress, cancel):
+            from ...core.checks.for_dataset import check_dataset
+            from ...core.workspace import Workspace
+
+            with Workspace.open(root) as own:
+                return check_dataset(own, key[1], key[2], task=task, time_column=time_column,
+                                     formula=formula, progress=progress, cancel=cancel)
+
+        def done(after) -> None:
+            self.apply_button.setEnabled(True)
+            if self.selection.key != key or self.report is not before:
+                return  # another dataset, target or run is on screen by now
+            self.compare_with(before, after, check_id, suggestion["label"])
+
+        def failed(exc, tb) -> None:
+            self.apply_button.setEnabled(True)
+            self.status.setText("The term could not be applied: see the message.")
+            show_error(self, "Cannot apply the term", exc, tb)
+
+        self.runner.start("Applying a term", work, on_success=done, on_error=failed,
+                          on_cancel=lambda: self.apply_button.setEnabled(True))
+
+    def compare_with(self, before: Any, after: Any, check_id: str, label: str) -> None:
+        """Before and after side by side; the new formula is stored and shown if kept."""
+        from .check_compare import BeforeAfterDialog
+
+        dialog = BeforeAfterDialog(before, after, check_id, label, self)
+        self.last_comparison = dialog
+        dialog.accepted.connect(lambda: self.keep(after))
+        dialog.rejected.connect(lambda: self.status.setText(f"Kept the formula {before.formula or '(none)'}."))
+        dialog.open()
+
+    def keep(self, report: Any) -> None:
+        from ...core.checks import save_check_run
+
+        ws, key = self.state.workspace, self.selection.key
+        try:
+            save_check_run(ws, key[1], report, actor=self.state.actor)
+        except Exception as exc:
+            show_error(self, "Cannot keep the formula", exc)
+            return
+        self.formula.setText(report.formula or "")
+        self.selection.show(key, report)
+        self.status.setText("Kept the new formula; the Train wizard starts from it. " + self.status.text())
 
     # -- acceptance and report ---------------------------------------------------------------
 
@@ -486,6 +560,10 @@ class CheckPage(LazyPage):
             show_error(self, "Cannot save the report", exc)
             return
         self.status.setText(f"Report saved to {path}")
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _html(text: str) -> str:

@@ -531,8 +531,8 @@ class MonitorPage(LazyReloadingPage):
         layout.addLayout(row)
         self.performance_timeline = Chart("Performance across batches")
         layout.addWidget(self.performance_timeline, 1)
-        caption = QLabel("Lines: the estimate and its band's low and high, batch by batch in time order; dots: "
-                         "the realized figure where labels are known.")
+        caption = QLabel("Line: the estimate, batch by batch in time order, its 95% band shaded; dots: the "
+                         "realized figure where labels are known.")
         caption.setWordWrap(True)
         caption.setStyleSheet("color: gray")
         layout.addWidget(caption)
@@ -586,12 +586,11 @@ class MonitorPage(LazyReloadingPage):
             return
         series = history.series(metric)
         x = list(range(len(history.points)))
-        nan = float("nan")
-        chart.lines(x, {f"estimated {label}": [nan if v is None else v for v in series["estimate"]],
-                        "band (low)": [nan if v is None else v for v in series["low"]],
-                        "band (high)": [nan if v is None else v for v in series["high"]]},
-                    title=f"{label} by batch: estimate, band, realized (dots)",
-                    x_label="batch (in time order)", y_label=label)
+        # the estimate with its band shaded, as the leaderboard draws intervals; realized as dots
+        chart.band_lines([{"name": f"estimated {label} (95% band)", "x": x, "y": series["estimate"],
+                           "low": series["low"], "high": series["high"]}],
+                         title=f"{label} by batch: estimate and band, realized (dots)",
+                         x_label="batch (in time order)", y_label=label)
         known = [(i, v) for i, v in zip(x, series["realized"]) if v is not None]
         if known:
             chart.plot([i for i, _ in known], [v for _, v in known], pen=None, symbol="o", symbolSize=9,

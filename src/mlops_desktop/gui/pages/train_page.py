@@ -92,16 +92,21 @@ class TrainPage(ReloadingPage):
         ll.addLayout(tools)
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setObjectName("trainBoardSplitter")
-        self.board = make_table(["Rank", "Candidate", "CV mean", "± std", "Holdout", "Registered", "Status",
-                                 "Seconds", "Notes"])
+        # a candidate's time and notes show under the board when it is selected: the board fits
+        # beside its curves at the default window size
+        self.board = make_table(["Rank", "Candidate", "CV mean", "± std", "Holdout", "Registered", "Status"])
         self.board.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.board.currentCellChanged.connect(lambda *_: self._board_selection())
         split.addWidget(self.board)
         split.addWidget(self._build_curves())
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 1)
-        split.setSizes([560, 520])
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        split.setSizes([700, 380])
         ll.addWidget(split, 1)
+        self.candidate_notes = QLabel()  # the selected candidate's time and notes
+        self.candidate_notes.setWordWrap(True)
+        self.candidate_notes.setTextFormat(Qt.TextFormat.PlainText)
+        ll.addWidget(self.candidate_notes)
         self.notes = QLabel()
         self.notes.setWordWrap(True)
         ll.addWidget(self.notes)
@@ -259,15 +264,14 @@ class TrainPage(ReloadingPage):
             f"Run {run.id}: {run.task or ''} of {run.target} on {run.dataset_name} — {what} (cross-validated on "
             f"the training part; holdout shown beside). Status: {run.status}." + (f" Error: {run.error}" if run.error else ""))
         self.board.setHorizontalHeaderLabels(["Rank", "Candidate", f"CV {label}", "± std", f"Holdout {label}",
-                                              "Registered", "Status", "Seconds", "Notes"])
+                                              "Registered", "Status"])
         rows = []
         for rank, c in enumerate(candidates, start=1):
             cv = (c.get("cv") or {}).get(metric) or {}
             holdout = (c.get("holdout") or {}).get(metric) if c.get("holdout") else None
-            notes = "; ".join(c.get("notes") or []) or (c.get("error") or "")
             rows.append(["—" if c.get("baseline") else str(rank), c.get("label") or c.get("family"), cv.get("mean"),
                          cv.get("std"), holdout, registered.get(c.get("family"), "") if not c.get("baseline") else "",
-                         c.get("status", ""), c.get("seconds"), notes])
+                         c.get("status", "")])
         self.board.blockSignals(True)  # one drawing of the curves, below
         fill_table(self.board, rows)
         self.board.blockSignals(False)
@@ -278,7 +282,8 @@ class TrainPage(ReloadingPage):
                 for col in range(self.board.columnCount()):
                     self.board.item(r, col).setFont(bold)
                     self.board.item(r, col).setToolTip("The run's winner, registered as a model version")
-        self.board.horizontalHeader().setSectionResizeMode(8, QHeaderView.ResizeMode.Stretch)
+        self.board.resizeColumnsToContents()  # again: the winner's row is bold, so wider
+        self.board.horizontalHeader().setStretchLastSection(True)
         self.notes.setText("\n".join(details.get("notes") or []))
         self._fill_curve_classes(details.get("curves"))
         self._board_selection()
@@ -303,6 +308,12 @@ class TrainPage(ReloadingPage):
         can = (run is not None and run.kind == "train" and run.status == "succeeded" and not (run.details or {}).get("refit_of")
                and c is not None and not c.get("baseline") and c.get("status") == "succeeded" and not registered)
         self.register_button.setEnabled(can)
+        if c is None:
+            self.candidate_notes.setText("")
+        else:
+            notes = "; ".join(c.get("notes") or []) or (c.get("error") or "")
+            self.candidate_notes.setText(f"{c.get('label') or c.get('family')}: {c.get('status', '')} in "
+                                         f"{numbers.seconds(c.get('seconds'))}" + (f". {notes}" if notes else "."))
         if c is None or c.get("baseline"):
             self.register_button.setText("Register this candidate")
         elif registered:

@@ -228,10 +228,9 @@ class ValidatePage(LazyReloadingPage):
         self._listed_for = self.state.generation
         versions: list[Any] = []
         if ws is not None:
-            from ...core.registry import models as model_rows
+            from ...core.lifecycle import search_versions
 
-            for m in model_rows.list_models(ws.registry):
-                versions += model_rows.versions_of(ws.registry, m.name)
+            versions = search_versions(ws, limit=None).rows
         keep = self._wanted or (self.model_combo.currentData() if same_workspace else None) \
             or self.state.current_version
         self._wanted = None
