@@ -223,3 +223,45 @@ def test_the_it_round_trip_monitor_out_then_monitor_import(exported, python, tmp
     assert all(m["low"] <= m["estimate"] <= m["high"] and m["reliable"] for m in est.values())
     listed = run_cli("drift-reports", "--model", "late:1", "--workspace", str(workspace), "--json")
     assert [r["id"] for r in json.loads(listed.stdout)] == [report["id"]]
+
+
+@pytest.fixture(scope="module")
+def boosted(exported):
+    """A gradient-boosting version of the same task, exported from the same workspace."""
+    from mlops_desktop.core.train import TrainSpec, train
+
+    _, _, _, base = exported
+    with Workspace.open(base / "ws") as ws:
+        result = train(ws, TrainSpec(dataset="flights", target="late", models=["hgb"], features=FEATURES,
+                                     model_name="late-hgb", cv_folds=2), actor="ann")
+        ref = f"late-hgb:{result.version}"
+        approve(ws, ref)
+        return export_version(ws, ref, base / "pkg-hgb", actor="carl").path, ref
+
+
+def test_reasons_in_a_fresh_environment_equal_the_apps(exported, boosted, python, tmp_path):
+    """score.py --reasons with the pinned libraries only (no app, no extra requirement,
+    for a linear and a tree model) gives the app's reasons for the same rows."""
+    from mlops_desktop.core.validate.explanations import explain_rows
+
+    logistic, df, _, base = exported
+    batch = df.sample(500, random_state=3)
+    batch.to_csv(tmp_path / "batch.csv", index=False)
+    for pkg, ref in ((logistic, "late:1"), boosted):
+        out = tmp_path / f"{ref.replace(':', '-')}.csv"
+        result = _run(python, pkg / "score.py", tmp_path / "batch.csv", "-o", out, "--reasons", 3, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        scored = pd.read_csv(out, dtype={"reason_1_value": object, "reason_2_value": object, "reason_3_value": object})
+        with Workspace.open(base / "ws") as ws:
+            app = explain_rows(ws, ref, str(tmp_path / "batch.csv"), rows="all", top=3)
+        listed = sum(scored[f"reason_{k}_contribution"].fillna(0.0) for k in (1, 2, 3))
+        assert np.abs(scored["reason_base"] + listed + scored["reason_others"] - scored["reason_score"]).max() <= 1e-6
+        for i, row in enumerate(app.rows):
+            names = [scored[f"reason_{k}"][i] for k in (1, 2, 3) if isinstance(scored[f"reason_{k}"][i], str)]
+            assert [r.column for r in row.reasons] == names, (ref, i)
+            assert [r.value for r in row.reasons] == [scored[f"reason_{k}_value"][i] if
+                                                     isinstance(scored[f"reason_{k}_value"][i], str) else None
+                                                     for k in range(1, len(names) + 1)]
+            assert np.allclose([r.contribution for r in row.reasons],
+                               [scored[f"reason_{k}_contribution"][i] for k in range(1, len(names) + 1)], atol=1e-9)
+            assert abs(row.score - scored["reason_score"][i]) <= 1e-9

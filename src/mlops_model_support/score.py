@@ -5,6 +5,7 @@
                           [--rejects FILE] [--id-columns A,B] [--log FILE]
                           [--delimiter D] [--decimal .|,] [--encoding E]
                           [--monitor-out FILE.json] [--score-out-of-scope]
+                          [--reasons N [--reasons-for adverse|all]]
     python score.py --verify
     python score.py --self-test
     python score.py --drift NEW_FILE [--report drift.html] [--delimiter D] [--decimal .|,]
@@ -205,6 +206,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--monitor-out", metavar="FILE.json", help="when scoring: also write the run's monitoring "
                    "summary (counts on the training data's bins, the predictions' distribution, the estimated "
                    "performance; no rows, no values of any row) for the analyst's app")
+    p.add_argument("--reasons", type=int, metavar="N", help="when scoring: add per row the N columns that pushed "
+                   "its score most towards its decision, with the row's values and their contributions "
+                   "(reason_1, reason_1_value, reason_1_contribution, ...; see README.md)")
+    p.add_argument("--reasons-for", choices=["adverse", "all"], default=None, help="with --reasons: give "
+                   "reasons to every row (all, the default) or only to the rows decided positive at the "
+                   "decision threshold (adverse)")
 
     def error(message: str) -> None:
         p.print_usage(sys.stderr)
@@ -222,6 +229,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         error("--monitor-out goes with an INPUT file to score")
     if args.score_out_of_scope and not args.input:
         error("--score-out-of-scope goes with an INPUT file to score")
+    if args.reasons is not None and not args.input:
+        error("--reasons goes with an INPUT file to score")
+    if args.reasons is not None and not 1 <= args.reasons <= 20:
+        error("--reasons takes a number of reasons per row from 1 to 20")
+    if args.reasons_for is not None and args.reasons is None:
+        error("--reasons-for goes with --reasons N")
     if args.monitor_out and inside_package(args.monitor_out):
         error("--monitor-out must not write into the package folder (its files are checked against "
               "manifest.json); choose a file outside it")
@@ -336,9 +349,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{reading['delimiter']!r}, decimal {reading['decimal']!r}, encoding {reading['encoding']})")
         ids = [c.strip() for c in args.id_columns.split(",") if c.strip()] if args.id_columns else None
         monitor = package.monitor() if args.monitor_out else None
+        reason_codes = package.reason_codes(args.reasons, args.reasons_for or "all") if args.reasons else None
         summary = package.score_file(args.input, output, fmt=args.format, chunk_rows=args.chunksize,
                                      rejects=args.rejects, id_columns=ids, log=log, monitor=monitor,
-                                     score_out_of_scope=args.score_out_of_scope, **reading)
+                                     score_out_of_scope=args.score_out_of_scope, reason_codes=reason_codes,
+                                     **reading)
         summary["log"] = log_path
         if monitor is not None:
             write_monitor_summary(args.monitor_out, monitor, summary, manifest_sha)

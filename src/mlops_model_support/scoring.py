@@ -351,11 +351,12 @@ class ModelPackage:
                    log: Callable[[str], None] = lambda message: None,
                    delimiter: Optional[str] = None, decimal: str = ".",
                    encoding: str = "utf-8", monitor: Any = None,
-                   score_out_of_scope: bool = False) -> dict[str, Any]:
+                   score_out_of_scope: bool = False, reason_codes: Any = None) -> dict[str, Any]:
         """Score a CSV or Parquet file chunk by chunk into ``output`` (CSV or Parquet),
         rejected rows into ``rejects``; returns the summary. ``delimiter`` (default ','
         or a tab for ``.tsv``), ``decimal`` and ``encoding`` say how a CSV file is written.
-        ``monitor``: a ``monitoring.BatchMonitor`` (:meth:`monitor`) that sees every chunk.
+        ``monitor``: a ``monitoring.BatchMonitor`` (:meth:`monitor`) that sees every chunk;
+        ``reason_codes``: a ``reasons.ReasonCodes`` (:meth:`reason_codes`) whose columns follow the outputs.
         A CSV row with the wrong number of fields is rejected with its line; the summary's
         ``status`` is :data:`ALL_REJECTED` when rows were read and none was scored. A row
         outside the model's scope (the filters of its training data's recipe) is rejected
@@ -402,6 +403,8 @@ class ModelPackage:
                 for o in self.outputs:
                     v = outputs[o["name"]][scored]
                     columns[o["name"]] = pa.array(v, type=pa.float64() if o["type"] == "double" else pa.string())
+                if reason_codes is not None:
+                    columns.update(self._reason_columns(reason_codes, frame, outputs, scored))
                 writer.write(pa.table(columns))
                 # the rows that could not be read, up to this chunk's last row
                 done = [m for m in malformed[written:] if m.row < rows[-1]] if len(rows) else []
@@ -419,6 +422,8 @@ class ModelPackage:
                 empty = {"input_row": pa.array([], pa.int64()), **{c: pa.array([], pa.string()) for c in ids}}
                 empty.update({o["name"]: pa.array([], pa.float64() if o["type"] == "double" else pa.string())
                               for o in self.outputs})
+                empty.update({name: pa.array([], pa.float64() if kind == "double" else pa.string())
+                              for name, kind in (reason_codes.columns if reason_codes is not None else [])})
                 writer.write(pa.table(empty))
             writer.close()
             reject_writer.close()
@@ -445,6 +450,8 @@ class ModelPackage:
                 log(f"Rows outside the model's scope ({'; '.join(summary['scope'])}): {stats.out_of_scope:,}, "
                     + ("scored anyway (--score-out-of-scope)" if score_out_of_scope else
                        "rejected with the reason (score them anyway with --score-out-of-scope)"))
+        if reason_codes is not None:
+            summary["rows_with_reasons"] = reason_codes.explained
         for name, n in summary["missing_values_filled"].items():
             log(f"Missing values in {name}: {n:,} scored rows; filled in by the model as at training")
         for name, info in summary["unseen_categories"].items():
@@ -477,6 +484,42 @@ class ModelPackage:
         if present:
             log(f"Id columns copied to the output: {', '.join(present)}")
         return present
+
+    def reason_codes(self, top: int, reasons_for: str = "all") -> Any:
+        """The reason columns of a scoring run (``reasons.ReasonCodes``): the ``top``
+        columns that pushed each row's score most towards its decision, for ``all`` rows
+        or the ``adverse`` ones (decided positive at the version's threshold). Raises
+        :class:`InputError` when the package or the request does not allow them."""
+        from . import contributions, reasons
+
+        path = self.folder / "reasons.json"
+        if not path.is_file():
+            raise InputError("This package was exported without reasons.json, which reasons need; ask the "
+                             "analyst for a new export.")
+        info = _read_json(path)
+        try:
+            explainer = contributions.Explainer(self.model, info.get("background"), positive_class=self.positive_class)
+            return reasons.ReasonCodes(explainer, top=top, reasons_for=reasons_for, threshold=self.threshold,
+                                       positive_class=self.positive_class, row_limit=int(info["row_limit"]))
+        except (contributions.ExplainError, reasons.ReasonsError) as exc:
+            raise InputError(str(exc)) from None
+
+    def _reason_columns(self, reason_codes: Any, frame: pd.DataFrame, outputs: dict[str, np.ndarray],
+                        scored: np.ndarray) -> dict[str, pa.Array]:
+        """The reason columns of a chunk's scored rows."""
+        from .contributions import ExplainError
+        from .reasons import ReasonsError
+
+        classes = reason_codes.explainer.classes
+        probability = outputs.get(f"probability_{classes[0]}") if classes and len(classes) == 1 else None
+        rows = np.flatnonzero(scored)
+        try:
+            found = reason_codes.add(frame.iloc[rows], None if probability is None else probability[rows])
+        except (ExplainError, ReasonsError) as exc:
+            raise InputError(str(exc)) from None
+        # an empty cell is missing (null), not NaN: a CSV then holds an empty cell
+        return {name: pa.array(found[name], type=pa.float64() if kind == "double" else pa.string(), from_pandas=True)
+                for name, kind in reason_codes.columns}
 
     def monitor(self) -> Any:
         """What a scoring run gathers for its monitoring summary (``monitoring``): the

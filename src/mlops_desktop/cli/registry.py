@@ -207,6 +207,9 @@ def _model_text(d: dict) -> str:
                          f"({v['created_by']}, {_when(v['created_at'])})")
         for r in lin.get("reproductions") or []:
             lines.append(f"  reproduced by run {r['run_id']} ({r['status']}, {r['created_by']})")
+        for node in (lin.get("graph") or {}).get("nodes") or []:
+            if node["id"].startswith(("parent:", "challenge:")):
+                lines.append(f"  {'from ' if node['id'].startswith('parent:') else ''}{node['label']}")
         for x in lin.get("drift_reports") or []:
             lines.append(f"  drift report {x['id']}: {x['batch_label']}: {x['verdict']} ({_when(x['created_at'])})")
         for x in lin.get("exports") or []:

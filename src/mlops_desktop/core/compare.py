@@ -180,7 +180,9 @@ def compare_versions(ws: "Workspace", ref_a: str, ref_b: str) -> dict[str, Any]:
     ``spec`` (the training settings, family and hyperparameters that differ; library
     versions that differ), ``metrics`` (each latest validation's metrics with 95%
     intervals and the difference b − a; cross-validation means), ``checks`` (accepted
-    warnings) and ``segments`` (per-segment and subgroup results). JSON-safe.
+    warnings), ``segments`` (per-segment and subgroup results) and ``challenge`` (the
+    latest decided challenge of one of them against the other, judged on the same rows,
+    or None). JSON-safe.
     """
     from .train import find_version
 
@@ -206,4 +208,25 @@ def compare_versions(ws: "Workspace", ref_a: str, ref_b: str) -> dict[str, Any]:
         "metrics": _metrics(sa, sb),
         "checks": {"a": _checks(sa), "b": _checks(sb)},
         "segments": {"a": _segments(sa), "b": _segments(sb)},
+        "challenge": _challenge(ws, mva, mvb),
     })
+
+
+def _challenge(ws: "Workspace", a: "ModelVersion", b: "ModelVersion") -> Optional[dict[str, Any]]:
+    """The newest decided challenge between ``a`` and ``b`` (either the challenger): its
+    verdict sentence and the figures of its rule's metric for both, on the same rows."""
+    from .registry import challenges
+
+    pair = {a.id, b.id}
+    for c in challenges.of_model(ws.registry, a.model_id):
+        if c["status"] != "decided" or {c["challenger_id"], c["champion_id"]} != pair:
+            continue
+        r = c["report"]
+        rule = next(m for m in r["metrics"] if m["name"] == r["rule"]["metric"])
+        side = {c["challenger_id"]: rule["challenger"], c["champion_id"]: rule["champion"]}
+        return {"id": c["id"], "challenger": c["challenger"], "champion": c["champion"], "verdict": c["verdict"],
+                "wins": c["wins"], "sentence": r["sentence"], "rule_text": r["rule_text"],
+                "metric": rule["label"], "rows": r["holdout"]["rows"], "a": side[a.id], "b": side[b.id],
+                "segments": [{"segment": s["segment"], "verdict": s["verdict"], "wins": s["wins"]}
+                             for s in r.get("segments") or []]}
+    return None

@@ -67,6 +67,11 @@ class Steps:
         if self._cancel is not None:
             self._cancel.check()
 
+    @property
+    def current(self) -> Optional[str]:
+        """The step started last."""
+        return self._current
+
     def start(self, name: str, message: str) -> None:
         self.check()
         self._current, self._message = name, message

@@ -9,7 +9,9 @@ that the GUI and the CLI obey the same rules:
 - ``retired`` ends a version's life: it cannot be validated or approved again, and the
   aliases it held are removed in the same transaction (each removal recorded);
 - an alias (``production``, ``staging``, ...) points to one approved version of its
-  model; every move is kept, so which version held it at any time can be answered.
+  model; every move is kept, so which version held it at any time can be answered. The
+  one exception is ``challenger``: it marks the version being judged against production
+  (a retrained draft), so a draft or validated version may hold it too, never a retired one.
 
 Also here: the registry list (:func:`search_versions`), which the Registry page and
 ``models list`` share.
@@ -34,6 +36,8 @@ ALLOWED = {"validated": ("draft",), "approved": ("validated",), "retired": ("dra
 #: an alias starts with a lowercase letter; then lowercase letters, digits, - and _
 ALIAS_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,63}")
 SINGLE_USER_KEY = "single_user_mode"
+#: the alias of the version judged against production: the one alias a draft may hold
+CHALLENGER = "challenger"
 
 
 def parse_version_ref(ref: str) -> tuple[str, int]:
@@ -143,12 +147,15 @@ def is_self_approval(actor: str, trainer: str) -> bool:
 
 
 def alias_refusal(ref: str, stage: str, alias: str) -> Optional[Refusal]:
-    """Whether a version in ``stage`` may hold ``alias``: only an approved one may."""
-    if stage == "approved":
+    """Whether a version in ``stage`` may hold ``alias``: only an approved one may, except
+    :data:`CHALLENGER`, which a draft or validated version may hold too (it marks a
+    version under judgement, not one that may run)."""
+    if stage == "approved" or (alias == CHALLENGER and stage in ("draft", "validated")):
         return None
     hint = {"draft": "validate and approve it first", "validated": "approve it first",
             "retired": "a retired version can never hold an alias again"}.get(stage, "approve it first")
-    reason = f"{ref} is {stage}; only an approved version can hold the alias {alias!r}"
+    allowed = "a draft, validated or approved version" if alias == CHALLENGER else "an approved version"
+    reason = f"{ref} is {stage}; only {allowed} can hold the alias {alias!r}"
     return Refusal(f"{reason}.", f"{reason} ({hint}).")
 
 

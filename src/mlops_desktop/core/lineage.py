@@ -79,11 +79,14 @@ def version_lineage(ws: "Workspace", ref: str) -> dict[str, Any]:
     library versions, chosen family), ``reproductions`` (later runs that retrained it),
     ``model`` and ``version`` (with description and tags), ``validations``,
     ``stage_changes``, ``approvals`` (with ``self_approved``), ``aliases`` (held now),
-    ``alias_moves``, ``drift_reports``, ``exports``, ``accepted_warnings`` and ``graph``
-    ({nodes: [{id, kind, label}], edges: [{from, to, label}]}).
+    ``alias_moves``, ``drift_reports``, ``exports``, ``accepted_warnings``, ``origin`` (the
+    version it was retrained from, or the two versions and the segments it was assembled
+    from; None for a version trained from scratch), ``challenges`` (where it was the
+    challenger or the version challenged) and ``graph`` ({nodes: [{id, kind, label}],
+    edges: [{from, to, label}]}).
     """
     from .checks import accepted_warnings
-    from .registry import aliases, drift_reports, stages, tags
+    from .registry import aliases, challenges, drift_reports, stages, tags
     from .registry import models as model_rows
     from .registry import runs as run_rows
     from .train import find_version
@@ -131,6 +134,21 @@ def version_lineage(ws: "Workspace", ref: str) -> dict[str, Any]:
     for d in drift:
         nodes.append({"id": f"drift:{d['id']}", "kind": "drift_report", "label": f"{d['batch_label']}: {d['verdict']}"})
         edges.append({"from": f"version:{mv.id}", "to": f"drift:{d['id']}", "label": "drift report"})
+    origin = (mv.details or {}).get("origin")
+    for parent in _parents(origin):
+        nodes.append({"id": f"parent:{parent['ref']}", "kind": "version", "label": parent["label"]})
+        edges.append({"from": f"parent:{parent['ref']}", "to": f"version:{mv.id}", "label": parent["edge"]})
+    judged = [{"id": c["id"], "challenger": c["challenger"], "champion": c["champion"], "status": c["status"],
+               "verdict": c["verdict"], "wins": c["wins"], "rule": c["declaration"]["rule"],
+               "dataset": c["dataset"], "created_by": c["created_by"], "declared_at": c["declared_at"],
+               "decided_at": c["decided_at"]}
+              for c in challenges.of_model(reg, mv.model_id) if mv.ref in (c["challenger"], c["champion"])]
+    for c in judged:
+        nodes.append({"id": f"challenge:{c['id']}", "kind": "challenge",
+                      "label": f"challenge {c['id']}: {c['challenger']} against {c['champion']}, "
+                               f"{c['verdict'] or c['status']}"})
+        edges.append({"from": f"version:{mv.id}", "to": f"challenge:{c['id']}",
+                      "label": "challenger" if c["challenger"] == mv.ref else "challenged"})
     for e in exports:
         eid = e.get("id")
         nodes.append({"id": f"export:{eid}", "kind": "export",
@@ -165,8 +183,31 @@ def version_lineage(ws: "Workspace", ref: str) -> dict[str, Any]:
         "exports": exports,
         "accepted_warnings": [{"check_id": a["check_id"], "reason": a["reason"], "accepted_by": a["accepted_by"],
                                "accepted_at": a["accepted_at"]} for a in accepted],
+        "origin": origin,
+        "challenges": judged,
         "graph": {"nodes": nodes, "edges": edges},
     })
+
+
+def _parents(origin: Any) -> list[dict[str, str]]:
+    """The versions a version came from, with how: retrained from one, or assembled from
+    two (which segments from which)."""
+    if not isinstance(origin, dict):
+        return []
+    if origin.get("kind") == "retrain":
+        parent = origin.get("parent") or {}
+        window = origin.get("window")
+        data = ", ".join(s["name"] for s in origin.get("sources") or [])
+        return [{"ref": parent.get("ref"), "edge": "retrained",
+                 "label": f"{parent.get('ref')}, retrained on {data}"
+                          + (f" ({window['kind']}:{window['value']})" if window else "")}]
+    if origin.get("kind") == "segments":
+        taken = {"challenger": origin.get("from_challenger") or [],
+                 "champion": (origin.get("from_champion") or []) + ["the rest (fallback)"]}
+        return [{"ref": origin[side]["ref"], "edge": "segments taken",
+                 "label": f"{origin[side]['ref']}: {', '.join(taken[side])} (challenge {origin.get('challenge_id')})"}
+                for side in ("champion", "challenger")]
+    return []
 
 
 def dataset_lineage(ws: "Workspace", dataset: str | int) -> dict[str, Any]:

@@ -9,7 +9,7 @@ would have refused:
   creation entry records them, whatever the version's record says now) while
   single-user mode was off, or in single-user mode without the self-approval mark;
 - an alias set on a version that was not approved at that moment, or left on one that
-  is no longer approved.
+  is no longer approved (``challenger``: on a draft, validated or approved version).
 
 This catches changes written with another tool together with a correctly chained audit
 entry (the recipe is public), which the chain and the record checks cannot. It needs

@@ -236,7 +236,7 @@ class Chart(ChartExport, pg.PlotWidget):
             # every chart after the first drew without a legend
             self.getPlotItem().legend = None
         item = self.getPlotItem()
-        item.setTitle(title or self._title, color=self._fg.name())
+        item.setTitle(title or self._title or None, color=self._fg.name())  # None: no empty title row
         item.setLabel("bottom", x_label, color=self._fg.name())
         item.setLabel("left", y_label, color=self._fg.name())
         item.getAxis("bottom").setTicks(None)
@@ -389,6 +389,62 @@ class Chart(ChartExport, pg.PlotWidget):
                                          pen=pg.mkPen("#b3261e", width=1.5, style=Qt.PenStyle.DashLine)))
         if hline is not None:
             self.addItem(pg.InfiniteLine(pos=hline, angle=0, pen=pg.mkPen("#b3261e", width=1.5)))
+
+    def beeswarm(self, columns: Sequence[str], contributions: Sequence[Sequence[float]],
+                 shades: Sequence[Sequence[Optional[float]]], *, title: str = "", x_label: str = "",
+                 point_labels: Optional[Sequence[Sequence[Any]]] = None) -> None:
+        """One band per column (the first at the top), one point per row at its
+        contribution, spread across the band so that the points show how many there are;
+        coloured by ``shades`` (0: the column's low values, blue; 1: its high ones, red;
+        None: missing, grey). A click on a point emits ``point_clicked`` with its label."""
+        self.reset(title, x_label, "")
+        rng = np.random.default_rng(0)  # the same spread at every drawing
+        for i, (xs, tones) in enumerate(zip(contributions, shades)):
+            x = np.asarray(xs, dtype=float)
+            if not len(x):
+                continue
+            # points spread more where they are many: the width of a band follows the density
+            order = np.argsort(x)
+            rank = np.empty(len(x))
+            rank[order] = np.arange(len(x))
+            span = max(float(x.max() - x.min()), 1e-12)
+            bins = np.clip(((x - x.min()) / span * 40).astype(int), 0, 40)
+            crowd = np.bincount(bins, minlength=41)[bins] / max(len(x), 1)
+            y = i + (rng.random(len(x)) - 0.5) * np.minimum(0.8, 0.15 + 6 * crowd)
+            brushes = [QColor(150, 150, 150, 160) if t is None else
+                       QColor(int(59 + (179 - 59) * t), int(110 + (38 - 110) * t), int(168 + (30 - 168) * t), 170)
+                       for t in tones]
+            data = None if point_labels is None else list(point_labels[i])
+            points = pg.ScatterPlotItem(x, y, size=5, pen=None, brush=brushes, data=data, hoverable=data is not None,
+                                        hoverBrush=QColor("#222") if data is not None else None)
+            if data is not None:
+                points.sigClicked.connect(lambda _item, spots, _ev: spots and self.point_clicked.emit(spots[0].data()))
+            self.addItem(points)
+        self.addItem(pg.InfiniteLine(pos=0.0, angle=90, pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine)))
+        self._category_ticks("left", columns, 24)
+        self.getPlotItem().invertY(True)
+        self.setYRange(-0.6, len(columns) - 0.4, padding=0)
+
+    def waterfall(self, names: Sequence[str], contributions: Sequence[float], base: float, *, title: str = "",
+                  x_label: str = "") -> None:
+        """From the base value to the score: one bar per name (the first at the top), each
+        starting where the one above ended; red where it raises the score, blue where it
+        lowers it; dashed lines at the base value and at the score (the title says both)."""
+        self.reset(title, x_label, "")
+        c = np.asarray(contributions, dtype=float)
+        ends = base + np.cumsum(c)
+        starts = ends - c
+        up = c >= 0
+        for keep, colour in ((up, QColor("#b3261e")), (~up, QColor(59, 110, 168))):
+            if keep.any():
+                y = np.flatnonzero(keep)
+                self.addItem(pg.BarGraphItem(x0=np.minimum(starts, ends)[keep], x1=np.maximum(starts, ends)[keep],
+                                             y=y, height=0.6, brush=colour, pen=pg.mkPen(colour.darker(130))))
+        for where in (base, float(ends[-1]) if len(ends) else base):
+            self.addItem(pg.InfiniteLine(pos=where, angle=90, pen=pg.mkPen("#666", style=Qt.PenStyle.DashLine)))
+        self._category_ticks("left", names, 32)
+        self.getPlotItem().invertY(True)
+        self.setYRange(-0.8, len(names) - 0.2, padding=0)
 
     def lines(self, x: Sequence[float], series: dict[str, Sequence[float]], *, title: str = "",
               x_label: str = "", y_label: str = "", from_zero: bool = False) -> None:

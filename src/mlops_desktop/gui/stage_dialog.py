@@ -20,10 +20,12 @@ PROMPTS = {"validated": "Optional comment for moving it to validated:",
 
 
 def ask_stage_change(parent: QWidget, ref: str, stage: str, *, needs_override: bool,
-                     draft: str = "") -> Optional[tuple[str, Optional[str]]]:
-    """(comment, override reason or None), or None when the analyst cancels. ``draft``:
-    a comment typed before, filled in."""
-    comment, ok = QInputDialog.getMultiLineText(parent, f"{ref}: {stage}", PROMPTS[stage], draft)
+                     evidence: str = "", draft: str = "") -> Optional[tuple[str, Optional[str]]]:
+    """(comment, override reason or None), or None when the analyst cancels. ``evidence``
+    (a challenge's verdict, say) is shown above the question; ``draft``: a comment typed
+    before, filled in."""
+    prompt = f"{evidence}\n\n{PROMPTS[stage]}" if evidence else PROMPTS[stage]
+    comment, ok = QInputDialog.getMultiLineText(parent, f"{ref}: {stage}", prompt, draft)
     if not ok:
         return None
     override = None

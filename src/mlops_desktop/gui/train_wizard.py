@@ -487,11 +487,16 @@ class TrainWizard(QWizard):
             self.models.addItem(waiting)
 
         def work(progress, cancel):
+            from ..core.data.rows_sample import TRAIN_ROWS, load_rows
             from ..core.data.task import infer_task_with_reason
+            from ..core.train.spec import TrainSpec
             from ..core.workspace import Workspace
 
             with Workspace.open(root) as own:
-                column = own.load_table(own.dataset(dataset_id), [target]).column(0).to_pandas()
+                # the rows a run reads (a sample when the dataset is larger than memory)
+                rows, _ = load_rows(own, own.dataset(dataset_id), [target], rows=TRAIN_ROWS,
+                                    seed=TrainSpec.seed, stratify_by=target)
+            column = rows.column(0).to_pandas()
             task, reason = infer_task_with_reason(column)
             if task == "classification":
                 classes = column.dropna().nunique()

@@ -31,7 +31,9 @@ def check_dataset(ws: "Workspace", dataset_ref: str | int, target: Optional[str]
     default to the columns whose role is feature. With ``formula`` the target is its
     left side's column and the features the columns its terms read. Earlier acceptances
     of warnings for the same target and features are attached to the results. With
-    ``store`` the run is kept in the registry as ``actor`` (see ``history.save_check_run``)."""
+    ``store`` the run is kept in the registry as ``actor`` (see ``history.save_check_run``).
+    A dataset larger than memory is checked on a recorded, seeded sample (the report says so)."""
+    from ..data.rows_sample import CHECK_ROWS, CHECK_SEED, load_rows
     from ..errors import InvalidChoiceError
 
     ds = ws.dataset(dataset_ref)
@@ -54,15 +56,20 @@ def check_dataset(ws: "Workspace", dataset_ref: str | int, target: Optional[str]
         for f in features:
             ds.column(f)
     columns = list(dict.fromkeys([target, *features] + ([time_column] if time_column else [])))
-    df = ws.load_table(ds, columns).to_pandas()
+    table, sample = load_rows(ws, ds, columns, rows=CHECK_ROWS, seed=CHECK_SEED, stratify_by=target)
+    df = table.to_pandas()
     report = run_checks(df, target, task=task, features=features, time_column=time_column,
                         kinds={c.name: c.kind for c in ds.columns}, formula=formula, progress=progress,
                         cancel=cancel)
+    if sample is not None:
+        report.notes.insert(0, sample.note())
     if store:
         from .history import save_check_run
 
         save_check_run(ws, ds.id, report, actor=actor)
     from ..prepare.suggest import attach_steps
 
-    attach_steps(ws, ds.id, report, target_values=df[target])
+    # a sample's smallest target may not be the dataset's (a logarithm needs every value above 0):
+    # then attach_steps reads the target column itself
+    attach_steps(ws, ds.id, report, target_values=df[target] if sample is None else None)
     return attach_acceptances(report, accepted_warnings(ws, ds.id, target))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 ID_MIN_ROWS = 20  # below this, "unique per row" says little
 TEXT_MIN_MEAN_LENGTH = 30
+TEXT_SAMPLE = 2000  # the values whose length and spaces tell text from categories
+DATE_PROBE = 200  # the values that decide whether a text column holds dates
 
 DEFAULT_ROLE = {"id": "id", "constant": "ignore", "text": "ignore"}
 
@@ -41,24 +44,37 @@ def normalise_table(table: pa.Table) -> pa.Table:
 
 def _maybe_dates(col: pa.ChunkedArray) -> pa.ChunkedArray:
     """Strings that all parse with one date format become timestamps."""
-    import pandas as pd
+    fmt = date_format(col.drop_null().slice(0, DATE_PROBE).to_pylist())
+    parsed = parse_dates(col, fmt) if fmt is not None else None
+    return col if parsed is None else parsed
 
-    valid = col.drop_null()
-    if len(valid) == 0:
-        return col
-    probe = valid.slice(0, 200).to_pylist()
-    if not all(any(ch.isdigit() for ch in v) and 6 <= len(v) <= 35 for v in probe):
-        return col
+
+def date_format(probe: list[str]) -> Optional[str]:
+    """The date format of a column whose first ``DATE_PROBE`` values are ``probe``, if
+    they all read as dates with it; else None (the column stays text)."""
+    import pandas as pd
     from pandas.tseries.api import guess_datetime_format
 
+    if not probe or not all(any(ch.isdigit() for ch in v) and 6 <= len(v) <= 35 for v in probe):
+        return None
     fmt = guess_datetime_format(probe[0])
     if fmt is None:
-        return col
+        return None
     try:
         pd.to_datetime(pd.Series(probe), format=fmt)
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return fmt
+
+
+def parse_dates(col: pa.ChunkedArray | pa.Array, fmt: str) -> Optional[pa.ChunkedArray]:
+    """The column read as dates with ``fmt``; None when a value does not read."""
+    import pandas as pd
+
+    try:
         parsed = pd.to_datetime(col.to_pandas(), format=fmt)
     except (ValueError, TypeError, OverflowError):
-        return col
+        return None
     return pa.chunked_array([pa.array(parsed, from_pandas=True)])
 
 
@@ -72,30 +88,39 @@ def infer_column(col: pa.ChunkedArray, n_rows: int) -> ColumnFacts:
     n_distinct = int(pc.count_distinct(col, mode="only_valid").as_py()) if len(col) else 0
     if pa.types.is_floating(t):
         n_distinct -= 1 if pc.any(pc.is_nan(col)).as_py() else 0
+    sample = col.drop_null().slice(0, TEXT_SAMPLE) if _is_text(t) else None
+    return ColumnFacts(column_kind(t, n_missing, n_distinct, n_rows, sample), n_missing, n_distinct)
+
+
+def _is_text(t: pa.DataType) -> bool:
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def column_kind(t: pa.DataType, n_missing: int, n_distinct: int, n_rows: int,
+                text_sample: Optional[pa.ChunkedArray | pa.Array] = None) -> str:
+    """A column's kind from its type and counts (NaN counted as missing, not as a value);
+    ``text_sample``: the first ``TEXT_SAMPLE`` values of a text column that are not missing."""
     n_valid = n_rows - n_missing
-    if n_distinct <= 1:
-        kind = "constant"
-    elif pa.types.is_boolean(t):
-        kind = "boolean"
-    elif pa.types.is_temporal(t):
-        kind = "datetime"
-    elif pa.types.is_integer(t):
-        kind = "id" if _unique_per_row(n_distinct, n_valid, n_rows) else "numeric"
-    elif pa.types.is_floating(t):
-        kind = "numeric"
-    elif pa.types.is_string(t) or pa.types.is_large_string(t):
-        kind = _string_kind(col, n_distinct, n_valid, n_rows)
-    else:
-        kind = "text"
-    return ColumnFacts(kind, n_missing, n_distinct)
+    if pa.types.is_null(t) or n_distinct <= 1:
+        return "constant"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_temporal(t):
+        return "datetime"
+    if pa.types.is_integer(t):
+        return "id" if _unique_per_row(n_distinct, n_valid, n_rows) else "numeric"
+    if pa.types.is_floating(t):
+        return "numeric"
+    if _is_text(t):
+        return _string_kind(text_sample, n_distinct, n_valid, n_rows)
+    return "text"
 
 
 def _unique_per_row(n_distinct: int, n_valid: int, n_rows: int) -> bool:
     return n_rows >= ID_MIN_ROWS and n_valid == n_rows and n_distinct == n_rows
 
 
-def _string_kind(col: pa.ChunkedArray, n_distinct: int, n_valid: int, n_rows: int) -> str:
-    sample = col.drop_null().slice(0, 2000)
+def _string_kind(sample: pa.ChunkedArray | pa.Array, n_distinct: int, n_valid: int, n_rows: int) -> str:
     lengths = pc.utf8_length(sample)
     mean_len = pc.mean(lengths).as_py() or 0.0
     spaced = pc.mean(pc.cast(pc.match_substring(sample, " "), pa.int8())).as_py() or 0.0

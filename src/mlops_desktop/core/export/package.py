@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: probabilities must agree to this between the app's model and the package's
 TOLERANCE = 1e-12
+#: base value + contributions must equal the raw score to this on the example rows
+REASONS_TOLERANCE = 1e-6
 
 
 @dataclass
@@ -207,6 +209,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
     validation = export_rows.approved_validation(ws.registry, mv.id)
     schema = contents.build_schema(mv, model, train_df, ds, validation)
     recipe = _recipe(ws, mv, ds, train_df, schema)
+    reasons = contents.reasons_file(model, train_df, schema)
     steps.start("profile", "Summarising the training data for drift checks")
     thresholds = effective_thresholds(ws, mv.model).to_dict()
     profile, calibration = _reference_profile(ws, mv, thresholds)
@@ -230,6 +233,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
              _write(tmp, "schema.json", contents.canonical_json(schema)),
              *([_write(tmp, "recipe.json", contents.canonical_json(recipe.to_dict()))] if recipe is not None else []),
              _write(tmp, "reference_profile.json", contents.canonical_json(profile)),
+             *([_write(tmp, "reasons.json", contents.canonical_json(reasons))] if reasons is not None else []),
              *([_write(tmp, "calibration.json", contents.canonical_json(calibration.to_dict()))]
                if calibration is not None else []),
              _write(tmp, "requirements.txt", contents.requirements_text(pins, training_versions).encode()),
@@ -250,7 +254,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
         "python_version": platform.python_version(), "requirements": pins,
         **({"recipe_sha256": recipe.sha256} if recipe is not None else {}),
     }
-    readme = _readme(mv, schema, facts, approvals, folder_name)
+    readme = _readme(mv, schema, facts, approvals, folder_name, reasons)
     files.append(_write(tmp, "README.md", readme.encode()))
 
     steps.start("test", "Checking the package's predictions against the app's")
@@ -328,6 +332,12 @@ def _check(folder: Path, app_model: Any, steps: Steps) -> dict[str, Any]:
             raise ExportError("The package could not prepare its example rows; it was not written. "
                               "This is a bug: please report it with the model's name.")
         ours = package.predict(frame)
+        # the reasons of the package's model add up to its raw scores
+        additivity = package.reason_codes(1).explainer.explain(frame).gap() \
+            if (package.folder / "reasons.json").is_file() else 0.0
+        if not additivity <= REASONS_TOLERANCE:
+            raise ExportError(f"The package's contributions miss the model's raw scores by {additivity:.3g} on the "
+                              "example rows; the package was not written. Please report this.")
         package._model = app_model
         theirs = package.predict(frame)
     worst = 0.0
@@ -342,11 +352,12 @@ def _check(folder: Path, app_model: Any, steps: Steps) -> dict[str, Any]:
         elif list(values) != list(other):
             raise ExportError(f"The exported model's {name} differs from the app's on the example rows; the "
                               "package was not written. Please report this.")
-    return {"rows": int(summary["rows_scored"]), "largest_difference": worst, "agrees": True}
+    return {"rows": int(summary["rows_scored"]), "largest_difference": worst, "agrees": True,
+            "reasons_additivity": additivity}
 
 
 def _readme(mv: "ModelVersion", schema: dict[str, Any], facts: dict[str, Any],
-            approvals: list[dict[str, Any]], folder: str) -> str:
+            approvals: list[dict[str, Any]], folder: str, reasons: Optional[dict[str, Any]]) -> str:
     from .files import readme_template
 
     m = schema["model"]
@@ -386,7 +397,9 @@ def _readme(mv: "ModelVersion", schema: dict[str, Any], facts: dict[str, Any],
                "(e.g. `carat above 2.5: the model was trained on carat ≤ 2.5`). To score such rows anyway, pass "
                "`--score-out-of-scope`; the summary counts them (`rows_out_of_scope`). `--drift` compares the rows "
                "in the scope and counts the others.\n" if rec["scope"] else "")
-            + "\nThe raw columns read: " + ", ".join(f"`{c['name']}`" for c in schema["raw_inputs"]) + ".\n")
+            + "\nThe raw columns read: " + ", ".join(f"`{c['name']}`" for c in schema["raw_inputs"]) + ". "
+            "With `--reasons`, the reasons name the columns the model reads, after the recipe, and give "
+            "their prepared values.\n")
     values = {
         "title": f"Model package: {mv.model} version {mv.version}",
         "summary": (f"Predicts `{mv.target}` ({mv.task}) from {len(schema['inputs'])} input columns with a "
@@ -402,6 +415,10 @@ def _readme(mv: "ModelVersion", schema: dict[str, Any], facts: dict[str, Any],
         "id_example": ",".join(ids) if ids else "customer_id",
         "threshold_note": threshold_note, "recipe_note": recipe_note, "segments_note": segments_note,
         "contacts": contacts,
+        "reasons_scale": reasons["explains"] if reasons else "nothing: this model's contributions cannot be "
+                         "computed, so score.py gives no reasons", "reasons_limit": f"{reasons['row_limit']:,}" if reasons else "0",
+        "reasons_adverse": (f"the rows whose `label_at_threshold` is `{m['positive_class']}`" if m["threshold"] is not None
+                            else "(not available: this model has no decision threshold)"),
         "folder": folder,
     }
     return string.Template(readme_template()).substitute(values)

@@ -4,6 +4,7 @@ DataFrame, optionally split into periods by a date column (month, week or day)."
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,11 +14,15 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from mlops_model_support import drift as metrics
+
 from ..errors import NotFoundError
 from .errors import DriftError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from ..data.on_disk import OnDiskTable
 
     from ..data.readers import ImportOptions
     from ..workspace import Workspace
@@ -26,20 +31,31 @@ if TYPE_CHECKING:
 FREQUENCIES = {"M": "month", "W": "week", "D": "day"}
 
 
+#: rows of a batch larger than memory that a model scores (seeded; the report says so)
+MODEL_SAMPLE_ROWS = 1_000_000
+MODEL_SAMPLE_SEED = 20180
+
+
 @dataclass
 class Batch:
-    """One batch of current data with a label for reports and timelines."""
+    """One batch of current data with a label for reports and timelines: a table in
+    memory, or (a file or dataset larger than memory) a table on disk."""
 
     label: str
-    table: pa.Table
+    table: Optional[pa.Table]
     #: where it came from: {"type": "file", "path"} or {"type": "dataset", "dataset_id", "name"}
     #: or {"type": "data"}, plus "period", "split_by", "freq" for a period of a split
     source: dict[str, Any] = field(default_factory=dict)
     _fingerprint: Optional[str] = None
+    on_disk: Optional["OnDiskTable"] = None
 
     @property
     def rows(self) -> int:
-        return self.table.num_rows
+        return self.table.num_rows if self.table is not None else self.on_disk.rows
+
+    @property
+    def column_names(self) -> list[str]:
+        return self.table.column_names if self.table is not None else list(self.on_disk.names)
 
     @property
     def dataset_id(self) -> Optional[int]:
@@ -50,25 +66,81 @@ class Batch:
         if self._fingerprint is None:
             from ..data.fingerprint import fingerprint
 
-            self._fingerprint = fingerprint(self.table)
+            self._fingerprint = (fingerprint(self.table) if self.table is not None
+                                 else self.on_disk.content_fingerprint())
         return self._fingerprint
+
+    def distribution(self, name: str, kind: str) -> metrics.Distribution:
+        """One column's distribution for a feature of metric ``kind`` (counted out of core
+        for a batch on disk)."""
+        from . import columns
+
+        if self.table is not None:
+            return columns.distribution(self.table.column(name), kind)
+        return columns.stored_distribution(self.on_disk, name, kind)
+
+    def frame(self, columns: Optional[list[str]] = None) -> tuple["pd.DataFrame", str]:
+        """The rows as a DataFrame (``columns`` of them), and a note: a batch on disk gives
+        a seeded sample of ``MODEL_SAMPLE_ROWS`` rows, and the note says so."""
+        if self.table is not None:
+            table = self.table if columns is None else self.table.select(columns)
+            return table.to_pandas(), ""
+        sample = self.on_disk.sample(MODEL_SAMPLE_ROWS, MODEL_SAMPLE_SEED, columns)
+        note = ""
+        if sample.num_rows < self.rows:
+            note = (f"The batch is larger than memory: the model scored a random sample of "
+                    f"{sample.num_rows:,} of its {self.rows:,} rows (seed {MODEL_SAMPLE_SEED}); prediction "
+                    "drift and performance rest on it, every feature's drift on all rows.")
+        return sample.to_pandas(), note
 
 
 def batch_from_file(path: Path | str, options: Optional["ImportOptions"] = None, *,
-                    label: Optional[str] = None) -> Batch:
-    """Read a file as a batch; unreadable files raise the importer's clear errors."""
-    from ..data.readers import read_table
+                    label: Optional[str] = None, work_dir: Optional[Path] = None) -> Batch:
+    """Read a file as a batch; unreadable files raise the importer's clear errors. A CSV
+    or Parquet file larger than memory is worked on out of core: a Parquet file where it
+    lies, a CSV file streamed to a temporary snapshot in ``work_dir`` (default: the
+    system's temporary folder), typed as an import types it and removed with the batch."""
+    import tempfile
+
+    from ..data import streaming
+    from ..data.in_place import open_in_place
+    from ..data.on_disk import OnDiskTable
+    from ..data.readers import ImportOptions, check_readable, detect_format, read_table
     from ..data.types import normalise_table
 
     path = Path(path).expanduser()
+    options = options or ImportOptions()
+    check_readable(path)
+    fmt = options.format or detect_format(path)
+    source = {"type": "file", "path": str(path.absolute()), "format": fmt}
+    if streaming.streams(path, fmt):
+        folder = Path(tempfile.mkdtemp(prefix="mlops-batch-", dir=work_dir))
+        in_place = open_in_place(path, folder) if fmt == "parquet" else None
+        if in_place is not None:  # the folder is for the engine's spill only
+            batch = Batch(label or path.name, None, source, None, in_place)
+            in_place.remove_with(batch, folder)
+            return batch
+        try:
+            done = streaming.write_streamed_snapshot(path, fmt, options, folder / "batch.parquet",
+                                                     spill_dir=folder, count_distinct=False)
+            on_disk = OnDiskTable.open(folder / "batch.parquet", folder, fingerprint=done.fingerprint)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        batch = Batch(label or path.name, None, source, done.fingerprint, on_disk)
+        on_disk.remove_with(batch, folder)
+        return batch
     result = read_table(path, options)
-    return Batch(label or path.name, normalise_table(result.table),
-                 {"type": "file", "path": str(path.absolute()), "format": result.format})
+    source["format"] = result.format
+    return Batch(label or path.name, normalise_table(result.table), source)
 
 
 def batch_from_dataset(ws: "Workspace", ref: str | int, *, label: Optional[str] = None) -> Batch:
-    """A registered dataset as a batch; a prepared one says by which recipe (the whole way
-    from its import), so a model trained on data prepared the same way takes it as it is."""
+    """A registered dataset as a batch (on disk when larger than memory); a prepared one
+    says by which recipe (the whole way from its import), so a model trained on data
+    prepared the same way takes it as it is."""
+    from ..data.catalog import snapshot_path
+    from ..data.on_disk import OnDiskTable, too_large_for_memory
     from ..prepare import derivation
 
     ds = ws.dataset(ref)
@@ -76,6 +148,9 @@ def batch_from_dataset(ws: "Workspace", ref: str | int, *, label: Optional[str] 
     way = derivation(ws, ds)
     if way.prepared:
         source["recipe_sha256"] = way.recipe.sha256
+    if too_large_for_memory(ds.snapshot_bytes):
+        on_disk = OnDiskTable.open(snapshot_path(ws, ds), ws.snapshots_dir, fingerprint=ds.fingerprint)
+        return Batch(label or f"dataset {ds.name}", None, source, ds.fingerprint, on_disk)
     return Batch(label or f"dataset {ds.name}", ws.load_table(ds), source, ds.fingerprint)
 
 
@@ -125,9 +200,12 @@ def split_batch(batch: Batch, column: str, freq: str, *, prefix: bool = False) -
     freq = (freq or "").upper()
     if freq not in FREQUENCIES:
         raise DriftError(f"Unknown frequency {freq!r}; use M (month), W (week) or D (day).")
-    if column not in batch.table.column_names:
+    if column not in batch.column_names:
         raise DriftError(f"The batch {batch.label} has no column {column!r} to split by. Columns: "
-                         f"{', '.join(batch.table.column_names)}.")
+                         f"{', '.join(batch.column_names)}.")
+    if batch.table is None:
+        raise DriftError(f"The batch {batch.label} is larger than memory and cannot be split by date here. "
+                         "Split the file by period first and compare each part.")
     stamps = _timestamps(batch.table.column(column), column, batch.label)
     valid = ~np.isnat(stamps)
     if not valid.any():

@@ -142,8 +142,7 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
     scope_note = ""
     if reference.recipe is not None:
         batch, scope_note = _prepared(reference, batch)
-    table = batch.table
-    present = set(table.column_names)
+    present = set(batch.column_names)
     profiles = reference.profile.features
 
     def one(name: str) -> tuple[metrics.FeatureResult, Optional[dict[str, Any]]]:
@@ -154,15 +153,17 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
             return metrics.not_comparable(name, fp.kind, f"the batch has no column {name!r}",
                                           fp.distribution), None
         try:
-            current = columns.distribution(table.column(name), fp.kind)
+            current = batch.distribution(name, fp.kind)
         except metrics.NotComparable as exc:
             return metrics.not_comparable(name, fp.kind, str(exc), fp.distribution), None
         result = metrics.compare_feature(fp, current, t)
         return result, columns.overlay_chart(fp, current) if result.comparable else None
 
-    with ThreadPoolExecutor(max_workers=2) as pool:  # numpy and Arrow release the GIL
+    # numpy and Arrow release the GIL: the fingerprint is computed meanwhile. A batch on
+    # disk is counted by the engine one feature at a time (it uses every core for one).
+    with ThreadPoolExecutor(max_workers=2) as pool:
         fingerprint = pool.submit(batch.fingerprint)
-        done = list(pool.map(one, profiles))
+        done = list(pool.map(one, profiles) if batch.table is not None else map(one, profiles))
         batch_fingerprint = fingerprint.result()
     results = [r for r, _ in done]
     charts = {r.name: c for r, c in done if c is not None}
@@ -171,13 +172,13 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
     target = None
     if reference.target_profile is not None and reference.target in present:
         try:
-            target = metrics.compare_feature(reference.target_profile, columns.distribution(
-                table.column(reference.target), reference.target_profile.kind), t)
+            target = metrics.compare_feature(reference.target_profile, batch.distribution(
+                reference.target, reference.target_profile.kind), t)
         except metrics.NotComparable as exc:
             target = metrics.not_comparable(reference.target, reference.target_profile.kind, str(exc))
     verdict = metrics.dataset_verdict(results, t, importance=reference.importance, prediction=prediction)
-    extra = [c for c in table.column_names if c not in reference.kinds and c != reference.target]
-    comparison = metrics.Comparison(results, verdict, t, table.num_rows, prediction, extra)
+    extra = [c for c in batch.column_names if c not in reference.kinds and c != reference.target]
+    comparison = metrics.Comparison(results, verdict, t, batch.rows, prediction, extra)
     if reference.skipped:
         notes.append("Not compared: " + "; ".join(f"{k} ({v})" for k, v in reference.skipped.items()) + ".")
     if extra:
@@ -211,6 +212,12 @@ def _prepared(reference: Reference, batch: Batch) -> tuple[Batch, str]:
     try:
         if not needs_recipe(reference.recipe, batch.source.get("recipe_sha256"), what):
             return batch, ""
+        if batch.table is None:
+            # the recipe is applied to rows in memory: a raw batch larger than memory is refused
+            raise DriftError(
+                f"{what[:1].upper()}{what[1:]} is larger than memory ({batch.rows:,} rows) and raw, but the model "
+                "was trained on data prepared by a recipe, which is applied to rows in memory. Compare it in "
+                "smaller files, or compare a dataset prepared with the same recipe.")
         scoped = rows_for_model(reference.recipe, batch.table.to_pandas(), what)
     except PrepareError as exc:
         raise DriftError(str(exc)) from None
@@ -232,7 +239,9 @@ def _model_parts(reference: Reference, batch: Batch, t: dict[str, Any], notes: l
         return None, None, None, None
     from .estimated import estimate_batch, realized_batch, segment_values
 
-    frame = batch.table.to_pandas()
+    frame, sampled = batch.frame()
+    if sampled:
+        notes.append(sampled)
     scores, proba, why = score_batch(reference.model, frame, reference.model_features)
     pred_profile = reference.profile.predictions
     if scores is None:

@@ -216,6 +216,9 @@ def _batch_frame(ws: "Workspace", report: "DriftReport") -> pd.DataFrame:
     if batch.fingerprint() != report.batch.get("fingerprint"):
         raise LabelsError(f"The batch {report.label} has changed since it was compared (its fingerprint differs):"
                           " the labels cannot be joined to the rows that were scored.")
+    if batch.table is None:
+        raise LabelsError(f"The batch {report.label} is larger than memory: labels are joined to batches "
+                          "that fit in memory. Join them to a part of the file (a month, say).")
     return batch.table.to_pandas()
 
 

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 import pyarrow as pa
 from mlops_model_support import drift as metrics
 
+from ..data.catalog import snapshot_path
+from ..data.on_disk import OnDiskTable, too_large_for_memory
 from ..errors import NotFoundError
 from . import columns
 from .errors import DriftError
@@ -112,11 +114,14 @@ class Reference:
         if not chosen:
             raise DriftError(f"Dataset {ds.name!r} has no feature columns to compare. Set column roles "
                              "on the Data page.")
-        table = ws.load_table(ds)
         description = {"type": "dataset", "label": f"dataset {ds.name}", "name": ds.name,
                        "dataset_id": ds.id, "fingerprint": ds.fingerprint, "rows": ds.n_rows}
-        return cls._build(table, kinds, chosen, target=ds.target, description=description,
-                          audit_entity=("dataset", str(ds.id)))
+        if too_large_for_memory(ds.snapshot_bytes):  # counted out of core, feature by feature
+            on_disk = OnDiskTable.open(snapshot_path(ws, ds), ws.snapshots_dir, fingerprint=ds.fingerprint)
+            return cls._build(_StoredColumns(on_disk), kinds, chosen, target=ds.target,
+                              description=description, audit_entity=("dataset", str(ds.id)))
+        return cls._build(_TableColumns(ws.load_table(ds)), kinds, chosen, target=ds.target,
+                          description=description, audit_entity=("dataset", str(ds.id)))
 
     @classmethod
     def from_table(cls, table: pa.Table, kinds: Mapping[str, str], *, name: str,
@@ -129,7 +134,7 @@ class Reference:
                                                                 if c in kinds and c != target]
         description = {"type": "data", "label": name, "name": name, "rows": table.num_rows,
                        "fingerprint": fingerprint(table)}
-        return cls._build(table, dict(kinds), chosen, target=target, description=description)
+        return cls._build(_TableColumns(table), dict(kinds), chosen, target=target, description=description)
 
     @classmethod
     def from_frame(cls, df: "pd.DataFrame", kinds: Mapping[str, str], *, model: Any = None,
@@ -181,7 +186,7 @@ class Reference:
             except Exception as exc:  # the caller's model: say so instead of a traceback
                 raise DriftError(f"The model could not score its reference data ({type(exc).__name__}: "
                                  f"{exc}).") from None
-        ref = cls._build(table, dict(kinds), features, target=target, description=description,
+        ref = cls._build(_TableColumns(table), dict(kinds), features, target=target, description=description,
                          audit_entity=entity, importance=importance, predictions=predictions,
                          prediction_kind=kind)
         ref.model = model
@@ -191,17 +196,17 @@ class Reference:
         return ref
 
     @classmethod
-    def _build(cls, table: pa.Table, kinds: dict[str, str], features: Sequence[str], *,
+    def _build(cls, table: "_Columns", kinds: dict[str, str], features: Sequence[str], *,
                target: Optional[str], description: dict[str, Any],
                audit_entity: tuple[str, Optional[str]] = ("drift_report", None),
                importance: Optional[Mapping[str, float]] = None, predictions: Any = None,
                prediction_kind: Optional[str] = None) -> "Reference":
-        if table.num_rows == 0:
+        if table.rows == 0:
             raise DriftError(f"The reference {description['label']} has no rows.")
         skipped: dict[str, str] = {}
         compared: list[tuple[str, str]] = []
         for name in features:
-            if name not in table.column_names:
+            if name not in table.names:
                 raise NotFoundError(f"The reference has no column {name!r}.")
             kind = kinds.get(name, "categorical")
             if kind in columns.METRIC_KINDS:
@@ -212,11 +217,11 @@ class Reference:
         def build(item: tuple[str, str]) -> tuple[str, Any]:
             name, kind = item
             try:
-                return name, metrics.FeatureProfile.build(name, columns.distribution(table.column(name), kind))
+                return name, metrics.FeatureProfile.build(name, table.distribution(name, kind))
             except metrics.NotComparable as exc:
                 return name, str(exc)
 
-        with ThreadPoolExecutor(max_workers=2) as pool:  # numpy and Arrow release the GIL
+        with ThreadPoolExecutor(max_workers=table.workers) as pool:  # numpy and Arrow release the GIL
             built = dict(pool.map(build, compared))
         profiles = {n: p for n, p in built.items() if isinstance(p, metrics.FeatureProfile)}
         skipped.update({n: p for n, p in built.items() if isinstance(p, str)})
@@ -227,14 +232,14 @@ class Reference:
         if predictions is not None:
             pred_profile = metrics.FeatureProfile.build(
                 "prediction", metrics.distribution_of(predictions, prediction_kind or metrics.NUMERIC))
-        profile = metrics.ReferenceProfile(profiles, table.num_rows, description["label"],
+        profile = metrics.ReferenceProfile(profiles, table.rows, description["label"],
                                            dict(importance) if importance else None, pred_profile,
                                            dict(skipped))
         target_profile = None
-        if target is not None and target in table.column_names and kinds.get(target) in columns.METRIC_KINDS:
+        if target is not None and target in table.names and kinds.get(target) in columns.METRIC_KINDS:
             try:
                 target_profile = metrics.FeatureProfile.build(
-                    target, columns.distribution(table.column(target), columns.METRIC_KINDS[kinds[target]]))
+                    target, table.distribution(target, columns.METRIC_KINDS[kinds[target]]))
             except metrics.NotComparable:
                 target_profile = None
         return cls(profile, dict(kinds), description, skipped, target, target_profile,
@@ -254,6 +259,36 @@ class Reference:
         return {**self.description, "features": self.features, "skipped": dict(self.skipped),
                 "target": self.target, "importance": metrics.json_safe(self.importance),
                 "has_model": self.model is not None}
+
+
+class _Columns:
+    """Where a reference's distributions come from."""
+
+    rows: int
+    names: list[str]
+    #: threads that count at once (the engine uses every core for one count itself)
+    workers: int = 2
+
+    def distribution(self, name: str, kind: str) -> metrics.Distribution:
+        raise NotImplementedError
+
+
+class _TableColumns(_Columns):
+    def __init__(self, table: pa.Table) -> None:
+        self.table, self.rows, self.names = table, table.num_rows, table.column_names
+
+    def distribution(self, name: str, kind: str) -> metrics.Distribution:
+        return columns.distribution(self.table.column(name), kind)
+
+
+class _StoredColumns(_Columns):
+    workers = 1
+
+    def __init__(self, table: OnDiskTable) -> None:
+        self.table, self.rows, self.names = table, table.rows, table.names
+
+    def distribution(self, name: str, kind: str) -> metrics.Distribution:
+        return columns.stored_distribution(self.table, name, kind)
 
 
 def resolve_reference(ws: "Workspace", spec: str) -> Reference:

@@ -20,11 +20,11 @@ from .apply import (PrepareResult, RecipePreview, StepPreview, effect_in_words, 
 from .derivation import (DatasetRecipe, Derivation, ModelRecipe, column_orders, derivation, model_recipe,
                          recipe_of)
 from .errors import PrepareError
-from .suggest import Suggestion, merge_rare, suggest
+from .suggest import Suggestion, label_counts, merge_rare, suggest
 
 __all__ = ["DatasetRecipe", "Derivation", "ModelRecipe", "PrepareError", "PrepareResult", "Recipe",
            "RecipePreview", "StepPreview", "Suggestion", "column_orders", "derivation", "effect_in_words",
-           "merge_rare",
+           "label_counts", "merge_rare",
            "model_recipe", "prepare_dataset", "preview_recipe", "preview_sample", "read_recipe",
            "recipe_from_words", "recipe_of", "suggest"]
 

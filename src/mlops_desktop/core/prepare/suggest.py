@@ -59,12 +59,13 @@ def _number(value: float) -> str:
 
 
 def suggest(alert: "Alert", profile: Optional["ColumnProfile"] = None,
-            values: Optional[pd.Series] = None) -> list[Suggestion]:
+            values: Optional[pd.Series] = None, *, counts: Optional[pd.Series] = None) -> list[Suggestion]:
     """The steps that address ``alert`` (none for an alert no step fixes): zeros in a
     positive measure and typos become missing, rare categories (of a column with too many)
     merge, numbers read as text are cast, duplicates, useless columns and suspected leaks
     are dropped, a positive skewed measure gets its logarithm. ``profile``:
-    the column's statistics; ``values``: the column itself (to find rare categories)."""
+    the column's statistics; ``values``: the column itself, or ``counts``: its rows per
+    category (:func:`label_counts`), to find rare categories."""
     kind = alert.kind
     column = alert.columns[0] if alert.columns else None
     name = _name(column) if column is not None else ""
@@ -84,8 +85,8 @@ def suggest(alert: "Alert", profile: Optional["ColumnProfile"] = None,
             return [Suggestion(Replace(column, " or ".join(parts)),
                                f"Values of {column} far beyond the rest look like typos: they become missing.")]
         return []
-    if kind == "high_cardinality" and column and values is not None:
-        step = merge_rare(column, values)
+    if kind == "high_cardinality" and column and (values is not None or counts is not None):
+        step = merge_rare(column, values) if counts is None else merge_rare_counts(column, counts)
         return [Suggestion(step, f"Categories of {column} with fewer than {RARE_ROWS} rows are merged "
                                  f"into {OTHER}.")] if step is not None else []
     if kind == "mostly_numbers" and column:
@@ -159,10 +160,20 @@ def attach_steps(ws: "Workspace", dataset_id: int, report: "CheckReport",
 def merge_rare(column: str, values: pd.Series, min_rows: int = RARE_ROWS) -> Optional[Recode]:
     """A recode merging the categories of ``values`` with fewer than ``min_rows`` rows
     into "Other", or None when fewer than two are that rare."""
+    return merge_rare_counts(column, label_counts(values), min_rows)
+
+
+def label_counts(values: pd.Series) -> pd.Series:
+    """The rows of each category of a column (as the models label them), missing aside."""
     from mlops_model_support.labels import category_labels
+
+    return pd.Series(category_labels(values), dtype=object).value_counts()
+
+
+def merge_rare_counts(column: str, counts: pd.Series, min_rows: int = RARE_ROWS) -> Optional[Recode]:
+    """:func:`merge_rare` from the rows of each category (``counts``, by label)."""
     from mlops_model_support.recipe import MAX_VALUES
 
-    counts = pd.Series(category_labels(values), dtype=object).value_counts()
     rare = [str(v) for v, n in counts.items() if n < min_rows and str(v) != OTHER]
     if len(rare) < 2:
         return None

@@ -54,10 +54,12 @@ def held_by_many(reg: Registry, version_ids: list[int]) -> dict[int, list[str]]:
 
 
 def move(reg: Registry, *, model_id: int, model_name: str, alias: str, to_version_id: Optional[int],
-         to_version: Optional[int], actor: str, comment: str = "", reason: str = "moved") -> dict[str, Any]:
+         to_version: Optional[int], actor: str, comment: str = "", reason: str = "moved",
+         rolls_back: Optional[int] = None) -> dict[str, Any]:
     """Point ``alias`` at a version (``to_version_id`` None removes it), record the move in
     the history and the audit log, in one transaction (joining the caller's). Returns the
-    move as stored. The caller has checked the rules and that the alias does change."""
+    move as stored. The caller has checked the rules and that the alias does change.
+    ``rolls_back``: the move this one undoes (a roll back), named in its audit entry."""
     if reason not in REASONS:
         raise ValueError(f"unknown alias move reason {reason!r}")
     with reg.transaction():
@@ -86,6 +88,9 @@ def move(reg: Registry, *, model_id: int, model_name: str, alias: str, to_versio
         elif from_version is None:
             summary = f"{model_name}: alias {alias} set to version {to_version}"
             action = "model.alias_moved"
+        elif rolls_back is not None:
+            summary = f"{model_name}: alias {alias} rolled back from version {from_version} to {to_version}"
+            action = "model.alias_moved"
         else:
             summary = f"{model_name}: alias {alias} moved from version {from_version} to {to_version}"
             action = "model.alias_moved"
@@ -95,10 +100,11 @@ def move(reg: Registry, *, model_id: int, model_name: str, alias: str, to_versio
                      summary=summary,
                      details={"model": model_name, "alias": alias, "reason": reason, "comment": comment,
                               "move_id": move_id, "before": {"version": from_version},
-                              "after": {"version": to_version}})
+                              "after": {"version": to_version}}
+                     | ({"rolls_back_move": int(rolls_back)} if rolls_back is not None else {}))
     return {"id": move_id, "model": model_name, "alias": alias, "from_version": from_version,
             "to_version": to_version, "reason": reason, "comment": comment, "moved_by": actor,
-            "moved_at": at}
+            "moved_at": at, "rolls_back_move": rolls_back}
 
 
 def history(reg: Registry, model_id: int, alias: Optional[str] = None) -> list[dict[str, Any]]:

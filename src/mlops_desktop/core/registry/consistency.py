@@ -4,7 +4,7 @@ somewhere? The SQL half of ``verify`` (files are checked in ``core.integrity``).
 Every record the app creates (a dataset, a prepared dataset's recipe, a run, a model
 version, a stage change, a
 validation, an accepted warning, a drift report, an alias move, an export, realized
-performance from labels) is written together
+performance from labels, a challenge's declaration and its result) is written together
 with its audit entry. So a record without an entry was added (or its entry deleted)
 outside the app, an entry without its record means the record was deleted, and a
 record that says something else than its entry (another model file, another stage)
@@ -46,6 +46,9 @@ _CREATED = {
     "model.alias_removed": "move_id",
     "model.exported": "export_id",
     "monitor.labels_recorded": "realized_id",
+    "challenge.declared": "challenge_id",
+    "challenge.decided": "challenge_id",
+    "challenge.ended": "challenge_id",
 }
 
 
@@ -157,6 +160,7 @@ class _RecordCheck:
         self.aliases(models)
         self.exports(versions)
         self.realized(versions)
+        self.challenges()
         return self.problems
 
     def datasets(self) -> dict[int, str]:
@@ -512,6 +516,56 @@ class _RecordCheck:
                      lambda i: f"realized performance {i}", "recorded")
 
 
+    def challenges(self) -> None:
+        """A challenge's declaration and result against their entries; the result's entry
+        must come after the declaration's (the rule was fixed before the result)."""
+        if "challenges" not in self.tables:
+            return
+        rows = self.reg.query("SELECT id, challenger_id, champion_id, dataset_id, declaration, declaration_sha256,"
+                              " status, verdict, wins, report, report_sha256, created_by FROM challenges")
+        for r in rows:
+            label, entity = f"challenge {r['id']}", ("challenge", r["id"])
+            texts = [("declaration", r["declaration"], r["declaration_sha256"]),
+                     ("report", r["report"], r["report_sha256"])]
+            for what, text, sha in texts:
+                if text is not None and text_digest(text) != sha:
+                    self.add("record_altered", f"{label} was changed outside the app: its {what} no longer "
+                             "matches its SHA-256.", entity=entity)
+            declared = self.unrecorded("challenge.declared", r["id"], label, entity, "declared")
+            if declared is not None:
+                d = declared.details
+                self.fields(label, declared, entity, [
+                    ("declaration's SHA-256", r["declaration_sha256"], d.get("declaration_sha256", _ABSENT)),
+                    ("challenger", r["challenger_id"], _int(d["challenger_id"]) if "challenger_id" in d else _ABSENT),
+                    ("champion", r["champion_id"], _int(d["champion_id"]) if "champion_id" in d else _ABSENT),
+                    ("dataset", r["dataset_id"], _int(d["dataset_id"]) if "dataset_id" in d else _ABSENT),
+                    ("author", r["created_by"], declared.actor)])
+            decided = self.entry("challenge.decided", r["id"])
+            if r["status"] == "decided":
+                decided = self.unrecorded("challenge.decided", r["id"], label, entity, "decided")
+                if decided is not None:
+                    d = decided.details
+                    self.fields(label, decided, entity, [
+                        ("report's SHA-256", r["report_sha256"], d.get("report_sha256", _ABSENT)),
+                        ("verdict", r["verdict"], d.get("verdict", _ABSENT)),
+                        ("win mark", bool(r["wins"]), bool(d["wins"]) if "wins" in d else _ABSENT)])
+                    if declared is not None and decided.seq < declared.seq:
+                        self.differs(label, decided, "its result is recorded before its declaration", entity)
+            elif decided is not None:
+                self.differs(label, decided, f"it is {r['status']}, without the result it was given", entity)
+            ended = self.entry("challenge.ended", r["id"])
+            if r["status"] in ("failed", "cancelled"):
+                ended = self.unrecorded("challenge.ended", r["id"], label, entity, r["status"])
+                if ended is not None:
+                    self.fields(label, ended, entity, [("status", r["status"], ended.details.get("status", _ABSENT))])
+            elif ended is not None:
+                self.differs(label, ended, f"it is {r['status']}, not {ended.details.get('status')}", entity)
+        ids = {r["id"] for r in rows}
+        for action, verb in (("challenge.declared", "declared"), ("challenge.decided", "decided"),
+                             ("challenge.ended", "ended")):
+            self.orphans(action, ids, lambda i: f"challenge {i}", verb)
+
+
 # -- references ----------------------------------------------------------------------------
 
 _PARENT_NOUN = {"datasets": "dataset", "runs": "run", "registered_models": "registered model",
@@ -535,7 +589,7 @@ def _describe(reg: Registry, table: str, rowid: int) -> tuple[str, tuple[str, An
               "check_runs": "check run",
               "drift_reports": "drift report", "alias_moves": "alias move",
               "registered_models": "registered model", "exports": "export",
-              "realized_performance": "realized performance record"}
+              "realized_performance": "realized performance record", "challenges": "challenge"}
     if table in simple:
         return f"{simple[table]} {rowid}", (table.rstrip("s"), rowid)
     if table == "dataset_columns":

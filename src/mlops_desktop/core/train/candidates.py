@@ -24,7 +24,7 @@ from .fitting import Plan, fit_family
 from .prepare import prepare
 from .results import TrainResult
 from .runner import (_PREPARED, _TRAINED, _check_snapshot, _end_unsuccessfully, _original, _Progress,
-                     _recorded_features, _recorded_spec, _register, _start_run)
+                     _register, _start_run, recorded_features, recorded_spec)
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -73,10 +73,10 @@ def register_candidate(ws: "Workspace", run_id: int | str, family: str, *, actor
                                  f"registered already, as {registered}.")
     report(0.0, f"Preparing run {original.id} again")
     _check_snapshot(ws, original)
-    spec = _recorded_spec(original)
+    spec = recorded_spec(original)
     spec.models = [family]
     spec.model_name = (model_name or "").strip() or original.model or spec.model_name
-    prep = prepare(ws, spec, recorded_features=_recorded_features(original))
+    prep = prepare(ws, spec, recorded_features=recorded_features(original))
     fam = family_catalogue.resolve([family], prep.task)[0]
     refit_of = {"run_id": original.id, "family": family, "prediction_sha256": candidate.get("prediction_sha256")}
     new_id = _start_run(ws, prep, actor=actor, kind="train")

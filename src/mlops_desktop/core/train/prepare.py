@@ -26,6 +26,7 @@ from .spec import SplitSpec, TrainSpec
 
 if TYPE_CHECKING:
     from ..data.dataset import Dataset
+    from ..data.rows_sample import RowSample
     from ..workspace import Workspace
 
 MAX_CLASSES = 50
@@ -59,6 +60,8 @@ class PreparedData:
     notes: list[str] = field(default_factory=list)
     #: the levels, in order, of the dataset's ordered columns (declared by a recipe)
     orders: dict[str, list[str]] = field(default_factory=dict)
+    #: the rows drawn when the dataset is larger than memory (None: every row)
+    sample: Optional["RowSample"] = None
 
     @property
     def X_train(self) -> pd.DataFrame:
@@ -96,7 +99,11 @@ def prepare(ws: "Workspace", spec: TrainSpec, *,
 
     ``recorded_features`` (name -> numeric | categorical), given when a recorded run is
     rebuilt, are used as they are: the columns' roles may have changed since. When the
-    features are known, only the columns the run needs are read, unless ``all_columns``."""
+    features are known, only the columns the run needs are read, unless ``all_columns``.
+    A dataset larger than memory gives a seeded sample of ``TRAIN_ROWS`` rows, stratified
+    by a categorical target (:mod:`..data.rows_sample`), recorded in ``sample``."""
+    from ..data.rows_sample import TRAIN_ROWS, load_rows
+
     spec.validate()
     ds = ws.dataset(spec.dataset)
     ds.column(spec.target)
@@ -113,8 +120,12 @@ def prepare(ws: "Workspace", spec: TrainSpec, *,
     from ..prepare import column_orders
 
     orders = column_orders(ws, ds)  # a stored recipe that is refused stops here, unrun
-    df = ws.load_table(ds, columns).to_pandas()
-    return prepare_frame(ds, df, spec, recorded_features=recorded_features, orders=orders)
+    table, sample = load_rows(ws, ds, columns, rows=TRAIN_ROWS, seed=spec.seed, stratify_by=spec.target)
+    prep = prepare_frame(ds, table.to_pandas(), spec, recorded_features=recorded_features, orders=orders)
+    if sample is not None:
+        prep.sample = sample
+        prep.notes.insert(0, sample.note())
+    return prep
 
 
 def requested_features(spec: TrainSpec) -> Optional[list[str]]:

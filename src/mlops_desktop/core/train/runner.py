@@ -60,8 +60,13 @@ class _Progress:
 # -- training ------------------------------------------------------------------------------
 
 def train(ws: "Workspace", spec: TrainSpec, *, actor: str, progress: ProgressCallback = no_progress,
-          cancel: Optional[CancelToken] = None) -> TrainResult:
+          cancel: Optional[CancelToken] = None, fixed_features: Optional[dict[str, str]] = None,
+          origin: Optional[dict[str, Any]] = None) -> TrainResult:
     """Train, choose and register a model as ``spec`` asks.
+
+    ``fixed_features`` (name -> numeric | categorical) fixes the features and how each
+    is treated, as a retraining of a recorded version does; ``origin`` (e.g. the version
+    retrained and the data) is kept in the new version's details and creation entry.
 
     Raises a :class:`MlopsError` for a problem with the data or the choices (before a
     run starts, when the rows cannot be prepared; after, with the run recorded as
@@ -71,7 +76,7 @@ def train(ws: "Workspace", spec: TrainSpec, *, actor: str, progress: ProgressCal
     started = time.monotonic()
     report = _Progress(progress, cancel)
     report(0.0, "Preparing the data")
-    prep = prepare(ws, spec)
+    prep = prepare(ws, spec, recorded_features=fixed_features)
     chosen_families = family_catalogue.resolve(spec.models, prep.task)
     rank_by = metrics.ranking_metric(prep.task, spec.ranking_metric)  # a wrong choice: before any run
     report(_PREPARED, "Data prepared")
@@ -105,7 +110,7 @@ def train(ws: "Workspace", spec: TrainSpec, *, actor: str, progress: ProgressCal
 
         stored = save_model_file(ws, best.model)
         result = _register(ws, prep, run_id, baseline, results, best, stored, actor=actor,
-                           seconds=time.monotonic() - started, curves=curves)
+                           seconds=time.monotonic() - started, curves=curves, origin=origin)
     except BaseException as exc:
         _end_unsuccessfully(ws, run_id, exc, actor=actor, started=started,
                             artifact=stored.sha256 if stored else None)
@@ -208,10 +213,12 @@ def _feature_list(prep: PreparedData) -> list[dict[str, str]]:
 def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: FamilyResult,
               results: list[FamilyResult], best: FamilyResult, stored: Any, *, actor: str,
               seconds: float, refit_of: Optional[dict[str, Any]] = None,
-              curves: Optional[dict[str, Any]] = None) -> TrainResult:
+              curves: Optional[dict[str, Any]] = None,
+              origin: Optional[dict[str, Any]] = None) -> TrainResult:
     """Finish the run and register ``best`` as a draft version, with their audit entries,
     in one transaction. ``refit_of`` ({run_id, family, ...}): the run refits another
-    run's candidate (see :mod:`.candidates`)."""
+    run's candidate (see :mod:`.candidates`); ``origin``: where a retrained
+    or assembled version came from (its lineage)."""
     reg = ws.registry
     spec = prep.spec
     name = _model_name(prep)
@@ -219,7 +226,7 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
     rank_by = metrics.ranking_metric(prep.task, spec.ranking_metric)
     classes = None if prep.classes is None else json_safe(prep.classes.tolist())
     notes = list(prep.notes)
-    if spec.search_candidates == 0:
+    if spec.search_candidates == 0 and best.family.style != ASSEMBLED:
         notes.append("No hyperparameter search (0 candidates): each family used its default settings.")
     if refit_of is not None:
         notes.insert(0, f"The {best.family.label} candidate of run {refit_of['run_id']}, fitted again with its "
@@ -248,19 +255,25 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                "classes": classes,
                "candidates": candidates, "baseline": result.baseline, "notes": notes,
                "segment_by": spec.segment_by, "segments": best.segments,
-               "model_parameters": best.model_params}
+               "model_parameters": best.model_params,
+               "sample": prep.sample.to_dict() if prep.sample is not None else None}
     if refit_of is not None:
         details["refit_of"] = refit_of
     if curves is not None:
         details["curves"] = curves
+    if origin:
+        details["origin"] = origin
     inputs = [str(c) for c in getattr(best.model, "feature_names_in_", prep.choice.features)]
     version_details = {"classes": classes, "feature_kinds": prep.choice.kinds, "inputs": inputs,
                        "segment_by": spec.segment_by, "primary_metric": primary,
                        "dataset_id": prep.dataset.id, "dataset_fingerprint": prep.dataset.fingerprint,
                        "split": prep.split.to_dict(), "rows": prep.rows_summary(),
+                       "sample": prep.sample.to_dict() if prep.sample is not None else None,
                        "hyperparameters": best.params, "baseline": {"cv": baseline.cv,
                                                                     "holdout": baseline.holdout},
                        "terms": result.terms}
+    if origin:
+        version_details["origin"] = origin
     now = utc_now()
     with reg.transaction():
         artifact_rows.insert(reg, sha256=stored.sha256, size_bytes=stored.size_bytes, kind="model",
@@ -285,7 +298,8 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                                                                           "holdout": baseline.holdout}}),
                         details=json_safe(details), prediction_sha256=best.prediction_sha256)
         what = (f"the {best.family.label} candidate of run {refit_of['run_id']} fitted again" if refit_of
-                else f"{best.family.label} chosen ({rank_by} {numbers.value(best.cv[rank_by]['mean'])})")
+                else f"{best.family.label} chosen" + (f" ({rank_by} {numbers.value(best.cv[rank_by]['mean'])})"
+                                                       if rank_by in best.cv else ""))  # assembled: no cv
         audit.append(reg, actor=actor, action="run.finished", entity_type="run", entity_id=run_id,
                      summary=f"Run {run_id} succeeded: {what}",
                      details={"status": "succeeded", "family": best.family.name,
@@ -296,23 +310,55 @@ def _register(ws: "Workspace", prep: PreparedData, run_id: int, baseline: Family
                      + (f", the {best.family.label} candidate of run {refit_of['run_id']}" if refit_of else ""),
                      details={"model": name, "version": version, "run_id": run_id, "stage": "draft",
                               "artifact_sha256": stored.sha256, "family": best.family.name,
-                              "metrics_sha256": model_rows.json_digest(chosen_metrics)})
+                              "metrics_sha256": model_rows.json_digest(chosen_metrics)}
+                     | ({"origin": json_safe(origin)} if origin else {}))
     result.version = version
     return result
 
 
 
 
+# -- a model assembled from fitted parts ---------------------------------------------------------
+
+#: the style of a "family" whose model was assembled from other versions' fitted models
+ASSEMBLED = "assembled"
+
+
+def register_assembled(ws: "Workspace", prep: PreparedData, assembled: FamilyResult, *, actor: str,
+                       origin: dict[str, Any]) -> TrainResult:
+    """Record a model assembled from fitted parts (no training) as a run and a draft
+    version, like a training run: ``prep`` are the rows its run names (its holdout scores
+    it), ``assembled`` carries the model and its figures, ``origin`` says what it was made
+    of (kept with the run and the version, and read again to reproduce it)."""
+    from ..artifacts import save_model_file
+
+    started = time.monotonic()
+    run_id = _start_run(ws, prep, actor=actor, kind="train")
+    stored = None
+    try:
+        baseline = fit_family(prep, family_catalogue.baseline(prep.task), Plan(0, None, 1),
+                              on_progress=lambda f, m: None, segmented=False)
+        stored = save_model_file(ws, assembled.model)
+        return _register(ws, prep, run_id, baseline, [assembled], assembled, stored, actor=actor,
+                         seconds=time.monotonic() - started, origin=origin)
+    except BaseException as exc:
+        _end_unsuccessfully(ws, run_id, exc, actor=actor, started=started,
+                            artifact=stored.sha256 if stored else None)
+        raise
+
+
 # -- reproduction ----------------------------------------------------------------------------
 
-def _recorded_spec(run: run_rows.Run) -> TrainSpec:
+def recorded_spec(run: run_rows.Run) -> TrainSpec:
+    """The spec a run was trained with, its dataset by id and its task as the run resolved it."""
     spec = TrainSpec.from_dict(run.spec)
     spec.dataset = run.dataset_id
     spec.task = run.task  # as the run resolved it: inference must not decide twice
     return spec
 
 
-def _recorded_features(run: run_rows.Run) -> Optional[dict[str, str]]:
+def recorded_features(run: run_rows.Run) -> Optional[dict[str, str]]:
+    """The features a run used and how each was treated (name -> numeric | categorical)."""
     listed = run.details.get("features")
     if not listed:
         return None
@@ -353,8 +399,9 @@ def reproduce(ws: "Workspace", run_id: int | str, *, actor: str,
     original = _original(ws, run_id)
     report(0.0, f"Preparing run {original.id} again")
     _check_snapshot(ws, original)
-    prep = prepare(ws, _recorded_spec(original), recorded_features=_recorded_features(original))
-    family = family_catalogue.resolve([original.family], prep.task)[0]
+    prep = prepare(ws, recorded_spec(original), recorded_features=recorded_features(original))
+    origin = original.details.get("origin") or {}
+    family = None if origin.get("kind") == "segments" else family_catalogue.resolve([original.family], prep.task)[0]
     notes = []
     if library_versions() != original.library_versions:
         changed = [f"{k} {original.library_versions.get(k)} → {v}" for k, v in library_versions().items()
@@ -365,10 +412,16 @@ def reproduce(ws: "Workspace", run_id: int | str, *, actor: str,
         plan = Plan(candidates=0, time_budget_s=None,
                     n_jobs=workers(len(prep.train_rows), len(prep.choice.features)),
                     fixed=original.hyperparameters)
-        report(_PREPARED, f"Training {family.label} again")
-        with thread_limit(plan.n_jobs):
-            again = fit_family(prep, family, plan,
-                               on_progress=lambda f, m: report(_PREPARED + (_TRAINED - _PREPARED) * f, m))
+        if family is None:  # assembled from two versions' segment models: assembled again
+            from ..challenge.segments import assemble
+
+            report(_PREPARED, "Assembling the segments' models again")
+            again = assemble(ws, origin, prep)
+        else:
+            report(_PREPARED, f"Training {family.label} again")
+            with thread_limit(plan.n_jobs):
+                again = fit_family(prep, family, plan,
+                                   on_progress=lambda f, m: report(_PREPARED + (_TRAINED - _PREPARED) * f, m))
         if again.status != "succeeded":
             raise TrainError(f"The reproduction of run {original.id} failed: {again.error}")
         result = _compare(original, again, new_id, notes, time.monotonic() - started)
@@ -376,7 +429,7 @@ def reproduce(ws: "Workspace", run_id: int | str, *, actor: str,
         with reg.transaction():
             run_rows.finish(reg, new_id, status="succeeded", finished_at=utc_now(),
                             duration_s=round(result.seconds, 3), task=prep.task,
-                            features=prep.choice.features, family=family.name,
+                            features=prep.choice.features, family=again.family.name,
                             hyperparameters=json_safe(again.params),
                             metrics=json_safe({"cv": again.cv, "holdout": again.holdout}),
                             details=json_safe({"reproduction": result.to_dict(),
@@ -434,7 +487,7 @@ def load_split(ws: "Workspace", run_id: int | str) -> tuple[pd.DataFrame, pd.Dat
     the run split them (index: the row's position in the dataset). The holdout is
     empty for a run trained on every row."""
     original = _original(ws, run_id)
-    prep = prepare(ws, _recorded_spec(original), recorded_features=_recorded_features(original),
+    prep = prepare(ws, recorded_spec(original), recorded_features=recorded_features(original),
                    all_columns=True)
     return prep.frame.iloc[prep.train_rows].copy(), prep.frame.iloc[prep.holdout_rows].copy()
 

@@ -13,6 +13,7 @@ from typing import Any, Optional
 from .. import numbers
 from ..checks.result import json_safe
 from ..checks.runner import CHECK_NAMES
+from ..data.rows_sample import RowSample
 from .metrics import METRIC_INFO, label
 from .results import ValidationReport
 
@@ -63,6 +64,10 @@ class ModelCard:
     #: "batches": [{label, when, verdict, estimated: {metric: [estimate, low, high]}, realized:
     #: {metric: value}, reliable}], the newest ``MONITORED_BATCHES``}; None for an older card
     monitoring: Optional[dict[str, Any]] = None
+    #: the challenge of this version against production (a ``ChallengeReport.to_dict()``
+    #: with ``by`` and ``decided_at``): for an approved version the last one decided before
+    #: its approval, the one its approver saw; None when it was never challenged
+    challenge: Optional[dict[str, Any]] = None
     #: the model's terms when it was trained with a formula (``train.formula.model_terms``)
     terms: Optional[dict[str, Any]] = None
 
@@ -176,6 +181,9 @@ def limitations_from_facts(card: ModelCard) -> list[str]:
     if made.get("training_only"):
         out.append("Trained only on rows the filter(s) " + "; ".join(made["training_only"]) + " kept, which "
                    "read the target: rows to score cannot be checked against them.")
+    sample = RowSample.from_dict((card.dataset or {}).get("sample"))
+    if sample is not None:
+        out.append(sample.note())
     dr = (card.dataset or {}).get("date_range")
     split = (card.dataset or {}).get("split") or {}
     if dr and dr.get("column") and split.get("kind") in ("random", "stratified") \
@@ -389,6 +397,45 @@ def calibration_sentence(card: ModelCard) -> str:
             f"{numbers.count(cal.get('reference_rows', 0))} holdout rows ({cal.get('reference') or 'the holdout'}): isotonic "
             f"regression {'applied to ' + ', '.join(used) if used else 'not applied (it did not lower the calibration error)'}"
             f"; expected calibration error {ece or 'not measured'}. Decision: {decision}.")
+
+
+# -- the challenge against production --------------------------------------------------------
+
+CHALLENGE_HEAD = ["metric", "production", "this version", "difference (95% interval)"]
+
+
+def challenge_sentences(card: ModelCard) -> list[str]:
+    """The challenge in sentences: what was declared, on which rows, the verdict, McNemar's
+    test and the segments."""
+    c = card.challenge
+    if not c:
+        return []
+    from ..challenge.report import ChallengeReport
+
+    r = ChallengeReport.from_dict(c)
+    h = r.holdout or {}
+    out = [f"Challenge {r.challenge_id} against {r.champion} ({r.against}), declared by {c.get('by') or '?'} "
+           f"before anything was scored: {r.rule_text}.",
+           f"Judged on {numbers.count(h.get('rows'))} labelled rows of {(r.dataset or {}).get('name')} "
+           f"({h.get('window_text')}, {h.get('first')} to {h.get('last')}) that neither version was trained on.",
+           r.sentence]
+    if r.mcnemar is not None:
+        out.append(r.mcnemar.sentence())
+    if r.segments:
+        out.append(r.segment_sentence())
+    return out
+
+
+def challenge_rows(card: ModelCard) -> list[list[Any]]:
+    """Each metric of production and of this version on the challenge rows, with the
+    paired interval of the difference."""
+    rows = []
+    for m in (card.challenge or {}).get("metrics") or []:
+        a, b, d = m["champion"], m["challenger"], m["difference"]
+        rows.append([m["label"], numbers.with_interval(a["value"], a["low"], a["high"]),
+                     numbers.with_interval(b["value"], b["low"], b["high"]),
+                     numbers.with_interval(d["value"], d["low"], d["high"], sign=True)])
+    return rows
 
 
 #: the columns a logistic model's coefficient table adds (both card formats)

@@ -11,10 +11,10 @@ from ... import __version__
 from .. import numbers
 from ..report import svg
 from ..report.html import CSS, VERDICT_COLOURS
-from .card import (MONITORING_HEAD, NO_CHECK_RESULTS, ODDS_HEAD, ModelCard, approval_rows,
-                   calibration_sentence, data_period, few, metric_rows, monitoring_rows, odds_cells,
-                   preparation_lines, segment_rows, terms_in_words, training_in_words, warning_figures,
-                   warning_name)
+from .card import (CHALLENGE_HEAD, MONITORING_HEAD, NO_CHECK_RESULTS, ODDS_HEAD, ModelCard, approval_rows,
+                   calibration_sentence, challenge_rows, challenge_sentences, data_period, few, metric_rows,
+                   monitoring_rows, odds_cells, preparation_lines, segment_rows, terms_in_words, training_in_words,
+                   warning_figures, warning_name)
 from ..report.svg import line_chart
 from .metrics import label
 from .results import ValidationReport
@@ -155,6 +155,14 @@ def _validation(card: ModelCard) -> list[str]:
                             value_format="value"))
         out.append(_table(["feature", "importance", "std"], [[r["feature"], r["mean"], r["std"]]
                                                              for r in v.importance]))
+    if v.contributions:
+        c = v.contributions
+        from .explanations import contributions_intro
+
+        out.append(f"<h2>Contributions per column</h2><p>{escape(contributions_intro(c))}</p>")
+        top = c["columns"][:20]
+        out.append(svg.bars([r["column"] for r in top], [r["mean_abs"] for r in top], width=460,
+                            value_format="value"))
     if v.partial_dependence:
         out.append("<h2>Partial dependence</h2><div class='charts'>")
         for p in v.partial_dependence:
@@ -219,6 +227,13 @@ def model_card_html(card: ModelCard) -> str:
                      warning_figures(w) or None]
                 for w in card.accepted_warnings]) if card.accepted_warnings else "<p>None.</p>"))
     body += _validation(card)
+    if card.challenge:
+        good = card.challenge.get("wins")
+        sentences = challenge_sentences(card)
+        body.append("<h2>Challenge against production</h2>" + f"<p>{escape(sentences[0])} {escape(sentences[1])}</p>"
+                    + f"<div class='verdict {'good' if good else 'bad'}'>{escape(sentences[2])}</div>"
+                    + "".join(f"<p>{escape(x)}</p>" for x in sentences[3:])
+                    + _table(CHALLENGE_HEAD, challenge_rows(card)))
     if card.coefficients:
         has_class = any("class" in r for r in card.coefficients)
         has_or = any("odds_ratio" in r for r in card.coefficients)

@@ -11,10 +11,10 @@ import re
 from typing import Any, Iterable, Sequence
 
 from .. import numbers
-from .card import (MONITORING_HEAD, NO_CHECK_RESULTS, ODDS_HEAD, ModelCard, approval_rows,
-                   calibration_sentence, data_period, few, metric_rows, monitoring_rows, odds_cells,
-                   preparation_lines, segment_rows, terms_in_words, training_in_words, warning_figures,
-                   warning_name)
+from .card import (CHALLENGE_HEAD, MONITORING_HEAD, NO_CHECK_RESULTS, ODDS_HEAD, ModelCard, approval_rows,
+                   calibration_sentence, challenge_rows, challenge_sentences, data_period, few, metric_rows,
+                   monitoring_rows, odds_cells, preparation_lines, segment_rows, terms_in_words, training_in_words,
+                   warning_figures, warning_name)
 from .metrics import label
 
 
@@ -83,6 +83,11 @@ def model_card_markdown(card: ModelCard) -> str:
                      for w in card.accepted_warnings]) if card.accepted_warnings else ["None.", ""]
 
     lines += _validation(card)
+    if card.challenge:
+        lines += ["## Challenge against production", ""]
+        for sentence in challenge_sentences(card):
+            lines += [sentence, ""]
+        lines += _table(CHALLENGE_HEAD, challenge_rows(card))
     if card.coefficients:
         lines += ["## Coefficients", ""]
         for note in card.coefficient_notes:
@@ -164,6 +169,8 @@ def _validation(card: ModelCard) -> list[str]:
         lines += ["## Permutation importance", "", f"Importance: {v.importance_metric}.", ""]
         lines += _table(["feature", "importance", "std"], [[r["feature"], r["mean"], r["std"]]
                                                             for r in v.importance])
+    if v.contributions:
+        lines += contributions_markdown(v.contributions)
     if v.partial_dependence:
         lines += ["## Partial dependence", ""]
         for p in v.partial_dependence:
@@ -178,3 +185,12 @@ def _validation(card: ModelCard) -> list[str]:
     if v.notes:
         lines += ["### Notes on the validation", ""] + [f"- {n}" for n in v.notes] + [""]
     return lines
+
+
+def contributions_markdown(summary: dict[str, Any]) -> list[str]:
+    """The card's section on contributions: the columns by mean absolute contribution."""
+    from .explanations import contributions_intro
+
+    lines = ["## Contributions per column", "", contributions_intro(summary), ""]
+    return lines + _table(["column", "mean absolute contribution"],
+                          [[c["column"], c["mean_abs"]] for c in summary["columns"]])

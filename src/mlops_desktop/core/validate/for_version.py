@@ -74,6 +74,17 @@ def _rows_for(ws: "Workspace", mv: Any, ds: Any) -> Any:
         raise InvalidChoiceError(str(exc)) from None
 
 
+def _explainer(model: Any, train: Any) -> tuple[Any, Optional[str]]:
+    """The model's explainer against its training rows; or None and why its family has none."""
+    from mlops_model_support.contributions import Explainer, ExplainError, background
+
+    try:
+        columns = [str(c) for c in model.feature_names_in_]
+        return Explainer(model, background(model, train[columns])), None
+    except ExplainError as exc:
+        return None, f"No contributions per column: {exc}"
+
+
 def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = None,
                      cost_fp: Optional[float] = None, cost_fn: Optional[float] = None,
                      subgroups: Sequence[str] = (), actor: str, n_bootstrap: int = 1000,
@@ -106,11 +117,16 @@ def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = N
     task = None if mv.task == "classification" else mv.task
     baseline = _baseline(mv.task, train_df[mv.features], train_df[mv.target])
     rule = "cost" if cost_fp is not None or cost_fn is not None else "f1"
+    explainer, unexplained = _explainer(model, train_df)
     report = validate_model(model, holdout_df[columns], holdout_df[mv.target], task=task,
                             baseline=baseline, threshold_rule=rule, cost_fp=cost_fp or 1.0,
                             cost_fn=cost_fn or 1.0, subgroup_columns=list(subgroups),
-                            segment_column=segment, n_bootstrap=n_bootstrap, progress=progress,
-                            cancel=cancel)
+                            segment_column=segment, n_bootstrap=n_bootstrap,
+                            explainer=explainer, progress=progress, cancel=cancel)
+    if unexplained:
+        report.notes.append(unexplained)
+    if report.contributions:  # where its kept rows come from, to explain one of them again
+        report.contributions["dataset"] = None if data is None else ds.id
     validation_id = validations.record(ws.registry, version_id=mv.id, ref=mv.ref, data=where,
                                        beats_baseline=report.beats_baseline,
                                        primary_metric=report.primary_metric, report=report.to_dict(),
@@ -159,6 +175,7 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
     from ..registry import stages
 
     changes = stages.history(ws.registry, mv.id)
+    approved_at = next((c["changed_at"] for c in reversed(changes) if c["to_stage"] == "approved"), None)
     approvals = [{"by": c["changed_by"], "at": c["changed_at"], "decision": c["to_stage"],
                   "comment": c["comment"], "self_approved": bool(c["self_approved"])}
                  for c in changes if c["to_stage"] in ("approved", "retired")]
@@ -170,14 +187,26 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
         dataset={"id": ds.id, "name": ds.name, "fingerprint": ds.fingerprint, "rows": ds.n_rows,
                  "date_range": date_range,
                  "split": mv.details.get("split") if isinstance(mv.details, dict) else None,
-                 "preparation": _preparation(ws, ds, mv)},
+                 "preparation": _preparation(ws, ds, mv),
+                 "sample": mv.details.get("sample") if isinstance(mv.details, dict) else None},
         target=mv.target, task=mv.task, features=mv.features, training_spec=r.spec,
         accepted_warnings=accepted, validation=validation, coefficients=coefficients,
         coefficient_notes=notes, fit_warning=warning, approvals=approvals, override=override,
         segments=({"column": mv.details.get("segment_by"), "segments": mv.details.get("segments")}
                   if isinstance(mv.details, dict) and mv.details.get("segment_by") else None),
         monitoring=_monitoring(ws, mv, calibration, monitoring_history),
-        terms=mv.details.get("terms") if isinstance(mv.details, dict) else None)
+        terms=mv.details.get("terms") if isinstance(mv.details, dict) else None,
+        challenge=_challenge(ws, mv.id, approved_at))
+
+
+def _challenge(ws: "Workspace", version_id: int, approved_at: Optional[str]) -> Optional[dict[str, Any]]:
+    """The version's challenge for its card: for an approved version the last one decided
+    before its approval (what its approver saw; so its card, and an export's, stays the
+    same whatever is challenged later), else the latest."""
+    from ..registry import challenges
+
+    row = challenges.latest_decided(ws.registry, version_id, before=approved_at)
+    return None if row is None else row["report"] | {"by": row["created_by"], "decided_at": row["decided_at"]}
 
 
 def _preparation(ws: "Workspace", ds: Any, mv: Any) -> Optional[dict[str, Any]]:

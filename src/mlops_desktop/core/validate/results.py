@@ -78,6 +78,9 @@ class ValidationReport:
     #: binary models: calibration slope (ideal 1), calibration intercept (ideal 0) and
     #: expected calibration error (ideal 0), with bootstrap intervals
     calibration: list[MetricEstimate] = field(default_factory=list)
+    #: each column's contribution to each row's score across the holdout, and kept rows
+    #: (see ``explanations.holdout_contributions``); empty when not computed
+    contributions: dict[str, Any] = field(default_factory=dict)
 
     def metric(self, name: str, *, baseline: bool = False) -> MetricEstimate:
         """The estimate called ``name`` (of the baseline when ``baseline``)."""

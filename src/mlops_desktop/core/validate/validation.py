@@ -20,11 +20,10 @@ from .. import numbers
 from ..errors import InvalidChoiceError
 from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
 from . import curves, groups, inspection
-from .bootstrap import bootstrap_metrics, percentile_interval
 from .errors import ValidationError
 from .holdout import Holdout, predict, prepare_holdout
-from .metrics import (MAIN_METRICS, METRIC_INFO, PRIMARY, BinaryScorer, CalibrationScorer,
-                      MulticlassScorer, RegressionScorer, label, point)
+from .metrics import MAIN_METRICS, PRIMARY, label, point
+from .paired import calibration_estimates, calibration_scorer_for, paired_metrics, scorer_for
 from .results import BINARY, MULTICLASS, REGRESSION, MetricEstimate, ValidationReport
 from .threshold import RULES, choose_threshold
 
@@ -44,14 +43,6 @@ def describe_estimator(model: Any) -> str:
 
 #: where the baseline's probability turns into a label: its likelier class
 BASELINE_THRESHOLD = 0.5
-
-
-def _scorer(holdout: Holdout, output: np.ndarray, threshold: Optional[float], with_mape: bool):
-    if holdout.task == BINARY:
-        return BinaryScorer(holdout.positive, output[:, holdout.positive_index], threshold)
-    if holdout.task == MULTICLASS:
-        return MulticlassScorer(holdout.y_index, output)
-    return RegressionScorer(holdout.y, output, with_mape=with_mape)
 
 
 def _baseline(baseline: Any, holdout: Holdout, model: Any, notes: list[str]) -> tuple[Any, str]:
@@ -74,20 +65,6 @@ def _baseline(baseline: Any, holdout: Holdout, model: Any, notes: list[str]) -> 
                                   f"{[str(c) for c in model.classes_]}; they must be trained on "
                                   "the same target.")
     return baseline, describe_estimator(baseline)
-
-
-def _estimates(names: Sequence[str], task: str, values: dict[str, Optional[float]],
-               resampled: Optional[dict[str, np.ndarray]]) -> tuple[list[MetricEstimate], dict[str, int]]:
-    out, undefined = [], {}
-    for name in names:
-        low = high = None
-        if resampled is not None and name in resampled:
-            low, high, k = percentile_interval(resampled[name])
-            if k:
-                undefined[name] = k
-        out.append(MetricEstimate(name, values.get(name), low, high, label=label(name, task),
-                                  higher_is_better=METRIC_INFO[name].higher_is_better))
-    return out, undefined
 
 
 def _verdict(primary: MetricEstimate, base: MetricEstimate, diff: MetricEstimate,
@@ -166,7 +143,7 @@ def validate_model(model: Any, X: pd.DataFrame, y: pd.Series, *, task: Optional[
                    target_value: Optional[float] = None, subgroup_columns: Sequence[str] = (),
                    segment_column: Optional[str] = None, n_bootstrap: int = 1000,
                    importance_repeats: int = 5, top_features: int = 5, seed: int = 0,
-                   positive_class: Any = None, progress: ProgressCallback = no_progress,
+                   positive_class: Any = None, explainer: Any = None, progress: ProgressCallback = no_progress,
                    cancel: Optional[CancelToken] = None) -> ValidationReport:
     """Judge a fitted scikit-learn model (or pipeline taking the raw columns) on holdout
     rows ``X``/``y``, next to ``baseline`` (a fitted dummy pipeline; when None, one is
@@ -179,6 +156,8 @@ def validate_model(model: Any, X: pd.DataFrame, y: pd.Series, *, task: Optional[
     labels. ``subgroup_columns`` and ``segment_column`` name columns of ``X`` (they need
     not be model inputs). Intervals: 95% percentile bootstrap over holdout rows with
     ``n_bootstrap`` resamples from ``seed``, paired between model and baseline.
+    ``explainer``: a ``mlops_model_support.contributions.Explainer`` of the model (of the
+    same positive class): the report then holds the holdout's contributions per column.
 
     Raises :class:`ValidationError`, :class:`NotFoundError` or
     :class:`InvalidChoiceError` with a message saying what to change; ``JobCancelled``
@@ -192,7 +171,8 @@ def validate_model(model: Any, X: pd.DataFrame, y: pd.Series, *, task: Optional[
         raise InvalidChoiceError("Numbers of resamples, repeats and features cannot be negative.")
     subgroup_columns = list(dict.fromkeys(subgroup_columns))
     steps = Steps(progress, cancel, weights={"prepare": 1, "score": 2, "bootstrap": 6, "curves": 1,
-                                             "groups": 1, "importance": 6, "dependence": 3})
+                                             "groups": 1, "importance": 6, "dependence": 3,
+                                             "contributions": 3})
     steps.start("prepare", "Checking the holdout")
     extra = subgroup_columns + ([segment_column] if segment_column else [])
     holdout = prepare_holdout(model, X, y, task=task, positive_class=positive_class,
@@ -235,34 +215,26 @@ def validate_model(model: Any, X: pd.DataFrame, y: pd.Series, *, task: Optional[
     if task == REGRESSION and not with_mape:
         notes.append("MAPE is left out: the target is zero in some rows, where a percentage "
                      "error is not defined.")
-    model_scorer = _scorer(holdout, output, chosen, with_mape)
+    model_scorer = scorer_for(holdout, output, chosen, with_mape)
     # the baseline labels rows by its own rule (its likelier class, i.e. 0.5), not at the
     # model's threshold: at a low threshold a prior baseline would call every row positive
     # and look far worse than "always the majority class" really is
-    base_scorer = _scorer(holdout, base_output, None if chosen is None else BASELINE_THRESHOLD, with_mape)
+    base_scorer = scorer_for(holdout, base_output, None if chosen is None else BASELINE_THRESHOLD, with_mape)
     if chosen is not None and chosen != BASELINE_THRESHOLD:
         notes.append(f"The baseline's labels are its likelier class (threshold {BASELINE_THRESHOLD}); the "
                      f"model's are at its threshold {chosen:.3g}. Threshold-free metrics (ROC AUC, log "
                      "loss, Brier) compare the two directly.")
     names = [m for m in MAIN_METRICS[task] if with_mape or m != "mape"]
-    values, base_values = point(model_scorer, holdout.n), point(base_scorer, holdout.n)
+    values = point(model_scorer, holdout.n)
 
     steps.start("bootstrap", f"Bootstrap intervals ({n_bootstrap:,} resamples)")
-    resampled = base_resampled = diff_resampled = calibration_resampled = None
-    calibration_scorer = (CalibrationScorer(holdout.positive, output[:, holdout.positive_index])
-                          if task == BINARY and holdout.positive.any() and not holdout.positive.all() else None)
-    if n_bootstrap > 0:
-        scorers = [model_scorer, base_scorer] + ([calibration_scorer] if calibration_scorer else [])
-        resampled, base_resampled, *more = bootstrap_metrics(scorers, holdout.n, n_bootstrap, seed,
-                                                             on_chunk=steps.within)
-        calibration_resampled = more[0] if more else None
-        diff_resampled = {k: resampled[k] - base_resampled[k] for k in resampled}
-    metrics, undefined = _estimates(names, task, values, resampled)
-    baseline_metrics, _ = _estimates(names, task, base_values, base_resampled)
-    diff_values = {k: (values[k] - base_values[k] if values.get(k) is not None
-                       and base_values.get(k) is not None else None) for k in names}
-    differences, _ = _estimates(names, task, diff_values, diff_resampled)
-    calibration = _calibration(calibration_scorer, holdout.n, calibration_resampled)
+    calibration_scorer = calibration_scorer_for(holdout, output)
+    paired = paired_metrics(base_scorer, model_scorer, names, task, holdout.n, n_bootstrap=n_bootstrap,
+                            seed=seed, more=[calibration_scorer] if calibration_scorer else [],
+                            on_chunk=steps.within)
+    metrics, baseline_metrics, differences = paired.second, paired.first, paired.differences
+    undefined = paired.undefined_second
+    calibration = calibration_estimates(calibration_scorer, holdout.n, paired.more[0] if paired.more else None)
     for name, k in undefined.items():
         if values.get(name) is None:
             continue  # undefined on the holdout itself: said once, below
@@ -325,6 +297,20 @@ def validate_model(model: Any, X: pd.DataFrame, y: pd.Series, *, task: Optional[
             list(holdout.X.columns[:top_features])
         dependence, more = inspection.dependence(model, holdout, top, seed=seed)
         notes += more
+    steps.start("contributions", "Contributions of each column to each row's score")
+    contributions: dict[str, Any] = {}
+    if explainer is not None:
+        from mlops_model_support.contributions import ExplainError
+
+        from .explanations import holdout_contributions
+
+        try:
+            contributions = holdout_contributions(explainer, holdout.X, threshold=chosen, seed=seed)
+        except ExplainError as exc:
+            notes.append(f"No contributions per column: {exc}")
+        if contributions.get("sampled"):
+            notes.append(f"Contributions per column used a random sample of {contributions['rows']:,} of the "
+                         f"{holdout.n:,} holdout rows (seed {seed}): this model's take long per row.")
     steps.done("Validation done")
     return ValidationReport(
         task=task, n_rows=holdout.n,
@@ -336,28 +322,7 @@ def validate_model(model: Any, X: pd.DataFrame, y: pd.Series, *, task: Optional[
         baseline_description=baseline_description,
         importance_metric=inspection.SCORING[task][1] if importance else "",
         n_bootstrap=n_bootstrap, seed=seed, seconds=time.perf_counter() - started,
-        calibration=calibration)
-
-
-CALIBRATION_LABELS = {"calibration_slope": "calibration slope (ideal 1)",
-                      "calibration_intercept": "calibration intercept (ideal 0)",
-                      "ece": "expected calibration error (10 equal-count bins; ideal 0)"}
-
-
-def _calibration(scorer: Optional[CalibrationScorer], n: int,
-                 resampled: Optional[dict[str, np.ndarray]]) -> list[MetricEstimate]:
-    """Calibration slope, intercept and ECE on the holdout with percentile intervals."""
-    if scorer is None:
-        return []
-    values = point(scorer, n)
-    out = []
-    for name, text in CALIBRATION_LABELS.items():
-        low = high = None
-        if resampled is not None:
-            low, high, _ = percentile_interval(resampled[name])
-        out.append(MetricEstimate(name, values.get(name), low, high, label=text,
-                                  higher_is_better=name == "calibration_slope"))
-    return out
+        calibration=calibration, contributions=contributions)
 
 
 def _undefined_notes(holdout: Holdout, values: dict[str, Optional[float]], notes: list[str]) -> None:

@@ -16,6 +16,7 @@ from ..errors import show_error
 from ..import_dialog import ImportDialog, choose_data_file
 from ..jobs import JobRunner
 from ..state import AppState
+from ..paged_table_model import OnDiskTableModel
 from ..table_model import ArrowTableModel
 from ..undo import RecordedChange, page_stack
 from ..widgets import EmptyState, add_table_actions, heading
@@ -99,7 +100,9 @@ class DataPage(QWidget):
         rl.addWidget(self.title_label)
         rl.addWidget(self.summary_label)
         self.tabs = QTabWidget()
-        self.preview_model = ArrowTableModel()
+        self.memory_model = ArrowTableModel()
+        self.disk_model = OnDiskTableModel(self)
+        self.preview_model: Any = self.memory_model  # the one shown
         self.preview = QTableView()
         self.preview.setObjectName("dataPreview")  # the data itself: as many columns as the file, so it scrolls
         self.preview.setModel(self.preview_model)
@@ -266,26 +269,44 @@ class DataPage(QWidget):
         more = f" and {page.total - len(names):,} more" if page.total > len(names) else ""
         return ", ".join(names) + more
 
+    def _show_model(self, model: Any) -> None:
+        """Show the grid in memory or the one paging through a snapshot on disk."""
+        if self.preview.model() is not model:
+            self.preview.setModel(model)
+        self.preview_model = model
+
     def _load_preview(self, dataset_id: int) -> None:
-        """Load the snapshot in the background; the grid formats only visible cells."""
+        """Load the snapshot in the background; the grid formats only visible cells. A
+        snapshot larger than memory is paged through, never loaded whole."""
+        from ...core.data.on_disk import too_large_for_memory
+
         self._load_generation += 1
         generation = self._load_generation
         root = self.state.workspace.root
         ds = self.state.workspace.dataset(dataset_id)
-        self.preview_model.set_table(None)
+        self.memory_model.set_table(None)
+        self.disk_model.set_on_disk(None)
+        paged = too_large_for_memory(ds.snapshot_bytes)
+        self._show_model(self.disk_model if paged else self.memory_model)
 
         def work(progress, cancel):
-            from ...core.data.catalog import load_table
+            from ...core.data.catalog import load_table, snapshot_path
+            from ...core.data.on_disk import OnDiskTable
             from ...core.workspace import Workspace
 
             progress(None, f"Loading {ds.name}")
             with Workspace.open(root) as own:
+                if paged:  # the snapshot is checked (hashed) here, then read a row group at a time
+                    return OnDiskTable.open(snapshot_path(own, ds), own.snapshots_dir)
                 return load_table(own, ds).combine_chunks()  # the copy happens here, not in the UI
 
         def done(table) -> None:
             if generation == self._load_generation:
-                self.preview_model.set_table(table)
-                self.preview.resizeColumnsToContents()
+                if paged:  # widths stay as they are: the first rows are still being read
+                    self.disk_model.set_on_disk(table)
+                else:
+                    self.memory_model.set_table(table)
+                    self.preview.resizeColumnsToContents()
 
         self.runner.start(f"Loading {ds.name}", work, on_success=done,
                           on_error=lambda e, tb: show_error(self, "Cannot load the dataset", e, tb),

@@ -98,8 +98,14 @@ class MonitorPage(LazyReloadingPage):
         self.report_button = QPushButton("Save report…")
         self.report_button.clicked.connect(self.save_report)
         self.report_button.setEnabled(False)
+        self.retrain_button = QPushButton("Retrain…")
+        self.retrain_button.setToolTip("The selected batch drifted against this model's training data: train the "
+                                       "model again, as recorded, on newer data (it becomes the challenger)")
+        self.retrain_button.clicked.connect(self.retrain)
+        self.retrain_button.setEnabled(False)
         row.addWidget(self.compare_button)
         row.addWidget(self.report_button)
+        row.addWidget(self.retrain_button)
         outer.addLayout(row)
         self.batches_label = QLabel("Batches to compare: none yet. Add files (or drop them here) or datasets.")
         self.batches_label.setWordWrap(True)
@@ -369,6 +375,7 @@ class MonitorPage(LazyReloadingPage):
                 self.batch_list.addItem(item)
         self.batch_list.blockSignals(False)
         if run is None:
+            self.retrain_button.setEnabled(False)
             self.summary.setText("No comparison shown. Add batches (files or datasets) and press Compare"
                                  + (", or select a stored comparison." if self.stored_runs else "."))
             self.features.setRowCount(0)
@@ -386,6 +393,23 @@ class MonitorPage(LazyReloadingPage):
         self._draw_dataset_timeline()
         self._draw_performance_timeline()
 
+    def retrain(self) -> None:
+        """Retrain the reference version (the data of the batch ticked, when it is a
+        dataset); the new version is shown in the Registry when it is done."""
+        from ..retrain_dialog import ask_retrain
+
+        report, key = self.current_report(), self._reference_key()
+        if report is None or key is None or key[1][0] != "model":
+            return
+
+        def show(result: Any) -> None:
+            window = self.window()
+            if hasattr(window, "go_to"):
+                window.go_to("Registry")
+                window.page("Registry").select_ref(result.challenger, force=True)
+
+        ask_retrain(self, self.state, self.runner, key[1][1], preselect=report.batch.get("dataset_id"), on_done=show)
+
     def current_report(self) -> Any:
         row = self.batch_list.currentRow()
         return self.run.reports[row] if self.run is not None and 0 <= row < len(self.run.reports) else None
@@ -395,6 +419,8 @@ class MonitorPage(LazyReloadingPage):
         if report is None:
             return
         self.summary.setText(self.headline(report))
+        key = self._reference_key()
+        self.retrain_button.setEnabled(bool(report.drifted) and key is not None and key[1][0] == "model")
         self._show_performance(report)
         results = list(report.features) + ([report.target] if report.target is not None else [])
         t = self.features

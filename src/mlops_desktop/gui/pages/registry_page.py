@@ -25,6 +25,7 @@ from ..rows_model import Column, RowsModel
 from ..state import AppState
 from ..undo import RecordedChange, page_stack
 from ..widgets import EmptyState, ReloadingPage, add_table_actions, fill_table, heading, make_table
+from .challenge_view import ChallengeView, evidence, origin_and_challenge
 
 STAGE_TEXT = {"draft": "draft", "validated": "validated", "approved": "approved", "retired": "retired"}
 PERIODS = [("Any time", None), ("Last 7 days", 7), ("Last 30 days", 30), ("Last 12 months", 365)]
@@ -138,9 +139,12 @@ class RegistryPage(ReloadingPage):
                                 "run registers a draft version; validate it, have a colleague approve it, "
                                 "then point the production alias at it and export it for IT.",
                                 [("Go to Train", lambda: self.go_to("Train"))])
+        self.challenge_view = ChallengeView(state, runner)
+        self.challenge_view.back.connect(lambda: self.stack.setCurrentWidget(self.splitter))
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.splitter)
+        self.stack.addWidget(self.challenge_view)
         outer.addWidget(self.stack, 1)
 
         self._debounce = QTimer(self)
@@ -187,7 +191,10 @@ class RegistryPage(ReloadingPage):
                 [("alias", "Set alias…", self.ask_alias),
                  ("tag", "Tag…", self.ask_tag),
                  ("describe", "Describe…", self.ask_description),
-                 ("export", "Export…", self.go_export)]]
+                 ("export", "Export…", self.go_export)],
+                [("retrain", "Retrain…", self.ask_retrain),
+                 ("challenge", "Challenge…", self.open_challenge),
+                 ("rollback", "Roll back…", self.ask_rollback)]]
         for row in rows:
             line = QHBoxLayout()
             for key, text, slot in row:
@@ -295,7 +302,8 @@ class RegistryPage(ReloadingPage):
             self.stack.setCurrentWidget(self.empty)
             self.count.setText("")
             return
-        self.stack.setCurrentWidget(self.splitter)
+        if self.stack.currentWidget() is not self.challenge_view:
+            self.stack.setCurrentWidget(self.splitter)
         plural = "s" if page.total != 1 else ""
         if len(rows) < page.total:
             self.count.setText(f"{page.total:,} version{plural}{' match' if any_filter else ''}; showing the "
@@ -356,6 +364,7 @@ class RegistryPage(ReloadingPage):
         self._show_version(self.lineage)
 
     def _show_version(self, lin: dict) -> None:
+        from ...core.challenge import roll_back_target
         from ...core.lifecycle import ALLOWED
 
         v = lin["version"]
@@ -378,6 +387,7 @@ class RegistryPage(ReloadingPage):
             parts.append(f"Approved by {e(who)} on {numbers.timestamp(a['at'])}: “{e(str(a['comment']))}”")
         if not lin.get("validations"):
             parts.append("Not validated yet: validate it on the Validate page before it can move on.")
+        parts += origin_and_challenge(lin)
         self.detail_text.setText("<br>".join(parts))
         for key, button in self.buttons.items():
             if key in ALLOWED:
@@ -387,6 +397,13 @@ class RegistryPage(ReloadingPage):
         self.buttons["alias"].setEnabled(stage == "approved")
         self.buttons["export"].setEnabled(stage == "approved")
         self.buttons["alias"].setToolTip("" if stage == "approved" else "Only an approved version can hold an alias")
+        others = [r for r in self.model.rows if r["model"] == v["model"] and r["ref"] != v["ref"]]
+        self.buttons["challenge"].setEnabled(stage != "retired" and bool(others))
+        self.buttons["challenge"].setToolTip("Judge this version against production on recent rows neither was "
+                                             "trained on")
+        self.buttons["retrain"].setToolTip("Train this version again, as recorded, on newer data")
+        self.buttons["rollback"].setEnabled(roll_back_target(self.state.workspace, v["model"]) is not None)
+        self.buttons["rollback"].setToolTip("Move production back to the version it held before")
         self._fill_tree(lin)
         self._fill_history(v["model"])
         self._fill_compare_choices(v["ref"])
@@ -439,6 +456,8 @@ class RegistryPage(ReloadingPage):
         notes = list(c["metrics"].get("notes") or [])
         if c["metrics"].get("same_holdout"):
             notes.append("Both were validated on the same holdout rows.")
+        if c.get("challenge"):
+            notes.append(c["challenge"]["sentence"])
         self.compare_notes.setText("\n".join(notes))
 
     # -- actions -----------------------------------------------------------------------------
@@ -464,6 +483,7 @@ class RegistryPage(ReloadingPage):
             return
         ref = self.lineage["ref"]
         answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref),
+                                  evidence=evidence(self.state.workspace, ref) if stage == "approved" else "",
                                   draft=draft_comment(self.state, ref, stage))
         if answer is not None:
             self.set_stage(stage, comment=answer[0], override=answer[1])
@@ -497,6 +517,44 @@ class RegistryPage(ReloadingPage):
                                                                    v["version"], actor=self.state.actor,
                                                                    comment=comment))
         return moved is not None
+
+    def ask_retrain(self) -> None:
+        """Retrain this version on newer data (a background job); the new version, the
+        challenger, is selected when it is done."""
+        from ..retrain_dialog import ask_retrain
+
+        if self.lineage is not None:
+            ask_retrain(self, self.state, self.runner, self.lineage["ref"],
+                        on_done=lambda result: self.select_ref(result.challenger, force=True))
+
+    def open_challenge(self, ref: Optional[str] = None) -> None:
+        """The Challenge view of ``ref`` (default: the selected version)."""
+        ref = ref or (self.lineage["ref"] if self.lineage else None)
+        if ref is None:
+            return
+        try:
+            self.challenge_view.open_for(ref)
+        except Exception as exc:
+            show_error(self, f"Cannot challenge {ref}", exc)
+            return
+        self.stack.setCurrentWidget(self.challenge_view)
+
+    def ask_rollback(self) -> None:
+        """Move production back one recorded move, with a reason."""
+        from ...core.challenge import roll_back, roll_back_target
+
+        if self.lineage is None:
+            return
+        model = self.lineage["version"]["model"]
+        target = roll_back_target(self.state.workspace, model)
+        if target is None:
+            return
+        reason, ok = QInputDialog.getMultiLineText(
+            self, "Roll back production", f"Move production of {model} back from version {target[0]} to version "
+            f"{target[1]}, the one it held before? Why? (recorded with the move)")
+        if ok:
+            self._act("Cannot roll back", lambda: roll_back(self.state.workspace, model, reason=reason,
+                                                             actor=self.state.actor))
 
     def go_export(self) -> None:
         """Open the Export page on this version."""
@@ -624,6 +682,9 @@ def lineage_tree(lin: dict) -> list[Node]:
         same = {True: "same predictions", False: "different predictions", None: rep["status"]}
         r.add(f"Reproduced as run {rep['run_id']}", f"{same[rep['same_predictions']]} · by {rep['created_by']}")
     ver = r.add(f"Version {v['ref']}", f"{v['stage']} · artifact SHA-256 {v['artifact_sha256'][:16]}…")
+    for node in lin["graph"]["nodes"]:
+        if node["id"].startswith(("parent:", "challenge:")):
+            ver.add("From" if node["id"].startswith("parent:") else "Challenge", node["label"])
     for val in lin.get("validations") or []:
         ver.add(f"Validation {val['id']}", f"{'beats' if val['beats_baseline'] else 'does not beat'} the "
                 f"baseline · by {val['created_by']} · {numbers.timestamp(val['created_at'])}")
@@ -694,6 +755,13 @@ def comparison_rows(c: dict) -> list[list[Any]]:
     if warnings["a"]["accepted_warnings"] or warnings["b"]["accepted_warnings"]:
         rows.append(["Accepted warnings", ", ".join(w["check_id"] for w in warnings["a"]["accepted_warnings"]) or "—",
                      ", ".join(w["check_id"] for w in warnings["b"]["accepted_warnings"]) or "—"])
+    ch = c.get("challenge")
+    if ch:
+        def side(m: dict) -> str:
+            return numbers.with_interval(m["value"], m["low"], m["high"])
+        rows.append([f"Challenge {ch['id']}: {ch['metric']} on the same {ch['rows']:,} rows", side(ch["a"]),
+                     side(ch["b"])])
+        rows.append([f"Challenge {ch['id']}: verdict for {ch['challenger']}", ch["verdict"], ch["verdict"]])
     seg = c["segments"]
     if seg["a"] or seg["b"]:
         rows.append(["Segmented by", (seg["a"] or {}).get("segment_by") or "—",

@@ -1,5 +1,6 @@
 """Validate page: a model version's holdout metrics with 95% intervals next to the
-baseline, its curves, subgroups, importance, coefficients and model card."""
+baseline, its curves, subgroups, importance, coefficients, model card and each
+column's contributions, with "Why this prediction?" for any row."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any, Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QSplitter, QStackedWidget, QTabWidget, QTextBrowser, QVBoxLayout, QWidget)
+                               QPushButton, QSpinBox, QSplitter, QStackedWidget, QTabWidget, QTextBrowser,
+                               QVBoxLayout, QWidget)
 
 from ...core import numbers
 from ...core.validate.card import few
@@ -23,6 +25,10 @@ from ..widgets import EmptyState, LazyReloadingPage, fill_table, heading, make_t
 HOLDOUT = "Its own holdout"
 INTRO = ("Choose a model version and validate it: metrics with 95% bootstrap intervals, next to the "
          "baseline it must beat.")
+#: columns the contributions chart shows at most (the largest by mean contribution)
+SWARM_COLUMNS = 12
+#: reasons "Why this prediction?" lists
+TOP_REASONS = 3
 
 
 @dataclass
@@ -32,6 +38,7 @@ class ShownValidation:
     validation: Any          # core VersionValidation, as stored
     card: Any                # core ModelCard, or None when it could not be made
     markdown: str
+    contributions: Any = None  # core HoldoutContributions, or None when the validation has none
 
 
 class ValidatePage(LazyReloadingPage):
@@ -196,6 +203,7 @@ class ValidatePage(LazyReloadingPage):
         self.card = QTextBrowser()
         kl.addWidget(self.card, 1)
         self.tabs.addTab(card_tab, "Model card")
+        self.tabs.addTab(self._build_contributions(), "Contributions")
         self.curve_class = QComboBox()  # multiclass: whose one-against-the-rest curves show
         self.curve_class.setToolTip("Multiclass models: the class whose curves (against all the others) are drawn")
         self.curve_class.currentIndexChanged.connect(lambda _i: self._draw_class_curves())
@@ -212,6 +220,53 @@ class ValidatePage(LazyReloadingPage):
         layout = QVBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
+        self._list_why_data()
+
+    def _build_contributions(self) -> QWidget:
+        """Each column's contribution across the holdout (left) and "Why this
+        prediction?" for one row (right): its reasons in words and a waterfall."""
+        from ..charts import Chart
+
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        self.contributions_intro = QLabel()
+        self.contributions_intro.setWordWrap(True)
+        layout.addWidget(self.contributions_intro)
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.swarm = Chart()
+        self.swarm.point_clicked.connect(self._point_clicked)
+        split.addWidget(self.swarm)
+        why = QWidget()
+        wl = QVBoxLayout(why)
+        wl.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("<b>Why this prediction?</b>  Row"))
+        self.why_row = QSpinBox()
+        self.why_row.setRange(1, 10 ** 9)
+        row.addWidget(self.why_row)
+        row.addWidget(QLabel("of"))
+        self.why_data = QComboBox()
+        self.why_data.setToolTip("The version's holdout, or any dataset with the model's columns (e.g. a batch "
+                                 "to score); rows are numbered from 1, among those with a target when it has one")
+        row.addWidget(self.why_data, 1)
+        self.why_button = QPushButton("Explain")
+        self.why_button.clicked.connect(lambda: self.explain_row())
+        row.addWidget(self.why_button)
+        wl.addLayout(row)
+        self.why_text = QLabel("Click a point on the chart, or choose a row and press Explain.")
+        self.why_text.setWordWrap(True)
+        self.why_text.setTextFormat(Qt.TextFormat.RichText)
+        wl.addWidget(self.why_text)
+        self.waterfall = Chart()
+        self.waterfall.setMinimumHeight(170)
+        wl.addWidget(self.waterfall, 1)
+        split.addWidget(why)
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 1)
+        layout.addWidget(split, 1)
+        #: the row on screen (core RowExplanation), or None
+        self.why_result: Any = None
+        return tab
 
     # -- choices ------------------------------------------------------------------------
 
@@ -248,6 +303,8 @@ class ValidatePage(LazyReloadingPage):
         for ds in ws.datasets() if ws is not None else []:
             self.data_combo.addItem(ds.name, ds.id)
         self.data_combo.setCurrentIndex(max(self.data_combo.findData(data), 0))
+        if self.built:
+            self._list_why_data()
         self._model_changed()
 
     def _model_changed(self) -> None:
@@ -297,6 +354,7 @@ class ValidatePage(LazyReloadingPage):
             return
         from ...core.errors import MlopsError
         from ...core.validate.card_markdown import model_card_markdown
+        from ...core.validate.explanations import holdout_view
         from ...core.validate.for_version import latest_validation, model_card
 
         stored = latest_validation(ws, key[1])
@@ -307,7 +365,7 @@ class ValidatePage(LazyReloadingPage):
                 markdown = model_card_markdown(card)
             except MlopsError as exc:  # e.g. a model file that fails its hash: the metrics still show
                 card, markdown = None, f"The model card could not be made: {exc}"
-            shown = ShownValidation(stored, card, markdown)
+            shown = ShownValidation(stored, card, markdown, holdout_view(stored.report.contributions))
         self.selection.show(key, shown)
 
     # -- running ---------------------------------------------------------------------------
@@ -369,10 +427,14 @@ class ValidatePage(LazyReloadingPage):
     def _clear_results(self) -> None:
         for table in (self.metrics, self.confusion, self.groups, self.coefficients):
             table.setRowCount(0)
-        for chart in (self.chart_a, self.chart_b, self.chart_c, self.importance, self.pdp_chart):
+        for chart in (self.chart_a, self.chart_b, self.chart_c, self.importance, self.pdp_chart, self.swarm,
+                      self.waterfall):
             chart.reset("")
         self.pdp_feature.clear()
         self.card.clear()
+        self.contributions_intro.setText("")
+        self.why_text.setText("Click a point on the chart, or choose a row and press Explain.")
+        self.why_result = None
         self.tabs.cornerWidget().setVisible(False)
 
     def show_result(self, shown: ShownValidation) -> None:
@@ -442,6 +504,93 @@ class ValidatePage(LazyReloadingPage):
         self.tabs.setTabEnabled(6, bool(coefs))
         self.card.setMarkdown(shown.markdown)
         self.purpose.setText(card.purpose if card is not None else "")
+        self._draw_contributions(shown.contributions)
+
+    # -- contributions ---------------------------------------------------------------------
+
+    def _draw_contributions(self, view: Any) -> None:
+        """The beeswarm of the holdout's contributions (the columns with the largest mean
+        contribution), or why there is none."""
+        if view is None:
+            self.contributions_intro.setText("This validation holds no contributions per column: its notes say "
+                                             "why (one made before they existed: run it again).")
+            return
+        shown = view.columns[:SWARM_COLUMNS]
+        more = f" (the {SWARM_COLUMNS} largest of {len(view.columns)})" if len(view.columns) > SWARM_COLUMNS else ""
+        # the full account in the tooltip: the tab's height is the charts'
+        self.contributions_intro.setToolTip(view.intro)
+        self.contributions_intro.setText(
+            f"Each point is a holdout row: how far a column moved its {escape(view.output)} (right: up, left: "
+            "down); in brackets, each column's mean absolute contribution. Colour: the row's value, blue low to red "
+            "high, grey a category or missing. Click a point for that row's reasons. <i>Contributions describe the "
+            "model, not causes.</i>")
+        self.swarm.beeswarm([f"{c.column} ({numbers.value(c.mean_abs)})" for c in shown],
+                            [c.contributions for c in shown], [c.shades for c in shown],
+                            x_label=f"contribution to the {view.output}{more}",
+                            point_labels=[c.rows for c in shown])
+
+    def _list_why_data(self) -> None:
+        """The data a row can be explained from: the choices of the data to validate on."""
+        keep = self.why_data.currentData()
+        self.why_data.clear()
+        for i in range(self.data_combo.count()):
+            self.why_data.addItem(self.data_combo.itemText(i), self.data_combo.itemData(i))
+        self.why_data.setCurrentIndex(max(self.why_data.findData(keep), 0))
+
+    def _point_clicked(self, row: Any) -> None:
+        """A point of the beeswarm: explain its row, from the data the validation used."""
+        shown = self.selection.result
+        if shown is None or shown.contributions is None:
+            return
+        self.why_data.setCurrentIndex(max(self.why_data.findData(shown.contributions.dataset), 0))
+        self.why_row.setValue(int(row))
+        self.explain_row()
+
+    def explain_row(self) -> None:
+        """Explain the chosen row off the UI thread (a large forest takes a while); the
+        answer shows if this version is still the one selected."""
+        ws, key = self.state.workspace, self.selection.key
+        if ws is None or key is None:
+            return
+        ref, row, data, root = key[1], self.why_row.value(), self.why_data.currentData(), ws.root
+        self.why_button.setEnabled(False)
+        self.why_text.setText(f"Explaining row {row:,} of {escape(self.why_data.currentText())}…")
+
+        def work(progress, cancel):
+            from ...core.validate.explanations import explain_row
+            from ...core.workspace import Workspace
+
+            with Workspace.open(root) as own:
+                return explain_row(own, ref, row, data=data, top=TOP_REASONS)
+
+        def done(result: Any) -> None:
+            self.why_button.setEnabled(True)
+            if self.selection.key == key:
+                self.show_row(result)
+
+        def failed(exc: BaseException, tb: str) -> None:
+            from ...core.errors import MlopsError
+
+            self.why_button.setEnabled(True)
+            if not isinstance(exc, MlopsError):  # not the user's doing: the full report
+                show_error(self, "The row could not be explained", exc, tb)
+            if self.selection.key == key:
+                self.why_text.setText(f"<span style='color:#b3261e'>{escape(str(exc))}</span>")
+
+        self.runner.start(f"Explaining row {row:,} of {ref}", work, on_success=done, on_error=failed,
+                          on_cancel=lambda: self.why_button.setEnabled(True))
+
+    def show_row(self, result: Any) -> None:
+        """One row: its decision and reasons in words, and the waterfall from the base
+        value to its score."""
+        self.why_result = result
+        reasons = result.sentences()
+        listed = "<br>".join(f"{i}. {escape(r)}" for i, r in enumerate(reasons, 1)) if reasons else \
+            "No column pushed the score towards this decision."
+        self.why_text.setText(f"<b>{escape(result.headline())}</b><br>The main reasons:<br>{listed}")
+        names, steps = result.steps()
+        # no title: the headline above says where the row starts and ends, the axis needs the room
+        self.waterfall.waterfall(names, steps, result.base, x_label=result.output)
 
     def save_purpose(self) -> None:
         """Store what the version is for (audited); the card shows it at once."""
@@ -499,7 +648,10 @@ class ValidatePage(LazyReloadingPage):
         ref = self.model_combo.currentData()
         if not ref:
             return
+        from .challenge_view import evidence
+
         answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref),
+                                  evidence=evidence(self.state.workspace, ref) if stage == "approved" else "",
                                   draft=draft_comment(self.state, ref, stage))
         if answer is not None:
             self.set_stage(stage, comment=answer[0], override=answer[1])

@@ -1,0 +1,167 @@
+"""A table kept on disk instead of in memory: a Parquet file (a dataset's snapshot, or a
+large batch file streamed to a temporary snapshot) read a column, a count or a sample at
+a time.
+
+Counts come from the engine (:mod:`.engine`) under its memory limit; a sample is drawn
+from a seed, row group by row group, so it is the same rows on every computer.
+"""
+
+from __future__ import annotations
+
+import shutil
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from ..regular_files import open_regular_file
+from .engine import connect, parquet_source, quoted
+
+if TYPE_CHECKING:
+    from ..jobs import CancelToken
+
+#: tables whose snapshot is at least this large are worked on out of core
+OUT_OF_CORE_BYTES = 256 * 1024 * 1024
+#: rows per batch when a column is read in parts
+READ_ROWS = 128 * 1024
+
+
+def too_large_for_memory(size_bytes: int) -> bool:
+    """Whether a table of ``size_bytes`` on disk (Parquet) is worked on out of core."""
+    return size_bytes >= OUT_OF_CORE_BYTES
+
+
+@dataclass
+class OnDiskTable:
+    """A Parquet file the app wrote (or checked) and its shape."""
+
+    path: Path
+    #: the folder the engine spills to (a workspace's snapshots folder, or a temporary one)
+    spill_dir: Path
+    names: list[str]
+    types: list[pa.DataType]
+    rows: int
+    row_groups: list[int] = field(default_factory=list)
+    fingerprint: Optional[str] = None
+    #: computes the fingerprint when it is not known yet (a file read in place)
+    fingerprinter: Optional[Callable[[], str]] = None
+    _held: Any = field(default=None, repr=False)
+
+    @classmethod
+    def open(cls, path: Path, spill_dir: Path, *, fingerprint: Optional[str] = None) -> "OnDiskTable":
+        import pyarrow.parquet as pq
+
+        with open_regular_file(path) as fh:
+            pf = pq.ParquetFile(fh)
+            schema = pf.schema_arrow
+            groups = [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)]
+        return cls(Path(path), Path(spill_dir), schema.names, list(schema.types), sum(groups), groups,
+                   fingerprint)
+
+    def content_fingerprint(self) -> str:
+        """The fingerprint of the rows (as a dataset of the same data gets)."""
+        if self.fingerprint is None:
+            assert self.fingerprinter is not None
+            self.fingerprint = self.fingerprinter()
+        return self.fingerprint
+
+    def hold(self, fh: Any) -> None:
+        """Keep ``fh`` open as long as this table: ``path`` is its name by descriptor."""
+        self._held = fh
+        weakref.finalize(self, fh.close)
+
+    def remove_with(self, owner: object, folder: Path) -> None:
+        """Delete ``folder`` (holding this file) once ``owner`` is gone."""
+        weakref.finalize(owner, shutil.rmtree, folder, True)
+
+    def type_of(self, name: str) -> pa.DataType:
+        return self.types[self.names.index(name)]
+
+    def batches(self, columns: Optional[Sequence[str]] = None,
+                batch_rows: int = READ_ROWS) -> Iterator[pa.RecordBatch]:
+        """The rows in order, ``batch_rows`` at a time."""
+        import pyarrow.parquet as pq
+
+        with open_regular_file(self.path) as fh:
+            yield from pq.ParquetFile(fh).iter_batches(batch_size=batch_rows,
+                                                       columns=list(columns) if columns is not None else None)
+
+    def row_group(self, group: int, columns: Optional[Sequence[str]] = None) -> pa.Table:
+        """The rows of one row group (the Data page pages through a large snapshot by them)."""
+        import pyarrow.parquet as pq
+
+        with open_regular_file(self.path) as fh:
+            return pq.ParquetFile(fh).read_row_group(group, columns=list(columns) if columns is not None else None)
+
+    def rows_at(self, start: int, count: int, columns: Optional[Sequence[str]] = None) -> pa.Table:
+        """Rows ``start`` to ``start + count`` (only the row groups holding them are read)."""
+        import pyarrow.parquet as pq
+
+        pieces = []
+        with open_regular_file(self.path) as fh:
+            pf = pq.ParquetFile(fh)
+            first = 0
+            for group, size in enumerate(self.row_groups):
+                end = first + size
+                if end > start and first < start + count:
+                    part = pf.read_row_group(group, columns=list(columns) if columns is not None else None)
+                    lo = max(start - first, 0)
+                    pieces.append(part.slice(lo, min(start + count, end) - first - lo))
+                first = end
+                if first >= start + count:
+                    break
+        if not pieces:
+            return self.empty(columns)
+        return pa.concat_tables(pieces)
+
+    def empty(self, columns: Optional[Sequence[str]] = None) -> pa.Table:
+        names = list(columns) if columns is not None else self.names
+        return pa.table([pa.array([], self.type_of(n)) for n in names], names=names)
+
+    def sample(self, n: int, seed: int, columns: Optional[Sequence[str]] = None,
+               cancel: Optional["CancelToken"] = None) -> pa.Table:
+        """``n`` rows drawn without replacement with ``seed`` (all rows when there are no
+        more), in file order; read row group by row group."""
+        if n >= self.rows:
+            return self.rows_at(0, self.rows, columns)
+        return self.take_rows(np.sort(np.random.default_rng(seed).choice(self.rows, n, replace=False)),
+                              columns, cancel)
+
+    def take_rows(self, chosen: np.ndarray, columns: Optional[Sequence[str]] = None,
+                  cancel: Optional["CancelToken"] = None) -> pa.Table:
+        """The rows numbered ``chosen`` (sorted), read row group by row group."""
+        import pyarrow.parquet as pq
+
+        pieces = []
+        with open_regular_file(self.path) as fh:
+            pf = pq.ParquetFile(fh)
+            first = 0
+            for group, size in enumerate(self.row_groups):
+                lo, hi = np.searchsorted(chosen, [first, first + size])
+                if hi > lo:
+                    if cancel is not None:
+                        cancel.check()
+                    part = pf.read_row_group(group, columns=list(columns) if columns is not None else None)
+                    pieces.append(part.take(pa.array(chosen[lo:hi] - first)))
+                first += size
+        return pa.concat_tables(pieces) if pieces else self.empty(columns)
+
+    def value_counts(self, expression: str, *, where: str = "") -> pa.Table:
+        """``value`` (the SQL ``expression`` over the columns) and ``n``, its row count,
+        for every distinct value (missing included)."""
+        sql = (f"SELECT {expression} AS value, count(*) AS n FROM {parquet_source(self.path)} "
+               f"{('WHERE ' + where) if where else ''} GROUP BY ALL")
+        with connect(self.spill_dir) as con:
+            return con.sql(sql).to_arrow_table()
+
+    def query_one(self, sql_select: str) -> tuple:
+        """One row of ``SELECT sql_select FROM the table``."""
+        with connect(self.spill_dir) as con:
+            return con.execute(f"SELECT {sql_select} FROM {parquet_source(self.path)}").fetchone()
+
+    def sql_column(self, name: str) -> str:
+        """A column as an SQL expression (for :meth:`value_counts` and :meth:`query_one`)."""
+        return quoted(name)
