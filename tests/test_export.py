@@ -81,6 +81,7 @@ def test_the_package_holds_every_file_listed_in_its_manifest(setup):
                 "mlops_model_support/text_files.py", "mlops_model_support/spreadsheet.py",
                 "mlops_model_support/terms.py", "mlops_model_support/formula_guard.py",
                 "mlops_model_support/performance.py", "mlops_model_support/monitoring.py", "calibration.json",
+                "mlops_model_support/recipe.py", "mlops_model_support/expressions.py",
                 "reasons.json", "mlops_model_support/contributions.py", "mlops_model_support/tree_contributions.py",
                 "mlops_model_support/reasons.py"}
     assert set(manifest["files"]) == expected
@@ -356,7 +357,9 @@ def test_the_package_code_is_the_apps_mlops_model_support_byte_for_byte(setup):
     shipped = {"score.py": "score.py", "spark_score.py": "spark_score.py",
                **{f"mlops_model_support/{p.name}": p.name for p in source.glob("*.py")
                   if p.name not in ("score.py", "spark_score.py")}}
-    assert len(shipped) == 16  # terms.py and formula_guard.py: model terms; contributions, tree_contributions, reasons
+    # terms.py and formula_guard.py: model terms; recipe.py and expressions.py: recipes;
+    # contributions, tree_contributions, reasons: reasons for each score
+    assert len(shipped) == 18
     for rel, name in shipped.items():
         assert (result.path / rel).read_bytes() == (source / name).read_bytes(), rel
     assert not (result.path / "mlops_model_support" / "score.py").exists()

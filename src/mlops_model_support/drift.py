@@ -1166,6 +1166,8 @@ class Comparison:
     prediction: Optional[FeatureResult] = None
     #: batch columns the reference does not have (not compared)
     extra_columns: list[str] = field(default_factory=list)
+    #: batch rows outside the model's scope (its training data's filters), not compared
+    out_of_scope: int = 0
 
     def feature(self, name: str) -> FeatureResult:
         for r in self.features:
@@ -1177,7 +1179,8 @@ class Comparison:
         return {"rows": self.rows, "thresholds": json_safe(self.thresholds), "dataset": self.dataset.to_dict(),
                 "features": [r.to_dict() for r in self.features],
                 "prediction": self.prediction.to_dict() if self.prediction else None,
-                "extra_columns": list(self.extra_columns)}
+                "extra_columns": list(self.extra_columns),
+                **({"out_of_scope": self.out_of_scope} if self.out_of_scope else {})}
 
 
 def _column_names(current: Any) -> list[str]:

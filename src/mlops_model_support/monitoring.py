@@ -196,8 +196,12 @@ NEW_CATEGORIES = "(categories the reference does not have)"
 
 def reject_kind(reason: str, columns: Sequence[str]) -> str:
     """A reject's reason without its value: "COLUMN: not a number", "COLUMN: infinite
-    or too large", "malformed row", "the model could not score the row", "no finite
-    score", or "other"."""
+    or too large", "malformed row", "outside the model's scope" (its training data's
+    filters), "the model could not score the row", "no finite score", or "other"."""
+    from .recipe import out_of_scope
+
+    if out_of_scope(reason):
+        return "outside the model's scope"
     for name in sorted(columns, key=len, reverse=True):
         if reason.startswith(f"{name}: "):
             rest = reason[len(name) + 2:]

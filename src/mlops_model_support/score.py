@@ -4,13 +4,17 @@
     python score.py INPUT [-o OUTPUT] [--format csv|parquet] [--chunksize N]
                           [--rejects FILE] [--id-columns A,B] [--log FILE]
                           [--delimiter D] [--decimal .|,] [--encoding E]
-                          [--monitor-out FILE.json] [--reasons N [--reasons-for adverse|all]]
+                          [--monitor-out FILE.json] [--score-out-of-scope]
+                          [--reasons N [--reasons-for adverse|all]]
     python score.py --verify
     python score.py --self-test
     python score.py --drift NEW_FILE [--report drift.html] [--delimiter D] [--decimal .|,]
 
 Every run first checks each file of the package against manifest.json (SHA-256) and
-refuses to run on a mismatch. Exit codes:
+refuses to run on a mismatch. When the model was trained on prepared data, each raw row
+first goes through the steps of recipe.json (derived columns, values set missing,
+recodes, casts) and a row outside the filters the training data went through (the
+model's scope) is rejected with the reason, unless --score-out-of-scope. Exit codes:
 
     0  success (scoring: rejected rows, if any, are in the rejects file)
     1  an unexpected error (details in the log)
@@ -196,6 +200,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    "examples/expected_output.csv")
     p.add_argument("--drift", metavar="NEW_FILE", help="compare a batch with the training data's profile")
     p.add_argument("--report", metavar="FILE.html", help="with --drift: also write an HTML report")
+    p.add_argument("--score-out-of-scope", action="store_true",
+                   help="score rows outside the model's scope too (rows the filters of its training data would "
+                        "have left out; see schema.json recipe.scope), instead of rejecting them; they are counted")
     p.add_argument("--monitor-out", metavar="FILE.json", help="when scoring: also write the run's monitoring "
                    "summary (counts on the training data's bins, the predictions' distribution, the estimated "
                    "performance; no rows, no values of any row) for the analyst's app")
@@ -220,6 +227,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         error("--chunksize must be at least 1")
     if args.monitor_out and not args.input:
         error("--monitor-out goes with an INPUT file to score")
+    if args.score_out_of_scope and not args.input:
+        error("--score-out-of-scope goes with an INPUT file to score")
     if args.reasons is not None and not args.input:
         error("--reasons goes with an INPUT file to score")
     if args.reasons is not None and not 1 <= args.reasons <= 20:
@@ -343,7 +352,8 @@ def main(argv: list[str] | None = None) -> int:
         reason_codes = package.reason_codes(args.reasons, args.reasons_for or "all") if args.reasons else None
         summary = package.score_file(args.input, output, fmt=args.format, chunk_rows=args.chunksize,
                                      rejects=args.rejects, id_columns=ids, log=log, monitor=monitor,
-                                     reason_codes=reason_codes, **reading)
+                                     score_out_of_scope=args.score_out_of_scope, reason_codes=reason_codes,
+                                     **reading)
         summary["log"] = log_path
         if monitor is not None:
             write_monitor_summary(args.monitor_out, monitor, summary, manifest_sha)
@@ -456,7 +466,8 @@ def drift(scoring, package, args: argparse.Namespace, log: Log, started: float) 
         "prediction": ({"verdict": comparison.prediction.verdict,
                         "decided_by": comparison.prediction.decided_by}
                        if comparison.prediction is not None else None),
-        "ignored_columns": comparison.extra_columns, "report": args.report,
+        "ignored_columns": comparison.extra_columns, "rows_out_of_scope": comparison.out_of_scope,
+        "report": args.report,
         "seconds": round(time.perf_counter() - started, 3)})
     log(f"Drift verdict: {d.verdict}. {d.decided_by}")
     for r in comparison.features:

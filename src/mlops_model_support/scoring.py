@@ -102,6 +102,33 @@ class ModelPackage:
         self._categories = {c["name"]: pd.Index(c.get("categories") or [], dtype=object)
                             for c in self.inputs if c["kind"] == "categorical"}
         self._model: Any = None
+        #: the recipe the training data was prepared with, which raw rows go through first
+        #: (its filters are the model's scope), and the raw columns it reads
+        self.recipe = self._load_recipe()
+        self.raw_inputs: list[dict[str, Any]] = list(self.schema.get("raw_inputs") or self.inputs) \
+            if self.recipe is not None else self.inputs
+        #: the columns read from a file to score
+        self.columns_read = [c["name"] for c in self.raw_inputs]
+        #: score rows outside the model's scope anyway (counted, not rejected)
+        self.score_out_of_scope = False
+
+    def _load_recipe(self) -> Any:
+        """``recipe.json`` (named in schema.json) read as data and checked step by step,
+        or None for a model trained on imported data."""
+        from .recipe import Recipe, RecipeError
+
+        info = self.schema.get("recipe")
+        if not info:
+            return None
+        path = self.folder / str(info.get("file") or "recipe.json")
+        try:
+            with open(path, "rb") as fh:
+                recipe = Recipe.from_json(fh.read())
+        except (OSError, RecipeError) as exc:
+            raise ModelLoadError(f"The package's recipe ({path.name}) cannot be used: {exc}") from None
+        if recipe.sha256 != info.get("sha256"):
+            raise ModelLoadError(f"The package's recipe ({path.name}) is not the one schema.json names.")
+        return recipe
 
     @property
     def classifier(self) -> bool:
@@ -135,7 +162,7 @@ class ModelPackage:
 
     def missing_columns(self, columns: list[str]) -> list[str]:
         present = set(columns)
-        return [c for c in self.names if c not in present]
+        return [c for c in self.columns_read if c not in present]
 
     # -- one chunk ---------------------------------------------------------------------------
 
@@ -144,11 +171,63 @@ class ModelPackage:
         """The model's input columns typed as at training, and each row's reason to be
         rejected (None for rows that can be scored). ``lenient``: values that are not
         numbers count as missing instead (as the app's Monitor page reads a batch).
-        ``decimal``: the decimal mark of numbers written as text (``","``: "1,5" is 1.5)."""
+        ``decimal``: the decimal mark of numbers written as text (``","``: "1,5" is 1.5).
+        With a recipe, the raw columns are typed as in the training data's source, go
+        through the recipe's steps, and a row outside its filters (the model's scope) is
+        rejected with the reason, unless :attr:`score_out_of_scope`."""
+        if self.recipe is None:
+            return self._typed(table, self.inputs, stats, lenient=lenient, decimal=decimal)
+        raw, reasons = self._raw(table, lenient=lenient, decimal=decimal)
+        try:
+            prepared, outside = self.recipe.score_rows(raw)
+        except ValueError as exc:  # a step the rows cannot go through: the file's, not a row's
+            raise InputError(str(exc)) from None
+        out = ~_is_none(outside)
+        if stats is not None:
+            stats.count_scope(outside, _is_none(reasons))
+        if not self.score_out_of_scope:
+            fresh = _is_none(reasons) & out
+            reasons[fresh] = outside[fresh]
+        frame, more = self._typed(frame_to_table(prepared[self.names]), self.inputs, stats, lenient=lenient)
+        fresh = _is_none(reasons) & ~_is_none(more)
+        reasons[fresh] = more[fresh]
+        return frame, reasons
+
+    def _raw(self, table: pa.Table, *, lenient: bool, decimal: str) -> tuple[pd.DataFrame, np.ndarray]:
+        """The raw columns a recipe reads, typed as they were in the training data's
+        source (numbers, true/false, dates, text), and each row's reason to be rejected."""
+        from .recipe import cast_values
+        from .expressions import dates_from_text
+
+        numeric = [c for c in self.raw_inputs if c["kind"] == "numeric"]
+        typed, reasons = self._typed(table, numeric, None, lenient=lenient, decimal=decimal)
+        data: dict[str, Any] = {}
+        for spec in self.raw_inputs:
+            name = spec["name"]
+            if spec["kind"] == "numeric":
+                data[name] = typed[name].to_numpy()
+                continue
+            col = _plain(table.column(name))
+            if spec["kind"] == "datetime":
+                if pa.types.is_temporal(col.type):
+                    data[name] = col.to_pandas()
+                else:
+                    data[name] = dates_from_text(col.to_pandas().astype(object))
+            elif spec["kind"] == "boolean":
+                data[name] = cast_values(col.to_pandas(), "boolean").to_numpy(dtype=object)
+            else:
+                data[name] = col.to_pandas().to_numpy(dtype=object)
+        return pd.DataFrame({k: (v.to_numpy() if isinstance(v, pd.Series) else v) for k, v in data.items()},
+                            columns=self.columns_read), reasons
+
+    def _typed(self, table: pa.Table, specs: list[dict[str, Any]], stats: Optional["Stats"], *,
+               lenient: bool = False, decimal: str = ".") -> tuple[pd.DataFrame, np.ndarray]:
+        """The columns of ``specs`` typed as the model reads them, and each row's reason to
+        be rejected."""
         n = table.num_rows
         reasons = np.full(n, None, dtype=object)
         data: dict[str, np.ndarray] = {}
-        for spec in self.inputs:
+        for spec in specs:
             name = spec["name"]
             raw_col = _plain(table.column(name))
             col = with_decimal_point(raw_col, decimal) if _numeric_text(spec) else raw_col
@@ -182,7 +261,7 @@ class ModelPackage:
         # text, which the model's encoder converts straight back (twice the work per chunk)
         columns = {name: (pd.Series(values, dtype=object, copy=False) if values.dtype == object else values)
                    for name, values in data.items()}
-        return pd.DataFrame(columns, columns=self.names), reasons
+        return pd.DataFrame(columns, columns=[c["name"] for c in specs]), reasons
 
     def predict(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
         """The output columns (see ``schema.json``) for rows the model can all score."""
@@ -258,7 +337,7 @@ class ModelPackage:
         missing = self.missing_columns([str(c) for c in df.columns])
         if missing:
             raise InputError(f"The data lacks the column(s) the model needs: {', '.join(missing)}.")
-        table = frame_to_table(df[self.names])
+        table = frame_to_table(df[self.columns_read])
         outputs, reasons = self.score(table)
         out = pd.DataFrame(outputs, index=df.index)
         out["reject_reason"] = reasons
@@ -271,14 +350,17 @@ class ModelPackage:
                    id_columns: Optional[list[str]] = None,
                    log: Callable[[str], None] = lambda message: None,
                    delimiter: Optional[str] = None, decimal: str = ".",
-                   encoding: str = "utf-8", monitor: Any = None, reason_codes: Any = None) -> dict[str, Any]:
+                   encoding: str = "utf-8", monitor: Any = None,
+                   score_out_of_scope: bool = False, reason_codes: Any = None) -> dict[str, Any]:
         """Score a CSV or Parquet file chunk by chunk into ``output`` (CSV or Parquet),
         rejected rows into ``rejects``; returns the summary. ``delimiter`` (default ','
         or a tab for ``.tsv``), ``decimal`` and ``encoding`` say how a CSV file is written.
         ``monitor``: a ``monitoring.BatchMonitor`` (:meth:`monitor`) that sees every chunk;
         ``reason_codes``: a ``reasons.ReasonCodes`` (:meth:`reason_codes`) whose columns follow the outputs.
         A CSV row with the wrong number of fields is rejected with its line; the summary's
-        ``status`` is :data:`ALL_REJECTED` when rows were read and none was scored.
+        ``status`` is :data:`ALL_REJECTED` when rows were read and none was scored. A row
+        outside the model's scope (the filters of its training data's recipe) is rejected
+        with the reason, or scored with ``score_out_of_scope`` (then counted).
         Raises :class:`ModelLoadError` before reading when the model cannot be loaded."""
         started = time.perf_counter()
         source, output = Path(source), Path(output)
@@ -293,10 +375,11 @@ class ModelPackage:
         self.check_columns(reader)
         _ = self.model  # a model that cannot be loaded stops the run here, not row by row
         ids = self._id_columns(reader.columns, id_columns, log)
-        ignored = [c for c in reader.columns if c not in self.names and c not in ids]
+        ignored = [c for c in reader.columns if c not in self.columns_read and c not in ids]
         if ignored:
             log(f"Columns the model does not use, ignored: {', '.join(ignored)}")
-        wanted = list(dict.fromkeys([*ids, *self.names]))
+        wanted = list(dict.fromkeys([*ids, *self.columns_read]))
+        self.score_out_of_scope = score_out_of_scope
         stats = Stats()
         writer = OutputWriter(output, fmt)
         reject_writer = RejectWriter(rejects_path, wanted)
@@ -358,6 +441,15 @@ class ModelPackage:
                    "outside_training_range": dict(stats.out_of_range),
                    "missing_values_filled": {c: int(stats.missing[c]) for c in self.names if stats.missing[c]},
                    "seconds": round(time.perf_counter() - started, 3)}
+        if self.recipe is not None:
+            summary.update(scope=[f.in_words() for f in self.recipe.scope_rules()],
+                           rows_out_of_scope=stats.out_of_scope,
+                           out_of_scope=("scored anyway" if score_out_of_scope else "rejected")
+                           if stats.out_of_scope else None)
+            if stats.out_of_scope:
+                log(f"Rows outside the model's scope ({'; '.join(summary['scope'])}): {stats.out_of_scope:,}, "
+                    + ("scored anyway (--score-out-of-scope)" if score_out_of_scope else
+                       "rejected with the reason (score them anyway with --score-out-of-scope)"))
         if reason_codes is not None:
             summary["rows_with_reasons"] = reason_codes.explained
         for name, n in summary["missing_values_filled"].items():
@@ -374,7 +466,7 @@ class ModelPackage:
         if not missing:
             return
         message = f"{reader.path.name} lacks the column(s) the model needs: {', '.join(missing)}."
-        guess = reader.better_delimiter(self.names)
+        guess = reader.better_delimiter(self.columns_read)
         if guess is not None:
             option = TAB_OPTION if guess == "\t" else guess
             message += (f" The file seems to use {_delimiter_name(guess)} as delimiter, not "
@@ -458,8 +550,10 @@ class ModelPackage:
         source = Path(source)
         reader = TableReader(source, chunk_rows, delimiter=delimiter, encoding=encoding)
         decimal = decimal if reader.format == "csv" else "."
-        if self.missing_columns(reader.columns) and reader.better_delimiter(self.names) is not None:
+        if self.missing_columns(reader.columns) and reader.better_delimiter(self.columns_read) is not None:
             self.check_columns(reader)  # a wrongly split header: say so rather than "not comparable"
+        if self.recipe is not None:
+            return self._drift_prepared(reader, profile, t, decimal)
         present = set(reader.columns)
         specs = {c["name"]: c for c in self.inputs}
         features = {n: _Accumulator(fp.kind, (specs.get(n) or {}).get("dtype"))
@@ -509,6 +603,56 @@ class ModelPackage:
         verdict = metrics.dataset_verdict(results, t, importance=profile.importance, prediction=prediction)
         extra = [c for c in reader.columns if c not in profile.features and c not in self.names]
         return metrics.Comparison(results, verdict, t, rows, prediction, extra)
+
+    def _drift_prepared(self, reader: "TableReader", profile: Any, t: dict[str, Any], decimal: str) -> Any:
+        """:meth:`drift` for a model whose training data was prepared by a recipe: each
+        chunk's raw rows go through it, and the rows in the model's scope are compared
+        (those outside it are counted: a growing share of them is a change too)."""
+        from . import drift as metrics
+
+        self.check_columns(reader)  # every raw column the recipe needs, or nothing is comparable
+        _ = self.model
+        specs = {c["name"]: c for c in self.inputs}
+        features = {n: _Accumulator(fp.kind, (specs.get(n) or {}).get("dtype")) for n, fp in profile.features.items()}
+        predictions = _Accumulator(profile.predictions.kind, None) if profile.predictions is not None else None
+        rows = outside = 0
+        scope, self.score_out_of_scope = self.score_out_of_scope, False
+        try:
+            for table in reader.chunks(self.columns_read):
+                frame, reasons = self.prepare(table, lenient=True, decimal=decimal)
+                keep = _is_none(reasons)
+                outside += int((~keep).sum())
+                rows += int(keep.sum())
+                part = frame.loc[keep]
+                for name, acc in features.items():
+                    acc.add(pa.chunked_array([pa.array(part[name].to_numpy(), from_pandas=True)]))
+                if predictions is not None and not predictions.problem and len(part):
+                    try:
+                        predictions.add_scores(self._scores(part))
+                    except Exception as exc:  # the batch, not the run, is at fault
+                        predictions.problem = (f"the model could not score the batch ({type(exc).__name__}: "
+                                               f"{exc})")
+        finally:
+            self.score_out_of_scope = scope
+        if rows == 0:
+            raise InputError(f"{reader.path.name} has no rows in the model's scope "
+                             f"({'; '.join(f.in_words() for f in self.recipe.scope_rules())}); "
+                             f"{outside:,} rows lie outside it.")
+        results = []
+        for name, fp in profile.features.items():
+            acc = features[name]
+            if acc.problem:
+                results.append(metrics.not_comparable(name, fp.kind, acc.problem, fp.distribution))
+            else:
+                results.append(metrics.compare_feature(fp, acc.distribution(metrics), t))
+        prediction = None
+        if predictions is not None:
+            prediction = (metrics.not_comparable("prediction", profile.predictions.kind, predictions.problem)
+                          if predictions.problem else
+                          metrics.compare_feature(profile.predictions, predictions.distribution(metrics), t))
+        verdict = metrics.dataset_verdict(results, t, importance=profile.importance, prediction=prediction)
+        extra = [c for c in reader.columns if c not in self.columns_read]
+        return metrics.Comparison(results, verdict, t, rows, prediction, extra, out_of_scope=outside)
 
     def _scores(self, frame: pd.DataFrame) -> np.ndarray:
         """The model's score per row, as the Monitor page takes it: the positive-class
@@ -672,6 +816,11 @@ class Stats:
     out_of_range: Counter = field(default_factory=Counter)
     #: missing values in scored rows, per input column (the model fills them in)
     missing: Counter = field(default_factory=Counter)
+    #: rows outside the model's scope (its training data's filters), read otherwise fine
+    out_of_scope: int = 0
+
+    def count_scope(self, outside: np.ndarray, readable: np.ndarray) -> None:
+        self.out_of_scope += int(np.count_nonzero(~_is_none(outside) & readable))
 
     def count_rows(self, read: int, scored: int, malformed: int) -> None:
         """One chunk: ``read`` rows read into columns, ``scored`` of them scored, and

@@ -64,8 +64,9 @@ def _package_bytes() -> bytes:
     """The files an executor needs (schema, model, support code) as one zip."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-        for rel in ["schema.json", "model/model.skops", "model/trusted_types.json"]:
-            zf.write(os.path.join(HERE, *rel.split("/")), rel)
+        for rel in ["schema.json", "model/model.skops", "model/trusted_types.json", "recipe.json"]:
+            if os.path.isfile(os.path.join(HERE, *rel.split("/"))):  # recipe.json: with prepared training data
+                zf.write(os.path.join(HERE, *rel.split("/")), rel)
         for name in sorted(os.listdir(os.path.join(HERE, SUPPORT))):
             if name.endswith(".py"):
                 zf.write(os.path.join(HERE, SUPPORT, name), f"{SUPPORT}/{name}")
@@ -86,7 +87,8 @@ def score_dataframe(df, spark, ids: list[str]):
     """The scored Spark DataFrame (lazy): ids, outputs and reject_reason per row."""
     with open(os.path.join(HERE, "schema.json"), encoding="utf-8") as fh:
         schema = json.load(fh)
-    names = [c["name"] for c in schema["inputs"]]
+    # the raw columns a recipe reads, when the model was trained on prepared data
+    names = [c["name"] for c in schema.get("raw_inputs") or schema["inputs"]]
     missing = [c for c in names + ids if c not in df.columns]
     if missing:
         raise ValueError(f"The table lacks the column(s): {', '.join(missing)}.")

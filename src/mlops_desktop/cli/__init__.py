@@ -13,12 +13,27 @@ import sys
 from typing import Callable, Sequence
 
 from .. import __version__
-from . import challenge, data, explain, explore, export, monitor, registry, train, upgrade, validate, workspace_admin
+from . import (
+    challenge,
+    data,
+    explain,
+    explore,
+    export,
+    monitor,
+    prepare,
+    registry,
+    train,
+    upgrade,
+    validate,
+    workspace_admin,
+)
 from .common import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USER, Parser, add_common
 
 Handler = Callable[[argparse.Namespace], int]
 #: modules with ``register(subparsers) -> {command: handler}``, in the order of the flow
-AREAS = [data, explore, train, validate, explain, registry, challenge, monitor, export, workspace_admin, upgrade]
+AREAS = [
+    data, prepare, explore, train, validate, explain, registry, challenge, monitor, export, workspace_admin, upgrade,
+]
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:

@@ -33,7 +33,7 @@ def register(sub: Any) -> dict:
     dsub = p.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
     q = dsub.add_parser("list", help="every dataset, newest first")
     add_common(q)
-    q = dsub.add_parser("show", help="one dataset with its columns")
+    q = dsub.add_parser("show", help="one dataset with its columns, and its recipe and parent if it was prepared")
     q.add_argument("dataset", metavar="ID", help="dataset id or name")
     add_common(q)
     q = dsub.add_parser("lineage", help="every run and model version that used a dataset")
@@ -118,10 +118,13 @@ def cmd_datasets(args: argparse.Namespace) -> int:
             data = dataset_lineage(ws, args.dataset)
             emit(args, data, lambda: dataset_lineage_text(data))
         elif args.action == "show":
+            from ..core.lineage import preparation
+
             ds = ws.dataset(args.dataset)
             history = [e.to_dict() for e in ws.audit_entries(entity_type="dataset", entity_id=ds.id)]
-            data = ds.to_dict() | {"history": history}
-            emit(args, data, lambda: _show_dataset(ds, history))
+            made = preparation(ws, ds)
+            data = ds.to_dict() | made | {"history": history}
+            emit(args, data, lambda: _show_dataset(ds, history, made))
         else:
             if args.kind is None and args.role is None:
                 from ..core.errors import InvalidChoiceError
@@ -133,13 +136,15 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _show_dataset(ds: Any, history: list[dict]) -> str:
+def _show_dataset(ds: Any, history: list[dict], made: dict) -> str:
+    from .registry import preparation_lines
+
     opts = ", ".join(f"{k}={v!r}" for k, v in ds.options.items())
     head = [f"Dataset {ds.id}: {ds.name}", f"  source:      {ds.source_path} ({ds.source_format})",
             f"  options:     {opts}", f"  rows:        {ds.n_rows:,}",
             f"  columns:     {ds.n_columns}", f"  target:      {ds.target or '(none)'}",
             f"  fingerprint: {ds.fingerprint}", f"  created:     {ds.created_at} by {ds.created_by}",
-            ""]
+            *preparation_lines(made["prepared_from"], made["prepared_into"]), ""]
     cols = table([[c.position + 1, c.name, c.kind, c.role, c.physical_type, c.n_missing,
                     c.n_distinct] for c in ds.columns],
                   ["#", "COLUMN", "TYPE", "ROLE", "STORED AS", "MISSING", "DISTINCT"])

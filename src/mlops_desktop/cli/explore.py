@@ -75,7 +75,12 @@ def _profile_text(profile: Any, report: Optional[str]) -> str:
                           if r.get(k) is not None), "")
             lines.append(f"  {r['column']:<24} MI {short(r.get('mutual_information'))}  {extra}")
     lines += ["", f"Alerts ({len(profile.alerts)}):"]
-    lines += [f"  [{a.severity}] {a.message}" for a in profile.alerts] or ["  none"]
+    for a in profile.alerts:
+        lines.append(f"  [{a.severity}] {a.message}")
+        if a.suggested_step:
+            lines.append(f"      step (prepare --step): {a.suggested_step}")
+    if not profile.alerts:
+        lines.append("  none")
     lines += [""] + profile.notes if profile.notes else []
     if report:
         lines += ["", f"Report written to {report}"]
@@ -177,6 +182,7 @@ def _check_text(report: Any, path: Optional[str]) -> str:
         if c.verdict in ("warning", "problem"):
             lines.append(f"                 why: {c.why}")
             lines.append(f"                 do:  {c.action}")
+            lines += [f"                 step (prepare --step): {step}" for step in c.suggested_steps]
         if c.suggestion:
             lines.append(f"                 apply: {c.suggestion['label']}")
             lines.append(f"                        --formula \"{c.suggestion['formula']}\"")

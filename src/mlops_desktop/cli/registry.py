@@ -418,6 +418,7 @@ def dataset_lineage_text(d: dict) -> str:
              f"from {ds['source_path']} ({ds['source_format']})"]
     if d["same_data_as"]:
         lines.append(f"Same data as dataset(s) {', '.join(map(str, d['same_data_as']))}")
+    lines += preparation_lines(d.get("prepared_from"), d.get("prepared_into") or [])
     if not d["runs"]:
         lines.append("No run has used it yet.")
     versions = {(v["model"], v["version"]): v for v in d["versions"]}
@@ -434,6 +435,22 @@ def dataset_lineage_text(d: dict) -> str:
     for w in d["accepted_warnings"]:
         lines.append(f"  accepted warning {w['check_id']} for {w['target']} by {w['accepted_by']}: {w['reason']}")
     return "\n".join(lines)
+
+
+def preparation_lines(made: dict | None, children: list[dict]) -> list[str]:
+    """How a dataset was prepared (its parent and recipe, step by step) and what was
+    prepared from it, as lines of text."""
+    lines = []
+    if made and made.get("refused"):
+        lines.append(f"Prepared from dataset {made['parent'].get('id')}; its recipe is refused: {made['refused']}")
+    elif made:
+        parent, steps = made["parent"], made["steps"]
+        lines.append(f"Prepared from dataset {parent['id']} ({parent['name']}) with a recipe of {len(steps)} "
+                     f"step{'s' if len(steps) != 1 else ''} (SHA-256 {made['recipe_sha256'][:12]}…):")
+        lines += [f"  {i}. {step}" for i, step in enumerate(steps, start=1)]
+    for c in children:
+        lines.append(f"Prepared into dataset {c['id']} ({c['name']}, {c['rows']:,} rows)")
+    return lines
 
 
 # -- single-user mode ------------------------------------------------------------------------------

@@ -23,6 +23,40 @@ def _dataset(ds: "Dataset") -> dict[str, Any]:
             "created_at": ds.created_at}
 
 
+def preparation(ws: "Workspace", ds: "Dataset") -> dict[str, Any]:
+    """How a dataset was made: ``prepared_from`` (the parent, the recipe's SHA-256 and its
+    steps in words; ``refused`` with the reason for a stored recipe that is refused; None
+    for an import) and ``prepared_into`` (the datasets prepared from it)."""
+    from .prepare import PrepareError, recipe_of
+    from .registry import recipes
+
+    try:
+        found = recipe_of(ws, ds)
+        made = found.to_dict() if found is not None else None
+    except PrepareError as exc:
+        record = recipes.of(ws.registry, ds.id)
+        made = {"parent": {"id": record.parent_id if record else None}, "refused": str(exc)}
+    children = [ws.dataset(i) for i in recipes.children(ws.registry, ds.id)]
+    return {"prepared_from": made,
+            "prepared_into": [{"id": c.id, "name": c.name, "rows": c.n_rows} for c in children]}
+
+
+def _preparation_graph(ds: "Dataset", made: dict[str, Any]) -> tuple[list[dict], list[dict]]:
+    nodes, edges = [], []
+    parent = (made.get("prepared_from") or {}).get("parent") or {}
+    if parent.get("id") is not None:
+        steps = len((made["prepared_from"] or {}).get("steps") or [])
+        nodes.append({"id": f"dataset:{parent['id']}", "kind": "dataset",
+                      "label": f"{parent.get('name', 'dataset ' + str(parent['id']))}"})
+        edges.append({"from": f"dataset:{parent['id']}", "to": f"dataset:{ds.id}",
+                      "label": f"prepared ({steps} step{'s' if steps != 1 else ''})" if steps else "prepared"})
+    for child in made.get("prepared_into") or []:
+        nodes.append({"id": f"dataset:{child['id']}", "kind": "dataset",
+                      "label": f"{child['name']} ({child['rows']:,} rows)"})
+        edges.append({"from": f"dataset:{ds.id}", "to": f"dataset:{child['id']}", "label": "prepared into"})
+    return nodes, edges
+
+
 def exports_of(ws: "Workspace", version_id: int) -> list[dict[str, Any]]:
     """The export packages made of a version, oldest first."""
     from .registry import exports
@@ -74,10 +108,13 @@ def version_lineage(ws: "Workspace", ref: str) -> dict[str, Any]:
     exports = exports_of(ws, mv.id)
     accepted = accepted_warnings(ws, ds.id, mv.target, mv.features)
 
-    nodes = [{"id": f"dataset:{ds.id}", "kind": "dataset", "label": f"{ds.name} ({ds.n_rows:,} rows)"},
+    made = preparation(ws, ds)
+    parent_nodes, parent_edges = _preparation_graph(ds, {"prepared_from": made["prepared_from"]})
+    nodes = [*parent_nodes,
+             {"id": f"dataset:{ds.id}", "kind": "dataset", "label": f"{ds.name} ({ds.n_rows:,} rows)"},
              {"id": f"run:{r.id}", "kind": "run", "label": f"run {r.id} ({r.family or r.status})"},
              {"id": f"version:{mv.id}", "kind": "version", "label": f"{mv.ref} ({mv.stage})"}]
-    edges = [{"from": f"dataset:{ds.id}", "to": f"run:{r.id}", "label": "trained on"},
+    edges = [*parent_edges, {"from": f"dataset:{ds.id}", "to": f"run:{r.id}", "label": "trained on"},
              {"from": f"run:{r.id}", "to": f"version:{mv.id}", "label": "registered"}]
     for v in validations:
         nodes.append({"id": f"validation:{v['id']}", "kind": "validation",
@@ -120,7 +157,8 @@ def version_lineage(ws: "Workspace", ref: str) -> dict[str, Any]:
 
     return json_safe({
         "ref": mv.ref,
-        "dataset": _dataset(ds) | {"fingerprint_matches_run": ds.fingerprint == r.dataset_fingerprint},
+        "dataset": _dataset(ds) | {"fingerprint_matches_run": ds.fingerprint == r.dataset_fingerprint,
+                                   "prepared_from": made["prepared_from"]},
         "run": {"id": r.id, "kind": r.kind, "reproduces_run_id": r.reproduces_run_id,
                 "dataset_fingerprint": r.dataset_fingerprint, "spec": r.spec, "seed": r.seed,
                 "library_versions": r.library_versions, "family": r.family,
@@ -173,8 +211,9 @@ def _parents(origin: Any) -> list[dict[str, str]]:
 
 
 def dataset_lineage(ws: "Workspace", dataset: str | int) -> dict[str, Any]:
-    """What a dataset (id or name) was used for: ``dataset``, ``same_data_as`` (other
-    datasets with the same fingerprint), every ``runs`` entry trained on it, every
+    """What a dataset (id or name) was made from and used for: ``dataset``, ``same_data_as``
+    (other datasets with the same fingerprint), ``prepared_from`` and ``prepared_into``
+    (see :func:`preparation`), every ``runs`` entry trained on it, every
     ``versions`` entry those runs registered (stage, aliases, tags), the
     ``drift_reports`` that used it as the reference, its ``accepted_warnings`` and a
     ``graph`` of nodes and edges."""
@@ -192,8 +231,10 @@ def dataset_lineage(ws: "Workspace", dataset: str | int) -> dict[str, Any]:
     drift = _drift(drift_reports.list_reports(reg, dataset_id=ds.id))
     accepted = accepted_warnings.list_for(reg, ds.id)
 
-    nodes = [{"id": f"dataset:{ds.id}", "kind": "dataset", "label": f"{ds.name} ({ds.n_rows:,} rows)"}]
-    edges = []
+    made = preparation(ws, ds)
+    made_nodes, edges = _preparation_graph(ds, made)
+    nodes = [{"id": f"dataset:{ds.id}", "kind": "dataset", "label": f"{ds.name} ({ds.n_rows:,} rows)"},
+             *made_nodes]
     for r in runs:
         nodes.append({"id": f"run:{r['run_id']}", "kind": "run",
                       "label": f"run {r['run_id']} ({r['family'] or r['status']})"})
@@ -208,7 +249,7 @@ def dataset_lineage(ws: "Workspace", dataset: str | int) -> dict[str, Any]:
     for d in drift:
         nodes.append({"id": f"drift:{d['id']}", "kind": "drift_report", "label": f"{d['batch_label']}: {d['verdict']}"})
         edges.append({"from": f"dataset:{ds.id}", "to": f"drift:{d['id']}", "label": "reference of"})
-    return json_safe({"dataset": _dataset(ds), "same_data_as": same, "runs": runs, "versions": versions,
+    return json_safe({"dataset": _dataset(ds), "same_data_as": same, **made, "runs": runs, "versions": versions,
                       "drift_reports": drift,
                       "accepted_warnings": [{"check_id": a["check_id"], "target": a["target"],
                                              "reason": a["reason"], "accepted_by": a["accepted_by"],

@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._remember_splitters()
         state.workspace_changed.connect(self._workspace_changed)
+        state.step_suggested.connect(lambda _dataset, _step: self.go_to("Data"))
         self._workspace_changed()
         from .model_upgrade import ModelUpgradeOffer
 

@@ -148,6 +148,7 @@ class AppState(QObject):
     models_changed = Signal(str)    # a run finished or a version changed: "name:version" or ""
     version_selected = Signal(str)  # the model version to look at next ("name:version"), e.g. from Train
     actor_changed = Signal(str)     # who acts from now on
+    step_suggested = Signal(int, str)  # a recipe step for a dataset, in words (Explore's alerts offer them)
 
     def __init__(self, prefs: Preferences, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)

@@ -57,7 +57,8 @@ def check_dataset(ws: "Workspace", dataset_ref: str | int, target: Optional[str]
             ds.column(f)
     columns = list(dict.fromkeys([target, *features] + ([time_column] if time_column else [])))
     table, sample = load_rows(ws, ds, columns, rows=CHECK_ROWS, seed=CHECK_SEED, stratify_by=target)
-    report = run_checks(table.to_pandas(), target, task=task, features=features, time_column=time_column,
+    df = table.to_pandas()
+    report = run_checks(df, target, task=task, features=features, time_column=time_column,
                         kinds={c.name: c.kind for c in ds.columns}, formula=formula, progress=progress,
                         cancel=cancel)
     if sample is not None:
@@ -66,4 +67,9 @@ def check_dataset(ws: "Workspace", dataset_ref: str | int, target: Optional[str]
         from .history import save_check_run
 
         save_check_run(ws, ds.id, report, actor=actor)
+    from ..prepare.suggest import attach_steps
+
+    # a sample's smallest target may not be the dataset's (a logarithm needs every value above 0):
+    # then attach_steps reads the target column itself
+    attach_steps(ws, ds.id, report, target_values=df[target] if sample is None else None)
     return attach_acceptances(report, accepted_warnings(ws, ds.id, target))

@@ -26,14 +26,18 @@ def save_check_run(ws: "Workspace", dataset_ref: str | int, report: CheckReport,
     stored: dict[str, Any] = report.to_dict()
     for check in stored["checks"]:
         check["accepted"] = None
+        check.pop("suggested_steps", None)
     row = rows.record(ws.registry, dataset_id=ds.id, report=stored, actor=actor)
     report.id, report.created_at, report.created_by = row["id"], row["created_at"], row["created_by"]
     return report
 
 
 def _opened(ws: "Workspace", row: dict[str, Any]) -> CheckReport:
+    from ..prepare.suggest import attach_steps
+
     report = CheckReport.from_dict(row["report"])
     report.id, report.created_at, report.created_by = row["id"], row["created_at"], row["created_by"]
+    attach_steps(ws, row["dataset_id"], report)
     return attach_acceptances(report, accepted_warnings(ws, row["dataset_id"], report.target))
 
 

@@ -42,6 +42,9 @@ class CheckResult:
     chart: Optional[dict[str, Any]] = None
     #: the analyst's latest acceptance of this check's warning, if any (see acceptance.py)
     accepted: Optional[dict[str, Any]] = None
+    #: recipe steps, in words, that act on ``action`` (see ``core.prepare.suggest.for_check``);
+    #: attached when a run is made or opened, never stored with it
+    suggested_steps: list[str] = field(default_factory=list)
     #: the advice as a formula to apply, when it is a term (see suggestions.TermSuggestion)
     suggestion: Optional[dict[str, Any]] = None
 

@@ -10,7 +10,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import pyarrow as pa
 
@@ -87,6 +87,47 @@ def import_dataset(ws: "Workspace", path: Path | str, options: Optional[ImportOp
         prepared = _prepare_streamed(ws, path, fmt, options, steps, cancel)
     else:
         prepared = _prepare_whole(ws, path, options, steps, cancel)
+    recorded_options = dict(prepared.options)
+    given = sorted(k for k in options_dict(options) if k != "format")
+    if given:
+        recorded_options["chosen_by_user"] = given
+    entry = Entry("dataset.imported",
+                  lambda unique: f"Imported {path.name} as {unique!r} ({prepared.rows:,} rows, "
+                                 f"{len(prepared.columns)} columns)",
+                  {"source_path": str(path), "format": prepared.format, "options": recorded_options})
+    return _record(ws, prepared, source_path=str(path), options=recorded_options,
+                   name=name or prepared.suggested_name, actor=actor, steps=steps, entry=entry, started=started)
+
+
+@dataclass
+class Entry:
+    """How a new dataset is recorded: its audit action, the entry's summary (given the
+    dataset's final name) and details, and what is written with it in the same
+    transaction (``also(registry, dataset_id)``)."""
+
+    action: str
+    summary: Callable[[str], str]
+    details: dict[str, Any]
+    also: Optional[Callable[[Any, int], None]] = None
+
+
+def register_table(ws: "Workspace", table: pa.Table, *, source_path: str, source_format: str,
+                   options: dict[str, Any], name: str, actor: str, steps: Steps, entry: Entry,
+                   columns_for: Callable[[pa.Table], list[Column]] = build_columns,
+                   started: Optional[float] = None) -> ImportResult:
+    """Register a table as a dataset: its column types, fingerprint and snapshot, its
+    record and ``entry``. ``steps`` has the parts "types", "fingerprint" and "register".
+    Either everything is recorded or, on any error or cancel, nothing is."""
+    started = time.perf_counter() if started is None else started
+    prepared = _prepare_table(ws, table, source_format, options, name, steps, columns_for)
+    return _record(ws, prepared, source_path=source_path, options=options, name=name, actor=actor,
+                   steps=steps, entry=entry, started=started)
+
+
+def _record(ws: "Workspace", prepared: _Prepared, *, source_path: str, options: dict[str, Any], name: str,
+            actor: str, steps: Steps, entry: Entry, started: float) -> ImportResult:
+    """Publish the prepared snapshot and record the dataset with ``entry``; on any error
+    or cancel, remove the snapshot this call wrote and record nothing."""
     tmp = prepared.tmp
     snapshot_rel = f"snapshots/{prepared.fingerprint}.parquet"
     snapshot_path = ws.root / snapshot_rel
@@ -95,14 +136,9 @@ def import_dataset(ws: "Workspace", path: Path | str, options: Optional[ImportOp
         steps.start("register", "Registering the dataset")
         wrote_snapshot, snapshot_sha = _place_snapshot(ws, tmp, prepared.snapshot_sha, snapshot_rel,
                                                        snapshot_path)
-        recorded_options = dict(prepared.options)
-        given = sorted(k for k in options_dict(options) if k != "format")
-        if given:
-            recorded_options["chosen_by_user"] = given
-        dataset_id, same = _register(ws, path, prepared.format, recorded_options, prepared.rows,
+        dataset_id, same = _register(ws, source_path, prepared.format, options, prepared.rows,
                                      prepared.columns, prepared.fingerprint, snapshot_rel, snapshot_sha,
-                                     snapshot_path.stat().st_size, name or prepared.suggested_name,
-                                     actor, steps)
+                                     snapshot_path.stat().st_size, name, actor, steps, entry)
     except BaseException:
         tmp.unlink(missing_ok=True)
         if wrote_snapshot and dataset_rows.snapshot_sha256_for(ws.registry, snapshot_rel) is None:
@@ -117,15 +153,20 @@ def _prepare_whole(ws: "Workspace", path: Path, options: ImportOptions, steps: S
                    cancel: Optional[CancelToken]) -> _Prepared:
     steps.start("read", f"Reading {path.name}")
     result = read_table(path, options, progress=lambda f, m: steps.within(f or 0.0), cancel=cancel)
-    table = normalise_table(result.table)
+    return _prepare_table(ws, normalise_table(result.table), result.format, result.options,
+                          result.suggested_name, steps, build_columns)
 
+
+def _prepare_table(ws: "Workspace", table: pa.Table, fmt: str, options: dict[str, Any], suggested_name: str,
+                   steps: Steps, columns_for: Callable[[pa.Table], list[Column]]) -> _Prepared:
+    """Type and fingerprint a table held in memory, its snapshot written meanwhile."""
     # The snapshot is written on a second thread while this one infers the column
     # types and computes the fingerprint: both mostly run outside the GIL.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as pool:
         future = pool.submit(_write_snapshot, table, ws.snapshots_dir)
         try:
             steps.start("types", "Inferring column types")
-            columns = build_columns(table)
+            columns = columns_for(table)
             steps.start("fingerprint", "Computing the fingerprint")
             n_cols = max(table.num_columns, 1)
             fp = fingerprint(table, on_column=lambda i: steps.within((i + 1) / n_cols))
@@ -133,8 +174,7 @@ def _prepare_whole(ws: "Workspace", path: Path, options: ImportOptions, steps: S
             _discard(future)
             raise
         tmp, snapshot_sha = future.result()
-    return _Prepared(tmp, snapshot_sha, result.format, result.options, result.suggested_name, table.num_rows,
-                     columns, fp)
+    return _Prepared(tmp, snapshot_sha, fmt, options, suggested_name, table.num_rows, columns, fp)
 
 
 def _prepare_streamed(ws: "Workspace", path: Path, fmt: str, options: ImportOptions, steps: Steps,
@@ -203,9 +243,9 @@ def _place_snapshot(ws: "Workspace", tmp: Path, sha: str, rel: str, path: Path) 
     return True, sha
 
 
-def _register(ws: "Workspace", path: Path, fmt: str, options: dict[str, Any], n_rows: int,
+def _register(ws: "Workspace", source_path: str, fmt: str, options: dict[str, Any], n_rows: int,
               columns: list[Column], fp: str, snapshot_rel: str, snapshot_sha: str,
-              snapshot_bytes: int, name: str, actor: str, steps: Steps) -> tuple[int, list[int]]:
+              snapshot_bytes: int, name: str, actor: str, steps: Steps, entry: Entry) -> tuple[int, list[int]]:
     reg = ws.registry
     with reg.transaction():
         steps.check()  # the last moment a cancel is honoured: after this, it is done
@@ -217,16 +257,15 @@ def _register(ws: "Workspace", path: Path, fmt: str, options: dict[str, Any], n_
             unique = f"{name} ({n})"
             n += 1
         dataset_id = dataset_rows.insert(
-            reg, name=unique, source_path=str(path), source_format=fmt, options=options,
+            reg, name=unique, source_path=source_path, source_format=fmt, options=options,
             n_rows=n_rows, fingerprint=fp, snapshot=snapshot_rel,
             snapshot_sha256=snapshot_sha, snapshot_bytes=snapshot_bytes, created_by=actor,
             created_at=utc_now(), columns=columns)
-        audit.append(reg, actor=actor, action="dataset.imported", entity_type="dataset",
-                     entity_id=dataset_id,
-                     summary=f"Imported {path.name} as {unique!r} ({n_rows:,} rows, "
-                             f"{len(columns)} columns)",
-                     details={"source_path": str(path), "format": fmt, "options": options,
-                              "rows": n_rows, "columns": len(columns),
+        if entry.also is not None:
+            entry.also(reg, dataset_id)
+        audit.append(reg, actor=actor, action=entry.action, entity_type="dataset",
+                     entity_id=dataset_id, summary=entry.summary(unique),
+                     details={**entry.details, "rows": n_rows, "columns": len(columns),
                               "fingerprint": fp, "snapshot_sha256": snapshot_sha,
                               "same_data_as": same,
                               "columns_sha256": dataset_rows.columns_digest(

@@ -42,6 +42,8 @@ class Alert:
     columns: list[str]
     figure: Optional[float]
     message: str
+    #: a recipe step that addresses it, in words (see ``core.prepare.suggest``), when one does
+    suggested_step: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

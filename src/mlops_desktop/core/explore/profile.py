@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -376,8 +376,96 @@ def profile_dataset(ws: "Workspace", dataset_ref: str | int, *, target: Optional
     if too_large_for_memory(ds.snapshot_bytes):
         from .on_disk import profile_on_disk
 
-        table = OnDiskTable.open(snapshot_path(ws, ds), ws.snapshots_dir, fingerprint=ds.fingerprint)
-        return profile_on_disk(table, kinds=kinds, roles=roles, target=target, dataset=info,
-                               progress=progress, cancel=cancel)
-    return profile_table(ws.load_table(ds), kinds=kinds, roles=roles, target=target, dataset=info,
-                         progress=progress, cancel=cancel)
+        on_disk = OnDiskTable.open(snapshot_path(ws, ds), ws.snapshots_dir, fingerprint=ds.fingerprint)
+        profile = profile_on_disk(on_disk, kinds=kinds, roles=roles, target=target, dataset=info,
+                                  progress=progress, cancel=cancel)
+        _with_recipe(ws, ds, profile, lambda name: _counts_on_disk(on_disk, name), out_of_core=True)
+        return profile
+    table = ws.load_table(ds)
+    profile = profile_table(table, kinds=kinds, roles=roles, target=target, dataset=info,
+                            progress=progress, cancel=cancel)
+    _with_recipe(ws, ds, profile, lambda name: _label_counts(table.column(name).to_pandas()))
+    return profile
+
+
+#: an on-disk column with more categories than this is not counted for a merge of rare ones
+#: (the counts would be held in memory)
+COUNTED_CATEGORIES_ON_DISK = 100_000
+
+
+def _label_counts(values: Any) -> Any:
+    from ..prepare import label_counts
+
+    return label_counts(values)
+
+
+def _counts_on_disk(table: Any, name: str) -> Any:
+    """A column's rows per category label, counted by the engine without loading it."""
+    import pandas as pd
+    from mlops_model_support.labels import category_labels
+
+    counted = table.value_counts(table.sql_column(name))
+    labels = category_labels(counted.column("value").to_pandas())
+    return pd.Series(counted.column("n").to_numpy(), index=pd.Index(labels, dtype=object)) \
+        .groupby(level=0, dropna=True).sum().sort_values(ascending=False)
+
+
+def _with_recipe(ws: "Workspace", ds: Any, profile: Profile, counts_of: Callable[[str], Any], *,
+                 out_of_core: bool = False) -> None:
+    """What a recipe adds to a dataset's profile: ordered columns' charts in their order
+    (and the order in their statistics), and for each alert a step that addresses it.
+    ``counts_of(column)``: the column's rows per category label; ``out_of_core``: counted
+    by the engine, so a column with very many categories is not counted."""
+    from ..prepare import PrepareError, column_orders, suggest
+
+    try:
+        orders = column_orders(ws, ds)
+    except PrepareError as exc:
+        orders = {}
+        profile.notes.append(str(exc))
+    for col in profile.columns:
+        levels = orders.get(col.name)
+        if levels:
+            col.stats["order"] = list(levels)
+            col.chart = _ordered_bars(counts_of(col.name), levels)
+    for relation in (profile.target or {}).get("relations", []):
+        levels = orders.get(relation["column"])
+        if levels and relation.get("chart"):
+            relation["chart"] = in_order(relation["chart"], levels)
+    for alert in profile.alerts:
+        name = alert.columns[0] if alert.columns else None
+        col = next((c for c in profile.columns if c.name == name), None)
+        counts = None
+        if alert.kind == "high_cardinality" and name:
+            if out_of_core and col is not None and col.distinct > COUNTED_CATEGORIES_ON_DISK:
+                profile.notes.append(f"No merge of rare categories is suggested for {name}: its "
+                                     f"{col.distinct:,} categories are too many to count outside memory.")
+                continue
+            counts = counts_of(name)
+        found = suggest(alert, col, counts=counts)
+        if found:
+            alert.suggested_step = found[0].text
+
+
+def _ordered_bars(counts: Any, levels: list[str]) -> dict[str, Any]:
+    """Every level of an ordered column with its rows, in the declared order (``counts``:
+    the rows per category label)."""
+    shown = [int(counts.get(level, 0)) for level in levels]
+    other = int(sum(counts.values) - sum(shown))
+    return {"kind": "bars", "labels": list(levels), "counts": shown, "other": other, "ordered": True}
+
+
+def in_order(chart: dict[str, Any], levels: list[str]) -> dict[str, Any]:
+    """A chart by category with its categories in ``levels``' order (others after them);
+    every list (and every series) that runs along the categories is put in that order."""
+    labels = list(chart.get("labels") or [])
+    rank = {level: i for i, level in enumerate(levels)}
+    order = sorted(range(len(labels)), key=lambda i: (rank.get(labels[i], len(levels)), i))
+    out = dict(chart)
+    for key, value in chart.items():
+        if isinstance(value, list) and len(value) == len(labels):
+            out[key] = [value[i] for i in order]
+        elif isinstance(value, dict) and all(isinstance(v, list) and len(v) == len(labels) for v in value.values()):
+            out[key] = {k: [v[i] for i in order] for k, v in value.items()}
+    out["ordered"] = True
+    return out

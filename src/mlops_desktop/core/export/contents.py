@@ -118,6 +118,42 @@ def build_schema(mv: "ModelVersion", model: Any, train: pd.DataFrame, ds: "Datas
     }
 
 
+RAW_KINDS = {"integer": "numeric", "float": "numeric", "boolean": "boolean", "datetime": "datetime",
+             "string": "text"}
+#: text values of a raw column listed in schema.json (the example rows draw from them)
+RAW_CATEGORIES = 200
+
+
+def add_recipe(schema: dict[str, Any], recipe: Any, raw_rows: pd.DataFrame, *,
+               training_only: list[str] = ()) -> None:
+    """Name the package's recipe (``recipe.json``: the steps raw rows go through before
+    the model, its filters the model's scope) in ``schema`` and describe the raw columns
+    it reads (``raw_inputs``), from the training rows as they were before the recipe.
+    ``training_only``: filters on the target, which rows to score cannot be checked by."""
+    raw = []
+    for name in raw_rows.columns:
+        s = raw_rows[name]
+        dtype = _dtype(s)
+        entry: dict[str, Any] = {"name": str(name), "kind": RAW_KINDS[dtype], "dtype": dtype, "nullable": True}
+        present = s.dropna()
+        entry["missing_in_training"] = round(float(1 - len(present) / len(s)), 6) if len(s) else 0.0
+        if entry["kind"] == "numeric":
+            values = numeric_values(s)
+            finite = values[np.isfinite(values)]
+            entry["min"] = _number(finite.min()) if len(finite) else None
+            entry["max"] = _number(finite.max()) if len(finite) else None
+        elif entry["kind"] == "datetime" and len(present):
+            entry["min"], entry["max"] = str(present.min()), str(present.max())
+        elif entry["kind"] == "text":
+            counts = pd.Series(category_labels(s), dtype=object).value_counts()
+            entry["categories"] = sorted(str(v) for v in counts.index[:RAW_CATEGORIES])
+        raw.append(entry)
+    schema["raw_inputs"] = raw
+    schema["recipe"] = {"file": "recipe.json", "sha256": recipe.sha256, "steps": recipe.describe(),
+                        "scope": [f.in_words() for f in recipe.scope_rules()],
+                        "training_only_filters": list(training_only)}
+
+
 def input_file_options(ds: "Dataset") -> dict[str, str]:
     """How the training file was written (delimiter, decimal mark, encoding), as the
     app's importer read it: ``score.py``'s defaults for reading a CSV file. Standard CSV
@@ -211,7 +247,7 @@ def mlmodel_text(schema: dict[str, Any], *, support_package: str) -> str:
     """``MLmodel``: the folder as an MLflow pyfunc model (loader module in the package),
     with the signature from the schema. Written as YAML whose values are JSON strings."""
     inputs = [{"type": MLFLOW_TYPES.get(c["dtype"], "string"), "name": c["name"], "required": True}
-              for c in schema["inputs"]]
+              for c in schema.get("raw_inputs") or schema["inputs"]]
     outputs = [{"type": o["type"], "name": o["name"], "required": False} for o in schema["outputs"]]
     outputs.append({"type": "string", "name": "reject_reason", "required": False})
     q = json.dumps
@@ -252,7 +288,7 @@ def example_rows(schema: dict[str, Any], seed: int) -> pd.DataFrame:
     data: dict[str, list[Any]] = {}
     for c in schema["id_columns"]:
         data[c] = [f"example-{i + 1}" for i in range(n)]
-    for c in schema["inputs"]:
+    for c in schema.get("raw_inputs") or schema["inputs"]:  # the raw columns, for prepared training data
         if c["kind"] == "numeric":
             lo = c.get("min") if c.get("min") is not None else 0.0
             hi = c.get("max") if c.get("max") is not None else 1.0
@@ -261,6 +297,11 @@ def example_rows(schema: dict[str, Any], seed: int) -> pd.DataFrame:
                 cells = [str(int(round(v))) for v in values]
             else:
                 cells = [repr(round(float(v), 4)) for v in values]
+        elif c["kind"] == "datetime" and c.get("min"):
+            lo, hi = pd.Timestamp(c["min"]), pd.Timestamp(c["max"])
+            cells = [(lo + (hi - lo) * float(f)).isoformat(sep=" ") for f in rng.random(n)]
+        elif c["kind"] == "boolean":
+            cells = [str(bool(v)) for v in rng.integers(0, 2, size=n)]
         else:
             cats = c.get("categories") or ["unknown"]
             cells = [str(cats[i]) for i in rng.integers(0, len(cats), size=n)]

@@ -31,6 +31,8 @@ LIBRARY = {
     "tree_contributions.py": "exact contributions of tree models (path-dependent TreeSHAP, numpy only)",
     "reasons.py": "reason codes: the columns that pushed a row's score most towards its decision",
     "labels.py": "category labels and numbers as the model reads them",
+    "recipe.py": "the recipe's steps, applied to raw rows before the model (its filters: the model's scope)",
+    "expressions.py": "the recipe's expressions, read as data by a whitelist and evaluated on columns",
     "terms.py": "model terms: a formula's design, built as the app built it (needs formulaic)",
     "formula_guard.py": "what a formula may hold, checked before formulaic reads it (it runs no code)",
     "text_files.py": "how a CSV file is read, as the app's importer reads it",

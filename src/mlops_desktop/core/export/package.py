@@ -208,6 +208,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
     train_df, _ = load_split(ws, mv.run_id)
     validation = export_rows.approved_validation(ws.registry, mv.id)
     schema = contents.build_schema(mv, model, train_df, ds, validation)
+    recipe = _recipe(ws, mv, ds, train_df, schema)
     reasons = contents.reasons_file(model, train_df, schema)
     steps.start("profile", "Summarising the training data for drift checks")
     thresholds = effective_thresholds(ws, mv.model).to_dict()
@@ -230,6 +231,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
              _write(tmp, "model/trusted_types.json", contents.canonical_json(
                  {"trusted": trusted, "loader": "skops.io.load(path, trusted=trusted)"})),
              _write(tmp, "schema.json", contents.canonical_json(schema)),
+             *([_write(tmp, "recipe.json", contents.canonical_json(recipe.to_dict()))] if recipe is not None else []),
              _write(tmp, "reference_profile.json", contents.canonical_json(profile)),
              *([_write(tmp, "reasons.json", contents.canonical_json(reasons))] if reasons is not None else []),
              *([_write(tmp, "calibration.json", contents.canonical_json(calibration.to_dict()))]
@@ -250,6 +252,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
         "exported_by": actor, "created_at": created_at,
         "exporter": {"name": "MLOps Desktop", "version": _app_version()},
         "python_version": platform.python_version(), "requirements": pins,
+        **({"recipe_sha256": recipe.sha256} if recipe is not None else {}),
     }
     readme = _readme(mv, schema, facts, approvals, folder_name, reasons)
     files.append(_write(tmp, "README.md", readme.encode()))
@@ -265,6 +268,24 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
     for sub in ("model", "examples", SUPPORT_PACKAGE):
         fsync_dir(tmp / sub)
     return files, check
+
+
+def _recipe(ws: "Workspace", mv: "ModelVersion", ds: Any, train_df: Any, schema: dict[str, Any]) -> Any:
+    """The steps raw rows go through before the model, when it was trained on prepared
+    data (None otherwise); names them in ``schema`` with the raw columns they read,
+    described from the training rows as the import read them."""
+    from ..prepare import derivation, model_recipe
+    from . import contents
+
+    found = model_recipe(ws, mv)
+    if found is None or not len(found.recipe):
+        return None
+    root = ws.load_table(found.root, found.raw_inputs).to_pandas()
+    kept = derivation(ws, ds).recipe.apply(ws.load_table(found.root).to_pandas()).kept
+    contents.add_recipe(schema, found.recipe, root.iloc[kept[train_df.index.to_numpy()]],
+                        training_only=found.training_only)
+    schema["input_file"] = contents.input_file_options(found.root)  # how the raw files are written
+    return found.recipe
 
 
 def _app_version() -> str:
@@ -299,13 +320,17 @@ def _check(folder: Path, app_model: Any, steps: Steps) -> dict[str, Any]:
         summary = package.score_file(source, folder / "examples" / ".expected.csv", fmt="csv",
                                      rejects=folder / "examples" / ".rejects.csv")
         steps.within(0.5)
-        if summary["rows_rejected"]:
-            raise ExportError("The package rejected example rows it should score; it was not written. "
-                              "This is a bug: please report it with the model's name.")
         names = pacsv.read_csv(source).column_names
         table = pacsv.read_csv(source, convert_options=pacsv.ConvertOptions(
             column_types={c: "string" for c in names}, strings_can_be_null=True))
-        frame, _ = package.prepare(table)
+        if summary["rows_rejected"] != summary.get("rows_out_of_scope", 0):
+            raise ExportError("The package rejected example rows it should score; it was not written. "
+                              "This is a bug: please report it with the model's name.")
+        package.score_out_of_scope = True  # every example row is compared, in the scope or not
+        frame, reasons = package.prepare(table)
+        if reasons.any():
+            raise ExportError("The package could not prepare its example rows; it was not written. "
+                              "This is a bug: please report it with the model's name.")
         ours = package.predict(frame)
         # the reasons of the package's model add up to its raw scores
         additivity = package.reason_codes(1).explainer.explain(frame).gap() \
@@ -337,7 +362,6 @@ def _readme(mv: "ModelVersion", schema: dict[str, Any], facts: dict[str, Any],
 
     m = schema["model"]
     outputs = ", ".join(f"`{o['name']}`" for o in schema["outputs"])
-    inputs = ", ".join(f"`{c['name']}`" for c in schema["inputs"])
     if m["threshold"] is not None:
         threshold_note = (f"`label_at_threshold` is `{m['positive_class']}` when the probability of "
                           f"`{m['positive_class']}` is at least {m['threshold']:.6g}, the decision threshold "
@@ -358,6 +382,24 @@ def _readme(mv: "ModelVersion", schema: dict[str, Any], facts: dict[str, Any],
     contacts = "\n".join([f"- {a['by']}: approved this version on {a['at'][:10]}" for a in approvals]
                          + [f"- {mv.created_by}: trained it on {mv.created_at[:10]}"])
     ids = schema["id_columns"]
+    recipe_note = ""
+    if schema.get("recipe"):
+        rec = schema["recipe"]
+        steps = "\n".join(f"{i}. `{step}`" for i, step in enumerate(rec["steps"], start=1))
+        scope = ", ".join(f"`{rule}`" for rule in rec["scope"])
+        recipe_note = (
+            "\n## Raw files: the recipe and the model's scope\n\n"
+            "The model was trained on data prepared in the app by a recipe. Feed the raw files as they come: "
+            "each row first goes through the recipe's steps that the model depends on (`recipe.json`, read as "
+            "data; its expressions cannot import, call arbitrary functions or read files):\n\n" + steps + "\n\n"
+            + ("The filters are the model's scope: it was trained only on rows where "
+               f"{scope}. A row outside it is not scored silently but goes to the rejects file with the reason "
+               "(e.g. `carat above 2.5: the model was trained on carat ≤ 2.5`). To score such rows anyway, pass "
+               "`--score-out-of-scope`; the summary counts them (`rows_out_of_scope`). `--drift` compares the rows "
+               "in the scope and counts the others.\n" if rec["scope"] else "")
+            + "\nThe raw columns read: " + ", ".join(f"`{c['name']}`" for c in schema["raw_inputs"]) + ". "
+            "With `--reasons`, the reasons name the columns the model reads, after the recipe, and give "
+            "their prepared values.\n")
     values = {
         "title": f"Model package: {mv.model} version {mv.version}",
         "summary": (f"Predicts `{mv.target}` ({mv.task}) from {len(schema['inputs'])} input columns with a "
@@ -369,8 +411,10 @@ def _readme(mv: "ModelVersion", schema: dict[str, Any], facts: dict[str, Any],
         "fingerprint": str(facts["dataset"]["fingerprint"])[:16], "approved_by": approved,
         "exported_at": facts["created_at"][:10], "exported_by": facts["exported_by"],
         "exporter_version": facts["exporter"]["version"], "n_inputs": len(schema["inputs"]),
-        "outputs": outputs, "inputs": inputs, "id_example": ",".join(ids) if ids else "customer_id",
-        "threshold_note": threshold_note, "segments_note": segments_note, "contacts": contacts,
+        "outputs": outputs, "inputs": ", ".join(f"`{c['name']}`" for c in schema.get("raw_inputs") or schema["inputs"]),
+        "id_example": ",".join(ids) if ids else "customer_id",
+        "threshold_note": threshold_note, "recipe_note": recipe_note, "segments_note": segments_note,
+        "contacts": contacts,
         "reasons_scale": reasons["explains"] if reasons else "nothing: this model's contributions cannot be "
                          "computed, so score.py gives no reasons", "reasons_limit": f"{reasons['row_limit']:,}" if reasons else "0",
         "reasons_adverse": (f"the rows whose `label_at_threshold` is `{m['positive_class']}`" if m["threshold"] is not None

@@ -136,11 +136,18 @@ def batch_from_file(path: Path | str, options: Optional["ImportOptions"] = None,
 
 
 def batch_from_dataset(ws: "Workspace", ref: str | int, *, label: Optional[str] = None) -> Batch:
+    """A registered dataset as a batch (on disk when larger than memory); a prepared one
+    says by which recipe (the whole way from its import), so a model trained on data
+    prepared the same way takes it as it is."""
     from ..data.catalog import snapshot_path
     from ..data.on_disk import OnDiskTable, too_large_for_memory
+    from ..prepare import derivation
 
     ds = ws.dataset(ref)
     source = {"type": "dataset", "dataset_id": ds.id, "name": ds.name}
+    way = derivation(ws, ds)
+    if way.prepared:
+        source["recipe_sha256"] = way.recipe.sha256
     if too_large_for_memory(ds.snapshot_bytes):
         on_disk = OnDiskTable.open(snapshot_path(ws, ds), ws.snapshots_dir, fingerprint=ds.fingerprint)
         return Batch(label or f"dataset {ds.name}", None, source, ds.fingerprint, on_disk)

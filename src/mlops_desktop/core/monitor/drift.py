@@ -139,6 +139,9 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
     t = (thresholds or Thresholds()).to_dict()
     if batch.rows == 0:
         raise DriftError(f"The batch {batch.label} has no rows.")
+    scope_note = ""
+    if reference.recipe is not None:
+        batch, scope_note = _prepared(reference, batch)
     present = set(batch.column_names)
     profiles = reference.profile.features
 
@@ -164,7 +167,7 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
         batch_fingerprint = fingerprint.result()
     results = [r for r, _ in done]
     charts = {r.name: c for r, c in done if c is not None}
-    notes = []
+    notes = [scope_note] if scope_note else []
     prediction, labelled, estimated, realized = _model_parts(reference, batch, t, notes, results)
     target = None
     if reference.target_profile is not None and reference.target in present:
@@ -195,6 +198,35 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
     if reference.model is not None and estimated is None:
         report.performance_note = reference.calibration_note
     return report
+
+
+def _prepared(reference: Reference, batch: Batch) -> tuple[Batch, str]:
+    """A raw batch through the recipe of the version's training data: the rows in the
+    model's scope (compared) and a note on those outside it. The batch keeps its own
+    fingerprint (labels are joined to the batch as it was read)."""
+    from ..prepare import PrepareError
+    from ..prepare.apply import frame_to_table
+    from ..prepare.scope import needs_recipe, rows_for_model
+
+    what = f"the batch {batch.label}"
+    try:
+        if not needs_recipe(reference.recipe, batch.source.get("recipe_sha256"), what):
+            return batch, ""
+        if batch.table is None:
+            # the recipe is applied to rows in memory: a raw batch larger than memory is refused
+            raise DriftError(
+                f"{what[:1].upper()}{what[1:]} is larger than memory ({batch.rows:,} rows) and raw, but the model "
+                "was trained on data prepared by a recipe, which is applied to rows in memory. Compare it in "
+                "smaller files, or compare a dataset prepared with the same recipe.")
+        scoped = rows_for_model(reference.recipe, batch.table.to_pandas(), what)
+    except PrepareError as exc:
+        raise DriftError(str(exc)) from None
+    if not len(scoped.frame):
+        raise DriftError(f"No row of {what} is in the model's scope ({', '.join(scoped.scope)}); "
+                         f"{scoped.outside:,} rows lie outside it.")
+    source = dict(batch.source, rows_out_of_scope=scoped.outside) if scoped.outside else batch.source
+    prepared = Batch(batch.label, frame_to_table(scoped.frame.reset_index(drop=True)), source, batch.fingerprint())
+    return prepared, scoped.note(what)
 
 
 def _model_parts(reference: Reference, batch: Batch, t: dict[str, Any], notes: list[str],

@@ -74,6 +74,9 @@ def reference_for_version(ws: "Workspace", ref: str) -> Reference:
         evaluate=evaluate)
     reference.holdout_source = source
     reference.segment_column = segment
+    from ..prepare import model_recipe
+
+    reference.recipe = model_recipe(ws, mv)  # a raw batch goes through the training data's recipe
     if mv.task == "regression":
         reference.calibration_note = ("Estimated performance is given for classifiers; this model is a "
                                       "regressor.")

@@ -149,6 +149,19 @@ def record_labels(ws: "Workspace", ref: str, report_id: int, labels_path: Path, 
                      "labelled row is one of the batch's.")
     else:
         frame = _batch_frame(ws, report)
+        if reference.recipe is not None:  # the rows scored: the batch through the training data's recipe
+            from ..prepare import PrepareError
+            from ..prepare.scope import needs_recipe, rows_for_model
+
+            what = f"the batch {report.label}"
+            try:
+                if needs_recipe(reference.recipe, (report.batch.get("source") or {}).get("recipe_sha256"), what):
+                    scoped = rows_for_model(reference.recipe, frame, what)
+                    frame = scoped.frame.reset_index(drop=True)
+                    if scoped.outside:
+                        notes.append(scoped.note(what))
+            except PrepareError as exc:
+                raise LabelsError(str(exc)) from None
         if id_column not in frame.columns:
             raise LabelsError(f"The batch {report.label} has no column {id_column!r} to join the labels by.")
         from .estimated import segment_values

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from mlops_model_support.performance import Calibration
 
+    from ..prepare import ModelRecipe
     from ..workspace import Workspace
 
 
@@ -62,6 +63,9 @@ class Reference:
     calibration_note: str = ""
     #: a segmented model's segment column: performance is also given per segment
     segment_column: Optional[str] = None
+    #: for a version trained on prepared data: the recipe a raw batch goes through first
+    #: (rows outside its filters, the model's scope, are set aside and counted)
+    recipe: Optional["ModelRecipe"] = None
 
     @property
     def name(self) -> str:

@@ -1,7 +1,8 @@
 """Do the registry's records agree with the audit log, and does every reference point
 somewhere? The SQL half of ``verify`` (files are checked in ``core.integrity``).
 
-Every record the app creates (a dataset, a run, a model version, a stage change, a
+Every record the app creates (a dataset, a prepared dataset's recipe, a run, a model
+version, a stage change, a
 validation, an accepted warning, a drift report, an alias move, an export, realized
 performance from labels, a challenge's declaration and its result) is written together
 with its audit entry. So a record without an entry was added (or its entry deleted)
@@ -29,6 +30,7 @@ from .provenance import expected_artifact
 #: the audit action that records each kind of record, and where the record's id is
 _CREATED = {
     "dataset.imported": "entity",
+    "dataset.prepared": "entity",
     "run.started": "entity",
     "run.finished": "entity",
     "model.registered": "entity",
@@ -167,7 +169,8 @@ class _RecordCheck:
         labels = {r["id"]: f"dataset {r['id']} ({r['name']})" for r in rows}
         for r in rows:
             label, entity = labels[r["id"]], ("dataset", r["id"])
-            e = self.unrecorded("dataset.imported", r["id"], label, entity, "imported")
+            e = self.entry("dataset.prepared", r["id"]) or self.unrecorded(
+                "dataset.imported", r["id"], label, entity, "imported")
             if e is None:
                 continue
             d = e.details
@@ -182,7 +185,44 @@ class _RecordCheck:
                                            ("source", r["source_path"], d.get("source_path", _ABSENT)),
                                            ("format", r["source_format"], d.get("format", _ABSENT))])
         self.orphans("dataset.imported", set(labels), lambda i: f"dataset {i}", "imported")
+        self.orphans("dataset.prepared", set(labels), lambda i: f"dataset {i}", "prepared")
+        self.recipes(labels)
         return labels
+
+    def recipes(self, datasets: dict[int, str]) -> None:
+        """Each prepared dataset's recipe against its entry (``dataset.prepared``), its own
+        SHA-256, and the rules every stored recipe must pass before it is used."""
+        from mlops_model_support.recipe import Recipe, RecipeError
+
+        from .recipes import all_records
+
+        records = {r.dataset_id: r for r in all_records(self.reg)}
+        for dataset_id, r in records.items():
+            label = datasets.get(dataset_id, f"dataset {dataset_id}")
+            entity = ("dataset", dataset_id)
+            if hashlib.sha256(r.recipe_json.encode("utf-8")).hexdigest() != r.recipe_sha256:
+                self.add("record_altered", f"the recipe of {label} was changed outside the app: it no longer "
+                         "matches its SHA-256.", entity=entity)
+            else:
+                try:
+                    Recipe.from_json(r.recipe_json)
+                except RecipeError as exc:
+                    self.add("record_altered", f"the recipe of {label} is refused ({exc}); it is never run.",
+                             entity=entity)
+            e = self.entry("dataset.prepared", dataset_id)
+            if e is None:
+                self.add("missing_audit_entry", f"the recipe of {label} has no audit entry recording the "
+                         "dataset being prepared (dataset.prepared): it was added outside the app.", entity=entity)
+                continue
+            self.fields(f"the recipe of {label}", e, entity, [
+                ("SHA-256", r.recipe_sha256, e.details.get("recipe_sha256", _ABSENT)),
+                ("parent dataset", r.parent_id, _int(e.details["parent_id"]) if "parent_id" in e.details else _ABSENT),
+                ("author", r.created_by, e.actor)])
+        for dataset_id, e in self.by_id.get("dataset.prepared", {}).items():
+            if dataset_id in datasets and dataset_id not in records:
+                self.add("record_deleted", f"audit entry {e.seq} records {datasets[dataset_id]} being prepared "
+                         "with a recipe, but its recipe is gone: it was deleted outside the app.", seq=e.seq,
+                         entity=("dataset", dataset_id))
 
     def runs(self) -> None:
         rows = self.reg.query("SELECT id, kind, status, created_by FROM runs")
@@ -544,6 +584,7 @@ def _describe(reg: Registry, table: str, rowid: int) -> tuple[str, tuple[str, An
                      else f"model version id {r['id']} (version {r['version']} of model {r['model_id']})")
             return label, ("model_version", r["id"])
     simple = {"runs": "run", "datasets": "dataset", "validations": "validation",
+              "dataset_recipes": "recipe of dataset",
               "stage_changes": "stage change", "accepted_warnings": "accepted warning",
               "check_runs": "check run",
               "drift_reports": "drift report", "alias_moves": "alias move",

@@ -181,7 +181,8 @@ def _columns(reg: Registry, collected: dict[str, list[CollectedEntry]]) -> list[
         if d is None:
             d = parsed[e.details_json] = json.loads(e.details_json)
         changes.setdefault(e.entity_id, []).append((e, d))
-    imported = {e.entity_id: e for e in collected.get("dataset.imported", [])}
+    imported = {e.entity_id: e for e in [*collected.get("dataset.imported", []),
+                                         *collected.get("dataset.prepared", [])]}
     names = {r["id"]: r["name"] for r in reg.query("SELECT id, name FROM datasets")}
     out = []
     for dataset_id, cols in columns.items():

@@ -109,7 +109,7 @@ def _template(prep: PreparedData, family: Family) -> Any:
                  else None)
     return build_pipeline(family, prep.choice.numeric, categorical, seed=spec.seed,
                           robust=spec.robust_errors, options=spec.preprocessing, reference=reference,
-                          formula=spec.formula, retransform=spec.retransform)
+                          formula=spec.formula, retransform=spec.retransform, ordered=prep.orders)
 
 
 def _final_fit(template: Any, family: Family, params: dict[str, Any], X: pd.DataFrame,

@@ -58,6 +58,8 @@ class PreparedData:
     n_rows: int
     n_missing_target: int
     notes: list[str] = field(default_factory=list)
+    #: the levels, in order, of the dataset's ordered columns (declared by a recipe)
+    orders: dict[str, list[str]] = field(default_factory=dict)
     #: the rows drawn when the dataset is larger than memory (None: every row)
     sample: Optional["RowSample"] = None
 
@@ -115,8 +117,11 @@ def prepare(ws: "Workspace", spec: TrainSpec, *,
             ds.column(name)
         wanted = {spec.target, spec.split.column, spec.segment_by, *named}
         columns = [c.name for c in ds.columns if c.name in wanted]  # in the dataset's order
+    from ..prepare import column_orders
+
+    orders = column_orders(ws, ds)  # a stored recipe that is refused stops here, unrun
     table, sample = load_rows(ws, ds, columns, rows=TRAIN_ROWS, seed=spec.seed, stratify_by=spec.target)
-    prep = prepare_frame(ds, table.to_pandas(), spec, recorded_features=recorded_features)
+    prep = prepare_frame(ds, table.to_pandas(), spec, recorded_features=recorded_features, orders=orders)
     if sample is not None:
         prep.sample = sample
         prep.notes.insert(0, sample.note())
@@ -144,8 +149,9 @@ def random_split_note(kind: str, time_column: str) -> str:
 
 
 def prepare_frame(ds: "Dataset", df: pd.DataFrame, spec: TrainSpec, *,
-                  recorded_features: Optional[dict[str, str]] = None) -> PreparedData:
-    """:func:`prepare` on a table already loaded."""
+                  recorded_features: Optional[dict[str, str]] = None,
+                  orders: Optional[dict[str, list[str]]] = None) -> PreparedData:
+    """:func:`prepare` on a table already loaded; ``orders``: the ordered columns' levels."""
     notes: list[str] = []
     n_rows = len(df)
     target = df[spec.target]
@@ -214,7 +220,7 @@ def prepare_frame(ds: "Dataset", df: pd.DataFrame, spec: TrainSpec, *,
     return PreparedData(dataset=ds, spec=spec, frame=frame, data=data, y=y, task=task,
                         task_reason=reason, classes=classes, split=split, train_rows=train_rows,
                         holdout_rows=holdout_rows, choice=choice, folds=folds, n_rows=n_rows,
-                        n_missing_target=n_missing, notes=notes)
+                        n_missing_target=n_missing, notes=notes, orders=dict(orders or {}))
 
 
 def _formula_features(ds: "Dataset", spec: TrainSpec, train: pd.DataFrame, y_train: np.ndarray,

@@ -14,6 +14,12 @@ Defaults per family style:
 - boosting (histogram gradient boosting): numbers as they are (missing values are
   handled natively); categories as codes that the booster treats as categories.
 
+An ordered category (declared by a recipe: ``order cut: Fair < Good < … < Ideal``) is
+encoded by its order where a model can use it: tree, random forest and boosting give
+it codes 0, 1, 2, … in that order (a split then reads "cut at least Premium"; unknown
+and missing values are imputed with the median code for trees, left missing for the
+booster, which does not treat it as unordered). Linear families keep one-hot columns:
+a slope per step would assume equal steps between the levels.
 With a formula, its terms replace the preprocessing of every family: the input step
 types the columns the formula reads, :class:`~.estimators.FormulaTerms` fills missing
 values and builds the design (categories as its treatment contrasts), regularised
@@ -50,10 +56,12 @@ def build_pipeline(family: Family, numeric: list[str], categorical: list[str], *
                    n_jobs: int = 1, robust: bool = False,
                    options: Optional[dict[str, Any]] = None,
                    reference: Optional[list[str]] = None,
-                   formula: Optional[str] = None, retransform: str = "smearing") -> Any:
+                   formula: Optional[str] = None, retransform: str = "smearing",
+                   ordered: Optional[dict[str, list[str]]] = None) -> Any:
     """The unfitted pipeline ``columns -> preprocess -> model`` for ``family``;
     ``reference``: the level each categorical column's one-hot columns leave out in a
-    linear model (default: the first in sorted order). ``formula`` (its terms and the
+    linear model (default: the first in sorted order); ``ordered``: the levels, in
+    order, of categorical columns that have an order. ``formula`` (its terms and the
     target's transformation) replaces the preprocessing (see the module's docstring)."""
     from sklearn.compose import ColumnTransformer
     from sklearn.pipeline import Pipeline
@@ -76,12 +84,19 @@ def build_pipeline(family: Family, numeric: list[str], categorical: list[str], *
     rare = DEFAULT_RARE_MIN_ROWS if rare is None else int(rare)
     imputation = options.get("numeric_imputation") or "median"
 
+    by_order = [c for c in categorical if c in (ordered or {})] \
+        if family.style in (TREE, BOOSTING) and encoding == "ordinal" else []
+    if by_order:
+        reference = None  # no one-hot columns: nothing is left out
+        categorical = [c for c in categorical if c not in by_order]
     transformers = []
     if numeric:
         transformers.append(("numeric", _numeric_steps(family, imputation, scale), list(numeric)))
     if categorical:
         transformers.append(("categorical", _category_steps(family, encoding, rare, reference),
                              list(categorical)))
+    if by_order:
+        transformers.append(("ordered", _ordered_steps(family, [list(ordered[c]) for c in by_order]), by_order))
     preprocess = ColumnTransformer(transformers, remainder="drop", verbose_feature_names_out=False,
                                    sparse_threshold=0.0)
     native = family.style == BOOSTING and encoding == "ordinal" and categorical
@@ -152,6 +167,20 @@ def _category_steps(family: Family, encoding: str, rare: int, reference: Optiona
     encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
                              min_frequency=min_frequency)
     return Pipeline([("impute", SimpleImputer(strategy="most_frequent")), ("encode", encoder)])
+
+
+def _ordered_steps(family: Family, levels: list[list[str]]) -> Any:
+    """Codes in each column's declared order; a value outside it (or missing) is missing,
+    which a tree takes as the median code and the booster routes itself."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    encoder = OrdinalEncoder(categories=levels, handle_unknown="use_encoded_value", unknown_value=np.nan,
+                             encoded_missing_value=np.nan)
+    if family.style == BOOSTING:
+        return encoder
+    return Pipeline([("encode", encoder), ("impute", SimpleImputer(strategy="median"))])
 
 
 def model_step(pipeline: Any) -> Any:

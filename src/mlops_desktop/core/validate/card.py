@@ -27,7 +27,8 @@ class ModelCard:
     """Everything the card shows about one model version.
 
     ``dataset``: id, name, fingerprint, rows, date_range ({"column", "start", "end"} or
-    None). ``checks``: {name, verdict} per assumption check. ``accepted_warnings``: the
+    None), preparation ({"from", "steps", "scope", "training_only"}, or {"refused"}, for
+    prepared data; None for an import). ``checks``: {name, verdict} per assumption check. ``accepted_warnings``: the
     registry's rows (check_id or name, reason, accepted_by, accepted_at).
     ``coefficients``: rows of ``core.train.coefficients.coefficient_table``. ``limitations``: None means
     "generate them from the facts" (:func:`limitations_from_facts`); a list is shown as
@@ -110,6 +111,20 @@ def warning_figures(row: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def preparation_lines(card: ModelCard) -> list[str]:
+    """How the training data was prepared, in sentences: from which import, by which
+    steps (a model trained on prepared data applies them to the raw rows it scores)."""
+    made = (card.dataset or {}).get("preparation")
+    if not made:
+        return []
+    if made.get("refused"):
+        return [f"Prepared by a recipe that is refused: {made['refused']}"]
+    steps = made.get("steps") or []
+    return [f"Prepared from {made.get('from')} by a recipe of {len(steps)} step{'s' if len(steps) != 1 else ''}; "
+            "the model applies its row-level steps to the raw rows it scores:",
+            *(f"{i}. {step}" for i, step in enumerate(steps, start=1))]
+
+
 def limitations_from_facts(card: ModelCard) -> list[str]:
     """Limitations that follow from the card's facts: no validation, not beating the
     baseline, a small holdout, a threshold chosen on the holdout, unequal or unreliable
@@ -159,6 +174,13 @@ def limitations_from_facts(card: ModelCard) -> list[str]:
     for w in card.accepted_warnings:
         out.append(f"Accepted warning of '{warning_name(w)}' by {w.get('accepted_by', '?')}: "
                    f"{w.get('reason', '')}")
+    made = (card.dataset or {}).get("preparation") or {}
+    if made.get("scope"):
+        out.append(f"Trained only on rows where {' and '.join(made['scope'])} (the recipe's filters): rows "
+                   "outside are rejected with the reason when the exported package scores them.")
+    if made.get("training_only"):
+        out.append("Trained only on rows the filter(s) " + "; ".join(made["training_only"]) + " kept, which "
+                   "read the target: rows to score cannot be checked against them.")
     sample = RowSample.from_dict((card.dataset or {}).get("sample"))
     if sample is not None:
         out.append(sample.note())

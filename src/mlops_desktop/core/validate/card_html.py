@@ -13,8 +13,8 @@ from ..report import svg
 from ..report.html import CSS, VERDICT_COLOURS
 from .card import (CHALLENGE_HEAD, MONITORING_HEAD, NO_CHECK_RESULTS, ODDS_HEAD, ModelCard, approval_rows,
                    calibration_sentence, challenge_rows, challenge_sentences, data_period, few, metric_rows,
-                   monitoring_rows, odds_cells, segment_rows, terms_in_words, training_in_words, warning_figures,
-                   warning_name)
+                   monitoring_rows, odds_cells, preparation_lines, segment_rows, terms_in_words, training_in_words,
+                   warning_figures, warning_name)
 from ..report.svg import line_chart
 from .metrics import label
 from .results import ValidationReport
@@ -201,6 +201,10 @@ def model_card_html(card: ModelCard) -> str:
     body.append("<h2>Data</h2>" + _table(
         ["dataset", "id", "fingerprint", "rows", "period"],
         [[ds.get("name"), ds.get("id"), ds.get("fingerprint"), ds.get("rows"), data_period(card)]]))
+    made = preparation_lines(card)
+    if made:
+        body.append(f"<p>{escape(made[0])}</p>" + ("<ol>" + "".join(
+            f"<li>{escape(line.split('. ', 1)[1])}</li>" for line in made[1:]) + "</ol>" if made[1:] else ""))
     body.append(f"<h2>Target and features</h2><p>Target: <b>{escape(card.target)}</b> "
                 f"({escape(card.task)}).</p><p>Features ({len(card.features)}): "
                 f"{escape(', '.join(card.features)) or '—'}</p>")

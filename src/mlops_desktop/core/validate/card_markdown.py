@@ -13,8 +13,8 @@ from typing import Any, Iterable, Sequence
 from .. import numbers
 from .card import (CHALLENGE_HEAD, MONITORING_HEAD, NO_CHECK_RESULTS, ODDS_HEAD, ModelCard, approval_rows,
                    calibration_sentence, challenge_rows, challenge_sentences, data_period, few, metric_rows,
-                   monitoring_rows, odds_cells, segment_rows, terms_in_words, training_in_words, warning_figures,
-                   warning_name)
+                   monitoring_rows, odds_cells, preparation_lines, segment_rows, terms_in_words, training_in_words,
+                   warning_figures, warning_name)
 from .metrics import label
 
 
@@ -59,6 +59,9 @@ def model_card_markdown(card: ModelCard) -> str:
     lines += ["## Data", ""]
     lines += _table(["dataset", "id", "fingerprint", "rows", "period"],
                     [[ds.get("name"), ds.get("id"), ds.get("fingerprint"), ds.get("rows"), data_period(card)]])
+    made = preparation_lines(card)
+    if made:
+        lines += [made[0], "", *made[1:], ""]
     lines += ["## Target and features", "", f"Target: **{card.target}** ({card.task}).", "",
               f"Features ({len(card.features)}): " + (", ".join(card.features) or "—"), ""]
     if card.terms:

@@ -182,17 +182,46 @@ def explain_rows(ws: "Workspace", ref: str, data: str, *, rows: Optional[str] = 
     version = version_explainer(ws, ref)
     batch = load_batch(data, ws)
     frame = batch.table.to_pandas()
+    n = len(frame)
+    # raw rows for a model trained on prepared data go through its recipe first (the index
+    # keeps each row's position in the file; rows outside the model's scope are left out)
+    frame, scope = _as_the_model_takes(ws, version.ref, frame, batch.source.get("recipe_sha256"), batch.label)
     missing = [c for c in version.explainer.columns if c not in frame.columns]
     if missing:
         raise ValidationError(f"{batch.label} lacks the column(s) the model needs: {', '.join(missing)}.")
-    chosen = parse_rows(rows, len(frame))
-    part = frame.iloc[chosen].reset_index(drop=True)
+    chosen = parse_rows(rows, n)
+    outside = [int(i) + 1 for i in chosen if i not in frame.index]
+    if outside and rows is not None and rows.strip().lower() != "all":
+        raise ValidationError(f"Row{'s' if len(outside) > 1 else ''} {', '.join(map(str, outside[:10]))} of "
+                              f"{batch.label} lie{'' if len(outside) > 1 else 's'} outside the model's scope "
+                              f"({', '.join(scope)}): the package rejects such rows, so they have no reasons.")
+    chosen = np.asarray([i for i in chosen if i in frame.index], dtype=np.intp)
+    part = frame.loc[chosen].reset_index(drop=True)
     typed = typed_inputs(version.explainer.model, part)
     explained = version.explain(typed)
-    out = Explanation(version.ref, batch.label, len(frame), top, version.threshold, version.positive_class,
+    out = Explanation(version.ref, batch.label, n, top, version.threshold, version.positive_class,
                       explained.scale)
     out.rows = _rows(version, typed, explained, chosen + 1, top)
     return out
+
+
+def _as_the_model_takes(ws: "Workspace", ref: str, frame: pd.DataFrame, prepared_by: Optional[str],
+                        what: str) -> tuple[pd.DataFrame, list[str]]:
+    """``frame``'s rows as the version's model takes them, and its scope in words: raw rows
+    through the recipe of its training data (those outside its scope left out, the index
+    keeping each row's position), rows prepared by the same recipe as they are."""
+    from ..prepare import PrepareError, model_recipe
+    from ..prepare.scope import needs_recipe, rows_for_model
+    from ..train import find_version
+
+    try:
+        found = model_recipe(ws, find_version(ws, ref))
+        if found is None or not needs_recipe(found, prepared_by, what):
+            return frame, []
+        scoped = rows_for_model(found, frame, what)
+    except PrepareError as exc:
+        raise ValidationError(str(exc)) from None
+    return scoped.frame, scoped.scope
 
 
 def _rows(version: VersionExplainer, typed: pd.DataFrame, explained: Contributions, numbered: np.ndarray,
@@ -313,8 +342,15 @@ def explain_row(ws: "Workspace", ref: str, row: int, *, data: Optional[str | int
     mv = find_version(ws, ref)
     version = version_explainer(ws, ref)
     if data is not None:
+        from ..prepare import derivation
+
         ds = ws.dataset(data)
-        rows, where = ws.load_table(ds).to_pandas(), f"dataset {ds.name!r}"
+        where = f"dataset {ds.name!r}"
+        way = derivation(ws, ds)
+        # numbered as a validation on the dataset numbers them: after the model's recipe, in its scope
+        rows, _ = _as_the_model_takes(ws, version.ref, ws.load_table(ds).to_pandas(),
+                                      way.recipe.sha256 if way.prepared else None, where)
+        rows = rows.reset_index(drop=True)
     else:
         _, rows = load_split(ws, mv.run_id)
         where = "the holdout"

@@ -53,6 +53,27 @@ def _baseline(task: str, X: Any, y: Any) -> Any:
     return model.fit(X, y)
 
 
+def _rows_for(ws: "Workspace", mv: Any, ds: Any) -> Any:
+    """The rows of ``ds`` as the version's model takes them: as they are when ``ds`` went
+    through the same preparation as the training data; raw data through the model's
+    recipe, rows outside its scope left out (as the exported package rejects them)."""
+    from ..prepare import PrepareError, derivation, model_recipe
+    from ..prepare.scope import needs_recipe, rows_for_model
+
+    frame = ws.load_table(ds).to_pandas()
+    found = model_recipe(ws, mv)
+    if found is None:
+        return frame
+    way = derivation(ws, ds)
+    what = f"dataset {ds.name!r}"
+    try:
+        if not needs_recipe(found, way.recipe.sha256 if way.prepared else None, what):
+            return frame
+        return rows_for_model(found, frame, what).frame
+    except PrepareError as exc:
+        raise InvalidChoiceError(str(exc)) from None
+
+
 def _explainer(model: Any, train: Any) -> tuple[Any, Optional[str]]:
     """The model's explainer against its training rows; or None and why its family has none."""
     from mlops_model_support.contributions import Explainer, ExplainError, background
@@ -79,7 +100,7 @@ def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = N
     train_df, holdout_df = load_split(ws, mv.run_id)
     if data is not None:
         ds = ws.dataset(data)
-        holdout_df = ws.load_table(ds).to_pandas()
+        holdout_df = _rows_for(ws, mv, ds)
         where = f"dataset {ds.id} ({ds.name}, fingerprint {ds.fingerprint[:12]})"
     elif len(holdout_df) == 0:
         raise InvalidChoiceError(f"{mv.ref} was trained on every row (no holdout): its validation "
@@ -166,6 +187,7 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
         dataset={"id": ds.id, "name": ds.name, "fingerprint": ds.fingerprint, "rows": ds.n_rows,
                  "date_range": date_range,
                  "split": mv.details.get("split") if isinstance(mv.details, dict) else None,
+                 "preparation": _preparation(ws, ds, mv),
                  "sample": mv.details.get("sample") if isinstance(mv.details, dict) else None},
         target=mv.target, task=mv.task, features=mv.features, training_spec=r.spec,
         accepted_warnings=accepted, validation=validation, coefficients=coefficients,
@@ -185,6 +207,21 @@ def _challenge(ws: "Workspace", version_id: int, approved_at: Optional[str]) -> 
 
     row = challenges.latest_decided(ws.registry, version_id, before=approved_at)
     return None if row is None else row["report"] | {"by": row["created_by"], "decided_at": row["decided_at"]}
+
+
+def _preparation(ws: "Workspace", ds: Any, mv: Any) -> Optional[dict[str, Any]]:
+    """How the version's training data was prepared (see ``ModelCard.dataset``)."""
+    from ..prepare import PrepareError, derivation, model_recipe
+
+    try:
+        way = derivation(ws, ds)
+        if not way.prepared:
+            return None
+        found = model_recipe(ws, mv)
+    except PrepareError as exc:
+        return {"refused": str(exc)}
+    return {"from": way.root.name, "steps": way.recipe.describe(), "scope": found.scope() if found else [],
+            "training_only": found.training_only if found else []}
 
 
 #: the newest monitored batches a model card lists

@@ -136,6 +136,10 @@ class CheckPage(LazyPage):
         self.detail.setTextFormat(Qt.TextFormat.RichText)
         self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         rl.addWidget(self.detail)
+        from .prepare_panel import StepOffer
+
+        self.step_offer = StepOffer(self.state, "Steps that act on it")
+        rl.addWidget(self.step_offer)
         self.rows_table = make_table([], name="rows-to-look-at")
         self.rows_table.setMaximumHeight(125)
         self.rows_table.cellClicked.connect(lambda r, _c: self.show_row(self.rows_table.item(r, 0).data(RAW_ROLE) - 1))
@@ -340,6 +344,7 @@ class CheckPage(LazyPage):
         self.row_detail.setText("")
         self.accepted_label.setText("")
         self.accept_button.setEnabled(False)
+        self._offer_steps(None)
         self.apply_button.setVisible(False)
         self.chart.reset("")
 
@@ -368,6 +373,7 @@ class CheckPage(LazyPage):
         self.row_detail.setText("Click a row above, or a point of the chart, to see the row's values."
                                 if rows else "")
         self.draw_chart(c.chart)
+        self._offer_steps(c)
         if c.accepted:
             a = c.accepted
             self.accepted_label.setText(f"Accepted by {a['accepted_by']} on {a['accepted_at'][:10]}: "
@@ -380,6 +386,12 @@ class CheckPage(LazyPage):
             self.apply_button.setText(f"Apply: {_short(c.suggestion['label'])}")
             self.apply_button.setToolTip(f"{c.suggestion['label']}.\nRuns the checks on\n"
                                          f"{c.suggestion['formula']}\nand compares before and after.")
+
+    def _offer_steps(self, check: Any) -> None:
+        """The recipe steps that act on the check's advice, offered as Explore offers its alerts'."""
+        key = self.selection.key
+        self.step_offer.offer(key[1] if key is not None and check is not None else None,
+                              check.suggested_steps if check is not None else [])
 
     def draw_chart(self, chart: Optional[dict[str, Any]]) -> None:
         """The check's chart, or none at all (no empty axes) for a check without one."""

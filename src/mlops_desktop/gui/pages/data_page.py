@@ -1,5 +1,5 @@
 """Data page: import files, list datasets, preview them, set column types and roles,
-and see where each dataset came from."""
+see where each dataset came from, and prepare it with a recipe (the Prepare tab)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,7 @@ class DataPage(QWidget):
 
         state.workspace_changed.connect(lambda: self.refresh(-1))
         state.datasets_changed.connect(self.refresh)
+        state.step_suggested.connect(self.suggest_step)
         self.refresh(-1)
 
     # -- layout -------------------------------------------------------------------------
@@ -139,6 +140,10 @@ class DataPage(QWidget):
         add_table_actions(self.history, "history")
         dl.addWidget(self.history, 1)
         self.tabs.addTab(details, "Details and history")
+        from .prepare_panel import PreparePanel
+
+        self.prepare_panel = PreparePanel(self.state, self.runner, self.undo_stack)
+        self.tabs.addTab(self.prepare_panel, "Prepare")
         rl.addWidget(self.tabs, 1)
         splitter.addWidget(right)
         splitter.setStretchFactor(1, 1)
@@ -169,6 +174,7 @@ class DataPage(QWidget):
             self._selection_changed(self.list.currentItem(), None)
         else:
             self.current_id = None
+            self.prepare_panel.set_dataset(None)
 
     def _selection_changed(self, item: Optional[QListWidgetItem], _prev: Any) -> None:
         if item is None or self.state.workspace is None:
@@ -179,6 +185,7 @@ class DataPage(QWidget):
         self._show_dataset(dataset_id)
         if changed or self.preview_model.rowCount() == 0:
             self._load_preview(dataset_id)
+        self.prepare_panel.set_dataset(dataset_id)
         self.state.select_dataset(dataset_id)
 
     def _show_dataset(self, dataset_id: int) -> None:
@@ -229,14 +236,16 @@ class DataPage(QWidget):
             form.removeRow(0)
         options = ", ".join(f"{k} = {v!r}" for k, v in ds.options.items())
         rows = [("Dataset id", str(ds.id)), ("Source file", ds.source_path),
-                ("Format", ds.source_format), ("Import options", options),
+                *self._made_from(ds, options),
                 ("Rows × columns", f"{ds.n_rows:,} × {ds.n_columns}"),
                 ("Fingerprint (SHA-256)", ds.fingerprint),
                 ("Snapshot", f"{ds.snapshot} ({ds.snapshot_bytes / 1e6:.2f} MB)"),
-                ("Imported", f"{ds.created_at[:19].replace('T', ' ')} UTC by {ds.created_by}"),
+                ("Prepared" if ds.source_format == "recipe" else "Imported",
+                 f"{ds.created_at[:19].replace('T', ' ')} UTC by {ds.created_by}"),
                 ("Models trained on it", self._used_by(ds))]
         for label, value in rows:
             field = QLabel(value)
+            field.setTextFormat(Qt.TextFormat.PlainText)  # names, paths and steps as typed
             field.setWordWrap(True)
             field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addRow(f"{label}:", field)
@@ -343,6 +352,32 @@ class DataPage(QWidget):
         return RecordedChange(f"{name}: {column} {what}", self.state, self,
                               forward=lambda: update(column, *new), backward=backward,
                               after=lambda: self.refresh(dataset_id))
+
+    def _made_from(self, ds: Any, options: str) -> list[tuple[str, str]]:
+        """How the dataset was made: its format and import options, or the dataset it was
+        prepared from and the recipe's steps."""
+        from ...core.prepare import PrepareError, recipe_of
+
+        if ds.source_format != "recipe":
+            return [("Format", ds.source_format), ("Import options", options)]
+        try:
+            own = recipe_of(self.state.workspace, ds)
+        except PrepareError as exc:
+            return [("Prepared from", str(exc))]
+        if own is None:
+            return [("Format", ds.source_format), ("Import options", options)]
+        steps = own.recipe.describe()
+        return [("Prepared from", f"{own.parent.name} (dataset {own.parent.id})"),
+                (f"Recipe ({len(steps)} step{'s' if len(steps) != 1 else ''})",
+                 "\n".join(f"{i}. {step}" for i, step in enumerate(steps, start=1)))]
+
+    def suggest_step(self, dataset_id: int, words: str) -> None:
+        """A step offered elsewhere (an Explore alert's): the dataset selected, the Prepare
+        tab shown, the step added to its recipe (Edit → Undo takes it back)."""
+        if dataset_id != self.current_id:
+            self.refresh(dataset_id)
+        self.tabs.setCurrentWidget(self.prepare_panel)
+        self.prepare_panel.add_step(words)
 
     def open_sample(self) -> None:
         self.start_import(str(sample_path()), None, None)

@@ -97,7 +97,17 @@ class ExplorePage(LazyPage):
         self.alerts.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.alerts.setWordWrap(True)
         self.alerts.cellClicked.connect(self._alert_clicked)
-        self.tabs.addTab(self.alerts, "Alerts")
+        self.alerts.currentCellChanged.connect(lambda r, *_: self._offer_step(r))
+        alerts = QWidget()
+        al = QVBoxLayout(alerts)
+        al.setContentsMargins(0, 0, 0, 0)
+        al.addWidget(self.alerts, 1)
+        from .prepare_panel import StepOffer
+
+        self.step_offer = StepOffer(self.state, "A step that addresses it",
+                                    "Select an alert: where a recipe step addresses it, it is offered here.")
+        al.addWidget(self.step_offer)
+        self.tabs.addTab(alerts, "Alerts")
 
         detail = QWidget()
         dl = QHBoxLayout(detail)
@@ -239,6 +249,7 @@ class ExplorePage(LazyPage):
             a.setItem(r, 1, table_item(", ".join(alert.columns) or "(table)"))
             a.setItem(r, 2, table_item(alert.message))
         a.resizeRowsToContents()
+        self._offer_step(a.currentRow())
         self._show_correlations()
         self._show_target()
         if profile.columns:
@@ -260,6 +271,13 @@ class ExplorePage(LazyPage):
             self.show_column(row)
             self.tabs.setCurrentIndex(1)
 
+    def _offer_step(self, row: int) -> None:
+        """The selected alert's remedy, as a recipe step to add (as Check offers its steps)."""
+        alerts = self.profile.alerts if self.profile is not None else []
+        step = alerts[row].suggested_step if 0 <= row < len(alerts) else None
+        self.step_offer.offer(self.profile.dataset.get("id") if self.profile is not None else None,
+                              [step] if step else [])
+
     def _alert_clicked(self, row: int, _col: int) -> None:
         if row >= len(self.profile.alerts):
             return
@@ -277,8 +295,8 @@ class ExplorePage(LazyPage):
         for key, value in col.stats.items():
             if key == "top":
                 continue
-            if isinstance(value, list):
-                value = " … ".join(numbers.cell(v) for v in value)
+            if isinstance(value, list):  # a range (low … high), or a declared order (lowest first)
+                value = (" < " if key == "order" else " … ").join(numbers.cell(v) for v in value)
             rows.append((key.replace("_", " "), value))
         self.stats.setRowCount(len(rows))
         for r, (k, v) in enumerate(rows):
@@ -292,7 +310,9 @@ class ExplorePage(LazyPage):
         elif chart.get("kind") == "bars":
             labels = list(chart["labels"]) + (["(other)"] if chart.get("other") else [])
             counts = list(chart["counts"]) + ([chart["other"]] if chart.get("other") else [])
-            self.distribution.hbars(labels, counts, title=f"Most frequent values of {col.name}", x_label="rows")
+            title = (f"{col.name} in its order (lowest first)" if chart.get("ordered") else
+                     f"Most frequent values of {col.name}")
+            self.distribution.hbars(labels, counts, title=title, x_label="rows")
         elif chart.get("kind") == "time_histogram":
             self.distribution.bars([e[:10] for e in chart["edges"][:-1]], chart["counts"],
                                    title=f"Rows over time: {col.name}")
