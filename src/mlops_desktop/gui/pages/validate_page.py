@@ -233,6 +233,7 @@ class ValidatePage(LazyReloadingPage):
         self.contributions_intro.setWordWrap(True)
         layout.addWidget(self.contributions_intro)
         split = QSplitter(Qt.Orientation.Horizontal)
+        split.setObjectName("validateContributionsSplitter")
         self.swarm = Chart()
         self.swarm.point_clicked.connect(self._point_clicked)
         split.addWidget(self.swarm)
