@@ -272,3 +272,23 @@ def test_the_spark_job_applies_the_recipe_on_each_executor(setup, tmp_path):
     assert list(np.flatnonzero(kept) + 1) == list(scored.input_row)
     assert np.allclose(spark.prediction[kept], scored.prediction, rtol=0, atol=1e-12)
     assert list(spark.reject_reason[~kept]) == list(rejects.reason)
+
+
+def test_a_challenge_on_raw_rows_of_a_model_trained_on_prepared_data_is_refused(setup, tmp_path):
+    """Its recipe's filters would leave the two versions different rows: the challenge says
+    to prepare the data first, and records nothing."""
+    import shutil
+
+    from mlops_desktop.core.challenge import ChallengeError, challenge
+    from mlops_desktop.core.lifecycle import set_alias
+
+    ws, ref, *_ = setup
+    shutil.copytree(ws.root, tmp_path / "ws")
+    with Workspace.open(tmp_path / "ws") as copy:
+        set_alias(copy, "price", "production", ref.split(":")[1], actor="carl")
+        second = train(copy, TrainSpec(dataset="ready", target="log_price", features=FEATURES, models=["hgb"],
+                                       model_name="price", seed=7), actor="ann")
+        entries = len(copy.audit_entries())
+        with pytest.raises(ChallengeError, match="trained on prepared data, and diamonds holds raw rows"):
+            challenge(copy, f"price:{second.version}", on="diamonds", holdout="latest:0.2", actor="carl")
+        assert len(copy.audit_entries()) == entries

@@ -106,6 +106,7 @@ def challenge(ws: "Workspace", challenger_ref: str, *, on: str | int, holdout: s
     if not isinstance(n_bootstrap, int) or n_bootstrap < 0:
         raise ChallengeError("The number of bootstrap resamples must be 0 or more.")
     ds = ws.dataset(on)
+    _prepared_as_trained(ws, ds, (mv_a, mv_b))
     columns = list(dict.fromkeys([mv_b.target, *_needed_columns(mv_a), *_needed_columns(mv_b)]))
     missing = [c for c in columns if not any(col.name == c for col in ds.columns)]
     if missing:
@@ -216,3 +217,27 @@ def _score(ws: "Workspace", challenge_id: int, mv_a: "ModelVersion", mv_b: "Mode
         segments=judged.segments, segments_promotable=promotable, row_checks=declaration["row_checks"],
         notes=notes + scored.holdout.notes + judged.notes, n_bootstrap=n_bootstrap, seed=seed,
         seconds=time.monotonic() - started)
+
+
+def _prepared_as_trained(ws: "Workspace", ds: Any, versions: tuple[Any, ...]) -> None:
+    """Refuse rows a version would not read as it was trained: raw rows (or rows of
+    another recipe) for a version trained on prepared data. Its recipe's filters would
+    leave the two versions different rows, and a paired comparison needs the same ones."""
+    from ..prepare import PrepareError, derivation, model_recipe
+    from ..prepare.scope import needs_recipe
+
+    way = derivation(ws, ds)
+    prepared_by = way.recipe.sha256 if way.prepared else None
+    for mv in versions:
+        found = model_recipe(ws, mv)
+        if found is None:
+            continue
+        try:
+            raw = needs_recipe(found, prepared_by, f"dataset {ds.name!r}")
+        except PrepareError as exc:
+            raise ChallengeError(str(exc)) from None
+        if raw:
+            raise ChallengeError(f"{mv.ref} was trained on prepared data, and {ds.name} holds raw rows: challenge "
+                                 "on a dataset prepared with the same recipe (mlops-desktop prepare), so both "
+                                 "versions are judged on the same prepared rows.")
+
