@@ -231,7 +231,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
                  {"trusted": trusted, "loader": "skops.io.load(path, trusted=trusted)"})),
              _write(tmp, "schema.json", contents.canonical_json(schema)),
              _write(tmp, "reference_profile.json", contents.canonical_json(profile)),
-             *([_write(tmp, "reasons.json", contents.canonical_json(reasons))] if reasons is not None else []),
+             _write(tmp, "reasons.json", contents.canonical_json(reasons)),
              *([_write(tmp, "calibration.json", contents.canonical_json(calibration.to_dict()))]
                if calibration is not None else []),
              _write(tmp, "requirements.txt", contents.requirements_text(pins, training_versions).encode()),
@@ -308,8 +308,7 @@ def _check(folder: Path, app_model: Any, steps: Steps) -> dict[str, Any]:
         frame, _ = package.prepare(table)
         ours = package.predict(frame)
         # the reasons of the package's model add up to its raw scores
-        additivity = package.reason_codes(1).explainer.explain(frame).gap() \
-            if (package.folder / "reasons.json").is_file() else 0.0
+        additivity = package.reason_codes(1).explainer.explain(frame).gap()
         if not additivity <= REASONS_TOLERANCE:
             raise ExportError(f"The package's contributions miss the model's raw scores by {additivity:.3g} on the "
                               "example rows; the package was not written. Please report this.")
@@ -332,7 +331,7 @@ def _check(folder: Path, app_model: Any, steps: Steps) -> dict[str, Any]:
 
 
 def _readme(mv: "ModelVersion", schema: dict[str, Any], facts: dict[str, Any],
-            approvals: list[dict[str, Any]], folder: str, reasons: Optional[dict[str, Any]]) -> str:
+            approvals: list[dict[str, Any]], folder: str, reasons: dict[str, Any]) -> str:
     from .files import readme_template
 
     m = schema["model"]
@@ -371,8 +370,7 @@ def _readme(mv: "ModelVersion", schema: dict[str, Any], facts: dict[str, Any],
         "exporter_version": facts["exporter"]["version"], "n_inputs": len(schema["inputs"]),
         "outputs": outputs, "inputs": inputs, "id_example": ",".join(ids) if ids else "customer_id",
         "threshold_note": threshold_note, "segments_note": segments_note, "contacts": contacts,
-        "reasons_scale": reasons["explains"] if reasons else "nothing: this model's contributions cannot be "
-                         "computed, so score.py gives no reasons", "reasons_limit": f"{reasons['row_limit']:,}" if reasons else "0",
+        "reasons_scale": reasons["explains"], "reasons_limit": f"{reasons['row_limit']:,}",
         "reasons_adverse": (f"the rows whose `label_at_threshold` is `{m['positive_class']}`" if m["threshold"] is not None
                             else "(not available: this model has no decision threshold)"),
         "folder": folder,
