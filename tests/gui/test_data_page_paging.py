@@ -17,7 +17,7 @@ from mlops_desktop.core.data import on_disk, streaming
 from mlops_desktop.gui.paged_table_model import KEPT_GROUPS, LOADING
 
 from .conftest import screenshot, wait_jobs
-from .test_responsiveness import RUNS, GapMeter, assert_responsive, machine_slowdown
+from .pauses import RUNS, GapMeter, assert_responsive, machine_slowdown
 
 ROWS = 400_000
 

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from .conftest import screenshot, wait_jobs
-from .test_responsiveness import RUNS, GapMeter, assert_responsive, machine_slowdown
+from .pauses import RUNS, GapMeter, assert_responsive, machine_slowdown
 
 
 @pytest.fixture
