@@ -13,15 +13,25 @@ away from its base value, exactly, for every family the app trains.
 Base value + contributions = the model's raw output on every row: the log-odds of the
 positive class for logistic models and gradient boosting, the probability for trees and
 random forests (their own output: averaged leaf shares), the prediction for regression
-(on the transformed scale when the target was transformed). The contributions of the
-model's design columns are summed back to the analyst's columns: every one-hot level of
-``student`` makes one ``student`` contribution, every spline or polynomial term of
-``income`` one ``income`` contribution; a term made of several columns (an interaction)
-is split equally between them. Contributions describe the model, not causes.
+(on the transformed scale when the target was transformed: a model of ``log(wage)``
+explains the predicted log of wage, and its contributions raise or lower that). The
+contributions of the model's design columns are summed back to the analyst's columns:
+every one-hot level of ``student`` makes one ``student`` contribution, every spline or
+polynomial term of ``income`` one ``income`` contribution (also in a formula:
+``poly(experience, 2)``, ``bs(x, df=4)``, ``log(x)``, ``C(x, ...)``, ``center(x)``).
+
+A design column built from several columns (an interaction ``education:parttime``, or
+``I(a * b)``) has its contribution (for a linear model coefficient × (value − training
+mean) of that column; for trees its Shapley value) split in equal parts between those
+columns: half to ``education``, half to ``parttime``. Splitting moves no amount out of
+the sum, so base value + contributions = raw output still holds exactly; but the half
+given to each column is a convention, not a measure of which of the two mattered more.
+Contributions describe the model, not causes.
 
 A transformer may say which input columns each of its output columns comes from with a
-method ``feature_sources_out()`` (one tuple of input column names per output column);
-otherwise the sources are read from its ``get_feature_names_out``.
+method ``feature_sources_out()`` (one tuple of input column names per output column;
+found by name among the columns the step before gives, e.g. a formula's terms, see
+``FormulaTerms``); otherwise the sources are read from its ``get_feature_names_out``.
 
 Imports numpy, pandas and this package (the fitted objects are read by their
 attributes, never imported).
@@ -49,6 +59,9 @@ SEGMENT = "segment:"
 RUN_WORK = 3e10
 #: rows per chunk the row limit is stated for (the package's default chunk)
 REFERENCE_ROWS = 250_000
+#: a transformed target's scale in words (see ``terms.TARGET_TRANSFORMS``)
+TRANSFORM_WORDS = {"log": "log of", "log1p": "log of 1 +", "sqrt": "square root of",
+                   "boxcox": "Box–Cox transformation of", "yeojohnson": "Yeo–Johnson transformation of"}
 
 
 class ExplainError(Exception):
@@ -106,37 +119,61 @@ def design_sources(pipeline: Any) -> list[tuple[str, ...]]:
     computed from."""
     steps = list(pipeline.steps[:-1]) if hasattr(pipeline, "steps") else []
     sources: Optional[list[tuple[str, ...]]] = None
+    names: Optional[list[str]] = None
     for _, step in steps:
-        sources = _step_sources(step, sources)
+        sources, names = _step_sources(step, sources, names)
     if sources is None:
-        names = getattr(pipeline, "feature_names_in_", None)
-        if names is None:
+        inputs = getattr(pipeline, "feature_names_in_", None)
+        if inputs is None:
             raise ExplainError("The model does not record its input columns.")
-        sources = [(str(c),) for c in names]
+        sources = [(str(c),) for c in inputs]
     return sources
 
 
-def _step_sources(step: Any, sources: Optional[list[tuple[str, ...]]]) -> list[tuple[str, ...]]:
+def _step_sources(step: Any, sources: Optional[list[tuple[str, ...]]],
+                  incoming: Optional[list[str]] = None) -> tuple[list[tuple[str, ...]], Optional[list[str]]]:
+    """The sources of ``step``'s outputs, and their names (None when it gives none),
+    given the sources of its inputs and their names (``incoming``)."""
     if step is None or step == "passthrough":
         if sources is None:
             raise ExplainError("The model's first step does not record its input columns.")
-        return sources
+        return sources, incoming
     names = getattr(step, "feature_names_in_", None)
     if sources is None:
         if names is None:
             raise ExplainError(f"{type(step).__name__} does not record its input columns.")
         sources = [(str(c),) for c in names]
     if hasattr(step, "transformers_") and hasattr(step, "output_indices_"):
-        return _column_transformer_sources(step, sources)
-    if hasattr(step, "steps"):
+        out = _column_transformer_sources(step, sources)
+    elif hasattr(step, "steps"):
+        out = sources
         for _, inner in step.steps:
-            sources = _step_sources(inner, sources)
-        return sources
-    own = getattr(step, "feature_sources_out", None)
-    if callable(own):
-        position = {str(c): i for i, c in enumerate(names if names is not None else range(len(sources)))}
-        return [tuple(dict.fromkeys(s for c in out for s in sources[position[str(c)]])) for out in own()]
-    return _named_sources(step, sources)
+            out, incoming = _step_sources(inner, out, incoming)
+        return out, incoming
+    elif callable(getattr(step, "feature_sources_out", None)):
+        # a step that reads a table by name (a formula's terms) says which of its inputs
+        # each output uses: found by name among the columns it is given
+        given = incoming if incoming is not None and len(incoming) == len(sources) else \
+            [str(c) for c in (names if names is not None else range(len(sources)))]
+        position = {c: i for i, c in enumerate(given)}
+        try:
+            out = [tuple(dict.fromkeys(s for c in used for s in sources[position[str(c)]]))
+                   for used in step.feature_sources_out()]
+        except KeyError as exc:
+            raise ExplainError(f"{type(step).__name__} reads the column {exc.args[0]!r}, which the "
+                               "model's earlier steps do not give.") from None
+    else:
+        out = _named_sources(step, sources)
+    return out, _names_out(step, len(out))
+
+
+def _names_out(step: Any, width: int) -> Optional[list[str]]:
+    """The names of ``step``'s output columns, when it gives as many as it has outputs."""
+    try:
+        names = [str(c) for c in step.get_feature_names_out()]
+    except Exception:  # noqa: BLE001 - a step without names
+        return None
+    return names if len(names) == width else None
 
 
 def _column_transformer_sources(ct: Any, sources: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
@@ -149,7 +186,7 @@ def _column_transformer_sources(ct: Any, sources: list[tuple[str, ...]]) -> list
         if span is None or span.stop == span.start or transformer == "drop":
             continue
         picked = _positions(columns, position, len(names))
-        mapped = _step_sources(transformer, [sources[i] for i in picked])
+        mapped, _ = _step_sources(transformer, [sources[i] for i in picked], [names[i] for i in picked])
         if len(mapped) != span.stop - span.start:
             raise ExplainError(f"The step {name!r} gives {span.stop - span.start} columns, not the "
                                f"{len(mapped)} its column names say.")
@@ -218,7 +255,7 @@ class _Output:
 def _outputs(estimator: Any, scale: str, positive: Optional[str], reference: Optional[str] = None) -> _Output:
     classes = [class_label(c) for c in getattr(estimator, "classes_", [])] or None
     if classes is None:
-        return _Output(None, [0], [1.0], "prediction", ["the predicted value"])
+        return _Output(None, [0], [1.0], "prediction", ["predicted value"])
     if len(classes) == 2:
         chosen = positive if positive is not None else classes[1]
         if chosen not in classes:
@@ -246,8 +283,11 @@ class _Part:
         self.pipeline = pipeline
         self.columns = [str(c) for c in pipeline.feature_names_in_]
         estimator = pipeline.steps[-1][1] if hasattr(pipeline, "steps") else pipeline
-        self.transformed_target = hasattr(estimator, "regressor_")
-        self.estimator = estimator.regressor_ if self.transformed_target else estimator
+        wrapped = hasattr(estimator, "regressor_")
+        # the transformation of the target ("log"), "" when a wrapper does not name it
+        self.transformed_target: Optional[str] = str(getattr(estimator, "transform", "") or "") \
+            if wrapped else None
+        self.estimator = estimator.regressor_ if wrapped else estimator
         self.prepare = pipeline[:-1] if hasattr(pipeline, "steps") and len(pipeline.steps) > 1 else None
         self.spread = _spread(design_sources(pipeline), self.columns)
         est = self.estimator
@@ -365,10 +405,12 @@ class Explainer:
     """Explains the rows of a fitted model (a pipeline, or a segment router of pipelines):
     ``explain(frame)``. ``background``: the design means of its linear parts, as made by
     :func:`background` (not needed for trees). ``positive_class``: for two classes, the
-    class whose score is explained (default: the second in the model's order)."""
+    class whose score is explained (default: the second in the model's order).
+    ``target``: the target's name, for the words of a transformed target's scale
+    ("predicted log of wage")."""
 
     def __init__(self, model: Any, background: Optional[dict[str, Any]] = None,
-                 positive_class: Optional[str] = None) -> None:
+                 positive_class: Optional[str] = None, target: Optional[str] = None) -> None:
         self.model = model
         means = _read_background(background)
         self.segment_column: Optional[str] = getattr(model, "segment_column", None) \
@@ -383,8 +425,12 @@ class Explainer:
             self.columns = self.parts[WHOLE].columns
         first = next(iter(self.parts.values())).output
         self.outputs, self.classes, self.scale = first.words, first.classes, first.scale
-        if self.scale == "prediction" and any(p.transformed_target for p in self.parts.values()):
-            self.outputs = ["the predicted value on the transformed scale of the target"]
+        transformed = {p.transformed_target for p in self.parts.values()} - {None}
+        if self.scale == "prediction" and transformed:
+            # the raw output of a model of a transformed target is on that scale
+            name = transformed.pop() if len(transformed) == 1 else ""
+            self.outputs = [f"predicted {TRANSFORM_WORDS.get(name, 'transformed value of')} "
+                            f"{target if target is not None else 'the target'}"]
 
     def routes(self, frame: pd.DataFrame) -> list[tuple[str, np.ndarray]]:
         """The part that explains each group of rows: (key, row positions)."""

@@ -225,6 +225,11 @@ class Design:
     columns: list[str]
     #: the term each column belongs to
     column_terms: list[str]
+    #: the data columns each column is built from (one for ``log(x)``, ``poly(x, 2)[1]``,
+    #: ``C(x)[T.level]``; several for an interaction ``a:b`` or ``I(a * b)``), as
+    #: formulaic's fitted model spec records each term's variables, in the order the
+    #: formula first reads them
+    column_sources: list[tuple[str, ...]]
     #: plain data that rebuilds the same columns for new rows (see :func:`design`)
     state: dict[str, Any]
 
@@ -242,7 +247,7 @@ def design(rhs: str, data: Any, state: Optional[dict[str, Any]] = None) -> Desig
 
     # also from a model file or an exported package: nothing unchecked is evaluated, and
     # the formula reads only the columns of ``data``
-    parse(rhs, need_target=False, columns=list(getattr(data, "columns", [])))
+    checked = parse(rhs, need_target=False, columns=list(getattr(data, "columns", [])))
     fitting = state is None
     spec = ModelSpec(formula=rhs, materializer="pandas", na_action="ignore", output="pandas")
     if not fitting:
@@ -265,6 +270,11 @@ def design(rhs: str, data: Any, state: Optional[dict[str, Any]] = None) -> Desig
     keep = [i for i, c in enumerate(names) if c != INTERCEPT]
     owner = {column: str(term) for term, indices in built.term_indices.items()
              for column in (names[i] for i in indices)}
+    order = {name: i for i, name in enumerate(checked.variables)}
+    # a term's variables also name the functions it calls (source "transforms" or "context")
+    reads = {str(term): tuple(sorted({str(v) for v in variables if getattr(v, "source", None) == "data"},
+                                     key=lambda v: order.get(v, len(order))))
+             for term, variables in built.term_variables.items()}
     values = np.asarray(matrix.to_numpy(dtype=np.float64, na_value=np.nan))[:, keep]
     columns = [names[i] for i in keep]
     fitted = {"transforms": plain(built.transform_state),
@@ -276,7 +286,7 @@ def design(rhs: str, data: Any, state: Optional[dict[str, Any]] = None) -> Desig
         raise FormulaError("The formula's terms give other columns for these rows than for the "
                            "training rows.")
     return Design(matrix=values, columns=columns, column_terms=[owner[c] for c in columns],
-                  state=fitted if fitting else state)
+                  column_sources=[reads[owner[c]] for c in columns], state=fitted if fitting else state)
 
 
 def _references(encoders: dict[str, Any]) -> dict[str, str]:

@@ -169,19 +169,16 @@ def input_file_options(ds: "Dataset") -> dict[str, str]:
             "encoding": encoding}
 
 
-def reasons_file(model: Any, train: pd.DataFrame, schema: dict[str, Any]) -> Optional[dict[str, Any]]:
+def reasons_file(model: Any, train: pd.DataFrame, schema: dict[str, Any]) -> dict[str, Any]:
     """``reasons.json``: what ``score.py --reasons`` needs besides the model (the training
     means of the design columns of its linear parts; trees need none), what the
-    contributions add up to, and the most rows a run gives reasons to. None when the
-    model's contributions cannot be computed (a model of formula terms): no reasons."""
-    from mlops_model_support.contributions import Explainer, ExplainError, background
+    contributions add up to, and the most rows a run gives reasons to."""
+    from mlops_model_support.contributions import Explainer, background
 
     inputs = [c["name"] for c in schema["inputs"]]
-    try:
-        means = background(model, train[inputs])
-        explainer = Explainer(model, means, positive_class=schema["model"]["positive_class"])
-    except ExplainError:
-        return None
+    means = background(model, train[inputs])
+    explainer = Explainer(model, means, positive_class=schema["model"]["positive_class"],
+                          target=schema["model"]["target"])
     return {"type": "mlops-desktop reasons", "format": 1, "background": means,
             "explains": "; ".join(explainer.outputs), "scale": explainer.scale,
             "row_limit": explainer.row_limit()}

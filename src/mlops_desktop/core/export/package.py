@@ -233,7 +233,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
              _write(tmp, "schema.json", contents.canonical_json(schema)),
              *([_write(tmp, "recipe.json", contents.canonical_json(recipe.to_dict()))] if recipe is not None else []),
              _write(tmp, "reference_profile.json", contents.canonical_json(profile)),
-             *([_write(tmp, "reasons.json", contents.canonical_json(reasons))] if reasons is not None else []),
+             _write(tmp, "reasons.json", contents.canonical_json(reasons)),
              *([_write(tmp, "calibration.json", contents.canonical_json(calibration.to_dict()))]
                if calibration is not None else []),
              _write(tmp, "requirements.txt", contents.requirements_text(pins, training_versions).encode()),
@@ -333,8 +333,7 @@ def _check(folder: Path, app_model: Any, steps: Steps) -> dict[str, Any]:
                               "This is a bug: please report it with the model's name.")
         ours = package.predict(frame)
         # the reasons of the package's model add up to its raw scores
-        additivity = package.reason_codes(1).explainer.explain(frame).gap() \
-            if (package.folder / "reasons.json").is_file() else 0.0
+        additivity = package.reason_codes(1).explainer.explain(frame).gap()
         if not additivity <= REASONS_TOLERANCE:
             raise ExportError(f"The package's contributions miss the model's raw scores by {additivity:.3g} on the "
                               "example rows; the package was not written. Please report this.")
@@ -357,7 +356,7 @@ def _check(folder: Path, app_model: Any, steps: Steps) -> dict[str, Any]:
 
 
 def _readme(mv: "ModelVersion", schema: dict[str, Any], facts: dict[str, Any],
-            approvals: list[dict[str, Any]], folder: str, reasons: Optional[dict[str, Any]]) -> str:
+            approvals: list[dict[str, Any]], folder: str, reasons: dict[str, Any]) -> str:
     from .files import readme_template
 
     m = schema["model"]

@@ -207,6 +207,18 @@ class FormulaTerms(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "state_")
         return np.asarray(self.state_["columns"], dtype=object)
 
+    def feature_sources_out(self) -> list[tuple[str, ...]]:
+        """For each column of the design, the input columns it is built from (what
+        contributions sum it back to): one for ``log(x)``, every ``poly(x, 2)[k]``,
+        ``bs(x, df=4)[k]``, ``C(x)[T.level]`` or ``center(x)``; each input column of an
+        interaction ``a:b`` or of ``I(a * b)``. Read from formulaic's model spec, built
+        as fitted for one row of fill values (no new fitted state: older models have it)."""
+        from mlops_model_support import terms
+
+        check_is_fitted(self, "state_")
+        probe = pd.DataFrame({name: [value] for name, value in self.fill_values_.items()})
+        return terms.design(terms.parse(self.formula, need_target=False).rhs, probe, self.state_).column_sources
+
 
 def _residual_sample(residuals: np.ndarray, size: int) -> np.ndarray:
     """The residuals, or ``size`` evenly spaced quantiles of them when there are more."""

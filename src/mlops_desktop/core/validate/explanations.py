@@ -76,7 +76,7 @@ def _explainer(ref: str, model: Any, train: pd.DataFrame, threshold: Optional[fl
                positive: Optional[str], target: str) -> VersionExplainer:
     columns = [str(c) for c in model.feature_names_in_]
     try:
-        explainer = Explainer(model, background(model, train[columns]), positive_class=positive)
+        explainer = Explainer(model, background(model, train[columns]), positive_class=positive, target=target)
     except ExplainError as exc:
         raise ValidationError(str(exc)) from None
     return VersionExplainer(ref, explainer, threshold, positive, target)

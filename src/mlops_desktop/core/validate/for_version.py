@@ -74,13 +74,13 @@ def _rows_for(ws: "Workspace", mv: Any, ds: Any) -> Any:
         raise InvalidChoiceError(str(exc)) from None
 
 
-def _explainer(model: Any, train: Any) -> tuple[Any, Optional[str]]:
+def _explainer(model: Any, train: Any, target: str) -> tuple[Any, Optional[str]]:
     """The model's explainer against its training rows; or None and why its family has none."""
     from mlops_model_support.contributions import Explainer, ExplainError, background
 
     try:
         columns = [str(c) for c in model.feature_names_in_]
-        return Explainer(model, background(model, train[columns])), None
+        return Explainer(model, background(model, train[columns]), target=target), None
     except ExplainError as exc:
         return None, f"No contributions per column: {exc}"
 
@@ -117,7 +117,7 @@ def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = N
     task = None if mv.task == "classification" else mv.task
     baseline = _baseline(mv.task, train_df[mv.features], train_df[mv.target])
     rule = "cost" if cost_fp is not None or cost_fn is not None else "f1"
-    explainer, unexplained = _explainer(model, train_df)
+    explainer, unexplained = _explainer(model, train_df, mv.target)
     report = validate_model(model, holdout_df[columns], holdout_df[mv.target], task=task,
                             baseline=baseline, threshold_rule=rule, cost_fp=cost_fp or 1.0,
                             cost_fn=cost_fn or 1.0, subgroup_columns=list(subgroups),
