@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from . import rules
+from . import ids, rules
 from .prepare import Prepared
 from .result import NOT_APPLICABLE, OK, WARNING, CheckResult
 
-ID = "rare_categories"
+ID = ids.RARE_CATEGORIES
 NAME = "Rare categories"
 WHY = ("A category with few rows gets an unstable estimate, may be missing from a training or "
        "test split, and can on its own separate the classes.")

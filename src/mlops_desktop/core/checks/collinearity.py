@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numbers
-from . import rules
+from . import ids, rules
 from .ols import LinearFit
 from .prepare import Prepared
 from .result import OK, PROBLEM, WARNING, CheckResult
 
-ID = "vif"
+ID = ids.VIF
 NAME = "Multicollinearity (VIF)"
 WHY = ("Collinear features make coefficients unstable, and their signs and p-values "
        "unreliable; predictions on similar data can still be fine.")

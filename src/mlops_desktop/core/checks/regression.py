@@ -14,7 +14,7 @@ import numpy as np
 from scipy import stats
 
 from .. import numbers
-from . import rules
+from . import ids, rules
 from .ols import LinearFit, aux_r2, fit as ols_fit
 from .prepare import Prepared
 from .result import NOT_APPLICABLE, OK, PROBLEM, WARNING, CheckResult, quantile_positions, thin
@@ -169,7 +169,7 @@ def linearity_reset(prep: Prepared, fit: LinearFit) -> CheckResult:
 
 # -- normality of residuals ---------------------------------------------------------------
 
-NORM_ID, NORM_NAME = "normality_residuals", "Normality of residuals"
+NORM_ID, NORM_NAME = ids.NORMALITY, "Normality of residuals"
 NORM_TESTED = (f"Whether the residuals follow a normal distribution (Shapiro–Wilk up to "
                f"{rules.SHAPIRO_MAX_ROWS:,} rows, Jarque–Bera always; Q-Q plot).")
 NORM_WHY = ("Coefficient p-values, confidence and prediction intervals assume roughly normal "
@@ -228,7 +228,7 @@ def normality_residuals(prep: Prepared, fit: LinearFit) -> CheckResult:
 
 # -- heteroscedasticity -------------------------------------------------------------------
 
-HET_ID, HET_NAME = "heteroscedasticity", "Constant spread of residuals (heteroscedasticity)"
+HET_ID, HET_NAME = ids.HETEROSCEDASTICITY, "Constant spread of residuals (heteroscedasticity)"
 HET_TESTED = ("Whether the spread of the residuals changes with the features or the fitted "
               "values (Breusch–Pagan in Koenker's studentised form, White's test, and "
               "Brown–Forsythe across groups of fitted values), measured by how much the robust "

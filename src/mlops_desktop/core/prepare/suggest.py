@@ -118,13 +118,13 @@ def for_check(check: "CheckResult", target: str, target_min: Optional[float]) ->
     only be renamed), features the model cannot tell apart from others dropped, and a
     strictly positive target's logarithm for skewed or uneven residuals (``target_min``:
     the target's smallest value; trained on, the new column is the target to choose)."""
-    from ..checks import categories, collinearity, regression
+    from ..checks import ids
     from ..checks.result import OK
 
     if check.verdict == OK:
         return []
     figures = check.figures or {}
-    if check.id == categories.ID:
+    if check.id == ids.RARE_CATEGORIES:
         out = []
         for entry in figures.get("features") or []:
             rare = sorted(str(r["level"]) for r in entry.get("rare_levels") or [])
@@ -132,10 +132,10 @@ def for_check(check: "CheckResult", target: str, target_min: Optional[float]) ->
                 out.append(Suggestion(Recode(entry["feature"], tuple((v, OTHER) for v in rare)),
                                       f"The {len(rare)} rare levels of {entry['feature']} are merged into {OTHER}."))
         return out
-    if check.id == collinearity.ID and figures.get("aliased"):
+    if check.id == ids.VIF and figures.get("aliased"):
         aliased = tuple(dict.fromkeys(str(a["feature"]) for a in figures["aliased"]))
         return [Suggestion(Drop(aliased), f"{', '.join(aliased)} duplicate other features: dropped.")]
-    if check.id in (regression.NORM_ID, regression.HET_ID) and target_min is not None and target_min > 0:
+    if check.id in (ids.NORMALITY, ids.HETEROSCEDASTICITY) and target_min is not None and target_min > 0:
         return [_logarithm(target, f"On the log scale the residuals of {target} are often closer to normal "
                                    f"and even; train on the new column as the target.")]
     return []

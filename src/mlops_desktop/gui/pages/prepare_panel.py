@@ -64,7 +64,11 @@ class StepOffer(QWidget):
         self.steps = list(steps) if dataset_id is not None else []
         self.note.setText(f"{self.lead}: {'; '.join(self.steps)}" if self.steps else self.empty)
         self.button.setEnabled(bool(self.steps))
-        self.setVisible(bool(self.steps or self.empty))
+        shown = bool(self.steps or self.empty)
+        # showing a widget without a parent opens it as a window of its own (for a moment,
+        # until a layout takes it): a widget with no parent yet is only ever hidden here
+        if self.parentWidget() is not None or not shown:
+            self.setVisible(shown)
 
     def add(self) -> None:
         for words in self.steps:
