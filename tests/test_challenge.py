@@ -428,7 +428,8 @@ def test_the_challenger_alias_may_be_held_by_a_draft_and_only_that_alias(ws):
 
     assert alias_refusal("late:2", "draft", "challenger") is None
     assert alias_refusal("late:2", "validated", "challenger") is None
-    assert alias_refusal("late:2", "retired", "challenger") is not None
+    refused = alias_refusal("late:2", "retired", "challenger")
+    assert refused is not None and "late:2 is retired" in refused.reason
     with pytest.raises(InvalidChoiceError, match="only an approved version can hold the alias 'staging'"):
         set_alias(ws, "late", "staging", 2, actor="ann")
     change_stage(ws, "late:2", "retired", actor="ann", comment="not needed")

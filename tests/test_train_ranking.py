@@ -22,7 +22,9 @@ def ws(tmp_path_factory):
 
 
 def test_one_owner_for_the_primary_metric():
+    # Validate's table is the owner's answer, and the owner's answer is the documented rule
     assert PRIMARY == {t: metrics.primary_metric(t) for t in ("binary", "multiclass", "regression")}
+    assert PRIMARY == {"binary": "roc_auc", "multiclass": "roc_auc", "regression": "rmse"}
     assert metrics.ranking_metric("binary") == "roc_auc" and metrics.ranking_metric("regression") == "rmse"
     assert metrics.ranking_metric("multiclass", "log_loss") == "log_loss"
     with pytest.raises(InvalidChoiceError, match="'rmse' cannot rank classification models"):
