@@ -33,7 +33,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Optional, Union
+from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 import pandas as pd
@@ -1003,15 +1003,3 @@ class Recipe:
             if c not in made:
                 needed.setdefault(c, None)
         return list(needed)
-
-
-StepLike = Union[Step, str, dict]
-
-
-def as_step(value: StepLike) -> Step:
-    """A step from a step, its words or its JSON form."""
-    if isinstance(value, Step):
-        return value
-    if isinstance(value, str):
-        return parse_step(value)
-    return step_from_dict(value)

@@ -227,7 +227,7 @@ def _prepared_as_trained(ws: "Workspace", ds: Any, versions: tuple[Any, ...]) ->
     from ..prepare.scope import needs_recipe
 
     way = derivation(ws, ds)
-    prepared_by = way.recipe.sha256 if way.prepared else None
+    prepared_by = way.prepared_by
     for mv in versions:
         found = model_recipe(ws, mv)
         if found is None:

@@ -11,10 +11,6 @@ from ..plain import json_safe
 from ..validate.results import MetricEstimate
 
 
-def _estimate(d: Optional[dict[str, Any]]) -> Optional[MetricEstimate]:
-    return None if d is None else MetricEstimate(**d)
-
-
 @dataclass
 class MetricRow:
     """One metric of both versions on the challenge rows, and challenger − champion."""

@@ -100,7 +100,7 @@ def row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
         values = frame[name]
         if pd.api.types.is_bool_dtype(values) or (pd.api.types.is_numeric_dtype(values)):
             numbers_ = pd.to_numeric(values, errors="coerce").astype(float).to_numpy() + 0.0  # -0.0 is 0.0
-            canonical[name] = np.where(np.isnan(numbers_), np.nan, numbers_)
+            canonical[name] = numbers_
         elif pd.api.types.is_datetime64_any_dtype(values):
             instants = pd.to_datetime(values, utc=True)
             canonical[name] = np.where(instants.isna(), _MISSING, instants.astype(str).to_numpy())

@@ -76,6 +76,12 @@ class Derivation:
     def prepared(self) -> bool:
         return self.root.id != self.dataset.id
 
+    @property
+    def prepared_by(self) -> Optional[str]:
+        """The SHA-256 of the whole recipe from the import to this dataset; None for an
+        imported dataset."""
+        return self.recipe.sha256 if self.prepared else None
+
 
 def derivation(ws: "Workspace", ds: "Dataset") -> Derivation:
     """The way from the imported dataset to ``ds`` (for an imported dataset: itself and

@@ -349,7 +349,7 @@ def explain_row(ws: "Workspace", ref: str, row: int, *, data: Optional[str | int
         way = derivation(ws, ds)
         # numbered as a validation on the dataset numbers them: after the model's recipe, in its scope
         rows, _ = _as_the_model_takes(ws, version.ref, ws.load_table(ds).to_pandas(),
-                                      way.recipe.sha256 if way.prepared else None, where)
+                                      way.prepared_by, where)
         rows = rows.reset_index(drop=True)
     else:
         _, rows = load_split(ws, mv.run_id)

@@ -67,7 +67,7 @@ def _rows_for(ws: "Workspace", mv: Any, ds: Any) -> Any:
     way = derivation(ws, ds)
     what = f"dataset {ds.name!r}"
     try:
-        if not needs_recipe(found, way.recipe.sha256 if way.prepared else None, what):
+        if not needs_recipe(found, way.prepared_by, what):
             return frame
         return rows_for_model(found, frame, what).frame
     except PrepareError as exc:

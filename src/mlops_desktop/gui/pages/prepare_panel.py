@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QUndoCommand, QUndoStack
+from PySide6.QtGui import QBrush, QColor, QUndoStack
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
                                QListWidget, QListWidgetItem, QPushButton, QSplitter, QVBoxLayout, QWidget)
 
 from ...core import numbers
+from ..choice_undo import ChoiceChange
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..selection import Selection
@@ -73,25 +74,6 @@ class StepOffer(QWidget):
     def add(self) -> None:
         for words in self.steps:
             self.state.step_suggested.emit(self.dataset_id, words)
-
-
-class RecipeEdit(QUndoCommand):
-    """One change to the recipe being edited: the whole recipe before and after (a recipe
-    is immutable, so each step back is exact)."""
-
-    def __init__(self, text: str, panel: "PreparePanel", before: Any, after: Any) -> None:
-        super().__init__(text)
-        self.panel, self.before, self.after = panel, before, after
-        self._made = True  # push() calls redo(): the edit is made already
-
-    def redo(self) -> None:
-        if self._made:
-            self._made = False
-            return
-        self.panel.show_recipe(self.after)
-
-    def undo(self) -> None:
-        self.panel.show_recipe(self.before)
 
 
 class PreparePanel(QWidget):
@@ -396,7 +378,7 @@ class PreparePanel(QWidget):
     def _change(self, recipe: Any, text: str, select: Optional[int] = None) -> None:
         before = self.recipe
         self.show_recipe(recipe, select)
-        self.undo_stack.push(RecipeEdit(text, self, before, recipe))
+        self.undo_stack.push(ChoiceChange(text, self.show_recipe, before, recipe))
 
     def show_recipe(self, recipe: Any, select: Optional[int] = None) -> None:
         """Make ``recipe`` the one being edited (also Undo and Redo)."""
