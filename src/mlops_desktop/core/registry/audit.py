@@ -70,6 +70,7 @@ def append(reg: Registry, *, actor: str, action: str, entity_type: str,
     it records, so the change and its entry commit or roll back as one."""
     if not reg.in_transaction:
         raise RuntimeError("audit.append must run inside the change's transaction")
+    reg.check_actor(actor)
     last = reg.query_one("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
     seq = (last["seq"] + 1) if last else 1
     prev_hash = last["hash"] if last else GENESIS_HASH
