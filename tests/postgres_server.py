@@ -16,7 +16,7 @@ from typing import Optional
 
 SERVICE_USER = "mlopstest"
 ANALYSTS = ("ana", "alex")
-APPROVERS = ("carol",)
+APPROVERS = ("carol", "cody")
 
 
 def binaries() -> Optional[Path]:
