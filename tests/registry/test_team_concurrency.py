@@ -11,7 +11,6 @@ import textwrap
 import threading
 import time
 
-import pytest
 
 from mlops_desktop.core.errors import MlopsError
 from mlops_desktop.core.integrity import verify_workspace

@@ -7,7 +7,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from mlops_desktop.core.errors import MlopsError, WorkspaceError
+from mlops_desktop.core.errors import WorkspaceError
 from mlops_desktop.core.lifecycle import change_stage
 from mlops_desktop.core.registry.postgres import check_conninfo, placeholders
 from mlops_desktop.core.train import find_version
