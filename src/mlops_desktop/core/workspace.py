@@ -28,6 +28,17 @@ REGISTRY_FILE = "registry.sqlite"
 TEAM_FILE = "team-registry.json"
 
 
+def team_login(root: Path | str) -> Optional[str]:
+    """The database login that acts in the workspace at ``root`` when it is connected to a
+    team registry (asked of the server: a service file or PGUSER may name it), else None."""
+    conninfo = Workspace.team_registry(root) if Path(root).is_dir() else None
+    if conninfo is None:
+        return None
+    from .registry.postgres import login_of
+
+    return login_of(conninfo)
+
+
 class Workspace:
     """An open workspace. Use :meth:`open`, :meth:`create` or :meth:`open_or_create`."""
 

@@ -132,6 +132,18 @@ def shown(conninfo: str) -> str:
     return f"{where}{port}/{parts.get('dbname') or parts.get('service') or '(default database)'}"
 
 
+def login_of(conninfo: str) -> str:
+    """The login a connection string connects as (asked of the server)."""
+    import psycopg
+
+    check_conninfo(conninfo)
+    try:
+        with psycopg.connect(conninfo, connect_timeout=15) as conn:
+            return str(conn.execute("SELECT current_user").fetchone()[0])
+    except psycopg.OperationalError as exc:
+        raise PostgresRegistry._connect_error(shown(conninfo), exc) from None
+
+
 class PostgresRegistry:
     """A connection to a team registry on PostgreSQL, with the API of
     :class:`~.db.Registry` (one per thread, as there)."""
@@ -149,7 +161,7 @@ class PostgresRegistry:
             self.conn = psycopg.connect(conninfo, autocommit=True, cursor_factory=psycopg.ClientCursor,
                                         connect_timeout=15)
         except psycopg.OperationalError as exc:
-            raise self._connect_error(exc) from None
+            raise self._connect_error(self.where, exc) from None
         self._loose_numbers()
         self._depth = 0
         try:
@@ -186,7 +198,8 @@ class PostgresRegistry:
 
     # -- errors ------------------------------------------------------------------------
 
-    def _connect_error(self, exc: BaseException) -> TeamRegistryError:
+    @staticmethod
+    def _connect_error(where: str, exc: BaseException) -> TeamRegistryError:
         text = str(exc).strip()
         low = text.lower()
         state = getattr(exc, "sqlstate", None)
@@ -199,7 +212,7 @@ class PostgresRegistry:
             why = "that login does not exist on the server; ask the administrator for one"
         else:
             why = f"the server cannot be reached ({text.splitlines()[0] if text else exc})"
-        return TeamRegistryError(f"Cannot connect to the team registry {self.where}: {why}.")
+        return TeamRegistryError(f"Cannot connect to the team registry {where}: {why}.")
 
     def _error(self, exc: BaseException, sql: str = "") -> BaseException:
         """Our error for a server's refusal, or ``exc`` itself for anything else."""
