@@ -43,3 +43,28 @@ def test_a_second_login_approves_through_the_cli(postgres_server, penguins_csv, 
     assert shown["stage"] == "approved"
     verified = cli("ana", "verify")
     assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_a_team_workspace_is_not_backed_up_into_a_zip_and_the_gui_acts_as_the_login(
+        postgres_server, tmp_path, monkeypatch):
+    from mlops_desktop.core.workspace import Workspace
+
+    db = postgres_server.new_database()
+    monkeypatch.setenv("PGUSER", "postgres")
+    Workspace.connect(tmp_path / "team", f"host={postgres_server.dir} dbname={db}").close()
+    postgres_server.grant_roles(db)
+    monkeypatch.setenv("PGUSER", "ana")
+    done = run_cli("backup", str(tmp_path / "b.zip"), "--workspace", str(tmp_path / "team"))
+    assert done.returncode == 2 and "back it up on the server (pg_dump" in done.stderr, done.stderr
+    assert not (tmp_path / "b.zip").exists()
+
+    from PySide6.QtCore import QSettings
+
+    from mlops_desktop.gui.state import AppState, Preferences
+
+    state = AppState(Preferences(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
+    state.set_actor("somebody else")
+    assert state.actor == "somebody else"
+    state.open_workspace(tmp_path / "team")
+    assert state.actor == "ana"  # on a team registry the login acts, whatever name is set
+    state.workspace.close()

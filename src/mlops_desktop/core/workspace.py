@@ -200,6 +200,11 @@ class Workspace:
                          entity_id=workspace_id, summary=summary,
                          details={"path": str(self.root), "app_version": __version__})
 
+    @property
+    def team_actor(self) -> Optional[str]:
+        """On a team registry the login, who acts whatever name is set; else None."""
+        return self.registry.login if self.is_team else None
+
     def login(self) -> Optional[dict[str, Any]]:
         """On a team registry: the login and the registry roles it holds ({login, roles,
         registry}); None for a workspace of one's own."""

@@ -355,6 +355,12 @@ class PostgresRegistry:
             "SELECT rolname AS role FROM pg_roles WHERE rolname IN (?, ?, ?)"
             " AND pg_has_role(current_user, oid, 'MEMBER') ORDER BY rolname", ROLES)]
 
+    def backup_to(self, dest: object, **_: object) -> None:
+        """A team registry is backed up on its server, not copied into a workspace backup."""
+        raise TeamRegistryError(
+            f"This workspace uses the team registry {self.where}: back it up on the server (pg_dump, or "
+            "the server's own backups), not with 'mlops-desktop backup'. Nothing was written.")
+
     def info(self) -> dict[str, str]:
         return {r["key"]: r["value"] for r in self.query("SELECT key, value FROM workspace_info")}
 
