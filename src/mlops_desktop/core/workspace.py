@@ -89,6 +89,7 @@ class Workspace:
             from .registry.postgres import PostgresRegistry
 
             ws = cls(root, PostgresRegistry(conninfo, read_only=read_only))
+            ws._fetch_team_files()
         else:
             ws = cls(root, Registry(root / REGISTRY_FILE, read_only=read_only))
         if not read_only:
@@ -184,12 +185,26 @@ class Workspace:
             (root / TEAM_FILE).write_text(json.dumps({"registry": conninfo}, indent=2) + "\n",
                                           encoding="utf-8")
             ws = cls(root, registry)
+            ws._fetch_team_files()
             if "id" not in registry.info():
                 ws._record_creation(registry.login, f"Team registry {registry.where} set up")
         except BaseException:
             registry.close()
             raise
         return ws
+
+    def _fetch_team_files(self) -> None:
+        """A team member's folder is a cache: the snapshots and model files other members
+        made are fetched from the team registry (each checked against its SHA-256). One
+        that cannot be fetched stays missing, and 'verify' names it."""
+        from .registry import stored_files
+
+        self.registry.files_root = self.root
+        for sha256, relative in stored_files.missing_here(self.registry):
+            try:
+                stored_files.fetch(self.registry, sha256, relative)
+            except MlopsError:
+                pass
 
     def _record_creation(self, actor: str, summary: str) -> None:
         with self.registry.transaction() as db:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from . import stored_files
 from .db import Registry
 
 
@@ -15,6 +16,7 @@ def insert(reg: Registry, *, sha256: str, size_bytes: int, kind: str, created_by
     changed = reg.execute(
         "INSERT INTO artifacts (sha256, size_bytes, kind, created_by, created_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING", (sha256, size_bytes, kind, created_by, created_at))
+    stored_files.keep(reg, sha256, f"artifacts/{sha256}")
     return changed == 1
 
 

@@ -8,6 +8,7 @@ from typing import Any, Iterable, Optional
 
 from ..data.dataset import Column, Dataset
 from ..errors import NotFoundError
+from . import stored_files
 from .db import Registry
 
 
@@ -23,6 +24,7 @@ def insert(reg: Registry, *, name: str, source_path: str, source_format: str,
         (name, source_path, source_format, json.dumps(options, sort_keys=True), n_rows,
          len(columns), fingerprint, snapshot, snapshot_sha256, snapshot_bytes, created_by,
          created_at))
+    stored_files.keep(reg, snapshot_sha256, snapshot)
     reg.executemany(
         "INSERT INTO dataset_columns (dataset_id, position, name, physical_type, inferred_kind,"
         " kind, role, n_missing, n_distinct) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

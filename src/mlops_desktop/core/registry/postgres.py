@@ -17,6 +17,7 @@ file, ``PGPASSWORD``) as it does for psql.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
 from ..errors import WorkspaceError
@@ -157,6 +158,8 @@ class PostgresRegistry:
         self.read_only = read_only
         self.read_only_reason = "it was opened read-only" if read_only else ""
         self.where = shown(conninfo)
+        #: the workspace folder whose files this registry stores and fetches (stored_files.py)
+        self.files_root: Optional[Path] = None
         try:
             self.conn = psycopg.connect(conninfo, autocommit=True, cursor_factory=psycopg.ClientCursor,
                                         connect_timeout=15)

@@ -1,4 +1,19 @@
--- team registry: roles, what each may write, and the rules the server keeps whoever runs the SQL
+-- team registry: stored files, roles, what each may write, and the rules the server keeps whoever runs the SQL
+-- Snapshots and model files, content-addressed: each written once, in chunks, checked against
+-- its SHA-256 when fetched into a member's workspace folder (core/registry/stored_files.py).
+CREATE TABLE stored_files (
+    sha256 TEXT PRIMARY KEY CHECK (length(sha256) = 64),
+    size_bytes BIGINT NOT NULL,
+    chunks BIGINT NOT NULL,
+    stored_by TEXT NOT NULL,
+    stored_at TEXT NOT NULL
+);
+CREATE TABLE stored_file_chunks (
+    sha256 TEXT NOT NULL REFERENCES stored_files (sha256),
+    n BIGINT NOT NULL CHECK (n >= 0),
+    data BYTEA NOT NULL,
+    PRIMARY KEY (sha256, n)
+);
 -- Three group roles (no login of their own); an administrator grants them to logins:
 --   GRANT mlops_analyst TO alice;  GRANT mlops_approver TO carol;  GRANT mlops_admin TO dan;
 -- Roles belong to the whole server: made once, kept if they exist.
@@ -26,7 +41,7 @@ END $$;
 GRANT INSERT ON datasets, dataset_columns, dataset_recipes, accepted_warnings,
     accepted_warning_withdrawals, artifacts, runs, registered_models, model_versions, validations,
     drift_reports, drift_thresholds, check_runs, exports, realized_performance, challenges,
-    model_tags, version_tags, audit_log TO mlops_analyst;
+    model_tags, version_tags, audit_log, stored_files, stored_file_chunks TO mlops_analyst;
 GRANT UPDATE ON runs, challenges, drift_thresholds, model_tags, version_tags TO mlops_analyst;
 GRANT UPDATE (kind, role) ON dataset_columns TO mlops_analyst;
 GRANT UPDATE (description) ON registered_models TO mlops_analyst;
