@@ -11,6 +11,7 @@ A workspace of one's own (SQLite) keeps its files in its folder alone.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -63,7 +64,10 @@ def missing_here(reg: "Registry") -> list[tuple[str, str]]:
     wanted = [(r["sha256"], f"artifacts/{r['sha256']}") for r in reg.query("SELECT sha256 FROM artifacts")]
     wanted += [(r["snapshot_sha256"], r["snapshot"])
                for r in reg.query("SELECT snapshot, snapshot_sha256 FROM datasets")]
-    return [(sha, rel) for sha, rel in wanted if not (root / rel).is_file()]
+    # one listing per folder, not a look-up per file: 10,000 versions are 10,000 files
+    present = {f"{folder}/{name}" for folder in ("artifacts", "snapshots") if (root / folder).is_dir()
+               for name in os.listdir(root / folder)}
+    return [(sha, rel) for sha, rel in wanted if rel not in present and not (root / rel).is_file()]
 
 
 def fetch(reg: "Registry", sha256: str, relative: str) -> bool:
