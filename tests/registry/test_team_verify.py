@@ -49,7 +49,8 @@ def _kinds(ws) -> set[str]:
     (["DELETE FROM audit_log WHERE seq = 3"], True, {"audit_entries_deleted"}),
     (["UPDATE model_versions SET stage = 'approved'"], True, {"record_altered"}),
     ([], False, {"audit_protection_removed"}),
-], ids=["edited-entry", "deleted-entry", "stage-changed-in-sql", "protection-removed"])
+    (["DELETE FROM validations"], True, {"record_deleted"}),
+], ids=["edited-entry", "deleted-entry", "stage-changed-in-sql", "protection-removed", "deleted-record"])
 def test_verify_names_the_same_tampering_on_both_backends(team, penguins_csv, statements, keep, expected):
     ws = _trained(team, penguins_csv)
     assert _kinds(ws) == set()
