@@ -12,7 +12,7 @@ from .errors import MlopsError, WorkspaceError
 from .registry import Registry, audit
 from .registry.db import RegistryMissingError
 from .registry import datasets as dataset_rows
-from .storage import remove_stale_temporaries
+from .storage import atomic_write, remove_stale_temporaries
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -182,8 +182,8 @@ class Workspace:
         try:
             for sub in ("artifacts", "snapshots"):
                 (root / sub).mkdir(parents=True, exist_ok=True)
-            (root / TEAM_FILE).write_text(json.dumps({"registry": conninfo}, indent=2) + "\n",
-                                          encoding="utf-8")
+            text = json.dumps({"registry": conninfo}, indent=2) + "\n"
+            atomic_write(root / TEAM_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))
             ws = cls(root, registry)
             ws._fetch_team_files()
             if "id" not in registry.info():
