@@ -231,7 +231,17 @@ def test_labels_joined_later_are_matched_to_the_rows_in_scope(setup, tmp_path):
     run = run_drift(ws, reference_for_version(ws, ref), [batch_from_file(tmp_path / "tonight.csv")], actor="ann")
     report = run.reports[0]
     outside = int((batch.carat > 2.5).sum())
-    assert report.batch["rows"] == 1200 - outside and report.estimated_performance is not None
+    assert report.batch["rows"] == 1200 - outside
+    # estimated on the rows in scope, as the recipe prepares them
+    from expected_performance import expected_metrics
+
+    reference = reference_for_version(ws, ref)
+    prepared, reasons = model_recipe(ws, find_version(ws, ref)).recipe.score_rows(batch.drop(columns=["price"]))
+    in_scope = prepared.loc[pd.isna(reasons)]
+    expected = expected_metrics(reference.calibration, load_model(ws, ref).predict_proba(in_scope[FEATURES]))
+    assert report.estimated_performance.rows == len(in_scope) == 1200 - outside
+    for name, value in expected.items():
+        assert report.estimated_performance.metrics[name].estimate == pytest.approx(value, abs=1e-9), name
     labels = pd.DataFrame({"id": batch.id, "expensive": np.where(batch.price > 4000, "yes", "no")})
     labels.to_csv(tmp_path / "labels.csv", index=False)
     joined = record_labels(ws, ref, report.id, tmp_path / "labels.csv", "id", actor="ann")

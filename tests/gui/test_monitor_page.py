@@ -55,8 +55,15 @@ def test_one_file_split_by_month_gives_a_timeline(monitor, qtbot):
     page.split_column.setCurrentText("time_hour")
     page.compare()
     wait_jobs(qtbot, window, timeout_s=120)
-    assert page.run is not None and len(page.run.reports) >= 6
-    assert page.run.timeline is not None
+    # one batch per month of the file's time column, in order, each with that month's rows
+    when = pd.to_datetime(pd.read_csv(second)["time_hour"], utc=True).dt.strftime("%Y-%m")
+    months = when.value_counts().sort_index()
+    assert [r.label for r in page.run.reports] == list(months.index)
+    assert [r.batch["rows"] for r in page.run.reports] == list(months.values)
+    assert [page.batch_list.item(i).text() for i in range(page.batch_list.count())] == [
+        f"{r.label}: {r.verdict} ({n:,} rows)" for r, n in zip(page.run.reports, months.values)]
+    assert page.run.timeline.labels == list(months.index)
+    assert page.run.timeline.verdicts == [r.verdict for r in page.run.reports]
     page.tabs.setCurrentIndex(2)
     screenshot(window, "monitor_timeline")
 
