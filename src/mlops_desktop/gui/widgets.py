@@ -223,7 +223,8 @@ class TableActions(QObject):
         from .table_export import export_in_background
 
         # written off the UI thread; an error (a missing folder, a full disk) is shown when it ends
-        export_in_background(self.view, path, lambda exc, tb: show_error(self.view, "Cannot export the table", exc, tb))
+        export_in_background(self.view, path,
+                             lambda exc, tb: show_error(self.view, "Cannot export the table", exc, tb))
         return Path(path)
 
 
