@@ -155,3 +155,16 @@ def test_every_package_is_listed_for_the_wheel():
     src = root / "src"
     found = {".".join(p.parent.relative_to(src).parts) for p in src.rglob("__init__.py")}
     assert found - listed == set()
+
+
+def test_the_app_uses_only_public_names_of_the_export_package():
+    """mlops_model_support ships in every export: the app calls its public functions, so
+    a private helper there can change without breaking a screen."""
+    import ast
+
+    private = []
+    for path in sorted((ROOT / "src" / "mlops_desktop").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mlops_model_support"):
+                private += [f"{path.name}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+    assert private == []

@@ -71,8 +71,13 @@ def _files(folder: Path) -> list[str]:
 def test_a_restored_workspace_passes_verify_and_lists_the_same(ws_copy, tmp_path):
     from mlops_desktop.core.train import load_model
 
+    import numpy as np
+    import pandas as pd
+
+    rows = pd.read_csv(SAMPLES / "penguins.csv").dropna()
     with Workspace.open(ws_copy) as ws:
         before = _listing(ws)
+        predicted = load_model(ws, "mass:1").predict(rows)
         n_entries = len(ws.audit_entries())
         result = backup(ws, tmp_path / "b.zip", actor="ann")
         [entry] = [e for e in ws.audit_entries(limit=1)]
@@ -97,7 +102,8 @@ def test_a_restored_workspace_passes_verify_and_lists_the_same(ws_copy, tmp_path
         entries = ws.audit_entries()
         assert entries[0].action == "workspace.restored" and entries[0].actor == "bob"
         assert len(entries) == n_entries + 1  # the backup's log, then the restore
-        assert load_model(ws, "mass:1").predict is not None  # the model file is whole and checked
+        # the model file is whole and checked: it predicts as before the backup
+        np.testing.assert_array_equal(load_model(ws, "mass:1").predict(rows), predicted)
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")] == []
 
 

@@ -418,3 +418,25 @@ def test_help_lists_the_commands():
     out = _ok(run_cli("--help"))
     for command in ("init", "import", "datasets", "audit", "verify"):
         assert command in out
+
+
+def test_long_commands_report_progress_on_a_terminal_only(monkeypatch):
+    """One place decides where a command's progress goes (cli.common.progress_for): a
+    percentage redrawn on a terminal's stderr, nothing for --json or a redirected stderr."""
+    import argparse
+    import io
+    import sys
+
+    from mlops_desktop.cli.common import progress_for
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for json_out, stderr, shown in ((False, Terminal(), True), (True, Terminal(), False),
+                                    (False, io.StringIO(), False)):
+        monkeypatch.setattr(sys, "stderr", stderr)
+        report = progress_for(argparse.Namespace(json=json_out))
+        for fraction in (None, 0.5, 0.504, 1.0):
+            report(fraction, "Training")
+        assert stderr.getvalue() == ("\rTraining:  50%   \rTraining: 100%   \n" if shown else "")

@@ -1,6 +1,6 @@
 """The coefficient table of the app's least-squares and logistic models (the one module,
 core/train/coefficients.py), checked against statsmodels fitted directly on the same
-design: estimates, standard errors, p-values, 95% intervals, and odds ratios with their
+design: estimates, standard errors, test statistics, p-values, 95% intervals, and odds ratios with their
 intervals (exp of the interval's bounds)."""
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def test_least_squares_rows_equal_statsmodels_ols(penguins, robust):
     for i, row in enumerate(rows):
         assert row["estimate"] == pytest.approx(ref.params[i], rel=1e-9)
         assert row["std_error"] == pytest.approx(ref.bse[i], rel=1e-9)
+        assert row["statistic"] == pytest.approx(ref.tvalues[i], rel=1e-9)  # t, or z with HC3
         assert row["p_value"] == pytest.approx(ref.pvalues[i], rel=1e-7, abs=1e-300)
         assert (row["ci_low"], row["ci_high"]) == pytest.approx(tuple(ci[i]), rel=1e-9)
         assert row["statistic_kind"] == ("z" if robust else "t") and "odds_ratio" not in row
@@ -56,6 +57,7 @@ def test_logistic_odds_ratios_and_their_intervals_equal_statsmodels_logit(pengui
     for i, row in enumerate(rows):
         assert row["estimate"] == pytest.approx(ref.params[i], rel=1e-6)
         assert row["std_error"] == pytest.approx(ref.bse[i], rel=1e-6)
+        assert row["statistic"] == pytest.approx(ref.tvalues[i], rel=1e-5) and row["statistic_kind"] == "z"
         assert row["p_value"] == pytest.approx(ref.pvalues[i], rel=1e-5, abs=1e-300)
         assert (row["ci_low"], row["ci_high"]) == pytest.approx(tuple(ci[i]), rel=1e-6)
         assert row["odds_ratio"] == pytest.approx(np.exp(ref.params[i]), rel=1e-6)
@@ -77,6 +79,9 @@ def test_multiclass_logistic_has_one_set_per_class_against_the_first(penguins):
         for i in range(4):
             row = rows[k * 4 + i]
             assert row["estimate"] == pytest.approx(params[i, k], rel=1e-6)
+            assert row["std_error"] == pytest.approx(np.asarray(ref.bse)[i, k], rel=1e-5)
+            assert row["statistic"] == pytest.approx(np.asarray(ref.tvalues)[i, k], rel=1e-5)
+            assert row["p_value"] == pytest.approx(np.asarray(ref.pvalues)[i, k], rel=1e-4, abs=1e-300)
             assert (row["ci_low"], row["ci_high"]) == pytest.approx(tuple(ci[k, i]), rel=1e-6)
             assert row["odds_ratio_ci_high"] == pytest.approx(np.exp(ci[k, i, 1]), rel=1e-6)
 

@@ -149,6 +149,25 @@ def test_identical_data_imported_twice_reuses_the_snapshot(workspace, same_data)
     assert entry.details["same_data_as"] == [first.dataset.id]
 
 
+def test_a_reused_snapshot_is_not_hashed_again_while_unchanged(workspace, same_data, monkeypatch):
+    """A snapshot already read in this session keeps its hash (file_hashes, keyed by the
+    file's identity): importing the same data again does not read it through again."""
+    from mlops_desktop.core import file_hashes
+    from mlops_desktop.core.data import importer
+
+    first = workspace.import_file(same_data["csv"], actor="tester")
+    workspace.load_table(first.dataset)  # read (and hashed) as the Data page reads it
+    snap = workspace.root / first.dataset.snapshot
+    hashed = []
+    real = file_hashes.sha256_file
+    for module in (file_hashes, importer):  # every name the importer could hash a file by
+        monkeypatch.setattr(module, "sha256_file", lambda path: hashed.append(Path(path)) or real(path))
+    again = workspace.import_file(same_data["parquet"], actor="tester")
+    assert again.reused_snapshot is True and snap not in hashed
+    snap.write_bytes(snap.read_bytes())  # rewritten in place (same bytes, a new identity): hashed again
+    assert workspace.import_file(same_data["csv"], actor="tester").reused_snapshot is True and snap in hashed
+
+
 def test_a_damaged_snapshot_is_rewritten_not_reused(workspace, same_data):
     first = workspace.import_file(same_data["csv"], actor="tester")
     snap = workspace.root / first.dataset.snapshot

@@ -18,6 +18,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
 from conftest import run_cli
+from expected_performance import expected_metrics
 from test_export_fixtures import FEATURES, approve, flights_late, score_py, summary_of, train_late
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -235,8 +236,10 @@ def test_late_labels_are_joined_by_id_and_every_row_is_accounted_for(handoff, tm
     with Workspace.open(ws_copy) as ws:
         model = load_model(ws, ref)
         from mlops_desktop.core.monitor import load_report
+        from mlops_desktop.core.monitor.for_version import reference_for_version
 
         stored = load_report(ws, report_id)
+        calibration = reference_for_version(ws, ref).calibration
     proba = model.predict_proba(matched[FEATURES])
     predicted = _at_threshold(proba, result["realized_performance"]["threshold"])
     truth = matched["late"].to_numpy()
@@ -247,7 +250,12 @@ def test_late_labels_are_joined_by_id_and_every_row_is_accounted_for(handoff, tm
     assert real["f1"] == pytest.approx(f1_score(truth, predicted, pos_label="on time"), abs=1e-12)
     assert real["roc_auc"] == pytest.approx(roc_auc_score(truth == "on time", proba[:, 1]), abs=1e-12)
     assert stored.realized_performance.metrics == real and "1,885 rows matched" in stored.realized_note
-    assert stored.estimated_performance is not None
+    # the estimate made before the labels came: the expected metrics of the whole batch
+    expected = expected_metrics(calibration, model.predict_proba(batch[FEATURES]))
+    estimated = stored.estimated_performance.metrics
+    assert stored.estimated_performance.rows == 2000
+    for name, value in expected.items():
+        assert estimated[name].estimate == pytest.approx(value, abs=1e-9), name
     # verify covers the record; an edited result is found
     assert run_cli("verify", "--workspace", str(ws_copy)).returncode == 0
     with sqlite3.connect(ws_copy / "registry.sqlite") as conn:

@@ -231,7 +231,17 @@ def test_labels_joined_later_are_matched_to_the_rows_in_scope(setup, tmp_path):
     run = run_drift(ws, reference_for_version(ws, ref), [batch_from_file(tmp_path / "tonight.csv")], actor="ann")
     report = run.reports[0]
     outside = int((batch.carat > 2.5).sum())
-    assert report.batch["rows"] == 1200 - outside and report.estimated_performance is not None
+    assert report.batch["rows"] == 1200 - outside
+    # estimated on the rows in scope, as the recipe prepares them
+    from expected_performance import expected_metrics
+
+    reference = reference_for_version(ws, ref)
+    prepared, reasons = model_recipe(ws, find_version(ws, ref)).recipe.score_rows(batch.drop(columns=["price"]))
+    in_scope = prepared.loc[pd.isna(reasons)]
+    expected = expected_metrics(reference.calibration, load_model(ws, ref).predict_proba(in_scope[FEATURES]))
+    assert report.estimated_performance.rows == len(in_scope) == 1200 - outside
+    for name, value in expected.items():
+        assert report.estimated_performance.metrics[name].estimate == pytest.approx(value, abs=1e-9), name
     labels = pd.DataFrame({"id": batch.id, "expensive": np.where(batch.price > 4000, "yes", "no")})
     labels.to_csv(tmp_path / "labels.csv", index=False)
     joined = record_labels(ws, ref, report.id, tmp_path / "labels.csv", "id", actor="ann")
@@ -292,3 +302,33 @@ def test_a_challenge_on_raw_rows_of_a_model_trained_on_prepared_data_is_refused(
         with pytest.raises(ChallengeError, match="trained on prepared data, and diamonds holds raw rows"):
             challenge(copy, f"price:{second.version}", on="diamonds", holdout="latest:0.2", actor="carl")
         assert len(copy.audit_entries()) == entries
+
+
+def test_every_path_that_scores_raw_rows_takes_the_same_rows_as_prepare(setup, tmp_path):
+    """Validation on a dataset, rows to explain, a Monitor batch and labels joined later
+    all take raw rows through the model's recipe (a filter, a derived column, recodes)
+    by one rule: each gives the rows the Prepare step made of the same file, in order."""
+    from mlops_desktop.core.monitor import batch_from_file, run_drift
+    from mlops_desktop.core.monitor.drift import _prepared
+    from mlops_desktop.core.monitor.for_version import reference_for_version
+    from mlops_desktop.core.monitor.labels import _rows_scored
+    from mlops_desktop.core.validate.explanations import _as_the_model_takes
+    from mlops_desktop.core.validate.for_version import _rows_for
+
+    ws, ref, raw, prepared, _, _ = setup
+    expected = ws.load_table(prepared).to_pandas()[FEATURES]
+    mv = find_version(ws, ref)
+    reference = reference_for_version(ws, ref)
+    batch = batch_from_file(raw)
+    report = run_drift(ws, reference, [batch], actor="ann").reports[0]
+    paths = {
+        "validate": _rows_for(ws, mv, ws.dataset("diamonds")),
+        "explain": _as_the_model_takes(ws, ref, pd.read_csv(raw), None, "the file")[0],
+        "drift": _prepared(reference, batch)[0].table.to_pandas(),
+        "labels": _rows_scored(ws, report, reference)[0],
+    }
+    assert len(expected) == int((pd.read_csv(raw).carat <= 2.5).sum()) < 3000
+    for path, rows in paths.items():
+        assert "log_price" in rows.columns, path  # the derived column is made on every path
+        got = rows[FEATURES].reset_index(drop=True)
+        pd.testing.assert_frame_equal(got.astype(object), expected.astype(object), check_dtype=False, obj=path)

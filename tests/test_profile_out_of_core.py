@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -116,3 +117,27 @@ def test_a_sampled_profile_on_disk_uses_the_in_memory_sample_and_counts_classes_
             relation.pop("chart", None)
     _same(in_memory.target, out_of_core.target)
     _same([c.to_dict() for c in in_memory.columns], [c.to_dict() for c in out_of_core.columns])
+
+
+def test_a_row_is_read_by_its_position_from_the_row_group_holding_it(workspace, dataset, tmp_path):
+    """The Check page shows a row by its position (catalog.row_at, through the on-disk
+    table's reader); rows across row groups come back as the whole table has them."""
+    from mlops_desktop.core.data.catalog import row_at
+    from mlops_desktop.core.data.on_disk import OnDiskTable
+    from mlops_desktop.core.errors import InvalidChoiceError
+
+    whole = _table(20000, 3)
+    path = tmp_path / "groups.parquet"
+    pq.write_table(whole, path, row_group_size=3000)
+    table = OnDiskTable.open(path, tmp_path)
+    assert len(table.row_groups) == 7
+    for start, count in ((0, 1), (2999, 2), (5990, 3020), (20003, 1), (19990, 50)):
+        got, expected = table.rows_at(start, count).to_pandas(), whole.slice(start, count).to_pandas()
+        pd.testing.assert_frame_equal(got, expected, obj=f"rows {start} to {start + count}")  # NaN equal to NaN
+    ds = workspace.dataset("loans")
+    rows = workspace.load_table(ds).to_pandas()
+    for position in (0, 2999, 3000, ds.n_rows - 1):
+        pd.testing.assert_series_equal(pd.Series(row_at(workspace, ds, position)), rows.iloc[position],
+                                       check_names=False, check_dtype=False)
+    with pytest.raises(InvalidChoiceError, match="has no row 20,005"):
+        row_at(workspace, ds, ds.n_rows)

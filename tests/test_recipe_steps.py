@@ -194,3 +194,19 @@ def test_expression_kinds_must_match():
             expressions.evaluate(text, frame)
     with pytest.raises(expressions.ExpressionError, match="is not a condition"):
         expressions.condition("price + 1", frame)
+
+
+def test_editors_write_columns_and_categories_as_steps_read_them():
+    """column_words and value_words (what the Prepare panel and the suggestions write
+    into a step) give words that read back as the same column and values, for names a
+    step would otherwise misread: spaces, a keyword, quotes, an arrow, missing."""
+    from mlops_model_support.recipe import column_words, value_words
+
+    for column in ("cut", "unit price", "where", "missing", "a'b", "10% off"):
+        levels = ["Fair", "very good", "a -> b", "it's", "missing"]
+        step = parse_step(f"order {column_words(column)}: " + " < ".join(value_words(v) for v in levels))
+        assert step == Order(column, tuple(levels)), column
+        pairs = ((None, "unknown"), ("missing", None), ("a -> b", "it's"))
+        step = parse_step(f"recode {column_words(column)}: "
+                          + ", ".join(f"{value_words(old)} -> {value_words(new)}" for old, new in pairs))
+        assert step == Recode(column, pairs), column

@@ -69,14 +69,15 @@ _SIMPLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SIMPLE_VALUE = re.compile(r"[^\s,<>:'\"`]([^,<>:'\"`]*[^\s,<>:'\"`])?\Z")
 
 
-def _name(column: str) -> str:
-    """A column as a step writes it: plain, or between backticks."""
+def column_words(column: str) -> str:
+    """A column as a step writes it: plain, or between backticks (for editors that
+    write steps for the user)."""
     if _SIMPLE_NAME.match(column) and column.lower() not in ("duplicates", "where", "as", MISSING):
         return column
     return f"`{column}`"
 
 
-def _value(value: Optional[str]) -> str:
+def value_words(value: Optional[str]) -> str:
     """A category as a step writes it: plain, quoted, or ``missing``."""
     if value is None:
         return MISSING
@@ -277,7 +278,7 @@ class Derive(Step):
         return self._expr  # type: ignore[attr-defined]
 
     def describe(self) -> str:
-        return f"derive {_name(self.column)} = {self.expression_text}"
+        return f"derive {column_words(self.column)} = {self.expression_text}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"step": self.kind, "column": self.column, "expression": self.expression_text}
@@ -313,7 +314,7 @@ class Replace(Step):
     def describe(self) -> str:
         if self.expression.columns() == [self.column]:
             return f"replace {self.condition} with missing"
-        return f"replace {_name(self.column)} where {self.condition} with missing"
+        return f"replace {column_words(self.column)} where {self.condition} with missing"
 
     def to_dict(self) -> dict[str, Any]:
         return {"step": self.kind, "column": self.column, "condition": self.condition, "with": MISSING}
@@ -350,11 +351,11 @@ class Recode(Step):
         olds = [old for old, _ in self.values]
         if len(set(olds)) != len(olds):
             twice = next(o for o in olds if olds.count(o) > 1)
-            raise RecipeError(f"The recode of {self.column} gives {_value(twice)} two new values.")
+            raise RecipeError(f"The recode of {self.column} gives {value_words(twice)} two new values.")
 
     def describe(self) -> str:
-        pairs = ", ".join(f"{_value(old)} -> {_value(new)}" for old, new in self.values)
-        return f"recode {_name(self.column)}: {pairs}"
+        pairs = ", ".join(f"{value_words(old)} -> {value_words(new)}" for old, new in self.values)
+        return f"recode {column_words(self.column)}: {pairs}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"step": self.kind, "column": self.column, "values": [list(p) for p in self.values]}
@@ -413,10 +414,10 @@ class Order(Step):
             raise RecipeError("A missing value has no place in an order.")
         if len(set(self.levels)) != len(self.levels):
             twice = next(v for v in self.levels if self.levels.count(v) > 1)
-            raise RecipeError(f"The order of {self.column} names {_value(twice)} twice.")
+            raise RecipeError(f"The order of {self.column} names {value_words(twice)} twice.")
 
     def describe(self) -> str:
-        return f"order {_name(self.column)}: " + " < ".join(_value(v) for v in self.levels)
+        return f"order {column_words(self.column)}: " + " < ".join(value_words(v) for v in self.levels)
 
     def to_dict(self) -> dict[str, Any]:
         return {"step": self.kind, "column": self.column, "levels": list(self.levels)}
@@ -435,7 +436,7 @@ class Order(Step):
             for v, n in zip(labels, counts):
                 if v in rows:
                     rows[v] += int(n)
-            shown = ", ".join(f"{_value(v)} ({rows[v]:,} rows)" for v in outside[:5])
+            shown = ", ".join(f"{value_words(v)} ({rows[v]:,} rows)" for v in outside[:5])
             raise RecipeError(f"{self.column} has values the order does not place: {shown}. Recode them "
                               f"first, or add them to the order.")
         return frame, Change(note="order")
@@ -453,7 +454,7 @@ class Cast(Step):
             raise RecipeError(f"Cast to one of {', '.join(CAST_TYPES)}, not {self.to!r}.")
 
     def describe(self) -> str:
-        return f"cast {_name(self.column)} as {self.to}"
+        return f"cast {column_words(self.column)} as {self.to}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"step": self.kind, "column": self.column, "to": self.to}
@@ -480,7 +481,7 @@ def cast_values(values: pd.Series, to: str) -> pd.Series:
     if to == "number":
         kind = expressions.column_kind(values)
         if kind == expressions.DATE:
-            raise RecipeError(f"A date cannot be cast as a number; derive its parts (year({_name(str(values.name))})).")
+            raise RecipeError(f"A date cannot be cast as a number; derive its parts (year({column_words(str(values.name))})).")
         if kind == expressions.NUMBER:
             numbers = pd.to_numeric(values, errors="coerce")
         elif kind == expressions.FLAG:
@@ -527,7 +528,7 @@ class Drop(Step):
             _check_name(c)
 
     def describe(self) -> str:
-        return "drop " + ", ".join(_name(c) for c in self.columns)
+        return "drop " + ", ".join(column_words(c) for c in self.columns)
 
     def to_dict(self) -> dict[str, Any]:
         return {"step": self.kind, "columns": list(self.columns)}
@@ -715,7 +716,7 @@ def parse_step(text: str) -> Step:
         for pair in _split(pairs, ","):
             sides = _split(pair, "->")
             if len(sides) != 2:
-                raise RecipeError(f"Write recode {_name(column)}: OLD -> NEW, OLD -> NEW (not {pair.strip()!r}).")
+                raise RecipeError(f"Write recode {column_words(column)}: OLD -> NEW, OLD -> NEW (not {pair.strip()!r}).")
             values.append((_unquote_value(sides[0]), _unquote_value(sides[1])))
         return Recode(column, tuple(values))
     if word == "order":

@@ -62,3 +62,17 @@ def test_a_large_snapshot_is_paged_and_scrolls_without_a_pause(window, qtbot, tm
             screenshot(window, "data_page_paged")
     assert_responsive(pauses, slowdowns)
     assert len(model._kept) <= KEPT_GROUPS
+    # exported whole, a row group at a time, as a job of the main window (its status bar
+    # shows the progress and a Cancel button)
+    import pyarrow.csv as pacsv
+    from PySide6.QtWidgets import QFileDialog
+
+    from mlops_desktop.gui.widgets import TableActions
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a: (str(tmp_path / "big.csv"), "")))
+    page.preview.findChild(TableActions).ask_export()
+    assert "Exporting the table to big.csv" in [job.title for job in window.runner.jobs]
+    wait_jobs(qtbot, window, timeout_s=120)
+    back = pacsv.read_csv(tmp_path / "big.csv")
+    assert back.column("id").to_pylist() == table.column("id").to_pylist()
+    assert back.column("shop").to_pylist() == table.column("shop").to_pylist()

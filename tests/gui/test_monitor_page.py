@@ -55,13 +55,20 @@ def test_one_file_split_by_month_gives_a_timeline(monitor, qtbot):
     page.split_column.setCurrentText("time_hour")
     page.compare()
     wait_jobs(qtbot, window, timeout_s=120)
-    assert page.run is not None and len(page.run.reports) >= 6
-    assert page.run.timeline is not None
+    # one batch per month of the file's time column, in order, each with that month's rows
+    when = pd.to_datetime(pd.read_csv(second)["time_hour"], utc=True).dt.strftime("%Y-%m")
+    months = when.value_counts().sort_index()
+    assert [r.label for r in page.run.reports] == list(months.index)
+    assert [r.batch["rows"] for r in page.run.reports] == list(months.values)
+    assert [page.batch_list.item(i).text() for i in range(page.batch_list.count())] == [
+        f"{r.label}: {r.verdict} ({n:,} rows)" for r, n in zip(page.run.reports, months.values)]
+    assert page.run.timeline.labels == list(months.index)
+    assert page.run.timeline.verdicts == [r.verdict for r in page.run.reports]
     page.tabs.setCurrentIndex(2)
     screenshot(window, "monitor_timeline")
 
 
-def test_performance_panel_estimate_band_and_realized_by_month(window, qtbot, tmp_path):
+def test_performance_panel_estimate_band_and_realized_by_month(window, qtbot, tmp_path, monkeypatch):
     """Issue 14: a classifier trained on the first half of 2013; the second half split
     by month, labels known for July to September only: the Performance tab shows each
     month's estimate with its band beside the drift verdict, the realized figures where
@@ -90,12 +97,20 @@ def test_performance_panel_estimate_band_and_realized_by_month(window, qtbot, tm
     page = window.page("Monitor")
     from mlops_desktop.gui.widgets import find_data
 
+    import threading
+
+    from mlops_desktop.core.monitor import estimated
+
+    readers, real = [], estimated.performance_history  # every report read whole: off the UI thread
+    monkeypatch.setattr(estimated, "performance_history",
+                        lambda *a, **k: readers.append(threading.current_thread()) or real(*a, **k))
     page.reference.setCurrentIndex(find_data(page.reference, ("model", "late:1")))
     page.add_batch("file", str(second))
     page.split_column.setCurrentText("flight_date")
     page.compare()
     wait_jobs(qtbot, window, timeout_s=180)
     assert page.run is not None and len(page.run.reports) == 6
+    assert readers and threading.main_thread() not in readers
     history = page.performance_history
     assert [p.label for p in history.points] == ["2013-07", "2013-08", "2013-09", "2013-10", "2013-11", "2013-12"]
     assert all(p.estimated is not None for p in history.points)

@@ -59,7 +59,7 @@ def test_copy_with_column_names_and_a_block_of_cells(table):
 
 
 def test_export_csv_writes_every_row_atomically(table, tmp_path: Path):
-    from mlops_desktop.gui.widgets import export_csv
+    from mlops_desktop.gui.table_export import export_csv
 
     table.selectRow(0)  # the selection does not limit the export
     path = export_csv(table, tmp_path / "values.csv")
@@ -69,7 +69,7 @@ def test_export_csv_writes_every_row_atomically(table, tmp_path: Path):
     assert [p.name for p in tmp_path.iterdir()] == ["values.csv"]
 
 
-def test_right_click_menu_offers_copy_select_all_and_export(table, tmp_path: Path, monkeypatch):
+def test_right_click_menu_offers_copy_select_all_and_export(table, qtbot, tmp_path: Path, monkeypatch):
     event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, QPoint(20, 20),
                               table.viewport().mapToGlobal(QPoint(20, 20)))
     QApplication.sendEvent(table.viewport(), event)
@@ -89,15 +89,17 @@ def test_right_click_menu_offers_copy_select_all_and_export(table, tmp_path: Pat
     by_text["Export as CSV… (3 rows)"].trigger()
     menu.close()
     assert suggested[0].endswith("values.csv")
+    qtbot.waitUntil((tmp_path / "out.csv").exists)  # written off the UI thread
     assert _read_csv(tmp_path / "out.csv")[0] == ["Name", "Value", "Share"]
 
 
-def test_export_to_a_missing_folder_shows_a_readable_error(table, tmp_path: Path, monkeypatch):
+def test_export_to_a_missing_folder_shows_a_readable_error(table, qtbot, tmp_path: Path, monkeypatch):
     from mlops_desktop.gui.widgets import TableActions
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(
         lambda *a: (str(tmp_path / "gone" / "x.csv"), "")))
-    assert table.findChild(TableActions).ask_export() is None
+    table.findChild(TableActions).ask_export()
+    qtbot.waitUntil(lambda: bool(message_boxes()))  # the job's error, shown when it ends
     box = message_boxes()[-1]
     assert "does not exist" in box.text() and box.detailedText() == ""
     box.close()
@@ -137,7 +139,7 @@ def test_arrow_grid_copies_a_block_from_the_arrow_table(grid):
 
 
 def test_arrow_grid_exports_all_rows_with_pyarrow(grid, tmp_path: Path):
-    from mlops_desktop.gui.widgets import export_csv
+    from mlops_desktop.gui.table_export import export_csv
 
     view, data = grid
     path = export_csv(view, tmp_path / "grid.csv")
@@ -184,3 +186,34 @@ def test_every_table_on_every_page_has_copy_and_export(window, qtbot):
     preview.setFocus()
     QTest.keyClick(preview, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert QApplication.clipboard().text().startswith("Adelie\tTorgersen\t39.1\t18.7\t181")
+
+
+def test_a_large_export_runs_as_a_job_with_progress_and_cancel(grid, qtbot, tmp_path: Path, monkeypatch):
+    """Exporting the grid runs on the job runner (the UI thread only asks for the file
+    name), reports its progress batch by batch, and a cancelled export leaves no file."""
+    import threading
+
+    from mlops_desktop.core.errors import JobCancelled
+    from mlops_desktop.core.jobs import CancelToken
+    from mlops_desktop.gui import table_export
+    from mlops_desktop.gui.widgets import TableActions
+
+    view, data = grid
+    threads, real = [], table_export.write_batches
+    monkeypatch.setattr(table_export, "write_batches",
+                        lambda *a, **k: threads.append(threading.current_thread()) or real(*a, **k))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a: (str(tmp_path / "all"), "")))
+    assert view.findChild(TableActions).ask_export() == tmp_path / "all.csv"
+    runner = table_export._runner_for(view)
+    assert [job.title for job in runner.jobs] == ["Exporting the table to all.csv"]  # shown with a Cancel button
+    qtbot.waitUntil(lambda: not runner.jobs, timeout=30_000)
+    assert threads and threads[0] is not threading.main_thread()
+    assert pacsv.read_csv(tmp_path / "all.csv").num_rows == data.num_rows
+    seen = []
+    table_export.csv_job(view, tmp_path / "again.csv")(lambda f, m: seen.append(f), CancelToken())
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len(seen) == 4  # 200,000 rows, 65,536 a batch
+    cancelled = CancelToken()
+    cancelled.cancel()
+    with pytest.raises(JobCancelled):
+        table_export.csv_job(view, tmp_path / "never.csv")(lambda f, m: None, cancelled)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again.csv", "all.csv"]  # no part of never.csv

@@ -128,3 +128,35 @@ def test_ui_stays_responsive_while_training(window, qtbot, tmp_path):
         pauses.append(meter.max_gap_ms)
         slowdowns.append(machine_slowdown())
     assert_responsive(pauses, slowdowns)
+
+
+def test_the_wizard_infers_the_task_the_run_trains_for(window, qtbot, tmp_path):
+    """The wizard asks core how a run decides the task (train.prepare.training_task): a 0/1
+    target with infinite values (rows a run leaves out) is binary in the wizard, as in the
+    run, where counting its values as read would have made it three classes."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from mlops_desktop.core.train import TrainSpec, find_version, train
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=400)
+    passed = (x + rng.normal(size=400) > 0).astype(float)
+    passed[:5] = np.inf
+    pq.write_table(pa.table({"x": x, "z": rng.normal(size=400), "passed": passed}), tmp_path / "exam.parquet")
+    ws = window.state.workspace
+    ws.import_file(tmp_path / "exam.parquet", name="exam", actor="tester")
+    ws.update_column("exam", "passed", role="target", actor="tester")
+    window.state.datasets_changed.emit(-1)
+    window.go_to("Train")
+    page = window.page("Train")
+    page.open_wizard()
+    wizard = page.last_wizard
+    assert wizard.target_combo.currentText() == "passed"
+    wait_jobs(qtbot, window)
+    run = train(ws, TrainSpec(dataset="exam", target="passed", features=["x", "z"], models=["logistic"],
+                              model_name="exam"), actor="tester")
+    assert wizard.inferred_task[0] == find_version(ws, f"exam:{run.version}").task == "binary"
+    assert "Binary classification, inferred" in dict(wizard.review_rows())["Task"]
+    wizard.reject()

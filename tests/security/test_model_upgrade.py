@@ -214,7 +214,9 @@ def test_the_app_asks_when_it_opens_such_a_workspace_and_converts(legacy, qtbot,
     from mlops_desktop.gui.main_window import MainWindow
     from mlops_desktop.gui.state import AppState, Preferences
 
-    root, _ = legacy
+    import pandas as pd
+
+    root, originals = legacy
     state = AppState(Preferences(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)))
     window = MainWindow(state)
     qtbot.addWidget(window)
@@ -236,7 +238,10 @@ def test_the_app_asks_when_it_opens_such_a_workspace_and_converts(legacy, qtbot,
         screenshot(done, "security_legacy_models_converted")
         done.done(0)
         assert _files_are_pickles(root) == [False, False]
-        assert load_model(window.state.workspace, "species:1").predict is not None
+        rows = pd.read_csv(SAMPLES / "penguins.csv").dropna()
+        for ref, original in originals.items():  # the converted files predict as the models trained
+            np.testing.assert_array_equal(load_model(window.state.workspace, ref).predict(rows),
+                                          original.predict(rows))
         window.state.workspace_changed.emit()  # asked once: reopening does not ask again
         wait_jobs(qtbot, window)
         assert window.model_upgrade.dialog is done

@@ -8,11 +8,10 @@ promote-segments.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from ..core import numbers
-from .common import EXIT_OK, add_actor, add_common, emit, open_workspace, progress_printer, table, who
+from .common import EXIT_OK, add_actor, add_common, emit, open_workspace, progress_for, table, who
 
 #: the challenger did not win by the rule
 EXIT_NOT_WON = 4
@@ -82,16 +81,12 @@ def register(sub: Any) -> dict:
             "promote": cmd_promote, "rollback": cmd_rollback, "promote-segments": cmd_promote_segments}
 
 
-def _progress(args: argparse.Namespace):
-    return progress_printer(not args.json and sys.stderr.isatty())
-
-
 def cmd_retrain(args: argparse.Namespace) -> int:
     from ..core.challenge import retrain
 
     with open_workspace(args, create=False) as ws:
         result = retrain(ws, args.ref, args.data, window=args.window, time_column_name=args.time_column,
-                         actor=who(args), progress=_progress(args))
+                         actor=who(args), progress=progress_for(args))
 
     def text() -> str:
         t, d = result.training, result.dataset
@@ -116,7 +111,7 @@ def cmd_challenge(args: argparse.Namespace) -> int:
     with open_workspace(args, create=False) as ws:
         report = challenge(ws, args.ref, against=args.against, on=args.on, holdout=args.holdout, metric=args.metric,
                            rule=args.rule, margin=args.margin, time_column_name=args.time_column,
-                           n_bootstrap=args.bootstrap, seed=args.seed, actor=who(args), progress=_progress(args))
+                           n_bootstrap=args.bootstrap, seed=args.seed, actor=who(args), progress=progress_for(args))
     data = report.to_dict() | {"exit_code": EXIT_OK if report.wins else EXIT_NOT_WON}
     emit(args, data, lambda: report_text(report))
     return EXIT_OK if report.wins else EXIT_NOT_WON

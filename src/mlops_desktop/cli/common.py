@@ -105,7 +105,11 @@ def table(rows: list[list[Any]], header: list[str]) -> str:
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells)
 
 
-def progress_printer(enabled: bool) -> Callable[[Optional[float], str], None]:
+def progress_for(args: argparse.Namespace) -> Callable[[Optional[float], str], None]:
+    """Where a command's long work reports its progress: a percentage line on the
+    terminal's stderr; nothing with ``--json`` or when stderr is not a terminal (a log
+    or a pipe reads the result, not a line redrawn in place)."""
+    enabled = not args.json and sys.stderr.isatty()
     last = {"pct": -1}
 
     def report(fraction: Optional[float], message: str) -> None:
@@ -120,8 +124,6 @@ def progress_printer(enabled: bool) -> Callable[[Optional[float], str], None]:
                 sys.stderr.write("\n")
 
     return report
-
-
 
 
 def short(value: Any) -> str:

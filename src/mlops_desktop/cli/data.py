@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from .common import (EXIT_OK, EXIT_USER, Parser, add_actor, add_common, emit, open_workspace,
-                     progress_printer, table, who, workspace_path)
+                     progress_for, table, who, workspace_path)
 
 
 def register(sub: Any) -> dict:
@@ -125,7 +124,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                             decimal=args.decimal, sheet=args.sheet, table=args.table)
     with open_workspace(args, create=True) as ws:
         result = ws.import_file(args.path, options, name=args.name, actor=who(args),
-                                progress=progress_printer(not args.json and sys.stderr.isatty()))
+                                progress=progress_for(args))
     ds = result.dataset
 
     def text() -> str:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any, Optional
 
-from .common import (EXIT_OK, add_actor, add_common, emit, open_workspace, progress_printer, short,
+from .common import (EXIT_OK, add_actor, add_common, emit, open_workspace, progress_for, short,
                      table, who)
 
 
@@ -47,7 +46,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
     with open_workspace(args, create=False) as ws:
         profile = profile_dataset(ws, args.dataset, target=args.target,
-                                  progress=progress_printer(not args.json and sys.stderr.isatty()))
+                                  progress=progress_for(args))
     if args.report:
         from ..core.report import write_report
 
@@ -110,7 +109,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             report = check_dataset(ws, args.dataset, args.target, task=args.task, features=features,
                                    time_column=args.time_column, formula=args.formula, store=args.store,
                                    actor=who(args) if args.store else "",
-                                   progress=progress_printer(not args.json and sys.stderr.isatty()))
+                                   progress=progress_for(args))
         if args.accept:
             result = report.check(args.accept) if args.accept in {c.id for c in report.checks} else None
             if result is None:

@@ -4,11 +4,10 @@ verified batch-scoring package (a folder, or a zip)."""
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from ..core import numbers
-from .common import EXIT_OK, add_actor, add_common, emit, open_workspace, progress_printer, who
+from .common import EXIT_OK, add_actor, add_common, emit, open_workspace, progress_for, who
 
 
 def register(sub: Any) -> dict:
@@ -35,7 +34,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             emit(args, plan.to_dict(), lambda: _plan_text(plan))
             return EXIT_OK
         result = export_version(ws, args.model, args.out, zip=args.zip, actor=who(args),
-                                progress=progress_printer(not args.json and sys.stderr.isatty()))
+                                progress=progress_for(args))
     emit(args, result.to_dict(), lambda: _text(result))
     return EXIT_OK
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
-from .common import (EXIT_OK, EXIT_USER, add_actor, add_common, emit, open_workspace, progress_printer,
+from .common import (EXIT_OK, EXIT_USER, add_actor, add_common, emit, open_workspace, progress_for,
                      short, table, who)
 
 EXIT_DRIFT = 4
@@ -154,7 +154,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
                 batches.append(batch)
         _unique_labels(batches)
         run = run_drift(ws, reference, batches, store=not args.no_store, actor=who(args),
-                        progress=progress_printer(not args.json and sys.stderr.isatty()))
+                        progress=progress_for(args))
     path = None
     if args.report:
         path = write_drift_report(args.report, run.reports).absolute()

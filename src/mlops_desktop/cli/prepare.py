@@ -4,10 +4,9 @@ both) applied to a dataset makes a new dataset."""
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from .common import EXIT_OK, add_actor, add_common, emit, open_workspace, progress_printer, table, who
+from .common import EXIT_OK, add_actor, add_common, emit, open_workspace, progress_for, table, who
 
 
 def register(sub: Any) -> dict:
@@ -42,7 +41,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         return _preview(args, recipe)
     with open_workspace(args, create=False) as ws:
         result = prepare_dataset(ws, args.dataset, recipe, name=args.name, actor=who(args),
-                                 progress=progress_printer(not args.json and sys.stderr.isatty()))
+                                 progress=progress_for(args))
 
     def text() -> str:
         ds, parent = result.dataset, result.parent

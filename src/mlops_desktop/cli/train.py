@@ -4,10 +4,9 @@ are in :mod:`.registry`)."""
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any, Optional
 
-from .common import (EXIT_OK, Parser, add_actor, add_common, emit, open_workspace, progress_printer,
+from .common import (EXIT_OK, Parser, add_actor, add_common, emit, open_workspace, progress_for,
                      short, table, who)
 
 MODEL_NAMES = "ols|linear|ridge|lasso|elasticnet|logistic|tree|random_forest|hgb"
@@ -118,7 +117,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                      ranking_metric=args.rank_by)
     with open_workspace(args, create=False) as ws:
         result = train(ws, spec, actor=who(args),
-                       progress=progress_printer(not args.json and sys.stderr.isatty()))
+                       progress=progress_for(args))
     emit(args, result.to_dict(), lambda: _train_text(result))
     return EXIT_OK
 
@@ -190,7 +189,7 @@ def _register_candidate(args: argparse.Namespace) -> int:
 
     with open_workspace(args, create=False) as ws:
         result = register_candidate(ws, args.run_id, args.family, actor=who(args), model_name=args.name,
-                                    progress=progress_printer(not args.json and sys.stderr.isatty()))
+                                    progress=progress_for(args))
     emit(args, result.to_dict(), lambda: f"Registered {result.model} version {result.version} (draft): "
                                          f"{result.notes[0]} Run {result.run_id} records the refit.")
     return EXIT_OK
@@ -234,7 +233,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
     with open_workspace(args, create=False) as ws:
         result = reproduce(ws, args.run_id, actor=who(args),
-                           progress=progress_printer(not args.json and sys.stderr.isatty()))
+                           progress=progress_for(args))
     emit(args, result.to_dict(), lambda: _reproduce_text(result))
     return EXIT_OK
 

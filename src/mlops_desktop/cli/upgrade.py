@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import EXIT_OK, EXIT_USER, add_actor, add_common, emit, open_workspace, progress_printer, who
+from .common import EXIT_OK, EXIT_USER, add_actor, add_common, emit, open_workspace, progress_for, who
 
 
 def register(sub: Any) -> dict:
@@ -34,7 +34,7 @@ def cmd_upgrade_models(args: argparse.Namespace) -> int:
                 "\nNothing was changed. Run 'mlops-desktop upgrade-models --yes' to convert them."))
             return EXIT_OK
         result = upgrade_models(ws, actor=who(args),
-                                progress=progress_printer(not args.json and sys.stderr.isatty()))
+                                progress=progress_for(args))
 
     def text() -> str:
         lines = [f"Converted {len(result.converted)} model file(s) to skops files:"] if result.converted else \

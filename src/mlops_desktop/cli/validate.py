@@ -4,13 +4,12 @@ baseline, subgroups, importance) and its model card."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 from ..core import numbers
 from ..core.validate.card import few
-from .common import EXIT_OK, add_actor, add_common, emit, open_workspace, progress_printer, short, who
+from .common import EXIT_OK, add_actor, add_common, emit, open_workspace, progress_for, short, who
 
 
 def register(sub: Any) -> dict:
@@ -57,7 +56,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     with open_workspace(args, create=False) as ws:
         result = validate_version(ws, args.model, data=args.data, cost_fp=cost_fp, cost_fn=cost_fn,
                                   subgroups=subgroups, actor=who(args), n_bootstrap=args.bootstrap,
-                                  progress=progress_printer(not args.json and sys.stderr.isatty()))
+                                  progress=progress_for(args))
         if args.report:
             card = model_card(ws, result.ref, purpose=args.purpose, validation=result.report)
             write_model_card(card, args.report)

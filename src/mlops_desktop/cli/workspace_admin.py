@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from ..core.numbers import file_size as _size
-from .common import EXIT_OK, EXIT_USER, add_actor, add_common, emit, open_workspace, progress_printer, who
+from .common import EXIT_OK, EXIT_USER, add_actor, add_common, emit, open_workspace, progress_for, who
 
 
 def register(sub: Any) -> dict:
@@ -29,7 +28,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
     with open_workspace(args, create=False) as ws:
         result = backup(ws, args.path, actor=who(args),
-                        progress=progress_printer(not args.json and sys.stderr.isatty()))
+                        progress=progress_for(args))
 
     def text() -> str:
         lines = [f"Backed up {result.members} files ({_size(result.bytes)}) to {result.path}",
@@ -54,7 +53,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if not args.workspace:
         raise WorkspaceError("Say where to restore the backup: --workspace DIR (a new or empty folder).")
     result = restore(args.path, args.workspace, actor=who(args),
-                     progress=progress_printer(not args.json and sys.stderr.isatty()))
+                     progress=progress_for(args))
 
     def text() -> str:
         lines = [f"Restored {result.members} files ({_size(result.bytes)}) into {result.workspace}",

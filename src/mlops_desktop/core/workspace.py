@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from .. import __version__
 from .errors import MlopsError, WorkspaceError
+from .network_drives import refuse_network_folder
 from .registry import Registry, audit
 from .registry.db import RegistryMissingError
 from .registry import datasets as dataset_rows
@@ -91,6 +92,7 @@ class Workspace:
             ws = cls(root, PostgresRegistry(conninfo, read_only=read_only))
             ws._fetch_team_files()
         else:
+            refuse_network_folder(root)  # a SQLite registry is never opened on a network drive
             ws = cls(root, Registry(root / REGISTRY_FILE, read_only=read_only))
         if not read_only:
             ws._tidy_after_a_crash()
@@ -147,6 +149,7 @@ class Workspace:
             raise WorkspaceError(f"{root} is already a workspace.")
         if root.is_dir() and any(root.iterdir()):
             raise WorkspaceError(f"{root} is not empty and is not a workspace. Choose an empty or new folder.")
+        refuse_network_folder(root)
         try:
             root.mkdir(parents=True, exist_ok=True)
             for sub in ("artifacts", "snapshots"):

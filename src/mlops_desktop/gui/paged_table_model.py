@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import bisect
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 
@@ -130,24 +129,13 @@ class OnDiskTableModel(QAbstractTableModel):
         part = self._disk.take_rows(np.asarray(rows, dtype=np.int64), names)
         return [list(values) for values in zip(*(part.column(n).to_pylist() for n in names))]
 
-    def write_csv(self, path: Path | str) -> None:
-        """Every row to ``path`` as CSV, a batch at a time (as :meth:`ArrowTableModel.write_csv`)."""
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-        from mlops_model_support.spreadsheet import neutralise_table
-
+    def csv_source(self) -> tuple[Callable[[], Iterator[Any]], int]:
+        """The file as it is now, for an export (gui.table_export): its record batches,
+        read a batch at a time off the UI thread, and its row count."""
         if self._disk is None:
-            raise ValueError("no table to write")
-        with open(path, "wb") as fh:
-            fh.write("\ufeff".encode("utf-8"))
-            writer = None
-            for batch in self._disk.batches():
-                part = neutralise_table(pa.Table.from_batches([batch]))
-                if writer is None:
-                    writer = pacsv.CSVWriter(fh, part.schema)
-                writer.write_table(part)
-            if writer is not None:
-                writer.close()
+            return (lambda: iter(())), 0
+        disk = self._disk
+        return disk.batches, disk.rows
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QBrush, QColor
@@ -101,19 +100,14 @@ class ArrowTableModel(QAbstractTableModel):
                  else self._columns[c].take(pa.array(rows, type=pa.int64())) for c in columns]
         return [list(values) for values in zip(*(col.to_pylist() for col in taken))]
 
-    def write_csv(self, path: Path | str) -> None:
-        """Write every row to ``path`` as CSV with pyarrow's writer, UTF-8 with a byte-order
-        mark so spreadsheets read accents right, text that a spreadsheet would run as a
-        formula neutralised. Write to a temporary name: the caller renames it (see
-        gui.widgets.export_csv)."""
-        import pyarrow.csv as pacsv
-        from mlops_model_support.spreadsheet import neutralise_table
-
-        if self._table is None:
-            raise ValueError("no table to write")
-        with open(path, "wb") as fh:
-            fh.write("\ufeff".encode("utf-8"))
-            pacsv.write_csv(neutralise_table(self._table), fh)
+    def csv_source(self) -> tuple[Callable[[], Iterator[Any]], int]:
+        """The table as it is now, for an export (gui.table_export): its record batches
+        (read later, off the UI thread) and its row count."""
+        table = self._table
+        if table is None:
+            return (lambda: iter(())), 0
+        # a batch at a time: progress and cancel between them
+        return (lambda: iter(table.to_batches(max_chunksize=64 * 1024))), table.num_rows
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:

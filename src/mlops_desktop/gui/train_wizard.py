@@ -488,7 +488,7 @@ class TrainWizard(QWizard):
 
         def work(progress, cancel):
             from ..core.data.rows_sample import TRAIN_ROWS, load_rows
-            from ..core.data.task import infer_task_with_reason
+            from ..core.train.prepare import training_task
             from ..core.train.spec import TrainSpec
             from ..core.workspace import Workspace
 
@@ -496,13 +496,7 @@ class TrainWizard(QWizard):
                 # the rows a run reads (a sample when the dataset is larger than memory)
                 rows, _ = load_rows(own, own.dataset(dataset_id), [target], rows=TRAIN_ROWS,
                                     seed=TrainSpec.seed, stratify_by=target)
-            column = rows.column(0).to_pandas()
-            task, reason = infer_task_with_reason(column)
-            if task == "classification":
-                classes = column.dropna().nunique()
-                task = "binary" if classes == 2 else "multiclass"
-                reason += f" ({classes:,} classes)"
-            return task, reason
+            return training_task(rows.column(0).to_pandas().rename(target))  # as the run will decide it
 
         def done(inferred: tuple[str, str]) -> None:
             if self.dataset is not None and self.dataset.id == dataset_id and \
@@ -510,8 +504,10 @@ class TrainWizard(QWizard):
                 self.inferred_task = inferred
                 self._show_families(inferred[0])  # else another target is chosen by now: not its families
 
-        def failed(_exc, _tb) -> None:  # a target that cannot be read or typed: the wizard's review says why
-            done(("regression", "the target's values could not be read"))
+        def failed(exc, _tb) -> None:  # a target that cannot be read or trained on: the wizard's review says why
+            from ..core.errors import MlopsError
+
+            done(("regression", str(exc) if isinstance(exc, MlopsError) else "the target's values could not be read"))
 
         self.runner.start("Working out the task", work, on_success=done, on_error=failed, visible=False)
 

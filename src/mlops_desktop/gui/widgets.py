@@ -10,7 +10,6 @@ import math
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
-from mlops_model_support.spreadsheet import neutralise_cells
 from PySide6.QtCore import QEvent, QObject, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QFileDialog, QHBoxLayout,
@@ -154,29 +153,6 @@ def copy_selection(view: QAbstractItemView, *, headers: bool = False) -> str:
     return text
 
 
-def export_csv(view: QAbstractItemView, path: Path | str) -> Path:
-    """Write every row of the table to a CSV file (UTF-8 with a byte-order mark, so
-    spreadsheets read accents right), atomically. The Arrow grid writes its whole
-    table with pyarrow; other tables write their full values, not the rounded text.
-    The file is for people: text that a spreadsheet would run as a formula is
-    neutralised (``mlops_model_support.spreadsheet``)."""
-    model = view.model()
-    writer_of = getattr(model, "write_csv", None)
-    if writer_of is not None:
-        return write_user_file(path, writer_of, what="the table")
-    names = column_names(view)
-    rows = [[plain_text(cell_value(view, r, c)) for c in range(model.columnCount())]
-            for r in range(model.rowCount())]
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-            out = csv.writer(fh)
-            out.writerow(neutralise_cells(names))
-            out.writerows(neutralise_cells(row) for row in rows)
-
-    return write_user_file(path, write, what="the table")
-
-
 def _tell(parent: QWidget, title: str, text: str) -> QMessageBox:
     box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, parent)
     box.open()
@@ -234,7 +210,8 @@ class TableActions(QObject):
         menu.popup(self.view.viewport().mapToGlobal(pos))
 
     def ask_export(self) -> Optional[Path]:
-        """Ask for a file name, then export every row as CSV."""
+        """Ask for a file name, then export every row as CSV in the background (see
+        :mod:`.table_export`); the file asked for, or None."""
         from .errors import show_error
 
         path, _ = QFileDialog.getSaveFileName(self.view, "Export the table as CSV",
@@ -243,14 +220,12 @@ class TableActions(QObject):
             return None
         if not path.lower().endswith(".csv"):
             path += ".csv"
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            return export_csv(self.view, path)
-        except Exception as exc:
-            show_error(self.view, "Cannot export the table", exc)
-            return None
-        finally:
-            QApplication.restoreOverrideCursor()
+        from .table_export import export_in_background
+
+        # written off the UI thread; an error (a missing folder, a full disk) is shown when it ends
+        export_in_background(self.view, path,
+                             lambda exc, tb: show_error(self.view, "Cannot export the table", exc, tb))
+        return Path(path)
 
 
 def add_table_actions(view: QAbstractItemView, name: str = "table") -> TableActions:

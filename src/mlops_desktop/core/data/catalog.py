@@ -58,18 +58,14 @@ def snapshot_path(ws: "Workspace", dataset: Dataset) -> Path:
 def row_at(ws: "Workspace", dataset: Dataset, position: int) -> dict[str, Any]:
     """One row of the dataset by its 0-based position (the Data page numbers it
     ``position + 1``), column by column; only the row group holding it is read."""
-    import pyarrow.parquet as pq
+    from .on_disk import OnDiskTable
 
     if not 0 <= position < dataset.n_rows:
         raise InvalidChoiceError(f"Dataset {dataset.name!r} has no row {position + 1:,}; it has "
                                  f"{dataset.n_rows:,} rows.")
-    parquet = pq.ParquetFile(snapshot_path(ws, dataset))
-    start = 0
-    for group in range(parquet.num_row_groups):
-        size = parquet.metadata.row_group(group).num_rows
-        if position < start + size:
-            return parquet.read_row_group(group).slice(position - start, 1).to_pylist()[0]
-        start += size
+    row = OnDiskTable.open(snapshot_path(ws, dataset), ws.snapshots_dir).rows_at(position, 1).to_pylist()
+    if row:
+        return row[0]
     raise WorkspaceError(f"The snapshot of dataset {dataset.name!r} has fewer rows than recorded.")
 
 

@@ -64,6 +64,8 @@ def quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def parquet_source(path: Path) -> str:
-    """A snapshot file as a DuckDB table expression."""
-    return "read_parquet('" + str(path).replace("'", "''") + "')"
+def parquet_source(path: Path, *, row_numbers: bool = False) -> str:
+    """A snapshot file as a DuckDB table expression; ``row_numbers`` adds each row's
+    0-based position in the file as ``file_row_number``."""
+    return ("read_parquet('" + str(path).replace("'", "''") + "'"
+            + (", file_row_number = true" if row_numbers else "") + ")")

@@ -235,8 +235,11 @@ def _place_snapshot(ws: "Workspace", tmp: Path, sha: str, rel: str, path: Path) 
     data (its bytes may differ, written from another format: the dataset then records
     the kept file's hash). Returns whether this import published a new file, and the
     SHA-256 of the file the dataset reads."""
+    from ..file_hashes import current_sha256
+
     recorded = dataset_rows.snapshot_sha256_for(ws.registry, rel)
-    if recorded is not None and path.is_file() and sha256_file(path) == recorded:
+    # hashed once per version of the file in this process (the app reads snapshots often)
+    if recorded is not None and path.is_file() and current_sha256(path) == recorded:
         tmp.unlink(missing_ok=True)
         return False, recorded
     publish(tmp, path)

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..data.engine import connect, quoted
+from ..data.engine import connect, parquet_source, quoted
 from ..errors import NotFoundError
 from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
 from . import alerts as alert_rules
@@ -54,7 +54,7 @@ def profile_on_disk(table: "OnDiskTable", *, kinds: dict[str, str], roles: Optio
     steps = Steps(progress, cancel, {"columns": 55, "histograms": 10, "table": 15, "sample": 10,
                                      "correlations": 10})
     numeric = {name for name in names if _numbers_profiled(table.type_of(name), kinds.get(name, "categorical"))}
-    source = _source(table)
+    source = parquet_source(table.path)
     profiles: dict[str, ColumnProfile] = {}
     spans: dict[str, Optional[tuple[int, int]]] = {}  # each date column's first and last moment
     with connect(table.spill_dir) as con:
@@ -132,11 +132,6 @@ def _numbers_profiled(t: pa.DataType, kind: str) -> bool:
 
     numeric_type = pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
     return numeric_type and (kind in NUMERIC_KINDS or kind == "constant")
-
-
-def _source(table: "OnDiskTable", *, row_numbers: bool = False) -> str:
-    path = str(table.path).replace("'", "''")
-    return f"read_parquet('{path}'{', file_row_number = true' if row_numbers else ''})"
 
 
 def _one(con: "duckdb.DuckDBPyConnection", sql: str) -> tuple:
@@ -350,7 +345,7 @@ def _duplicates(con, table: "OnDiskTable", n: int) -> dict[str, Any]:
     """As :func:`.relations.duplicate_rows`: rows equal to an earlier row, by a 64-bit hash
     of every column."""
     row = "hash(" + ", ".join(quoted(c) for c in table.names) + ")"
-    source = _source(table, row_numbers=True)
+    source = parquet_source(table.path, row_numbers=True)
     count = n - _one(con, f"SELECT count(DISTINCT {row}) FROM {source}")[0]
     examples: list[int] = []
     if count:

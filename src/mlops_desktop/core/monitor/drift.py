@@ -204,23 +204,23 @@ def _prepared(reference: Reference, batch: Batch) -> tuple[Batch, str]:
     """A raw batch through the recipe of the version's training data: the rows in the
     model's scope (compared) and a note on those outside it. The batch keeps its own
     fingerprint (labels are joined to the batch as it was read)."""
-    from ..prepare import PrepareError
     from ..prepare.apply import frame_to_table
-    from ..prepare.scope import needs_recipe, rows_for_model
+    from ..prepare.scope import rows_as_model_takes
 
     what = f"the batch {batch.label}"
-    try:
-        if not needs_recipe(reference.recipe, batch.source.get("recipe_sha256"), what):
-            return batch, ""
+
+    def in_memory() -> Any:  # the rows, read only when the recipe runs
         if batch.table is None:
             # the recipe is applied to rows in memory: a raw batch larger than memory is refused
             raise DriftError(
                 f"{what[:1].upper()}{what[1:]} is larger than memory ({batch.rows:,} rows) and raw, but the model "
                 "was trained on data prepared by a recipe, which is applied to rows in memory. Compare it in "
                 "smaller files, or compare a dataset prepared with the same recipe.")
-        scoped = rows_for_model(reference.recipe, batch.table.to_pandas(), what)
-    except PrepareError as exc:
-        raise DriftError(str(exc)) from None
+        return batch.table.to_pandas()
+
+    scoped = rows_as_model_takes(reference.recipe, in_memory, batch.source.get("recipe_sha256"), what, DriftError)
+    if scoped is None:
+        return batch, ""
     if not len(scoped.frame):
         raise DriftError(f"No row of {what} is in the model's scope ({', '.join(scoped.scope)}); "
                          f"{scoped.outside:,} rows lie outside it.")

@@ -13,6 +13,8 @@ import pandas as pd
 from mlops_model_support import performance as perf
 from mlops_model_support.labels import category_labels, class_label
 
+from ..jobs import CancelToken, ProgressCallback, no_progress
+
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
@@ -103,13 +105,20 @@ def batch_time(report: Any) -> str:
     return str(source.get("period") or source.get("scored_at") or report.created_at or "")
 
 
-def performance_history(ws: "Workspace", model_name: str, version: int, *, limit: int = 500) -> PerformanceHistory:
+def performance_history(ws: "Workspace", model_name: str, version: int, *, limit: int = 500,
+                        progress: ProgressCallback = no_progress,
+                        cancel: Optional[CancelToken] = None) -> PerformanceHistory:
     """The version's stored batches (its newest ``limit`` reports) with their estimated
-    and realized performance, oldest batch first."""
+    and realized performance, oldest batch first. Each report is read whole, so the
+    Monitor page reads them off the UI thread, with progress and cancel."""
     from .history import drift_reports, load_report
 
     points = []
-    for stored in drift_reports(ws, model_name=model_name, model_version=version, limit=limit):
+    stored_reports = drift_reports(ws, model_name=model_name, model_version=version, limit=limit)
+    for i, stored in enumerate(stored_reports):
+        if cancel is not None:
+            cancel.check()
+        progress(i / len(stored_reports), f"Reading the performance of {len(stored_reports):,} batches")
         report = load_report(ws, stored.id)
         if report.estimated_performance is None and report.realized_performance is None:
             continue

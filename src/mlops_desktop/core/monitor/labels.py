@@ -30,6 +30,7 @@ from .errors import LabelsError
 if TYPE_CHECKING:
     from ..workspace import Workspace
     from .drift import DriftReport
+    from .reference import Reference
 
 
 @dataclass
@@ -148,20 +149,8 @@ def record_labels(ws: "Workspace", ref: str, report_id: int, labels_path: Path, 
         notes.append("The batch was scored on IT's machine: the labels file is its scored output, so every "
                      "labelled row is one of the batch's.")
     else:
-        frame = _batch_frame(ws, report)
-        if reference.recipe is not None:  # the rows scored: the batch through the training data's recipe
-            from ..prepare import PrepareError
-            from ..prepare.scope import needs_recipe, rows_for_model
-
-            what = f"the batch {report.label}"
-            try:
-                if needs_recipe(reference.recipe, (report.batch.get("source") or {}).get("recipe_sha256"), what):
-                    scoped = rows_for_model(reference.recipe, frame, what)
-                    frame = scoped.frame.reset_index(drop=True)
-                    if scoped.outside:
-                        notes.append(scoped.note(what))
-            except PrepareError as exc:
-                raise LabelsError(str(exc)) from None
+        frame, note = _rows_scored(ws, report, reference)
+        notes += [note] if note else []
         if id_column not in frame.columns:
             raise LabelsError(f"The batch {report.label} has no column {id_column!r} to join the labels by.")
         from .estimated import segment_values
@@ -190,6 +179,18 @@ def record_labels(ws: "Workspace", ref: str, report_id: int, labels_path: Path, 
                                result=result, actor=actor)
     report.realized_performance = realized
     return LabelsResult(mv.ref, report, counts, realized, int(row["id"]), str(labels_path), notes)
+
+
+def _rows_scored(ws: "Workspace", report: "DriftReport", reference: "Reference") -> tuple[pd.DataFrame, str]:
+    """The batch's rows as the model scored them (through the training data's recipe for a
+    model trained on prepared data), and a note on the rows left outside its scope."""
+    from ..prepare.scope import rows_as_model_takes
+
+    what = f"the batch {report.label}"
+    frame = _batch_frame(ws, report)
+    scoped = rows_as_model_takes(reference.recipe, frame, (report.batch.get("source") or {}).get("recipe_sha256"),
+                                 what, LabelsError)
+    return (frame, "") if scoped is None else (scoped.frame.reset_index(drop=True), scoped.note(what))
 
 
 def _batch_frame(ws: "Workspace", report: "DriftReport") -> pd.DataFrame:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Callable, Optional, Union
 
 import numpy as np
 import pandas as pd
 from mlops_model_support.recipe import RecipeError
 
+from ..errors import MlopsError
 from .derivation import ModelRecipe
 from .errors import PrepareError
 
@@ -74,3 +75,22 @@ def rows_for_model(found: ModelRecipe, frame: pd.DataFrame, what: str = "the dat
     kept.index = np.flatnonzero(keep)
     return ScopedRows(kept, int((~keep).sum()), Counter(reasons[~keep].tolist()),
                       [f.in_words() for f in recipe.scope_rules()])
+
+
+def rows_as_model_takes(found: Optional[ModelRecipe], rows: Union[pd.DataFrame, Callable[[], pd.DataFrame]],
+                        prepared_by: Optional[str], what: str,
+                        error: type[MlopsError] = PrepareError) -> Optional[ScopedRows]:
+    """The one rule for rows a model scores in the app (validation on a dataset, a Monitor
+    batch, labels joined later, rows to explain): for a model trained on prepared data
+    (``found``), raw rows go through its recipe and those outside its scope are set
+    aside; None when the rows are taken as they are (no recipe, or rows prepared by the
+    same one). ``rows`` may be a function that reads them, called only when the recipe
+    runs; a refusal is raised as ``error`` (the calling step's own error type)."""
+    try:
+        if found is None or not needs_recipe(found, prepared_by, what):
+            return None
+        return rows_for_model(found, rows if isinstance(rows, pd.DataFrame) else rows(), what)
+    except PrepareError as exc:
+        if error is PrepareError:
+            raise
+        raise error(str(exc)) from None

@@ -36,7 +36,7 @@ class Suggestion:
 
 
 def _name(column: str) -> str:
-    from mlops_model_support.recipe import _name as written
+    from mlops_model_support.recipe import column_words as written
 
     return written(column)
 

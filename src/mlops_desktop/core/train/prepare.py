@@ -159,13 +159,10 @@ def prepare_frame(ds: "Dataset", df: pd.DataFrame, spec: TrainSpec, *,
     if kind == "datetime" or pd.api.types.is_datetime64_any_dtype(target):
         raise TrainError(f"The target {spec.target!r} holds dates; a date cannot be predicted. "
                          "Choose another target (and use the date for a time-ordered split).")
-    present = target.notna().to_numpy()
-    if pd.api.types.is_float_dtype(target):
-        present = present & np.isfinite(target.to_numpy(dtype=float, na_value=np.nan))
+    present = _present(target)
     n_missing = int((~present).sum())
     if n_missing == n_rows:
-        raise TrainError(f"The target {spec.target!r} has no values (every row is missing). "
-                         "Choose another target.")
+        raise _no_values(spec.target)
     if n_missing:
         notes.append(f"{n_missing:,} of {n_rows:,} rows have no value for the target "
                      f"{spec.target} and were left out.")
@@ -175,7 +172,7 @@ def prepare_frame(ds: "Dataset", df: pd.DataFrame, spec: TrainSpec, *,
         if dropped:
             notes.append(f"{dropped:,} rows have no value in the time column {spec.split.column} "
                          "and were left out (they cannot be placed in time).")
-    task, reason, y, classes = _task_and_target(frame[spec.target], spec)
+    task, reason, y, classes = _task_and_target(frame[spec.target], spec.target, spec.task)
     if spec.formula is not None and task != "regression":
         from .formula import parse_formula
 
@@ -241,13 +238,37 @@ def _formula_features(ds: "Dataset", spec: TrainSpec, train: pd.DataFrame, y_tra
 
 # -- target and task ---------------------------------------------------------------------------
 
-def _task_and_target(target: pd.Series, spec: TrainSpec) -> tuple[str, str, np.ndarray, Optional[np.ndarray]]:
-    name = spec.target
-    if spec.task is None:
+def training_task(target: pd.Series, chosen: Optional[str] = None) -> tuple[str, str]:
+    """The task a run trains ``target`` for ("regression", "binary" or "multiclass") and
+    why, decided as training decides it (its rows with a value, its classes counted as
+    the model sees them), so the Train wizard shows before a run what the run will do.
+    Raises :class:`TrainError` when the target cannot be trained on."""
+    present = _present(target)
+    if not present.any():
+        raise _no_values(str(target.name))
+    task, reason, _, classes = _task_and_target(target.loc[present], str(target.name), chosen)
+    return task, reason + (f" ({len(classes):,} classes)" if classes is not None else "")
+
+
+def _present(target: pd.Series) -> np.ndarray:
+    """The rows with a target value (a missing or infinite number is none)."""
+    present = target.notna().to_numpy()
+    if pd.api.types.is_float_dtype(target):
+        present = present & np.isfinite(target.to_numpy(dtype=float, na_value=np.nan))
+    return present
+
+
+def _no_values(name: str) -> TrainError:
+    return TrainError(f"The target {name!r} has no values (every row is missing). Choose another target.")
+
+
+def _task_and_target(target: pd.Series, name: str,
+                     chosen: Optional[str]) -> tuple[str, str, np.ndarray, Optional[np.ndarray]]:
+    if chosen is None:
         group, reason = infer_task_with_reason(target)
     else:
-        group = "regression" if spec.task == "regression" else "classification"
-        reason = f"you chose {spec.task}"
+        group = "regression" if chosen == "regression" else "classification"
+        reason = f"you chose {chosen}"
     if group == "regression":
         if pd.api.types.is_bool_dtype(target) or not pd.api.types.is_numeric_dtype(target):
             raise TrainError(f"The target {name!r} does not hold numbers, so it cannot be a "
@@ -267,9 +288,9 @@ def _task_and_target(target: pd.Series, spec: TrainSpec) -> tuple[str, str, np.n
                          f"classes (at most {MAX_CLASSES}). If it is a quantity, train a "
                          "regression model.")
     task = "binary" if len(classes) == 2 else "multiclass"
-    if spec.task in ("binary", "multiclass") and spec.task != task:
+    if chosen in ("binary", "multiclass") and chosen != task:
         raise InvalidChoiceError(f"The target {name!r} has {len(classes)} classes, so the task is "
-                                 f"{task}, not {spec.task}.")
+                                 f"{task}, not {chosen}.")
     return task, reason, y, classes
 
 

@@ -210,18 +210,12 @@ def _as_the_model_takes(ws: "Workspace", ref: str, frame: pd.DataFrame, prepared
     """``frame``'s rows as the version's model takes them, and its scope in words: raw rows
     through the recipe of its training data (those outside its scope left out, the index
     keeping each row's position), rows prepared by the same recipe as they are."""
-    from ..prepare import PrepareError, model_recipe
-    from ..prepare.scope import needs_recipe, rows_for_model
+    from ..prepare import model_recipe
+    from ..prepare.scope import rows_as_model_takes
     from ..train import find_version
 
-    try:
-        found = model_recipe(ws, find_version(ws, ref))
-        if found is None or not needs_recipe(found, prepared_by, what):
-            return frame, []
-        scoped = rows_for_model(found, frame, what)
-    except PrepareError as exc:
-        raise ValidationError(str(exc)) from None
-    return scoped.frame, scoped.scope
+    scoped = rows_as_model_takes(model_recipe(ws, find_version(ws, ref)), frame, prepared_by, what, ValidationError)
+    return (frame, []) if scoped is None else (scoped.frame, scoped.scope)
 
 
 def _rows(version: VersionExplainer, typed: pd.DataFrame, explained: Contributions, numbered: np.ndarray,

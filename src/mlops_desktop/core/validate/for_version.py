@@ -57,21 +57,13 @@ def _rows_for(ws: "Workspace", mv: Any, ds: Any) -> Any:
     """The rows of ``ds`` as the version's model takes them: as they are when ``ds`` went
     through the same preparation as the training data; raw data through the model's
     recipe, rows outside its scope left out (as the exported package rejects them)."""
-    from ..prepare import PrepareError, derivation, model_recipe
-    from ..prepare.scope import needs_recipe, rows_for_model
+    from ..prepare import derivation, model_recipe
+    from ..prepare.scope import rows_as_model_takes
 
     frame = ws.load_table(ds).to_pandas()
-    found = model_recipe(ws, mv)
-    if found is None:
-        return frame
-    way = derivation(ws, ds)
-    what = f"dataset {ds.name!r}"
-    try:
-        if not needs_recipe(found, way.prepared_by, what):
-            return frame
-        return rows_for_model(found, frame, what).frame
-    except PrepareError as exc:
-        raise InvalidChoiceError(str(exc)) from None
+    scoped = rows_as_model_takes(model_recipe(ws, mv), frame, derivation(ws, ds).prepared_by,
+                                 f"dataset {ds.name!r}", InvalidChoiceError)
+    return frame if scoped is None else scoped.frame
 
 
 def _explainer(model: Any, train: Any, target: str) -> tuple[Any, Optional[str]]:

@@ -245,12 +245,21 @@ class ExportPage(ReloadingPage):
 
         self.export_button.setEnabled(False)
         self.result.setText(f"Exporting {ref}…")
-        job = self.runner.start(f"Exporting {ref}", work)
-        job.succeeded.connect(self._exported)
-        job.failed.connect(lambda exc, tb: (self.result.setText(""),
-                                            show_error(self, f"Cannot export {ref}", exc, tb)))
-        job.cancelled.connect(lambda: self.result.setText("Export cancelled; nothing was written."))
-        job.ended.connect(lambda: self.export_button.setEnabled(bool(self.plan and self.plan.exportable)))
+        def ended() -> None:
+            self.export_button.setEnabled(bool(self.plan and self.plan.exportable))
+
+        def failed(exc, tb) -> None:
+            ended()
+            self.result.setText("")
+            show_error(self, f"Cannot export {ref}", exc, tb)
+
+        def cancelled() -> None:
+            ended()
+            self.result.setText("Export cancelled; nothing was written.")
+
+        # connected before the job starts: a job that fails at once still shows its error
+        self.runner.start(f"Exporting {ref}", work, on_success=lambda result: (self._exported(result), ended()),
+                          on_error=failed, on_cancel=cancelled)
 
     def _exported(self, result: Any) -> None:
         self.last_result = result

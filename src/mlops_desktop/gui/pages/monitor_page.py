@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from ...core import numbers
+from ...core.jobs import CancelToken
 from ..errors import show_error
 from ..import_dialog import FILE_FILTER
 from ..jobs import JobRunner
@@ -54,6 +55,8 @@ class MonitorPage(LazyReloadingPage):
         self.stored_runs: list[Any] = []  # the stored comparisons against the reference, newest first
         #: a model version's batches with estimated or realized performance, in time order (core PerformanceHistory)
         self.performance_history: Any = None
+        self._history_cancel = CancelToken()  # the history being read, cancelled when the reference changes
+        self._history_reading = False
         self._listed_for = -1  # the workspace generation the references were listed for
         self.batch_sources: list[tuple[str, Any]] = []  # ("file", path) or ("dataset", id)
         outer = QVBoxLayout(self)
@@ -237,15 +240,16 @@ class MonitorPage(LazyReloadingPage):
         ws, reference = self.state.workspace, self._reference_key()
         self.stored_runs = []
         self.performance_history = None
+        self._history_cancel.cancel()  # another reference's history is no longer wanted
+        self._history_reading = False
         if reference is not None:
-            from ...core.monitor.estimated import performance_history
             from ...core.monitor.history import drift_runs
 
             kind, value = reference[1]
             if kind == "model":
                 name, _, version = value.rpartition(":")
                 self.stored_runs = drift_runs(ws, model_name=name, model_version=int(version))
-                self.performance_history = performance_history(ws, name, int(version))
+                self._read_performance_history(reference, name, int(version))
             else:
                 self.stored_runs = drift_runs(ws, dataset=value)
         key = self.selection.key
@@ -265,6 +269,35 @@ class MonitorPage(LazyReloadingPage):
         self.stored_list.setCurrentRow(series.index(wanted) if wanted in series else (0 if series else -1))
         self.stored_list.blockSignals(False)
         self._stored_run_chosen()
+
+    def _read_performance_history(self, key: Any, name: str, version: int) -> None:
+        """Read the version's performance across its stored batches (every report, whole)
+        off the UI thread; the timeline is drawn when it arrives, if ``key`` is still the
+        reference shown."""
+        root = self.state.workspace.root
+
+        def work(progress, cancel):
+            from ...core.monitor.estimated import performance_history
+            from ...core.workspace import Workspace
+
+            with Workspace.open(root) as own:
+                return performance_history(own, name, version, progress=progress, cancel=cancel)
+
+        def done(history) -> None:
+            if self._reference_key() == key:
+                self.performance_history, self._history_reading = history, False
+                self._draw_performance_timeline()
+
+        def failed(exc, tb) -> None:
+            if self._reference_key() == key:
+                self._history_reading = False
+                self._draw_performance_timeline()
+                show_error(self, "Cannot read the performance history", exc, tb)
+
+        self._history_reading = True
+        job = self.runner.start(f"Reading the performance of {name}:{version}", work, on_success=done,
+                                on_error=failed)
+        self._history_cancel = job.token
 
     def _stored_run_chosen(self) -> None:
         """Show the selected stored comparison as it was made (nothing is recomputed)."""
@@ -607,6 +640,9 @@ class MonitorPage(LazyReloadingPage):
     def _draw_performance_timeline(self) -> None:
         history, chart = self.performance_history, self.performance_timeline
         metric, label = self.performance_metric.currentData(), self.performance_metric.currentText()
+        if history is None and self._history_reading:
+            chart.reset("Reading this version's performance across its batches…")
+            return
         if history is None or not history.points:
             chart.reset("No batch of this model version has an estimated or realized performance yet")
             return

@@ -281,27 +281,27 @@ class PreparePanel(QWidget):
         return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
 
     def _template_chosen(self, index: int) -> None:
-        from mlops_model_support.recipe import _name
+        from mlops_model_support.recipe import column_words
 
         words = self.kind.itemData(index)
         if not words:
             return
         column = self._current_column()
         if column is not None:
-            words = words.replace("COLUMN", _name(column))
+            words = words.replace("COLUMN", column_words(column))
             if words.startswith("order ") and self._sample is not None and column in self._sample[2].columns:
                 from mlops_model_support.labels import category_labels
-                from mlops_model_support.recipe import _value
+                from mlops_model_support.recipe import value_words
 
                 levels = sorted({v for v in category_labels(self._sample[2][column]) if isinstance(v, str)})
-                words = words.replace("LEVELS", " < ".join(_value(v) for v in levels[:50]))
+                words = words.replace("LEVELS", " < ".join(value_words(v) for v in levels[:50]))
         self.step_edit.setText(words)
         self.step_edit.setFocus()
 
     def _insert_column(self, item: QListWidgetItem) -> None:
-        from mlops_model_support.recipe import _name
+        from mlops_model_support.recipe import column_words
 
-        self.step_edit.insert(_name(item.data(Qt.ItemDataRole.UserRole)))
+        self.step_edit.insert(column_words(item.data(Qt.ItemDataRole.UserRole)))
         self.step_edit.setFocus()
 
     def _parsed(self) -> Any:
