@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 import numpy as np
 import pyarrow as pa
 
+from ..errors import InvalidChoiceError
 from ..regular_files import open_regular_file
 from .engine import connect, parquet_source, quoted
 
@@ -33,6 +34,27 @@ READ_ROWS = 128 * 1024
 def too_large_for_memory(size_bytes: int) -> bool:
     """Whether a table of ``size_bytes`` on disk (Parquet) is worked on out of core."""
     return size_bytes >= OUT_OF_CORE_BYTES
+
+
+class TooLargeForMemory(InvalidChoiceError):
+    """Work that reads every row of a dataset into memory, asked of one larger than memory."""
+
+
+def refuse_if_too_large(datasets: Sequence[Any], work: str, way_out: str) -> None:
+    """Raise :class:`TooLargeForMemory` when ``datasets`` together (registered datasets)
+    are worked on out of core: ``work`` (what reads their rows into memory, "validation
+    reads every row") and ``way_out`` (what to do instead) make the message."""
+    from .. import numbers
+
+    size = sum(int(ds.snapshot_bytes) for ds in datasets)
+    if not too_large_for_memory(size):
+        return
+    rows = sum(int(ds.n_rows) for ds in datasets)
+    names = ", ".join(repr(ds.name) for ds in datasets)
+    raise TooLargeForMemory(
+        f"{'Dataset' if len(datasets) == 1 else 'Datasets'} {names} {'is' if len(datasets) == 1 else 'are'} larger "
+        f"than memory ({rows:,} rows, {numbers.file_size(size)} on disk), and {work} into memory, so it was not "
+        f"started. {way_out}")
 
 
 @dataclass
