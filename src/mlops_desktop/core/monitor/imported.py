@@ -192,9 +192,8 @@ def summary_report(reference: "Reference", body: dict[str, Any], t: dict[str, An
            if body.get("job") == "drift" else
            f"Imported from the monitoring summary of a scoring run on IT's machine ({scored_at}): "
            f"{counts.get('scored', 0):,} of {rows:,} rows scored, {counts.get('rejected', 0):,} rejected. ")
-    notes = [run + 
-             "Measured on the summary's cells (counts and means per cell, no rows): PSI, Jensen–Shannon, "
-             "chi-square and missing shares as on rows; Wasserstein and KS within the cells' widths."]
+    notes = [run + "Measured on the summary's cells (counts and means per cell, no rows): PSI, Jensen–Shannon, "
+                   "chi-square and missing shares as on rows; Wasserstein and KS within the cells' widths."]
     rejects = body.get("rejects_by_reason") or {}
     if rejects:
         notes.append("Rejected rows by reason: " + "; ".join(f"{k}: {int(v):,}" for k, v in rejects.items()) + ".")
