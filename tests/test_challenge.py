@@ -513,3 +513,27 @@ def test_improved_segments_are_promoted_into_a_version_that_reproduces_and_expor
     assert np.max(np.abs(out["probability_yes"].to_numpy(float)
                          - assembled.predict_proba(rows.head(300))[:, 1])) <= 1e-12
     assert verify_workspace(ws).ok
+
+
+# -- data larger than memory ------------------------------------------------------------------
+
+def test_validating_challenging_and_retraining_on_data_larger_than_memory_are_refused(ws, monkeypatch):
+    """Issue 18: each reads every row into memory; on a dataset larger than memory it is
+    refused before anything is read or written, with what to do instead. (Retraining on
+    one dataset as it is trains on a recorded sample of it; joining datasets is refused.)"""
+    from mlops_desktop.core.data import on_disk
+    from mlops_desktop.core.data.on_disk import TooLargeForMemory
+
+    audit = audit_actions(ws)
+    monkeypatch.setattr(on_disk, "OUT_OF_CORE_BYTES", 0)
+    with pytest.raises(TooLargeForMemory, match=r"Dataset 'flights_all' is larger than memory \(.* rows, .* on "
+                                                r"disk\), and a challenge reads every row into memory, so it was "
+                                                r"not started\. Import the recent rows you need"):
+        challenge(ws, "late:2", on="flights_all", holdout="since:2013-11-01", actor="ann")
+    with pytest.raises(TooLargeForMemory, match="retraining joins every row of its datasets into memory"):
+        retrain(ws, "late:1", ["flights_early", "flights_later"], actor="ann")
+    with pytest.raises(TooLargeForMemory, match="a validation reads every row into memory.*Validate on the "
+                                                "version's holdout"):
+        validate_version(ws, "late:2", data="flights_all", actor="ann", n_bootstrap=50)
+    assert audit_actions(ws) == audit
+    assert {a["alias"]: a["version"] for a in aliases_of(ws, "late")} == {"production": 1, "challenger": 2}

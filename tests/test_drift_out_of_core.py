@@ -1,7 +1,8 @@
 """Drift out of core: a reference dataset and a batch file larger than memory are counted
 by the engine, feature by feature, and give the report the in-memory comparison gives
-(the same counts per bin, measures, verdicts and batch fingerprint). Checked on data
-that fits, with the size limit lowered so that it takes the out-of-core path."""
+(the same counts per bin, measures, verdicts and batch fingerprint; a Parquet file read
+where it lies is fingerprinted by the SHA-256 of its bytes). Checked on data that fits,
+with the size limit lowered so that it takes the out-of-core path."""
 
 from __future__ import annotations
 
@@ -38,8 +39,14 @@ def _table(rows: int, seed: int, shift: float = 0.0) -> pa.Table:
     })
 
 
-def _same_report(a, b) -> None:
-    assert a.batch["fingerprint"] == b.batch["fingerprint"]
+def _same_report(a, b, *, file_read_in_place=None) -> None:
+    if file_read_in_place is None:
+        assert a.batch["fingerprint"] == b.batch["fingerprint"]
+    else:
+        import hashlib
+
+        digest = hashlib.sha256(file_read_in_place.read_bytes()).hexdigest()
+        assert b.batch["fingerprint"] == "file-sha256:" + digest != a.batch["fingerprint"]
     assert a.batch["rows"] == b.batch["rows"]
     assert a.verdict == b.verdict
     for x, y in zip(a.features, b.features):
@@ -79,7 +86,7 @@ def test_a_reference_and_a_batch_on_disk_give_the_in_memory_report(workspace, tm
     batch = batch_from_file(batch_path, work_dir=tmp_path)
     assert batch.table is None and batch.on_disk is not None  # it took the out-of-core path
     out_of_core = compare_batch(reference, batch)
-    _same_report(in_memory, out_of_core)
+    _same_report(in_memory, out_of_core, file_read_in_place=batch_path if suffix == "parquet" else None)
     assert out_of_core.drifted
     folder = batch.on_disk.spill_dir
     assert folder.parent == tmp_path
@@ -117,3 +124,34 @@ def test_text_where_the_reference_holds_numbers_is_not_comparable_on_disk(worksp
     amount = report.feature("amount")
     assert not amount.comparable
     assert "'n/a'" in amount.reason
+
+
+def test_bin_counts_of_a_batch_on_disk_are_numpys_histogram_on_the_reference_edges(workspace, tmp_path,
+                                                                                  monkeypatch,
+                                                                                  reference_dataset):
+    """The batch's count in each PSI bin (reference deciles as fixed edges, the end bins
+    open) is numpy.histogram's on the same edges: values beyond the reference's range fall
+    in the end bins, missing ones (null, NaN, infinite) in none, whatever the row groups."""
+    table = _table(20000, 9, shift=0.5)
+    amount = table.column("amount").to_numpy(zero_copy_only=False).astype(float)
+    amount[:40] = [1e9, -1e9, np.nan, -np.inf] * 10  # far outside the reference's range, and missing
+    ratio = table.column("ratio").to_numpy(zero_copy_only=False).copy()
+    ratio[40:60] = 7.5
+    table = table.set_column(0, "amount", pa.array(amount, mask=np.arange(len(amount)) % 97 == 5))
+    table = table.set_column(2, "ratio", pa.array(ratio))
+    path = tmp_path / "batch.parquet"
+    pq.write_table(table, path, row_group_size=3000)
+    monkeypatch.setattr(on_disk, "OUT_OF_CORE_BYTES", 0)
+    monkeypatch.setattr(streaming, "STREAM_ABOVE_BYTES", 0)
+    reference = Reference.from_dataset(workspace, "reference", features=FEATURES)
+    batch = batch_from_file(path, work_dir=tmp_path)
+    assert batch.table is None
+    report = compare_batch(reference, batch)
+    for name in ("amount", "ratio", "count"):
+        values = table.column(name).to_numpy(zero_copy_only=False).astype(float)
+        values = values[np.isfinite(values)]
+        edges = reference.profile.features[name].edges
+        expected, _ = np.histogram(values, bins=np.concatenate(([-np.inf], edges, [np.inf])))
+        shares = np.asarray(report.feature(name).bins["current"])
+        assert np.allclose(shares * len(values), expected, rtol=0, atol=1e-6), name
+        assert report.feature(name).current["missing"] == len(table) - len(values)

@@ -72,7 +72,8 @@ def test_the_package_holds_every_file_listed_in_its_manifest(setup):
     ws, ref, result, _, _ = setup
     pkg = result.path
     manifest = json.loads((pkg / "manifest.json").read_text())
-    expected = {"model/model.skops", "model/trusted_types.json", "score.py", "spark_score.py", "schema.json",
+    expected = {"model/model.skops", "model/trusted_types.json", "score.py", "spark_score.py", "spark_drift.py",
+                "schema.json",
                 "requirements.txt", "reference_profile.json", "MODEL_CARD.md", "model_card.html", "README.md",
                 "MLmodel", "python_env.yaml", "examples/input.csv", "examples/expected_output.csv",
                 "mlops_model_support/__init__.py", "mlops_model_support/estimators.py",
@@ -354,12 +355,12 @@ def test_the_package_code_is_the_apps_mlops_model_support_byte_for_byte(setup):
 
     _, _, result, _, _ = setup
     source = Path(mlops_model_support.__file__).parent
-    shipped = {"score.py": "score.py", "spark_score.py": "spark_score.py",
-               **{f"mlops_model_support/{p.name}": p.name for p in source.glob("*.py")
-                  if p.name not in ("score.py", "spark_score.py")}}
+    programs = ("score.py", "spark_score.py", "spark_drift.py")
+    shipped = {**{name: name for name in programs},
+               **{f"mlops_model_support/{p.name}": p.name for p in source.glob("*.py") if p.name not in programs}}
     # terms.py and formula_guard.py: model terms; recipe.py and expressions.py: recipes;
     # contributions, tree_contributions, reasons: reasons for each score
-    assert len(shipped) == 18
+    assert len(shipped) == 19
     for rel, name in shipped.items():
         assert (result.path / rel).read_bytes() == (source / name).read_bytes(), rel
     assert not (result.path / "mlops_model_support" / "score.py").exists()

@@ -158,13 +158,17 @@ def test_mlflow_pyfunc_loads_the_folder(exported, tmp_path):
     assert np.max(np.abs(out["probability_late"].to_numpy() - proba[:, 0])) <= 1e-12
 
 
-def test_spark_scores_with_map_in_pandas(exported, tmp_path):
+def _need_java() -> None:
     if shutil.which("java") is None:
         message = ("Java is not installed, and Spark needs it: run scripts/install-system-deps.sh --xvfb "
                    "(Debian's default-jre-headless)")
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+
+
+def test_spark_scores_with_map_in_pandas(exported, tmp_path):
+    _need_java()
     pkg, df, app, _ = exported
     python = venv_python(pkg / "requirements.txt", ("pyspark",))
     rows = df.head(2000)
@@ -178,6 +182,68 @@ def test_spark_scores_with_map_in_pandas(exported, tmp_path):
     assert out["reject_reason"].isna().all()
     assert out["prediction"].tolist() == list(app.predict(rows[FEATURES]))
     assert np.max(np.abs(out["probability_late"].to_numpy() - proba[:, 0])) <= 1e-12
+
+
+def test_spark_drift_counts_as_score_py_and_the_app_and_is_imported(exported, python, tmp_path):
+    """Issue 18: spark_drift.py counts a batch (three part files: three Spark tasks whose
+    counts are added) on the reference's cells exactly as score.py --monitor-out counts
+    the same rows in one file; the summary is imported and gives the PSI, missing shares
+    and Jensen-Shannon distances the app's own comparison of those rows gives."""
+    from conftest import run_cli
+    from mlops_desktop.core.monitor import compare_batch
+    from mlops_desktop.core.monitor.batches import batch_from_file
+    from mlops_desktop.core.monitor.for_version import reference_for_version
+
+    _need_java()
+    pkg, df, _, base = exported
+    spark_python = venv_python(pkg / "requirements.txt", ("pyspark",))
+    batch = df.drop(columns=["late"]).sample(3000, random_state=5).reset_index(drop=True)
+    batch.loc[:40, "dep_delay"] = None
+    batch.loc[41:60, "dep_delay"] = 99999.0  # beyond the reference's range
+    batch.loc[61:70, "carrier"] = "ZZ"  # a carrier the reference never had
+    batch.to_csv(tmp_path / "batch.csv", index=False)
+    (tmp_path / "parts").mkdir()
+    for i, start in enumerate(range(0, 3000, 1000)):
+        batch.iloc[start:start + 1000].to_csv(tmp_path / "parts" / f"part-{i}.csv", index=False)
+    scored = _run(python, pkg / "score.py", tmp_path / "batch.csv", "-o", tmp_path / "scored.csv",
+                  "--monitor-out", tmp_path / "scored.json", cwd=tmp_path)
+    assert scored.returncode == 0, scored.stderr
+    counted = _run(spark_python, pkg / "spark_drift.py", tmp_path / "parts", tmp_path / "drift.json",
+                   "--input-format", "csv", "--master", "local[2]", cwd=tmp_path, timeout=900,
+                   env={"PYSPARK_PYTHON": str(spark_python), "SPARK_LOCAL_IP": "127.0.0.1"})
+    assert counted.returncode == 0, counted.stderr[-4000:]
+    spark_body = json.loads((tmp_path / "drift.json").read_text())["body"]
+    score_body = json.loads((tmp_path / "scored.json").read_text())["body"]
+    assert spark_body["job"] == "drift" and spark_body["rows"]["read"] == 3000
+    assert spark_body["rows"]["scored"] == 0 and spark_body["package"] == score_body["package"]
+    assert set(spark_body["features"]) == set(score_body["features"]) == set(FEATURES)
+    for name, ours in spark_body["features"].items():
+        theirs = score_body["features"][name]
+        assert (ours["rows"], ours["missing"]) == (theirs["rows"], theirs["missing"]) == (3000, ours["missing"])
+        if ours["kind"] == "numeric":
+            assert ours["edges"] == theirs["edges"]
+            assert [c[:2] for c in ours["cells"]] == [c[:2] for c in theirs["cells"]], name
+            assert [c[2] for c in ours["cells"]] == pytest.approx([c[2] for c in theirs["cells"]], rel=1e-12)
+        else:
+            assert (ours["categories"], ours["new_rows"], ours["new_categories"]) == \
+                (theirs["categories"], theirs["new_rows"], theirs["new_categories"]), name
+    assert spark_body["features"]["dep_delay"]["missing"] == 41
+    assert spark_body["features"]["carrier"]["new_rows"] == 10
+    workspace = tmp_path / "ws"
+    shutil.copytree(base / "ws", workspace)
+    done = run_cli("monitor", "import", str(tmp_path / "drift.json"), "--workspace", str(workspace),
+                   "--as", "dora", "--json")
+    assert done.returncode == 0, done.stderr
+    imported = json.loads(done.stdout)["imported"][0]
+    assert imported["batch"]["rows"] == 3000 and "Spark job" in imported["notes"][0]
+    with Workspace.open(workspace) as ws:
+        app = compare_batch(reference_for_version(ws, "late:1"), batch_from_file(tmp_path / "batch.csv"))
+    for feature in app.features:
+        other = next(f for f in imported["features"] if f["name"] == feature.name)
+        for key in ("psi", "missing_share_change", "jensen_shannon", "outside_range_share"):
+            if key in feature.metrics:
+                assert other["metrics"][key] == pytest.approx(feature.metrics[key], rel=1e-9, abs=1e-12), \
+                    (feature.name, key)
 
 
 def test_reading_options_in_a_fresh_environment(exported, python, tmp_path):

@@ -120,3 +120,24 @@ def test_explaining_raw_rows_of_a_prepared_model_goes_through_its_recipe(tmp_pat
             explain_rows(w, ref, str(raw), rows=str(outside))
         one = explain_row(w, ref, 1, data="diamonds")  # numbered as validation on the raw dataset numbers them
         assert one.contributions == from_ready.rows[0].contributions
+
+
+def test_preparing_a_dataset_larger_than_memory_is_refused_its_preview_is_sampled_from_disk(ws, monkeypatch):
+    """Issue 18: a recipe is applied to rows in memory, so preparing a dataset larger than
+    memory is refused with the way out, and nothing is registered; the recipe's preview
+    reads the very rows it reads in memory (seeded), from the snapshot on disk."""
+    import pandas as pd
+
+    from mlops_desktop.core.data.on_disk import TooLargeForMemory
+    from mlops_desktop.core.prepare import apply, dataset_preview_sample, preview_sample
+
+    monkeypatch.setattr(apply, "PREVIEW_ROWS", 300)
+    d = ws.dataset("d")
+    in_memory = preview_sample(ws.load_table(d).to_pandas(), 300)
+    datasets = [x.name for x in ws.datasets()]
+    monkeypatch.setattr(on_disk, "OUT_OF_CORE_BYTES", 0)
+    pd.testing.assert_frame_equal(dataset_preview_sample(ws, d, 300), in_memory)
+    with pytest.raises(TooLargeForMemory, match=r"Dataset 'd' is larger than memory \(1,500 rows, .*\), and "
+                                                r"preparing reads every row into memory.*Import the part"):
+        prepare_dataset(ws, "d", recipe_from_words(RECIPE), name="again", actor="ann")
+    assert [x.name for x in ws.datasets()] == datasets

@@ -123,6 +123,33 @@ class FeatureCells:
                 self.new_rows += n
                 self._new.add(label)
 
+    def partial(self) -> dict[str, Any]:
+        """The counts so far as plain JSON, to be added to another's counts of the same
+        column (:meth:`add_partial`): a Spark task's, sent to its driver. It names the
+        new categories it met, so that the driver counts them once across tasks; the
+        summary never does."""
+        out: dict[str, Any] = {"rows": int(self.rows), "missing": int(self.missing)}
+        if self.kind == metrics.NUMERIC:
+            out.update(counts=self.counts.tolist(), sums=self.sums.tolist(), sum_squares=self.sum_squares)
+        else:
+            out.update(category_counts=self.category_counts.tolist(), new_rows=int(self.new_rows),
+                       new=sorted(self._new))
+        return out
+
+    def add_partial(self, part: Mapping[str, Any]) -> None:
+        """Add counts of the same column given by :meth:`partial` (cells add up: the
+        result is the counts of both parts' rows together)."""
+        self.rows += int(part["rows"])
+        self.missing += int(part["missing"])
+        if self.kind == metrics.NUMERIC:
+            self.counts += np.asarray(part["counts"], dtype=np.float64)
+            self.sums += np.asarray(part["sums"], dtype=np.float64)
+            self.sum_squares += float(part["sum_squares"])
+        else:
+            self.category_counts += np.asarray(part["category_counts"], dtype=np.float64)
+            self.new_rows += int(part["new_rows"])
+            self._new.update(str(c) for c in part["new"])
+
     def outside_share(self) -> float:
         """The share of values outside the reference (its range, its categories)."""
         count = self.rows - self.missing
@@ -229,11 +256,14 @@ class BatchMonitor:
     calibration: Optional[perf.Calibration]
     classes: Optional[list[str]]
     segment: Optional[str] = None
+    #: "drift" for a run that counts the features without scoring (``spark_drift.py``);
+    #: the summary says so, and the app words its note accordingly
+    job: str = "score"
 
     def __post_init__(self) -> None:
         self.features = {n: FeatureCells(n, fp) for n, fp in self.profile.features.items()}
         self.prediction = (FeatureCells("prediction", self.profile.predictions)
-                           if self.profile.predictions is not None else None)
+                           if self.profile.predictions is not None and self.job == "score" else None)
         self.tally = perf.Tally(self.calibration) if self.calibration is not None else None
         self.segment_tallies: dict[str, perf.Tally] = {}
         self.rejects: Counter = Counter()
@@ -241,16 +271,7 @@ class BatchMonitor:
     def add(self, frame: Any, reasons: np.ndarray, outputs: Mapping[str, np.ndarray], scored: np.ndarray) -> None:
         """One chunk: the prepared input columns (every row read), each row's reject
         reason (None when scored), the outputs and which rows were scored."""
-        for name, cells in self.features.items():
-            if name not in frame:
-                continue
-            column = frame[name].to_numpy()
-            if cells.kind == metrics.NUMERIC:
-                cells.add_numbers(column)
-            else:
-                cells.add_labels(column)
-        for reason in reasons[~scored]:
-            self.rejects[reject_kind(str(reason), list(frame.columns))] += 1
+        self._add_features(frame, reasons[~scored])
         if not scored.any():
             return
         if self.prediction is not None:
@@ -268,6 +289,34 @@ class BatchMonitor:
                 for value in set(labels.tolist()):
                     part = self.segment_tallies.setdefault(value, perf.Tally(self.calibration))
                     part.add(proba[labels == value])
+
+    def add_features(self, frame: Any, reasons: np.ndarray) -> None:
+        """One chunk of a run that does not score (:attr:`job` "drift"): the features'
+        counts (every row read), and the rows score.py would reject, by reason."""
+        self._add_features(frame, np.asarray([r for r in reasons if r is not None], dtype=object))
+
+    def _add_features(self, frame: Any, rejected: np.ndarray) -> None:
+        for name, cells in self.features.items():
+            if name not in frame:
+                continue
+            column = frame[name].to_numpy()
+            if cells.kind == metrics.NUMERIC:
+                cells.add_numbers(column)
+            else:
+                cells.add_labels(column)
+        for reason in rejected:
+            self.rejects[reject_kind(str(reason), list(frame.columns))] += 1
+
+    def partial(self) -> dict[str, Any]:
+        """The features' counts and the rejects so far, as plain JSON (see
+        :meth:`FeatureCells.partial`), for a run that does not score."""
+        return {"features": {n: c.partial() for n, c in self.features.items()},
+                "rejects": dict(self.rejects)}
+
+    def add_partial(self, part: Mapping[str, Any]) -> None:
+        for name, cells in part["features"].items():
+            self.features[name].add_partial(cells)
+        self.rejects.update({str(k): int(v) for k, v in part["rejects"].items()})
 
     def _scores(self, outputs: Mapping[str, np.ndarray]) -> np.ndarray:
         """The score prediction drift watches: the probability of the model's second
@@ -304,6 +353,8 @@ class BatchMonitor:
             "prediction": self.prediction.to_dict() if self.prediction is not None else None,
             "estimated_performance": est.to_dict() if est is not None else None,
         })
+        if self.job != "score":
+            body["job"] = self.job
         return {"type": SUMMARY_TYPE, "format": SUMMARY_FORMAT, "body": body, "sha256": body_hash(body)}
 
 

@@ -67,11 +67,11 @@ def _effects_table(effects: list[Any]) -> str:
 
 
 def _preview(args: argparse.Namespace, recipe: Any) -> int:
-    from ..core.prepare import PrepareError, preview_recipe, preview_sample
+    from ..core.prepare import PrepareError, dataset_preview_sample, preview_recipe
 
     with open_workspace(args, create=False, only_reading=True) as ws:
         ds = ws.dataset(args.dataset)
-        sample = preview_sample(ws.load_table(ds).to_pandas())
+        sample = dataset_preview_sample(ws, ds)
     shown = preview_recipe(sample, recipe, of_rows=ds.n_rows)
     data = {"dataset": {"id": ds.id, "name": ds.name, "rows": ds.n_rows}, "preview_rows": shown.rows,
             "sampled": shown.sampled, "steps": [s.__dict__ for s in shown.steps],

@@ -19,7 +19,8 @@ import numpy as np
 
 from .. import numbers
 from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
-from .errors import ChallengeError
+from ..data.on_disk import refuse_if_too_large
+from .errors import TOO_LARGE_WAY_OUT, ChallengeError
 from .report import ChallengeReport, Thresholds
 from .rows import check_unseen, row_hashes, training_parts
 from .rule import Rule
@@ -112,6 +113,7 @@ def challenge(ws: "Workspace", challenger_ref: str, *, on: str | int, holdout: s
     if missing:
         raise ChallengeError(f"Dataset {ds.name} lacks column(s) the versions need: {', '.join(missing)}.")
     tcol = time_column(ds, time_column_name, (mv_b.details or {}).get("split"), (mv_a.details or {}).get("split"))
+    refuse_if_too_large([ds], "a challenge reads every row", TOO_LARGE_WAY_OUT)
     frame = ws.load_table(ds).to_pandas()
     chosen = select(frame, tcol, window)
     rows = frame.iloc[chosen]

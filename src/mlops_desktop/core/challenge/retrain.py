@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from ..jobs import CancelToken, ProgressCallback, no_progress
 from ..plain import json_safe
-from .errors import ChallengeError
+from ..data.on_disk import refuse_if_too_large
+from .errors import TOO_LARGE_WAY_OUT, ChallengeError
 from .windows import Window, parse_training_window, select, time_column
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ def _joined(ws: "Workspace", sources: list["Dataset"], window: Optional[Window],
 
     from ..data.readers import ImportOptions
 
+    refuse_if_too_large(sources, "retraining joins every row of its datasets", TOO_LARGE_WAY_OUT)
     try:
         table = pa.concat_tables([ws.load_table(ds) for ds in sources], promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:

@@ -1,5 +1,9 @@
 """A Parquet file larger than memory read where it lies, without a copy (a drift batch):
-the engine counts its columns, and its fingerprint is the one an import would give it.
+the engine counts its columns. Its fingerprint is the SHA-256 of its bytes after
+:data:`FILE_FINGERPRINT_PREFIX`, not the content fingerprint an import gives: that one
+reads every column two or three times more than the counts do (it doubled the time of a
+comparison at 50 million rows), while the file's hash is one fast read and still shows a
+file that changed.
 
 The file is opened once through :mod:`..regular_files` and held open; the engine reads
 that open file through the system's name for it (``/proc/self/fd/N`` on Linux,
@@ -10,6 +14,7 @@ copies the file into a temporary snapshot instead.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Iterator, Optional
@@ -18,11 +23,12 @@ import pyarrow as pa
 
 from ..errors import DataImportError
 from ..regular_files import open_regular_file
-from .fingerprint import ColumnSource, fingerprint_columns
 from .on_disk import READ_ROWS, OnDiskTable
 from .types import DATE_PROBE, date_format, parse_dates, plain_column
 
 _FD_FOLDERS = ("/proc/self/fd", "/dev/fd")
+#: how the fingerprint of a file read in place begins
+FILE_FINGERPRINT_PREFIX = "file-sha256:"
 
 
 def _fd_folder() -> Optional[str]:
@@ -53,16 +59,18 @@ def open_in_place(path: Path, spill_dir: Path) -> Optional[OnDiskTable]:
         formats = {name: _date_format_of(table, name) for name, t in zip(schema.names, schema.types)
                    if _is_text(_plain_type(t))}
         table.types = [_typed_type(table, name, t, formats.get(name)) for name, t in zip(schema.names, schema.types)]
-        complete = _complete_columns(meta, schema)
-        table.fingerprinter = lambda: fingerprint_columns(
-            [ColumnSource(name, t, _chunks(table, name, formats.get(name)),
-                          all_valid=name in complete and not pa.types.is_floating(t))
-             for name, t in zip(table.names, table.types)], table.rows)
+        # hashed through the descriptor the engine reads: what was checked is what is hashed
+        table.fingerprinter = lambda: _file_fingerprint(by_fd)
         table.hold(fh)
         return table
     except BaseException:
         fh.close()
         raise
+
+
+def _file_fingerprint(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return FILE_FINGERPRINT_PREFIX + hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def _plain_type(t: pa.DataType) -> pa.DataType:
@@ -103,25 +111,3 @@ def _typed_type(table: OnDiskTable, name: str, t: pa.DataType, fmt: Optional[str
         return pa.string() if _is_text(plain) else plain
     first = next(_raw_chunks(table, name))
     return parse_dates(plain_column(first), fmt).type
-
-
-def _chunks(table: OnDiskTable, name: str, fmt: Optional[str]):
-    def chunks() -> Iterator[pa.Array]:
-        for chunk in _raw_chunks(table, name):
-            chunk = plain_column(chunk)
-            yield parse_dates(chunk, fmt).combine_chunks() if fmt is not None else chunk
-
-    return chunks
-
-
-def _complete_columns(meta, schema: pa.Schema) -> set[str]:
-    """Columns whose statistics say no value is missing in any row group."""
-    out = set()
-    for i, name in enumerate(schema.names):
-        try:
-            stats = [meta.row_group(g).column(i).statistics for g in range(meta.num_row_groups)]
-        except (IndexError, pa.ArrowException):  # nested columns: no one-to-one statistics
-            continue
-        if all(s is not None and s.has_null_count and s.null_count == 0 for s in stats):
-            out.add(name)
-    return out

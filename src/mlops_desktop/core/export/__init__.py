@@ -7,7 +7,7 @@ IT, which runs with its pinned requirements alone, never with this app.
   zip) atomically, check its predictions against the app's, record it in the registry.
 
 The package: ``model/`` (skops, with its trusted types), ``score.py``,
-``spark_score.py``, ``schema.json``, ``requirements.txt``, ``reference_profile.json``,
+``spark_score.py``, ``spark_drift.py``, ``schema.json``, ``requirements.txt``, ``reference_profile.json``,
 ``MODEL_CARD.md``, ``model_card.html``, ``README.md``, ``MLmodel``,
 ``python_env.yaml``, ``examples/``, the support package ``mlops_model_support/`` and
 ``manifest.json`` (every file's SHA-256).

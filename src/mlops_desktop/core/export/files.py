@@ -20,6 +20,7 @@ from .model_file import SHIPPED_ESTIMATORS, SUPPORT_PACKAGE
 PROGRAMS = {
     "score.py": ("score.py", "the scoring program: verify, score in chunks, self-test, drift check"),
     "spark_score.py": ("spark_score.py", "scoring with Apache Spark (mapInPandas)"),
+    "spark_drift.py": ("spark_drift.py", "drift counts with Apache Spark, as a monitoring summary for the app"),
 }
 LIBRARY = {
     "__init__.py": "the package's own code (no need for this app)",

@@ -62,7 +62,9 @@ class Batch:
         return self.source.get("dataset_id")
 
     def fingerprint(self) -> str:
-        """The content fingerprint of the batch (as a dataset of the same data would get)."""
+        """The content fingerprint of the batch (as a dataset of the same data would get);
+        for a Parquet file larger than memory read where it lies, the SHA-256 of its bytes
+        (see :mod:`..data.in_place`)."""
         if self._fingerprint is None:
             from ..data.fingerprint import fingerprint
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
@@ -160,8 +161,10 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
         return result, columns.overlay_chart(fp, current) if result.comparable else None
 
     # numpy and Arrow release the GIL: the fingerprint is computed meanwhile. A batch on
-    # disk is counted by the engine one feature at a time (it uses every core for one).
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # disk is counted by the engine one feature at a time (it uses every core for one),
+    # through one connection.
+    with ThreadPoolExecutor(max_workers=2) as pool, \
+            batch.on_disk.engine() if batch.on_disk is not None else nullcontext():
         fingerprint = pool.submit(batch.fingerprint)
         done = list(pool.map(one, profiles) if batch.table is not None else map(one, profiles))
         batch_fingerprint = fingerprint.result()

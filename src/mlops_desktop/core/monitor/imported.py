@@ -187,10 +187,13 @@ def summary_report(reference: "Reference", body: dict[str, Any], t: dict[str, An
         _apply_range_rule(estimated, results)
     scored_at = str(body.get("scored_at") or "")
     label = f"IT {scored_at[:10]} {(body.get('input') or {}).get('name') or 'batch'}".strip()
-    notes = [f"Imported from the monitoring summary of a scoring run on IT's machine ({scored_at}): "
-             f"{counts.get('scored', 0):,} of {rows:,} rows scored, {counts.get('rejected', 0):,} rejected. "
-             "Measured on the summary's cells (counts and means per cell, no rows): PSI, Jensen–Shannon, "
-             "chi-square and missing shares as on rows; Wasserstein and KS within the cells' widths."]
+    run = (f"Imported from the drift summary of a Spark job on IT's cluster ({scored_at}): {rows:,} rows "
+           f"counted without scoring, {counts.get('rejected', 0):,} of which score.py would reject. "
+           if body.get("job") == "drift" else
+           f"Imported from the monitoring summary of a scoring run on IT's machine ({scored_at}): "
+           f"{counts.get('scored', 0):,} of {rows:,} rows scored, {counts.get('rejected', 0):,} rejected. ")
+    notes = [run + "Measured on the summary's cells (counts and means per cell, no rows): PSI, Jensen–Shannon, "
+                   "chi-square and missing shares as on rows; Wasserstein and KS within the cells' widths."]
     rejects = body.get("rejects_by_reason") or {}
     if rejects:
         notes.append("Rejected rows by reason: " + "; ".join(f"{k}: {int(v):,}" for k, v in rejects.items()) + ".")

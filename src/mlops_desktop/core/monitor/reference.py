@@ -118,8 +118,9 @@ class Reference:
                        "dataset_id": ds.id, "fingerprint": ds.fingerprint, "rows": ds.n_rows}
         if too_large_for_memory(ds.snapshot_bytes):  # counted out of core, feature by feature
             on_disk = OnDiskTable.open(snapshot_path(ws, ds), ws.snapshots_dir, fingerprint=ds.fingerprint)
-            return cls._build(_StoredColumns(on_disk), kinds, chosen, target=ds.target,
-                              description=description, audit_entity=("dataset", str(ds.id)))
+            with on_disk.engine():
+                return cls._build(_StoredColumns(on_disk), kinds, chosen, target=ds.target,
+                                  description=description, audit_entity=("dataset", str(ds.id)))
         return cls._build(_TableColumns(ws.load_table(ds)), kinds, chosen, target=ds.target,
                           description=description, audit_entity=("dataset", str(ds.id)))
 

@@ -15,15 +15,16 @@ from typing import Iterable, Optional
 
 from mlops_model_support.recipe import Recipe, RecipeError
 
-from .apply import (PrepareResult, RecipePreview, StepPreview, effect_in_words, prepare_dataset, preview_recipe,
-                    preview_sample)
+from .apply import (PrepareResult, RecipePreview, StepPreview, dataset_preview_sample, effect_in_words,
+                    prepare_dataset, preview_recipe, preview_sample)
 from .derivation import (DatasetRecipe, Derivation, ModelRecipe, column_orders, derivation, model_recipe,
                          recipe_of)
 from .errors import PrepareError
 from .suggest import Suggestion, label_counts, merge_rare, suggest
 
 __all__ = ["DatasetRecipe", "Derivation", "ModelRecipe", "PrepareError", "PrepareResult", "Recipe",
-           "RecipePreview", "StepPreview", "Suggestion", "column_orders", "derivation", "effect_in_words",
+           "RecipePreview", "StepPreview", "Suggestion", "column_orders", "dataset_preview_sample", "derivation",
+           "effect_in_words",
            "label_counts", "merge_rare",
            "model_recipe", "prepare_dataset", "preview_recipe", "preview_sample", "read_recipe",
            "recipe_from_words", "recipe_of", "suggest"]

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 from mlops_model_support.recipe import Cast, Derive, Order, Recipe, RecipeError, Replace, Step, StepEffect
 
+from ..data.on_disk import refuse_if_too_large
 from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
 from .errors import PrepareError
 
@@ -74,6 +75,9 @@ def prepare_dataset(ws: "Workspace", parent_ref: str | int, recipe: Recipe, *, n
                                      "register": 5})
     parent = ws.dataset(parent_ref)
     derivation(ws, parent)  # the parent's own recipes must be readable before one is added
+    refuse_if_too_large([parent], "preparing reads every row",
+                        "Import the part you need (a period, say) as a dataset of its own and prepare that; "
+                        "the same recipe prepares each part.")
     steps.start("read", f"Reading {parent.name}")
     frame = ws.load_table(parent).to_pandas()
     steps.start("apply", f"Applying {len(recipe)} step{'s' if len(recipe) != 1 else ''}")
@@ -219,6 +223,18 @@ def preview_sample(frame: pd.DataFrame, rows: int = PREVIEW_ROWS) -> pd.DataFram
         return frame.reset_index(drop=True)
     chosen = np.sort(np.random.default_rng(0).choice(len(frame), rows, replace=False))
     return frame.iloc[chosen].reset_index(drop=True)
+
+
+def dataset_preview_sample(ws: "Workspace", ds: Any, rows: int = PREVIEW_ROWS) -> pd.DataFrame:
+    """:func:`preview_sample` of a registered dataset; one larger than memory is not read
+    whole: the same rows are read from its snapshot, row group by row group."""
+    from ..data.catalog import snapshot_path
+    from ..data.on_disk import OnDiskTable, too_large_for_memory
+
+    if not too_large_for_memory(ds.snapshot_bytes):
+        return preview_sample(ws.load_table(ds).to_pandas(), rows)
+    table = OnDiskTable.open(snapshot_path(ws, ds), ws.snapshots_dir, fingerprint=ds.fingerprint)
+    return table.sample(rows, 0).to_pandas()  # the seed and the draw of preview_sample
 
 
 def preview_recipe(sample: pd.DataFrame, recipe: Recipe, *, selected: Optional[int] = None,

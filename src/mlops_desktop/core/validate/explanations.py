@@ -33,6 +33,8 @@ HOLDOUT_WORK = 3e9
 KEPT_ROWS = 500
 #: rows the command shows when none are named
 DEFAULT_ROWS = 10
+#: rows of data larger than memory explained at once (read into memory with their contributions)
+MOST_ROWS_EXPLAINED = 100_000
 #: what contributions are, for every page, card and command that shows them
 NOT_CAUSES = ("Contributions describe the model, not causes: they say how far each column moved this model's "
               "score from its base value, not what would happen if the value changed in the world.")
@@ -176,20 +178,28 @@ def parse_rows(spec: Optional[str], n: int) -> np.ndarray:
 def explain_rows(ws: "Workspace", ref: str, data: str, *, rows: Optional[str] = None, top: int = 3) -> Explanation:
     """Explain rows of ``data`` (a file, or a dataset of the workspace) with ``ref``: per
     row its decision, its ``top`` reasons (as ``score.py --reasons`` gives them) and every
-    column's contribution."""
+    column's contribution. Only the chosen rows are read: a file or dataset larger than
+    memory stays on disk, and at most :data:`MOST_ROWS_EXPLAINED` of its rows are explained
+    at once."""
     from ..monitor.batches import load_batch
 
     version = version_explainer(ws, ref)
     batch = load_batch(data, ws)
-    frame = batch.table.to_pandas()
-    n = len(frame)
-    # raw rows for a model trained on prepared data go through its recipe first (the index
-    # keeps each row's position in the file; rows outside the model's scope are left out)
-    frame, scope = _as_the_model_takes(ws, version.ref, frame, batch.source.get("recipe_sha256"), batch.label)
+    n = batch.rows
+    chosen = parse_rows(rows, n)
+    if batch.table is None and len(chosen) > MOST_ROWS_EXPLAINED:
+        raise ValidationError(f"{batch.label} is larger than memory ({n:,} rows): explain at most "
+                              f"{MOST_ROWS_EXPLAINED:,} of its rows at once (--rows 1-{MOST_ROWS_EXPLAINED}), "
+                              "or score it with the exported package's score.py --reasons, which reads it "
+                              "in chunks.")
+    # raw rows for a model trained on prepared data go through its recipe first (row by
+    # row, as score.py takes them; the index keeps each row's position in the file; rows
+    # outside the model's scope are left out)
+    frame, scope = _as_the_model_takes(ws, version.ref, _rows_at(batch, chosen),
+                                       batch.source.get("recipe_sha256"), batch.label)
     missing = [c for c in version.explainer.columns if c not in frame.columns]
     if missing:
         raise ValidationError(f"{batch.label} lacks the column(s) the model needs: {', '.join(missing)}.")
-    chosen = parse_rows(rows, n)
     outside = [int(i) + 1 for i in chosen if i not in frame.index]
     if outside and rows is not None and rows.strip().lower() != "all":
         raise ValidationError(f"Row{'s' if len(outside) > 1 else ''} {', '.join(map(str, outside[:10]))} of "
@@ -205,17 +215,37 @@ def explain_rows(ws: "Workspace", ref: str, data: str, *, rows: Optional[str] = 
     return out
 
 
+def _rows_at(batch: Any, chosen: np.ndarray) -> pd.DataFrame:
+    """The rows of ``batch`` (a monitor's batch) at positions ``chosen`` (in file order, indexed by position):
+    from memory, or row group by row group from a batch on disk."""
+    import pyarrow as pa
+
+    from ..data.types import normalise_table
+
+    positions = np.unique(chosen)
+    # rows of a file on disk are read as they lie: typed here as an import types them
+    table = (batch.table.take(pa.array(positions)) if batch.table is not None
+             else normalise_table(batch.on_disk.take_rows(positions)))
+    frame = table.to_pandas()
+    frame.index = positions
+    return frame
+
+
 def _as_the_model_takes(ws: "Workspace", ref: str, frame: pd.DataFrame, prepared_by: Optional[str],
                         what: str) -> tuple[pd.DataFrame, list[str]]:
     """``frame``'s rows as the version's model takes them, and its scope in words: raw rows
-    through the recipe of its training data (those outside its scope left out, the index
-    keeping each row's position), rows prepared by the same recipe as they are."""
+    through the recipe of its training data (those outside its scope left out, each kept
+    row keeping its index in ``frame``), rows prepared by the same recipe as they are."""
     from ..prepare import model_recipe
     from ..prepare.scope import rows_as_model_takes
     from ..train import find_version
 
     scoped = rows_as_model_takes(model_recipe(ws, find_version(ws, ref)), frame, prepared_by, what, ValidationError)
-    return (frame, []) if scoped is None else (scoped.frame, scoped.scope)
+    if scoped is None:
+        return frame, []
+    kept = scoped.frame
+    kept.index = frame.index[kept.index]  # positions in ``frame`` back to its own index
+    return kept, scoped.scope
 
 
 def _rows(version: VersionExplainer, typed: pd.DataFrame, explained: Contributions, numbered: np.ndarray,
@@ -331,20 +361,22 @@ def explain_row(ws: "Workspace", ref: str, row: int, *, data: Optional[str | int
     position, from 1, among the rows with a target, as the validation numbers them), or
     of the dataset ``data`` (numbered the same way when it has the target, else every
     row counts: a batch to score)."""
+    from ..data.on_disk import too_large_for_memory
+    from ..prepare import derivation
     from ..train import find_version, load_split
 
     mv = find_version(ws, ref)
     version = version_explainer(ws, ref)
     if data is not None:
-        from ..prepare import derivation
-
         ds = ws.dataset(data)
         where = f"dataset {ds.name!r}"
-        way = derivation(ws, ds)
-        # numbered as a validation on the dataset numbers them: after the model's recipe, in its scope
-        rows, _ = _as_the_model_takes(ws, version.ref, ws.load_table(ds).to_pandas(),
-                                      way.prepared_by, where)
-        rows = rows.reset_index(drop=True)
+        if too_large_for_memory(ds.snapshot_bytes):
+            rows, row = _dataset_row_on_disk(ws, version, ds, row, mv.target, where), 1
+        else:
+            # numbered as a validation on the dataset numbers them: after the model's recipe, in its scope
+            rows, _ = _as_the_model_takes(ws, version.ref, ws.load_table(ds).to_pandas(),
+                                          derivation(ws, ds).prepared_by, where)
+            rows = rows.reset_index(drop=True)
     else:
         _, rows = load_split(ws, mv.run_id)
         where = "the holdout"
@@ -358,6 +390,29 @@ def explain_row(ws: "Workspace", ref: str, row: int, *, data: Optional[str | int
                               if len(rows) else f"{where[0].upper()}{where[1:]} has no rows to explain.")
     typed = typed_inputs(version.explainer.model, rows.iloc[[row - 1]])
     return _rows(version, typed, version.explain(typed), np.array([row]), top)[0]
+
+
+def _dataset_row_on_disk(ws: "Workspace", version: VersionExplainer, ds: Any, row: int, target: str,
+                        where: str) -> pd.DataFrame:
+    """Row ``row`` of a dataset larger than memory, numbered as :func:`explain_row` numbers
+    them (after the model's recipe, in its scope, with a target when the dataset has it),
+    found by reading the snapshot in parts: a frame of that one row."""
+    from ..data.catalog import snapshot_path
+    from ..data.on_disk import OnDiskTable
+    from ..prepare import derivation
+
+    table = OnDiskTable.open(snapshot_path(ws, ds), ws.snapshots_dir, fingerprint=ds.fingerprint)
+    prepared_by = derivation(ws, ds).prepared_by
+    seen = 0
+    for part in table.batches():
+        rows, _ = _as_the_model_takes(ws, version.ref, part.to_pandas(), prepared_by, where)
+        if target in rows.columns:
+            rows = rows[rows[target].notna()]
+        if 1 <= row <= seen + len(rows):
+            return rows.iloc[[row - seen - 1]].reset_index(drop=True)
+        seen += len(rows)
+    raise ValidationError(f"{where[0].upper()}{where[1:]} has rows 1 to {seen:,}; there is no row {row:,}."
+                          if seen else f"{where[0].upper()}{where[1:]} has no rows to explain.")
 
 
 # -- the holdout's contributions, typed for the Validate page --------------------------------------

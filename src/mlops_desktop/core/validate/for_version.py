@@ -53,13 +53,21 @@ def _baseline(task: str, X: Any, y: Any) -> Any:
     return model.fit(X, y)
 
 
+#: what to do with a dataset too large to validate on
+VALIDATE_WAY_OUT = ("Validate on the version's holdout (without a dataset), or on a part of this data imported as a "
+                    "dataset of its own (a period, or a sample); the Monitor page compares the whole of it with "
+                    "the training data, out of core.")
+
+
 def _rows_for(ws: "Workspace", mv: Any, ds: Any) -> Any:
     """The rows of ``ds`` as the version's model takes them: as they are when ``ds`` went
     through the same preparation as the training data; raw data through the model's
     recipe, rows outside its scope left out (as the exported package rejects them)."""
+    from ..data.on_disk import refuse_if_too_large
     from ..prepare import derivation, model_recipe
     from ..prepare.scope import rows_as_model_takes
 
+    refuse_if_too_large([ds], "a validation reads every row", VALIDATE_WAY_OUT)
     frame = ws.load_table(ds).to_pandas()
     scoped = rows_as_model_takes(model_recipe(ws, mv), frame, derivation(ws, ds).prepared_by,
                                  f"dataset {ds.name!r}", InvalidChoiceError)

@@ -417,7 +417,7 @@ class PreparePanel(QWidget):
         cached = self._sample if self._sample is not None and self._sample[0] == dataset_id else None
 
         def work(progress, cancel):
-            from ...core.prepare import preview_recipe, preview_sample
+            from ...core.prepare import dataset_preview_sample, preview_recipe
             from ...core.workspace import Workspace
 
             sample = cached
@@ -425,7 +425,7 @@ class PreparePanel(QWidget):
                 progress(None, "Reading the rows to preview")
                 with Workspace.open(root) as own:
                     ds = own.dataset(dataset_id)
-                    sample = (ds.id, ds.fingerprint, preview_sample(own.load_table(ds).to_pandas()), ds.n_rows)
+                    sample = (ds.id, ds.fingerprint, dataset_preview_sample(own, ds), ds.n_rows)
             cancel.check()
             return sample, preview_recipe(sample[2], recipe, selected=row if row >= 0 else None, of_rows=sample[3])
 
