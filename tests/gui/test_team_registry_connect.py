@@ -114,6 +114,16 @@ def test_connecting_opens_the_team_workspace_as_the_login(window, qtbot, team, m
     me = json.loads(result.stdout)
     assert (me["login"], tuple(me["roles"])) == ("carol", window.state.team.roles)
 
+    # a refused self-approval offers no "act as someone else" nor single-user mode: another login approves
+    from mlops_desktop.core.errors import SelfApprovalRefused
+    from mlops_desktop.gui.stage_dialog import offer_ways_out
+
+    box = offer_ways_out(window, window.state, SelfApprovalRefused("refused", ref="mass:1", actor="carol"),
+                         comment="checked", override=None, on_done=lambda: None, ask_again=lambda: None)
+    assert [b.text().replace("&", "") for b in box.buttons()] == ["OK"]
+    assert "from their own login" in box.informativeText()
+    box.close()
+
     window.state.open_workspace(tmp_path / "ws")  # back to one's own workspace
     assert window.actor_button.isVisible() and window.workspace_label.text().startswith("Workspace: ")
     assert page.registry_label.text() == "This folder's registry.sqlite (a workspace of one's own)"
