@@ -30,7 +30,7 @@ WRITE_LOCK = 0x6D6C6F7073  # "mlops"
 LOCK_WAIT_S = 60
 ROLES = ("mlops_admin", "mlops_approver", "mlops_analyst")
 #: the registry roles the login holds, directly or through another role
-_ROLES_SQL = ("SELECT rolname AS role FROM pg_roles WHERE rolname IN (?, ?, ?)"
+_ROLES_SQL = ("SELECT rolname FROM pg_roles WHERE rolname IN (?, ?, ?)"
               " AND pg_has_role(current_user, oid, 'MEMBER') ORDER BY rolname")
 #: what a role may do, in the words of an error message ("your login may not ...")
 _TABLE_ACTIONS = {
@@ -407,12 +407,9 @@ class PostgresRegistry:
                 f"not as {actor!r}: the audit log records logins there. Leave out --as (or log in as "
                 f"{actor!r}).")
 
-    def roles(self) -> list[str]:
-        """The registry roles the login holds, directly or through another role."""
-        return [r["role"] for r in self.query(_ROLES_SQL, ROLES)]
-
     def team_login(self) -> TeamLogin:
-        """The login, its registry roles and where the registry is."""
+        """The login, the registry roles it holds (directly or through another role) and
+        where the registry is."""
         return _team_login(self.conn, self.where)
 
     def backup_to(self, dest: object, **_: object) -> None:
