@@ -59,6 +59,7 @@ def test_check_shows_the_login_and_its_role(window, qtbot, team, monkeypatch, tm
 
     monkeypatch.setenv("PGUSER", "carol")
     dialog.conninfo_edit.setText(f"host={tmp_path / 'no-server-here'} dbname={team.dbname}")
+    assert dialog.result_label.text() == ""  # the answer for the string before is gone
     dialog.check_button.click()
     wait_jobs(qtbot, window)
     assert "the server cannot be reached" in dialog.result_label.text()

@@ -65,6 +65,7 @@ class TeamRegistryDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         form.addRow(self.buttons)
         self.conninfo_edit.textChanged.connect(self._update)
+        self.conninfo_edit.textChanged.connect(lambda _text: self.busy or self._say(""))  # an old answer misleads
         self.busy = False
         self._update()
 
