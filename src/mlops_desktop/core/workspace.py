@@ -12,6 +12,7 @@ from .errors import MlopsError, WorkspaceError
 from .network_drives import refuse_network_folder
 from .registry import Registry, audit
 from .registry.db import RegistryMissingError
+from .registry.postgres import TeamLogin
 from .registry import datasets as dataset_rows
 from .storage import atomic_write, remove_stale_temporaries
 
@@ -38,6 +39,16 @@ def team_login(root: Path | str) -> Optional[str]:
     from .registry.postgres import login_of
 
     return login_of(conninfo)
+
+
+def check_team_registry(conninfo: str) -> TeamLogin:
+    """Check the connection string of a team registry before connecting a folder to it: the
+    login it connects as and its registry roles (nothing is set up or written). Raises
+    WorkspaceError for a password in the string, a server that cannot be reached, an
+    unknown login or database."""
+    from .registry.postgres import team_login_of
+
+    return team_login_of(conninfo)
 
 
 class Workspace:
@@ -223,12 +234,18 @@ class Workspace:
         """On a team registry the login, who acts whatever name is set; else None."""
         return self.registry.login if self.is_team else None
 
+    def team_member(self) -> Optional[TeamLogin]:
+        """On a team registry: the login, the registry roles it holds and where the registry
+        is; None for a workspace of one's own."""
+        return self.registry.team_login() if self.is_team else None
+
     def login(self) -> Optional[dict[str, Any]]:
         """On a team registry: the login and the registry roles it holds ({login, roles,
         registry}); None for a workspace of one's own."""
-        if not self.is_team:
+        me = self.team_member()
+        if me is None:
             return None
-        return {"login": self.registry.login, "roles": self.registry.roles(), "registry": self.registry.where}
+        return {"login": me.login, "roles": list(me.roles), "registry": me.registry}
 
     @classmethod
     def open_or_create(cls, root: Path | str, *, actor: str) -> tuple["Workspace", bool]:

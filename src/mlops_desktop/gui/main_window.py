@@ -276,7 +276,11 @@ class MainWindow(QMainWindow):
         ws = self.state.workspace
         if ws is not None:
             self.screens.setCurrentIndex(0)
-        self.workspace_label.setText(f"Workspace: {ws.root}" if ws else "No workspace open")
+        team = self.state.team
+        # on a team registry the actor is the login, named in the label: no name to choose
+        self.actor_button.setVisible(team is None)
+        self.workspace_label.setText(team.text() if team is not None else
+                                     f"Workspace: {ws.root}" if ws else "No workspace open")
         self.setWindowTitle(f"{APP_NAME} — {ws.root.name}" if ws else APP_NAME)
 
     def open_settings(self) -> None:

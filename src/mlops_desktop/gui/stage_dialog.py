@@ -2,7 +2,7 @@
 want one) and making it, the same way on every page that offers it. When the rules
 refuse a self-approval, the comment typed is kept and the analyst is offered the ways
 out this window has: act as someone else (the status bar), or switch on single-user
-mode for the workspace."""
+mode for the workspace. On a team registry neither exists: another login approves."""
 
 from __future__ import annotations
 
@@ -80,6 +80,12 @@ def offer_ways_out(parent: QWidget, state: AppState, refusal: SelfApprovalRefuse
     box = QMessageBox(QMessageBox.Icon.Warning, "Approval needs a second person",
                       f"{refusal.actor} trained {ref} and cannot approve it too: approval takes a second "
                       "person (four eyes). Your comment is kept.", QMessageBox.StandardButton.NoButton, parent)
+    if state.team is not None:  # the actor is the login and the server keeps the rule: no way out here
+        box.setInformativeText(f"On the team registry a colleague with the approver role approves {ref} "
+                               "from their own login.")
+        box.addButton(QMessageBox.StandardButton.Ok)
+        box.open()
+        return box
     box.setInformativeText(
         "If a colleague is approving at this computer, let them act under their own name (the status "
         "bar's “Acting as”, or the button below); the comment is filled in again for them to check.\n\n"

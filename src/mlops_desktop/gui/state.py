@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QSplitter, QWidget
 from ..core.settings import default_workspace_dir, os_user
 
 if TYPE_CHECKING:
-    from ..core.workspace import Workspace
+    from ..core.workspace import TeamLogin, Workspace
 
 REGISTRY_FILE = "registry.sqlite"  # checked without importing the registry (start-up time)
 
@@ -154,6 +154,8 @@ class AppState(QObject):
         super().__init__(parent)
         self.prefs = prefs
         self.workspace: Optional["Workspace"] = None
+        #: on a team registry: the login and its roles, asked of the server when it is opened
+        self.team: Optional["TeamLogin"] = None
         self.current_dataset: Optional[int] = None
         self.current_version: Optional[str] = None
         #: counts the workspaces opened and closed: part of every key a page's results are
@@ -197,9 +199,14 @@ class AppState(QObject):
             ws, _ = Workspace.open_or_create(path, actor=self.actor)
         else:
             ws = Workspace.open(path)
+        try:
+            team = ws.team_member()
+        except BaseException:
+            ws.close()
+            raise
         if self.workspace is not None:
             self.workspace.close()
-        self.workspace = ws
+        self.workspace, self.team = ws, team
         self.generation += 1
         self.current_dataset = None
         self.current_version = None
@@ -221,5 +228,5 @@ class AppState(QObject):
     def close(self) -> None:
         if self.workspace is not None:
             self.workspace.close()
-            self.workspace = None
+            self.workspace, self.team = None, None
             self.generation += 1

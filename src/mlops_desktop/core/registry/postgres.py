@@ -17,6 +17,7 @@ file, ``PGPASSWORD``) as it does for psql.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
@@ -28,6 +29,9 @@ WRITE_LOCK = 0x6D6C6F7073  # "mlops"
 #: how long a write waits for another login's write before the user is told the registry is busy
 LOCK_WAIT_S = 60
 ROLES = ("mlops_admin", "mlops_approver", "mlops_analyst")
+#: the registry roles the login holds, directly or through another role
+_ROLES_SQL = ("SELECT rolname FROM pg_roles WHERE rolname IN (?, ?, ?)"
+              " AND pg_has_role(current_user, oid, 'MEMBER') ORDER BY rolname")
 #: what a role may do, in the words of an error message ("your login may not ...")
 _TABLE_ACTIONS = {
     "stage_changes": "change a model version's stage (that needs the mlops_approver role)",
@@ -143,6 +147,57 @@ def login_of(conninfo: str) -> str:
             return str(conn.execute("SELECT current_user").fetchone()[0])
     except psycopg.OperationalError as exc:
         raise PostgresRegistry._connect_error(shown(conninfo), exc) from None
+
+
+@dataclass(frozen=True)
+class TeamLogin:
+    """Who a team registry knows you as: the login, the registry roles it holds, and where
+    the registry is (as the server says, so a service name shows its database and host)."""
+
+    login: str
+    roles: tuple[str, ...]
+    #: host (or socket folder), port and database, as in messages
+    registry: str
+    database: str
+    server: str
+
+    def held(self) -> list[str]:
+        """The registry roles held, in words, highest first (an approver holds the analyst's
+        role too): ["approver", "analyst"]."""
+        return [r.removeprefix("mlops_") for r in ROLES if r in self.roles]
+
+    def role(self) -> str:
+        """The highest registry role held, in words, or what to do without one."""
+        held = self.held()
+        return held[0] if held else "no registry role yet: ask the administrator for one"
+
+    def text(self) -> str:
+        """One line for a status bar: "Team registry: DB on HOST — logged in as LOGIN (approver)"."""
+        return f"Team registry: {self.database} on {self.server} — logged in as {self.login} ({self.role()})"
+
+
+def _team_login(conn: Any, where: str) -> TeamLogin:
+    """The login of the connection ``conn`` and its registry roles (nothing is set up)."""
+    login = str(conn.execute("SELECT current_user").fetchone()[0])
+    roles = tuple(str(r[0]) for r in conn.execute(placeholders(_ROLES_SQL), ROLES).fetchall())
+    info = conn.info
+    server = info.host + (f":{info.port}" if info.port and int(info.port) != 5432 else "")
+    return TeamLogin(login=login, roles=roles, registry=where, database=info.dbname, server=server)
+
+
+def team_login_of(conninfo: str) -> TeamLogin:
+    """Check a connection string: the login it connects as and its registry roles, asked of
+    the server without setting anything up. Raises :class:`TeamRegistryError` for a
+    password in the string, a server that cannot be reached or a login it does not know."""
+    import psycopg
+
+    check_conninfo(conninfo)
+    where = shown(conninfo)
+    try:
+        with psycopg.connect(conninfo, connect_timeout=15) as conn:
+            return _team_login(conn, where)
+    except psycopg.OperationalError as exc:
+        raise PostgresRegistry._connect_error(where, exc) from None
 
 
 class PostgresRegistry:
@@ -352,11 +407,10 @@ class PostgresRegistry:
                 f"not as {actor!r}: the audit log records logins there. Leave out --as (or log in as "
                 f"{actor!r}).")
 
-    def roles(self) -> list[str]:
-        """The registry roles the login holds, directly or through another role."""
-        return [r["role"] for r in self.query(
-            "SELECT rolname AS role FROM pg_roles WHERE rolname IN (?, ?, ?)"
-            " AND pg_has_role(current_user, oid, 'MEMBER') ORDER BY rolname", ROLES)]
+    def team_login(self) -> TeamLogin:
+        """The login, the registry roles it holds (directly or through another role) and
+        where the registry is."""
+        return _team_login(self.conn, self.where)
 
     def backup_to(self, dest: object, **_: object) -> None:
         """A team registry is backed up on its server, not copied into a workspace backup."""

@@ -37,7 +37,8 @@ class WorkspacePage(ReloadingPage):
         layout.addWidget(heading("Workspace"))
         intro = QLabel("A workspace is one folder holding the registry of datasets and models, "
                        "their files and an audit log of every change. Share it with a colleague "
-                       "by handing over the folder.")
+                       "by handing over the folder, or work as a team on one registry on a "
+                       "PostgreSQL server: “Connect to a team registry…”.")
         intro.setWordWrap(True)
         layout.addWidget(intro)
 
@@ -47,7 +48,11 @@ class WorkspacePage(ReloadingPage):
         self.path_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.counts_label = QLabel()
         self.user_label = QLabel()
+        self.registry_label = QLabel()
+        self.registry_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.registry_label.setWordWrap(True)
         form.addRow("Folder:", self.path_label)
+        form.addRow("Registry:", self.registry_label)
         form.addRow("Contents:", self.counts_label)
         form.addRow("Acting as:", self.user_label)
         buttons = QHBoxLayout()
@@ -60,8 +65,11 @@ class WorkspacePage(ReloadingPage):
                                       "into one zip file, with a manifest of hashes")
         self.restore_button = QPushButton("Restore…")
         self.restore_button.setToolTip("Unpack a backup into a new or empty folder and open it")
-        for b in (self.create_button, self.open_button, self.verify_button, self.backup_button,
-                  self.restore_button):
+        self.team_button = QPushButton("Connect to a team registry…")
+        self.team_button.setToolTip("Share one registry on a PostgreSQL server with your team: each "
+                                    "person acts as their own database login")
+        for b in (self.create_button, self.open_button, self.team_button, self.verify_button,
+                  self.backup_button, self.restore_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         form.addRow(buttons)
@@ -89,6 +97,7 @@ class WorkspacePage(ReloadingPage):
 
         self.create_button.clicked.connect(self.choose_new)
         self.open_button.clicked.connect(self.choose_open)
+        self.team_button.clicked.connect(self.choose_team)
         self.verify_button.clicked.connect(self.verify)
         self.backup_button.clicked.connect(self.choose_backup)
         self.restore_button.clicked.connect(self.choose_restore)
@@ -130,7 +139,11 @@ class WorkspacePage(ReloadingPage):
         self.stale = False
         self._shown_head = (self.state.generation, None)
         ws = self.state.workspace
-        self.user_label.setText(f"{self.state.actor}  (change it from the status bar: “Acting as”)")
+        team = self.state.team
+        if team is not None:
+            self.user_label.setText(f"{team.login}  (your database login: on a team registry you act as it)")
+        else:
+            self.user_label.setText(f"{self.state.actor}  (change it from the status bar: “Acting as”)")
         self.recent.clear()
         for p in self.state.prefs.recent_workspaces:
             item = QListWidgetItem(p)
@@ -143,10 +156,13 @@ class WorkspacePage(ReloadingPage):
         self.backup_button.setEnabled(ws is not None)
         if ws is None:
             self.path_label.setText("No workspace is open.")
+            self.registry_label.setText("")
             self.counts_label.setText("")
             self.activity.setRowCount(0)
             return
         self.path_label.setText(str(ws.root))
+        self.registry_label.setText(team.text() if team is not None else
+                                    "This folder's registry.sqlite (a workspace of one's own)")
         n = len(ws.datasets())
         entries = ws.audit_entries(limit=30)
         self._shown_head = (self.state.generation, entries[0].seq if entries else None)
@@ -171,6 +187,13 @@ class WorkspacePage(ReloadingPage):
         self.new_dialog = NewWorkspaceDialog(self)
         self.new_dialog.accepted.connect(lambda d=self.new_dialog: self._open(str(d.path()), create=True))
         self.new_dialog.open()
+
+    def choose_team(self) -> None:
+        """Ask for a team registry and a folder, check the connection, connect and open it."""
+        from ..team_registry_dialog import TeamRegistryDialog
+
+        self.team_dialog = TeamRegistryDialog(self.state, self.runner, self)
+        self.team_dialog.open()
 
     def choose_open(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open a workspace folder")

@@ -1,0 +1,130 @@
+"""The Workspace page's "Connect to a team registry…" against a real PostgreSQL server (the
+throwaway cluster of tests/registry): the connection is checked off the UI thread and shows
+the login and its roles, a password in the string is refused before anything is written,
+and connecting opens the team workspace, named with the login in the page and status bar."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from registry.conftest import Team, postgres_server  # noqa: F401 (the session's cluster)
+
+from .conftest import screenshot, wait_jobs
+
+
+@pytest.fixture
+def team(postgres_server, tmp_path, monkeypatch):  # noqa: F811
+    """A team registry set up by the database owner; ana and alex analysts, carol approver."""
+    t = Team("postgresql", tmp_path / "set-up", monkeypatch, postgres_server)
+    yield t
+    t.close()
+
+
+def _dialog(window):
+    window.go_to("Workspace")
+    page = window.page("Workspace")
+    page.team_button.click()
+    dialog = page.team_dialog
+    assert dialog.isVisible()
+    return dialog
+
+
+def test_check_shows_the_login_and_its_role(window, qtbot, team, monkeypatch, tmp_path):
+    monkeypatch.setenv("PGUSER", "carol")
+    dialog = _dialog(window)
+    folder = tmp_path / "carol"
+    dialog.folder_edit.setText(str(folder))
+    assert not dialog.check_button.isEnabled()  # nothing to check yet
+    dialog.conninfo_edit.setText(team.conninfo)
+    dialog.check_button.click()
+    wait_jobs(qtbot, window)
+    text = dialog.result_label.text()
+    assert f"{team.dbname} on {team.cluster.dir} as carol" in text
+    assert "Role: approver (holds approver, analyst)." in text
+    screenshot(dialog, "team_connect_checked")
+    assert not folder.exists()  # a check writes nothing
+
+    monkeypatch.setenv("PGUSER", "ana")
+    dialog.check_button.click()
+    wait_jobs(qtbot, window)
+    assert "as ana" in dialog.result_label.text() and "Role: analyst." in dialog.result_label.text()
+
+    monkeypatch.setenv("PGUSER", "zed")  # a login the server does not know
+    dialog.check_button.click()
+    wait_jobs(qtbot, window)
+    assert "that login does not exist on the server" in dialog.result_label.text()
+    screenshot(dialog, "team_connect_unknown_login")
+
+    monkeypatch.setenv("PGUSER", "carol")
+    dialog.conninfo_edit.setText(f"host={tmp_path / 'no-server-here'} dbname={team.dbname}")
+    assert dialog.result_label.text() == ""  # the answer for the string before is gone
+    dialog.check_button.click()
+    wait_jobs(qtbot, window)
+    assert "the server cannot be reached" in dialog.result_label.text()
+    assert not folder.exists()
+
+
+def test_a_password_in_the_string_is_refused_and_nothing_is_written(window, qtbot, team, monkeypatch,
+                                                                      tmp_path):
+    monkeypatch.setenv("PGUSER", "carol")
+    local = window.state.workspace
+    dialog = _dialog(window)
+    folder = tmp_path / "carol"
+    dialog.folder_edit.setText(str(folder))
+    dialog.conninfo_edit.setText(f"{team.conninfo} password=secret")
+    dialog.check_button.click()
+    wait_jobs(qtbot, window)
+    assert "holds a password; MLOps Desktop never stores one" in dialog.result_label.text()
+    screenshot(dialog, "team_connect_password_refused")
+    dialog.connect_button.click()
+    wait_jobs(qtbot, window)
+    assert "holds a password" in dialog.result_label.text()
+    assert dialog.isVisible() and not folder.exists()
+    assert window.state.workspace is local and window.state.team is None
+
+
+def test_connecting_opens_the_team_workspace_as_the_login(window, qtbot, team, monkeypatch, tmp_path):
+    from conftest import run_cli
+
+    monkeypatch.setenv("PGUSER", "carol")
+    dialog = _dialog(window)
+    folder = tmp_path / "carol"
+    dialog.folder_edit.setText(str(folder))
+    dialog.conninfo_edit.setText(team.conninfo)
+    dialog.connect_button.click()
+    wait_jobs(qtbot, window)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
+
+    ws = window.state.workspace
+    assert ws.is_team and ws.root == folder
+    assert json.loads((folder / "team-registry.json").read_text()) == {"registry": team.conninfo}
+    line = f"Team registry: {team.dbname} on {team.cluster.dir} — logged in as carol (approver)"
+    page = window.page("Workspace")
+    qtbot.waitUntil(lambda: page.registry_label.text() == line, timeout=5000)
+    assert page.user_label.text().startswith("carol ")
+    assert window.workspace_label.text() == line
+    assert not window.actor_button.isVisible()  # the actor is the login: nothing to choose
+    assert window.state.actor == "carol"
+    screenshot(window, "team_connect_workspace_page")
+
+    # the CLI's whoami on the same folder names the same login and roles
+    result = run_cli("whoami", "--json", "--workspace", str(folder))
+    assert result.returncode == 0, result.stderr
+    me = json.loads(result.stdout)
+    assert (me["login"], tuple(me["roles"])) == ("carol", window.state.team.roles)
+
+    # a refused self-approval offers no "act as someone else" nor single-user mode: another login approves
+    from mlops_desktop.core.errors import SelfApprovalRefused
+    from mlops_desktop.gui.stage_dialog import offer_ways_out
+
+    box = offer_ways_out(window, window.state, SelfApprovalRefused("refused", ref="mass:1", actor="carol"),
+                         comment="checked", override=None, on_done=lambda: None, ask_again=lambda: None)
+    assert [b.text().replace("&", "") for b in box.buttons()] == ["OK"]
+    assert "from their own login" in box.informativeText()
+    box.close()
+
+    window.state.open_workspace(tmp_path / "ws")  # back to one's own workspace
+    assert window.actor_button.isVisible() and window.workspace_label.text().startswith("Workspace: ")
+    assert page.registry_label.text() == "This folder's registry.sqlite (a workspace of one's own)"
