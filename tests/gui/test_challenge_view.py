@@ -206,7 +206,7 @@ def test_improved_segments_only_and_retrain_from_a_drift_report(registry, window
     # the Monitor page: a drifted batch of a model offers Retrain
     window.go_to("Monitor")
     monitor = window.page("Monitor")
-    from mlops_desktop.gui.widgets import find_data
+    from mlops_desktop.gui.page_parts import find_data
 
     monitor.reference.setCurrentIndex(find_data(monitor.reference, ("model", "late:1")))
     monitor.add_batch("dataset", ws.dataset("flights_later").id)

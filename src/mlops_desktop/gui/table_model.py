@@ -105,7 +105,7 @@ class ArrowTableModel(QAbstractTableModel):
         """Write every row to ``path`` as CSV with pyarrow's writer, UTF-8 with a byte-order
         mark so spreadsheets read accents right, text that a spreadsheet would run as a
         formula neutralised. Write to a temporary name: the caller renames it (see
-        gui.widgets.export_csv)."""
+        gui.table_actions.export_csv)."""
         import pyarrow.csv as pacsv
         from mlops_model_support.spreadsheet import neutralise_table
 

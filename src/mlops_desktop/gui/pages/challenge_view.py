@@ -22,7 +22,8 @@ from ..errors import show_error
 from ..jobs import JobRunner
 from ..selection import Selection
 from ..state import AppState
-from ..widgets import fill_table, heading, make_table
+from ..page_parts import heading
+from ..tables import fill_table, make_table
 
 if TYPE_CHECKING:
     from ...core.lineage import VersionLineage
