@@ -84,6 +84,16 @@ def test_hostile_names_and_values_are_escaped_in_every_html_file(reports, report
     assert_inert(reports[report])
 
 
+@pytest.mark.parametrize("report", ["profile", "check", "card", "drift"])
+def test_the_reports_own_markup_is_not_escaped_twice(reports, report):
+    """Escaping by default must not reach the builder's own tags: its headings, tables,
+    charts and badges stay markup."""
+    text = reports[report]
+    for own in ("h2", "table", "td", "svg", "div", "span", "p"):
+        assert f"&lt;{own}" not in text and f"&amp;lt;{own}" not in text, own
+    assert "<svg" in text and "<table>" in text
+
+
 def test_the_hostile_text_reached_each_file(reports):
     """The test above means something only if the names are in the files at all, as text:
     the column names in each file, the levels in the profile, and in the card the model's

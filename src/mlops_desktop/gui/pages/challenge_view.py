@@ -13,6 +13,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any, Optional
 
+from markupsafe import Markup
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDateEdit, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel,
                                QMessageBox, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
@@ -503,15 +504,15 @@ def _refusal(message: str) -> Exception:
     return ChallengeError(message)
 
 
-def origin_and_challenge(lin: "VersionLineage") -> list[str]:
+def origin_and_challenge(lin: "VersionLineage") -> list[Markup]:
     """Lines of a version's detail (rich text, escaped): the version it came from, and its
     newest challenge as the challenger with the verdict."""
-    lines = [f"From {escape(node.label)}." for node in lin.parents()]
+    lines = [Markup("From {}.").format(node.label) for node in lin.parents()]
     for c in lin.challenges:
         if c.challenger == lin.ref:
             colour = GOOD if c.wins else BAD
-            what = f"<b style='color:{colour}'>{escape(c.verdict)}</b>" if c.verdict else escape(c.status)
-            lines.append(f"Challenge {c.id} against {escape(c.champion)}: {what} "
-                         f"({escape(c.rule['rule'])} on {escape(numbers.metric_name(c.rule['metric']))}).")
+            what = Markup("<b style='color:{}'>{}</b>").format(colour, c.verdict) if c.verdict else c.status
+            lines.append(Markup("Challenge {} against {}: {} ({} on {}).").format(
+                c.id, c.champion, what, c.rule["rule"], numbers.metric_name(c.rule["metric"])))
             break  # the newest
     return lines

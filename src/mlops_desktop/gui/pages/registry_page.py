@@ -8,9 +8,9 @@ actions (whose rules live in core/lifecycle.py).
 
 from __future__ import annotations
 
-import html
 from typing import Any, Optional
 
+from markupsafe import Markup
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QPushButton, QSplitter, QStackedWidget, QTableView, QTabWidget,
@@ -277,7 +277,7 @@ class RegistryPage(VersionActions, ReloadingPage):
         try:
             page = search_versions(ws, limit=limit, **filters)
         except Exception as exc:  # a malformed tag filter, say: say so where the count goes
-            self.count.setText(f"<span style='color:#b00020'>{html.escape(str(exc))}</span>")
+            self.count.setText(Markup("<span style='color:#b00020'>{}</span>").format(str(exc)))
             return
         rows = [r.to_dict() for r in page.rows]
         self.model.set_rows(rows)

@@ -4,9 +4,9 @@ indented tree that wraps with the panel (the words come from core/lineage_tree.p
 
 from __future__ import annotations
 
-import html
 from typing import Optional
 
+from markupsafe import Markup
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from ...core.lineage import VersionLineage
@@ -27,13 +27,12 @@ class LineageView(QTextBrowser):
         self.setHtml(tree_html(self.nodes))
 
 
-def tree_html(nodes: list[Node]) -> str:
+def tree_html(nodes: list[Node]) -> Markup:
     """Nested lists: bold labels, details after them, wrapping with the panel."""
-    def items(level: list[Node]) -> str:
-        out = []
-        for n in level:
-            detail = f" — {html.escape(n.detail)}" if n.detail else ""
-            inner = f"<ul style='margin-left:-14px'>{items(n.children)}</ul>" if n.children else ""
-            out.append(f"<li style='margin-bottom:3px'><b>{html.escape(n.label)}</b>{detail}{inner}</li>")
-        return "".join(out)
-    return f"<ul style='margin-left:-22px'>{items(nodes)}</ul>"
+    def items(level: list[Node]) -> Markup:
+        return Markup("").join(
+            Markup("<li style='margin-bottom:3px'><b>{}</b>{}{}</li>").format(
+                n.label, Markup(" — {}").format(n.detail) if n.detail else "",
+                Markup("<ul style='margin-left:-14px'>{}</ul>").format(items(n.children)) if n.children else "")
+            for n in level)
+    return Markup("<ul style='margin-left:-22px'>{}</ul>").format(items(nodes))

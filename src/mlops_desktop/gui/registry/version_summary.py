@@ -4,8 +4,9 @@ challenge. Everything a person typed is escaped."""
 
 from __future__ import annotations
 
-import html
 from typing import Any
+
+from markupsafe import Markup
 
 from ...core import numbers
 from ...core.lineage import VersionLineage
@@ -17,24 +18,22 @@ def tags_text(tags: Any) -> str:
     return ", ".join(f"{k}={v}" if v else k for k, v in (tags or {}).items())
 
 
-def version_summary(lin: VersionLineage) -> str:
+def version_summary(lin: VersionLineage) -> Markup:
     """The lines of the summary, joined for a rich-text label."""
     v = lin.version
-    e = html.escape
-    parts = [f"{e(str(v.family))} for <b>{e(v.target)}</b> ({e(v.task)}), trained by "
-             f"{e(v.created_by)} on {numbers.timestamp(v.created_at)} from "
-             f"<b>{e(lin.dataset.name)}</b>."]
+    parts = [Markup("{} for <b>{}</b> ({}), trained by {} on {} from <b>{}</b>.").format(
+        v.family, v.target, v.task, v.created_by, numbers.timestamp(v.created_at), lin.dataset.name)]
     if v.description:
-        parts.append(f"<i>{e(v.description)}</i>")
+        parts.append(Markup("<i>{}</i>").format(v.description))
     if lin.model.description:
-        parts.append(f"Model: <i>{e(lin.model.description)}</i>")
+        parts.append(Markup("Model: <i>{}</i>").format(lin.model.description))
     tags = {**(lin.model.tags or {}), **(v.tags or {})}
     if tags:
-        parts.append("Tags: " + e(tags_text(tags)))
+        parts.append(Markup("Tags: {}").format(tags_text(tags)))
     for a in lin.approvals:
         who = f"{a.by} (self-approved)" if a.self_approved else a.by
-        parts.append(f"Approved by {e(who)} on {numbers.timestamp(a.at)}: “{e(str(a.comment))}”")
+        parts.append(Markup("Approved by {} on {}: “{}”").format(who, numbers.timestamp(a.at), a.comment))
     if not lin.validations:
-        parts.append("Not validated yet: validate it on the Validate page before it can move on.")
+        parts.append(Markup("Not validated yet: validate it on the Validate page before it can move on."))
     parts += origin_and_challenge(lin)
-    return "<br>".join(parts)
+    return Markup("<br>").join(parts)
