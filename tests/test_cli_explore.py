@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import json
-from html import escape
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from markupsafe import escape
 
 from conftest import SAMPLES, run_cli
 from mlops_desktop.core.checks import VERDICTS

@@ -26,8 +26,11 @@ def test_compare_two_validated_versions(ws):  # noqa: F811
     a, b = find_version(ws, "mass:1"), find_version(ws, "mass:2")
     accept_warning(ws, "penguins", "body_mass_g", a.features, "normality_residuals",
                    "Large sample; intervals come from the bootstrap.", "ann")
-    c = compare_versions(ws, "mass:1", "mass:2")
+    typed = compare_versions(ws, "mass:1", "mass:2")
+    c = typed.to_dict()  # what `models compare --json` prints
     json.dumps(c, allow_nan=False)  # JSON-safe
+    assert typed.a.ref == c["a"]["ref"] and typed.features.removed == ("island",)
+    assert typed.metrics.holdout[0].a.value == c["metrics"]["holdout"][0]["a"]["value"]
 
     assert c["a"]["ref"] == "mass:1" and c["b"]["family"] == "ridge" and not c["same_version"]
     assert c["data"]["same_data"] and c["data"]["same_dataset"] and c["data"]["same_target"]
@@ -66,7 +69,7 @@ def test_compare_with_a_segmented_and_an_unvalidated_version(ws):  # noqa: F811
     train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ols"], segment_by="sex",
                         min_segment_rows=50, model_name="mass"), actor="ann")
     validate_version(ws, "mass:3", actor="ann", n_bootstrap=50)
-    c = compare_versions(ws, "mass:1", "mass:3")
+    c = compare_versions(ws, "mass:1", "mass:3").to_dict()
     seg = c["segments"]["b"]
     assert seg["segment_by"] == "sex"
     assert {s["segment"] for s in seg["trained"]} >= {"female", "male"}
@@ -76,7 +79,7 @@ def test_compare_with_a_segmented_and_an_unvalidated_version(ws):  # noqa: F811
     assert sum(g["count"] for g in validated["groups"]) == holdout
     assert any(d["setting"] == "spec.segment_by" and d["b"] == "sex" for d in c["spec"]["differences"])
 
-    other = compare_versions(ws, "mass:1", "species:1")
+    other = compare_versions(ws, "mass:1", "species:1").to_dict()
     assert not other["data"]["same_dataset"] and other["data"]["same_data"]  # same file, imported twice
     assert not other["data"]["same_target"]
     assert all(r["b"] is None and r["difference_b_minus_a"] is None for r in other["metrics"]["holdout"])
@@ -97,8 +100,10 @@ def test_version_lineage_from_dataset_to_drift_reports(ws, monkeypatch):  # noqa
     drift = run_drift(ws, resolve_reference(ws, "mass:1"),
                       [batch_from_frame(pd.read_csv(SAMPLES / "penguins.csv"), label="all penguins")], actor="eve")
 
-    lin = version_lineage(ws, "mass:1")
+    typed = version_lineage(ws, "mass:1")
+    lin = typed.to_dict()  # what `models show --json` prints under "lineage"
     json.dumps(lin, allow_nan=False)
+    assert typed.run.id == 1 and typed.approvals[0].by == "bob" and typed.aliases == ("production",)
     ds, r = ws.dataset("penguins"), run(ws, 1)
     assert lin["dataset"]["fingerprint"] == ds.fingerprint == r.dataset_fingerprint
     assert lin["dataset"]["fingerprint_matches_run"] is True
@@ -131,7 +136,7 @@ def test_version_lineage_from_dataset_to_drift_reports(ws, monkeypatch):  # noqa
     fake.for_version = lambda reg, version_id: [{"id": 7, "version_id": version_id, "out_path": "/out/mass-1.zip"}]
     monkeypatch.setitem(sys.modules, fake.__name__, fake)
     monkeypatch.setattr(registry_package, "exports", fake, raising=False)
-    lin = version_lineage(ws, "mass:1")
+    lin = version_lineage(ws, "mass:1").to_dict()
     assert lin["exports"] == [{"id": 7, "version_id": find_version(ws, "mass:1").id, "out_path": "/out/mass-1.zip"}]
     assert {"from": "version:1", "to": "export:7", "label": "exported"} in lin["graph"]["edges"]
 

@@ -116,7 +116,7 @@ def test_import_stores_a_drift_report_that_agrees_with_the_apps_drift(handoff, t
         lineage = version_lineage(ws, ref)
         entries = ws.audit_entries(limit=5)
     assert [r.id for r in listed] == [stored.id]
-    assert any(d["id"] == stored.id for d in lineage["drift_reports"])
+    assert any(d.id == stored.id for d in lineage.drift_reports)
     assert any(e.action == "drift.report_created" and e.details.get("imported_summary_sha256") for e in entries)
     assert stored.verdict == app.verdict == "drift"
     assert stored.dataset.drifted_features == app.dataset.drifted_features

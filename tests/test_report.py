@@ -5,7 +5,7 @@ written atomically."""
 from __future__ import annotations
 
 import re
-from html import escape
+from markupsafe import escape
 from html.parser import HTMLParser
 from pathlib import Path
 

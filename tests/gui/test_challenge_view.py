@@ -84,7 +84,7 @@ def test_retrain_challenge_approve_promote_roll_back(registry, window, qtbot, mo
     page.buttons["retrain"].click()
     wait_jobs(qtbot, window, timeout_s=120)
     assert opened == ["Retrain late:1"]
-    assert page.lineage["ref"] == "late:2"
+    assert page.lineage.ref == "late:2"
     assert "From late:1, retrained on flights_later." in plain(page.detail_text)
     assert page.detail_title.text() == "late:2 — draft (challenger)"
     screenshot(window, "registry_retrained")
@@ -206,7 +206,7 @@ def test_improved_segments_only_and_retrain_from_a_drift_report(registry, window
     # the Monitor page: a drifted batch of a model offers Retrain
     window.go_to("Monitor")
     monitor = window.page("Monitor")
-    from mlops_desktop.gui.widgets import find_data
+    from mlops_desktop.gui.page_parts import find_data
 
     monitor.reference.setCurrentIndex(find_data(monitor.reference, ("model", "late:1")))
     monitor.add_batch("dataset", ws.dataset("flights_later").id)
@@ -223,5 +223,5 @@ def test_improved_segments_only_and_retrain_from_a_drift_report(registry, window
     monitor.retrain_button.click()
     wait_jobs(qtbot, window, timeout_s=120)
     assert opened == ["Retrain late:1"]
-    assert window.current_page() is page and page.lineage["ref"] == "late:4"
+    assert window.current_page() is page and page.lineage.ref == "late:4"
     assert "since:2013-08-01" in plain(page.detail_text)

@@ -13,7 +13,7 @@ from .conftest import screenshot, wait_jobs
 @pytest.fixture
 def dark(qapp):
     """The dark palette for the length of a test, then the palette from before."""
-    from mlops_desktop.gui.widgets import dark_palette, set_app_palette
+    from mlops_desktop.gui.palette import dark_palette, set_app_palette
 
     before = QPalette(qapp.palette())
     set_app_palette(qapp, dark_palette())
@@ -31,7 +31,7 @@ def _colours(chart):
 
 def test_chart_follows_the_palette_both_ways(qtbot, qapp):
     from mlops_desktop.gui.charts import Chart, Heatmap
-    from mlops_desktop.gui.widgets import dark_palette
+    from mlops_desktop.gui.palette import dark_palette
 
     light = QPalette(qapp.palette())
     chart = Chart("Distribution")
@@ -82,7 +82,7 @@ def test_saved_png_keeps_the_dark_background(qtbot, dark, tmp_path):
 def test_follow_system_color_scheme_applies_dark_where_the_platform_does_not(qapp, monkeypatch):
     from PySide6.QtCore import Qt
 
-    from mlops_desktop.gui.widgets import follow_system_color_scheme, is_dark
+    from mlops_desktop.gui.palette import follow_system_color_scheme, is_dark
 
     before = QPalette(qapp.palette())
     hints = qapp.styleHints()

@@ -35,7 +35,7 @@ def cells(table, column: str) -> list[str]:
 def test_coefficients_show_intervals_and_odds_ratios_with_theirs(species, window):
     from mlops_desktop.core.train import coefficient_table, load_model
     from mlops_desktop.core.numbers import cell
-    from mlops_desktop.gui.widgets import RAW_ROLE
+    from mlops_desktop.gui.table_actions import RAW_ROLE
 
     page = species
     rows = coefficient_table(load_model(window.state.workspace, "island:1"))

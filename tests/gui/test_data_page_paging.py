@@ -67,7 +67,7 @@ def test_a_large_snapshot_is_paged_and_scrolls_without_a_pause(window, qtbot, tm
     import pyarrow.csv as pacsv
     from PySide6.QtWidgets import QFileDialog
 
-    from mlops_desktop.gui.widgets import TableActions
+    from mlops_desktop.gui.table_actions import TableActions
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a: (str(tmp_path / "big.csv"), "")))
     page.preview.findChild(TableActions).ask_export()

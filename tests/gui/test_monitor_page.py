@@ -95,7 +95,7 @@ def test_performance_panel_estimate_band_and_realized_by_month(window, qtbot, tm
     window.state.models_changed.emit("late:1")
     window.go_to("Monitor")
     page = window.page("Monitor")
-    from mlops_desktop.gui.widgets import find_data
+    from mlops_desktop.gui.page_parts import find_data
 
     import threading
 

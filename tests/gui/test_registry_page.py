@@ -53,7 +53,7 @@ def test_lists_filters_and_shows_lineage_history_and_comparison(registry, window
     qtbot.waitUntil(lambda: len(page.model.rows) == 3, timeout=2000)
 
     page.select_ref("mass:2")
-    assert page.lineage["ref"] == "mass:2"
+    assert page.lineage.ref == "mass:2"
     assert page.detail_title.text().startswith("mass:2 — draft")
     top = page.lineage_nodes[0]
     assert top.label == "Dataset penguins" and top.detail.startswith("344 rows")
@@ -64,7 +64,7 @@ def test_lists_filters_and_shows_lineage_history_and_comparison(registry, window
         for child in node.children:
             walk(child)
     walk(top)
-    assert "Run " + str(page.lineage["run"]["id"]) in labels
+    assert "Run " + str(page.lineage.run.id) in labels
     assert "Version mass:2" in labels and any(label.startswith("Validation") for label in labels)
     assert "Version mass:2" in page.tree.toPlainText()
     assert page.history.rowCount() >= 3  # trained, registered, validated

@@ -19,7 +19,7 @@ from .conftest import message_boxes, screenshot, wait_jobs
 
 @pytest.fixture
 def table(qtbot):
-    from mlops_desktop.gui.widgets import fill_table, make_table
+    from mlops_desktop.gui.tables import fill_table, make_table
 
     t = make_table(["Name", "Value", "Share"], name="values")
     fill_table(t, [["Käse", 1234.5678, None], ["tab\there", 2, 0.000012345], ["plain", -7, 1.0]])
@@ -48,7 +48,7 @@ def test_ctrl_c_copies_the_selected_rows_with_full_values(table):
 
 
 def test_copy_with_column_names_and_a_block_of_cells(table):
-    from mlops_desktop.gui.widgets import copy_selection
+    from mlops_desktop.gui.table_actions import copy_selection
 
     table.clearSelection()
     model = table.model()
@@ -73,7 +73,7 @@ def test_right_click_menu_offers_copy_select_all_and_export(table, qtbot, tmp_pa
     event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, QPoint(20, 20),
                               table.viewport().mapToGlobal(QPoint(20, 20)))
     QApplication.sendEvent(table.viewport(), event)
-    from mlops_desktop.gui.widgets import TableActions
+    from mlops_desktop.gui.table_actions import TableActions
 
     menu = table.findChild(TableActions).last_menu
     assert menu.isVisible()
@@ -94,7 +94,7 @@ def test_right_click_menu_offers_copy_select_all_and_export(table, qtbot, tmp_pa
 
 
 def test_export_to_a_missing_folder_shows_a_readable_error(table, qtbot, tmp_path: Path, monkeypatch):
-    from mlops_desktop.gui.widgets import TableActions
+    from mlops_desktop.gui.table_actions import TableActions
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(
         lambda *a: (str(tmp_path / "gone" / "x.csv"), "")))
@@ -108,7 +108,7 @@ def test_export_to_a_missing_folder_shows_a_readable_error(table, qtbot, tmp_pat
 @pytest.fixture
 def grid(qtbot):
     from mlops_desktop.gui.table_model import ArrowTableModel
-    from mlops_desktop.gui.widgets import add_table_actions
+    from mlops_desktop.gui.table_actions import add_table_actions
 
     n = 200_000
     data = pa.table({"id": pa.array(range(n)),
@@ -133,7 +133,7 @@ def test_arrow_grid_copies_a_block_from_the_arrow_table(grid):
     QTest.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     # row 50 has a missing x: an empty cell, not the grid's dash; commas stay inside the cell
     assert QApplication.clipboard().text() == "49\t6.125\tr49, ok\n50\t\tr50, ok\n51\t6.375\tr51, ok\n"
-    from mlops_desktop.gui.widgets import copy_selection
+    from mlops_desktop.gui.table_actions import copy_selection
 
     assert copy_selection(view, headers=True).splitlines()[0] == "id\tx\tlabel"
 
@@ -153,11 +153,11 @@ def test_arrow_grid_exports_all_rows_with_pyarrow(grid, tmp_path: Path):
 
 
 def test_copying_more_than_the_clipboard_takes_asks_for_export_instead(grid, monkeypatch):
-    from mlops_desktop.gui import widgets
+    from mlops_desktop.gui import table_actions
 
     view, data = grid
-    monkeypatch.setattr(widgets, "COPY_CELL_LIMIT", 500_000)
-    assert data.num_rows * data.num_columns > widgets.COPY_CELL_LIMIT
+    monkeypatch.setattr(table_actions, "COPY_CELL_LIMIT", 500_000)
+    assert data.num_rows * data.num_columns > table_actions.COPY_CELL_LIMIT
     QApplication.clipboard().setText("before")
     view.selectAll()
     QTest.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
@@ -168,7 +168,7 @@ def test_copying_more_than_the_clipboard_takes_asks_for_export_instead(grid, mon
 
 
 def test_every_table_on_every_page_has_copy_and_export(window, qtbot):
-    from mlops_desktop.gui.widgets import TableActions
+    from mlops_desktop.gui.table_actions import TableActions
 
     window.page("Data").open_sample()
     wait_jobs(qtbot, window)
@@ -196,7 +196,7 @@ def test_a_large_export_runs_as_a_job_with_progress_and_cancel(grid, qtbot, tmp_
     from mlops_desktop.core.errors import JobCancelled
     from mlops_desktop.core.jobs import CancelToken
     from mlops_desktop.gui import table_export
-    from mlops_desktop.gui.widgets import TableActions
+    from mlops_desktop.gui.table_actions import TableActions
 
     view, data = grid
     threads, real = [], table_export.write_batches

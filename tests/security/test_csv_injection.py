@@ -57,7 +57,7 @@ def test_table_exports_from_the_gui_are_neutralised(qtbot, tmp_path):
 
     from mlops_desktop.gui.table_model import ArrowTableModel
     from mlops_desktop.gui.table_export import export_csv
-    from mlops_desktop.gui.widgets import fill_table
+    from mlops_desktop.gui.tables import fill_table
 
     table = pa.table({"=cmd()": ATTACKS + NUMBERS[:1], "delta": [-1.5, -2.0, 3.0, -4.25, 5.0, 6.0, -7.0],
                       "as text": NUMBERS})

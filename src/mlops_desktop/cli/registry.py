@@ -4,10 +4,14 @@ describe) and single-user mode."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core import numbers
 from .common import EXIT_OK, Parser, add_actor, add_common, emit, open_workspace, short, table, who
+
+if TYPE_CHECKING:
+    from ..core.compare import VersionComparison
+    from ..core.lineage import VersionLineage
 
 
 def _when(text: Any) -> str:
@@ -140,19 +144,21 @@ def _show(ws: Any, args: argparse.Namespace) -> None:
     data = describe_version(ws, args.ref)
     ref = data["ref"]
     lineage = version_lineage(ws, ref)
-    data["description"] = lineage["version"]["description"]
-    data["tags"] = lineage["version"]["tags"]
-    data["model_description"] = lineage["model"]["description"]
-    data["model_tags"] = lineage["model"]["tags"]
-    data["aliases"] = lineage["aliases"]
+    data["description"] = lineage.version.description
+    data["tags"] = lineage.version.tags
+    data["model_description"] = lineage.model.description
+    data["model_tags"] = lineage.model.tags
+    data["aliases"] = list(lineage.aliases)
     data["model_aliases"] = aliases_of(ws, data["model"])
     data["alias_history"] = alias_history(ws, data["model"], None)
     data["stage_history"] = stage_history(ws, ref)
-    data["lineage"] = lineage
-    emit(args, data, lambda: _model_text(data))
+    data["lineage"] = lineage.to_dict()
+    emit(args, data, lambda: _model_text(data, lineage))
 
 
-def _model_text(d: dict) -> str:
+def _model_text(d: dict, lineage: "VersionLineage") -> str:
+    from ..core.lineage_tree import lineage_tree, tree_lines
+
     lines = [f"{d['ref']} ({d['stage']}): {d['family']} for {d['task']} of {d['target']}, from run "
              f"{d['run_id']} by {d['created_by']} at {d['created_at'][:19]}"]
     if d.get("aliases"):
@@ -191,30 +197,7 @@ def _model_text(d: dict) -> str:
                  short(r.get("odds_ratio_per_sd"))] if odds else [])
             body.append(cells)
         lines += ["", table(body, header)]
-    lin = d.get("lineage") or {}
-    ds, run = lin.get("dataset") or {}, lin.get("run") or {}
-    if ds:
-        lines += ["", "Lineage:",
-                  f"  dataset {ds['id']} {ds['name']}: {ds['rows']:,} rows, fingerprint {ds['fingerprint'][:12]}…, "
-                  f"from {ds['source_path']}" + ("" if ds.get("fingerprint_matches_run") else
-                                                 " (its data no longer matches the run's fingerprint!)"),
-                  f"  run {run['id']} ({run['kind']}, seed {run['seed']}) by {run['created_by']} at "
-                  f"{_when(run['started_at'])}; " + ", ".join(f"{k} {v}" for k, v in run["library_versions"].items()
-                                                             if k != "platform")]
-        for v in lin.get("validations") or []:
-            lines.append(f"  validation {v['id']} on {v['data']}: "
-                         f"{'beats' if v['beats_baseline'] else 'does not beat'} the baseline "
-                         f"({v['created_by']}, {_when(v['created_at'])})")
-        for r in lin.get("reproductions") or []:
-            lines.append(f"  reproduced by run {r['run_id']} ({r['status']}, {r['created_by']})")
-        for node in (lin.get("graph") or {}).get("nodes") or []:
-            if node["id"].startswith(("parent:", "challenge:")):
-                lines.append(f"  {'from ' if node['id'].startswith('parent:') else ''}{node['label']}")
-        for x in lin.get("drift_reports") or []:
-            lines.append(f"  drift report {x['id']}: {x['batch_label']}: {x['verdict']} ({_when(x['created_at'])})")
-        for x in lin.get("exports") or []:
-            lines.append(f"  export {x.get('id')}: {x.get('out_path') or x.get('path') or ''} "
-                         f"({x.get('created_by', '')}, {_when(x.get('created_at'))})")
+    lines += ["", "Lineage:", *tree_lines(lineage_tree(lineage))]
     history = d.get("stage_history") or []
     if history:
         lines += ["", "Stage history:"]
@@ -227,7 +210,7 @@ def _model_text(d: dict) -> str:
             lines.append(f"  {_when(h['changed_at'])}  {h['from_stage']} → {h['to_stage']} by {h['changed_by']}"
                          + (f": {h['comment']}" if h.get("comment") else "")
                          + (f" ({'; '.join(extra)})" if extra else ""))
-    moves = (d.get("lineage") or {}).get("alias_moves") or []
+    moves = d["lineage"]["alias_moves"]
     if moves:
         lines += ["", "Alias moves of this version:"] + [f"  {_move_text(m)}" for m in moves]
     return "\n".join(lines)
@@ -316,62 +299,34 @@ def _compare(ws: Any, args: argparse.Namespace) -> None:
     from ..core.lifecycle import parse_version_ref
 
     refs = [":".join(map(str, parse_version_ref(r))) for r in (args.ref_a, args.ref_b)]
-    data = compare_versions(ws, *refs)
-    emit(args, data, lambda: _compare_text(data))
+    compared = compare_versions(ws, *refs)
+    emit(args, compared.to_dict(), lambda: _compare_text(compared))
 
 
-def _pair(a: Any, b: Any) -> list[str]:
-    return [short(a) if not isinstance(a, (list, dict)) else str(a),
-            short(b) if not isinstance(b, (list, dict)) else str(b)]
+def _compare_text(c: "VersionComparison") -> str:
+    """The comparison as the Compare tab shows it (one presenter), with the features named
+    in full and the difference of each metric."""
+    from ..core.comparison_table import comparison_notes, estimate, evidence_rows, version_rows
 
-
-def _compare_text(c: dict) -> str:
-    a, b = c["a"], c["b"]
-    lines = [table([["stage", a["stage"], b["stage"]], ["family", a["family"], b["family"]],
-                    ["aliases", ", ".join(a["aliases"]), ", ".join(b["aliases"])],
-                    ["trained by", a["created_by"], b["created_by"]],
-                    ["approved by", (a["approved_by"] or "") + (" (self)" if a["self_approved"] else ""),
-                     (b["approved_by"] or "") + (" (self)" if b["self_approved"] else "")],
-                    ["dataset", f"{c['data']['a']['dataset']} ({c['data']['a']['fingerprint'][:12]}…)",
-                     f"{c['data']['b']['dataset']} ({c['data']['b']['fingerprint'][:12]}…)"],
-                    ["rows (train/holdout)",
-                     *[f"{(d.get('rows') or {}).get('train', '—')}/{(d.get('rows') or {}).get('holdout', '—')}"
-                       for d in (c["data"]["a"], c["data"]["b"])]]],
-                   ["", a["ref"], b["ref"]])]
-    lines.append("Same data." if c["data"]["same_data"] else "Different data.")
-    f = c["features"]
-    lines += ["", f"Features in common ({len(f['common'])}): {', '.join(f['common']) or '—'}"]
-    if f["added"]:
-        lines.append(f"Only in {b['ref']}: {', '.join(f['added'])}")
-    if f["removed"]:
-        lines.append(f"Only in {a['ref']}: {', '.join(f['removed'])}")
-    diff = c["spec"]["differences"]
-    if diff:
-        lines += ["", "Training differences:", table([[d["setting"], *_pair(d["a"], d["b"])] for d in diff],
-                                                     ["SETTING", a["ref"], b["ref"]])]
-    else:
-        lines += ["", "Trained with the same settings."]
-    m = c["metrics"]
-    if m["holdout"]:
-        def est(x: Any) -> str:
-            if not x:
-                return "—"
-            rng = f" [{short(x['low'])}, {short(x['high'])}]" if x.get("low") is not None else ""
-            return f"{short(x['value'])}{rng}"
-
+    a, b = c.a, c.b
+    lines = [table(version_rows(c), ["", a.ref, b.ref])]
+    f = c.features
+    lines += ["", f"Features in common ({len(f.common)}): {', '.join(f.common) or '—'}"]
+    if f.added:
+        lines.append(f"Only in {b.ref}: {', '.join(f.added)}")
+    if f.removed:
+        lines.append(f"Only in {a.ref}: {', '.join(f.removed)}")
+    if c.metrics.holdout:
         lines += ["", "Validated metrics (95% intervals):",
-                  table([[r["label"] + (" *" if r["primary"] else ""), est(r["a"]), est(r["b"]),
-                          short(r["difference_b_minus_a"])] for r in m["holdout"]],
-                        ["METRIC", a["ref"], b["ref"], "B − A"])]
-    lines += [f"Note: {n}" for n in m["notes"]]
-    for key, side in (("a", a), ("b", b)):
-        acc = c["checks"][key]["accepted_warnings"]
-        if acc:
-            lines.append(f"Accepted warnings of {side['ref']}: "
-                         + "; ".join(f"{w['check_id']} ({w['accepted_by']}: {w['reason']})" for w in acc))
-        seg = c["segments"][key]
-        if seg and seg.get("segment_by"):
-            lines.append(f"{side['ref']} has one model per {seg['segment_by']}.")
+                  table([[m.label + (" (primary)" if m.primary else ""), estimate(m.a), estimate(m.b),
+                          numbers.signed(m.difference_b_minus_a)] for m in c.metrics.holdout],
+                        ["METRIC", a.ref, b.ref, "B − A"])]
+    evidence = evidence_rows(c)
+    if evidence:
+        lines += ["", table(evidence, ["", a.ref, b.ref])]
+    notes = comparison_notes(c)
+    if notes:
+        lines += [""] + [f"Note: {n}" for n in notes]
     return "\n".join(lines)
 
 

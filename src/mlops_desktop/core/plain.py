@@ -37,3 +37,25 @@ def json_safe(value: Any) -> Any:
     if str(value) == "NaT":  # pandas' missing time, without importing pandas here
         return None
     return str(value)
+
+
+class Record:
+    """A typed result (a dataclass) that prints as JSON: :meth:`to_dict` gives each field
+    under its name (or under ``field(metadata={"key": ...})`` where the JSON name is no
+    Python name, such as ``from``), nested results and lists as plain data."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-safe dicts and lists, keys in field order."""
+        return json_safe(_plain(self))
+
+
+def _plain(value: Any) -> Any:
+    from dataclasses import fields, is_dataclass
+
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.metadata.get("key", f.name): _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value

@@ -96,7 +96,7 @@ def create_application() -> "QApplication":
     app.setApplicationDisplayName(APP_NAME)
     app.setDesktopFileName(DESKTOP_NAME)  # Wayland app id: the launcher's icon and name
     app.setWindowIcon(app_icon())
-    from .widgets import follow_system_color_scheme
+    from .palette import follow_system_color_scheme
 
     follow_system_color_scheme(app)  # light or dark, as the operating system is set
     return app  # type: ignore[return-value]

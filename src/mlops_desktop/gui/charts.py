@@ -112,7 +112,7 @@ class ChartExport:
 
     def save_png(self, path: Path | str) -> Path:
         """Write the chart as a PNG file, atomically. Raises MlopsError when it cannot."""
-        from .widgets import write_user_file
+        from .user_files import write_user_file
 
         image = self.render_image()
 
@@ -124,7 +124,7 @@ class ChartExport:
 
     def save_svg(self, path: Path | str) -> Path:
         """Write the chart as an SVG file, atomically. Raises MlopsError when it cannot."""
-        from .widgets import write_user_file
+        from .user_files import write_user_file
 
         data = self.render_svg()
         return write_user_file(path, lambda tmp: tmp.write_bytes(data), what="the chart")

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QHBoxLayout, QHeaderVi
                                QSplitter, QTextBrowser, QVBoxLayout, QWidget)
 
 from .. import APP_NAME, __version__
-from .widgets import fill_table, make_table
+from .tables import fill_table, make_table
 
 GUIDE_NAME = "user-guide.md"
 IMAGE_MAX_WIDTH = 860  # screenshots are shrunk to fit the viewer, never enlarged

@@ -83,7 +83,7 @@ class ImportDialog(QDialog):
         self.preview = QTableView()
         self.preview.setModel(self.model)
         self.preview.verticalHeader().setDefaultSectionSize(22)
-        from .widgets import add_table_actions
+        from .table_actions import add_table_actions
 
         add_table_actions(self.preview, "preview")
         layout.addWidget(self.preview, 1)

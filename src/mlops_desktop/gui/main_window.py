@@ -159,13 +159,13 @@ class MainWindow(QMainWindow):
 
     def copy_focused(self) -> None:
         """Edit → Copy: the focused table's selection, chart or text."""
-        from .widgets import copy_focused
+        from .table_actions import copy_focused
 
         if not copy_focused(QApplication.focusWidget()):
             self.statusBar().showMessage("Click a table, a chart or a text first, then copy.", 5000)
 
     def select_all_focused(self) -> None:
-        from .widgets import select_all_focused
+        from .table_actions import select_all_focused
 
         select_all_focused(QApplication.focusWidget())
 

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import QAbstractItemView, QApplication, QWidget
 
 from ..core.jobs import CancelToken, ProgressCallback, no_progress
 from .jobs import Job, JobFunction, JobRunner
-from .widgets import cell_value, column_names, plain_text, write_user_file
+from .table_actions import cell_value, column_names, plain_text
+from .user_files import write_user_file
 
 def write_batches(path: Path, batches: Iterable[pa.RecordBatch], rows: int,
                   progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None) -> None:

@@ -22,7 +22,7 @@ from .choice_undo import ChoiceUndo
 from .formula_edit import FormulaEdit
 from .jobs import JobRunner
 from .state import AppState
-from .widgets import fill_table, make_table
+from .tables import fill_table, make_table
 
 SPLITS = [("Automatic: stratified for classes, random otherwise", "auto"), ("Random", "random"),
           ("Stratified by the target's classes", "stratified"),

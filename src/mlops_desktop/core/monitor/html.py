@@ -6,10 +6,10 @@ with several batches, a timeline first."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from html import escape
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from markupsafe import Markup, escape
 from mlops_model_support import drift as metrics
 from mlops_model_support import performance as perf
 
@@ -40,7 +40,7 @@ def _badge(verdict: str) -> str:
             f"{escape(verdict)}</span>")
 
 
-def timeline_chart(timeline: DriftTimeline, *, width: int = 640, height: int = 170) -> str:
+def timeline_chart(timeline: DriftTimeline, *, width: int = 640, height: int = 170) -> Markup:
     """The drifted share per batch, each point coloured by the batch's verdict."""
     n = len(timeline.labels)
     pad_l, pad_r, pad_t, pad_b = 40, 12, 10, 40
@@ -229,8 +229,8 @@ def render_drift_report(reports: Sequence[DriftReport], *, title: Optional[str] 
     if len(reports) > 1:
         timeline = DriftTimeline.from_reports(reports)
         drifted = sum(1 for r in reports if r.drifted)
-        body.append(f"<h2>Timeline: {drifted} of {len(reports)} batches drifted</h2>"
-                    + timeline_chart(timeline) + _timeline_table(timeline))
+        body.append(Markup("<h2>Timeline: {} of {} batches drifted</h2>{}{}").format(
+            drifted, len(reports), timeline_chart(timeline), Markup(_timeline_table(timeline))))
         body.append(_performance_timeline(reports))
     for i, report in enumerate(reports):
         body.append(_batch_section(report, all_cards=i == len(reports) - 1, anchor=f"b{i}"))

@@ -4,9 +4,10 @@ inline CSS and SVG, no script, nothing fetched from a network."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from html import escape
 from pathlib import Path
 from typing import Any, Optional, Sequence
+
+from markupsafe import Markup, escape
 
 from ... import __version__
 from .. import numbers
@@ -89,7 +90,7 @@ def _column_card(col: Any) -> str:
         chart = svg.bars(c["labels"], c["counts"], other=c.get("other", 0))
     elif c.get("kind") == "time_histogram":
         chart = svg.histogram(list(range(len(c["edges"]))), c["counts"]) + \
-            f"<div class='muted'>{escape(c['edges'][0])} → {escape(c['edges'][-1])}</div>"
+            Markup("<div class='muted'>{} → {}</div>").format(c["edges"][0], c["edges"][-1])
     return (f"<div class='card' id='col-{escape(col.name)}'><h3>{escape(col.name)}</h3>{chart}"
             f"<table>{table}</table></div>")
 
@@ -161,7 +162,7 @@ def _check_chart(chart: Optional[dict[str, Any]]) -> str:
     ref = chart.get("reference") or {}
     x, y = chart.get("x", []), chart.get("y", [])
     labels = dict(x_label=chart.get("x_label", ""), y_label=chart.get("y_label", ""))
-    title = f"<div class='muted'>{escape(chart.get('title', ''))}</div>"
+    title = Markup("<div class='muted'>{}</div>").format(chart.get("title", ""))
     if kind == "qq":
         lo, hi = min(x), max(x)
         line = (lo, ref["intercept"] + ref["slope"] * lo, hi, ref["intercept"] + ref["slope"] * hi) \

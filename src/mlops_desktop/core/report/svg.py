@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from html import escape
 from typing import Optional, Sequence
+
+from markupsafe import Markup, escape
 
 from .. import numbers
 
@@ -14,18 +15,20 @@ RED = "#b3261e"
 
 
 
-def frame(width: int, height: int, body: str, title: str = "") -> str:
-    t = f"<title>{escape(title)}</title>" if title else ""
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" font-family="sans-serif" font-size="10">'
-            f"{t}{body}</svg>")
+def frame(width: int, height: int, body: str, title: str = "") -> Markup:
+    """The chart's SVG element around ``body``, which the chart functions here assemble
+    from figures they computed and labels they escaped; marked safe for the reports."""
+    t = Markup("<title>{}</title>").format(title) if title else ""
+    return Markup('<svg xmlns="http://www.w3.org/2000/svg" width="{0}" height="{1}" viewBox="0 0 {0} {1}" '
+                  'role="img" font-family="sans-serif" font-size="10">{2}{3}</svg>').format(width, height, t,
+                                                                                            Markup(body))
 
 
 def histogram(edges: Sequence[float], counts: Sequence[int], *, width: int = 320, height: int = 140,
-              x_label: str = "", marks: Optional[Sequence[tuple[float, str]]] = None) -> str:
+              x_label: str = "", marks: Optional[Sequence[tuple[float, str]]] = None) -> Markup:
     """Bars over numeric bins, with the range under the axis."""
     if not counts:
-        return ""
+        return Markup()
     pad_l, pad_b, pad_t = 8, 28, 6
     w, h = width - 2 * pad_l, height - pad_b - pad_t
     top = max(counts) or 1
@@ -54,13 +57,13 @@ def histogram(edges: Sequence[float], counts: Sequence[int], *, width: int = 320
 
 
 def bars(labels: Sequence[str], counts: Sequence[float], *, width: int = 320, other: int = 0,
-         value_format: str = "count") -> str:
+         value_format: str = "count") -> Markup:
     """Horizontal bars, one per label (top values of a category, VIF per feature...)."""
     items = list(zip(labels, counts))
     if other:
         items.append(("(other values)", other))
     if not items:
-        return ""
+        return Markup()
     row = 16
     height = row * len(items) + 6
     label_w = 110
@@ -128,11 +131,11 @@ class _PlotArea:
 
 def scatter(x: Sequence[float], y: Sequence[float], *, width: int = 360, height: int = 240,
             x_label: str = "", y_label: str = "", line: Optional[tuple[float, float, float, float]] = None,
-            hline: Optional[float] = None) -> str:
+            hline: Optional[float] = None) -> Markup:
     """Points (at most a few thousand), with an optional reference line."""
     pts = [(a, b) for a, b in zip(x, y) if a is not None and b is not None]
     if not pts:
-        return ""
+        return Markup()
     xs = [p[0] for p in pts] + ([line[0], line[2]] if line else [])
     ys = [p[1] for p in pts] + ([line[1], line[3]] if line else []) + ([hline] if hline is not None else [])
     area = _PlotArea(width, height, min(xs), max(xs), min(ys), max(ys))
@@ -156,13 +159,13 @@ def line_chart(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], *
                x_range: Optional[tuple[float, float]] = None,
                y_range: Optional[tuple[float, float]] = None, diagonal: bool = False,
                reference: Optional[tuple[float, str]] = None,
-               marks: Sequence[tuple[float, float, str]] = ()) -> str:
+               marks: Sequence[tuple[float, float, str]] = ()) -> Markup:
     """Lines through (x, y) points, one per ``(name, xs, ys)``, with an optional dashed
     diagonal (chance level for ROC, perfect calibration), a dashed horizontal
     ``reference`` line ``(y, label)`` and labelled points ``marks``."""
     pts_all = [(x, y) for _, xs, ys in series for x, y in zip(xs, ys) if x is not None and y is not None]
     if not pts_all:
-        return ""
+        return Markup()
     legend_h = 14 * len(series) if len(series) > 1 else 0
     x0, x1 = x_range or (min(p[0] for p in pts_all), max(p[0] for p in pts_all))
     y0, y1 = y_range or (min(p[1] for p in pts_all), max(p[1] for p in pts_all))
@@ -194,10 +197,10 @@ def line_chart(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], *
 
 
 def overlay_histogram(edges: Sequence[float], reference: Sequence[float], current: Sequence[float], *,
-                      width: int = 330, height: int = 130) -> str:
+                      width: int = 330, height: int = 130) -> Markup:
     """Reference shares as grey bars, the batch's as a blue step line, on common bins."""
     if not reference:
-        return ""
+        return Markup()
     pad_l, pad_b, pad_t = 6, 16, 4
     w, h = width - 2 * pad_l, height - pad_b - pad_t
     top = max(max(reference), max(current), 1e-12)
@@ -221,11 +224,11 @@ def overlay_histogram(edges: Sequence[float], reference: Sequence[float], curren
 
 
 def paired_bars(labels: Sequence[str], reference: Sequence[float], current: Sequence[float], *,
-                width: int = 330, limit: int = 12) -> str:
+                width: int = 330, limit: int = 12) -> Markup:
     """Per category two bars: the reference's share (grey) and the batch's (blue)."""
     order = sorted(range(len(labels)), key=lambda i: -max(reference[i], current[i]))[:limit]
     if not order:
-        return ""
+        return Markup()
     row, label_w = 20, 96
     w = width - label_w - 44
     top = max(max(reference[i], current[i]) for i in order) or 1.0

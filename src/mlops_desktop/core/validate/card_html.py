@@ -4,8 +4,9 @@ script, nothing fetched from a network (the same look as the data report)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from html import escape
 from typing import Any, Iterable, Sequence
+
+from markupsafe import Markup, escape
 
 from ... import __version__
 from .. import numbers
@@ -28,32 +29,32 @@ tr.primary td{font-weight:600}td.unreliable{color:#a86b00}
 """
 
 
-def _v(v: Any) -> str:
+def _v(v: Any) -> Markup:
     return escape(numbers.cell(v))
 
 
-def _table(head: Sequence[str], rows: Iterable[Sequence[Any]], *, row_class: Sequence[str] = ()) -> str:
-    th = "".join(f"<th>{escape(h)}</th>" for h in head)
+def _table(head: Sequence[str], rows: Iterable[Sequence[Any]], *, row_class: Sequence[str] = ()) -> Markup:
+    """A table of values: each cell written as core.numbers writes it and escaped, unless
+    it is Markup this module made (a badge)."""
+    th = Markup("").join(Markup("<th>{}</th>").format(h) for h in head)
     body = []
     for i, r in enumerate(rows):
-        cls = f" class='{row_class[i]}'" if i < len(row_class) and row_class[i] else ""
-        cells = "".join(f"<td class='num'>{_v(c)}</td>" if isinstance(c, (int, float)) and not isinstance(c, bool)
-                        else f"<td>{c if isinstance(c, _Html) else _v(c)}</td>" for c in r)
-        body.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table><tr>{th}</tr>{''.join(body)}</table>"
+        cls = Markup(" class='{}'").format(row_class[i]) if i < len(row_class) and row_class[i] else ""
+        cells = Markup("").join(
+            Markup("<td class='num'>{}</td>").format(numbers.cell(c))
+            if isinstance(c, (int, float)) and not isinstance(c, bool)
+            else Markup("<td>{}</td>").format(c if isinstance(c, Markup) else numbers.cell(c)) for c in r)
+        body.append(Markup("<tr{}>{}</tr>").format(cls, cells))
+    return Markup("<table><tr>{}</tr>{}</table>").format(th, Markup("").join(body))
 
 
-class _Html(str):
-    """Text that is already HTML (a badge) and must not be escaped again."""
-
-
-def _badge(verdict: str) -> _Html:
+def _badge(verdict: str) -> Markup:
     colour = VERDICT_COLOURS.get(verdict, "#6b7280")
-    return _Html(f'<span class="badge" style="background:{colour}">{escape(verdict.replace("_", " "))}</span>')
+    return Markup('<span class="badge" style="background:{}">{}</span>').format(colour, verdict.replace("_", " "))
 
 
-def _figure(chart: str, caption: str) -> str:
-    return f"<figure>{chart}<figcaption>{escape(caption)}</figcaption></figure>" if chart else ""
+def _figure(chart: Markup, caption: str) -> Markup:
+    return Markup("<figure>{}<figcaption>{}</figcaption></figure>").format(chart, caption) if chart else Markup()
 
 
 def _binary_charts(c: dict[str, Any], suffix: str = "") -> list[str]:
@@ -134,7 +135,7 @@ def _validation(card: ModelCard) -> list[str]:
         out.append(f"<p>Threshold {escape(numbers.value(v.threshold, 4))}: {escape(v.threshold_reason or '')}.</p>")
     cm = v.confusion_matrix
     if cm:
-        out.append("<h3>Confusion matrix (rows actual, columns predicted)</h3>"
+        out.append(Markup("<h3>Confusion matrix (rows actual, columns predicted)</h3>")
                    + _table(["actual \\ predicted"] + cm["labels"],
                             [[lab] + row for lab, row in zip(cm["labels"], cm["matrix"])]))
     out.append(_charts(v))
@@ -143,9 +144,9 @@ def _validation(card: ModelCard) -> list[str]:
         for g in v.subgroups:
             names = g["metrics"]
             rows = [[x["value"], x["count"], numbers.share(x["share"]),
-                     "yes" if x["reliable"] else _Html(f"<span class='unreliable'>no ({few(g)})</span>")]
+                     "yes" if x["reliable"] else Markup("<span class='unreliable'>no ({})</span>").format(few(g))]
                     + [x["metrics"].get(m) for m in names] for x in g["groups"]]
-            out.append(f"<h3>{escape(g['kind'].capitalize())}: {escape(g['column'])}</h3>"
+            out.append(Markup("<h3>{}: {}</h3>").format(g["kind"].capitalize(), g["column"])
                        + _table(["value", "rows", "share", "reliable"] + [label(m, v.task) for m in names], rows))
     if v.importance:
         out.append(f"<h2>Permutation importance</h2><p class='muted'>{escape(v.importance_metric)}; "
@@ -198,7 +199,7 @@ def model_card_html(card: ModelCard) -> str:
             "<h2>Purpose</h2>", f"<p>{escape(card.purpose)}</p>" if card.purpose else
             "<p class='muted'>Not stated.</p>"]
     ds = card.dataset or {}
-    body.append("<h2>Data</h2>" + _table(
+    body.append(Markup("<h2>Data</h2>") + _table(
         ["dataset", "id", "fingerprint", "rows", "period"],
         [[ds.get("name"), ds.get("id"), ds.get("fingerprint"), ds.get("rows"), data_period(card)]]))
     made = preparation_lines(card)
@@ -211,28 +212,28 @@ def model_card_html(card: ModelCard) -> str:
     if card.terms:
         body.append("<h2>Model terms</h2><ul>" + "".join(f"<li>{escape(x)}</li>" for x in terms_in_words(card))
                     + "</ul>")
-    body.append("<h2>Training</h2>" + (_table(["setting", "value"], training_in_words(card))
-                                       if card.training_spec else
-                                       "<p class='muted'>No training specification recorded.</p>"))
+    body.append(Markup("<h2>Training</h2>") + (_table(["setting", "value"], training_in_words(card))
+                                               if card.training_spec else
+                                               Markup("<p class='muted'>No training specification recorded.</p>")))
     if card.segments:
         head, rows = segment_rows(card)
-        body.append(f"<h3>One model per value of {escape(str(card.segments.get('column')))}</h3>"
+        body.append(Markup("<h3>One model per value of {}</h3>").format(str(card.segments.get("column")))
                     + _table(head, rows))
-    body.append("<h2>Assumption checks</h2>" + (
+    body.append(Markup("<h2>Assumption checks</h2>") + (
         _table(["check", "verdict"], [[c.get("name"), _badge(str(c.get("verdict")))] for c in card.checks])
-        if card.checks else f"<p class='muted'>{NO_CHECK_RESULTS}</p>"))
-    body.append("<h3>Accepted warnings</h3>" + (
+        if card.checks else Markup("<p class='muted'>{}</p>").format(NO_CHECK_RESULTS)))
+    body.append(Markup("<h3>Accepted warnings</h3>") + (
         _table(["check", "reason", "accepted by", "when", "what was accepted"],
                [[warning_name(w), w.get("reason"), w.get("accepted_by"), numbers.timestamp(w.get("accepted_at")),
                      warning_figures(w) or None]
-                for w in card.accepted_warnings]) if card.accepted_warnings else "<p>None.</p>"))
+                for w in card.accepted_warnings]) if card.accepted_warnings else Markup("<p>None.</p>")))
     body += _validation(card)
     if card.challenge:
         good = card.challenge.get("wins")
         sentences = challenge_sentences(card)
-        body.append("<h2>Challenge against production</h2>" + f"<p>{escape(sentences[0])} {escape(sentences[1])}</p>"
-                    + f"<div class='verdict {'good' if good else 'bad'}'>{escape(sentences[2])}</div>"
-                    + "".join(f"<p>{escape(x)}</p>" for x in sentences[3:])
+        body.append(Markup("<h2>Challenge against production</h2><p>{} {}</p><div class='verdict {}'>{}</div>")
+                    .format(sentences[0], sentences[1], "good" if good else "bad", sentences[2])
+                    + Markup("").join(Markup("<p>{}</p>").format(x) for x in sentences[3:])
                     + _table(CHALLENGE_HEAD, challenge_rows(card)))
     if card.coefficients:
         has_class = any("class" in r for r in card.coefficients)
@@ -244,18 +245,19 @@ def model_card_html(card: ModelCard) -> str:
             numbers.p_value(r.get("p_value")),
             numbers.interval(r.get("ci_low"), r.get("ci_high"))] + (odds_cells(r) if has_or else [])
             for r in card.coefficients]
-        body.append("<h2>Coefficients</h2>" + "".join(f"<p class='muted'>{escape(n)}</p>"
-                                                      for n in card.coefficient_notes) + _table(head, rows))
+        body.append(Markup("<h2>Coefficients</h2>")
+                    + Markup("").join(Markup("<p class='muted'>{}</p>").format(n) for n in card.coefficient_notes)
+                    + _table(head, rows))
     if card.monitoring is not None:
-        body.append("<h2>Monitoring</h2>" + f"<p>{escape(calibration_sentence(card))}</p>"
-                    + f"<p class='muted'>{escape(card.monitoring.get('assumption', ''))}</p>"
+        body.append(Markup("<h2>Monitoring</h2><p>{}</p><p class='muted'>{}</p>").format(
+                        calibration_sentence(card), card.monitoring.get("assumption", ""))
                     + (_table(MONITORING_HEAD, monitoring_rows(card)) if card.monitoring.get("batches") else
-                       f"<p>{escape(card.monitoring.get('history_note') or 'No batch monitored yet.')}</p>"))
+                       Markup("<p>{}</p>").format(card.monitoring.get("history_note") or "No batch monitored yet.")))
     lims = card.shown_limitations()
     body.append("<h2>Limitations</h2>" + ("<ul>" + "".join(f"<li>{escape(x)}</li>" for x in lims) + "</ul>"
                                           if lims else "<p>None identified from the recorded facts.</p>"))
-    body.append("<h2>Approvals</h2>" + (
+    body.append(Markup("<h2>Approvals</h2>") + (
         _table(["by", "when", "decision", "comment"], approval_rows(card))
-        if card.approvals else "<p>None yet.</p>"))
+        if card.approvals else Markup("<p>None yet.</p>")))
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(card.title)}</title>"
             f"<style>{CARD_CSS}</style></head><body>{''.join(body)}</body></html>")

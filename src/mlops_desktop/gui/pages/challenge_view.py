@@ -11,8 +11,9 @@ asks for what they need and shows what they return.
 from __future__ import annotations
 
 from html import escape
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
+from markupsafe import Markup
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDateEdit, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel,
                                QMessageBox, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
@@ -22,7 +23,11 @@ from ..errors import show_error
 from ..jobs import JobRunner
 from ..selection import Selection
 from ..state import AppState
-from ..widgets import fill_table, heading, make_table
+from ..page_parts import heading
+from ..tables import fill_table, make_table
+
+if TYPE_CHECKING:
+    from ...core.lineage import VersionLineage
 
 LATEST, SINCE = "latest", "since"
 AUTOMATIC = "(from the training split)"
@@ -500,15 +505,15 @@ def _refusal(message: str) -> Exception:
     return ChallengeError(message)
 
 
-def origin_and_challenge(lin: dict) -> list[str]:
+def origin_and_challenge(lin: "VersionLineage") -> list[Markup]:
     """Lines of a version's detail (rich text, escaped): the version it came from, and its
     newest challenge as the challenger with the verdict."""
-    lines = [f"From {escape(node['label'])}." for node in lin["graph"]["nodes"] if node["id"].startswith("parent:")]
-    for c in lin.get("challenges") or []:
-        if c["challenger"] == lin["ref"]:
-            colour = GOOD if c["wins"] else BAD
-            what = f"<b style='color:{colour}'>{escape(c['verdict'])}</b>" if c["verdict"] else escape(c["status"])
-            lines.append(f"Challenge {c['id']} against {escape(c['champion'])}: {what} "
-                         f"({escape(c['rule']['rule'])} on {escape(numbers.metric_name(c['rule']['metric']))}).")
+    lines = [Markup("From {}.").format(node.label) for node in lin.parents()]
+    for c in lin.challenges:
+        if c.challenger == lin.ref:
+            colour = GOOD if c.wins else BAD
+            what = Markup("<b style='color:{}'>{}</b>").format(colour, c.verdict) if c.verdict else c.status
+            lines.append(Markup("Challenge {} against {}: {} ({} on {}).").format(
+                c.id, c.champion, what, c.rule["rule"], numbers.metric_name(c.rule["metric"])))
             break  # the newest
     return lines

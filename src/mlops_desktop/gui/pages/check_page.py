@@ -21,7 +21,10 @@ from ..jobs import JobRunner
 from ..selection import Selection
 from ..state import AppState
 from ..undo import RecordedChange, page_stack
-from ..widgets import RAW_ROLE, EmptyState, LazyPage, add_table_actions, fill_table, heading, make_table
+from ..page_kinds import LazyPage
+from ..page_parts import EmptyState, heading
+from ..table_actions import RAW_ROLE, add_table_actions
+from ..tables import fill_table, make_table
 from .dataset_picker import DatasetPicker
 
 NO_TIME = "(none)"

@@ -19,7 +19,8 @@ from ..state import AppState
 from ..paged_table_model import OnDiskTableModel
 from ..table_model import ArrowTableModel
 from ..undo import RecordedChange, page_stack
-from ..widgets import EmptyState, add_table_actions, heading
+from ..page_parts import EmptyState, heading
+from ..table_actions import add_table_actions
 
 KINDS = ("numeric", "categorical", "boolean", "datetime", "id", "text", "constant")
 ROLES = ("feature", "target", "id", "ignore")

@@ -16,7 +16,9 @@ from ...core import numbers
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, LazyPage, heading, make_table, table_item
+from ..page_kinds import LazyPage
+from ..page_parts import EmptyState, heading
+from ..tables import make_table, table_item
 from .dataset_picker import DatasetPicker
 
 SEVERITY_COLOURS = {"problem": QColor("#b3261e"), "warning": QColor("#a86b00"), "info": QColor("#3b6ea8")}

@@ -17,7 +17,9 @@ from ...core import numbers
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, ReloadingPage, fill_table, heading, make_table
+from ..page_kinds import ReloadingPage
+from ..page_parts import EmptyState, heading
+from ..tables import fill_table, make_table
 
 
 def _size(n: Optional[int], exact: bool = True) -> str:

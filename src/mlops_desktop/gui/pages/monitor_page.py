@@ -23,7 +23,10 @@ from ..import_dialog import FILE_FILTER
 from ..jobs import JobRunner
 from ..selection import Selection
 from ..state import AppState
-from ..widgets import EmptyState, LazyReloadingPage, add_table_actions, find_data, heading, table_item
+from ..page_kinds import LazyReloadingPage
+from ..page_parts import EmptyState, find_data, heading
+from ..table_actions import add_table_actions
+from ..tables import table_item
 
 VERDICT_COLOURS = {"drift": "#b3261e", "major": "#b3261e", "moderate": "#a86b00", "no drift": "#1e7b34",
                    "not comparable": "#6b7280"}

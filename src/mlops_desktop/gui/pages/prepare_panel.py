@@ -24,7 +24,8 @@ from ..errors import show_error
 from ..jobs import JobRunner
 from ..selection import Selection
 from ..state import AppState
-from ..widgets import heading, make_table, table_item
+from ..page_parts import heading
+from ..tables import make_table, table_item
 
 ERROR_COLOUR = QColor("#b3261e")
 #: the kinds of step offered, with the words each starts from (COLUMN: the chosen column)
@@ -529,7 +530,7 @@ class PreparePanel(QWidget):
             self.write_recipe(path)
 
     def write_recipe(self, path: str) -> None:
-        from ..widgets import write_user_file
+        from ..user_files import write_user_file
 
         text = self.recipe.canonical_json()
         try:

@@ -1,31 +1,38 @@
 """Registry page: every model version with its stage, aliases and tags; filters; and for
-the selected version its lineage, its history and a side-by-side comparison, with the
-lifecycle actions (validate, approve, retire, aliases, tags, description).
+the selected version its summary, lineage, history and a side-by-side comparison, with
+the lifecycle actions (validate, approve, retire, aliases, tags, description).
 
-The rules live in core (core/lifecycle.py): this page asks for what they need (a
-comment, an override reason) and shows the core's message when a rule says no.
+The parts live in gui/registry/: the lineage tab, the comparison tab, the summary and the
+actions (whose rules live in core/lifecycle.py).
 """
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
+from markupsafe import Markup
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView,
-                               QInputDialog, QLabel, QLineEdit, QMessageBox, QPushButton, QSplitter,
-                               QStackedWidget, QTableView, QTabWidget, QTextBrowser,
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel,
+                               QLineEdit, QPushButton, QSplitter, QStackedWidget, QTableView, QTabWidget,
                                QVBoxLayout, QWidget)
 
 from ...core import numbers
+from ...core.lineage import VersionLineage
+from ...core.lineage_tree import Node
 from ..errors import show_error
 from ..jobs import JobRunner
+from ..page_kinds import ReloadingPage
+from ..page_parts import EmptyState, heading
+from ..registry.comparison_view import ComparisonView
+from ..registry.lineage_view import LineageView
+from ..registry.version_actions import VersionActions
+from ..registry.version_summary import tags_text, version_summary
 from ..rows_model import Column, RowsModel
 from ..state import AppState
-from ..undo import RecordedChange, page_stack
-from ..widgets import EmptyState, ReloadingPage, add_table_actions, fill_table, heading, make_table
-from .challenge_view import ChallengeView, evidence, origin_and_challenge
+from ..table_actions import add_table_actions
+from ..tables import fill_table, make_table
+from ..undo import page_stack
+from .challenge_view import ChallengeView
 
 STAGE_TEXT = {"draft": "draft", "validated": "validated", "approved": "approved", "retired": "retired"}
 PERIODS = [("Any time", None), ("Last 7 days", 7), ("Last 30 days", 30), ("Last 12 months", 365)]
@@ -38,17 +45,13 @@ def _join(values: Any) -> str:
     return ", ".join(values) if values else ""
 
 
-def _tags(tags: Any) -> str:
-    return ", ".join(f"{k}={v}" if v else k for k, v in (tags or {}).items())
-
-
-class RegistryPage(ReloadingPage):
+class RegistryPage(VersionActions, ReloadingPage):
     title = "Registry"
 
     def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.state, self.runner = state, runner
-        self.lineage: Optional[dict] = None
+        self.lineage: Optional[VersionLineage] = None
         self._pending_ref: Optional[str] = None
         self.undo_stack = page_stack(self, state)  # tags and descriptions (Edit → Undo)
 
@@ -103,7 +106,7 @@ class RegistryPage(ReloadingPage):
             Column("Model", "model"), Column("Version", "version"), Column("Stage", "stage"),
             Column("Aliases", "aliases", _join), Column("Family", "family"), Column("Target", "target"),
             Column("Dataset", "dataset"), Column("Trained by", "created_by"),
-            Column("Created", "created_at", numbers.timestamp), Column("Tags", "tags", _tags),
+            Column("Created", "created_at", numbers.timestamp), Column("Tags", "tags", tags_text),
             Column("Description", "description", tip=lambda r: r.get("description") or "")])
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -207,35 +210,17 @@ class RegistryPage(ReloadingPage):
             layout.addLayout(line)
 
         self.tabs = QTabWidget()
-        self.tree = QTextBrowser()
-        self.tree.setOpenLinks(False)
-        self.lineage_nodes: list[Node] = []
+        self.tree = LineageView()
         self.tabs.addTab(self.tree, "Lineage")
         self.history = make_table(["When", "Who", "What"], name="model-history")
         self.history.horizontalHeader().setStretchLastSection(True)
         self.history.setWordWrap(True)
         self.tabs.addTab(self.history, "History")
-        compare = QWidget()
-        cl = QVBoxLayout(compare)
-        cl.setContentsMargins(0, 4, 0, 0)
-        pick = QHBoxLayout()
-        pick.addWidget(QLabel("Compare with:"))
-        self.compare_with = QComboBox()
-        self.compare_with.setMinimumWidth(160)
-        self.compare_with.currentIndexChanged.connect(lambda _i: self._compare())
-        pick.addWidget(self.compare_with, 1)
-        cl.addLayout(pick)
-        self.compare_table = make_table(["", "A", "B"], select_rows=False, name="version-comparison")
-        compare_header = self.compare_table.horizontalHeader()
-        compare_header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        for i in (1, 2):
-            compare_header.setSectionResizeMode(i, QHeaderView.ResizeMode.Stretch)
-        self.compare_table.setWordWrap(True)
-        cl.addWidget(self.compare_table, 1)
-        self.compare_notes = QLabel()
-        self.compare_notes.setWordWrap(True)
-        cl.addWidget(self.compare_notes)
-        self.tabs.addTab(compare, "Compare")
+        self.comparison = ComparisonView(self.state)
+        # the comparison's parts, named as the page has always named them
+        self.compare_with, self.compare_table = self.comparison.compare_with, self.comparison.table
+        self.compare_notes = self.comparison.notes
+        self.tabs.addTab(self.comparison, "Compare")
         layout.addStretch(1)
         columns.addWidget(self.tabs, 1)
         return box
@@ -292,7 +277,7 @@ class RegistryPage(ReloadingPage):
         try:
             page = search_versions(ws, limit=limit, **filters)
         except Exception as exc:  # a malformed tag filter, say: say so where the count goes
-            self.count.setText(f"<span style='color:#b00020'>{html.escape(str(exc))}</span>")
+            self.count.setText(Markup("<span style='color:#b00020'>{}</span>").format(str(exc)))
             return
         rows = [r.to_dict() for r in page.rows]
         self.model.set_rows(rows)
@@ -349,12 +334,12 @@ class RegistryPage(ReloadingPage):
                 b.setEnabled(False)
             self.tree.clear()
             self.history.setRowCount(0)
-            self.compare_with.clear()
+            self.comparison.show_for(None, [])
             return
         from ...core.lineage import version_lineage
 
         ref = self.model.row(row)["ref"]
-        if not force and self.lineage is not None and self.lineage["ref"] == ref:
+        if not force and self.lineage is not None and self.lineage.ref == ref:
             return
         try:
             self.lineage = version_lineage(ws, ref)
@@ -363,32 +348,15 @@ class RegistryPage(ReloadingPage):
             return
         self._show_version(self.lineage)
 
-    def _show_version(self, lin: dict) -> None:
+    def _show_version(self, lin: VersionLineage) -> None:
         from ...core.challenge import roll_back_target
         from ...core.lifecycle import ALLOWED
 
-        v = lin["version"]
-        stage = v["stage"]
-        aliases = lin.get("aliases") or []
-        self.detail_title.setText(f"{v['ref']} — {stage}" + (f" ({', '.join(aliases)})" if aliases else ""))
-        e = html.escape
-        parts = [f"{e(v['family'])} for <b>{e(v['target'])}</b> ({e(v['task'])}), trained by "
-                 f"{e(v['created_by'])} on {numbers.timestamp(v['created_at'])} from "
-                 f"<b>{e(lin['dataset']['name'])}</b>."]
-        if v.get("description"):
-            parts.append(f"<i>{e(v['description'])}</i>")
-        if lin["model"].get("description"):
-            parts.append(f"Model: <i>{e(lin['model']['description'])}</i>")
-        tags = {**(lin["model"].get("tags") or {}), **(v.get("tags") or {})}
-        if tags:
-            parts.append("Tags: " + e(_tags(tags)))
-        for a in lin.get("approvals") or []:
-            who = f"{a['by']} (self-approved)" if a["self_approved"] else a["by"]
-            parts.append(f"Approved by {e(who)} on {numbers.timestamp(a['at'])}: “{e(str(a['comment']))}”")
-        if not lin.get("validations"):
-            parts.append("Not validated yet: validate it on the Validate page before it can move on.")
-        parts += origin_and_challenge(lin)
-        self.detail_text.setText("<br>".join(parts))
+        v = lin.version
+        stage = v.stage
+        aliases = lin.aliases
+        self.detail_title.setText(f"{v.ref} — {stage}" + (f" ({', '.join(aliases)})" if aliases else ""))
+        self.detail_text.setText(version_summary(lin))
         for key, button in self.buttons.items():
             if key in ALLOWED:
                 button.setEnabled(stage in ALLOWED[key])
@@ -397,22 +365,24 @@ class RegistryPage(ReloadingPage):
         self.buttons["alias"].setEnabled(stage == "approved")
         self.buttons["export"].setEnabled(stage == "approved")
         self.buttons["alias"].setToolTip("" if stage == "approved" else "Only an approved version can hold an alias")
-        others = [r for r in self.model.rows if r["model"] == v["model"] and r["ref"] != v["ref"]]
+        others = [r for r in self.model.rows if r["model"] == v.model and r["ref"] != v.ref]
         self.buttons["challenge"].setEnabled(stage != "retired" and bool(others))
         self.buttons["challenge"].setToolTip("Judge this version against production on recent rows neither was "
                                              "trained on")
         self.buttons["retrain"].setToolTip("Train this version again, as recorded, on newer data")
-        self.buttons["rollback"].setEnabled(roll_back_target(self.state.workspace, v["model"]) is not None)
+        self.buttons["rollback"].setEnabled(roll_back_target(self.state.workspace, v.model) is not None)
         self.buttons["rollback"].setToolTip("Move production back to the version it held before")
         self._fill_tree(lin)
-        self._fill_history(v["model"])
-        self._fill_compare_choices(v["ref"])
+        self._fill_history(v.model)
+        self._fill_compare_choices(v.ref)
 
-    def _fill_tree(self, lin: dict) -> None:
-        """The lineage as an indented, wrapped tree: dataset → run → version → what
-        happened to it."""
-        self.lineage_nodes = lineage_tree(lin)
-        self.tree.setHtml(tree_html(self.lineage_nodes))
+    @property
+    def lineage_nodes(self) -> list[Node]:
+        """The lineage tree the Lineage tab shows."""
+        return self.tree.nodes
+
+    def _fill_tree(self, lin: VersionLineage) -> None:
+        self.tree.show_lineage(lin)
 
     def _fill_history(self, model: str) -> None:
         from ...core.lineage import model_audit_trail
@@ -423,389 +393,6 @@ class RegistryPage(ReloadingPage):
         self.history.setColumnWidth(2, 360)
 
     def _fill_compare_choices(self, ref: str) -> None:
-        """The other versions of the same model, newest first (a comparison across
-        models is possible from the CLI)."""
+        """The other versions of the same model, newest first."""
         name = ref.partition(":")[0]
-        others = [r["ref"] for r in self.model.rows if r["model"] == name and r["ref"] != ref]
-        self.compare_with.blockSignals(True)
-        self.compare_with.clear()
-        for other in others:
-            self.compare_with.addItem(other)
-        self.compare_with.blockSignals(False)
-        self.compare_with.setEnabled(bool(others))
-        self._compare()
-
-    def _compare(self) -> None:
-        ws = self.state.workspace
-        other = self.compare_with.currentText()
-        if ws is None or self.lineage is None or not other:
-            self.compare_table.setRowCount(0)
-            self.compare_notes.setText("This model has no other version to compare with." if self.lineage else "")
-            return
-        from ...core.compare import compare_versions
-
-        try:
-            c = compare_versions(ws, self.lineage["ref"], other)
-        except Exception as exc:
-            show_error(self, "Cannot compare", exc)
-            return
-        self.compare_table.setHorizontalHeaderLabels(["", c["a"]["ref"], c["b"]["ref"]])
-        self.compare_table.setRowCount(0)
-        fill_table(self.compare_table, comparison_rows(c))
-        self.compare_table.resizeRowsToContents()
-        notes = list(c["metrics"].get("notes") or [])
-        if c["metrics"].get("same_holdout"):
-            notes.append("Both were validated on the same holdout rows.")
-        if c.get("challenge"):
-            notes.append(c["challenge"]["sentence"])
-        self.compare_notes.setText("\n".join(notes))
-
-    # -- actions -----------------------------------------------------------------------------
-
-    def _act(self, title: str, fn: Callable[[], Any]) -> Any:
-        """Run a registry change; on a rule's refusal show why (and return None). Refreshes
-        on success and returns what the change returned."""
-        ref = self.lineage["ref"] if self.lineage else None
-        try:
-            done = fn()
-        except Exception as exc:
-            show_error(self, title, exc)
-            return None
-        self._changed(ref or "")
-        return done
-
-    def ask_stage(self, stage: str) -> None:
-        """Ask for the comment (and an override reason where the rules need one), then move."""
-        from ...core.lifecycle import needs_baseline_override
-        from ..stage_dialog import ask_stage_change, draft_comment
-
-        if self.lineage is None:
-            return
-        ref = self.lineage["ref"]
-        answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref),
-                                  evidence=evidence(self.state.workspace, ref) if stage == "approved" else "",
-                                  draft=draft_comment(self.state, ref, stage))
-        if answer is not None:
-            self.set_stage(stage, comment=answer[0], override=answer[1])
-
-    def set_stage(self, stage: str, *, comment: str = "", override: Optional[str] = None) -> bool:
-        from ..stage_dialog import change_stage_with_help
-
-        ref = self.lineage["ref"]
-
-        def done() -> None:
-            self._pending_ref = ref
-            self.state.models_changed.emit(ref)
-
-        return change_stage_with_help(self, self.state, ref, stage, comment=comment, override=override,
-                                      on_done=done, ask_again=lambda: self.ask_stage(stage))
-
-    def ask_alias(self) -> None:
-        if self.lineage is None:
-            return
-        alias, ok = QInputDialog.getText(self, "Set an alias",
-                                         f"Point which alias at {self.lineage['ref']}? (IT scores with the "
-                                         "version that holds 'production')", text="production")
-        if ok and alias.strip():
-            self.set_alias(alias.strip())
-
-    def set_alias(self, alias: str, comment: str = "") -> bool:
-        from ...core.lifecycle import set_alias
-
-        v = self.lineage["version"]
-        moved = self._act(f"Cannot set {alias}", lambda: set_alias(self.state.workspace, v["model"], alias,
-                                                                   v["version"], actor=self.state.actor,
-                                                                   comment=comment))
-        return moved is not None
-
-    def ask_retrain(self) -> None:
-        """Retrain this version on newer data (a background job); the new version, the
-        challenger, is selected when it is done."""
-        from ..retrain_dialog import ask_retrain
-
-        if self.lineage is not None:
-            ask_retrain(self, self.state, self.runner, self.lineage["ref"],
-                        on_done=lambda result: self.select_ref(result.challenger, force=True))
-
-    def open_challenge(self, ref: Optional[str] = None) -> None:
-        """The Challenge view of ``ref`` (default: the selected version)."""
-        ref = ref or (self.lineage["ref"] if self.lineage else None)
-        if ref is None:
-            return
-        try:
-            self.challenge_view.open_for(ref)
-        except Exception as exc:
-            show_error(self, f"Cannot challenge {ref}", exc)
-            return
-        self.stack.setCurrentWidget(self.challenge_view)
-
-    def ask_rollback(self) -> None:
-        """Move production back one recorded move, with a reason."""
-        from ...core.challenge import roll_back, roll_back_target
-
-        if self.lineage is None:
-            return
-        model = self.lineage["version"]["model"]
-        target = roll_back_target(self.state.workspace, model)
-        if target is None:
-            return
-        reason, ok = QInputDialog.getMultiLineText(
-            self, "Roll back production", f"Move production of {model} back from version {target[0]} to version "
-            f"{target[1]}, the one it held before? Why? (recorded with the move)")
-        if ok:
-            self._act("Cannot roll back", lambda: roll_back(self.state.workspace, model, reason=reason,
-                                                             actor=self.state.actor))
-
-    def go_export(self) -> None:
-        """Open the Export page on this version."""
-        if self.lineage is None:
-            return
-        self.go_to("Export")
-        export = getattr(self.window(), "page", None)
-        if export is not None:
-            export("Export").select(self.lineage["ref"])
-
-    def ask_tag(self) -> None:
-        if self.lineage is None:
-            return
-        text, ok = QInputDialog.getText(self, "Tag this version",
-                                        "A tag as key=value (a key alone removes that tag):")
-        if not ok or not text.strip():
-            return
-        key, sep, value = text.partition("=")
-        self.tag_version(key.strip(), value.strip() if sep else None)
-
-    def tag_version(self, key: str, value: Optional[str]) -> bool:
-        """Set tag ``key`` to ``value`` on the version shown (None: remove it); Edit → Undo
-        records the way back."""
-        from ...core.annotations import remove_tag, set_tag
-
-        ref = self.lineage["ref"]
-
-        def put(v: Optional[str]) -> dict[str, Any]:
-            ws, actor = self.state.workspace, self.state.actor
-            return set_tag(ws, ref, key, v, actor=actor) if v is not None else remove_tag(ws, ref, key, actor=actor)
-
-        changed = self._act("Cannot tag" if value is not None else "Cannot remove the tag", lambda: put(value))
-        if changed is None or not changed["changed"]:
-            return changed is not None
-        before = changed["before"]
-        what = f"tag {key}={value}" if value is not None else f"remove tag {key}"
-        self.undo_stack.push(RecordedChange(f"{ref}: {what}", self.state, self, forward=lambda: put(value),
-                                            backward=lambda: put(before), after=lambda: self._changed(ref)))
-        return True
-
-    def ask_description(self) -> None:
-        if self.lineage is None:
-            return
-        ref = self.lineage["ref"]
-        text, ok = QInputDialog.getMultiLineText(self, f"Describe {ref}", "What is this version, in a sentence "
-                                                 "or two?", self.lineage["version"].get("description") or "")
-        if ok:
-            self.describe_version(text)
-
-    def describe_version(self, text: str) -> bool:
-        """Replace the description of the version shown; Edit → Undo records the old one again."""
-        from ...core.annotations import set_description
-
-        ref = self.lineage["ref"]
-
-        def put(t: str) -> dict[str, Any]:
-            return set_description(self.state.workspace, ref, t, actor=self.state.actor)
-
-        changed = self._act("Cannot save the description", lambda: put(text))
-        if changed is None or not changed["changed"]:
-            return changed is not None
-        before, after = changed["before"], changed["after"]
-        self.undo_stack.push(RecordedChange(f"{ref}: description", self.state, self, forward=lambda: put(after),
-                                            backward=lambda: put(before), after=lambda: self._changed(ref)))
-        return True
-
-    def _changed(self, ref: str) -> None:
-        """The registry changed for ``ref``: the list and its detail read it again."""
-        self._pending_ref = ref
-        self.state.models_changed.emit(ref)
-
-    def _toggle_single_user(self, on: bool) -> None:
-        ws = self.state.workspace
-        if ws is None:
-            return
-        if on:
-            answer = QMessageBox.question(
-                self, "Single-user mode",
-                "In single-user mode the person who trained a version may also approve it. Every such "
-                "approval is recorded as self-approved, and the model card and the export say so. "
-                "Switch it on for this workspace?")
-            if answer != QMessageBox.StandardButton.Yes:
-                self.single_user.setChecked(False)
-                return
-        from ...core.lifecycle import set_single_user
-
-        if self._act("Cannot change the mode", lambda: set_single_user(ws, on, actor=self.state.actor)) is None:
-            self.single_user.setChecked(not on)
-
-
-@dataclass
-class Node:
-    """One line of the lineage tree: what it is, its details, what hangs below it."""
-
-    label: str
-    detail: str = ""
-    children: list["Node"] = field(default_factory=list)
-
-    def add(self, label: str, detail: str = "") -> "Node":
-        child = Node(label, detail)
-        self.children.append(child)
-        return child
-
-
-def lineage_tree(lin: dict) -> list[Node]:
-    """The lineage of a version (``core.lineage.version_lineage``) as a tree to show."""
-    ds, run, v = lin["dataset"], lin["run"], lin["version"]
-    d = Node(f"Dataset {ds['name']}", f"{ds.get('rows') or 0:,} rows × {ds.get('columns') or 0} columns · "
-             f"fingerprint {str(ds.get('fingerprint', ''))[:16]}… · imported by {ds.get('created_by', '')} "
-             f"on {numbers.timestamp(ds.get('created_at'))}")
-    d.add("Source file", f"{ds.get('source_path') or '—'} ({ds.get('source_format') or '?'})")
-    options = {k: val for k, val in (ds.get("import_options") or {}).items() if val not in (None, "", [], {})}
-    if options:
-        d.add("Import options", ", ".join(f"{k} = {val}" for k, val in options.items()))
-    if not ds.get("fingerprint_matches_run", True):
-        d.add("Warning", "the snapshot no longer matches the fingerprint the run recorded")
-    for a in lin.get("accepted_warnings") or []:
-        d.add(f"Accepted warning: {a['check_id']}", f"“{a['reason']}” · {a['accepted_by']}")
-    r = d.add(f"Run {run['id']}", f"{run.get('family') or run.get('status')} · seed {run['seed']} · by "
-              f"{run['created_by']} · {numbers.timestamp(run['started_at'])}")
-    libs = run.get("library_versions") or {}
-    if libs:
-        r.add("Library versions", ", ".join(f"{k} {val}" for k, val in libs.items()))
-    for rep in lin.get("reproductions") or []:
-        same = {True: "same predictions", False: "different predictions", None: rep["status"]}
-        r.add(f"Reproduced as run {rep['run_id']}", f"{same[rep['same_predictions']]} · by {rep['created_by']}")
-    ver = r.add(f"Version {v['ref']}", f"{v['stage']} · artifact SHA-256 {v['artifact_sha256'][:16]}…")
-    for node in lin["graph"]["nodes"]:
-        if node["id"].startswith(("parent:", "challenge:")):
-            ver.add("From" if node["id"].startswith("parent:") else "Challenge", node["label"])
-    for val in lin.get("validations") or []:
-        ver.add(f"Validation {val['id']}", f"{'beats' if val['beats_baseline'] else 'does not beat'} the "
-                f"baseline · by {val['created_by']} · {numbers.timestamp(val['created_at'])}")
-    for c in lin.get("stage_changes") or []:
-        text = f"by {c['changed_by']} · {numbers.timestamp(c['changed_at'])}"
-        if c.get("self_approved"):
-            text += " · self-approved"
-        if c.get("comment"):
-            text += f" · “{c['comment']}”"
-        if c.get("baseline_override"):
-            text += f" · baseline override: {c['baseline_override']}"
-        ver.add(f"{c['from_stage']} → {c['to_stage']}", text)
-    for m in lin.get("alias_moves") or []:
-        took = m.get("to_version") == v["version"]
-        ver.add(f"Alias {m['alias']} {'set here' if took else 'moved away'}",
-                f"by {m['moved_by']} · {numbers.timestamp(m['moved_at'])}" + (f" · {m['comment']}" if m.get("comment") else ""))
-    for dr in lin.get("drift_reports") or []:
-        ver.add(f"Drift report {dr['id']}", f"{dr['batch_label']}: {dr['verdict']} · {dr['n_drifted']} of "
-                f"{dr['n_features']} features drifted · {numbers.timestamp(dr['created_at'])}")
-    for e in lin.get("exports") or []:
-        ver.add("Exported", f"{e.get('out_path') or ''} · by {e.get('created_by', '')} · "
-                f"{numbers.timestamp(e.get('created_at'))}")
-    return [d]
-
-
-def tree_html(nodes: list[Node]) -> str:
-    """Nested lists: bold labels, details after them, wrapping with the panel."""
-    def items(level: list[Node]) -> str:
-        out = []
-        for n in level:
-            detail = f" — {html.escape(n.detail)}" if n.detail else ""
-            inner = f"<ul style='margin-left:-14px'>{items(n.children)}</ul>" if n.children else ""
-            out.append(f"<li style='margin-bottom:3px'><b>{html.escape(n.label)}</b>{detail}{inner}</li>")
-        return "".join(out)
-    return f"<ul style='margin-left:-22px'>{items(nodes)}</ul>"
-
-
-def comparison_rows(c: dict) -> list[list[Any]]:
-    """The comparison of two versions as rows of (aspect, A, B) for a table."""
-    a, b = c["a"], c["b"]
-    da, db = c["data"]["a"], c["data"]["b"]
-
-    def both(label: str, key: str, fmt: Callable[[Any], Any] = lambda x: x) -> list[Any]:
-        return [label, fmt(a.get(key)), fmt(b.get(key))]
-
-    rows: list[list[Any]] = [
-        both("Stage", "stage"), both("Family", "family"), both("Target", "target"),
-        both("Trained by", "created_by"), both("Created", "created_at", numbers.timestamp),
-        both("Approved by", "approved_by", lambda x: x or "—"),
-        ["Dataset", da["dataset"], db["dataset"]],
-        ["Rows in the dataset", da["dataset_rows"], db["dataset_rows"]],
-        ["Same data"] + (["yes (same fingerprint)"] * 2 if c["data"]["same_data"] else ["no", "no"]),
-    ]
-    f = c["features"]
-    rows.append(["Features", f"{len(f['common']) + len(f['removed'])}", f"{len(f['common']) + len(f['added'])}"])
-    if f["removed"] or f["added"]:
-        rows.append(["Only in one", ", ".join(f["removed"]) or "—", ", ".join(f["added"]) or "—"])
-    for d in [d for d in c["spec"]["differences"] if d["setting"] != "family"][:12]:
-        rows.append([d["setting"].replace("_", " "), _setting(d["setting"], d["a"]), _setting(d["setting"], d["b"])])
-    for m in c["metrics"]["holdout"]:
-        def interval(side: Optional[dict]) -> str:
-            if not side or side.get("value") is None:
-                return "—"
-            return numbers.with_interval(side["value"], side.get("low"), side.get("high"))
-        label = m["label"] + (" (primary)" if m["primary"] else "")
-        rows.append([label, interval(m["a"]), interval(m["b"])])
-    warnings = c["checks"]
-    if warnings["a"]["accepted_warnings"] or warnings["b"]["accepted_warnings"]:
-        rows.append(["Accepted warnings", ", ".join(w["check_id"] for w in warnings["a"]["accepted_warnings"]) or "—",
-                     ", ".join(w["check_id"] for w in warnings["b"]["accepted_warnings"]) or "—"])
-    ch = c.get("challenge")
-    if ch:
-        def side(m: dict) -> str:
-            return numbers.with_interval(m["value"], m["low"], m["high"])
-        rows.append([f"Challenge {ch['id']}: {ch['metric']} on the same {ch['rows']:,} rows", side(ch["a"]),
-                     side(ch["b"])])
-        rows.append([f"Challenge {ch['id']}: verdict for {ch['challenger']}", ch["verdict"], ch["verdict"]])
-    seg = c["segments"]
-    if seg["a"] or seg["b"]:
-        rows.append(["Segmented by", (seg["a"] or {}).get("segment_by") or "—",
-                     (seg["b"] or {}).get("segment_by") or "—"])
-        columns = dict.fromkeys(g["column"] for s in (seg["a"], seg["b"]) if s for g in s["validated"])
-        for column in columns:
-            rows.append([f"{_metric_name(seg, column)} by {column}", _groups(seg["a"], column),
-                         _groups(seg["b"], column)])
-    return rows
-
-
-def _setting(name: str, value: Any) -> str:
-    """A training setting in words (a split as a sentence, lists joined), no JSON."""
-    from ...core.validate.card import split_in_words
-
-    if name == "split":
-        return split_in_words(value)
-    if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value) or "—"
-    if isinstance(value, dict):
-        return "; ".join(f"{k.replace('_', ' ')} {numbers.cell(v)}" for k, v in value.items()) or "—"
-    return numbers.cell(value)
-
-
-def _metric_name(seg: dict, column: str) -> str:
-    for side in (seg["a"], seg["b"]):
-        for g in (side or {}).get("validated", []):
-            if g["column"] == column:
-                return numbers.metric_name(str(g["primary_metric"])) if g.get("primary_metric") else "metric"
-    return "metric"
-
-
-def _groups(side: Optional[dict], column: str) -> str:
-    """Each group's primary metric, e.g. "DL 0.71, AA 0.69 (few rows)"."""
-    for g in (side or {}).get("validated", []):
-        if g["column"] != column:
-            continue
-        primary = g.get("primary_metric")
-        parts = []
-        for x in g["groups"][:12]:
-            value = (x.get("metrics") or {}).get(primary)
-            if isinstance(value, dict):
-                value = value.get("value")
-            text = f"{x['value']} {numbers.value(value)}"
-            parts.append(text + ("" if x.get("reliable", True) else " (few rows)"))
-        return ", ".join(parts) + (" …" if len(g["groups"]) > 12 else "")
-    return "—"
+        self.comparison.show_for(ref, [r["ref"] for r in self.model.rows if r["model"] == name and r["ref"] != ref])

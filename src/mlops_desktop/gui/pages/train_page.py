@@ -14,7 +14,9 @@ from ...core import numbers
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import EmptyState, ReloadingPage, fill_table, heading, make_table
+from ..page_kinds import ReloadingPage
+from ..page_parts import EmptyState, heading
+from ..tables import fill_table, make_table
 
 INTRO = ("Every run is recorded: data fingerprint, spec, seed, library versions, metrics. The best "
          "candidate is registered as a draft model version; any other can be registered too.")

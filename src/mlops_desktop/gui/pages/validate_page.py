@@ -20,7 +20,9 @@ from ..errors import show_error
 from ..jobs import JobRunner
 from ..selection import Selection
 from ..state import AppState
-from ..widgets import EmptyState, LazyReloadingPage, fill_table, heading, make_table
+from ..page_kinds import LazyReloadingPage
+from ..page_parts import EmptyState, heading
+from ..tables import fill_table, make_table
 
 HOLDOUT = "Its own holdout"
 INTRO = ("Choose a model version and validate it: metrics with 95% bootstrap intervals, next to the "

@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QHBoxLayout,
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..state import AppState
-from ..widgets import ReloadingPage, add_table_actions, heading
+from ..page_kinds import ReloadingPage
+from ..page_parts import heading
+from ..table_actions import add_table_actions
 
 #: how often the page looks at the audit log's newest entry while it shows (another
 #: process, the CLI say, may write to the workspace)

@@ -1,0 +1,83 @@
+"""The kinds of flow page: one that re-reads the workspace when something changed, one
+whose charts are built the first time it shows, and both at once."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QWidget
+
+
+class _ReadsWhenStale:
+    """Re-reads the workspace when something changed: at once while the page shows, else
+    the next time it appears (a hidden page does no work). Subclasses implement
+    ``reload()`` and clear ``stale`` there."""
+
+    stale = True
+
+    def reload(self) -> None:
+        raise NotImplementedError
+
+    def mark_stale(self) -> None:
+        self.stale = True
+        if self.isVisible():  # type: ignore[attr-defined]
+            self.reload()
+
+
+class ReloadingPage(_ReadsWhenStale, QWidget):
+    """A flow page that re-reads the workspace when something changed (see ``mark_stale``)."""
+
+    def showEvent(self, event: Any) -> None:
+        if self.stale:
+            self.reload()
+        super().showEvent(event)
+
+    def go_to(self, title: str) -> None:
+        """Show another page of the main window."""
+        go = getattr(self.window(), "go_to", None)
+        if go is not None:
+            go(title)
+
+
+class LazyPage(QWidget):
+    """A flow page whose charts are built the first time it is shown, so that start-up
+    never imports pyqtgraph. ``build()`` makes the widgets once; ``on_show()`` refreshes
+    what the page shows each time it appears. ``page_built`` is emitted after ``build()``
+    (the window then restores the page's splitter positions)."""
+
+    page_built = Signal()
+
+    def __init__(self, parent: Optional[QWidget] = None) -> None:
+        super().__init__(parent)
+        self._built = False
+
+    @property
+    def built(self) -> bool:
+        return self._built
+
+    def ensure_built(self) -> None:
+        if not self._built:
+            self._built = True
+            self.build()
+            self.page_built.emit()
+
+    def build(self) -> None:
+        raise NotImplementedError
+
+    def on_show(self) -> None:
+        """Called every time the page appears, after ``build()``."""
+
+    def showEvent(self, event: Any) -> None:
+        self.ensure_built()
+        self.on_show()
+        super().showEvent(event)
+
+
+class LazyReloadingPage(_ReadsWhenStale, LazyPage):
+    """A lazy page (charts built when first shown) that re-reads the workspace only
+    after something changed (see ``mark_stale``), never while hidden."""
+
+    def on_show(self) -> None:
+        if self.stale:
+            self.reload()
