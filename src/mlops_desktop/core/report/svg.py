@@ -15,6 +15,7 @@ RED = "#b3261e"
 
 
 def frame(width: int, height: int, body: str, title: str = "") -> str:
+    """An SVG document of the given size around ``body``, with an optional title."""
     t = f"<title>{escape(title)}</title>" if title else ""
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" role="img" font-family="sans-serif" font-size="10">'
