@@ -42,16 +42,18 @@ install-test: system-deps $(TEST_STAMP)
 run: install
 	$(VENV)/bin/mlops-desktop
 
-# the suite runs on every core (pytest-xdist); PYTEST_WORKERS=0 runs it in this one process
+# the suite runs on every core (pytest-xdist), a test file per worker so that a file's shared
+# fixtures are built once; PYTEST_WORKERS=0 runs it in this one process
 PYTEST_WORKERS ?= auto
+PYTEST_DIST := $(if $(filter 0,$(PYTEST_WORKERS)),,--dist loadfile)
 
 test: install-test
 	$(PY) -m ruff check --quiet src tests bench
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) $(PYTEST_ARGS)
 
 # the suite with line coverage of src/ (a summary per file, and the total)
 coverage: install-test
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n $(PYTEST_WORKERS) --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/startup.py
