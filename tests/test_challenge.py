@@ -156,9 +156,10 @@ def test_the_paired_interval_equals_an_independent_computation(ws):
     pb = challenger.predict_proba(rows[FEATURES])[:, yes]
     y = (rows["late"] == "yes").to_numpy()
     rng = np.random.default_rng(7)
-    diffs = []
+    diffs, draws = [], []
     for _ in range(200):
         i = rng.integers(0, len(y), len(y))
+        draws.append(i)
         diffs.append(roc_auc_score(y[i], pb[i]) - roc_auc_score(y[i], pa[i]))
     low, high = np.percentile(diffs, [2.5, 97.5])
     d = report.decision
@@ -183,12 +184,21 @@ def test_the_paired_interval_equals_an_independent_computation(ws):
         expected = stats.chi2.sf((abs(n01 - n10) - 1) ** 2 / (n01 + n10), 1)
     assert m.p_value == pytest.approx(expected, rel=1e-9)
 
-    # per segment: the same metric on the segment's rows, and both calibrations
+    # per segment: the same metric on the segment's rows, its interval from the segment's rows
+    # of the same resamples, at 1 - 0.05/3 (Bonferroni: the three hold together at 95%)
     for s in report.segments:
         mask = (rows["origin"] == s.segment).to_numpy()
         assert s.rows == int(mask.sum())
         assert s.difference == pytest.approx(roc_auc_score(y[mask], pb[mask]) - roc_auc_score(y[mask], pa[mask]),
                                              abs=1e-12)
+        mine = [i[mask[i]] for i in draws]
+        seg_diffs = [roc_auc_score(y[i], pb[i]) - roc_auc_score(y[i], pa[i]) for i in mine]
+        tail = 100 * 0.05 / 3 / 2
+        assert s.level == pytest.approx(1 - 0.05 / 3)
+        assert (s.low, s.high) == pytest.approx(tuple(np.percentile(seg_diffs, [tail, 100 - tail])), abs=1e-12)
+        assert (s.verdict, s.wins) == Rule("roc_auc").judge(s.low, s.high)
+    assert report.segment_interval() == "98.33%"
+    assert any("all 3 hold together with 95% confidence (Bonferroni)" in n for n in report.notes)
     assert {s.segment for s in report.segments} == {"EWR", "JFK", "LGA"}
     assert [m.name for m in report.calibration["champion"]] == ["calibration_slope", "calibration_intercept", "ece"]
     stored = ws.registry.query_one("SELECT status, verdict, wins FROM challenges WHERE id = ?", (report.challenge_id,))

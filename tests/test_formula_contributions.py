@@ -171,3 +171,78 @@ def test_the_packages_reasons_for_a_formula_model_equal_the_apps(versions, famil
         assert abs(row.base - scored["reason_base"][i]) <= 1e-9 and abs(row.score - scored["reason_score"][i]) <= 1e-9
     assert all(s.startswith(f"{row.reasons[0].column} = ") and " the predicted log of wage by " in s
                for row in app.rows[:5] for s in row.sentences()[:1])
+
+
+@pytest.fixture(scope="module")
+def classified_and_segmented(tmp_path_factory):
+    """A logistic regression of whether a wage is above the median, with a formula, and
+    least squares of log(wage) with a formula fitted per smsa segment; the batch of new
+    workers as a file."""
+    from mlops_desktop.core.train import TrainSpec, load_model, train
+    from mlops_desktop.core.workspace import Workspace
+
+    base = tmp_path_factory.mktemp("formula-kinds")
+    workers = wage_frame(1700, seed=5)
+    workers["high"] = np.where(workers["wage"] > workers["wage"].median(), "high", "low")
+    workers.iloc[:1500].to_csv(base / "wage.csv", index=False)
+    batch = workers.iloc[1500:].reset_index(drop=True)
+    batch.to_csv(base / "batch.csv", index=False)
+    specs = {"logistic": TrainSpec(dataset="wage", target="high", models=["logistic"], cv_folds=2,
+                                   formula="high ~ education + poly(experience, 2) + ethnicity + education:parttime",
+                                   model_name="logistic"),
+             "segmented": TrainSpec(dataset="wage", target="wage", models=["ols"], cv_folds=2, formula=FORMULA,
+                                    segment_by="smsa", min_segment_rows=100, model_name="segmented")}
+    with Workspace.create(base / "ws", actor="ann") as ws:
+        ws.import_file(base / "wage.csv", name="wage", actor="ann")
+        models = {}
+        for name, spec in specs.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = train(ws, spec, actor="ann")
+            models[name] = load_model(ws, f"{name}:{result.version}")
+    return base, batch, models
+
+
+def _explained(base, ref):
+    from mlops_desktop.core.validate.explanations import explain_rows
+    from mlops_desktop.core.workspace import Workspace
+
+    with Workspace.open(base / "ws") as ws:
+        return explain_rows(ws, ref, str(base / "batch.csv"), rows="all", top=3)
+
+
+def test_a_classifier_with_a_formula_adds_up_to_its_log_odds_by_the_columns_it_reads(classified_and_segmented):
+    base, batch, models = classified_and_segmented
+    explanation = _explained(base, "logistic:1")
+    rows = explanation.rows
+    assert len(rows) == len(batch)
+    for row in rows:
+        assert list(row.contributions) == READ
+        assert abs(row.base + sum(row.contributions.values()) - row.score) <= TOLERANCE
+    # two classes: every row's score is the log-odds of one class (scikit-learn's second,
+    # with no validated positive class), equal to the log-odds of its probability here
+    model = models["logistic"]
+    explained_class = model.classes_[1]
+    assert {r.output for r in rows} == {f"log-odds of {explained_class!r}"}
+    assert {r.decision for r in rows} == {"high", "low"}
+    p = model.predict_proba(batch[READ])[:, 1]
+    assert np.abs(np.array([r.score for r in rows]) - np.log(p / (1 - p))).max() <= 1e-6
+    # more education than the training mean lowers the log-odds of a low wage
+    above = batch["education"].to_numpy() > pd.read_csv(base / "wage.csv")["education"].mean() + 1
+    assert np.mean([r.contributions["education"] < 0 for r, a in zip(rows, above) if a]) > 0.9
+
+
+def test_a_segmented_model_with_a_formula_explains_each_row_by_its_segments_model(classified_and_segmented):
+    base, batch, models = classified_and_segmented
+    rows = _explained(base, "segmented:1").rows
+    router = models["segmented"]
+    for row in rows:
+        assert set(READ) <= set(row.contributions) and row.output == "predicted log of wage"
+        assert abs(row.base + sum(row.contributions.values()) - row.score) <= TOLERANCE
+    # each row's score is the log-scale output of its own segment's model, fitted on that segment
+    for segment, pipeline in router.segment_pipelines_.items():
+        mine = (batch["smsa"] == segment).to_numpy()
+        terms, fitted = pipeline.named_steps["preprocess"], pipeline.named_steps["model"]
+        log_scale = fitted.regressor_.predict(terms.transform(batch.loc[mine, READ]))
+        assert np.abs(np.array([r.score for r, m in zip(rows, mine) if m]) - log_scale).max() <= 1e-9
+    assert len({round(r.base, 9) for r in rows}) == 2   # two segments, two base values

@@ -147,7 +147,7 @@ def report_text(r: Any) -> str:
                  r.segment_verdict(s) + (" ✓" if s.wins else ""), f"{s.champion_model} / {s.challenger_model}"]
                 for s in r.segments]
         lines += ["", f"Per segment of {r.segment_column} ({numbers.metric_name(r.rule['metric'], r.task)}):",
-                  table(rows, ["SEGMENT", "ROWS", "PRODUCTION", "CHALLENGER", "DIFFERENCE (95%)", "VERDICT",
+                  table(rows, ["SEGMENT", "ROWS", "PRODUCTION", "CHALLENGER", f"DIFFERENCE ({r.segment_interval()})", "VERDICT",
                                "MODELS (PRODUCTION / CHALLENGER)"]),
                   r.segment_sentence()]
         if r.segments_promotable and r.improved_segments:

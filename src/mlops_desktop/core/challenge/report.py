@@ -71,6 +71,9 @@ class SegmentRow:
     #: which of each version's models scores the segment: "segment" or "fallback"
     champion_model: str
     challenger_model: str
+    #: the interval's level: 1 − 0.05/k for k segments, so that all hold together at 95%
+    #: (challenges stored before this was recorded were at 0.95 each)
+    level: float = 0.95
 
 
 @dataclass
@@ -157,6 +160,11 @@ class ChallengeReport:
         if s.verdict != "worse" and self.got_worse(s):
             text += " (measurably worse)"
         return text if s.reliable else text + " (few rows)"
+
+    def segment_interval(self) -> str:
+        """The per-segment intervals' level in words, for a column heading: "97.50%" for
+        two segments (all together at 95%)."""
+        return numbers.share(self.segments[0].level if self.segments else 0.95, 2)
 
     def segment_sentence(self) -> str:
         """Which segments got better and which worse, in a sentence ("" unsegmented)."""

@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import pandas as pd
 
+from .. import numbers
 from ..validate.bootstrap import percentile_interval, resample_weights
 from ..validate.groups import MIN_RELIABLE_EVENTS, MIN_RELIABLE_ROWS
 from ..validate.holdout import Holdout, model_columns, predict, prepare_holdout
@@ -106,8 +107,10 @@ def judge(scored: Scored, rule: Rule, *, thresholds: tuple[Optional[float], Opti
         segment_rows = _segments(holdout, first, second, rule, column, champion_model, challenger_model,
                                  n_bootstrap, seed)
         if len(segment_rows) > 1:
-            notes.append(f"Each segment is judged by the same rule on its own rows, at 95% each: with "
-                         f"{len(segment_rows)} segments, one may pass or fail by chance alone.")
+            notes.append(f"Each segment is judged by the same rule on its own rows, with intervals at "
+                         f"{numbers.share(segment_rows[0].level, 2)} each, so that all {len(segment_rows)} hold "
+                         "together with 95% confidence (Bonferroni): a segment passing by chance alone, and "
+                         "promoted for it, stays as rare as for one comparison.")
     return Judged(rows, mcnemar(scored, thresholds) if task != REGRESSION else None, calibration, segment_rows,
                   notes)
 
@@ -146,7 +149,9 @@ def _route(model: Any, key: Optional[str]) -> str:
 def _segments(holdout: Holdout, first: Any, second: Any, rule: Rule, column: str, champion: Any, challenger: Any,
               n_bootstrap: int, seed: int) -> list[SegmentRow]:
     """The rule's metric per value of ``column`` (the routing key of the segment models),
-    with the paired interval over the same resamples as the overall figures."""
+    with the paired interval over the same resamples as the overall figures. With k
+    segments each interval is at level 1 − 0.05/k (Bonferroni), so that the k verdicts,
+    which decide which segments may be promoted, hold together at 95%."""
     from ..train.estimators import segment_keys
 
     keys = segment_keys(holdout.frame[column])
@@ -154,6 +159,7 @@ def _segments(holdout: Holdout, first: Any, second: Any, rule: Rule, column: str
     names, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
     groups = [np.flatnonzero(inverse == g) for g in range(len(names))]
     pairs = [(subset(first, rows), subset(second, rows)) for rows in groups]
+    level = segment_level(len(groups))
     resampled: list[list[np.ndarray]] = [[] for _ in groups]
     if n_bootstrap > 0:
         for weights in resample_weights(holdout.n, n_bootstrap, seed):
@@ -163,7 +169,7 @@ def _segments(holdout: Holdout, first: Any, second: Any, rule: Rule, column: str
     out = []
     for g in np.argsort(-counts, kind="mergesort"):
         a, b = (point(s, len(groups[g])).get(rule.metric) for s in pairs[g])
-        low, high = (percentile_interval(np.concatenate(resampled[g]))[:2] if resampled[g] else (None, None))
+        low, high = (percentile_interval(np.concatenate(resampled[g]), level)[:2] if resampled[g] else (None, None))
         verdict, wins = rule.judge(low, high)
         key = None if names[g] == MISSING_SEGMENT else str(names[g])
         if holdout.classes is not None:
@@ -173,5 +179,12 @@ def _segments(holdout: Holdout, first: Any, second: Any, rule: Rule, column: str
             reliable = len(groups[g]) >= MIN_RELIABLE_ROWS
         out.append(SegmentRow(str(names[g]), key, int(counts[g]), bool(reliable), a, b,
                               None if a is None or b is None else b - a, low, high, verdict,
-                              bool(wins and key is not None), _route(champion, key), _route(challenger, key)))
+                              bool(wins and key is not None), _route(champion, key), _route(challenger, key),
+                              level))
     return out
+
+
+def segment_level(k: int) -> float:
+    """The level of each of ``k`` per-segment intervals that hold together at 95%
+    (Bonferroni: conservative, and valid whatever the segments' dependence)."""
+    return 1.0 - 0.05 / max(k, 1)

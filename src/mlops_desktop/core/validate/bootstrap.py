@@ -59,14 +59,15 @@ def bootstrap_metrics(scorers: Sequence, n: int, n_bootstrap: int, seed: int, *,
     return [{k: np.concatenate(v) for k, v in store.items()} for store in parts]
 
 
-def percentile_interval(values: np.ndarray) -> tuple[Optional[float], Optional[float], int]:
-    """The 2.5th and 97.5th percentiles of the resampled values where the metric was
-    defined, and how many resamples it was not; (None, None, k) when it was undefined
-    in more than half of them."""
+def percentile_interval(values: np.ndarray, level: float = 0.95) -> tuple[Optional[float], Optional[float], int]:
+    """The percentile interval holding ``level`` of the resampled values where the metric
+    was defined (at 0.95: the 2.5th and 97.5th percentiles), and how many resamples it was
+    not; (None, None, k) when it was undefined in more than half of them."""
     values = np.asarray(values, dtype=float)
     defined = values[np.isfinite(values)]
     undefined = int(len(values) - len(defined))
     if len(values) == 0 or len(defined) < MIN_DEFINED_SHARE * len(values):
         return None, None, undefined
-    low, high = np.percentile(defined, [2.5, 97.5])
+    tail = 50.0 * (1.0 - level)
+    low, high = np.percentile(defined, [tail, 100.0 - tail])
     return float(low), float(high), undefined

@@ -351,6 +351,7 @@ class ChallengeView(QWidget):
                                     r.segment_verdict(s),
                                     _scored_by(s.champion_model, s.challenger_model)]
                                    for s in r.segments])
+        self.segments.horizontalHeaderItem(4).setText(f"Difference ({r.segment_interval()})")
         self.tabs.setTabText(0, f"Per segment of {r.segment_column}" if r.segment_column else "Per segment (none)")
         parts = []
         if r.mcnemar is not None:
