@@ -76,11 +76,8 @@ def venv_python(requirements: Path, extra: tuple[str, ...] = ()) -> Path:
         try:
             subprocess.run([sys.executable, "-m", "venv", str(building)], check=True, capture_output=True,
                            timeout=300)
-            # --no-compile: the tests import a few modules of these libraries, which Python compiles
-            # as they load; compiling every file at install took most of the build (pyspark's above all)
             pip = [str(building / ("Scripts/python.exe" if os.name == "nt" else "bin/python")), "-m", "pip",
-                   "install", "--quiet", "--disable-pip-version-check", "--no-compile", "-r", str(requirements),
-                   *extra]
+                   "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements), *extra]
             done = subprocess.run(pip, capture_output=True, text=True, timeout=1500)
             if done.returncode != 0:
                 raise RuntimeError(f"pip could not install the package's requirements:\n{done.stderr[-3000:]}")
