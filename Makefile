@@ -37,6 +37,8 @@ system-deps:
 
 install: system-deps $(STAMP)
 
+# what the tests need besides Qt's libraries: Xvfb, Java (Spark), PostgreSQL's server
+install-test: XVFB := 1
 install-test: system-deps $(TEST_STAMP)
 
 run: install

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu libraries Qt needs on a bare machine, if any are missing.
-# Usage: scripts/install-system-deps.sh [--xvfb]   (--xvfb: also what the tests need: Xvfb, Java, desktop-file-validate)
+# Usage: scripts/install-system-deps.sh [--xvfb]   (--xvfb: also what the tests need: Xvfb, Java,
+# desktop-file-validate, PostgreSQL's server)
 # As root it runs apt-get; otherwise it uses sudo when that works without a password,
 # and else prints the command to run and carries on.
 set -u
@@ -11,6 +12,9 @@ if [ "${1:-}" = "--xvfb" ]; then
   command -v java >/dev/null 2>&1 || pkgs="$pkgs default-jre-headless"
   # desktop-file-validate, for the test of the Linux launcher (packaging/linux)
   pkgs="$pkgs desktop-file-utils"
+  # PostgreSQL's server, for the team-registry tests (tests/postgres_server.py starts a throwaway
+  # cluster of its own; the package's default cluster is not used)
+  pkgs="$pkgs postgresql"
 fi
 command -v dpkg-query >/dev/null 2>&1 || exit 0   # not Debian-like: nothing to do here
 missing=""
@@ -18,7 +22,7 @@ for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
-echo "Installing system libraries for Qt:$missing"
+echo "Installing system packages:$missing"
 if [ "$(id -u)" = "0" ]; then
   SUDO=""
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then

@@ -385,7 +385,7 @@ def test_an_upgraded_workspace_gets_its_head_from_the_existing_log(tmp_path):
                  " applied_at TEXT NOT NULL)")
     for version, name, sql in migrations.MIGRATIONS:
         if version < 8:
-            for statement in migrations._statements(sql):
+            for statement in migrations.statements(sql):
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_migrations VALUES (?, ?, '2024-01-01')", (version, name))
     prev = GENESIS_HASH

@@ -40,9 +40,20 @@ def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
 
 
 def who(args: argparse.Namespace) -> str:
+    """Who acts: ``--as``, else the OS user; on a team registry the database login (an
+    ``--as`` naming anyone else is refused)."""
     from ..core.settings import os_user
+    from ..core.workspace import team_login
 
     given = getattr(args, "actor", None)
+    login = team_login(workspace_path(args))
+    if login is not None:
+        if given is not None and given != login:
+            from ..core.errors import WorkspaceError
+
+            raise WorkspaceError(f"On a team registry you act as your database login {login!r}: --as "
+                                 f"{given!r} is refused (the audit log records logins there).")
+        return login
     if given is None:
         return os_user()
     from ..core.people import check_person_name

@@ -11,7 +11,16 @@ from .common import (EXIT_OK, EXIT_USER, Parser, add_actor, add_common, emit, op
 
 
 def register(sub: Any) -> dict:
-    p = sub.add_parser("init", help="create a workspace")
+    p = sub.add_parser("init", help="create a workspace, or connect a folder to a team registry")
+    p.add_argument("--registry", metavar="postgresql://HOST/DB",
+                   help="use the team registry on this PostgreSQL server: the folder keeps the connection "
+                        "string (never a password: ~/.pgpass, a service file or PGPASSWORD, as for psql) "
+                        "and local copies of files; the actor is then your database login")
+    add_common(p)
+    add_actor(p)
+
+    p = sub.add_parser("whoami", help="who acts in this workspace: your name, or on a team registry your "
+                                      "database login and its roles")
     add_common(p)
     add_actor(p)
 
@@ -63,7 +72,7 @@ def register(sub: Any) -> dict:
                         "or copied without its -wal file) is a problem")
     add_common(p)
 
-    return {"init": cmd_init, "import": cmd_import, "datasets": cmd_datasets, "audit": cmd_audit,
+    return {"init": cmd_init, "whoami": cmd_whoami, "import": cmd_import, "datasets": cmd_datasets, "audit": cmd_audit,
             "verify": cmd_verify}
 
 
@@ -72,9 +81,40 @@ def cmd_init(args: argparse.Namespace) -> int:
 
     path = workspace_path(args)
     existed = Workspace.is_workspace(path)
+    if args.registry and not existed:
+        with Workspace.connect(path, args.registry) as ws:
+            me = ws.login()
+            emit(args, {"workspace": str(ws.root), "created": True, **me},
+                 lambda: f"Connected {ws.root} to the team registry {me['registry']} as {me['login']} "
+                         f"({_roles(me['roles'])})")
+        return EXIT_OK
     with (Workspace.open(path) if existed else Workspace.create(path, actor=who(args))) as ws:
+        if args.registry and Workspace.team_registry(path) != args.registry:
+            from ..core.errors import WorkspaceError
+
+            raise WorkspaceError(f"{ws.root} is already a workspace; connect an empty or new folder to the "
+                                 "team registry.")
         emit(args, {"workspace": str(ws.root), "created": not existed},
               lambda: f"{'Workspace already exists' if existed else 'Created workspace'}: {ws.root}")
+    return EXIT_OK
+
+
+def _roles(roles: list[str]) -> str:
+    return ", ".join(roles) if roles else "no registry role yet: ask the administrator for one"
+
+
+def cmd_whoami(args: argparse.Namespace) -> int:
+    with open_workspace(args, create=False, only_reading=True) as ws:
+        me = ws.login()
+        if me is None:
+            name = who(args)
+            emit(args, {"actor": name, "login": None, "roles": [], "registry": "sqlite"},
+                 lambda: f"{name} (a workspace of one's own: the name is recorded as given, --as or the "
+                         "OS user)")
+            return EXIT_OK
+        who(args)  # refuses an --as that is not the login
+        emit(args, {"actor": me["login"], **me},
+             lambda: f"{me['login']} on the team registry {me['registry']} ({_roles(me['roles'])})")
     return EXIT_OK
 
 

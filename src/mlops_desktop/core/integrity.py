@@ -92,7 +92,7 @@ def verify_workspace(ws: "Workspace", *, expect: Optional[str] = None) -> Verify
 
     expected = parse_expected_head(expect) if expect else None
     report = VerifyReport()
-    report.findings.extend(database_check.integrity(ws.registry.db.conn))
+    report.findings.extend(database_check.integrity_of(ws.registry))
     try:
         _check_registry(ws, report, expected)
     except Exception as exc:

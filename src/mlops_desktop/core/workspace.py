@@ -12,7 +12,7 @@ from .errors import MlopsError, WorkspaceError
 from .registry import Registry, audit
 from .registry.db import RegistryMissingError
 from .registry import datasets as dataset_rows
-from .storage import remove_stale_temporaries
+from .storage import atomic_write, remove_stale_temporaries
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,6 +24,19 @@ if TYPE_CHECKING:
     from .jobs import CancelToken, ProgressCallback
 
 REGISTRY_FILE = "registry.sqlite"
+#: in a workspace folder connected to a team registry: where the registry is (never a password)
+TEAM_FILE = "team-registry.json"
+
+
+def team_login(root: Path | str) -> Optional[str]:
+    """The database login that acts in the workspace at ``root`` when it is connected to a
+    team registry (asked of the server: a service file or PGUSER may name it), else None."""
+    conninfo = Workspace.team_registry(root) if Path(root).is_dir() else None
+    if conninfo is None:
+        return None
+    from .registry.postgres import login_of
+
+    return login_of(conninfo)
 
 
 class Workspace:
@@ -37,7 +50,27 @@ class Workspace:
 
     @staticmethod
     def is_workspace(root: Path | str) -> bool:
-        return (Path(root) / REGISTRY_FILE).is_file()
+        return (Path(root) / REGISTRY_FILE).is_file() or (Path(root) / TEAM_FILE).is_file()
+
+    @staticmethod
+    def team_registry(root: Path | str) -> Optional[str]:
+        """The connection string of the team registry the folder is connected to, or None
+        for a workspace of one's own."""
+        import json
+
+        path = Path(root) / TEAM_FILE
+        if not path.is_file():
+            return None
+        try:
+            return str(json.loads(path.read_text(encoding="utf-8"))["registry"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise WorkspaceError(f"{path} does not say which team registry the workspace uses ({exc}). "
+                                 "Connect the folder again with 'mlops-desktop init --registry ...'.") from None
+
+    @property
+    def is_team(self) -> bool:
+        """Whether the registry is a team registry on PostgreSQL (the actor is the login)."""
+        return self.registry.dialect == "postgresql"
 
     @classmethod
     def open(cls, root: Path | str, *, read_only: bool = False) -> "Workspace":
@@ -46,12 +79,19 @@ class Workspace:
         root = Path(root).expanduser().absolute()
         if not root.exists():
             raise WorkspaceError(f"There is no workspace at {root} (the folder does not exist).")
-        gone = cls._registry_gone(root)
+        conninfo = cls.team_registry(root)
+        gone = None if conninfo else cls._registry_gone(root)
         if gone:
             raise RegistryMissingError(gone)
         if not cls.is_workspace(root):
             raise WorkspaceError(f"{root} is not a workspace (it has no {REGISTRY_FILE}).")
-        ws = cls(root, Registry(root / REGISTRY_FILE, read_only=read_only))
+        if conninfo:
+            from .registry.postgres import PostgresRegistry
+
+            ws = cls(root, PostgresRegistry(conninfo, read_only=read_only))
+            ws._fetch_team_files()
+        else:
+            ws = cls(root, Registry(root / REGISTRY_FILE, read_only=read_only))
         if not read_only:
             ws._tidy_after_a_crash()
         return ws
@@ -117,14 +157,75 @@ class Workspace:
         except OSError as exc:
             raise WorkspaceError(f"Cannot create a workspace in {root}: {exc.strerror or exc}.") from None
         ws = cls(root, registry)
-        with registry.transaction() as db:
+        ws._record_creation(actor, f"Workspace created at {root}")
+        return ws
+
+    @classmethod
+    def connect(cls, root: Path | str, conninfo: str) -> "Workspace":
+        """Make ``root`` (an empty or missing folder) a workspace whose registry is the team
+        registry at ``conninfo``: the folder keeps the connection string (a password is
+        refused) and local copies of snapshots and model files. The first login to connect
+        a new registry sets it up (its schema, roles and rules; that takes the database's
+        owner) and is recorded as having created it."""
+        import json
+
+        from .registry.postgres import PostgresRegistry, check_conninfo
+
+        root = Path(root).expanduser().absolute()
+        check_conninfo(conninfo)
+        if cls.is_workspace(root):
+            raise WorkspaceError(f"{root} is already a workspace.")
+        if root.exists() and (not root.is_dir() or any(root.iterdir())):
+            raise WorkspaceError(f"{root} is not an empty folder. Choose an empty or new folder to "
+                                 "connect to the team registry.")
+        registry = PostgresRegistry(conninfo)  # connects (and sets up a new registry) first
+        try:
+            for sub in ("artifacts", "snapshots"):
+                (root / sub).mkdir(parents=True, exist_ok=True)
+            text = json.dumps({"registry": conninfo}, indent=2) + "\n"
+            atomic_write(root / TEAM_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+            ws = cls(root, registry)
+            ws._fetch_team_files()
+            if "id" not in registry.info():
+                ws._record_creation(registry.login, f"Team registry {registry.where} set up")
+        except BaseException:
+            registry.close()
+            raise
+        return ws
+
+    def _fetch_team_files(self) -> None:
+        """A team member's folder is a cache: the snapshots and model files other members
+        made are fetched from the team registry (each checked against its SHA-256). One
+        that cannot be fetched stays missing, and 'verify' names it."""
+        from .registry import stored_files
+
+        self.registry.files_root = self.root
+        for sha256, relative in stored_files.missing_here(self.registry):
+            try:
+                stored_files.fetch(self.registry, sha256, relative)
+            except MlopsError:
+                pass
+
+    def _record_creation(self, actor: str, summary: str) -> None:
+        with self.registry.transaction() as db:
             workspace_id = uuid.uuid4().hex
             db.execute("INSERT INTO workspace_info (key, value) VALUES ('id', ?), "
                        "('created_with', ?)", (workspace_id, __version__))
-            audit.append(registry, actor=actor, action="workspace.created", entity_type="workspace",
-                         entity_id=workspace_id, summary=f"Workspace created at {root}",
-                         details={"path": str(root), "app_version": __version__})
-        return ws
+            audit.append(self.registry, actor=actor, action="workspace.created", entity_type="workspace",
+                         entity_id=workspace_id, summary=summary,
+                         details={"path": str(self.root), "app_version": __version__})
+
+    @property
+    def team_actor(self) -> Optional[str]:
+        """On a team registry the login, who acts whatever name is set; else None."""
+        return self.registry.login if self.is_team else None
+
+    def login(self) -> Optional[dict[str, Any]]:
+        """On a team registry: the login and the registry roles it holds ({login, roles,
+        registry}); None for a workspace of one's own."""
+        if not self.is_team:
+            return None
+        return {"login": self.registry.login, "roles": self.registry.roles(), "registry": self.registry.where}
 
     @classmethod
     def open_or_create(cls, root: Path | str, *, actor: str) -> tuple["Workspace", bool]:

@@ -166,8 +166,10 @@ class AppState(QObject):
 
     @property
     def actor(self) -> str:
-        """Who acts: the display name from settings, else the OS user name."""
-        return self.prefs.display_name or os_user()
+        """Who acts: on a team registry the database login; else the display name from
+        settings, else the OS user name."""
+        team = self.workspace.team_actor if self.workspace is not None else None
+        return team or self.prefs.display_name or os_user()
 
     def set_actor(self, name: str) -> None:
         """Act as ``name`` from now on (empty: the OS user name), kept in the settings."""

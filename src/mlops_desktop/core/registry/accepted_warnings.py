@@ -51,12 +51,11 @@ def accept(reg: Registry, *, dataset_id: int, target: str, features: list[str], 
         ds = dataset_rows.get(reg, int(dataset_id))  # NotFoundError for an unknown dataset
         at = utc_now()
         details = details or {}
-        cur = reg.db.execute(
+        row_id = reg.insert(
             "INSERT INTO accepted_warnings (dataset_id, target, features, check_id, reason,"
             " accepted_by, accepted_at, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (ds.id, target, key, check_id, reason, actor, at,
              json.dumps(details, sort_keys=True, ensure_ascii=False, default=str)))
-        row_id = int(cur.lastrowid)
         audit.append(reg, actor=actor, action="check.warning_accepted", entity_type="dataset",
                      entity_id=ds.id,
                      summary=f"{ds.name}: accepted the {check_id} warning for target {target}",
@@ -89,9 +88,8 @@ def withdraw(reg: Registry, accepted_warning_id: int, *, actor: str, reason: str
                                      f"by {done['withdrawn_by']} on {done['withdrawn_at'][:10]}.")
         ds = dataset_rows.get(reg, row["dataset_id"])
         at = utc_now()
-        cur = reg.db.execute("INSERT INTO accepted_warning_withdrawals (accepted_warning_id, reason, withdrawn_by,"
+        withdrawal_id = reg.insert("INSERT INTO accepted_warning_withdrawals (accepted_warning_id, reason, withdrawn_by,"
                              " withdrawn_at) VALUES (?, ?, ?, ?)", (row["id"], reason, actor, at))
-        withdrawal_id = int(cur.lastrowid)
         audit.append(reg, actor=actor, action="check.warning_withdrawn", entity_type="dataset", entity_id=ds.id,
                      summary=f"{ds.name}: withdrew the acceptance of the {row['check_id']} warning for target "
                              f"{row['target']}" + (f" ({reason})" if reason else ""),

@@ -67,19 +67,18 @@ def move(reg: Registry, *, model_id: int, model_name: str, alias: str, to_versio
         from_version = before["version"] if before else None
         at = utc_now()
         if to_version_id is None:
-            reg.db.execute("DELETE FROM model_aliases WHERE model_id = ? AND alias = ?",
+            reg.execute("DELETE FROM model_aliases WHERE model_id = ? AND alias = ?",
                            (int(model_id), alias))
         else:
-            reg.db.execute(
+            reg.execute(
                 "INSERT INTO model_aliases (model_id, alias, version_id, set_by, set_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (model_id, alias) DO UPDATE SET"
                 " version_id = excluded.version_id, set_by = excluded.set_by, set_at = excluded.set_at",
                 (int(model_id), alias, int(to_version_id), actor, at))
-        cur = reg.db.execute(
+        move_id = reg.insert(
             "INSERT INTO alias_moves (model_id, alias, from_version, to_version, reason, comment,"
             " moved_by, moved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (int(model_id), alias, from_version, to_version, reason, comment, actor, at))
-        move_id = int(cur.lastrowid)
         if to_version is None:
             summary = f"{model_name}: alias {alias} removed from version {from_version}"
             if reason == "retired":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from . import stored_files
 from .db import Registry
 
 
@@ -12,10 +13,11 @@ def insert(reg: Registry, *, sha256: str, size_bytes: int, kind: str, created_by
            created_at: str) -> bool:
     """Record an artifact (inside the caller's transaction). The same content stored
     twice is one artifact: returns False when it was already recorded."""
-    cur = reg.db.execute(
-        "INSERT OR IGNORE INTO artifacts (sha256, size_bytes, kind, created_by, created_at)"
-        " VALUES (?, ?, ?, ?, ?)", (sha256, size_bytes, kind, created_by, created_at))
-    return cur.rowcount == 1
+    changed = reg.execute(
+        "INSERT INTO artifacts (sha256, size_bytes, kind, created_by, created_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING", (sha256, size_bytes, kind, created_by, created_at))
+    stored_files.keep(reg, sha256, f"artifacts/{sha256}")
+    return changed == 1
 
 
 def get(reg: Registry, sha256: str) -> Optional[dict]:
@@ -33,7 +35,7 @@ def all_hashes(reg: Registry) -> list[str]:
 def delete_unused(reg: Registry, sha256: str) -> bool:
     """Forget an artifact no model version points to any more (inside the caller's
     transaction). Returns True when its row was deleted."""
-    cur = reg.db.execute(
+    changed = reg.execute(
         "DELETE FROM artifacts WHERE sha256 = ?"
         " AND NOT EXISTS (SELECT 1 FROM model_versions WHERE artifact_sha256 = ?)", (sha256, sha256))
-    return cur.rowcount == 1
+    return changed == 1

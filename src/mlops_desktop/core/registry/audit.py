@@ -68,8 +68,9 @@ def append(reg: Registry, *, actor: str, action: str, entity_type: str,
            details: Optional[dict[str, Any]] = None) -> AuditEntry:
     """Append one entry. Call inside ``reg.transaction()`` together with the change
     it records, so the change and its entry commit or roll back as one."""
-    if not reg.db.conn.in_transaction:
+    if not reg.in_transaction:
         raise RuntimeError("audit.append must run inside the change's transaction")
+    reg.check_actor(actor)
     last = reg.query_one("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
     seq = (last["seq"] + 1) if last else 1
     prev_hash = last["hash"] if last else GENESIS_HASH
@@ -77,7 +78,7 @@ def append(reg: Registry, *, actor: str, action: str, entity_type: str,
     eid = None if entity_id is None else str(entity_id)
     details_json = canonical_json(details or {})
     digest = entry_hash(seq, at, actor, action, entity_type, eid, summary, details_json, prev_hash)
-    reg.db.execute(
+    reg.execute(
         "INSERT INTO audit_log (seq, at, actor, action, entity_type, entity_id, summary, details,"
         " prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (seq, at, actor, action, entity_type, eid, summary, details_json, prev_hash, digest))
@@ -165,12 +166,12 @@ def check_chain(reg: Registry, *, collect: Collection[str] = ()) -> ChainCheck:
     Streams the rows: 100,000 entries take about a second."""
     check = ChainCheck(collected={a: [] for a in collect})
     problems = check.problems
-    problems.extend(database_check.schema_objects(reg.db.conn))
+    problems.extend(database_check.objects_of(reg))
     seq_of_hash: dict[str, int] = {}
     expected_seq, expected_prev, prev_seq, prev_at = 1, GENESIS_HASH, 0, ""
     deleted_or_inserted = False
     wanted = check.collected
-    cursor = reg.db.conn.execute(
+    cursor = reg.rows(
         "SELECT seq, at, actor, action, entity_type, entity_id, summary, details, prev_hash, hash"
         " FROM audit_log ORDER BY seq")
     for seq, at, actor, action, entity_type, entity_id, summary, details, prev_hash, digest in cursor:
@@ -270,7 +271,7 @@ def _duration(seconds: float) -> str:
 def head(reg: Registry) -> Optional[dict[str, Any]]:
     """The recorded end of the log: {"seq", "hash", "entries"} (None when the record is
     gone, which only happens outside the app)."""
-    if "audit_head" not in reg.db.table_names():
+    if "audit_head" not in reg.table_names():
         return None
     return reg.query_one("SELECT seq, hash, entries FROM audit_head WHERE id = 1")
 

@@ -37,11 +37,10 @@ def declare(reg: Registry, *, model_id: int, challenger_id: int, challenger_ref:
     text = canonical(declaration)
     sha = digest(text)
     with reg.transaction():
-        cur = reg.db.execute(
+        challenge_id = reg.insert(
             "INSERT INTO challenges (model_id, challenger_id, champion_id, dataset_id, declaration,"
             " declaration_sha256, status, created_by, declared_at) VALUES (?, ?, ?, ?, ?, ?, 'declared', ?, ?)",
             (int(model_id), int(challenger_id), int(champion_id), int(dataset_id), text, sha, actor, utc_now()))
-        challenge_id = int(cur.lastrowid)
         rule = declaration.get("rule", {})
         audit.append(reg, actor=actor, action=DECLARED, entity_type="model_version", entity_id=challenger_id,
                      summary=f"Challenge {challenge_id} declared: {challenger_ref} against {champion_ref} "
@@ -61,11 +60,11 @@ def decide(reg: Registry, challenge_id: int, *, challenger_id: int, verdict: str
     sha = digest(text)
     with reg.transaction():
         row = reg.query_one("SELECT declaration_sha256 FROM challenges WHERE id = ?", (int(challenge_id),))
-        cur = reg.db.execute(
+        changed = reg.execute(
             "UPDATE challenges SET status = 'decided', verdict = ?, wins = ?, report = ?, report_sha256 = ?,"
             " decided_at = ? WHERE id = ? AND status = 'declared'",
             (verdict, int(bool(wins)), text, sha, utc_now(), int(challenge_id)))
-        if cur.rowcount != 1 or row is None:
+        if changed != 1 or row is None:
             raise RuntimeError(f"challenge {challenge_id} is not waiting for its result")
         audit.append(reg, actor=actor, action=DECIDED, entity_type="model_version", entity_id=challenger_id,
                      summary=f"Challenge {challenge_id} decided: {summary}"[:300],
@@ -79,9 +78,9 @@ def end(reg: Registry, challenge_id: int, *, challenger_id: int, status: str, er
     if status not in ("failed", "cancelled"):
         raise ValueError(f"a challenge ends without a result as failed or cancelled, not {status!r}")
     with reg.transaction():
-        cur = reg.db.execute("UPDATE challenges SET status = ?, error = ?, decided_at = ? WHERE id = ?"
+        changed = reg.execute("UPDATE challenges SET status = ?, error = ?, decided_at = ? WHERE id = ?"
                              " AND status = 'declared'", (status, error, utc_now(), int(challenge_id)))
-        if cur.rowcount == 1:
+        if changed == 1:
             audit.append(reg, actor=actor, action=ENDED, entity_type="model_version", entity_id=challenger_id,
                          summary=f"Challenge {challenge_id} {status}: {error}"[:300],
                          details={"challenge_id": int(challenge_id), "status": status, "error": error})

@@ -33,14 +33,13 @@ def record(reg: Registry, *, dataset_id: int, report: dict[str, Any], actor: str
     features = sorted(str(f) for f in report.get("features") or [])
     with reg.transaction():
         ds = dataset_rows.get(reg, int(dataset_id))  # NotFoundError for an unknown dataset
-        cur = reg.db.execute(
+        run_id = reg.insert(
             "INSERT INTO check_runs (dataset_id, target, task, features, time_column, n_ok, n_warning,"
             " n_problem, report, report_sha256, created_by, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (ds.id, report["target"], report["task"], _json(features), report.get("time_column"),
              int(counts.get("ok", 0)), int(counts.get("warning", 0)), int(counts.get("problem", 0)),
              report_json, digest, actor, utc_now()))
-        run_id = int(cur.lastrowid)
         audit.append(reg, actor=actor, action="check.run_recorded", entity_type="dataset", entity_id=ds.id,
                      summary=f"{ds.name}: checked the assumptions for target {report['target']} "
                              f"({counts.get('warning', 0)} warnings, {counts.get('problem', 0)} problems)",

@@ -11,13 +11,27 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from . import migrations
 from .problem import Problem
 
+if TYPE_CHECKING:
+    from .db import Registry
+
 #: how many of SQLite's integrity messages a problem quotes
 _SHOWN = 3
+
+
+def integrity_of(reg: "Registry") -> list[Problem]:
+    """:func:`integrity` of a registry's database (a PostgreSQL server checks its own
+    pages: there is nothing like SQLite's file to check)."""
+    return [] if reg.dialect == "postgresql" else integrity(reg.db.conn)
+
+
+def objects_of(reg: "Registry") -> list[Problem]:
+    """:func:`schema_objects` of a registry (on PostgreSQL: :func:`postgres_objects`)."""
+    return postgres_objects(reg) if reg.dialect == "postgresql" else schema_objects(reg.db.conn)
 
 
 def integrity(conn: sqlite3.Connection) -> list[Problem]:
@@ -69,6 +83,34 @@ def schema_objects(conn: sqlite3.Connection, version: Optional[int] = None) -> l
                 "trigger_altered",
                 f"the {kind} {name} is not the one the app created: its SQL was changed outside the "
                 "app, so it may no longer protect the audit log.", entity_type=kind, entity_id=name))
+    return problems
+
+
+def postgres_objects(reg: "Registry") -> list[Problem]:
+    """On a team registry: the triggers the PostgreSQL migrations create that were dropped
+    or disabled (``audit_protection_removed``), and triggers no migration creates
+    (``schema_object_unknown``). Only a superuser or the tables' owner can do either."""
+    expected = migrations.postgres_triggers()
+    found = {r["name"]: r for r in reg.query(
+        "SELECT t.tgname AS name, c.relname AS table_name, t.tgenabled AS enabled FROM pg_trigger t"
+        " JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal"
+        " AND c.relnamespace = current_schema()::regnamespace ORDER BY t.tgname")}
+    problems = []
+    gone = [name for name in expected if name not in found]
+    off = [name for name in expected if name in found and found[name]["enabled"] == "D"]
+    if gone or off:
+        named = ", ".join([f"{n} (dropped)" for n in gone] + [f"{n} (disabled)" for n in off])
+        problems.append(Problem(
+            "audit_protection_removed",
+            f"the registry's protection was removed outside the app (trigger{'s' if len(gone + off) > 1 else ''} "
+            f"{named}): its audit entries or its rules may have been broken with another tool."))
+    for name, row in found.items():
+        if name not in expected:
+            problems.append(Problem(
+                "schema_object_unknown",
+                f"the registry holds a trigger {name!r} that runs its own SQL whenever {row['table_name']} "
+                "changes, which no version of MLOps Desktop creates: it was added with another tool.",
+                entity_type="trigger", entity_id=name))
     return problems
 
 

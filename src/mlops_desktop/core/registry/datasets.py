@@ -8,6 +8,7 @@ from typing import Any, Iterable, Optional
 
 from ..data.dataset import Column, Dataset
 from ..errors import NotFoundError
+from . import stored_files
 from .db import Registry
 
 
@@ -16,15 +17,15 @@ def insert(reg: Registry, *, name: str, source_path: str, source_format: str,
            snapshot_sha256: str, snapshot_bytes: int, created_by: str, created_at: str,
            columns: list[Column]) -> int:
     """Insert a dataset and its columns (inside the caller's transaction)."""
-    cur = reg.db.execute(
+    dataset_id = reg.insert(
         "INSERT INTO datasets (name, source_path, source_format, options, n_rows, n_columns,"
         " fingerprint, snapshot, snapshot_sha256, snapshot_bytes, created_by, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (name, source_path, source_format, json.dumps(options, sort_keys=True), n_rows,
          len(columns), fingerprint, snapshot, snapshot_sha256, snapshot_bytes, created_by,
          created_at))
-    dataset_id = int(cur.lastrowid)
-    reg.db.conn.executemany(
+    stored_files.keep(reg, snapshot_sha256, snapshot)
+    reg.executemany(
         "INSERT INTO dataset_columns (dataset_id, position, name, physical_type, inferred_kind,"
         " kind, role, n_missing, n_distinct) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(dataset_id, c.position, c.name, c.physical_type, c.inferred_kind, c.kind, c.role,
@@ -93,5 +94,5 @@ def snapshot_sha256_for(reg: Registry, snapshot: str) -> Optional[str]:
 
 
 def update_column(reg: Registry, dataset_id: int, name: str, *, kind: str, role: str) -> None:
-    reg.db.execute("UPDATE dataset_columns SET kind = ?, role = ? WHERE dataset_id = ? AND name = ?",
+    reg.execute("UPDATE dataset_columns SET kind = ?, role = ? WHERE dataset_id = ? AND name = ?",
                    (kind, role, dataset_id, name))

@@ -10,7 +10,7 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
 import sqlite_utils
 
@@ -251,8 +251,52 @@ class Registry:
             time.sleep(pause * (0.5 + random.random()))
             pause = min(pause * 2, 1.0)
 
+    # -- the backend-neutral API the store modules use ---------------------------------
+    #: which SQL dialect the store speaks to (``postgresql`` for a team registry)
+    dialect = "sqlite"
+
+    def execute(self, sql: str, params: tuple | list | dict = ()) -> int:
+        """Run one statement that changes rows (inside :meth:`transaction`); the number
+        of rows it changed."""
+        return self.db.conn.execute(sql, params).rowcount
+
+    def insert(self, sql: str, params: tuple | list | dict = ()) -> int:
+        """Run one INSERT (inside :meth:`transaction`) and return the new row's ``id``
+        (``RETURNING id`` is added here, the same on both backends)."""
+        cur = self.db.conn.execute(sql + " RETURNING id", params)
+        try:
+            return int(cur.fetchone()[0])
+        finally:
+            cur.close()
+
+    def executemany(self, sql: str, rows: Iterable[tuple | list]) -> None:
+        """Run one statement for each of ``rows`` (inside :meth:`transaction`)."""
+        self.db.conn.executemany(sql, rows)
+
+    def execute_script(self, script: str) -> None:
+        """Run a migration's statements (inside :meth:`transaction`: executescript would
+        COMMIT it, so statement by statement)."""
+        for statement in migrations.statements(script):
+            self.db.conn.execute(statement)
+
+    def check_actor(self, actor: str) -> None:
+        """Anyone may be named as the actor in a workspace of one's own (a team registry
+        refuses any name but the login's)."""
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.db.conn.in_transaction
+
+    def table_names(self) -> list[str]:
+        """The names of the registry's tables."""
+        return self.db.table_names()
+
+    def rows(self, sql: str, params: tuple | list = ()) -> Iterator[tuple]:
+        """The rows of a read-only query as tuples, streamed (for checks over every row)."""
+        return iter(self.db.conn.execute(sql, params))
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite_utils.Database]:
+    def transaction(self) -> Iterator["Registry"]:
         """A write transaction that takes the write lock at once (BEGIN IMMEDIATE).
 
         Taking the lock first means two processes never both read the audit chain's
@@ -266,11 +310,11 @@ class Registry:
         conn = self.db.conn
         if conn.in_transaction:
             with self.db.atomic():  # a savepoint inside the outer transaction
-                yield self.db
+                yield self
             return
         self._begin(conn)
         try:
-            yield self.db
+            yield self
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

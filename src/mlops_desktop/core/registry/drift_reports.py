@@ -50,7 +50,7 @@ def insert(reg: Registry, *, reference: dict[str, Any], batch: dict[str, Any], s
     digest = hashlib.sha256(results_json.encode("utf-8")).hexdigest()
     with reg.transaction():
         at = utc_now()
-        cur = reg.db.execute(
+        report_id = reg.insert(
             "INSERT INTO drift_reports (reference_type, reference_label, reference_dataset_id,"
             " reference_fingerprint, model_name, model_version, batch_label, batch_fingerprint,"
             " batch_rows, batch_source, batch_dataset_id, series_id, batch_index, thresholds,"
@@ -63,7 +63,6 @@ def insert(reg: Registry, *, reference: dict[str, Any], batch: dict[str, Any], s
              batch.get("dataset_id"), series_id, int(batch_index), _json(thresholds), verdict,
              float(drifted_share), int(n_features), int(n_drifted), summary, results_json, digest,
              actor, at))
-        report_id = int(cur.lastrowid)
         entity_type, entity_id = audit_entity
         audit.append(reg, actor=actor, action="drift.report_created", entity_type=entity_type,
                      entity_id=report_id if entity_id is None else entity_id,
@@ -147,14 +146,14 @@ def save_threshold_overrides(reg: Registry, overrides: dict[str, Any], *, model_
         if before == overrides:
             return
         if overrides:
-            reg.db.execute(
+            reg.execute(
                 "INSERT INTO drift_thresholds (model_name, thresholds, updated_by, updated_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (model_name) DO UPDATE SET"
                 " thresholds = excluded.thresholds, updated_by = excluded.updated_by,"
                 " updated_at = excluded.updated_at",
                 (scope, _json(overrides), actor, utc_now()))
         else:
-            reg.db.execute("DELETE FROM drift_thresholds WHERE model_name = ?", (scope,))
+            reg.execute("DELETE FROM drift_thresholds WHERE model_name = ?", (scope,))
         where = f"model {model_name}" if model_name else "the workspace"
         if model_name:
             entity_id: Optional[str] = model_name

@@ -18,12 +18,11 @@ def record(reg: Registry, *, version_id: int, ref: str, out_path: str, zip: bool
     """Store one export and its audit entry in one transaction; returns the row."""
     with reg.transaction():
         at = utc_now()
-        cur = reg.db.execute(
+        export_id = reg.insert(
             "INSERT INTO exports (version_id, out_path, zip, manifest_sha256, files, size_bytes,"
             " exporter_version, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (int(version_id), str(out_path), int(bool(zip)), manifest_sha256, int(files), int(size_bytes),
              exporter_version, actor, at))
-        export_id = int(cur.lastrowid)
         audit.append(reg, actor=actor, action="model.exported", entity_type="model_version",
                      entity_id=version_id,
                      summary=f"Exported {ref} to {out_path} (manifest {manifest_sha256[:12]}…)",

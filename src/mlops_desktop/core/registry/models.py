@@ -89,10 +89,9 @@ def model_id_for(reg: Registry, name: str) -> Optional[int]:
 def insert_model(reg: Registry, *, name: str, description: str, created_by: str,
                  created_at: str) -> int:
     """A new registered model (inside the caller's transaction)."""
-    cur = reg.db.execute(
+    return reg.insert(
         "INSERT INTO registered_models (name, description, created_by, created_at) VALUES (?, ?, ?, ?)",
         (name, description, created_by, created_at))
-    return int(cur.lastrowid)
 
 
 def insert_version(reg: Registry, *, model_id: int, run_id: int, artifact_sha256: str, family: str,
@@ -103,13 +102,13 @@ def insert_version(reg: Registry, *, model_id: int, run_id: int, artifact_sha256
     row = reg.query_one("SELECT COALESCE(MAX(version), 0) + 1 AS v FROM model_versions WHERE model_id = ?",
                         (model_id,))
     version = int(row["v"])
-    cur = reg.db.execute(
+    new_id = reg.insert(
         "INSERT INTO model_versions (model_id, version, run_id, stage, artifact_sha256, family, task,"
         " target, features, metrics, details, created_by, created_at)"
         " VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (model_id, version, run_id, artifact_sha256, family, task, target, _json(features),
          _json(metrics), _json(details), created_by, created_at))
-    return int(cur.lastrowid), version
+    return new_id, version
 
 
 _SELECT = ("SELECT v.*, m.name AS model_name FROM model_versions v"
@@ -163,9 +162,9 @@ def replace_artifact(reg: Registry, version_id: int, *, old: str, new: str) -> b
     """Point a version from its file ``old`` to another file of the same model (inside the
     caller's transaction, with the audit entry that records why: a model file converted to
     another format). False when the version no longer points to ``old``."""
-    cur = reg.db.execute("UPDATE model_versions SET artifact_sha256 = ? WHERE id = ? AND artifact_sha256 = ?",
+    changed = reg.execute("UPDATE model_versions SET artifact_sha256 = ? WHERE id = ? AND artifact_sha256 = ?",
                          (new, int(version_id), old))
-    return cur.rowcount == 1
+    return changed == 1
 
 
 def list_models(reg: Registry) -> list[RegisteredModel]:
@@ -188,7 +187,7 @@ def set_model_description(reg: Registry, model_id: int, *, label: str, text: str
         row = reg.query_one("SELECT description FROM registered_models WHERE id = ?", (int(model_id),))
         if row is None:
             raise NotFoundError(f"There is no registered model with id {model_id}.")
-        reg.db.execute("UPDATE registered_models SET description = ? WHERE id = ?", (text, int(model_id)))
+        reg.execute("UPDATE registered_models SET description = ? WHERE id = ?", (text, int(model_id)))
         audit.append(reg, actor=actor, action="model.described", entity_type="model", entity_id=model_id,
                      summary=f"{label}: description changed",
                      details={"on": label, "before": row["description"], "after": text})
@@ -201,7 +200,7 @@ def set_version_description(reg: Registry, version_id: int, *, label: str, text:
         row = reg.query_one("SELECT description FROM model_versions WHERE id = ?", (int(version_id),))
         if row is None:
             raise NotFoundError(f"There is no model version with id {version_id}.")
-        reg.db.execute("UPDATE model_versions SET description = ? WHERE id = ?", (text, int(version_id)))
+        reg.execute("UPDATE model_versions SET description = ? WHERE id = ?", (text, int(version_id)))
         audit.append(reg, actor=actor, action="model.described", entity_type="model_version",
                      entity_id=version_id, summary=f"{label}: description changed",
                      details={"on": label, "before": row["description"], "after": text})
@@ -214,7 +213,7 @@ def set_version_purpose(reg: Registry, version_id: int, *, label: str, text: str
         row = reg.query_one("SELECT purpose FROM model_versions WHERE id = ?", (int(version_id),))
         if row is None:
             raise NotFoundError(f"There is no model version with id {version_id}.")
-        reg.db.execute("UPDATE model_versions SET purpose = ? WHERE id = ?", (text, int(version_id)))
+        reg.execute("UPDATE model_versions SET purpose = ? WHERE id = ?", (text, int(version_id)))
         audit.append(reg, actor=actor, action="model.purpose_set", entity_type="model_version",
                      entity_id=version_id, summary=f"{label}: purpose " + ("set" if text else "cleared"),
                      details={"on": label, "before": row["purpose"], "after": text})
@@ -305,8 +304,9 @@ def search_versions(reg: Registry, *, text: Optional[str] = None, model: Optiona
     """
     where, params = [], []
     if text:
-        where.append("(m.name LIKE ? ESCAPE '\\' OR v.description LIKE ? ESCAPE '\\'"
-                     " OR m.description LIKE ? ESCAPE '\\')")
+        like = "ILIKE" if reg.dialect == "postgresql" else "LIKE"  # SQLite's LIKE ignores case itself
+        where.append(f"(m.name {like} ? ESCAPE '\\' OR v.description {like} ? ESCAPE '\\'"
+                     f" OR m.description {like} ? ESCAPE '\\')")
         params += [_like(text)] * 3
     if model is not None:
         where.append("m.name = ?")
@@ -344,7 +344,7 @@ def search_versions(reg: Registry, *, text: Optional[str] = None, model: Optiona
         sql += " LIMIT ? OFFSET ?"
         page_params += [int(limit), int(offset)]
     elif offset:
-        sql += " LIMIT -1 OFFSET ?"
+        sql += (" LIMIT ALL" if reg.dialect == "postgresql" else " LIMIT -1") + " OFFSET ?"
         page_params.append(int(offset))
     rows = [VersionRow(**r) for r in reg.query(sql, tuple(page_params))]
     if rows:

@@ -25,13 +25,12 @@ def record(reg: Registry, *, drift_report_id: int, version_id: int, ref: str, la
     text = _json(result)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     with reg.transaction():
-        cur = reg.db.execute(
+        record_id = reg.insert(
             "INSERT INTO realized_performance (drift_report_id, version_id, labels_source, labels_sha256,"
             " id_column, label_column, rows_matched, result, result_sha256, created_by, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (int(drift_report_id), int(version_id), labels_source, labels_sha256, id_column, label_column,
              int(rows_matched), text, digest, actor, utc_now()))
-        record_id = int(cur.lastrowid)
         audit.append(reg, actor=actor, action="monitor.labels_recorded", entity_type="model_version",
                      entity_id=version_id,
                      summary=f"Labels for drift report {drift_report_id} of {ref}: {rows_matched:,} rows matched",
@@ -51,7 +50,7 @@ def _row(row: dict[str, Any]) -> dict[str, Any]:
 
 def latest(reg: Registry, drift_report_id: int) -> Optional[dict[str, Any]]:
     """The newest labels join of a report, or None."""
-    if "realized_performance" not in reg.db.table_names():
+    if "realized_performance" not in reg.table_names():
         return None
     row = reg.query_one("SELECT * FROM realized_performance WHERE drift_report_id = ? ORDER BY id DESC LIMIT 1",
                         (int(drift_report_id),))

@@ -26,7 +26,7 @@ class RecipeRecord:
 def insert(reg: Registry, *, dataset_id: int, parent_id: int, recipe_json: str, recipe_sha256: str,
            created_by: str, created_at: str) -> None:
     """Record a dataset's recipe (inside the caller's transaction)."""
-    reg.db.execute("INSERT INTO dataset_recipes (dataset_id, parent_id, recipe, recipe_sha256, created_by,"
+    reg.execute("INSERT INTO dataset_recipes (dataset_id, parent_id, recipe, recipe_sha256, created_by,"
                    " created_at) VALUES (?, ?, ?, ?, ?, ?)",
                    (dataset_id, parent_id, recipe_json, recipe_sha256, created_by, created_at))
 
@@ -49,6 +49,6 @@ def children(reg: Registry, dataset_id: int) -> list[int]:
 
 
 def all_records(reg: Registry) -> list[RecipeRecord]:
-    if "dataset_recipes" not in reg.db.table_names():
+    if "dataset_recipes" not in reg.table_names():
         return []
     return [_record(r) for r in reg.query("SELECT * FROM dataset_recipes ORDER BY dataset_id")]

@@ -82,13 +82,13 @@ def insert_started(reg: Registry, *, kind: str, reproduces_run_id: Optional[int]
                    library_versions: dict[str, str], created_by: str, started_at: str) -> int:
     """Insert a run with status ``running`` (inside the caller's transaction), with this
     process's id and this computer's name."""
-    cur = reg.db.execute(
+    new_id = reg.insert(
         "INSERT INTO runs (kind, reproduces_run_id, dataset_id, dataset_fingerprint, target, spec,"
         " seed, library_versions, status, started_at, created_by, pid, host)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
         (kind, reproduces_run_id, dataset_id, dataset_fingerprint, target, _json(spec), seed,
          _json(library_versions), started_at, created_by, os.getpid(), this_host()))
-    return int(cur.lastrowid)
+    return new_id
 
 
 def finish(reg: Registry, run_id: int, *, status: str, finished_at: str, duration_s: float,
@@ -99,14 +99,14 @@ def finish(reg: Registry, run_id: int, *, status: str, finished_at: str, duratio
     """Record how a running run ended (inside the caller's transaction)."""
     if status not in STATUSES[1:]:
         raise ValueError(f"a run ends as succeeded, failed or cancelled, not {status!r}")
-    cur = reg.db.execute(
+    changed = reg.execute(
         "UPDATE runs SET status = ?, finished_at = ?, duration_s = ?, task = ?, features = ?,"
         " family = ?, hyperparameters = ?, metrics = ?, details = ?, prediction_sha256 = ?,"
         " error = ? WHERE id = ? AND status = 'running'",
         (status, finished_at, duration_s, task, _json(features or []), family,
          _json(hyperparameters or {}), _json(metrics or {}), _json(details or {}),
          prediction_sha256, error, run_id))
-    if cur.rowcount != 1:
+    if changed != 1:
         raise RuntimeError(f"run {run_id} is not running; it cannot be finished twice")
 
 
@@ -181,10 +181,10 @@ def fail_stale(reg: Registry, *, actor: str = "mlops-desktop") -> list[int]:
     failed = []
     for r in stale(reg):
         with reg.transaction():
-            cur = reg.db.execute(
+            changed = reg.execute(
                 "UPDATE runs SET status = 'failed', error = ?, finished_at = ?"
                 " WHERE id = ? AND status = 'running'", (STALE_ERROR, utc_now(), r["id"]))
-            if cur.rowcount != 1:
+            if changed != 1:
                 continue  # another process got there first
             audit.append(reg, actor=actor, action="run.finished", entity_type="run",
                          entity_id=r["id"], summary=f"Run {r['id']} failed: {STALE_ERROR}",

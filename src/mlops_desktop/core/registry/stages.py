@@ -16,17 +16,16 @@ def change(reg: Registry, *, version_id: int, ref: str, from_stage: str, to_stag
     from ..errors import InvalidChoiceError
 
     with reg.transaction():
-        cur = reg.db.execute("UPDATE model_versions SET stage = ? WHERE id = ? AND stage = ?",
+        changed = reg.execute("UPDATE model_versions SET stage = ? WHERE id = ? AND stage = ?",
                              (to_stage, version_id, from_stage))
-        if cur.rowcount != 1:
+        if changed != 1:
             raise InvalidChoiceError(f"{ref} is no longer {from_stage}: someone changed it meanwhile. "
                                      "Look again and retry.")
-        cur = reg.db.execute(
+        change_id = reg.insert(
             "INSERT INTO stage_changes (version_id, from_stage, to_stage, comment, baseline_override, "
             "self_approved, validation_id, changed_by, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (version_id, from_stage, to_stage, comment, baseline_override, int(self_approved),
              validation_id, actor, utc_now()))
-        change_id = int(cur.lastrowid)
         summary = f"{ref}: {from_stage} → {to_stage}" + (f" ({comment})" if comment else "")
         if baseline_override:
             summary += " — overriding: did not beat the baseline"

@@ -51,7 +51,7 @@ def set_tag(reg: Registry, on: str, owner_id: int, *, label: str, key: str, valu
         row = reg.query_one(f"SELECT value FROM {table} WHERE {column} = ? AND key = ?",
                             (int(owner_id), key))
         before: Optional[str] = row["value"] if row else None
-        reg.db.execute(
+        reg.execute(
             f"INSERT INTO {table} ({column}, key, value, set_by, set_at) VALUES (?, ?, ?, ?, ?)"
             f" ON CONFLICT ({column}, key) DO UPDATE SET value = excluded.value,"
             " set_by = excluded.set_by, set_at = excluded.set_at",
@@ -74,7 +74,7 @@ def remove_tag(reg: Registry, on: str, owner_id: int, *, label: str, key: str,
         if row is None:
             have = ", ".join(of(reg, on, owner_id)) or "none"
             raise NotFoundError(f"{label} has no tag {key!r} (its tags: {have}).")
-        reg.db.execute(f"DELETE FROM {table} WHERE {column} = ? AND key = ?", (int(owner_id), key))
+        reg.execute(f"DELETE FROM {table} WHERE {column} = ? AND key = ?", (int(owner_id), key))
         audit.append(reg, actor=actor, action="tag.removed", entity_type=entity, entity_id=owner_id,
                      summary=f"{label}: tag {key} removed (was {row['value']!r})",
                      details={"on": label, "key": key, "before": row["value"], "after": None})

@@ -15,11 +15,10 @@ def record(reg: Registry, *, version_id: int, ref: str, data: str, beats_baselin
     """Store a validation and its audit entry in one transaction; returns its id."""
     text = json.dumps(report, sort_keys=True, allow_nan=False)
     with reg.transaction():
-        cur = reg.db.execute(
+        validation_id = reg.insert(
             "INSERT INTO validations (version_id, data, beats_baseline, primary_metric, report, "
             "created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (version_id, data, int(beats_baseline), primary_metric, text, actor, utc_now()))
-        validation_id = int(cur.lastrowid)
         verdict = "beats" if beats_baseline else "does not beat"
         audit.append(reg, actor=actor, action="model.validated", entity_type="model_version",
                      entity_id=version_id, summary=f"Validated {ref} on {data}: {verdict} the baseline",

@@ -103,7 +103,7 @@ def _tags(reg: Registry, collected: dict[str, list[CollectedEntry]]) -> list[Pro
     rows: dict[tuple, tuple[str, str]] = {}
     for etype, table, column in (("model", "model_tags", "model_id"),
                                  ("model_version", "version_tags", "version_id")):
-        for owner, key, value, set_by in reg.db.conn.execute(
+        for owner, key, value, set_by in reg.rows(
                 f"SELECT {column}, key, value, set_by FROM {table}"):
             rows[(etype, str(owner), key)] = (value, set_by)
     out = []

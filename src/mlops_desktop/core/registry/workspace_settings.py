@@ -29,7 +29,7 @@ def put(reg: Registry, key: str, value: Any, *, actor: str, summary: str, defaul
     (joining the caller's). Returns the value before (``default`` when never set)."""
     with reg.transaction():
         before = get(reg, key, default)
-        reg.db.execute(
+        reg.execute(
             "INSERT INTO workspace_settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by,"
             " updated_at = excluded.updated_at",

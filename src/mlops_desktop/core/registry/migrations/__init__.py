@@ -18,11 +18,12 @@ if TYPE_CHECKING:
     from ..db import Registry
 
 
-def _load() -> list[tuple[int, str, str]]:
+def _load(folder: str = "") -> list[tuple[int, str, str]]:
     import importlib.resources
 
     found = []
-    for entry in importlib.resources.files(__name__).iterdir():
+    root = importlib.resources.files(__name__)
+    for entry in (root / folder if folder else root).iterdir():
         match = re.fullmatch(r"(\d{4})_\w+\.sql", entry.name)
         if match:
             sql = entry.read_text(encoding="utf-8")
@@ -32,12 +33,25 @@ def _load() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+#: SQLite's migrations (this folder); a team registry's are in ``postgresql/``, with the same
+#: numbers for the same tables and columns, and rules of its own (logins, roles) after them
 MIGRATIONS: list[tuple[int, str, str]] = _load()
 LATEST = MIGRATIONS[-1][0]
+POSTGRES_MIGRATIONS: list[tuple[int, str, str]] = _load("postgresql")
+
+
+def for_dialect(dialect: str) -> list[tuple[int, str, str]]:
+    """The migrations of a registry that speaks ``dialect`` (``sqlite`` or ``postgresql``)."""
+    return POSTGRES_MIGRATIONS if dialect == "postgresql" else MIGRATIONS
+
+
+def latest(reg: "Registry") -> int:
+    """The newest schema version this app knows for the registry's kind of database."""
+    return for_dialect(reg.dialect)[-1][0]
 
 
 def current_version(reg: "Registry") -> int:
-    if "schema_migrations" not in reg.db.table_names():
+    if "schema_migrations" not in reg.table_names():
         return 0
     row = reg.query_one("SELECT MAX(version) AS v FROM schema_migrations")
     return int(row["v"] or 0) if row else 0
@@ -51,34 +65,32 @@ def migrate(reg: "Registry") -> list[int]:
     """
     from ..db import utc_now
 
-    have = current_version(reg)
-    if have == LATEST:
+    have, last = current_version(reg), latest(reg)
+    if have == last:
         return []  # the usual case: no write lock taken
     if have == 0:
         with reg.transaction() as db:
             db.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
                 version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)""")
-    if have > LATEST:
+    if have > last:
         raise WorkspaceError(
             f"This workspace was made by a newer version of MLOps Desktop (registry schema "
-            f"{have}; this app knows up to {LATEST}). Update the app to open it.")
+            f"{have}; this app knows up to {last}). Update the app to open it.")
     applied = []
-    for version, name, sql in MIGRATIONS:
+    for version, name, sql in for_dialect(reg.dialect):
         if version <= have:
             continue
         with reg.transaction() as db:
             if version <= current_version(reg):  # another process got here first
                 continue
-            # executescript would COMMIT the open transaction, so run statement by statement
-            for statement in _statements(sql):
-                db.execute(statement)
+            db.execute_script(sql)
             db.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                        (version, name, utc_now()))
         applied.append(version)
     return applied
 
 
-def _statements(script: str) -> list[str]:
+def statements(script: str) -> list[str]:
     """Split a migration script into statements (triggers hold inner semicolons)."""
     import sqlite3
 
@@ -108,9 +120,15 @@ def _objects(scripts: tuple[str, ...]) -> dict[str, tuple[str, str]]:
     conn = sqlite3.connect(":memory:")
     try:
         for sql in scripts:
-            for statement in _statements(sql):
+            for statement in statements(sql):
                 conn.execute(statement)
         return {name: (kind, text) for kind, name, text in conn.execute(
             "SELECT type, name, sql FROM sqlite_master WHERE type IN ('trigger', 'view')")}
     finally:
         conn.close()
+
+
+def postgres_triggers() -> list[str]:
+    """The names of the triggers the PostgreSQL migrations create."""
+    return [m.group(1) for _v, _n, sql in POSTGRES_MIGRATIONS
+            for m in re.finditer(r"CREATE TRIGGER (\w+)", sql)]

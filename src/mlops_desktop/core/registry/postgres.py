@@ -1,0 +1,393 @@
+"""A team registry: the same registry on a PostgreSQL server, where the actor is the
+database login and the server itself keeps the rules (see the migrations in
+``migrations/postgresql``).
+
+The store's SQL is written once, with ``?`` placeholders; :func:`placeholders` turns it
+into psycopg's ``%s`` here and only here. Values are bound on the client side (psycopg's
+``ClientCursor``) and whole numbers are sent as untyped literals, so that the server
+types them from their context as SQLite does (an id compared with a text column).
+
+Writers take one advisory lock for the whole transaction, as SQLite's ``BEGIN
+IMMEDIATE`` takes its write lock: two writers never both read the audit chain's last
+hash, nor the same next version number, and the store's "still in this stage" updates
+keep their meaning. A password is never stored: libpq finds it (``~/.pgpass``, a service
+file, ``PGPASSWORD``) as it does for psql.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Optional
+
+from ..errors import WorkspaceError
+from . import migrations
+
+#: the advisory lock every write transaction takes first (any number, the same for all)
+WRITE_LOCK = 0x6D6C6F7073  # "mlops"
+#: how long a write waits for another login's write before the user is told the registry is busy
+LOCK_WAIT_S = 60
+ROLES = ("mlops_admin", "mlops_approver", "mlops_analyst")
+#: what a role may do, in the words of an error message ("your login may not ...")
+_TABLE_ACTIONS = {
+    "stage_changes": "change a model version's stage (that needs the mlops_approver role)",
+    "model_versions": "change a model version's stage (that needs the mlops_approver role)",
+    "model_aliases": "move a model's aliases (that needs the mlops_approver role)",
+    "alias_moves": "move a model's aliases (that needs the mlops_approver role)",
+    "audit_log": "change or delete audit entries (no login may: the log is append-only)",
+    "audit_head": "change the audit log's head (no login may)",
+    "workspace_settings": "change the registry's settings (that needs the mlops_admin role)",
+    "workspace_info": "set up the registry (that needs the mlops_admin role)",
+    "schema_migrations": "upgrade the registry (that needs the database's owner)",
+}
+
+
+class TeamRegistryError(WorkspaceError):
+    """A team registry cannot be reached, or refused what the login asked."""
+
+
+def placeholders(sql: str) -> str:
+    """``sql`` with each ``?`` placeholder as psycopg's ``%s`` and every ``%`` doubled, so
+    that neither a ``?`` inside a quoted string, identifier, comment or dollar-quoted body
+    nor a ``%`` anywhere is taken for a placeholder."""
+    out: list[str] = []
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c in "'\"":
+            end = i + 1
+            while end < n:
+                if sql[end] == c:
+                    if end + 1 < n and sql[end + 1] == c:  # a doubled quote inside
+                        end += 2
+                        continue
+                    break
+                end += 1
+            out.append(sql[i:end + 1].replace("%", "%%"))
+            i = end + 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            end = n if end < 0 else end
+            out.append(sql[i:end].replace("%", "%%"))
+            i = end
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            out.append(sql[i:end].replace("%", "%%"))
+            i = end
+        elif c == "$" and (tag := _dollar_tag(sql, i)):
+            end = sql.find(tag, i + len(tag))
+            end = n if end < 0 else end + len(tag)
+            out.append(sql[i:end].replace("%", "%%"))
+            i = end
+        elif c == "?":
+            out.append("%s")
+            i += 1
+        elif c == "%":
+            out.append("%%")
+            i += 1
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
+
+
+def _dollar_tag(sql: str, i: int) -> str:
+    """The ``$tag$`` that opens a dollar-quoted string at ``i``, or ''."""
+    end = i + 1
+    while end < len(sql) and (sql[end].isalnum() or sql[end] == "_"):
+        end += 1
+    if end < len(sql) and sql[end] == "$" and not sql[i + 1:end][:1].isdigit():
+        return sql[i:end + 1]
+    return ""
+
+
+def check_conninfo(conninfo: str) -> str:
+    """The connection string, refused when it is not one or holds a password (which would
+    then be written into the workspace folder)."""
+    from psycopg import conninfo as pg_conninfo
+
+    try:
+        parts = pg_conninfo.conninfo_to_dict(conninfo)
+    except Exception as exc:
+        raise TeamRegistryError(f"{conninfo!r} is not a PostgreSQL connection string ({exc}). Write it "
+                                "as postgresql://HOST/DATABASE or 'host=... dbname=...'.") from None
+    if parts.get("password"):
+        raise TeamRegistryError(
+            "The connection string holds a password; MLOps Desktop never stores one. Remove it from the "
+            "string and let PostgreSQL find it as psql does: a line in ~/.pgpass (PGPASSFILE), a service "
+            "in ~/.pg_service.conf (PGSERVICEFILE), or the PGPASSWORD variable.")
+    return conninfo
+
+
+def shown(conninfo: str) -> str:
+    """Where the registry is, for messages: host (or socket folder), port and database."""
+    from psycopg import conninfo as pg_conninfo
+
+    try:
+        parts = pg_conninfo.conninfo_to_dict(conninfo)
+    except Exception:
+        return conninfo
+    where = parts.get("host") or "localhost"
+    port = f":{parts['port']}" if parts.get("port") else ""
+    return f"{where}{port}/{parts.get('dbname') or parts.get('service') or '(default database)'}"
+
+
+def login_of(conninfo: str) -> str:
+    """The login a connection string connects as (asked of the server)."""
+    import psycopg
+
+    check_conninfo(conninfo)
+    try:
+        with psycopg.connect(conninfo, connect_timeout=15) as conn:
+            return str(conn.execute("SELECT current_user").fetchone()[0])
+    except psycopg.OperationalError as exc:
+        raise PostgresRegistry._connect_error(shown(conninfo), exc) from None
+
+
+class PostgresRegistry:
+    """A connection to a team registry on PostgreSQL, with the API of
+    :class:`~.db.Registry` (one per thread, as there)."""
+
+    dialect = "postgresql"
+
+    def __init__(self, conninfo: str, *, read_only: bool = False) -> None:
+        import psycopg
+
+        self.conninfo = check_conninfo(conninfo)
+        self.read_only = read_only
+        self.read_only_reason = "it was opened read-only" if read_only else ""
+        self.where = shown(conninfo)
+        #: the workspace folder whose files this registry stores and fetches (stored_files.py)
+        self.files_root: Optional[Path] = None
+        try:
+            self.conn = psycopg.connect(conninfo, autocommit=True, cursor_factory=psycopg.ClientCursor,
+                                        connect_timeout=15)
+        except psycopg.OperationalError as exc:
+            raise self._connect_error(self.where, exc) from None
+        self._loose_numbers()
+        self._depth = 0
+        try:
+            row = self.conn.execute("SELECT current_user, current_schema()").fetchone()
+            self.login, self.schema = row[0], row[1]
+            self.conn.execute(f"SET lock_timeout = '{LOCK_WAIT_S}s'")
+            if not read_only:
+                migrations.migrate(self)
+            elif migrations.current_version(self) < migrations.latest(self):
+                raise TeamRegistryError(f"The team registry {self.where} must be upgraded before it can be "
+                                        "read; its owner opens it once with write access.")
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _loose_numbers(self) -> None:
+        """Whole numbers and booleans go out as untyped literals ('5'), typed by the server
+        from where they stand (SQLite's way); numeric results come back as floats."""
+        import psycopg
+        from psycopg.types.numeric import FloatLoader
+
+        class LooseInt(psycopg.adapt.Dumper):
+            oid = 0
+
+            def dump(self, obj: Any) -> bytes:
+                return str(int(obj)).encode()
+
+            def quote(self, obj: Any) -> bytes:
+                return b"'" + self.dump(obj) + b"'"
+
+        for kind in (int, bool):
+            self.conn.adapters.register_dumper(kind, LooseInt)
+        self.conn.adapters.register_loader("numeric", FloatLoader)
+
+    # -- errors ------------------------------------------------------------------------
+
+    @staticmethod
+    def _connect_error(where: str, exc: BaseException) -> TeamRegistryError:
+        text = str(exc).strip()
+        low = text.lower()
+        state = getattr(exc, "sqlstate", None)
+        if state in ("28P01", "28000") or "authentication failed" in low or "no password supplied" in low:
+            why = ("authentication failed: the login or its password was refused. Put the password in "
+                   "~/.pgpass (or PGPASSWORD), as for psql")
+        elif state == "3D000" or ("database" in low and "does not exist" in low):
+            why = "that database does not exist; ask the registry's administrator for its name"
+        elif "role" in low and "does not exist" in low:
+            why = "that login does not exist on the server; ask the administrator for one"
+        else:
+            why = f"the server cannot be reached ({text.splitlines()[0] if text else exc})"
+        return TeamRegistryError(f"Cannot connect to the team registry {where}: {why}.")
+
+    def _error(self, exc: BaseException, sql: str = "") -> BaseException:
+        """Our error for a server's refusal, or ``exc`` itself for anything else."""
+        import psycopg
+        from psycopg import errors
+
+        if isinstance(exc, errors.LockNotAvailable):
+            return TeamRegistryError(
+                f"The team registry {self.where} is busy: another login kept it locked for "
+                f"{LOCK_WAIT_S} seconds. Nothing was changed; try again.")
+        if isinstance(exc, errors.InsufficientPrivilege):
+            said = exc.diag.message_primary or str(exc)
+            if not said.startswith("permission denied"):  # one of the registry's own rules
+                return TeamRegistryError(f"The team registry refused it: {said}. Nothing was changed.")
+            what = _refused_action(sql) or f"do this ({said})"
+            return TeamRegistryError(f"Your login {self.login} may not {what}. Nothing was changed.")
+        if isinstance(exc, errors.RaiseException):
+            return TeamRegistryError(f"The team registry refused the change: {exc.diag.message_primary}. "
+                                     "Nothing was changed.")
+        if isinstance(exc, psycopg.OperationalError) and self.conn.broken:
+            return TeamRegistryError(f"The connection to the team registry {self.where} was lost "
+                                     f"({str(exc).strip() or type(exc).__name__}). Nothing was changed; "
+                                     "try again.")
+        return exc
+
+    def _run(self, sql: str, params: Any = (), *, rows: bool = False):
+        import psycopg
+
+        try:
+            cur = self.conn.cursor(row_factory=psycopg.rows.dict_row if rows else psycopg.rows.tuple_row)
+            return cur.execute(placeholders(sql), list(params) if not isinstance(params, dict) else params)
+        except psycopg.Error as exc:
+            error = self._error(exc, sql)
+            if error is exc:
+                raise
+            raise error from None
+
+    # -- the API of Registry -------------------------------------------------------------
+
+    def execute(self, sql: str, params: tuple | list | dict = ()) -> int:
+        self._refuse_if_read_only()
+        return self._run(sql, params).rowcount
+
+    def insert(self, sql: str, params: tuple | list | dict = ()) -> int:
+        self._refuse_if_read_only()
+        return int(self._run(sql + " RETURNING id", params).fetchone()[0])
+
+    def executemany(self, sql: str, rows: Iterable[tuple | list]) -> None:
+        import psycopg
+
+        self._refuse_if_read_only()
+        try:
+            self.conn.cursor().executemany(placeholders(sql), [list(r) for r in rows])
+        except psycopg.Error as exc:
+            error = self._error(exc, sql)
+            if error is exc:
+                raise
+            raise error from None
+
+    def execute_script(self, script: str) -> None:
+        """A migration, sent whole (PostgreSQL runs several statements in one go)."""
+        import psycopg
+
+        try:
+            self.conn.execute(script)
+        except psycopg.Error as exc:
+            error = self._error(exc, "")
+            if error is exc:
+                raise
+            raise error from None
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
+    def table_names(self) -> list[str]:
+        return [r["table_name"] for r in self.query(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            " AND table_type = 'BASE TABLE' ORDER BY table_name")]
+
+    def query(self, sql: str, params: tuple | list | dict = ()) -> list[dict]:
+        return self._run(sql, params, rows=True).fetchall()
+
+    def query_one(self, sql: str, params: tuple | list | dict = ()) -> Optional[dict]:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+    def rows(self, sql: str, params: tuple | list = ()) -> Iterator[tuple]:
+        return iter(self._run(sql, params))
+
+    def _refuse_if_read_only(self) -> None:
+        if self.read_only:
+            raise TeamRegistryError(f"The team registry {self.where} was opened read-only: {self.read_only_reason}.")
+
+    @contextmanager
+    def transaction(self) -> Iterator["PostgresRegistry"]:
+        """A write transaction holding the registry's write lock (see the module's
+        docstring); nested calls are savepoints inside the outer one."""
+        self._refuse_if_read_only()
+        if self._depth:
+            self._depth += 1
+            name = f"s{self._depth}"
+            self._run(f"SAVEPOINT {name}")
+            try:
+                yield self
+            except BaseException:
+                self._run(f"ROLLBACK TO SAVEPOINT {name}")
+                raise
+            else:
+                self._run(f"RELEASE SAVEPOINT {name}")
+            finally:
+                self._depth -= 1
+            return
+        self._run("BEGIN")
+        self._depth = 1
+        try:
+            self._run("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
+            yield self
+        except BaseException:
+            self._depth = 0
+            if not self.conn.broken:
+                self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self._depth = 0
+            self._run("COMMIT")
+
+    def check_actor(self, actor: str) -> None:
+        """Refuse a change recorded under any name but the login's: on a team registry the
+        actor is who the server knows, never a name typed in."""
+        if actor != self.login:
+            raise TeamRegistryError(
+                f"On the team registry {self.where} you act as your database login {self.login!r}, "
+                f"not as {actor!r}: the audit log records logins there. Leave out --as (or log in as "
+                f"{actor!r}).")
+
+    def roles(self) -> list[str]:
+        """The registry roles the login holds, directly or through another role."""
+        return [r["role"] for r in self.query(
+            "SELECT rolname AS role FROM pg_roles WHERE rolname IN (?, ?, ?)"
+            " AND pg_has_role(current_user, oid, 'MEMBER') ORDER BY rolname", ROLES)]
+
+    def backup_to(self, dest: object, **_: object) -> None:
+        """A team registry is backed up on its server, not copied into a workspace backup."""
+        raise TeamRegistryError(
+            f"This workspace uses the team registry {self.where}: back it up on the server (pg_dump, or "
+            "the server's own backups), not with 'mlops-desktop backup'. Nothing was written.")
+
+    def info(self) -> dict[str, str]:
+        return {r["key"]: r["value"] for r in self.query("SELECT key, value FROM workspace_info")}
+
+    def schema_version(self) -> int:
+        return migrations.current_version(self)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "PostgresRegistry":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _refused_action(sql: str) -> str:
+    import re
+
+    match = re.search(r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE)\s+(\w+)", sql, re.I)
+    if not match:
+        return ""
+    table = match.group(1).lower()
+    if table == "model_versions" and "stage" not in sql.lower():
+        return f"change the table {table}"
+    return _TABLE_ACTIONS.get(table, f"write to the table {table}")
+
