@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    create .venv if missing, install the app, start it
 #   make test   the same set-up plus the test extras, then the whole suite headless
+#   make coverage  the suite with line coverage of src/
 # Packaging (see packaging/README.md):
 #   make package  the one-folder desktop bundle in dist/mlops-desktop (PyInstaller)
 #   make smoke    the bundle's smoke tests: the app offscreen (and under Xvfb if there),
@@ -13,7 +14,7 @@ TEST_STAMP := $(VENV)/.installed-test
 PACKAGE_STAMP := $(VENV)/.installed-package
 BUNDLE := dist/mlops-desktop/mlops-desktop
 
-.PHONY: run test install install-test system-deps bench clean package smoke walk-xvfb
+.PHONY: run test coverage install install-test system-deps bench clean package smoke walk-xvfb
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +44,18 @@ install-test: system-deps $(TEST_STAMP)
 run: install
 	$(VENV)/bin/mlops-desktop
 
+# the suite runs on every core (pytest-xdist), a test file per worker so that a file's shared
+# fixtures are built once; PYTEST_WORKERS=0 runs it in this one process
+PYTEST_WORKERS ?= auto
+PYTEST_DIST := $(if $(filter 0,$(PYTEST_WORKERS)),,--dist loadfile)
+
 test: install-test
 	$(PY) -m ruff check --quiet src tests bench
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) $(PYTEST_ARGS)
+
+# the suite with line coverage of src/ (a summary per file, and the total)
+coverage: install-test
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/startup.py

@@ -89,5 +89,11 @@ def _ensure_user(name: str) -> None:
     try:
         pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
-                       check=True)
+        made = subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+                              capture_output=True, text=True)
+        if made.returncode != 0:
+            # another test worker (pytest-xdist) may have added the same user a moment before
+            try:
+                pwd.getpwnam(name)
+            except KeyError:
+                raise RuntimeError(f"useradd {name} failed: {made.stderr.strip()}") from None

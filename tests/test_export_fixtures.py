@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+from filelock import FileLock
 
 from conftest import DATA, ROOT
 
@@ -66,20 +67,25 @@ def venv_python(requirements: Path, extra: tuple[str, ...] = ()) -> Path:
     if python.is_file() and (target / ".complete").is_file():
         return python
     VENV_CACHE.mkdir(parents=True, exist_ok=True)
-    building = VENV_CACHE / f".building-{uuid.uuid4().hex}"
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(building)], check=True, capture_output=True,
-                       timeout=300)
-        pip = [str(building / ("Scripts/python.exe" if os.name == "nt" else "bin/python")), "-m", "pip",
-               "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements), *extra]
-        done = subprocess.run(pip, capture_output=True, text=True, timeout=1500)
-        if done.returncode != 0:
-            raise RuntimeError(f"pip could not install the package's requirements:\n{done.stderr[-3000:]}")
-        (building / ".complete").write_text("ok\n")
-        shutil.rmtree(target, ignore_errors=True)
-        os.rename(building, target)  # venvs are relocatable enough for `bin/python -m ...`
-    finally:
-        shutil.rmtree(building, ignore_errors=True)
+    # one builder per environment: test workers running in parallel (pytest-xdist) wait for
+    # the one that builds it, then use it, instead of building it twice or replacing it under use
+    with FileLock(VENV_CACHE / f".{target.name}.lock", timeout=1800):
+        if python.is_file() and (target / ".complete").is_file():
+            return python
+        building = VENV_CACHE / f".building-{uuid.uuid4().hex}"
+        try:
+            subprocess.run([sys.executable, "-m", "venv", str(building)], check=True, capture_output=True,
+                           timeout=300)
+            pip = [str(building / ("Scripts/python.exe" if os.name == "nt" else "bin/python")), "-m", "pip",
+                   "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements), *extra]
+            done = subprocess.run(pip, capture_output=True, text=True, timeout=1500)
+            if done.returncode != 0:
+                raise RuntimeError(f"pip could not install the package's requirements:\n{done.stderr[-3000:]}")
+            (building / ".complete").write_text("ok\n")
+            shutil.rmtree(target, ignore_errors=True)
+            os.rename(building, target)  # venvs are relocatable enough for `bin/python -m ...`
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
     return python
 
 

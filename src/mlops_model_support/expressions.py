@@ -257,6 +257,7 @@ def literal(node: ast.AST) -> Any:
 
 
 def literal_number(node: ast.AST) -> Optional[float]:
+    """The number a literal node holds, or None when it is not a literal number."""
     value = literal(node)
     if value is NOT_LITERAL or isinstance(value, (bool, str)):
         return None

@@ -55,6 +55,7 @@ def canonical(value: Any) -> bytes:
 
 
 def body_hash(body: Mapping[str, Any]) -> str:
+    """The SHA-256 of a summary's body, written canonically, that the summary carries."""
     return hashlib.sha256(canonical(body)).hexdigest()
 
 

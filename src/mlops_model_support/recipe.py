@@ -167,6 +167,7 @@ def _need(frame: pd.DataFrame, columns: Iterable[str], step: Step) -> None:
 
 @dataclass(frozen=True)
 class Filter(Step):
+    """A recipe step that keeps the rows where a condition holds."""
     condition: str
     kind = "filter"
 
@@ -265,6 +266,7 @@ def _shown(value: Any) -> str:
 
 @dataclass(frozen=True)
 class Derive(Step):
+    """A recipe step that adds a column computed from an expression."""
     column: str
     expression_text: str
     kind = "derive"
@@ -299,6 +301,7 @@ class Derive(Step):
 
 @dataclass(frozen=True)
 class Replace(Step):
+    """A recipe step that replaces a column's value where a condition holds."""
     column: str
     condition: str
     kind = "replace"
@@ -337,6 +340,7 @@ class Replace(Step):
 
 @dataclass(frozen=True)
 class Recode(Step):
+    """A recipe step that maps a column's values to new ones (old -> new)."""
     column: str
     #: (old, new) pairs; None is a missing value
     values: tuple[tuple[Optional[str], Optional[str]], ...]
@@ -398,6 +402,7 @@ def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Order(Step):
+    """A recipe step that gives a categorical column's levels an order."""
     column: str
     levels: tuple[str, ...]
     kind = "order"
@@ -444,6 +449,7 @@ class Order(Step):
 
 @dataclass(frozen=True)
 class Cast(Step):
+    """A recipe step that converts a column to another type."""
     column: str
     to: str
     kind = "cast"
@@ -518,6 +524,7 @@ def _truth(value: Any) -> Optional[bool]:
 
 @dataclass(frozen=True)
 class Drop(Step):
+    """A recipe step that removes columns."""
     columns: tuple[str, ...]
     kind = "drop"
 
@@ -543,6 +550,7 @@ class Drop(Step):
 
 @dataclass(frozen=True)
 class DropDuplicates(Step):
+    """A recipe step that drops rows that repeat an earlier row."""
     kind = "drop_duplicates"
     #: a batch's own repeats are scored, each row for itself
     row_level = False

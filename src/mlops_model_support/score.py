@@ -66,6 +66,7 @@ CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".pth", ".so", ".dll", ".dylib")
 # -- verification (standard library only) ----------------------------------------------------
 
 def sha256_of(path: str) -> str:
+    """The SHA-256 of a file, read in blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -174,6 +175,7 @@ class Log:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line of score.py."""
     p = argparse.ArgumentParser(prog="score.py", description="Score a CSV or Parquet file with this model "
                                 "package, check it, or check a batch for drift. See README.md.")
     p.add_argument("input", nargs="?", help="the CSV or Parquet file to score")
@@ -303,6 +305,7 @@ def reading_options(args: argparse.Namespace, schema: dict) -> dict:
 
 
 def summary_line(data: dict) -> None:
+    """Print the run's one-line JSON summary (last on standard output)."""
     try:
         print(json.dumps(data, ensure_ascii=False, allow_nan=False, default=str), flush=True)
     except BrokenPipeError:  # the reader went away (e.g. `| head`): the log has it all
@@ -310,6 +313,7 @@ def summary_line(data: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Score a file, check the package (--verify, --self-test) or a batch for drift; the exit code."""
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     started = time.perf_counter()
     output = None
@@ -410,11 +414,13 @@ def write_monitor_summary(path: str, monitor, run: dict, manifest_sha: str) -> N
 
 
 def default_output(source: str, fmt: str | None) -> str:
+    """Where the scores go when no output is named: INPUT.scored.csv (or .parquet) next to the input."""
     base, _ = os.path.splitext(source)
     return f"{base}.scored.{fmt or 'csv'}"
 
 
 def self_test(scoring, package, log: Log, started: float) -> int:
+    """Score the package's example rows and compare with the expected output; the exit code."""
     examples = os.path.join(HERE, "examples")
     work = tempfile.mkdtemp(prefix="score-self-test-")
     try:
@@ -440,6 +446,7 @@ def self_test(scoring, package, log: Log, started: float) -> int:
 
 
 def drift(scoring, package, args: argparse.Namespace, log: Log, started: float) -> int:
+    """Check a batch for drift against the training data, write the report if asked; the exit code."""
     log(f"Drift check of {args.drift} against the training data of {package.ref}")
     comparison = package.drift(args.drift, chunk_rows=args.chunksize, **reading_options(args, package.schema))
     d = comparison.dataset

@@ -927,6 +927,7 @@ class _Accumulator:
 # -- reading and writing ---------------------------------------------------------------------
 
 def input_format(path: Path) -> str:
+    """The format of an input file from its extension (csv or parquet); refuses others."""
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         return "parquet"
@@ -936,6 +937,7 @@ def input_format(path: Path) -> str:
 
 
 def output_format(path: Path, fmt: Optional[str]) -> str:
+    """The output format: the one asked for, else from the output's extension (csv by default)."""
     if fmt:
         if fmt not in ("csv", "parquet"):
             raise InputError(f"--format takes csv or parquet, not {fmt!r}.")

@@ -81,7 +81,8 @@ def count_dataframe(df, spark, profile: dict) -> dict:
     return {"rows": sum(int(p["rows"]) for p in parts), "parts": [json.loads(p["counts"]) for p in parts]}
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Count a table's features in Spark and write the monitoring summary; the exit code."""
     p = argparse.ArgumentParser(prog="spark_drift.py", description="Count a table's drift with Spark.")
     p.add_argument("input", help="a CSV file or folder (with a header row), or Parquet")
     p.add_argument("summary", help="the monitoring summary to write (JSON), for 'mlops-desktop monitor import'")

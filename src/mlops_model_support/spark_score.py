@@ -74,6 +74,7 @@ def _package_bytes() -> bytes:
 
 
 def output_schema(schema: dict, ids: list[str]):
+    """The Spark schema of the scores: the id columns, the model's outputs and the reject reason."""
     from pyspark.sql.types import DoubleType, StringType, StructField, StructType
 
     fields = [StructField(c, StringType(), True) for c in ids]
@@ -107,6 +108,7 @@ def score_dataframe(df, spark, ids: list[str]):
 
 
 def main(argv=None) -> int:
+    """Score a table with Spark (mapInPandas over this package's model); the exit code."""
     p = argparse.ArgumentParser(prog="spark_score.py", description="Score a table with Spark.")
     p.add_argument("input", help="a CSV file or folder (with a header row), or Parquet")
     p.add_argument("output", help="the output folder (Spark writes a folder of part files)")

@@ -53,9 +53,13 @@ def _left_with_a_log(root: Path, *, keep_shared_memory: bool) -> None:
 
 
 @pytest.mark.parametrize("left", ["closed", "with a log", "with a log, without its shared memory"])
-def test_a_read_only_mount_opens_for_reading(trained, tmp_path, left):
+def test_a_read_only_mount_opens_for_reading(trained, tmp_path, left, monkeypatch):
     (tmp_path / "probe").mkdir()
     private_mounts.skip_unless_available(tmp_path / "probe")
+    # a temporary folder of its own, so another test process's private copy is not taken for ours
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
     with Workspace.open(trained, read_only=True) as ws:
         entries = len(ws.audit_entries())
     root = tmp_path / "ws"
@@ -78,7 +82,7 @@ def test_a_read_only_mount_opens_for_reading(trained, tmp_path, left):
     change = by_command["datasets column"]
     assert change["code"] == 2 and "is read-only" in change["stderr"], change["stderr"]
     assert not list(mount.iterdir())  # the mount is gone with its namespace
-    assert not list(Path(tempfile.gettempdir()).glob("mlops-desktop-read-only-*"))  # the private copy is gone
+    assert not list((tmp_path / "tmp").glob("mlops-desktop-read-only-*"))  # the private copy is gone
 
 
 def test_listing_a_workspace_the_system_says_is_read_only(ws_root, monkeypatch, capsys):

@@ -40,12 +40,14 @@ class UntrustedModelError(ArtifactError):
 
 @dataclass(frozen=True)
 class StoredArtifact:
+    """A file kept in the workspace's artifacts folder: its SHA-256, its size and where it is."""
     sha256: str
     size_bytes: int
     path: Path
 
 
 def artifact_path(ws: "Workspace", sha256: str) -> Path:
+    """Where the artifact with this SHA-256 is kept in the workspace; refuses anything that is not a hash."""
     if not SHA256.fullmatch(sha256 or ""):
         raise ArtifactError(f"{sha256!r} is not an artifact hash (64 hexadecimal characters).")
     return ws.artifacts_dir / sha256

@@ -51,6 +51,7 @@ _MEMBER = re.compile(r"registry\.sqlite|artifacts/[0-9a-f]{64}|snapshots/[A-Za-z
 
 @dataclass
 class BackupResult:
+    """What a backup wrote: the file, its size and SHA-256, how many members and audit entries it holds."""
     path: Path
     bytes: int
     sha256: str
@@ -72,6 +73,7 @@ class BackupResult:
 
 @dataclass
 class RestoreResult:
+    """What a restore made: the new workspace, what it holds, and whose backup it came from."""
     workspace: Path
     workspace_id: str
     members: int

@@ -163,6 +163,7 @@ class LegacyReview:
 @dataclass
 class UpgradeResult:
     #: {"ref", "from_sha256", "to_sha256"} per converted file
+    """Which model files an upgrade converted to the current format, and which it refused and why."""
     converted: list[dict[str, Any]] = field(default_factory=list)
     #: {"ref", "reason"} per file left as it is
     refused: list[dict[str, Any]] = field(default_factory=list)

@@ -31,6 +31,7 @@ LIKELIER = 0.5
 
 
 def threshold_or_likelier(threshold: Optional[float]) -> float:
+    """The decision threshold a version uses: its chosen one, or the likelier class when it has none."""
     return LIKELIER if threshold is None else float(threshold)
 
 
@@ -61,6 +62,7 @@ def score_both(champion: Any, challenger: Any, frame: pd.DataFrame, target: str,
 
 @dataclass
 class Judged:
+    """The challenger and the champion judged on the same rows: metrics, McNemar, calibration, segments."""
     metrics: list[MetricRow]
     mcnemar: Optional[McNemar]
     calibration: dict[str, list[MetricEstimate]]

@@ -15,6 +15,7 @@ TESTED = (f"Whether any level of a categorical feature has fewer than {rules.RAR
 
 
 def check(prep: Prepared) -> CheckResult:
+    """Whether the categorical features have levels too rare for a model to learn from."""
     categorical = [f for f in prep.features if f in prep.level_counts]
     if not categorical:
         return CheckResult(ID, NAME, TESTED, NOT_APPLICABLE,

@@ -24,10 +24,12 @@ BAL_WHY = ("With a rare class, accuracy looks good while the model ignores that 
 
 
 def class_counts(prep: Prepared) -> np.ndarray:
+    """The number of rows in each class of the target, in the order of ``prep.classes``."""
     return np.bincount(prep.y, minlength=len(prep.classes))
 
 
 def class_balance(prep: Prepared) -> CheckResult:
+    """How evenly the rows are spread over the target's classes (smallest against largest)."""
     counts = class_counts(prep)
     n = int(counts.sum())
     smallest, largest = int(counts.min()), int(counts.max())
@@ -72,6 +74,7 @@ EPV_WHY = ("Too few events per coefficient make a logistic model overfit: coeffi
 
 
 def events_per_variable(prep: Prepared) -> CheckResult:
+    """Whether the smallest class has enough rows for the coefficients a logistic model estimates."""
     counts = class_counts(prep)
     events = int(counts.min())
     k = len(prep.columns)
@@ -120,6 +123,7 @@ MARGIN_TOL = 1e-7
 
 @dataclass
 class Separation:
+    """Whether a direction in the design separates the classes completely, quasi-completely or not at all."""
     kind: str                 # "complete" | "quasi" | "none"
     columns: list[str]        # design columns in the separating direction, largest weight first
     n_boundary: int           # rows on the separating plane (quasi-complete)
@@ -233,6 +237,7 @@ def single_feature_separation(prep: Prepared) -> list[dict]:
 
 
 def separation(prep: Prepared, fit: LinearFit) -> CheckResult:
+    """Whether some combination of features separates the classes, so a logistic fit has no finite solution."""
     Z = _standardised(fit)
     names = fit.names
     binary = len(prep.classes) == 2
@@ -281,6 +286,7 @@ def separation(prep: Prepared, fit: LinearFit) -> CheckResult:
 
 
 def any_separation(result: CheckResult) -> bool:
+    """Whether the separation check found (quasi-)separation for any class."""
     return any(c["kind"] != "none" for c in result.figures.get("per_class", []))
 
 
@@ -344,6 +350,7 @@ def _logit_fit(y: np.ndarray, exog: np.ndarray, multinomial: bool):
 
 
 def linearity_logit(prep: Prepared, fit: LinearFit, separated: bool) -> CheckResult:
+    """Whether each numeric feature is linear in the logit (Box–Tidwell terms)."""
     names, terms, shifts = box_tidwell_terms(prep, fit)
     na = None
     if not names:

@@ -91,6 +91,7 @@ def aliased_combinations(prep: Prepared, fit: LinearFit) -> list[dict]:
 
 
 def check(prep: Prepared, fit: LinearFit) -> CheckResult:
+    """Whether features are near linear combinations of each other (VIF and condition number)."""
     tested = ("Whether features are close to linear combinations of each other: the variance "
               "inflation factor (VIF) of each feature and the condition number of the centred, "
               "scaled design.")

@@ -30,6 +30,7 @@ OTHER_LEVEL = "(other)"
 
 @dataclass
 class Prepared:
+    """The rows, target and design the checks share: what was used, what was dropped and why."""
     target: str
     task: str
     task_inferred: bool

@@ -71,6 +71,7 @@ OPP_WHY = ("With few rows per coefficient the fit follows noise: coefficients ar
 
 
 def obs_per_parameter(prep: Prepared, *, what: str = "parameter") -> CheckResult:
+    """Whether there are enough rows for the number of coefficients the model estimates."""
     n, p = prep.n_used, len(prep.columns) + 1
     tested = ("Whether there are enough rows for the number of coefficients the model estimates "
               "(design columns plus the intercept).")
@@ -137,6 +138,7 @@ def reset_test(fit: LinearFit) -> dict:
 
 
 def linearity_reset(prep: Prepared, fit: LinearFit) -> CheckResult:
+    """Whether the mean of the target is linear in the features (Ramsey's RESET)."""
     reason = _no_residual_df(fit)
     if reason is None and not fit.kept:
         reason = "no non-constant feature column is left to test"
@@ -178,6 +180,7 @@ NORM_WHY = ("Coefficient p-values, confidence and prediction intervals assume ro
 
 
 def normality_residuals(prep: Prepared, fit: LinearFit) -> CheckResult:
+    """Whether the residuals look normally distributed (Jarque–Bera), which the p-values assume."""
     from statsmodels.stats.stattools import jarque_bera
 
     reason = _no_residual_df(fit)
@@ -268,6 +271,7 @@ def white_design(X: np.ndarray, *, cross: bool) -> np.ndarray:
 
 
 def white(fit: LinearFit) -> dict:
+    """White's test of the squared residuals on the design (with cross terms when few enough), as a dict."""
     k = fit.X.shape[1]
     cross = k <= WHITE_MAX_REGRESSORS
     Z = white_design(fit.X, cross=cross)
@@ -305,6 +309,7 @@ def spread_by_fitted(fit: LinearFit) -> dict:
 
 
 def heteroscedasticity(prep: Prepared, fit: LinearFit) -> CheckResult:
+    """Whether the spread of the residuals changes with the features (Breusch–Pagan and White)."""
     reason = _no_residual_df(fit)
     if reason is None and not fit.kept:
         reason = "no non-constant feature column is left to test"
@@ -374,6 +379,7 @@ def influence_measures(fit: LinearFit) -> dict:
 
 
 def influence(prep: Prepared, fit: LinearFit) -> CheckResult:
+    """Whether single rows steer the fit (Cook's distance and leverage)."""
     tested = ("Whether single rows steer the fit: Cook's distance (cut-offs 4/n and 1) and "
               "leverage (cut-off 2p/n).")
     reason = _no_residual_df(fit)
@@ -441,10 +447,12 @@ IND_WHY = ("Correlated residuals mean the rows are not independent: standard err
 
 
 def ljung_box_lags(n: int) -> int:
+    """How many lags Ljung–Box tests for n residuals: a fifth of them, between 1 and 10."""
     return max(1, min(10, n // 5))
 
 
 def independence(prep: Prepared, fit: LinearFit) -> CheckResult:
+    """Whether each residual is correlated with the next, in time order or row order (Durbin–Watson, Ljung–Box)."""
     from statsmodels.stats.diagnostic import acorr_ljungbox
     from statsmodels.stats.stattools import durbin_watson
 

@@ -26,6 +26,7 @@ MAX_CHART_POINTS = 5000
 
 @dataclass
 class CheckResult:
+    """One check: what it tested, its verdict with the figures that decided it, why it matters, what to do."""
     id: str
     name: str
     tested: str
@@ -73,6 +74,7 @@ class CheckResult:
 
 @dataclass
 class CheckReport:
+    """Every check run for one target and set of features, with the rows they used."""
     target: str
     task: str
     task_inferred: bool

@@ -99,6 +99,7 @@ def test_verdict(p: Optional[float], effect_level: int, n: int, *, test: str,
 
 def bounds_text(name: str, value: Optional[float], bounds: tuple[float, float],
                 absolute: bool = True) -> str:
+    """A figure with its warning and problem cut-offs, in words."""
     bar = "|" if absolute else ""
     return (f"{name} {numbers.value(value)} (warning from {bar}{numbers.value(bounds[0])}{bar}, "
             f"problem from {bar}{numbers.value(bounds[1])}{bar})")

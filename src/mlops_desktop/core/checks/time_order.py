@@ -55,6 +55,7 @@ def drift(values: np.ndarray) -> Optional[float]:
 
 
 def adf(values: np.ndarray) -> dict:
+    """The augmented Dickey–Fuller test of a series (null: a unit root), as a dict."""
     from statsmodels.tsa.stattools import adfuller
 
     maxlag = ADF_MAX_LAG_LARGE if len(values) > ADF_LARGE_N else None
@@ -66,6 +67,7 @@ def adf(values: np.ndarray) -> dict:
 
 
 def kpss_test(values: np.ndarray) -> dict:
+    """The KPSS test of a series (null: stationary around a level), as a dict."""
     from statsmodels.tsa.stattools import kpss
 
     with warnings.catch_warnings():
@@ -82,6 +84,7 @@ ST_WHY = ("If the target's level drifts over time, a model trained on the past i
 
 
 def stationarity(prep: Prepared) -> CheckResult:
+    """Whether the target keeps a stable level over time (ADF and KPSS)."""
     values, times, what = target_series(prep)
     tested = (f"Whether {what} keeps a stable level over time (augmented Dickey–Fuller: null of a "
               "unit root; KPSS: null of stationarity).")
@@ -174,6 +177,7 @@ def _transitions(codes: np.ndarray, k: int) -> tuple[np.ndarray, float, float]:
 
 
 def time_leakage(prep: Prepared) -> CheckResult:
+    """Whether rows close in time have similar targets, so a random split would leak the future."""
     from statsmodels.stats.diagnostic import acorr_ljungbox
     from statsmodels.tsa.stattools import acf
 

@@ -71,6 +71,7 @@ def row_at(ws: "Workspace", dataset: Dataset, position: int) -> dict[str, Any]:
 
 def update_column(ws: "Workspace", dataset_ref: str | int, column: str, *,
                   kind: Optional[str], role: Optional[str], actor: str) -> Column:
+    """Change a column's type or role in a dataset, recorded in the audit log; returns the column."""
     if kind is not None and kind not in KINDS:
         raise InvalidChoiceError(f"Unknown column type {kind!r}; use one of {', '.join(KINDS)}.")
     if role is not None and role not in ROLES:

@@ -16,6 +16,7 @@ CHECK_EXCLUDED_KINDS = ("id", "text", "constant", "datetime")
 
 @dataclass
 class Column:
+    """A column of a dataset: its type as read, its kind and role for modelling, its missing and distinct counts."""
     name: str
     position: int
     physical_type: str
@@ -31,6 +32,7 @@ class Column:
 
 @dataclass
 class Dataset:
+    """A registered dataset: where it came from, its fingerprint, schema, size and snapshot."""
     id: int
     name: str
     source_path: str

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class ImportResult:
+    """The dataset an import registered, and whether its data was already in the workspace."""
     dataset: Dataset
     reused_snapshot: bool
     #: ids of earlier datasets holding exactly the same data
@@ -45,6 +46,7 @@ class ImportResult:
 
 
 def build_columns(table: pa.Table) -> list[Column]:
+    """The columns of a table as a dataset records them, each with its inferred kind and default role."""
     columns = []
     for i, (name, col) in enumerate(zip(table.column_names, table.columns)):
         facts = infer_column(col, table.num_rows)

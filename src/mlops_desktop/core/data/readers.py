@@ -58,6 +58,7 @@ class ImportOptions:
 
 @dataclass
 class ReadResult:
+    """A file read into a table, with the options used and a name to suggest for it."""
     table: pa.Table
     format: str
     #: the options actually used, detected ones filled in (recorded with the dataset)
@@ -85,6 +86,7 @@ def check_readable(path: Path) -> None:
 
 
 def detect_format(path: Path) -> str:
+    """The format to read a file as, from its extension (csv, excel, parquet or sqlite)."""
     ext = path.suffix.lower()
     if ext == ".xls":
         raise DataImportError(f"{path} is an old Excel (.xls) workbook. Save it as .xlsx and import that.")
@@ -376,4 +378,5 @@ def _tidy_column_names(table: pa.Table, path: Path) -> pa.Table:
 
 
 def options_dict(options: ImportOptions) -> dict[str, Any]:
+    """The import options that are set, as a dict to record with the dataset."""
     return {k: v for k, v in asdict(options).items() if v is not None}

@@ -26,12 +26,14 @@ _DECIMAL_POINT = re.compile(r"^\s*[-+]?\d+\.\d+\s*$")
 
 @dataclass
 class TextFormat:
+    """How a text file is written: its encoding, delimiter and decimal mark."""
     encoding: str
     delimiter: str
     decimal: str
 
 
 def read_sample(path: Path, size: int = SAMPLE_BYTES) -> bytes:
+    """The first bytes of a file, to tell its encoding and delimiter from."""
     with open_regular_file(path, error=DataImportError) as fh:
         return fh.read(size)
 

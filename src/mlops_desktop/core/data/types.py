@@ -18,6 +18,7 @@ DEFAULT_ROLE = {"id": "id", "constant": "ignore", "text": "ignore"}
 
 @dataclass
 class ColumnFacts:
+    """What a column's values say about it: its kind, and its missing and distinct counts."""
     kind: str
     n_missing: int
     n_distinct: int
@@ -89,6 +90,7 @@ def parse_dates(col: pa.ChunkedArray | pa.Array, fmt: str) -> Optional[pa.Chunke
 
 
 def infer_column(col: pa.ChunkedArray, n_rows: int) -> ColumnFacts:
+    """The kind of a column (numeric, categorical, datetime, id, text, ...) from its values."""
     t = col.type
     n_missing = col.null_count
     if pa.types.is_null(t):  # every value missing (e.g. an empty CSV column): no kernels for it
@@ -143,4 +145,5 @@ def _string_kind(sample: pa.ChunkedArray | pa.Array, n_distinct: int, n_valid: i
 
 
 def default_role(kind: str) -> str:
+    """The role a column of this kind takes until the analyst changes it."""
     return DEFAULT_ROLE.get(kind, "feature")

@@ -37,6 +37,7 @@ RARE_STRONG_P = 1e-3
 
 @dataclass
 class Alert:
+    """Something in the data an analyst should know before modelling, with its severity and the columns."""
     severity: str          # problem | warning | info
     kind: str              # constant, near_constant, high_cardinality, ...
     columns: list[str]
@@ -186,6 +187,7 @@ def table_alerts(n_rows: int, duplicates: dict[str, Any], correlations: dict[str
 
 
 def leakage_alerts(target: str, relations: list[dict[str, Any]]) -> list[Alert]:
+    """A problem alert for each column that predicts the target almost perfectly on its own."""
     out = []
     for rel in relations:
         strength = rel.get("leakage_score")
@@ -198,4 +200,5 @@ def leakage_alerts(target: str, relations: list[dict[str, Any]]) -> list[Alert]:
 
 
 def sort_alerts(alerts: list[Alert]) -> list[Alert]:
+    """The alerts with problems first, then warnings, then notes; by kind and columns within each."""
     return sorted(alerts, key=lambda a: (SEVERITY_ORDER[a.severity], a.kind, a.columns))

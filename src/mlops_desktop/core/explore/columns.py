@@ -34,6 +34,7 @@ def clean(value: Any) -> Any:
 
 @dataclass
 class ColumnProfile:
+    """One column's statistics and chart, as Explore shows them."""
     name: str
     kind: str
     role: str
@@ -126,6 +127,7 @@ def _examples(values: np.ndarray, centre: float) -> np.ndarray:
 
 
 def histogram(values: np.ndarray, lo: float, hi: float, bins: int = HISTOGRAM_BINS) -> dict[str, Any]:
+    """The counts of values in equal-width bins from lo to hi, with the bin edges."""
     if lo == hi:
         return {"kind": "histogram", "edges": [lo - 0.5, hi + 0.5], "counts": [len(values)]}
     counts, edges = np.histogram(values, bins=bins, range=(lo, hi))
@@ -133,6 +135,7 @@ def histogram(values: np.ndarray, lo: float, hi: float, bins: int = HISTOGRAM_BI
 
 
 def categorical_profile(name: str, kind: str, role: str, col: pa.ChunkedArray) -> ColumnProfile:
+    """The profile of a categorical column: counts of its most frequent values and its distinct count."""
     n = len(col)
     missing = col.null_count
     counts = pc.value_counts(col.drop_null()) if n - missing else None
@@ -188,6 +191,7 @@ def _label(value: Any) -> str:
 
 
 def datetime_profile(name: str, kind: str, role: str, col: pa.ChunkedArray) -> ColumnProfile:
+    """The profile of a date-time column: its range, typical step and largest gap, and a histogram over time."""
     n = len(col)
     missing = col.null_count
     as_int = pc.cast(pc.cast(col, pa.timestamp("us", tz=getattr(col.type, "tz", None)), safe=False),

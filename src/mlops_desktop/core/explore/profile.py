@@ -33,6 +33,7 @@ SEED = 20131
 
 @dataclass
 class Profile:
+    """Everything Explore shows about a dataset: columns, duplicates, missingness, relations, alerts."""
     dataset: dict[str, Any]
     n_rows: int
     n_columns: int
@@ -72,6 +73,7 @@ def profile_table(table: pa.Table, *, kinds: dict[str, str], roles: Optional[dic
                   target: Optional[str] = None, dataset: Optional[dict[str, Any]] = None,
                   progress: ProgressCallback = no_progress, cancel: Optional[CancelToken] = None,
                   sample_rows: int = SAMPLE_ROWS) -> Profile:
+    """Profile a table: per-column statistics, duplicates, missing patterns, correlations and alerts."""
     started = time.perf_counter()
     roles = roles or {}
     n = table.num_rows

@@ -68,6 +68,7 @@ def dictionary_encode(col: pa.ChunkedArray) -> pa.DictionaryArray:
 
 
 def duplicate_rows(table: pa.Table) -> dict[str, Any]:
+    """How many rows repeat an earlier row, their share, and the first few (1-based row numbers)."""
     import pandas as pd
 
     n = table.num_rows
@@ -240,6 +241,7 @@ def correlation_ratio(codes: np.ndarray, values: np.ndarray) -> Optional[float]:
 
 
 def categorical_associations(codes: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Cramér's V between every pair of categorical columns, as a symmetric matrix."""
     names = list(codes)
     k = len(names)
     matrix = [[None] * k for _ in range(k)]
@@ -252,6 +254,7 @@ def categorical_associations(codes: dict[str, np.ndarray]) -> dict[str, Any]:
 
 
 def mixed_associations(codes: dict[str, np.ndarray], numeric: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The correlation ratio (eta) of each numeric column on each categorical column."""
     rows = list(codes)
     cols = list(numeric)
     matrix = [[correlation_ratio(codes[r], numeric[c]) for c in cols] for r in rows]

@@ -223,6 +223,7 @@ def pinned_requirements(roots: tuple[str, ...] = ROOT_REQUIREMENTS) -> dict[str,
 
 
 def requirements_text(pins: dict[str, str], training_versions: dict[str, str]) -> str:
+    """The package's requirements.txt: exact pins, noting libraries that were different at training."""
     lines = ["# The exact libraries this package was exported and checked with.",
              f"# python_version: {platform.python_version()}",
              "# Install into a fresh virtual environment: python -m pip install -r requirements.txt"]
@@ -267,6 +268,7 @@ def mlmodel_text(schema: dict[str, Any], *, support_package: str) -> str:
 
 
 def python_env_text() -> str:
+    """The python_env.yaml MLflow reads: this Python version and the requirements file."""
     return "\n".join([f"python: {platform.python_version()}", "build_dependencies:", "- pip",
                       "dependencies:", "- -r requirements.txt", ""])
 

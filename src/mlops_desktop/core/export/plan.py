@@ -95,6 +95,7 @@ def check_exportable(mv: "ModelVersion") -> None:
 
 
 def suggested_name(mv: "ModelVersion") -> str:
+    """A folder name for a version's package: the model's name made file-safe, and its version."""
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", mv.model).strip("-.") or "model"
     return f"{name}-v{mv.version}"
 

@@ -157,6 +157,7 @@ def batch_from_dataset(ws: "Workspace", ref: str | int, *, label: Optional[str] 
 
 
 def batch_from_frame(df: "pd.DataFrame", *, label: str) -> Batch:
+    """A batch to monitor from rows already in memory."""
     return Batch(label, frame_to_table(df, f"The batch {label}"), {"type": "data"})
 
 

@@ -59,6 +59,7 @@ def _first_non_number(col: pa.ChunkedArray) -> Optional[str]:
 
 
 def categorical_distribution(col: pa.ChunkedArray) -> metrics.CategoricalDistribution:
+    """The counts of each value of a column (missing values counted as one value)."""
     if pa.types.is_null(col.type) or len(col) == 0:
         return metrics.CategoricalDistribution({}, len(col), len(col))
     counts = pc.value_counts(col)  # nulls are counted as a None value

@@ -40,6 +40,7 @@ class Trial:
 
 @dataclass
 class SearchOutcome:
+    """The trials of a hyperparameter search, which one won, and its out-of-fold predictions."""
     trials: list[Trial]
     best: int
     folds: FoldPredictions

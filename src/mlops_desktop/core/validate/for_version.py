@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class VersionValidation:
+    """A validation of a registered version on a dataset, as it was recorded."""
     ref: str
     data: str
     validation_id: int

@@ -28,6 +28,7 @@ _EPS = np.finfo(np.float64).eps
 
 @dataclass(frozen=True)
 class MetricInfo:
+    """A metric's name, its label in words, and whether higher is better."""
     name: str
     label: str
     higher_is_better: bool
@@ -80,6 +81,7 @@ MULTICLASS_LABELS = {"roc_auc": "ROC AUC (one-vs-rest, macro average)",
 
 
 def label(name: str, task: str) -> str:
+    """A metric's name in words, for this task."""
     if task == "multiclass" and name in MULTICLASS_LABELS:
         return MULTICLASS_LABELS[name]
     return METRIC_INFO[name].label
