@@ -128,3 +128,46 @@ def test_connecting_opens_the_team_workspace_as_the_login(window, qtbot, team, m
     window.state.open_workspace(tmp_path / "ws")  # back to one's own workspace
     assert window.actor_button.isVisible() and window.workspace_label.text().startswith("Workspace: ")
     assert page.registry_label.text() == "This folder's registry.sqlite (a workspace of one's own)"
+
+
+def test_a_second_login_approves_through_the_registry_page(window, qtbot, team, monkeypatch, tmp_path,
+                                                           penguins_csv):
+    """ana trains and validates from her own folder (the command line); carol connects
+    hers from the GUI, sees ana's version and approves it on the Registry page; the record
+    names carol, the server's login, and the trainer ana."""
+    from conftest import run_cli
+
+    ana_folder = str(tmp_path / "ana")
+    monkeypatch.setenv("PGUSER", "ana")
+    assert run_cli("init", "--registry", team.conninfo, "--workspace", ana_folder).returncode == 0
+    for args in (["import", str(penguins_csv)],
+                 ["train", "penguins", "--target", "body_mass_g", "--model", "ols", "--name", "mass"],
+                 ["validate", "mass:1", "--bootstrap", "50"]):
+        step = run_cli(*args, "--workspace", ana_folder)
+        assert step.returncode == 0, (args, step.stderr)
+
+    monkeypatch.setenv("PGUSER", "carol")
+    dialog = _dialog(window)
+    dialog.folder_edit.setText(str(tmp_path / "carol"))
+    dialog.conninfo_edit.setText(team.conninfo)
+    dialog.connect_button.click()
+    wait_jobs(qtbot, window)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
+    assert window.state.actor == "carol"
+
+    window.go_to("Registry")
+    page = window.page("Registry")
+    qtbot.waitUntil(lambda: any(r["ref"] == "mass:1" for r in page.model.rows), timeout=10000)
+    page.select_ref("mass:1")
+    assert not page.single_user.isVisible()  # the server keeps four eyes: no mode to switch
+    assert page.set_stage("validated")
+    assert page.set_stage("approved", comment="Residuals and intervals checked.")
+    wait_jobs(qtbot, window)
+    screenshot(window, "team_registry_approved_by_carol")
+
+    shown = json.loads(run_cli("models", "show", "mass:1", "--json", "--workspace", ana_folder).stdout)
+    assert shown["stage"] == "approved"
+    assert shown["created_by"] == "ana"
+    approvals = [c for c in shown["stage_history"] if c["to_stage"] == "approved"]
+    assert [c["changed_by"] for c in approvals] == ["carol"]
+    assert run_cli("verify", "--workspace", ana_folder).returncode == 0

@@ -250,6 +250,8 @@ class RegistryPage(VersionActions, ReloadingPage):
 
             self.single_user.setChecked(single_user_mode(ws))
         self.single_user.setEnabled(ws is not None)
+        # on a team registry the server keeps four eyes whatever the mode: nothing to switch
+        self.single_user.setVisible(self.state.team is None)
         self.refresh()
 
     def filters(self) -> dict[str, Any]:
