@@ -103,18 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     with open(os.path.join(HERE, "reference_profile.json"), encoding="utf-8") as fh:
         profile = json.load(fh)
     monitor = drift_monitor(profile)
-    if args.master and args.master.startswith("local"):
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers use this same Python
-    from pyspark.sql import SparkSession
-
-    builder = SparkSession.builder.appName("drift " + os.path.basename(HERE))
-    if args.master:
-        builder = builder.master(args.master)
-    spark = builder.getOrCreate()
+    spark_score = _module("spark_score")
+    spark = spark_score.start_spark("drift", args.master)
     try:
-        fmt = args.input_format or ("parquet" if args.input.lower().endswith((".parquet", ".pq")) else "csv")
-        reader = spark.read.option("header", "true") if fmt == "csv" else spark.read
-        df = reader.csv(args.input) if fmt == "csv" else reader.parquet(args.input)
+        fmt = spark_score.input_format(args.input, args.input_format)
+        df = spark_score.read_table(spark, args.input, fmt)
         try:
             counted = count_dataframe(df, spark, profile)
         except ValueError as exc:

@@ -107,6 +107,30 @@ def score_dataframe(df, spark, ids: list[str]):
     return df.select(*wanted).mapInPandas(score_batches, schema=output_schema(schema, ids))
 
 
+def start_spark(job: str, master: str | None):
+    """A Spark session named after ``job`` and this package (``master``: as given, else as
+    spark-submit sets it); a local master's workers run this same Python."""
+    if master and master.startswith("local"):
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(f"{job} " + os.path.basename(HERE))
+    if master:
+        builder = builder.master(master)
+    return builder.getOrCreate()
+
+
+def input_format(path: str, fmt: str | None) -> str:
+    """``fmt`` if given, else the input's format from its suffix: parquet or csv."""
+    return fmt or ("parquet" if path.lower().endswith((".parquet", ".pq")) else "csv")
+
+
+def read_table(spark, path: str, fmt: str | None):
+    """The input table: CSV with a header row, or Parquet (``fmt``, else from the suffix)."""
+    fmt = input_format(path, fmt)
+    return spark.read.option("header", "true").csv(path) if fmt == "csv" else spark.read.parquet(path)
+
+
 def main(argv=None) -> int:
     """Score a table with Spark (mapInPandas over this package's model); the exit code."""
     p = argparse.ArgumentParser(prog="spark_score.py", description="Score a table with Spark.")
@@ -129,18 +153,9 @@ def main(argv=None) -> int:
     except scoring.ModelLoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_TAMPERED
-    if args.master and args.master.startswith("local"):
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers use this same Python
-    from pyspark.sql import SparkSession
-
-    builder = SparkSession.builder.appName("score " + os.path.basename(HERE))
-    if args.master:
-        builder = builder.master(args.master)
-    spark = builder.getOrCreate()
+    spark = start_spark("score", args.master)
     try:
-        fmt = args.input_format or ("parquet" if args.input.lower().endswith((".parquet", ".pq")) else "csv")
-        reader = spark.read.option("header", "true") if fmt == "csv" else spark.read
-        df = reader.csv(args.input) if fmt == "csv" else reader.parquet(args.input)
+        df = read_table(spark, args.input, args.input_format)
         ids = [c.strip() for c in args.id_columns.split(",") if c.strip()]
         try:
             scored = score_dataframe(df, spark, ids)
