@@ -44,6 +44,12 @@ def test_compare_two_validated_versions(ws):  # noqa: F811
     assert diff["spec.models"] == (["ols"], ["ridge"])
     assert "spec.model_name" not in diff and "spec.model_name" not in c["spec"]["same"]
     assert "spec.seed" in c["spec"]["same"] and c["spec"]["library_differences"] == []
+    # the table the page and the command print names the settings in words, not as JSON paths
+    from mlops_desktop.core.comparison_table import version_rows
+
+    labels = [row[0] for row in version_rows(typed)]
+    assert "models tried" in labels and "exclude" in labels
+    assert not any(label.startswith(("spec.", "hyperparameters.")) for label in labels)
 
     stored = {k: {m["name"]: m for m in validations.latest(ws.registry, v.id)["report"]["metrics"]}
               for k, v in (("a", a), ("b", b))}

@@ -37,8 +37,23 @@ def version_rows(c: VersionComparison) -> list[Row]:
     if f.removed or f.added:
         rows.append(["Only in one", ", ".join(f.removed) or "—", ", ".join(f.added) or "—"])
     for d in [d for d in c.spec.differences if d.setting != "family"][:12]:
-        rows.append([d.setting.replace("_", " "), _setting(d.setting, d.a), _setting(d.setting, d.b)])
+        rows.append([setting_name(d.setting), _setting(d.setting, d.a), _setting(d.setting, d.b)])
     return rows
+
+
+def setting_name(setting: str) -> str:
+    """A run setting's dotted path in words: "spec.models" reads "models tried",
+    "hyperparameters.alpha" reads "hyperparameter alpha"."""
+    kind, _, rest = setting.partition(".")
+    if kind == "hyperparameters" and rest:
+        return f"hyperparameter {rest}"
+    if kind == "spec" and rest:
+        return _SPEC_WORDS.get(rest, rest.replace("_", " ").replace(".", ": "))
+    return setting.replace("_", " ")
+
+
+_SPEC_WORDS = {"models": "models tried", "cv_folds": "cross-validation folds", "segment_by": "segmented by",
+               "min_segment_rows": "smallest segment (rows)"}
 
 
 def estimate(side: Optional[Estimate]) -> str:
