@@ -90,7 +90,12 @@ def test_why_this_prediction_finds_a_row_of_a_dataset_on_disk(trained, which, mo
         wanted = [1, 129, 300, 777] if which == "plain" else [1, 129, 300, 750]
         in_memory = [explain_row(w, ref, r, data="diamonds") for r in wanted]
         _on_disk(monkeypatch)
+        read_on_disk = []   # each row is looked for in the snapshot's parts, not in memory
+        find = explanations._dataset_row_on_disk
+        monkeypatch.setattr(explanations, "_dataset_row_on_disk",
+                            lambda *a, **k: read_on_disk.append(a[3]) or find(*a, **k))
         on_disk_rows = [explain_row(w, ref, r, data="diamonds") for r in wanted]
+        assert len(read_on_disk) == len(wanted)
         for a, b in zip(on_disk_rows, in_memory):
             assert a.values == b.values and a.contributions == pytest.approx(b.contributions, rel=1e-12)
         last = len(np.flatnonzero(diamonds(900).carat.to_numpy() <= 2.5)) if which == "prepared" else rows

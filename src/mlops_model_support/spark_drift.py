@@ -47,12 +47,12 @@ def drift_monitor(profile: dict):
     return monitoring.BatchMonitor(metrics.ReferenceProfile.from_dict(profile), None, None, job="drift")
 
 
-def count_dataframe(df, spark, profile: dict) -> dict:
+def count_dataframe(df, spark, profile: dict, spark_score) -> dict:
     """Every feature's counts over the Spark DataFrame ``df``, one task's at a time: the
-    rows read, and the partial counts of ``monitoring.BatchMonitor`` (plain JSON)."""
+    rows read, and the partial counts of ``monitoring.BatchMonitor`` (plain JSON).
+    ``spark_score``: the package's spark_score.py, loaded once by :func:`main`."""
     from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-    spark_score = _module("spark_score")
     with open(os.path.join(HERE, "schema.json"), encoding="utf-8") as fh:
         schema = json.load(fh)
     # the raw columns a recipe reads, when the model was trained on prepared data
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         fmt = spark_score.input_format(args.input, args.input_format)
         df = spark_score.read_table(spark, args.input, fmt)
         try:
-            counted = count_dataframe(df, spark, profile)
+            counted = count_dataframe(df, spark, profile, spark_score)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_INPUT

@@ -38,6 +38,19 @@ def ask_stage_change(parent: QWidget, ref: str, stage: str, *, needs_override: b
     return comment, override
 
 
+def ask_for_version(parent: QWidget, state: AppState, ref: str, stage: str) -> Optional[tuple[str, Optional[str]]]:
+    """:func:`ask_stage_change` for a version of the open workspace: an override asked for
+    where it did not beat its baseline, its evidence shown for an approval, and the
+    comment typed before (not recorded yet) filled in."""
+    from ..core.lifecycle import needs_baseline_override
+    from .pages.challenge_view import evidence
+
+    ws = state.workspace
+    return ask_stage_change(parent, ref, stage, needs_override=needs_baseline_override(ws, ref),
+                            evidence=evidence(ws, ref) if stage == "approved" else "",
+                            draft=draft_comment(state, ref, stage))
+
+
 def draft_comment(state: AppState, ref: str, stage: str) -> str:
     """The comment typed for this change that was not recorded yet, or ''."""
     return state.comment_drafts.get((state.generation, ref, stage), "")

@@ -115,7 +115,6 @@ class TeamRegistryDialog(QDialog):
 
         def done(me) -> None:
             self._busy(False)
-            self.last_check = me
             held = me.held()
             self._say(f"Connected to {me.database} on {me.server} as {me.login}.\n"
                       f"Role: {me.role()}" + (f" (holds {', '.join(held)})." if len(held) > 1 else "."))

@@ -139,14 +139,7 @@ def shown(conninfo: str) -> str:
 
 def login_of(conninfo: str) -> str:
     """The login a connection string connects as (asked of the server)."""
-    import psycopg
-
-    check_conninfo(conninfo)
-    try:
-        with psycopg.connect(conninfo, connect_timeout=15) as conn:
-            return str(conn.execute("SELECT current_user").fetchone()[0])
-    except psycopg.OperationalError as exc:
-        raise PostgresRegistry._connect_error(shown(conninfo), exc) from None
+    return team_login_of(conninfo).login
 
 
 @dataclass(frozen=True)

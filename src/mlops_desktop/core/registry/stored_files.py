@@ -107,8 +107,3 @@ def fetch(reg: "Registry", sha256: str, relative: str) -> bool:
             "administrator to restore it from a backup.")
     publish(tmp, dest)
     return True
-
-
-def fetch_missing(reg: "Registry") -> int:
-    """Fetch every file the workspace folder lacks; how many were fetched."""
-    return sum(fetch(reg, sha, rel) for sha, rel in missing_here(reg))

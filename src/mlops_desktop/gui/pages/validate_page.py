@@ -645,17 +645,12 @@ class ValidatePage(LazyReloadingPage):
 
     def ask_stage(self, stage: str) -> None:
         """Ask for the comment (and an override reason where the rules need one), then move."""
-        from ...core.lifecycle import needs_baseline_override
-        from ..stage_dialog import ask_stage_change, draft_comment
+        from ..stage_dialog import ask_for_version
 
         ref = self.model_combo.currentData()
         if not ref:
             return
-        from .challenge_view import evidence
-
-        answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref),
-                                  evidence=evidence(self.state.workspace, ref) if stage == "approved" else "",
-                                  draft=draft_comment(self.state, ref, stage))
+        answer = ask_for_version(self, self.state, ref, stage)
         if answer is not None:
             self.set_stage(stage, comment=answer[0], override=answer[1])
 

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from ..errors import show_error
-from ..pages.challenge_view import evidence
 from ..undo import RecordedChange
 
 if TYPE_CHECKING:
@@ -39,15 +38,11 @@ class VersionActions:
 
     def ask_stage(self, stage: str) -> None:
         """Ask for the comment (and an override reason where the rules need one), then move."""
-        from ...core.lifecycle import needs_baseline_override
-        from ..stage_dialog import ask_stage_change, draft_comment
+        from ..stage_dialog import ask_for_version
 
         if self.lineage is None:
             return
-        ref = self.lineage.ref
-        answer = ask_stage_change(self, ref, stage, needs_override=needs_baseline_override(self.state.workspace, ref),
-                                  evidence=evidence(self.state.workspace, ref) if stage == "approved" else "",
-                                  draft=draft_comment(self.state, ref, stage))
+        answer = ask_for_version(self, self.state, self.lineage.ref, stage)
         if answer is not None:
             self.set_stage(stage, comment=answer[0], override=answer[1])
 
@@ -55,13 +50,8 @@ class VersionActions:
         from ..stage_dialog import change_stage_with_help
 
         ref = self.lineage.ref
-
-        def done() -> None:
-            self._pending_ref = ref
-            self.state.models_changed.emit(ref)
-
         return change_stage_with_help(self, self.state, ref, stage, comment=comment, override=override,
-                                      on_done=done, ask_again=lambda: self.ask_stage(stage))
+                                      on_done=lambda: self._changed(ref), ask_again=lambda: self.ask_stage(stage))
 
     def ask_alias(self) -> None:
         if self.lineage is None:
