@@ -312,7 +312,7 @@ def test_every_path_that_scores_raw_rows_takes_the_same_rows_as_prepare(setup, t
     from mlops_desktop.core.monitor.drift import _prepared
     from mlops_desktop.core.monitor.for_version import reference_for_version
     from mlops_desktop.core.monitor.labels import _rows_scored
-    from mlops_desktop.core.validate.explanations import _as_the_model_takes
+    from mlops_desktop.core.validate.explanations import _as_the_model_takes, _recipe_of
     from mlops_desktop.core.validate.for_version import _rows_for
 
     ws, ref, raw, prepared, _, _ = setup
@@ -323,7 +323,7 @@ def test_every_path_that_scores_raw_rows_takes_the_same_rows_as_prepare(setup, t
     report = run_drift(ws, reference, [batch], actor="ann").reports[0]
     paths = {
         "validate": _rows_for(ws, mv, ws.dataset("diamonds")),
-        "explain": _as_the_model_takes(ws, ref, pd.read_csv(raw), None, "the file")[0],
+        "explain": _as_the_model_takes(_recipe_of(ws, ref), pd.read_csv(raw), None, "the file")[0],
         "drift": _prepared(reference, batch)[0].table.to_pandas(),
         "labels": _rows_scored(ws, report, reference)[0],
     }

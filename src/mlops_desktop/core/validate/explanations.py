@@ -195,7 +195,7 @@ def explain_rows(ws: "Workspace", ref: str, data: str, *, rows: Optional[str] = 
     # raw rows for a model trained on prepared data go through its recipe first (row by
     # row, as score.py takes them; the index keeps each row's position in the file; rows
     # outside the model's scope are left out)
-    frame, scope = _as_the_model_takes(ws, version.ref, _rows_at(batch, chosen),
+    frame, scope = _as_the_model_takes(_recipe_of(ws, version.ref), _rows_at(batch, chosen),
                                        batch.source.get("recipe_sha256"), batch.label)
     missing = [c for c in version.explainer.columns if c not in frame.columns]
     if missing:
@@ -231,16 +231,23 @@ def _rows_at(batch: Any, chosen: np.ndarray) -> pd.DataFrame:
     return frame
 
 
-def _as_the_model_takes(ws: "Workspace", ref: str, frame: pd.DataFrame, prepared_by: Optional[str],
-                        what: str) -> tuple[pd.DataFrame, list[str]]:
-    """``frame``'s rows as the version's model takes them, and its scope in words: raw rows
-    through the recipe of its training data (those outside its scope left out, each kept
-    row keeping its index in ``frame``), rows prepared by the same recipe as they are."""
+def _recipe_of(ws: "Workspace", ref: str) -> Any:
+    """The recipe the version ``ref`` applies to raw rows (None: trained on imported data)."""
     from ..prepare import model_recipe
-    from ..prepare.scope import rows_as_model_takes
     from ..train import find_version
 
-    scoped = rows_as_model_takes(model_recipe(ws, find_version(ws, ref)), frame, prepared_by, what, ValidationError)
+    return model_recipe(ws, find_version(ws, ref))
+
+
+def _as_the_model_takes(found: Any, frame: pd.DataFrame, prepared_by: Optional[str],
+                        what: str) -> tuple[pd.DataFrame, list[str]]:
+    """``frame``'s rows as a version's model takes them (``found``: its recipe, from
+    :func:`_recipe_of`), and its scope in words: raw rows through the recipe of its
+    training data (those outside its scope left out, each kept row keeping its index in
+    ``frame``), rows prepared by the same recipe as they are."""
+    from ..prepare.scope import rows_as_model_takes
+
+    scoped = rows_as_model_takes(found, frame, prepared_by, what, ValidationError)
     if scoped is None:
         return frame, []
     kept = scoped.frame
@@ -374,7 +381,7 @@ def explain_row(ws: "Workspace", ref: str, row: int, *, data: Optional[str | int
             rows, row = _dataset_row_on_disk(ws, version, ds, row, mv.target, where), 1
         else:
             # numbered as a validation on the dataset numbers them: after the model's recipe, in its scope
-            rows, _ = _as_the_model_takes(ws, version.ref, ws.load_table(ds).to_pandas(),
+            rows, _ = _as_the_model_takes(_recipe_of(ws, version.ref), ws.load_table(ds).to_pandas(),
                                           derivation(ws, ds).prepared_by, where)
             rows = rows.reset_index(drop=True)
     else:
@@ -403,9 +410,10 @@ def _dataset_row_on_disk(ws: "Workspace", version: VersionExplainer, ds: Any, ro
 
     table = OnDiskTable.open(snapshot_path(ws, ds), ws.snapshots_dir, fingerprint=ds.fingerprint)
     prepared_by = derivation(ws, ds).prepared_by
+    found = _recipe_of(ws, version.ref)  # once, not per part
     seen = 0
     for part in table.batches():
-        rows, _ = _as_the_model_takes(ws, version.ref, part.to_pandas(), prepared_by, where)
+        rows, _ = _as_the_model_takes(found, part.to_pandas(), prepared_by, where)
         if target in rows.columns:
             rows = rows[rows[target].notna()]
         if 1 <= row <= seen + len(rows):
