@@ -25,11 +25,26 @@ WRITER = textwrap.dedent("""
     from mlops_desktop.core.workspace import Workspace
 
     root, who, column, go, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+    other = "alex" if who == "ana" else "ana"
+
+
+    def wait_for(path):
+        deadline = time.monotonic() + 120
+        while not os.path.exists(path):
+            if time.monotonic() > deadline:
+                sys.exit(f"gave up waiting for {path}")
+            time.sleep(0.001)
+
+
     ws = Workspace.open(root)
-    while not os.path.exists(go):
-        time.sleep(0.001)
+    wait_for(go)
     started = time.perf_counter()
     for i in range(n):
+        if i and i % (n // 4) == 0:
+            # A barrier at each quarter: SQLite writes so fast that one writer could finish
+            # before the other starts, and the test would then prove nothing about concurrency.
+            open(f"{go}.{who}.{i}", "w").close()
+            wait_for(f"{go}.{other}.{i}")
         if i % 2 == 0:
             accepted_warnings.accept(ws.registry, dataset_id=1, target="body_mass_g", features=[column],
                                      check_id=f"check-{i}", reason="tested", actor=who)
@@ -67,7 +82,8 @@ def test_two_processes_writing_500_times_each_lose_nothing(team, penguins_csv, t
         assert sum(e.action == "dataset.column_changed" for e in mine) == WRITES // 2
         rows = ws.registry.query("SELECT COUNT(*) AS n FROM accepted_warnings WHERE accepted_by = ?", (who,))
         assert rows[0]["n"] == WRITES // 2
-    assert sum(a.actor != b.actor for a, b in zip(entries, entries[1:])) >= 3  # they did interleave
+    # Three barriers force at least four changes of writer, whatever the scheduling.
+    assert sum(a.actor != b.actor for a, b in zip(entries, entries[1:])) >= 4
     report = verify_workspace(ws)
     assert report.ok, report.text()
 
