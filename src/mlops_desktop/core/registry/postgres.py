@@ -199,7 +199,10 @@ class PostgresRegistry:
 
     dialect = "postgresql"
 
-    def __init__(self, conninfo: str, *, read_only: bool = False) -> None:
+    def __init__(self, conninfo: str, *, read_only: bool = False, set_up: bool = True) -> None:
+        """Connect; a registry lacking migrations is set up (upgraded) at once, unless
+        ``set_up`` is False: then the caller runs :func:`migrations.migrate` inside its own
+        transaction (a history push, which leaves nothing behind when it is refused)."""
         import psycopg
 
         self.conninfo = check_conninfo(conninfo)
@@ -220,7 +223,8 @@ class PostgresRegistry:
             self.login, self.schema = row[0], row[1]
             self.conn.execute(f"SET lock_timeout = '{LOCK_WAIT_S}s'")
             if not read_only:
-                migrations.migrate(self)
+                if set_up:
+                    migrations.migrate(self)
             elif migrations.current_version(self) < migrations.latest(self):
                 raise TeamRegistryError(f"The team registry {self.where} must be upgraded before it can be "
                                         "read; its owner opens it once with write access.")
