@@ -127,6 +127,8 @@ def test_a_pushed_history_is_the_workspace_s_and_the_team_works_on_it(postgres_s
                        env={"PGUSER": "postgres"}))
     result = json.loads(done.stdout)
     assert _unchanged(local, before)  # the workspace is only read
+    assert set(result) == {"ok", "committed", "workspace", "workspace_id", "registry", "login", "counts", "files",
+                           "audit_head", "self_approvals", "verify", "differences", "next_step", "seconds"}
     assert result["ok"] and result["committed"] and result["differences"] == []
     assert result["verify"]["ok"] and result["verify"]["problems"] == []
     assert result["login"] == "postgres" and result["workspace"] == str(local)
@@ -193,3 +195,169 @@ def test_a_pushed_history_is_the_workspace_s_and_the_team_works_on_it(postgres_s
     again = run_cli("workspace", "push", "--to", conninfo, "--workspace", str(local), env={"PGUSER": "postgres"})
     assert again.returncode == 2 and "is not empty" in again.stderr, again.stderr
     assert postgres_server.sql("SELECT count(*) FROM audit_log", db) == entries
+
+
+def _empty_registry(cluster) -> tuple[str, str]:
+    """A new database set up as a team registry by its owner and holding nothing yet (no
+    creation entry: what an administrator who is not the owner pushes into)."""
+    from mlops_desktop.core.registry.postgres import PostgresRegistry
+
+    db = cluster.new_database()
+    PostgresRegistry(cluster.conninfo("postgres", db)).close()
+    return db, f"host={cluster.dir} dbname={db}"
+
+
+def _nothing_written(cluster, db: str) -> None:
+    for table in ("audit_log", "workspace_info", "datasets", "stored_files", "history_pushes"):
+        assert cluster.sql(f"SELECT count(*) FROM {table}", db) == [(0,)], table
+
+
+def test_only_an_administrator_pushes_and_only_into_an_empty_registry(postgres_server, local, tmp_path):
+    db, conninfo = _empty_registry(postgres_server)
+    postgres_server.grant_roles(db)
+    for login in ("ana", "carol"):  # an analyst, an approver
+        refused = run_cli("workspace", "push", "--to", conninfo, "--workspace", str(local), env={"PGUSER": login})
+        assert refused.returncode == 2, refused.stderr
+        assert f"Your login {login}" in refused.stderr and "needs the mlops_admin role" in refused.stderr
+        _nothing_written(postgres_server, db)
+    # a brand-new database an analyst cannot even set up: refused, and no schema is left behind
+    fresh = postgres_server.new_database()
+    refused = run_cli("workspace", "push", "--to", f"host={postgres_server.dir} dbname={fresh}",
+                      "--workspace", str(local), env={"PGUSER": "ana"})
+    assert refused.returncode == 2 and "may not set it up" in refused.stderr, refused.stderr
+    assert _server_tables(postgres_server, fresh) == []
+
+    # the rule is the server's too: by hand, an analyst cannot open the window, nor shut one
+    import psycopg
+
+    with psycopg.connect(postgres_server.conninfo("ana", db), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("INSERT INTO history_pushes (id, txid, workspace_id, local_head_seq, local_head_hash,"
+                         " pushed_by, pushed_at) VALUES (1, txid_current(), 'x', 0, repeat('0', 64), 'ana', 'now')")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT history_push_close('now')")
+
+    # a login holding mlops_admin (not the owner) pushes
+    postgres_server.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'dana') THEN "
+                        "CREATE ROLE dana LOGIN; END IF; END $$")
+    postgres_server.sql("GRANT mlops_admin TO dana", db)
+    done = run_cli("workspace", "push", "--to", conninfo, "--workspace", str(local), "--json", env={"PGUSER": "dana"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["login"] == "dana"
+
+    # after it, the window is shut for good: no second push, and rows name their login again,
+    # even the administrator's, even the owner's
+    for login in ("dana", "postgres"):
+        with psycopg.connect(postgres_server.conninfo(login, db)) as conn:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="empty team registry"):
+                conn.execute("INSERT INTO history_pushes (id, txid, workspace_id, local_head_seq, local_head_hash,"
+                             f" pushed_by, pushed_at) VALUES (2, txid_current(), 'x', 0, repeat('0', 64), "
+                             f"'{login}', 'now')")
+    with psycopg.connect(postgres_server.conninfo("dana", db)) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="must name the login"):
+            conn.execute("INSERT INTO audit_log (seq, at, actor, action, entity_type, summary, details, prev_hash,"
+                         " hash) VALUES (999, 'now', 'carol', 'x', 'x', 'x', '{}', 'x', repeat('1', 64))")
+
+
+def test_a_push_into_a_registry_someone_set_up_is_refused(postgres_server, local, tmp_path):
+    db = postgres_server.new_database()
+    conninfo = f"host={postgres_server.dir} dbname={db}"
+    _ok(run_cli("init", "--registry", conninfo, "--workspace", str(tmp_path / "first"), env={"PGUSER": "postgres"}))
+    refused = run_cli("workspace", "push", "--to", conninfo, "--workspace", str(local), env={"PGUSER": "postgres"})
+    assert refused.returncode == 2, refused.stderr
+    assert "is not empty (rows in workspace_info: 2, audit_log: 1)" in refused.stderr
+    assert postgres_server.sql("SELECT count(*) FROM audit_log", db) == [(1,)]
+    assert postgres_server.sql("SELECT count(*) FROM datasets", db) == [(0,)]
+
+
+@pytest.mark.parametrize("failure", ["file changed while stored", "connection lost"])
+def test_a_push_that_fails_half_way_leaves_the_server_as_it_was(postgres_server, local, failure):
+    from mlops_desktop.core.errors import MlopsError
+    from mlops_desktop.core.team_push import push_workspace
+
+    db = postgres_server.new_database()
+    conninfo = f"host={postgres_server.dir} dbname={db} user=postgres"
+    registry = _sha(local / "registry.sqlite")
+    seen: list[str] = []
+
+    def progress(fraction, message):
+        if message in seen:
+            return
+        seen.append(message)
+        if failure == "file changed while stored" and message.startswith("Storing"):
+            snapshot = next((local / "snapshots").iterdir())
+            snapshot.write_bytes(snapshot.read_bytes()[:-10] + b"0123456789")
+        if failure == "connection lost" and message.startswith("Copying"):
+            postgres_server.sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'")
+
+    expected = "changed while it was being stored" if failure.startswith("file") else "connection to the team"
+    with pytest.raises(MlopsError, match=expected):
+        push_workspace(local, conninfo, progress=progress)
+    assert _server_tables(postgres_server, db) == []  # not even the schema: it was set up in the push
+    assert _sha(local / "registry.sqlite") == registry
+
+
+def test_a_damaged_workspace_is_not_pushed(postgres_server, local):
+    snapshot = next((local / "snapshots").iterdir())
+    snapshot.write_bytes(snapshot.read_bytes() + b"x")
+    db = postgres_server.new_database()
+    refused = run_cli("workspace", "push", "--to", f"host={postgres_server.dir} dbname={db}",
+                      "--workspace", str(local), env={"PGUSER": "postgres"})
+    assert refused.returncode == 2, refused.stderr
+    assert "does not pass verify" in refused.stderr and "was modified" in refused.stderr
+    assert _server_tables(postgres_server, db) == []
+
+
+@pytest.mark.parametrize("to, said", [
+    ("postgresql://ana:secret@localhost/team", "holds a password"),
+    ("host=/nowhere/at/all dbname=team connect_timeout=2", "cannot be reached"),
+    ("this is not = a connection string", "is not a PostgreSQL connection string"),
+])
+def test_a_connection_string_a_push_cannot_use_is_a_user_error(local, to, said):
+    refused = run_cli("workspace", "push", "--to", to, "--workspace", str(local))
+    assert refused.returncode == 2 and said in refused.stderr, refused.stderr
+    assert refused.stderr.startswith("error: ") and "Traceback" not in refused.stderr
+
+
+def test_a_team_workspace_is_not_pushed_again(postgres_server, tmp_path):
+    db = postgres_server.new_database()
+    conninfo = f"host={postgres_server.dir} dbname={db}"
+    _ok(run_cli("init", "--registry", conninfo, "--workspace", str(tmp_path / "team"), env={"PGUSER": "postgres"}))
+    other = postgres_server.new_database()
+    refused = run_cli("workspace", "push", "--to", f"host={postgres_server.dir} dbname={other}",
+                      "--workspace", str(tmp_path / "team"), env={"PGUSER": "postgres"})
+    assert refused.returncode == 2 and "connected to a team registry already" in refused.stderr
+
+
+def test_every_table_of_records_is_pushed(tmp_path):
+    """A table added by a later migration must be carried by the push (or be one each
+    registry keeps for itself): otherwise a push would leave records behind."""
+    from mlops_desktop.core.registry import migrations
+    from mlops_desktop.core.registry.push import KEPT_BY_EACH, PUSHED_TABLES, TEAM_ONLY
+    from mlops_desktop.core.workspace import Workspace
+
+    with Workspace.create(tmp_path / "ws", actor="ana") as ws:
+        tables = set(ws.registry.table_names()) - KEPT_BY_EACH
+    assert tables == {t for t, _ in PUSHED_TABLES}
+    created = {m for _v, _n, sql in migrations.POSTGRES_MIGRATIONS
+               for m in __import__("re").findall(r"CREATE TABLE (\w+)", sql)}
+    assert created - KEPT_BY_EACH - set(TEAM_ONLY) == {t for t, _ in PUSHED_TABLES}
+
+
+def test_a_registry_that_does_not_hold_what_was_pushed_is_rolled_back(postgres_server, local):
+    """The verification decides the commit: a server that changes rows as they arrive (a
+    trigger its owner added) fails it, and the push leaves nothing."""
+    db, conninfo = _empty_registry(postgres_server)
+    postgres_server.sql("CREATE FUNCTION shrink() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                        "NEW.n_rows := NEW.n_rows - 1; RETURN NEW; END $$", db)
+    postgres_server.sql("CREATE TRIGGER shrink BEFORE INSERT ON datasets FOR EACH ROW EXECUTE FUNCTION shrink()", db)
+    done = run_cli("workspace", "push", "--to", conninfo, "--workspace", str(local), "--json",
+                   env={"PGUSER": "postgres"})
+    assert done.returncode == 2, done.stderr
+    result = json.loads(done.stdout)
+    assert not result["ok"] and not result["committed"] and not result["verify"]["ok"]
+    kinds = {p["kind"] for p in result["verify"]["problems"]}
+    assert {"record_altered", "schema_object_unknown"} <= kinds
+    _nothing_written(postgres_server, db)
+    text = run_cli("workspace", "push", "--to", conninfo, "--workspace", str(local), env={"PGUSER": "postgres"})
+    assert text.returncode == 2 and text.stdout.startswith("Nothing was pushed into the team registry")

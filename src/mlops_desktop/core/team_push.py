@@ -33,7 +33,7 @@ from .integrity import VerifyReport, verify_workspace
 from .jobs import CancelToken, ProgressCallback, Steps, no_progress
 from .registry import Registry, audit, migrations, stored_files, utc_now
 from .registry import push as store
-from .registry.postgres import PostgresRegistry, TeamRegistryError, check_conninfo, shown
+from .registry.postgres import PostgresRegistry, TeamRegistryError, check_conninfo
 from .workspace import Workspace
 
 #: the audit action of a push (its record: ``history_pushes``)
@@ -267,9 +267,9 @@ def _refuse_server(server: PostgresRegistry) -> None:
             "written.")
     held = store.holding_rows(server)
     if held:
-        what = ", ".join(f"{numbers.count(n)} {t.replace('_', ' ')}" for t, n in held.items())
+        what = ", ".join(f"{t}: {numbers.count(n)}" for t, n in held.items())
         raise TeamRegistryError(
-            f"The team registry {server.where} is not empty (it holds {what}): a history is pushed only into a "
+            f"The team registry {server.where} is not empty (rows in {what}): a history is pushed only into a "
             "registry that holds nothing yet, so that its audit chain is the workspace's. Create a new database "
             "(createdb) and push into it, without running 'init --registry' on it first. Nothing was written.")
 
