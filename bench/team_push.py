@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -50,6 +51,16 @@ def main() -> None:
         generate(root, models=args.models, versions=args.versions, audit_entries=args.audit_entries)
         print(f"generated the workspace in {time.perf_counter() - t:.1f} s")
         os.environ["PGUSER"] = "postgres"
+        # the fixture's history ticks on from now, days into the future: the push's own entries
+        # are stamped just after it, as they would be on a computer whose clock had got there
+        import mlops_desktop.core.registry.audit as audit_module
+        import mlops_desktop.core.team_push as team_push_module
+        from mlops_desktop.core.workspace import Workspace
+
+        with Workspace.open(root, read_only=True) as ws:
+            last_at = ws.audit_entries(limit=1)[0].at
+        after = (datetime.fromisoformat(last_at.replace("Z", "+00:00")) + timedelta(milliseconds=1))
+        audit_module.utc_now = team_push_module.utc_now = lambda: after.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
         db = cluster.new_database()
         t = time.perf_counter()

@@ -239,6 +239,12 @@ def _refuse_local(local: Workspace, single_user: bool) -> None:
             f"Run {running[0]} of the workspace {local.root} is still marked running: let it finish, or open the "
             "workspace once (the app or any command that changes it) so that a run whose process died is marked "
             "failed, then push. Nothing was pushed.")
+    last = audit.entries(reg, limit=1)
+    if last and last[0].at > utc_now():
+        raise WorkspaceError(
+            f"The workspace's last audit entry is timed {last[0].at}, later than this computer's clock "
+            f"({utc_now()}): the push's own entry would seem to go back in time, which verify names. Set the "
+            "clock right and push again. Nothing was pushed.")
     unknown = store.unknown_tables(reg)
     if unknown:
         raise WorkspaceError(f"The workspace {local.root} holds records this version of MLOps Desktop cannot push "

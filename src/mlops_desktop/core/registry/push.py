@@ -105,28 +105,30 @@ def copy_records(local: "Registry", server: "Registry", done: Callable[[str, int
     for table, order in PUSHED_TABLES:
         columns = [r["name"] for r in local.query("SELECT name FROM pragma_table_info(?) ORDER BY cid", (table,))]
         names = ", ".join(f'"{c}"' for c in columns)
-        insert = f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
         batch: list[tuple] = []
         for row in local.rows(f"SELECT {names} FROM {table} ORDER BY {order}"):
             batch.append(tuple(row))
             if len(batch) >= BATCH:
-                _insert(server, table, insert, batch)
+                _insert(server, table, names, batch)
                 done(table, len(batch))
                 batch = []
         if batch:
-            _insert(server, table, insert, batch)
+            _insert(server, table, names, batch)
             done(table, len(batch))
 
 
-def _insert(server: "Registry", table: str, insert: str, batch: list[tuple]) -> None:
-    """A batch of rows; a row the server refuses (a value it cannot hold, a broken
-    reference) is named in our error, and the caller's transaction leaves nothing."""
+def _insert(server: "Registry", table: str, names: str, batch: list[tuple]) -> None:
+    """A batch of rows in one statement (one round trip); a row the server refuses (a
+    value it cannot hold, a broken reference) is named in our error, and the caller's
+    transaction leaves nothing."""
     import psycopg
 
     from .postgres import TeamRegistryError
 
+    one = f"({', '.join('?' * len(batch[0]))})"
     try:
-        server.executemany(insert, batch)
+        server.execute(f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(batch))}",
+                       [value for row in batch for value in row])
     except psycopg.Error as exc:
         said = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise TeamRegistryError(f"The team registry refused a row of {table} ({said}). Nothing was "
