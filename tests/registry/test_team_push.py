@@ -212,7 +212,9 @@ def _nothing_written(cluster, db: str) -> None:
         assert cluster.sql(f"SELECT count(*) FROM {table}", db) == [(0,)], table
 
 
-def test_only_an_administrator_pushes_and_only_into_an_empty_registry(postgres_server, local, tmp_path):
+def test_only_an_administrator_pushes_and_only_into_an_empty_registry(postgres_server, local, monkeypatch):
+    # rows go in batches of 7 here, so that every table of more than 7 rows is copied in several
+    monkeypatch.setattr("mlops_desktop.core.registry.push.BATCH", 7)
     db, conninfo = _empty_registry(postgres_server)
     postgres_server.grant_roles(db)
     for login in ("ana", "carol"):  # an analyst, an approver
@@ -243,7 +245,11 @@ def test_only_an_administrator_pushes_and_only_into_an_empty_registry(postgres_s
     postgres_server.sql("GRANT mlops_admin TO dana", db)
     done = run_cli("workspace", "push", "--to", conninfo, "--workspace", str(local), "--json", env={"PGUSER": "dana"})
     assert done.returncode == 0, done.stdout + done.stderr
-    assert json.loads(done.stdout)["login"] == "dana"
+    result = json.loads(done.stdout)
+    assert result["login"] == "dana" and result["ok"]
+    assert {t: c["server"] for t, c in result["counts"].items()} == {
+        t: n + (t == "audit_log") for t, n in _sqlite_counts(local).items()}
+    assert result["counts"]["audit_log"]["local"] > 7
 
     # after it, the window is shut for good: no second push, and rows name their login again,
     # even the administrator's, even the owner's

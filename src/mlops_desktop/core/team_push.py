@@ -21,6 +21,7 @@ read (from a consistent copy of its registry), never changed.
 
 from __future__ import annotations
 
+import shlex
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -187,7 +188,7 @@ def _push(local: Workspace, conninfo: str, steps: Steps) -> PushResult:
     server.files_root = local.root  # stored_files.keep reads the workspace's files from here
     result = PushResult(workspace=local.root, workspace_id=info.get("id", ""), registry=server.where,
                         login=server.login, local_head=local_head,
-                        next_step=f"mlops-desktop init --registry '{conninfo}' --workspace NEW_FOLDER",
+                        next_step=f"mlops-desktop init --registry {shlex.quote(conninfo)} --workspace NEW_FOLDER",
                         self_approvals=store.self_approvals(reg), files=len(files),
                         file_bytes=sum(size for _, _, size in files))
     try:
@@ -257,9 +258,9 @@ def _set_up(server: PostgresRegistry) -> None:
         migrations.migrate(server)
     except TeamRegistryError as exc:
         raise TeamRegistryError(
-            f"The team registry {server.where} is not set up (or is older than this app), and your login "
-            f"{server.login} may not set it up: that takes the database's owner, who pushes, or opens it once "
-            f"first ({exc})") from None
+            f"The team registry {server.where} is not set up yet (or is older than this app), and your login "
+            f"{server.login} may not set it up: that takes the database's owner, who pushes into a new database "
+            f"itself ({exc})") from None
 
 
 def _refuse_server(server: PostgresRegistry) -> None:

@@ -45,8 +45,11 @@ PUSHED_TABLES: tuple[tuple[str, str], ...] = (
 KEPT_BY_EACH = frozenset({"schema_migrations", "audit_head", "sqlite_sequence"})
 #: tables only a team registry has: its stored files and its history push
 TEAM_ONLY = ("stored_files", "stored_file_chunks", "history_pushes")
-#: rows copied per statement batch (progress and cancel are checked between batches)
+#: rows copied per statement, at most, and the size of their text and bytes at which a batch
+#: goes sooner (validation reports and drift results can be large); progress and cancel are
+#: checked between batches
 BATCH = 500
+BATCH_BYTES = 8 << 20
 
 
 def unknown_tables(local: "Registry") -> list[str]:
@@ -106,12 +109,14 @@ def copy_records(local: "Registry", server: "Registry", done: Callable[[str, int
         columns = [r["name"] for r in local.query("SELECT name FROM pragma_table_info(?) ORDER BY cid", (table,))]
         names = ", ".join(f'"{c}"' for c in columns)
         batch: list[tuple] = []
+        size = 0
         for row in local.rows(f"SELECT {names} FROM {table} ORDER BY {order}"):
             batch.append(tuple(row))
-            if len(batch) >= BATCH:
+            size += sum(len(v) for v in row if isinstance(v, (str, bytes)))
+            if len(batch) >= BATCH or size >= BATCH_BYTES:
                 _insert(server, table, names, batch)
                 done(table, len(batch))
-                batch = []
+                batch, size = [], 0
         if batch:
             _insert(server, table, names, batch)
             done(table, len(batch))
