@@ -56,8 +56,8 @@ def unknown_tables(local: "Registry") -> list[str]:
     """Tables of the workspace that hold rows a push does not know how to carry (a newer
     schema): the push is refused rather than leaving them behind."""
     known = {t for t, _ in PUSHED_TABLES} | KEPT_BY_EACH
-    return [t for t in local.table_names()
-            if t not in known and local.query_one(f'SELECT 1 AS x FROM "{t}" LIMIT 1')]
+    return [t for t in local.table_names() if t not in known and not t.startswith("sqlite_")  # SQLite's own
+            and local.query_one(f'SELECT 1 AS x FROM "{t}" LIMIT 1')]
 
 
 def record_counts(reg: "Registry") -> dict[str, int]:
