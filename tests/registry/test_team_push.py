@@ -367,3 +367,47 @@ def test_a_registry_that_does_not_hold_what_was_pushed_is_rolled_back(postgres_s
     _nothing_written(postgres_server, db)
     text = run_cli("workspace", "push", "--to", conninfo, "--workspace", str(local), env={"PGUSER": "postgres"})
     assert text.returncode == 2 and text.stdout.startswith("Nothing was pushed into the team registry")
+
+
+def test_inside_the_window_an_approval_by_the_trainer_passes_only_with_its_self_approval_mark(postgres_server):
+    """The server's own rule, by hand: in a push's window, rows may name the history's people,
+    but four eyes still holds against the approver the stage change names, unless the change
+    carries the single-user mark; and nothing of the window outlives its transaction."""
+    import psycopg
+
+    db, _conninfo = _empty_registry(postgres_server)
+    version = ("INSERT INTO datasets (id, name, source_path, source_format, options, n_rows, n_columns, fingerprint,"
+               " snapshot, snapshot_sha256, snapshot_bytes, created_by, created_at) VALUES (1, 'd', 'd.csv', 'csv',"
+               " '{}', 1, 1, 'f', 'snapshots/f.parquet', repeat('a', 64), 1, 'ana', 'now');"
+               "INSERT INTO artifacts (sha256, size_bytes, kind, created_by, created_at) VALUES"
+               " (repeat('b', 64), 1, 'model', 'ana', 'now');"
+               "INSERT INTO runs (id, dataset_id, dataset_fingerprint, target, spec, seed, library_versions, status,"
+               " started_at, created_by) VALUES (1, 1, 'f', 't', '{}', 0, '{}', 'succeeded', 'now', 'ana');"
+               "INSERT INTO registered_models (id, name, created_by, created_at) VALUES (1, 'm', 'ana', 'now');"
+               "INSERT INTO model_versions (id, model_id, version, run_id, artifact_sha256, family, task, target,"
+               " features, metrics, created_by, created_at) VALUES (1, 1, 1, 1, repeat('b', 64), 'ols',"
+               " 'regression', 't', '[]', '{}', 'ana', 'now')")
+    approval = ("INSERT INTO stage_changes (id, version_id, from_stage, to_stage, comment, self_approved, changed_by,"
+                " changed_at) VALUES (1, 1, 'validated', 'approved', 'mine', {mark}, 'ana', 'now')")
+    window = ("INSERT INTO history_pushes (id, txid, workspace_id, local_head_seq, local_head_hash, pushed_by,"
+              " pushed_at) VALUES (1, txid_current(), 'w', 0, repeat('0', 64), 'postgres', 'now')")
+    with psycopg.connect(postgres_server.conninfo("postgres", db)) as conn:
+        conn.execute(window)
+        conn.execute(version)  # rows naming ana, written by postgres: the window lets them in
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="four eyes: ana trained"):
+            conn.execute(approval.format(mark=0))
+        conn.rollback()
+    with psycopg.connect(postgres_server.conninfo("postgres", db)) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="must name the login"):
+            conn.execute(version)  # no window in this transaction
+        conn.rollback()
+        conn.execute(window)
+        conn.execute(version)
+        conn.execute(approval.format(mark=1))
+        conn.execute("SELECT history_push_close('now')")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="must name the login"):
+            conn.execute("INSERT INTO runs (id, dataset_id, dataset_fingerprint, target, spec, seed, library_versions,"
+                         " status, started_at, created_by) VALUES (2, 1, 'f', 't', '{}', 0, '{}', 'running', 'now',"
+                         " 'ana')")  # shut, in the same transaction
+        conn.rollback()
+    _nothing_written(postgres_server, db)
