@@ -26,3 +26,8 @@ CREATE TRIGGER stage_changes_by_role BEFORE INSERT ON stage_changes
 FOR EACH ROW EXECUTE FUNCTION stage_by_role();
 CREATE TRIGGER model_versions_by_role BEFORE UPDATE OF stage ON model_versions
 FOR EACH ROW EXECUTE FUNCTION stage_by_role();
+-- as migration 17's functions: names resolve in the registry's own schema only
+DO $$
+BEGIN
+    EXECUTE format('ALTER FUNCTION stage_by_role() SET search_path = %I, pg_temp', current_schema());
+END $$;
