@@ -34,8 +34,10 @@ _ROLES_SQL = ("SELECT rolname FROM pg_roles WHERE rolname IN (?, ?, ?)"
               " AND pg_has_role(current_user, oid, 'MEMBER') ORDER BY rolname")
 #: what a role may do, in the words of an error message ("your login may not ...")
 _TABLE_ACTIONS = {
-    "stage_changes": "change a model version's stage (that needs the mlops_approver role)",
-    "model_versions": "change a model version's stage (that needs the mlops_approver role)",
+    "stage_changes": "change a model version's stage (that needs the mlops_analyst role to mark it "
+                     "validated, mlops_approver to approve or retire it)",
+    "model_versions": "change a model version's stage (that needs the mlops_analyst role to mark it "
+                      "validated, mlops_approver to approve or retire it)",
     "model_aliases": "move a model's aliases (that needs the mlops_approver role)",
     "alias_moves": "move a model's aliases (that needs the mlops_approver role)",
     "audit_log": "change or delete audit entries (no login may: the log is append-only)",
