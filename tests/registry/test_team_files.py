@@ -20,15 +20,6 @@ from mlops_desktop.core.workspace import Workspace
 from .test_team_lifecycle import _trained
 
 
-@pytest.fixture
-def pg_team(postgres_server, tmp_path, monkeypatch):
-    from .conftest import Team
-
-    t = Team("postgresql", tmp_path / "ana-laptop", monkeypatch, postgres_server)
-    yield t
-    t.close()
-
-
 def test_a_member_on_another_computer_gets_the_files_and_approves(pg_team, penguins_csv, tmp_path,
                                                                    monkeypatch):
     ana = _trained(pg_team, penguins_csv)

@@ -13,16 +13,21 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator, Optional
 
-from ..errors import WorkspaceError
+from ..errors import MlopsError, WorkspaceError
 from .db import utc_now
+from .problem import Problem
 
 if TYPE_CHECKING:
     from .db import Registry
 
 #: the size of one stored chunk (a row of stored_file_chunks)
 CHUNK = 1 << 20
+#: up to this size a stored copy with no local copy to compare is hashed whole on the server
+#: (its chunks joined in the server's memory, which caps a value at 1 GB); a bigger one is
+#: read through and hashed here
+WHOLE_ON_SERVER = 256 << 20
 
 
 def _root(reg: "Registry") -> Path | None:
@@ -93,7 +98,7 @@ def fetch(reg: "Registry", sha256: str, relative: str) -> bool:
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as out:
-            for (data,) in reg.rows("SELECT data FROM stored_file_chunks WHERE sha256 = ? ORDER BY n", (sha256,)):
+            for data in _chunks(reg, sha256):
                 out.write(data)
                 digest.update(data)
                 counted["chunks"] += 1
@@ -107,3 +112,98 @@ def fetch(reg: "Registry", sha256: str, relative: str) -> bool:
             "administrator to restore it from a backup.")
     publish(tmp, dest)
     return True
+
+
+def _chunks(reg: "Registry", sha256: str) -> Iterator[bytes]:
+    """The stored file's bytes, chunk by chunk, in order."""
+    for (data,) in reg.rows("SELECT data FROM stored_file_chunks WHERE sha256 = ? ORDER BY n", (sha256,)):
+        yield bytes(data)
+
+
+def check(reg: "Registry") -> tuple[int, list[Problem]]:
+    """On a team registry, the stored copies on the server: every file a record names is
+    stored (``stored_file_missing``), and each stored file's chunks are all there and
+    reassemble to its recorded size and SHA-256 (``stored_file_damaged``). Returns (stored
+    files checked, problems); a workspace of one's own has none.
+
+    The bytes are hashed on the server, never downloaded when avoidable: each chunk's
+    SHA-256 (32 bytes back per MB) is compared with the same chunk of the member's local
+    copy, itself checked whole against the recorded hash. A file with no sound local copy
+    is hashed whole on the server up to :data:`WHOLE_ON_SERVER`, and read through above it.
+    """
+    root = _root(reg)
+    if root is None:
+        return 0, []
+    from .consistency import artifact_users
+
+    named: dict[str, tuple[str, list[str], str, str]] = {}  # sha -> (local path, whose, entity)
+    for r in reg.query("SELECT id, name, snapshot, snapshot_sha256 FROM datasets ORDER BY id"):
+        entry = named.setdefault(r["snapshot_sha256"], (r["snapshot"], [], "dataset", str(r["id"])))
+        entry[1].append(f"dataset {r['id']} ({r['name']})")
+    users = artifact_users(reg)
+    for r in reg.query("SELECT sha256 FROM artifacts ORDER BY created_at"):
+        named.setdefault(r["sha256"], (f"artifacts/{r['sha256']}", [f"the model file of {u}" for u in
+                                       users.get(r["sha256"], [])] or ["a model file"], "artifact", r["sha256"]))
+    heads = {r["sha256"]: r for r in reg.query(
+        "SELECT f.sha256, f.size_bytes, f.chunks, count(c.n) AS n_chunks, max(c.n) AS last_n,"
+        " coalesce(sum(octet_length(c.data)), 0) AS n_bytes"  # sizes from the values' headers
+        " FROM stored_files f LEFT JOIN stored_file_chunks c ON c.sha256 = f.sha256 GROUP BY f.sha256")}
+    problems = []
+    for sha, (relative, whose, kind, entity_id) in named.items():
+        of = f"{', '.join(whose[:3])}{' and others' if len(whose) > 3 else ''}"
+        head = heads.get(sha)
+        if head is None:
+            problems.append(Problem(
+                "stored_file_missing", f"{of}: the team registry holds no copy of {relative} ({sha[:12]}…), "
+                "so the other members cannot get it: it was removed on the server, or never stored.",
+                entity_type=kind, entity_id=entity_id))
+            continue
+        why = _damage(reg, head, root / relative)
+        if why:
+            problems.append(Problem(
+                "stored_file_damaged", f"{of}: the team registry's copy of {relative} ({sha[:12]}…) is "
+                f"damaged ({why}): it was changed on the server outside the app. Restore it from the "
+                "server's backup.", entity_type=kind, entity_id=entity_id))
+    return len(named), problems
+
+
+def _damage(reg: "Registry", head: dict, local: Path) -> str:
+    """What is wrong with a stored copy, in words, or ''."""
+    sha, size, chunks = head["sha256"], int(head["size_bytes"]), int(head["chunks"])
+    if (int(head["n_chunks"]), int(head["n_bytes"])) != (chunks, size) or \
+            (chunks and int(head["last_n"]) != chunks - 1) or chunks != -(-size // CHUNK):
+        return (f"{int(head['n_chunks'])} chunks of {int(head['n_bytes'])} bytes where {chunks} of "
+                f"{size} bytes were stored")
+    ours = _local_chunk_hashes(local, sha)
+    if ours is not None:
+        theirs = [str(r[0]) for r in reg.rows("SELECT encode(sha256(data), 'hex') FROM stored_file_chunks"
+                                              " WHERE sha256 = ? ORDER BY n", (sha,))]
+        bad = [n for n, (a, b) in enumerate(zip(ours, theirs)) if a != b]
+        return (f"chunk{'s' if len(bad) > 1 else ''} {', '.join(str(n) for n in bad[:5])} "
+                f"of {chunks} differ from the file") if bad or len(ours) != len(theirs) else ""
+    if size <= WHOLE_ON_SERVER:
+        row = reg.query_one("SELECT encode(sha256(string_agg(data, ''::bytea ORDER BY n)), 'hex') AS h"
+                            " FROM stored_file_chunks WHERE sha256 = ?", (sha,))
+        actual = row["h"] if row and row["h"] else hashlib.sha256(b"").hexdigest()
+    else:
+        digest = hashlib.sha256()
+        for data in _chunks(reg, sha):
+            digest.update(data)
+        actual = digest.hexdigest()
+    return "" if actual == sha else "its chunks no longer reassemble to its SHA-256"
+
+
+def _local_chunk_hashes(path: Path, sha256: str) -> Optional[list[str]]:
+    """The SHA-256 of each :data:`CHUNK` of the member's copy, if it is whole (hashes to
+    ``sha256``); None when there is no sound local copy to compare with."""
+    from ..regular_files import open_regular_file
+
+    whole, parts = hashlib.sha256(), []
+    try:
+        with open_regular_file(path) as fh:
+            while data := fh.read(CHUNK):
+                whole.update(data)
+                parts.append(hashlib.sha256(data).hexdigest())
+    except (OSError, MlopsError):
+        return None
+    return parts if whole.hexdigest() == sha256 else None
