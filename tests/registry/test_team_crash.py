@@ -65,15 +65,15 @@ CHILD = textwrap.dedent("""
         # small chunks, so the snapshot is many; stop after the second (inside the transaction)
         from mlops_desktop.core.registry import stored_files
         stored_files.CHUNK = 16 * 1024
-        reg, real_execute, sent = ws.registry, ws.registry.execute, []
-        def execute(sql, params=()):
+        reg, real_execute, sent = ws.registry, ws.registry.execute_binary, []
+        def execute_binary(sql, params=()):
             out = real_execute(sql, params)
             if sql.startswith("INSERT INTO stored_file_chunks"):
                 sent.append(1)
                 if len(sent) == 2:
                     stop_here()
             return out
-        reg.execute = execute
+        reg.execute_binary = execute_binary
         ws.import_file(source, name="flights", actor=who)
     elif what == "import-register":
         from mlops_desktop.core.registry import datasets

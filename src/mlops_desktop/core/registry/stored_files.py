@@ -52,7 +52,8 @@ def keep(reg: "Registry", sha256: str, relative: str) -> bool:
         n = 0
         while chunk := f.read(CHUNK):
             digest.update(chunk)
-            reg.execute("INSERT INTO stored_file_chunks (sha256, n, data) VALUES (?, ?, ?)", (sha256, n, chunk))
+            reg.execute_binary("INSERT INTO stored_file_chunks (sha256, n, data) VALUES (?, ?, ?)",
+                               (sha256, n, chunk))
             n += 1
     if digest.hexdigest() != sha256:
         raise WorkspaceError(f"{path} changed while it was being stored in the team registry (its SHA-256 "
@@ -98,7 +99,7 @@ def fetch(reg: "Registry", sha256: str, relative: str) -> bool:
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as out:
-            for data in _chunks(reg, sha256):
+            for data in _chunks(reg, sha256, int(head["chunks"])):
                 out.write(data)
                 digest.update(data)
                 counted["chunks"] += 1
@@ -114,10 +115,15 @@ def fetch(reg: "Registry", sha256: str, relative: str) -> bool:
     return True
 
 
-def _chunks(reg: "Registry", sha256: str) -> Iterator[bytes]:
-    """The stored file's bytes, chunk by chunk, in order."""
-    for (data,) in reg.rows("SELECT data FROM stored_file_chunks WHERE sha256 = ? ORDER BY n", (sha256,)):
-        yield bytes(data)
+def _chunks(reg: "Registry", sha256: str, count: int) -> Iterator[bytes]:
+    """The stored file's first ``count`` chunks, in order, until one is missing: one query
+    each, so that a file of gigabytes is never held in memory whole."""
+    for n in range(count):
+        row = next(reg.rows_binary("SELECT data FROM stored_file_chunks WHERE sha256 = ? AND n = ?", (sha256, n)),
+                   None)
+        if row is None:
+            return
+        yield bytes(row[0])
 
 
 def check(reg: "Registry") -> tuple[int, list[Problem]]:
@@ -187,7 +193,7 @@ def _damage(reg: "Registry", head: dict, local: Path) -> str:
         actual = row["h"] if row and row["h"] else hashlib.sha256(b"").hexdigest()
     else:
         digest = hashlib.sha256()
-        for data in _chunks(reg, sha):
+        for data in _chunks(reg, sha, chunks):
             digest.update(data)
         actual = digest.hexdigest()
     return "" if actual == sha else "its chunks no longer reassemble to its SHA-256"
