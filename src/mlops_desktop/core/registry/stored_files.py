@@ -3,8 +3,9 @@
 Each member's workspace folder is a local cache of them: a file written there (a
 snapshot at import, a model file at training) is stored in the database in the same
 transaction as the row that names it, once per SHA-256, in chunks; a file the folder
-lacks (made by another member) is fetched when the workspace is opened, checked against
-its SHA-256 and only then put in place (written to a temporary name, fsynced, renamed).
+lacks (made by another member) is fetched when the workspace is opened, or later when it is
+first needed (:func:`here_or_fetched`), checked against its SHA-256 and only then put in
+place (written to a temporary name, fsynced, renamed).
 A workspace of one's own (SQLite) keeps its files in its folder alone.
 """
 
@@ -74,6 +75,17 @@ def missing_here(reg: "Registry") -> list[tuple[str, str]]:
     present = {f"{folder}/{name}" for folder in ("artifacts", "snapshots") if (root / folder).is_dir()
                for name in os.listdir(root / folder)}
     return [(sha, rel) for sha, rel in wanted if rel not in present and not (root / rel).is_file()]
+
+
+def here_or_fetched(reg: "Registry", sha256: str, relative: str) -> None:
+    """On a team registry: if the member's folder lacks the file (another member made it
+    after this workspace was opened), fetch it now, checked against its SHA-256 before it
+    takes its name. A file the registry holds no copy of stays missing, for the caller to
+    say so; a damaged copy raises. Called where a snapshot or model file is first needed:
+    by a job off the UI thread in the app, since the download can be long."""
+    root = _root(reg)
+    if root is not None and not (root / relative).exists():
+        fetch(reg, sha256, relative)
 
 
 def fetch(reg: "Registry", sha256: str, relative: str) -> bool:
