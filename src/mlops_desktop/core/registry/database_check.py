@@ -131,16 +131,16 @@ def _altered_functions(reg: "Registry") -> list[Problem]:
     """The rule functions (the code the triggers run) whose body, language or rights differ
     from what the migrations create, compared with the server's own copy of each body."""
     rules = migrations.postgres_functions()
-    found = {r["name"]: r for r in reg.query(
-        "SELECT p.proname AS name, p.prosrc AS body, l.lanname AS language, p.prosecdef AS definer"
-        " FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
-        " WHERE p.pronamespace = current_schema()::regnamespace AND p.pronargs = 0")}
+    found = {(r["name"], r["bare"]): r for r in reg.query(
+        "SELECT p.proname AS name, p.pronargs = 0 AS bare, p.prosrc AS body, l.lanname AS language,"
+        " p.prosecdef AS definer FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
+        " WHERE p.pronamespace = current_schema()::regnamespace")}
     users: dict[str, list[str]] = {}
     for trigger, statement in migrations.postgres_triggers().items():
         users.setdefault(statement.rsplit("EXECUTE FUNCTION ", 1)[-1].split("(")[0], []).append(trigger)
     problems = []
     for name, rule in rules.items():
-        row = found.get(name)
+        row = found.get((name, rule.no_arguments))
         if row is None:
             what = "was dropped"
         elif row["body"] != rule.body or row["language"] != rule.language:

@@ -100,8 +100,7 @@ def fetch(reg: "Registry", sha256: str, relative: str) -> bool:
     if head is None:
         return False
     dest = root / relative
-    if Path(relative).is_absolute() or not any(
-            (root / folder).resolve() in dest.resolve().parents for folder in ("artifacts", "snapshots")):
+    if not _inside(root, relative):
         raise WorkspaceError(f"The team registry names a file {relative!r} outside the workspace's artifacts "
                              "and snapshots folders: its rows were changed outside the app. Nothing was "
                              "written; run 'mlops-desktop verify'.")
@@ -125,6 +124,14 @@ def fetch(reg: "Registry", sha256: str, relative: str) -> bool:
             "administrator to restore it from a backup.")
     publish(tmp, dest)
     return True
+
+
+def _inside(root: Path, relative: str) -> bool:
+    """Whether ``relative`` names a file inside the workspace's artifacts or snapshots
+    folder (a row changed outside the app could name any path)."""
+    dest = (root / relative).resolve()
+    return not Path(relative).is_absolute() and any(
+        (root / folder).resolve() in dest.parents for folder in ("artifacts", "snapshots"))
 
 
 def _chunks(reg: "Registry", sha256: str, count: int) -> Iterator[bytes]:
@@ -176,7 +183,7 @@ def check(reg: "Registry") -> tuple[int, list[Problem]]:
                 "so the other members cannot get it: it was removed on the server, or never stored.",
                 entity_type=kind, entity_id=entity_id))
             continue
-        why = _damage(reg, head, root / relative)
+        why = _damage(reg, head, root / relative if _inside(root, relative) else None)
         if why:
             problems.append(Problem(
                 "stored_file_damaged", f"{of}: the team registry's copy of {relative} ({sha[:12]}…) is "
@@ -185,20 +192,21 @@ def check(reg: "Registry") -> tuple[int, list[Problem]]:
     return len(named), problems
 
 
-def _damage(reg: "Registry", head: dict, local: Path) -> str:
-    """What is wrong with a stored copy, in words, or ''."""
+def _damage(reg: "Registry", head: dict, local: Optional[Path]) -> str:
+    """What is wrong with a stored copy, in words, or ''. ``local``: the member's copy."""
     sha, size, chunks = head["sha256"], int(head["size_bytes"]), int(head["chunks"])
     if (int(head["n_chunks"]), int(head["n_bytes"])) != (chunks, size) or \
-            (chunks and int(head["last_n"]) != chunks - 1) or chunks != -(-size // CHUNK):
+            (chunks and int(head["last_n"]) != chunks - 1):
         return (f"{int(head['n_chunks'])} chunks of {int(head['n_bytes'])} bytes where {chunks} of "
                 f"{size} bytes were stored")
-    ours = _local_chunk_hashes(local, sha)
-    if ours is not None:
-        theirs = [str(r[0]) for r in reg.rows("SELECT encode(sha256(data), 'hex') FROM stored_file_chunks"
-                                              " WHERE sha256 = ? ORDER BY n", (sha,))]
-        bad = [n for n, (a, b) in enumerate(zip(ours, theirs)) if a != b]
-        return (f"chunk{'s' if len(bad) > 1 else ''} {', '.join(str(n) for n in bad[:5])} "
-                f"of {chunks} differ from the file") if bad or len(ours) != len(theirs) else ""
+    if local is not None and local.is_file():
+        theirs = [(int(r[0]), str(r[1])) for r in reg.rows(
+            "SELECT octet_length(data), encode(sha256(data), 'hex') FROM stored_file_chunks"
+            " WHERE sha256 = ? ORDER BY n", (sha,))]
+        bad = _differing_chunks(local, sha, theirs)
+        if bad is not None:
+            return (f"chunk{'s' if len(bad) > 1 else ''} {', '.join(str(n) for n in bad[:5])} of {chunks} "
+                    "differ from the file") if bad else ""
     if size <= WHOLE_ON_SERVER:
         row = reg.query_one("SELECT encode(sha256(string_agg(data, ''::bytea ORDER BY n)), 'hex') AS h"
                             " FROM stored_file_chunks WHERE sha256 = ?", (sha,))
@@ -211,17 +219,21 @@ def _damage(reg: "Registry", head: dict, local: Path) -> str:
     return "" if actual == sha else "its chunks no longer reassemble to its SHA-256"
 
 
-def _local_chunk_hashes(path: Path, sha256: str) -> Optional[list[str]]:
-    """The SHA-256 of each :data:`CHUNK` of the member's copy, if it is whole (hashes to
-    ``sha256``); None when there is no sound local copy to compare with."""
+def _differing_chunks(path: Path, sha256: str, theirs: list[tuple[int, str]]) -> Optional[list[int]]:
+    """The numbers of the stored chunks (``theirs``: size and SHA-256 of each, in order)
+    that differ from the same bytes of the member's copy at ``path``; None when that copy
+    is not whole (does not hash to ``sha256``), so there is nothing sound to compare with."""
     from ..regular_files import open_regular_file
 
-    whole, parts = hashlib.sha256(), []
+    whole, bad = hashlib.sha256(), []
     try:
         with open_regular_file(path) as fh:
-            while data := fh.read(CHUNK):
+            for n, (size, digest) in enumerate(theirs):
+                data = fh.read(size)
                 whole.update(data)
-                parts.append(hashlib.sha256(data).hexdigest())
+                if hashlib.sha256(data).hexdigest() != digest:
+                    bad.append(n)
+            whole.update(fh.read())
     except (OSError, MlopsError):
         return None
-    return parts if whole.hexdigest() == sha256 else None
+    return bad if whole.hexdigest() == sha256 else None

@@ -145,6 +145,8 @@ class RuleFunction:
     body: str
     #: runs with its owner's rights (``ALTER FUNCTION ... SECURITY DEFINER``)
     security_definer: bool
+    #: takes no arguments (as every trigger function is declared)
+    no_arguments: bool = True
 
 
 @cache
@@ -152,12 +154,13 @@ def postgres_functions() -> dict[str, RuleFunction]:
     """The functions the PostgreSQL migrations create, as the last migration to create or
     replace each left it: recomputed from the migration files shipped in the app, so a body
     edited on the server by hand shows as a difference."""
-    made: dict[str, tuple[str, str]] = {}
+    made: dict[str, tuple[str, str, bool]] = {}
     definers: set[str] = set()
     for _v, _n, sql in POSTGRES_MIGRATIONS:
-        for m in re.finditer(r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+(\w+)\s*\([^)]*\)(.*?)\bAS\s+"
-                             r"(\$\w*\$)(.*?)\3", sql, re.S | re.I):
-            language = re.search(r"\bLANGUAGE\s+(\w+)", m.group(2), re.I)
-            made[m.group(1)] = (language.group(1).lower() if language else "sql", m.group(4))
+        for m in re.finditer(r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+(\w+)\s*\(([^)]*)\)(.*?)\bAS\s+"
+                             r"(\$\w*\$)(.*?)\4", sql, re.S | re.I):
+            language = re.search(r"\bLANGUAGE\s+(\w+)", m.group(3), re.I)
+            made[m.group(1)] = (language.group(1).lower() if language else "sql", m.group(5), not m.group(2).strip())
         definers |= set(re.findall(r"ALTER FUNCTION (\w+)\(\) SECURITY DEFINER", sql))
-    return {name: RuleFunction(language, body, name in definers) for name, (language, body) in made.items()}
+    return {name: RuleFunction(language, body, name in definers, bare)
+            for name, (language, body, bare) in made.items()}
