@@ -76,3 +76,12 @@ def team(request, tmp_path, monkeypatch) -> Iterator[Team]:
     t = Team(request.param, tmp_path / "ws", monkeypatch, cluster)
     yield t
     t.close()
+
+
+@pytest.fixture
+def pg_team(postgres_server, tmp_path, monkeypatch) -> Iterator[Team]:
+    """A team registry only (for what a workspace of one's own does not have), its first
+    member's folder at ``tmp_path / "ana-laptop"``."""
+    t = Team("postgresql", tmp_path / "ana-laptop", monkeypatch, postgres_server)
+    yield t
+    t.close()

@@ -1,5 +1,6 @@
 """The command line on a team registry: 'init --registry' connects a folder, 'whoami'
-names the login and its roles, and a model trained by one login is approved by another."""
+names the login and its roles, a model trained by one login is approved by another, and a
+command opens one connection."""
 
 from __future__ import annotations
 
@@ -74,3 +75,30 @@ def test_a_team_workspace_is_not_backed_up_into_a_zip_and_the_gui_acts_as_the_lo
     state.open_workspace(tmp_path / "team")
     assert state.actor == "ana"  # on a team registry the login acts, whatever name is set
     state.workspace.close()
+
+
+def test_a_command_on_a_team_workspace_opens_one_connection(pg_team, penguins_csv, monkeypatch):
+    """Who acts is asked of the workspace's own connection, not of a second one opened for it."""
+    import psycopg
+
+    opened = []
+    real_connect = psycopg.connect
+
+    def connect(*args, **kwargs):
+        opened.append(args)
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(psycopg, "connect", connect)
+    pg_team.close()
+    counts = {}
+    for login, args in (("ana", ["import", str(penguins_csv)]),
+                        ("ana", ["train", "penguins", "--target", "body_mass_g", "--model", "ols", "--name", "mass"]),
+                        ("ana", ["validate", "mass:1", "--bootstrap", "50"]),
+                        ("carol", ["models", "stage", "mass:1", "validated"]),
+                        ("ana", ["whoami"]),
+                        ("ana", ["verify"])):
+        opened.clear()
+        done = run_cli(*args, "--workspace", str(pg_team.root), env={"PGUSER": login})
+        assert done.returncode == 0, (args, done.stderr)
+        counts[args[0] if args[0] != "models" else "models stage"] = len(opened)
+    assert counts == dict.fromkeys(counts, 1), counts

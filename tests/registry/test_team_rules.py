@@ -16,15 +16,6 @@ from mlops_desktop.core.workspace import Workspace
 from .test_team_lifecycle import _trained
 
 
-@pytest.fixture
-def pg_team(postgres_server, tmp_path, monkeypatch):
-    from .conftest import Team
-
-    t = Team("postgresql", tmp_path / "ws", monkeypatch, postgres_server)
-    yield t
-    t.close()
-
-
 def _sql(team, login: str, statement: str, params=()):
     with psycopg.connect(f"{team.conninfo} user={login}", autocommit=True) as conn:
         return conn.execute(statement, params).rowcount

@@ -1,7 +1,7 @@
 """'verify' names the same kinds of tampering on both backends: an edited audit entry, a
 deleted one, a record changed in SQL, and protection removed. On SQLite the tamperer has
 the file (drops the triggers, edits, puts them back); on PostgreSQL a superuser disables
-the triggers, edits, and enables them again."""
+the triggers, edits, and enables them again; or edits what a trigger runs."""
 
 from __future__ import annotations
 
@@ -91,3 +91,27 @@ def test_both_backends_end_with_the_same_tables_and_columns(postgres_server, tmp
         (v, n) for v, n, _ in migrations.MIGRATIONS]
     sqlite_team.close()
     pg_team.close()
+
+
+@pytest.mark.parametrize("statements, entity", [
+    (["CREATE OR REPLACE FUNCTION four_eyes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$"],
+     ("function", "four_eyes")),
+    (["DROP TRIGGER stage_changes_by_login ON stage_changes",
+      "CREATE TRIGGER stage_changes_by_login BEFORE INSERT ON stage_changes"
+      " FOR EACH ROW EXECUTE FUNCTION written_by_login('comment')"], ("trigger", "stage_changes_by_login")),
+    (["ALTER FUNCTION audit_head_follow() SECURITY INVOKER"], ("function", "audit_head_follow")),
+], ids=["four-eyes-body-replaced", "trigger-re-pointed", "rights-changed"])
+def test_verify_names_a_rule_edited_by_hand_on_the_server(pg_team, penguins_csv, statements, entity):
+    """A superuser keeps every trigger in place and enabled but changes what it does: the
+    four-eyes function made to return at once, a trigger made to check another column,
+    the audit head's function stripped of its owner's rights."""
+    ws = _trained(pg_team, penguins_csv)
+    assert _kinds(ws) == set()
+    with psycopg.connect(f"{pg_team.conninfo} user=postgres", autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+    [altered] = verify_workspace(ws).findings
+    assert (altered.kind, altered.entity_type, altered.entity_id) == ("trigger_altered", *entity)
+    if entity == ("function", "four_eyes"):
+        assert "stage_changes_four_eyes, model_versions_four_eyes" in altered.message
+        assert "body other than the one the app created" in altered.message

@@ -41,12 +41,15 @@ def emit(args: argparse.Namespace, data: Any, text: Callable[[], str]) -> None:
 
 def who(args: argparse.Namespace) -> str:
     """Who acts: ``--as``, else the OS user; on a team registry the database login (an
-    ``--as`` naming anyone else is refused)."""
+    ``--as`` naming anyone else is refused), known from the connection of the workspace
+    the command opened (:func:`open_workspace`); only before one is open is the server
+    asked on a connection of its own."""
     from ..core.settings import os_user
     from ..core.workspace import team_login
 
     given = getattr(args, "actor", None)
-    login = team_login(workspace_path(args))
+    opened = getattr(args, "opened_workspace", None)
+    login = opened.team_actor if opened is not None else team_login(workspace_path(args))
     if login is not None:
         if given is not None and given != login:
             from ..core.errors import WorkspaceError
@@ -71,27 +74,35 @@ def workspace_path(args: argparse.Namespace) -> Path:
 def open_workspace(args: argparse.Namespace, *, create: bool, only_reading: bool = False):
     """Open the workspace; create it when asked to (and for the default workspace). A
     command ``only_reading`` opens a workspace that cannot be written (a read-only
-    folder, file or disk) read-only instead of refusing it."""
+    folder, file or disk) read-only instead of refusing it. The workspace is kept on
+    ``args`` for :func:`who`, which then needs no connection of its own."""
     from ..core.registry.db import ReadOnlyWorkspaceError
-    from ..core.settings import WORKSPACE_ENV
     from ..core.workspace import Workspace
 
     if only_reading:
         try:
             return open_workspace(args, create=create)
         except ReadOnlyWorkspaceError:
-            return Workspace.open(workspace_path(args), read_only=True)
+            args.opened_workspace = Workspace.open(workspace_path(args), read_only=True)
+            return args.opened_workspace
+    args.opened_workspace = _opened(args, create)
+    return args.opened_workspace
+
+
+def _opened(args: argparse.Namespace, create: bool):
+    from ..core.settings import WORKSPACE_ENV
+    from ..core.workspace import Workspace
 
     path = workspace_path(args)
     # a folder the user named (--workspace or the environment) is never made up silently
     named = bool(args.workspace or os.environ.get(WORKSPACE_ENV))
+    if Workspace.is_workspace(path):
+        return Workspace.open(path)
     if create or not named:
-        ws, created = Workspace.open_or_create(path, actor=who(args))
-        if created:
-            print(f"Created a new workspace at {ws.root}", file=sys.stderr)
+        ws = Workspace.create(path, actor=who(args))
+        print(f"Created a new workspace at {ws.root}", file=sys.stderr)
         return ws
-    if not Workspace.is_workspace(path) and (not path.exists() or
-                                             (path.is_dir() and not any(path.iterdir()))):
+    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
         from ..core.errors import WorkspaceError
 
         raise WorkspaceError(f"There is no workspace at {path}. Create one with "

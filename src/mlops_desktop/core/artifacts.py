@@ -100,12 +100,14 @@ def read_model_bytes(ws: "Workspace", sha256: str, *, owner: str = "") -> tuple[
     read: the bytes that were hashed are the bytes returned). ``owner`` names the
     version in messages ("churn:3")."""
     from .registry import artifacts as artifact_rows
+    from .registry.stored_files import here_or_fetched
 
     of = f" of {owner}" if owner else ""
     path = artifact_path(ws, sha256)
     if not artifact_rows.is_recorded(ws.registry, sha256):
         raise ArtifactError(f"The artifact {sha256[:12]}… is not recorded in this workspace's "
                             "registry; it will not be loaded.")
+    here_or_fetched(ws.registry, sha256, f"artifacts/{sha256}")  # trained by another member
     try:
         data = read_regular_file(path, error=ArtifactError)  # a pipe or a device in its place never blocks
     except FileNotFoundError:

@@ -2,8 +2,8 @@
 its triggers and views), the audit chain and its recorded end, whether the registry's
 records and values agree with their audit entries, whether every recorded change kept
 the rules (:mod:`.rule_replay`), whether every reference points somewhere, every
-snapshot and model file against its recorded hash, and, given a head written down
-earlier, whether this is an older copy.
+snapshot and model file against its recorded hash (on a team registry also the copies
+stored on the server), and, given a head written down earlier, whether this is an older copy.
 
 Each problem found is a :class:`Problem` with a ``kind`` (for scripts) and a sentence
 that names the entry, record or file (for people). This makes the workspace
@@ -38,6 +38,8 @@ class VerifyReport:
     findings: list[Problem] = field(default_factory=list)
     audit_entries: int = 0
     files_checked: int = 0
+    #: on a team registry: the snapshots and model files whose copies on the server were checked
+    stored_files_checked: int = 0
     #: the newest audit entry's number and hash, to write down or compare with a copy
     last_entry: Optional[dict[str, Any]] = None
     #: the log against the head written down earlier (``--expect``), when one was given
@@ -57,12 +59,16 @@ class VerifyReport:
     def to_dict(self) -> dict[str, Any]:
         out = {"ok": self.ok, "problems": [p.to_dict() for p in self.findings],
                "audit_entries": self.audit_entries, "files_checked": self.files_checked}
+        if self.stored_files_checked:
+            out["stored_files_checked"] = self.stored_files_checked
         if self.expected is not None:
             out["expected"] = self.expected.to_dict()
         return out
 
     def text(self) -> str:
-        head = (f"Checked {self.audit_entries} audit entries and {self.files_checked} files: "
+        stored = (f" (and {self.stored_files_checked} copies stored on the team registry)"
+                  if self.stored_files_checked else "")
+        head = (f"Checked {self.audit_entries} audit entries and {self.files_checked} files{stored}: "
                 + ("everything is intact." if self.ok else f"{len(self.findings)} problem(s):"))
         lines = [head] + [f"  - {p.message}" for p in self.findings]
         if self.expected is not None and self.expected.problem is None:
@@ -88,7 +94,7 @@ def verify_workspace(ws: "Workspace", *, expect: Optional[str] = None) -> Verify
     """Check everything; never raises for damage it finds (it reports it). ``expect``:
     a head written down earlier (``SEQ:HASH`` or ``HASH``) to compare the log with."""
     from .artifacts import check_files
-    from .registry import database_check
+    from .registry import database_check, stored_files
 
     expected = parse_expected_head(expect) if expect else None
     report = VerifyReport()
@@ -107,6 +113,8 @@ def verify_workspace(ws: "Workspace", *, expect: Optional[str] = None) -> Verify
     report.findings.extend(problems)
     checked, problems = check_files(ws)  # model files: missing or modified
     report.files_checked += checked
+    report.findings.extend(problems)
+    report.stored_files_checked, problems = stored_files.check(ws.registry)  # a team registry's copies
     report.findings.extend(problems)
     return report
 

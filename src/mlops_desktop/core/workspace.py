@@ -138,7 +138,8 @@ class Workspace:
             (self.root / sub).mkdir(exist_ok=True)
             remove_stale_temporaries(self.root / sub)
         try:
-            run_rows.fail_stale(self.registry)
+            # on a team registry the server records only the login as the one who did it
+            run_rows.fail_stale(self.registry, actor=self.team_actor or "mlops-desktop")
             record_interrupted(self)
         except MlopsError:
             pass

@@ -33,6 +33,7 @@ def snapshot_path(ws: "Workspace", dataset: Dataset) -> Path:
     present, and with the SHA-256 the registry records (hashed at use, see
     :mod:`..file_hashes`). Raises :class:`WorkspaceError` naming the file otherwise."""
     from ..file_hashes import current_sha256
+    from ..registry.stored_files import here_or_fetched
 
     path = ws.root / dataset.snapshot
     folder = ws.snapshots_dir.resolve()
@@ -40,6 +41,7 @@ def snapshot_path(ws: "Workspace", dataset: Dataset) -> Path:
         raise WorkspaceError(f"The snapshot of dataset {dataset.name!r} is recorded as {dataset.snapshot}, "
                              "outside the workspace's snapshots folder: the registry was changed outside "
                              "the app. It was not read; run 'mlops-desktop verify'.")
+    here_or_fetched(ws.registry, dataset.snapshot_sha256, dataset.snapshot)  # another member's import
     try:
         actual = current_sha256(path)
     except FileNotFoundError:

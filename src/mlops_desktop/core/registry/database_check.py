@@ -88,11 +88,16 @@ def schema_objects(conn: sqlite3.Connection, version: Optional[int] = None) -> l
 
 def postgres_objects(reg: "Registry") -> list[Problem]:
     """On a team registry: the triggers the PostgreSQL migrations create that were dropped
-    or disabled (``audit_protection_removed``), and triggers no migration creates
-    (``schema_object_unknown``). Only a superuser or the tables' owner can do either."""
+    or disabled (``audit_protection_removed``), triggers no migration creates
+    (``schema_object_unknown``), and a trigger or the function it runs that is not as the
+    migrations shipped in the app create it (``trigger_altered``: a body edited by hand,
+    a trigger re-pointed or re-timed). Only a superuser or the tables' owner can do any."""
+    import re
+
     expected = migrations.postgres_triggers()
     found = {r["name"]: r for r in reg.query(
-        "SELECT t.tgname AS name, c.relname AS table_name, t.tgenabled AS enabled FROM pg_trigger t"
+        "SELECT t.tgname AS name, c.relname AS table_name, t.tgenabled AS enabled,"
+        " pg_get_triggerdef(t.oid) AS definition FROM pg_trigger t"
         " JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal"
         " AND c.relnamespace = current_schema()::regnamespace ORDER BY t.tgname")}
     problems = []
@@ -104,6 +109,8 @@ def postgres_objects(reg: "Registry") -> list[Problem]:
             "audit_protection_removed",
             f"the registry's protection was removed outside the app (trigger{'s' if len(gone + off) > 1 else ''} "
             f"{named}): its audit entries or its rules may have been broken with another tool."))
+    # the server names the schema (public.audit_log) where the migration did not
+    schema = re.compile(rf"\b{re.escape(reg.schema)}\.|\b\"{re.escape(reg.schema)}\"\.")
     for name, row in found.items():
         if name not in expected:
             problems.append(Problem(
@@ -111,6 +118,42 @@ def postgres_objects(reg: "Registry") -> list[Problem]:
                 f"the registry holds a trigger {name!r} that runs its own SQL whenever {row['table_name']} "
                 "changes, which no version of MLOps Desktop creates: it was added with another tool.",
                 entity_type="trigger", entity_id=name))
+        elif " ".join(schema.sub("", row["definition"]).split()) != expected[name]:
+            problems.append(Problem(
+                "trigger_altered",
+                f"the trigger {name} is not the one the app created (it is now: {row['definition']}): it was "
+                "changed outside the app, so it may no longer keep the registry's rules.",
+                entity_type="trigger", entity_id=name))
+    return problems + _altered_functions(reg)
+
+
+def _altered_functions(reg: "Registry") -> list[Problem]:
+    """The rule functions (the code the triggers run) whose body, language or rights differ
+    from what the migrations create, compared with the server's own copy of each body."""
+    rules = migrations.postgres_functions()
+    found = {(r["name"], r["bare"]): r for r in reg.query(
+        "SELECT p.proname AS name, p.pronargs = 0 AS bare, p.prosrc AS body, l.lanname AS language,"
+        " p.prosecdef AS definer FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
+        " WHERE p.pronamespace = current_schema()::regnamespace")}
+    users: dict[str, list[str]] = {}
+    for trigger, statement in migrations.postgres_triggers().items():
+        users.setdefault(statement.rsplit("EXECUTE FUNCTION ", 1)[-1].split("(")[0], []).append(trigger)
+    problems = []
+    for name, rule in rules.items():
+        row = found.get((name, rule.no_arguments))
+        if row is None:
+            what = "was dropped"
+        elif row["body"] != rule.body or row["language"] != rule.language:
+            what = "has a body other than the one the app created: it was edited outside the app"
+        elif bool(row["definer"]) != rule.security_definer:
+            what = "runs with other rights than the app gave it: it was changed outside the app"
+        else:
+            continue
+        run_by = users.get(name, [])
+        by = f" (run by the trigger{'s' if len(run_by) > 1 else ''} {', '.join(run_by)})" if run_by else ""
+        problems.append(Problem(
+            "trigger_altered", f"the function {name}(){by} {what}, so the rule it keeps may no longer hold.",
+            entity_type="function", entity_id=name))
     return problems
 
 

@@ -295,17 +295,25 @@ class PostgresRegistry:
                                      "try again.")
         return exc
 
-    def _run(self, sql: str, params: Any = (), *, rows: bool = False):
+    @contextmanager
+    def _refusals(self, sql: str) -> Iterator[None]:
+        """A server's refusal raised as our error (:meth:`_error`)."""
         import psycopg
 
         try:
-            cur = self.conn.cursor(row_factory=psycopg.rows.dict_row if rows else psycopg.rows.tuple_row)
-            return cur.execute(placeholders(sql), list(params) if not isinstance(params, dict) else params)
+            yield
         except psycopg.Error as exc:
             error = self._error(exc, sql)
             if error is exc:
                 raise
             raise error from None
+
+    def _run(self, sql: str, params: Any = (), *, rows: bool = False):
+        import psycopg
+
+        with self._refusals(sql):
+            cur = self.conn.cursor(row_factory=psycopg.rows.dict_row if rows else psycopg.rows.tuple_row)
+            return cur.execute(placeholders(sql), list(params) if not isinstance(params, dict) else params)
 
     # -- the API of Registry -------------------------------------------------------------
 
@@ -317,29 +325,33 @@ class PostgresRegistry:
         self._refuse_if_read_only()
         return int(self._run(sql + " RETURNING id", params).fetchone()[0])
 
-    def executemany(self, sql: str, rows: Iterable[tuple | list]) -> None:
+    def execute_binary(self, sql: str, params: tuple | list = ()) -> int:
+        """:meth:`execute` with the values bound on the server, bytes sent as they are
+        (binary format): for a stored file's chunks, which client-side binding would send
+        as hexadecimal text, twice their size, for the server to decode."""
         import psycopg
 
         self._refuse_if_read_only()
-        try:
+        with self._refusals(sql):
+            return psycopg.Cursor(self.conn).execute(placeholders(sql), list(params)).rowcount
+
+    def rows_binary(self, sql: str, params: tuple | list = ()) -> Iterator[tuple]:
+        """:meth:`rows` with the results in binary format: bytes come back as they are, not
+        as hexadecimal text."""
+        import psycopg
+
+        with self._refusals(sql):
+            return iter(psycopg.Cursor(self.conn).execute(placeholders(sql), list(params), binary=True))
+
+    def executemany(self, sql: str, rows: Iterable[tuple | list]) -> None:
+        self._refuse_if_read_only()
+        with self._refusals(sql):
             self.conn.cursor().executemany(placeholders(sql), [list(r) for r in rows])
-        except psycopg.Error as exc:
-            error = self._error(exc, sql)
-            if error is exc:
-                raise
-            raise error from None
 
     def execute_script(self, script: str) -> None:
         """A migration, sent whole (PostgreSQL runs several statements in one go)."""
-        import psycopg
-
-        try:
+        with self._refusals(""):
             self.conn.execute(script)
-        except psycopg.Error as exc:
-            error = self._error(exc, "")
-            if error is exc:
-                raise
-            raise error from None
 
     @property
     def in_transaction(self) -> bool:

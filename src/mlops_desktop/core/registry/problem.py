@@ -17,7 +17,7 @@ class Problem:
     ``clock_backwards``, ``missing_audit_entry``, ``record_deleted``, ``record_altered``,
     ``rule_broken``, ``dangling_reference``, ``database_malformed``, ``registry_missing``,
     ``rolled_back``, ``snapshot_missing``, ``snapshot_modified``, ``artifact_missing``,
-    ``artifact_modified``.
+    ``artifact_modified``, ``stored_file_missing``, ``stored_file_damaged``.
     """
 
     kind: str

@@ -9,6 +9,7 @@ here) is refused.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Optional
 
@@ -128,7 +129,38 @@ def _objects(scripts: tuple[str, ...]) -> dict[str, tuple[str, str]]:
         conn.close()
 
 
-def postgres_triggers() -> list[str]:
-    """The names of the triggers the PostgreSQL migrations create."""
-    return [m.group(1) for _v, _n, sql in POSTGRES_MIGRATIONS
-            for m in re.finditer(r"CREATE TRIGGER (\w+)", sql)]
+def postgres_triggers() -> dict[str, str]:
+    """The triggers the PostgreSQL migrations create: {name: its CREATE TRIGGER statement,
+    whitespace collapsed, without the final semicolon}."""
+    return {m.group(1): " ".join(m.group(0).rstrip(";").split()) for _v, _n, sql in POSTGRES_MIGRATIONS
+            for m in re.finditer(r"CREATE TRIGGER (\w+)\b[^;]*;", sql)}
+
+
+@dataclass(frozen=True)
+class RuleFunction:
+    """A function a PostgreSQL migration creates (the code a trigger runs), as created."""
+
+    language: str
+    #: the text between its dollar quotes, as PostgreSQL keeps it (``pg_proc.prosrc``)
+    body: str
+    #: runs with its owner's rights (``ALTER FUNCTION ... SECURITY DEFINER``)
+    security_definer: bool
+    #: takes no arguments (as every trigger function is declared)
+    no_arguments: bool = True
+
+
+@cache
+def postgres_functions() -> dict[str, RuleFunction]:
+    """The functions the PostgreSQL migrations create, as the last migration to create or
+    replace each left it: recomputed from the migration files shipped in the app, so a body
+    edited on the server by hand shows as a difference."""
+    made: dict[str, tuple[str, str, bool]] = {}
+    definers: set[str] = set()
+    for _v, _n, sql in POSTGRES_MIGRATIONS:
+        for m in re.finditer(r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+(\w+)\s*\(([^)]*)\)(.*?)\bAS\s+"
+                             r"(\$\w*\$)(.*?)\4", sql, re.S | re.I):
+            language = re.search(r"\bLANGUAGE\s+(\w+)", m.group(3), re.I)
+            made[m.group(1)] = (language.group(1).lower() if language else "sql", m.group(5), not m.group(2).strip())
+        definers |= set(re.findall(r"ALTER FUNCTION (\w+)\(\) SECURITY DEFINER", sql))
+    return {name: RuleFunction(language, body, name in definers, bare)
+            for name, (language, body, bare) in made.items()}
