@@ -118,7 +118,7 @@ def postgres_objects(reg: "Registry") -> list[Problem]:
                 f"the registry holds a trigger {name!r} that runs its own SQL whenever {row['table_name']} "
                 "changes, which no version of MLOps Desktop creates: it was added with another tool.",
                 entity_type="trigger", entity_id=name))
-        elif " ".join(schema.sub("", row["definition"]).split()) != expected[name]:
+        elif migrations.trigger_statement(schema.sub("", row["definition"])) != expected[name]:
             problems.append(Problem(
                 "trigger_altered",
                 f"the trigger {name} is not the one the app created (it is now: {row['definition']}): it was "

@@ -9,7 +9,7 @@ here) is refused.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING, Optional
 
@@ -132,8 +132,21 @@ def _objects(scripts: tuple[str, ...]) -> dict[str, tuple[str, str]]:
 def postgres_triggers() -> dict[str, str]:
     """The triggers the PostgreSQL migrations create: {name: its CREATE TRIGGER statement,
     whitespace collapsed, without the final semicolon}."""
-    return {m.group(1): " ".join(m.group(0).rstrip(";").split()) for _v, _n, sql in POSTGRES_MIGRATIONS
+    return {m.group(1): trigger_statement(m.group(0)) for _v, _n, sql in POSTGRES_MIGRATIONS
             for m in re.finditer(r"CREATE TRIGGER (\w+)\b[^;]*;", sql)}
+
+
+def trigger_statement(sql: str) -> str:
+    """A CREATE TRIGGER statement in one form for comparison: whitespace collapsed, the final
+    semicolon dropped, and its events in PostgreSQL's order (``pg_get_triggerdef`` writes
+    ``DELETE OR UPDATE`` for a migration's ``UPDATE OR DELETE``)."""
+    text = " ".join(sql.rstrip().rstrip(";").split())
+    timing = re.search(r"\b(BEFORE|AFTER|INSTEAD OF) (.+?) ON ", text)
+    if timing is None:
+        return text
+    order = {"INSERT": 0, "DELETE": 1, "UPDATE": 2, "TRUNCATE": 3}
+    events = sorted(timing.group(2).split(" OR "), key=lambda e: order.get(e.split(" ")[0], 9))
+    return text[:timing.start(2)] + " OR ".join(events) + text[timing.end(2):]
 
 
 @dataclass(frozen=True)
@@ -154,13 +167,19 @@ def postgres_functions() -> dict[str, RuleFunction]:
     """The functions the PostgreSQL migrations create, as the last migration to create or
     replace each left it: recomputed from the migration files shipped in the app, so a body
     edited on the server by hand shows as a difference."""
-    made: dict[str, tuple[str, str, bool]] = {}
-    definers: set[str] = set()
+    made: dict[str, RuleFunction] = {}
+    # in each file's order: a CREATE (OR REPLACE) sets the rights its header names (a replace
+    # without SECURITY DEFINER resets them), a later ALTER FUNCTION ... SECURITY DEFINER grants them
+    statements = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+(\w+)\s*\(([^)]*)\)(.*?)\bAS\s+"
+                            r"(\$\w*\$)(.*?)\4|ALTER FUNCTION (\w+)\(\) SECURITY DEFINER", re.S | re.I)
     for _v, _n, sql in POSTGRES_MIGRATIONS:
-        for m in re.finditer(r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+(\w+)\s*\(([^)]*)\)(.*?)\bAS\s+"
-                             r"(\$\w*\$)(.*?)\4", sql, re.S | re.I):
+        for m in statements.finditer(sql):
+            if m.group(6):
+                if m.group(6) in made:
+                    made[m.group(6)] = replace(made[m.group(6)], security_definer=True)
+                continue
             language = re.search(r"\bLANGUAGE\s+(\w+)", m.group(3), re.I)
-            made[m.group(1)] = (language.group(1).lower() if language else "sql", m.group(5), not m.group(2).strip())
-        definers |= set(re.findall(r"ALTER FUNCTION (\w+)\(\) SECURITY DEFINER", sql))
-    return {name: RuleFunction(language, body, name in definers, bare)
-            for name, (language, body, bare) in made.items()}
+            made[m.group(1)] = RuleFunction(language.group(1).lower() if language else "sql", m.group(5),
+                                            bool(re.search(r"\bSECURITY\s+DEFINER\b", m.group(3), re.I)),
+                                            not m.group(2).strip())
+    return made
