@@ -159,8 +159,10 @@ def test_a_second_login_approves_through_the_registry_page(window, qtbot, team, 
     page = window.page("Registry")
     qtbot.waitUntil(lambda: any(r["ref"] == "mass:1" for r in page.model.rows), timeout=10000)
     page.select_ref("mass:1")
+    wait_jobs(qtbot, window)
     assert not page.single_user.isVisible()  # the server keeps four eyes: no mode to switch
     assert page.set_stage("validated")
+    wait_jobs(qtbot, window)
     assert page.set_stage("approved", comment="Residuals and intervals checked.")
     wait_jobs(qtbot, window)
     screenshot(window, "team_registry_approved_by_carol")
