@@ -9,7 +9,6 @@ exported the package).
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import math
@@ -1249,43 +1248,54 @@ def read_output(path: Path) -> pd.DataFrame:
 
 # -- a drift report as HTML ----------------------------------------------------------------
 
-def drift_html(comparison: Any, *, title: str, source: str) -> str:
-    """A self-contained HTML page of a drift comparison (no scripts, no network)."""
-    d = comparison.dataset
-    rows = []
-    for r in [*comparison.features, *([comparison.prediction] if comparison.prediction else [])]:
-        m = r.metrics
-        second = m.get("wasserstein_normalised") if r.kind == "numeric" else m.get("jensen_shannon")
-        rows.append("<tr class='{cls}'><td>{name}</td><td>{kind}</td><td>{verdict}</td><td>{psi}</td>"
-                    "<td>{second}</td><td>{miss}</td><td>{why}</td></tr>".format(
-                        cls="drift" if r.drifted else ("nc" if not r.comparable else ""),
-                        name=html.escape(r.name), kind=r.kind, verdict=html.escape(r.verdict),
-                        psi=_fmt(m.get("psi")), second=_fmt(second), miss=_fmt(m.get("missing_share_change")),
-                        why=html.escape(r.decided_by)))
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+#: the page and a row of ``drift_html``: markupsafe templates, every value put in escaped
+_DRIFT_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; }}
 tr.drift td {{ background: #fde2e1; }} tr.nc td {{ background: #eee; }}
 .verdict {{ font-size: 1.3em; font-weight: bold; }}
 </style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>Batch: {html.escape(source)} ({comparison.rows:,} rows)</p>
-<p class="verdict">{html.escape(d.verdict.upper())}</p>
-<p>{html.escape(d.decided_by)}</p>
+<h1>{title}</h1>
+<p>Batch: {source} ({n_rows} rows)</p>
+<p class="verdict">{verdict}</p>
+<p>{decided_by}</p>
 <table><tr><th>Feature</th><th>Kind</th><th>Verdict</th><th>PSI</th><th>W/&sigma; or JS</th>
 <th>Change in missing share</th><th>Why</th></tr>
-{''.join(rows)}
+{rows}
 </table>
-<p>Thresholds: {html.escape(json.dumps(comparison.thresholds))}</p>
+<p>Thresholds: {thresholds}</p>
 </body></html>
 """
+_DRIFT_ROW = ("<tr class='{cls}'><td>{name}</td><td>{kind}</td><td>{verdict}</td><td>{psi}</td>"
+              "<td>{second}</td><td>{miss}</td><td>{why}</td></tr>")
 
 
-def _fmt(value: Any) -> str:
+def drift_html(comparison: Any, *, title: str, source: str) -> str:
+    """A self-contained HTML page of a drift comparison (no scripts, no network); every
+    name, value and sentence is escaped (markupsafe), so a column named ``<script>`` is text.
+    markupsafe is imported here: scoring needs it only for this report."""
+    from markupsafe import Markup
+
+    d = comparison.dataset
+    rows = []
+    for r in [*comparison.features, *([comparison.prediction] if comparison.prediction else [])]:
+        m = r.metrics
+        second = m.get("wasserstein_normalised") if r.kind == "numeric" else m.get("jensen_shannon")
+        rows.append(Markup(_DRIFT_ROW).format(
+            cls="drift" if r.drifted else ("nc" if not r.comparable else ""), name=r.name, kind=r.kind,
+            verdict=r.verdict, psi=_fmt(m.get("psi")), second=_fmt(second),
+            miss=_fmt(m.get("missing_share_change")), why=r.decided_by))
+    return str(Markup(_DRIFT_PAGE).format(
+        title=title, source=source, n_rows=f"{comparison.rows:,}", verdict=d.verdict.upper(),
+        decided_by=d.decided_by, rows=Markup("").join(rows), thresholds=json.dumps(comparison.thresholds)))
+
+
+def _fmt(value: Any) -> Any:
+    """A figure of the report: four significant digits, a dash when there is none."""
     if value is None:
-        return "&mdash;"
+        return "\u2014"  # an em dash
     if isinstance(value, float):
         return f"{value:.4g}"
-    return html.escape(str(value))
+    return value
