@@ -278,10 +278,11 @@ class WelcomePage(QWidget):
             self._open(Path(path), create=False)
 
     def _open(self, path: Path, *, create: bool) -> bool:
-        try:
-            self.state.open_workspace(path, create=create)
-        except Exception as exc:
+        """Open a workspace: False when it could not be (said in a dialog); a team workspace
+        connects to its server in the background (True: under way)."""
+        from ..workspace_opening import open_workspace
+
+        def failed(exc: BaseException) -> None:
             self.last_error = exc
-            show_error(self, "Cannot open the workspace", exc)
-            return False
-        return True
+
+        return open_workspace(self, self.state, self.runner, path, create=create, on_failed=failed) is not False
