@@ -45,16 +45,20 @@ class VerifyReport:
 
     @property
     def problems(self) -> list[str]:
+        """Each finding in words, as the user reads them."""
         return [p.message for p in self.findings]
 
     @property
     def ok(self) -> bool:
+        """Whether nothing was found wrong (verify's exit 0)."""
         return not self.findings
 
     def kinds(self) -> set[str]:
+        """The kinds of problem found, to tell a damaged file from a broken chain."""
         return {p.kind for p in self.findings}
 
     def to_dict(self) -> dict[str, Any]:
+        """What ``verify --json`` prints (its keys are a contract)."""
         out = {"ok": self.ok, "problems": [p.to_dict() for p in self.findings],
                "audit_entries": self.audit_entries, "files_checked": self.files_checked}
         if self.expected is not None:
@@ -62,6 +66,7 @@ class VerifyReport:
         return out
 
     def text(self) -> str:
+        """The report as ``verify`` prints it: the counts, each problem, the head compared."""
         head = (f"Checked {self.audit_entries} audit entries and {self.files_checked} files: "
                 + ("everything is intact." if self.ok else f"{len(self.findings)} problem(s):"))
         lines = [head] + [f"  - {p.message}" for p in self.findings]
