@@ -9,7 +9,7 @@ from typing import Any, Optional, Union
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QVBoxLayout, QWidget
 
-from ...core.compare import VersionComparison
+from ...core.compare import VersionComparison, compare_versions
 from ...core.comparison_table import comparison_notes, comparison_rows
 from ...core.errors import MlopsError
 from ..errors import show_error
@@ -24,8 +24,6 @@ Comparison = Union[VersionComparison, MlopsError, None]
 
 def compare(ws: Any, ref: str, other: Optional[str]) -> Comparison:
     """``ref`` beside ``other`` in the open workspace ``ws``; a refusal is kept to be said."""
-    from ...core.compare import compare_versions
-
     if other is None:
         return None
     try:
