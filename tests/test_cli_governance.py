@@ -155,7 +155,9 @@ def test_models_commands_end_to_end(capsys, root):
     assert [m["to_version"] for m in lineage["alias_moves"]] == [2]
     assert [a["alias"] for a in shown["model_aliases"]] == ["production"] and len(shown["alias_history"]) == 2
     code, out, _ = call(capsys, root, "models", "show", "mass:2")
-    assert code == 0 and "Aliases: production" in out and "Lineage:" in out and "validated → approved by bob" in out
+    assert code == 0 and "Aliases: production" in out and "Lineage:" in out
+    changes = [line.strip() for line in out.splitlines() if "→ approved" in line]
+    assert len(changes) == 1 and changes[0].startswith("validated → approved — by bob")  # named once
 
     compared = ok("models", "compare", "mass:1", "mass:2", "--json")
     assert compared["features"]["removed"] == ["island"] and compared["a"]["aliases"] == []

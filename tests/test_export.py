@@ -263,6 +263,24 @@ def test_drift_from_the_package_profile_matches_the_monitor_page(setup, tmp_path
         assert app.drifted == (label == "shifted")  # a sample of the same flights does not drift
 
 
+def test_a_batch_without_a_column_the_model_needs_drifts_the_same_in_the_package(setup, tmp_path):
+    """The package names the missing column and why the predictions were not compared in the
+    Monitor page's words, and compares the rest as the page does."""
+    from mlops_desktop.core.monitor import batch_from_file, compare_batch, effective_thresholds
+    from mlops_desktop.core.monitor.for_version import reference_for_version
+
+    ws, ref, result, df, _ = setup
+    path = tmp_path / "no_origin.csv"
+    df.sample(1500, random_state=5).drop(columns=["origin"]).to_csv(path, index=False)
+    app = compare_batch(reference_for_version(ws, ref), batch_from_file(path), effective_thresholds(ws, "late"))
+    with support_modules(result.path) as scoring:
+        package = scoring.ModelPackage(result.path).drift(path, chunk_rows=400)
+    assert package.feature("origin").reason == app.feature("origin").reason == "the batch has no column 'origin'"
+    assert package.prediction.reason == app.prediction.reason == "the batch lacks columns the model needs: origin"
+    assert {f.name: f.verdict for f in package.features} == {f.name: f.verdict for f in app.features}
+    assert package.dataset.verdict == app.verdict and package.rows == 1500
+
+
 def test_a_segmented_model_exports_as_one_package_with_its_router(workspace, tmp_path):
     from mlops_desktop.core.train import TrainSpec, train
 

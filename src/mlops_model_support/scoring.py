@@ -9,7 +9,6 @@ exported the package).
 from __future__ import annotations
 
 import csv
-import html
 import io
 import json
 import math
@@ -573,43 +572,18 @@ class ModelPackage:
                 acc.add(col)
             if predictions is not None and not predictions.problem:
                 frame, _ = self.prepare(table, lenient=True, decimal=decimal)
-                try:
-                    predictions.add_scores(self._scores(frame))
-                except Exception as exc:  # as the Monitor page: the batch, not the run, is at fault
-                    predictions.problem = (f"the model could not score the batch ({type(exc).__name__}: "
-                                           f"{exc})")
+                self._add_scores(predictions, frame)
         if rows == 0:
             raise InputError(f"{source.name} has no rows.")
-        results = []
-        for name, fp in profile.features.items():
-            if name not in present:
-                results.append(metrics.not_comparable(name, fp.kind, f"the batch has no column {name!r}",
-                                                      fp.distribution))
-                continue
-            acc = features[name]
-            if acc.problem:
-                results.append(metrics.not_comparable(name, fp.kind, acc.problem, fp.distribution))
-                continue
-            results.append(metrics.compare_feature(fp, acc.distribution(metrics), t))
-        prediction = None
-        if predictions is not None and predictions.problem:
-            prediction = metrics.not_comparable("prediction", profile.predictions.kind, predictions.problem)
-        elif predictions is not None:
-            prediction = metrics.compare_feature(profile.predictions, predictions.distribution(metrics), t)
-        elif profile.predictions is not None:
-            prediction = metrics.not_comparable(
-                "prediction", profile.predictions.kind,
-                f"the batch lacks columns the model needs: {', '.join(self.missing_columns(reader.columns))}")
-        verdict = metrics.dataset_verdict(results, t, importance=profile.importance, prediction=prediction)
-        extra = [c for c in reader.columns if c not in profile.features and c not in self.names]
-        return metrics.Comparison(results, verdict, t, rows, prediction, extra)
+        return self._comparison(profile, t, features, predictions, rows,
+                                [c for c in reader.columns if c not in profile.features and c not in self.names],
+                                unscored="the batch lacks columns the model needs: "
+                                         f"{', '.join(self.missing_columns(reader.columns))}")
 
     def _drift_prepared(self, reader: "TableReader", profile: Any, t: dict[str, Any], decimal: str) -> Any:
         """:meth:`drift` for a model whose training data was prepared by a recipe: each
         chunk's raw rows go through it, and the rows in the model's scope are compared
         (those outside it are counted: a growing share of them is a change too)."""
-        from . import drift as metrics
-
         self.check_columns(reader)  # every raw column the recipe needs, or nothing is comparable
         _ = self.model
         specs = {c["name"]: c for c in self.inputs}
@@ -627,32 +601,50 @@ class ModelPackage:
                 for name, acc in features.items():
                     acc.add(pa.chunked_array([pa.array(part[name].to_numpy(), from_pandas=True)]))
                 if predictions is not None and not predictions.problem and len(part):
-                    try:
-                        predictions.add_scores(self._scores(part))
-                    except Exception as exc:  # the batch, not the run, is at fault
-                        predictions.problem = (f"the model could not score the batch ({type(exc).__name__}: "
-                                               f"{exc})")
+                    self._add_scores(predictions, part)
         finally:
             self.score_out_of_scope = scope
         if rows == 0:
             raise InputError(f"{reader.path.name} has no rows in the model's scope "
                              f"({'; '.join(f.in_words() for f in self.recipe.scope_rules())}); "
                              f"{outside:,} rows lie outside it.")
+        return self._comparison(profile, t, features, predictions, rows,
+                                [c for c in reader.columns if c not in self.columns_read], out_of_scope=outside)
+
+    def _add_scores(self, predictions: "_Accumulator", frame: pd.DataFrame) -> None:
+        """Add the model's scores of ``frame`` to ``predictions``; a model that cannot score
+        the batch is the batch's problem (as on the Monitor page), not the run's."""
+        try:
+            predictions.add_scores(self._scores(frame))
+        except Exception as exc:
+            predictions.problem = f"the model could not score the batch ({type(exc).__name__}: {exc})"
+
+    def _comparison(self, profile: Any, t: dict[str, Any], features: dict[str, "_Accumulator"],
+                    predictions: Optional["_Accumulator"], rows: int, extra: list[str], *,
+                    unscored: str = "", out_of_scope: int = 0) -> Any:
+        """The end of :meth:`drift`: every feature of the profile and the predictions compared
+        with the batch's distributions, and the verdict. A feature with no accumulator is
+        absent from the batch; ``unscored`` says why the batch was not scored when the profile
+        has predictions but ``predictions`` is None."""
+        from . import drift as metrics
+
         results = []
         for name, fp in profile.features.items():
-            acc = features[name]
-            if acc.problem:
+            acc = features.get(name)
+            if acc is None:
+                results.append(metrics.not_comparable(name, fp.kind, f"the batch has no column {name!r}",
+                                                      fp.distribution))
+            elif acc.problem:
                 results.append(metrics.not_comparable(name, fp.kind, acc.problem, fp.distribution))
             else:
                 results.append(metrics.compare_feature(fp, acc.distribution(metrics), t))
         prediction = None
-        if predictions is not None:
-            prediction = (metrics.not_comparable("prediction", profile.predictions.kind, predictions.problem)
-                          if predictions.problem else
+        if profile.predictions is not None:
+            problem = unscored if predictions is None else predictions.problem
+            prediction = (metrics.not_comparable("prediction", profile.predictions.kind, problem) if problem else
                           metrics.compare_feature(profile.predictions, predictions.distribution(metrics), t))
         verdict = metrics.dataset_verdict(results, t, importance=profile.importance, prediction=prediction)
-        extra = [c for c in reader.columns if c not in self.columns_read]
-        return metrics.Comparison(results, verdict, t, rows, prediction, extra, out_of_scope=outside)
+        return metrics.Comparison(results, verdict, t, rows, prediction, extra, out_of_scope=out_of_scope)
 
     def _scores(self, frame: pd.DataFrame) -> np.ndarray:
         """The model's score per row, as the Monitor page takes it: the positive-class
@@ -1256,43 +1248,54 @@ def read_output(path: Path) -> pd.DataFrame:
 
 # -- a drift report as HTML ----------------------------------------------------------------
 
-def drift_html(comparison: Any, *, title: str, source: str) -> str:
-    """A self-contained HTML page of a drift comparison (no scripts, no network)."""
-    d = comparison.dataset
-    rows = []
-    for r in [*comparison.features, *([comparison.prediction] if comparison.prediction else [])]:
-        m = r.metrics
-        second = m.get("wasserstein_normalised") if r.kind == "numeric" else m.get("jensen_shannon")
-        rows.append("<tr class='{cls}'><td>{name}</td><td>{kind}</td><td>{verdict}</td><td>{psi}</td>"
-                    "<td>{second}</td><td>{miss}</td><td>{why}</td></tr>".format(
-                        cls="drift" if r.drifted else ("nc" if not r.comparable else ""),
-                        name=html.escape(r.name), kind=r.kind, verdict=html.escape(r.verdict),
-                        psi=_fmt(m.get("psi")), second=_fmt(second), miss=_fmt(m.get("missing_share_change")),
-                        why=html.escape(r.decided_by)))
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+#: the page and a row of ``drift_html``: markupsafe templates, every value put in escaped
+_DRIFT_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>
 body {{ font-family: sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 8px; vertical-align: top; }}
 tr.drift td {{ background: #fde2e1; }} tr.nc td {{ background: #eee; }}
 .verdict {{ font-size: 1.3em; font-weight: bold; }}
 </style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>Batch: {html.escape(source)} ({comparison.rows:,} rows)</p>
-<p class="verdict">{html.escape(d.verdict.upper())}</p>
-<p>{html.escape(d.decided_by)}</p>
+<h1>{title}</h1>
+<p>Batch: {source} ({n_rows} rows)</p>
+<p class="verdict">{verdict}</p>
+<p>{decided_by}</p>
 <table><tr><th>Feature</th><th>Kind</th><th>Verdict</th><th>PSI</th><th>W/&sigma; or JS</th>
 <th>Change in missing share</th><th>Why</th></tr>
-{''.join(rows)}
+{rows}
 </table>
-<p>Thresholds: {html.escape(json.dumps(comparison.thresholds))}</p>
+<p>Thresholds: {thresholds}</p>
 </body></html>
 """
+_DRIFT_ROW = ("<tr class='{cls}'><td>{name}</td><td>{kind}</td><td>{verdict}</td><td>{psi}</td>"
+              "<td>{second}</td><td>{miss}</td><td>{why}</td></tr>")
 
 
-def _fmt(value: Any) -> str:
+def drift_html(comparison: Any, *, title: str, source: str) -> str:
+    """A self-contained HTML page of a drift comparison (no scripts, no network); every
+    name, value and sentence is escaped (markupsafe), so a column named ``<script>`` is text.
+    markupsafe is imported here: scoring needs it only for this report."""
+    from markupsafe import Markup
+
+    d = comparison.dataset
+    rows = []
+    for r in [*comparison.features, *([comparison.prediction] if comparison.prediction else [])]:
+        m = r.metrics
+        second = m.get("wasserstein_normalised") if r.kind == "numeric" else m.get("jensen_shannon")
+        rows.append(Markup(_DRIFT_ROW).format(
+            cls="drift" if r.drifted else ("nc" if not r.comparable else ""), name=r.name, kind=r.kind,
+            verdict=r.verdict, psi=_fmt(m.get("psi")), second=_fmt(second),
+            miss=_fmt(m.get("missing_share_change")), why=r.decided_by))
+    return str(Markup(_DRIFT_PAGE).format(
+        title=title, source=source, n_rows=f"{comparison.rows:,}", verdict=d.verdict.upper(),
+        decided_by=d.decided_by, rows=Markup("").join(rows), thresholds=json.dumps(comparison.thresholds)))
+
+
+def _fmt(value: Any) -> Any:
+    """A figure of the report: four significant digits, a dash when there is none."""
     if value is None:
-        return "&mdash;"
+        return "\u2014"  # an em dash
     if isinstance(value, float):
         return f"{value:.4g}"
-    return html.escape(str(value))
+    return value

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QApplication, QInputDialog
 
-from .conftest import message_boxes, screenshot
+from .conftest import message_boxes, screenshot, wait_jobs
 
 
 @pytest.fixture
-def validated(window, penguins_csv):
+def validated(window, qtbot, penguins_csv):
     """mass:1 trained by ann and validated, shown on the Registry page as ann."""
     from mlops_desktop.core.lifecycle import change_stage
     from mlops_desktop.core.train import TrainSpec, train
@@ -26,6 +26,7 @@ def validated(window, penguins_csv):
     window.go_to("Registry")
     page = window.page("Registry")
     page.select_ref("mass:1")
+    wait_jobs(qtbot, window)
     return page
 
 
@@ -71,7 +72,7 @@ def test_refused_self_approval_keeps_the_comment_and_offers_single_user_mode(val
         ("approved", True, "Residuals and intervals checked.")
     assert draft_comment(window.state, "mass:1", "approved") == ""  # recorded: nothing left to keep
     qtbot.waitUntil(lambda: page.single_user.isChecked(), timeout=2000)
-    assert "self-approved" in page.detail_text.text()
+    qtbot.waitUntil(lambda: "self-approved" in page.detail_text.text(), timeout=5000)
 
 
 def test_refused_self_approval_lets_a_colleague_act_with_the_comment_filled_in(validated, window, qtbot,

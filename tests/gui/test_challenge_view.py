@@ -29,7 +29,7 @@ def plain(label) -> str:
 
 
 @pytest.fixture
-def registry(window, tmp_path):
+def registry(window, qtbot, tmp_path):
     """late:1 (one logistic model per origin, January to June) approved by bob and in
     production; the Registry page shown with late:1 selected."""
     from mlops_desktop.core.lifecycle import change_stage, set_alias
@@ -54,6 +54,7 @@ def registry(window, tmp_path):
     window.go_to("Registry")
     page = window.page("Registry")
     page.select_ref("late:1")
+    wait_jobs(qtbot, window)
     return page
 
 
@@ -159,10 +160,12 @@ def test_retrain_challenge_approve_promote_roll_back(registry, window, qtbot, mo
     qtbot.wait(50)
     assert page.stack.currentWidget() is page.splitter
     page.select_ref("late:2", force=True)
+    wait_jobs(qtbot, window)
     assert page.buttons["rollback"].isEnabled()
     page.buttons["rollback"].click()
     assert version_at(ws, "late", "production", "now")["ref"] == "late:1"
     assert "rolled back" in prompts[-1] or "back from version 2 to version 1" in prompts[-1]
+    wait_jobs(qtbot, window)
     page.tabs.setCurrentIndex(1)
     assert any("rolled back from version 2 to 1" in page.history.item(r, 2).text()
                for r in range(page.history.rowCount()))
@@ -171,6 +174,7 @@ def test_retrain_challenge_approve_promote_roll_back(registry, window, qtbot, mo
     # compare: the challenge's figures on the same rows, and its verdict
     page.tabs.setCurrentIndex(2)
     page.compare_with.setCurrentIndex(page.compare_with.findText("late:1"))
+    wait_jobs(qtbot, window)
     aspects = [page.compare_table.item(r, 0).text() for r in range(page.compare_table.rowCount())]
     assert any(a.startswith(f"Challenge {report.challenge_id}: ROC AUC on the same") for a in aspects)
     assert report.sentence in page.compare_notes.text()
@@ -200,6 +204,7 @@ def test_improved_segments_only_and_retrain_from_a_drift_report(registry, window
     assert view.ref == "late:3" and version_at(ws, "late", "challenger", "now")["ref"] == "late:3"
     view.back.emit()
     page.select_ref("late:3", force=True)
+    wait_jobs(qtbot, window)
     assert "From late:2:" in plain(page.detail_text)
     screenshot(window, "registry_segments_promoted")
 

@@ -64,13 +64,15 @@ def test_exports_an_approved_version_with_progress(approved, qtbot, tmp_path):
     assert len(exports.for_version(window.state.workspace.registry, page.plan.version_id)) == 1
 
 
-def test_a_draft_version_says_why_it_cannot_be_exported(approved):
+def test_a_draft_version_says_why_it_cannot_be_exported(approved, qtbot):
     window = approved
     window.go_to("Registry")
     registry = window.page("Registry")
     registry.select_ref("mass:2")
+    wait_jobs(qtbot, window)
     assert not registry.buttons["export"].isEnabled()
     registry.select_ref("mass:1")
+    wait_jobs(qtbot, window)
     assert registry.buttons["export"].isEnabled()
     page = window.page("Export")
     page.select("mass:2")

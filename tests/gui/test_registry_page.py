@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import message_boxes, screenshot
+from .conftest import message_boxes, screenshot, wait_jobs
 
 
 @pytest.fixture
@@ -53,6 +53,7 @@ def test_lists_filters_and_shows_lineage_history_and_comparison(registry, window
     qtbot.waitUntil(lambda: len(page.model.rows) == 3, timeout=2000)
 
     page.select_ref("mass:2")
+    wait_jobs(qtbot, window)
     assert page.lineage.ref == "mass:2"
     assert page.detail_title.text().startswith("mass:2 — draft")
     top = page.lineage_nodes[0]
@@ -86,9 +87,11 @@ def test_four_eyes_through_the_page(registry, window, qtbot):
     page = registry
     ws = window.state.workspace
     page.select_ref("mass:1")
+    wait_jobs(qtbot, window)
     assert page.buttons["validated"].isEnabled() and not page.buttons["approved"].isEnabled()
     assert page.set_stage("validated")
     assert find_version(ws, "mass:1").stage == "validated"
+    wait_jobs(qtbot, window)
     assert page.detail_title.text().startswith("mass:1 — validated")
 
     window.state.prefs.display_name = "ann"  # the trainer may not approve
@@ -102,8 +105,10 @@ def test_four_eyes_through_the_page(registry, window, qtbot):
     window.state.prefs.display_name = "bob"
     assert page.set_stage("approved", comment="Intervals and residuals checked.")
     assert find_version(ws, "mass:1").stage == "approved"
+    wait_jobs(qtbot, window)
     assert page.buttons["alias"].isEnabled()
     assert page.set_alias("production", comment="first release")
+    wait_jobs(qtbot, window)
     assert "production" in page.detail_title.text()
     row = next(r for r in page.model.rows if r["ref"] == "mass:1")
     assert row["aliases"] == ["production"]
@@ -112,7 +117,7 @@ def test_four_eyes_through_the_page(registry, window, qtbot):
     screenshot(window, "registry_approved")
 
 
-def test_single_user_mode_records_self_approval(registry, window, monkeypatch):
+def test_single_user_mode_records_self_approval(registry, window, qtbot, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
     from mlops_desktop.core.lifecycle import single_user_mode, stage_history
@@ -124,9 +129,11 @@ def test_single_user_mode_records_self_approval(registry, window, monkeypatch):
     assert single_user_mode(ws)
     window.state.prefs.display_name = "ann"
     page.select_ref("mass:2")
+    wait_jobs(qtbot, window)
     assert page.set_stage("validated")
     assert page.set_stage("approved", comment="Working alone; checked the card.")
     assert stage_history(ws, "mass:2")[-1]["self_approved"] is True
+    wait_jobs(qtbot, window)
     assert "self-approved" in page.detail_text.text()
 
 
@@ -148,3 +155,42 @@ def test_the_data_page_names_the_models_trained_on_a_dataset(registry, window):
             for i in range(form.rowCount())}
     used = rows["Models trained on it:"]
     assert "mass:1 (draft)" in used and "mass:2 (draft)" in used and "flipper:1 (draft)" in used
+
+
+def test_a_quick_second_selection_shows_only_its_own_detail(registry, window, qtbot, monkeypatch):
+    """The detail is read off the UI thread: while mass:1 is still being read (held on an
+    event) the page answers and says so; mass:2, chosen next, shows; mass:1's late result
+    is dropped."""
+    import threading
+
+    from mlops_desktop.gui.pages import registry_page
+
+    page = registry
+    wait_jobs(qtbot, window)
+    gate, reading = threading.Event(), threading.Event()
+    read = registry_page.read_version_detail
+
+    def held(root, ref, compare_with):
+        if ref == "mass:1":
+            reading.set()
+            assert gate.wait(30), "the test never let the first read end"
+        return read(root, ref, compare_with)
+
+    monkeypatch.setattr(registry_page, "read_version_detail", held)
+    page.select_ref("flipper:1")  # something else first, so that mass:1 is a new choice
+    wait_jobs(qtbot, window)
+    page.select_ref("mass:1")
+    qtbot.waitUntil(reading.is_set, timeout=10000)
+    assert page.lineage is None and page.detail_title.text() == "mass:1"
+    assert "Reading mass:1" in page.detail_text.text()
+    assert not any(b.isEnabled() for b in page.buttons.values())
+    screenshot(window, "registry_reading")
+
+    page.select_ref("mass:2")
+    qtbot.waitUntil(lambda: page.lineage is not None, timeout=10000)
+    assert page.lineage.ref == "mass:2"
+    gate.set()  # mass:1's result arrives now, late
+    wait_jobs(qtbot, window)
+    assert page.lineage.ref == "mass:2" and page.detail_title.text().startswith("mass:2 — draft")
+    assert page.compare_with.currentText() == "mass:1" and page.compare_table.rowCount() > 0
+    assert page.compare_table.horizontalHeaderItem(1).text() == "mass:2"

@@ -159,8 +159,10 @@ def test_a_second_login_approves_through_the_registry_page(window, qtbot, team, 
     page = window.page("Registry")
     qtbot.waitUntil(lambda: any(r["ref"] == "mass:1" for r in page.model.rows), timeout=10000)
     page.select_ref("mass:1")
+    wait_jobs(qtbot, window)
     assert not page.single_user.isVisible()  # the server keeps four eyes: no mode to switch
     assert page.set_stage("validated")
+    wait_jobs(qtbot, window)
     assert page.set_stage("approved", comment="Residuals and intervals checked.")
     wait_jobs(qtbot, window)
     screenshot(window, "team_registry_approved_by_carol")
@@ -171,3 +173,69 @@ def test_a_second_login_approves_through_the_registry_page(window, qtbot, team, 
     approvals = [c for c in shown["stage_history"] if c["to_stage"] == "approved"]
     assert [c["changed_by"] for c in approvals] == ["carol"]
     assert run_cli("verify", "--workspace", ana_folder).returncode == 0
+
+
+def test_a_recent_team_workspace_opens_off_the_ui_thread(window, qtbot, team, monkeypatch, tmp_path):
+    """Double-clicking a team workspace in the recent list connects in the background: while
+    the connection is held (on an event) the window answers, the status bar says what it
+    does and the workspace open before stays open; then the team workspace is current."""
+    import threading
+
+    from mlops_desktop.core.workspace import Workspace
+    from mlops_desktop.gui import workspace_opening
+
+    monkeypatch.setenv("PGUSER", "carol")
+    folder = tmp_path / "carol"
+    Workspace.connect(folder, team.conninfo).close()
+    own = window.state.workspace
+    window.state.prefs.add_recent(folder)
+    window.go_to("Workspace")
+    page = window.page("Workspace")
+    page.reload()
+    item = next(page.recent.item(i) for i in range(page.recent.count())
+                if page.recent.item(i).data(0x0100) == str(folder))
+
+    gate, connecting = threading.Event(), threading.Event()
+    opened = workspace_opening.opened_workspace
+
+    def held(*args, **kwargs):
+        connecting.set()
+        gate.wait(30)
+        return opened(*args, **kwargs)
+
+    monkeypatch.setattr(workspace_opening, "opened_workspace", held)
+    page.recent.itemDoubleClicked.emit(item)
+    try:
+        qtbot.waitUntil(connecting.is_set, timeout=10000)
+        assert window.state.workspace is own  # the UI thread went on; nothing switched yet
+        qtbot.waitUntil(lambda: "connecting to its team registry" in window.job_status.label.text(), timeout=5000)
+        assert window.job_status.isVisible() and window.job_status.cancel_button.isEnabled()
+        screenshot(window, "team_workspace_opening")
+    finally:  # whatever happened, the connection goes on and ends (else it would hold the server)
+        gate.set()
+        wait_jobs(qtbot, window)
+    ws = window.state.workspace
+    assert ws.is_team and ws.root == folder and window.state.actor == "carol"
+
+
+def test_a_team_workspace_whose_server_cannot_be_reached_says_so(window, qtbot, tmp_path):
+    """A team workspace whose server does not answer: a dialog names the registry and says
+    it cannot be reached; the workspace open before stays open and usable."""
+    from .conftest import message_boxes
+
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    nowhere = f"host={tmp_path / 'no-server'} dbname=registry"  # a socket folder nobody listens in
+    (folder / "team-registry.json").write_text(json.dumps({"registry": nowhere}), encoding="utf-8")
+    own = window.state.workspace
+    window.go_to("Workspace")
+    page = window.page("Workspace")
+    page._open(str(folder), create=False)
+    wait_jobs(qtbot, window)
+    qtbot.waitUntil(lambda: bool(message_boxes()), timeout=10000)
+    box = message_boxes()[0]
+    assert "Cannot connect to the team registry" in box.text() and "cannot be reached" in box.text()
+    assert box.windowTitle() == "Cannot open the team workspace gone"
+    screenshot(box, "team_workspace_unreachable")
+    box.close()
+    assert window.state.workspace is own and own.datasets() == []

@@ -106,7 +106,7 @@ def test_accepting_a_warning_is_undone_by_a_recorded_withdrawal(window, qtbot):
 
 
 @pytest.fixture
-def registry(window, penguins_csv):
+def registry(window, qtbot, penguins_csv):
     """mass:1 on the Registry page."""
     from mlops_desktop.core.train import TrainSpec, train
 
@@ -117,6 +117,7 @@ def registry(window, penguins_csv):
     window.go_to("Registry")
     page = window.page("Registry")
     page.select_ref("mass:1")
+    wait_jobs(qtbot, window)
     return page
 
 

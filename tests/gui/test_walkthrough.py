@@ -88,6 +88,7 @@ def test_the_whole_flow_on_the_sample(window, qtbot, tmp_path):
     window.go_to("Registry")
     registry = window.page("Registry")
     registry.select_ref(ref)
+    wait_jobs(qtbot, window)
     assert not registry.set_stage("approved", comment="my own")
     assert any("cannot approve it too" in b.text() for b in message_boxes())
     for box in message_boxes():
@@ -135,6 +136,7 @@ def test_the_whole_flow_on_the_sample(window, qtbot, tmp_path):
     # the lineage now reaches from the dataset to the approval, the export and the drift report
     window.go_to("Registry")
     registry.select_ref(ref)
+    wait_jobs(qtbot, window)
     text = registry.tree.toPlainText()
     for expected in ("Dataset penguins", "validated → approved", "Exported", "Drift report"):
         assert expected in text

@@ -1,5 +1,5 @@
 """Every HTML file the app writes (the data report of Explore and Check, the model card,
-the drift report) shows what people typed or imported as text: a column name, a category
+the drift report, and the drift report of an exported package's score.py) shows what people typed or imported as text: a column name, a category
 level, a dataset and a model name, a tag, a description and a comment that hold markup
 appear escaped, never as a tag or an attribute. The hostile names come in the way a user's
 would: a CSV file's header and values through `datasets import`, the rest through the CLI.
@@ -8,6 +8,8 @@ would: a CSV file's header and values through `datasets import`, the rest throug
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,8 @@ HOSTILE = (SCRIPT, ATTRIBUTE)
 #: a column name may not hold a quote (formulas refuse it), so the names carry the markup
 #: without one; the category levels, the model name, tags and comments carry both
 NUMBER_COLUMN, LEVEL_COLUMN = f"size {SCRIPT}", "kind <img src=x onerror=alert(1)>"
+#: a batch file's name in the package's drift report: markup, an ampersand and both quotes
+BATCH_FILE = """batch <i> & 'a' "b".csv"""
 
 
 def _hostile_csv(path: Path, rows: int = 240, seed: int = 3) -> Path:
@@ -76,10 +80,18 @@ def reports(tmp_path_factory) -> dict[str, str]:
     _ok("drift", "--reference", f"{model}:1", "--current",
         str(_hostile_csv(folder / "batch.csv", rows=200, seed=9)), "--report", str(folder / "drift.html"),
         *common, "--as", "eve")
+    # the package IT runs writes its own drift report, of a batch file named with markup
+    _ok("export", f"{model}:1", "--out", str(folder / "package"), *common, "--as", "carl")
+    batch = folder / BATCH_FILE
+    (folder / "batch.csv").rename(batch)
+    done = subprocess.run([sys.executable, str(folder / "package" / "score.py"), "--drift", str(batch),
+                           "--report", str(folder / "package_drift.html")], capture_output=True, text=True,
+                          cwd=folder, timeout=300)
+    assert done.returncode in (0, 4), done.stderr
     return {p.stem: p.read_text(encoding="utf-8") for p in folder.glob("*.html")}
 
 
-@pytest.mark.parametrize("report", ["profile", "check", "card", "drift"])
+@pytest.mark.parametrize("report", ["profile", "check", "card", "drift", "package_drift"])
 def test_hostile_names_and_values_are_escaped_in_every_html_file(reports, report):
     assert_inert(reports[report])
 
@@ -107,3 +119,15 @@ def test_the_hostile_text_reached_each_file(reports):
     for typed in (f"model {ATTRIBUTE}", f"{SCRIPT} {ATTRIBUTE}", f"Sizes {ATTRIBUTE}"):
         assert typed in shown["card"], typed
     assert f"model {ATTRIBUTE}" in shown["drift"]
+
+
+def test_the_packages_drift_report_escapes_the_batch_file_name_and_keeps_its_own_markup(reports):
+    """score.py's report (mlops_model_support.scoring.drift_html) shows the file name with its
+    markup, ampersand and quotes as text, once escaped; its table stays a table."""
+    from html import unescape
+
+    text = reports["package_drift"]
+    assert "<i>" not in text and "batch &lt;i&gt; &amp; &#39;a&#39; &#34;b&#34;.csv" in text
+    assert "&amp;amp;" not in text and "&amp;lt;" not in text  # escaped once, not twice
+    assert BATCH_FILE in unescape(text) and NUMBER_COLUMN in unescape(text)
+    assert "<table><tr><th>Feature</th>" in text and text.count("<tr class=") == 3  # two columns, the prediction

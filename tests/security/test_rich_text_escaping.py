@@ -110,3 +110,78 @@ def test_the_model_cards_carry_no_tag_entity_or_link_from_user_text(approved):
     assert inert(own) == own and "| 95% interval |" in own and " to " in own
     html = model_card_html(card)
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;&lt;b&gt;x&lt;/b&gt;" in html
+
+
+#: a name with markup, an ampersand and both quotes, and no slash (it names folders too)
+NAME = """a & "b" <i>c</i> 'd'"""
+FOLDER_NAME = """a & "b" <i> 'd'"""
+
+
+def _plain_and_inert(label, expected: str) -> None:
+    """The label shows ``expected`` as text and holds no tag of it."""
+    assert "<i>" not in label.text() and "<img" not in label.text()
+    assert expected in _shown(label)
+
+
+def test_dialogs_and_the_welcome_page_show_names_and_paths_as_text(window, tmp_path):  # noqa: F811
+    """The Retrain dialog (a version's name), the New workspace dialog (a folder's path and
+    why it cannot be made), the Before and after dialog (a check's name and formulas), the
+    Import dialog's problem line and the welcome page's default folder."""
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QLabel
+
+    from mlops_desktop.gui.import_dialog import ImportDialog
+    from mlops_desktop.gui.new_workspace_dialog import NewWorkspaceDialog
+    from mlops_desktop.gui.pages.check_compare import BeforeAfterDialog
+    from mlops_desktop.gui.retrain_dialog import RetrainDialog
+
+    retrain = RetrainDialog(window.state.workspace, f"{NAME}:1", parent=window)
+    intro = next(w for w in retrain.findChildren(QLabel) if "again exactly" in w.text())
+    _plain_and_inert(intro, f"Train {NAME}:1 again")
+    assert "<b>challenger</b>" in intro.text()  # its own markup stays markup
+
+    folder = tmp_path / FOLDER_NAME
+    folder.mkdir()
+    new = NewWorkspaceDialog(window, folder=folder)
+    _plain_and_inert(new.where, f"created in {folder}")
+    new.name_edit.setText("x<y")
+    assert _shown(new.where) == 'A folder name cannot contain / \\ : * ? " < > | or be . or ..'
+
+    report = lambda formula: SimpleNamespace(formula=formula, checks=[], target="y", target_label=None)  # noqa: E731
+    before_after = BeforeAfterDialog(report(f"y ~ {NAME}"), report("y ~ 1"), "vif", f"Merge {NAME}", parent=window)
+    intro = next(w for w in before_after.findChildren(QLabel) if "Before:" in w.text())
+    _plain_and_inert(intro, f"Merge {NAME}\nBefore: y ~ {NAME}\nAfter: y ~ 1")
+
+    csv = tmp_path / "small.csv"
+    csv.write_text("a,b\n1,2\n", encoding="utf-8")
+    importing = ImportDialog(str(csv), window.runner, parent=window)
+    importing._show_problem(f"Cannot read {NAME}")
+    _plain_and_inert(importing.status, f"Cannot read {NAME}")
+
+    window.state.prefs.default_workspace = folder / "ws"
+    welcome = window.welcome
+    welcome.refresh()
+    _plain_and_inert(welcome.create_caption, FOLDER_NAME)
+    assert '<a href="choose">' in welcome.create_caption.text()
+    for dialog in (retrain, new, before_after, importing):
+        dialog.close()
+
+
+def test_the_validate_page_shows_a_hostile_version_data_and_person_as_text(window, qtbot, penguins_csv):  # noqa: F811
+    """The verdict line (version, data, who validated) and the stage line (who trained)."""
+    from mlops_desktop.core.train import TrainSpec, train
+    from mlops_desktop.core.validate.for_version import validate_version
+
+    ws = window.state.workspace
+    ws.import_file(penguins_csv, name=f"data {NAME}", actor=NAME)
+    train(ws, TrainSpec(dataset=f"data {NAME}", target="body_mass_g", models=["ols"], model_name="m"), actor=NAME)
+    validate_version(ws, "m:1", actor=NAME, n_bootstrap=50)
+    window.state.models_changed.emit("")
+    window.go_to("Validate")
+    page = window.page("Validate")
+    wait_jobs(qtbot, window)
+    assert page.result is not None
+    _plain_and_inert(page.verdict, f"by {NAME} (validation")
+    _plain_and_inert(page.stage_label, f"(trained by {NAME})")
+    screenshot(window, "security_validate_names")

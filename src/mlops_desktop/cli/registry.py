@@ -137,7 +137,7 @@ def _filtered(args: argparse.Namespace) -> bool:
 
 
 def _show(ws: Any, args: argparse.Namespace) -> None:
-    from ..core.lifecycle import alias_history, aliases_of, stage_history
+    from ..core.lifecycle import alias_history, aliases_of
     from ..core.lineage import version_lineage
     from ..core.train import describe_version
 
@@ -151,7 +151,7 @@ def _show(ws: Any, args: argparse.Namespace) -> None:
     data["aliases"] = list(lineage.aliases)
     data["model_aliases"] = aliases_of(ws, data["model"])
     data["alias_history"] = alias_history(ws, data["model"], None)
-    data["stage_history"] = stage_history(ws, ref)
+    data["stage_history"] = list(lineage.stage_changes)  # read once, with the lineage
     data["lineage"] = lineage.to_dict()
     emit(args, data, lambda: _model_text(data, lineage))
 
@@ -197,19 +197,8 @@ def _model_text(d: dict, lineage: "VersionLineage") -> str:
                  short(r.get("odds_ratio_per_sd"))] if odds else [])
             body.append(cells)
         lines += ["", table(body, header)]
+    # the lineage names each stage change (who, when, comment, override, self-approval)
     lines += ["", "Lineage:", *tree_lines(lineage_tree(lineage))]
-    history = d.get("stage_history") or []
-    if history:
-        lines += ["", "Stage history:"]
-        for h in history:
-            extra = []
-            if h.get("self_approved"):
-                extra.append("self-approved, single-user mode")
-            if h.get("baseline_override"):
-                extra.append(f"override: {h['baseline_override']}")
-            lines.append(f"  {_when(h['changed_at'])}  {h['from_stage']} → {h['to_stage']} by {h['changed_by']}"
-                         + (f": {h['comment']}" if h.get("comment") else "")
-                         + (f" ({'; '.join(extra)})" if extra else ""))
     moves = d["lineage"]["alias_moves"]
     if moves:
         lines += ["", "Alias moves of this version:"] + [f"  {_move_text(m)}" for m in moves]

@@ -34,6 +34,7 @@ class Annotated:
 
     @property
     def label(self) -> str:
+        """How messages and the audit name it: ``MODEL`` or ``MODEL:VERSION``."""
         return self.model if self.version is None else f"{self.model}:{self.version}"
 
 

@@ -65,6 +65,7 @@ class BackupResult:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """What ``backup --json`` prints: the path as text, the time to the millisecond."""
         d = asdict(self)
         d["path"] = str(self.path)
         d["seconds"] = round(self.seconds, 3)
@@ -91,9 +92,11 @@ class RestoreResult:
 
     @property
     def ok(self) -> bool:
+        """Whether the restored workspace passed verify (else restore exits non-zero)."""
         return not self.problems
 
     def to_dict(self) -> dict[str, Any]:
+        """What ``restore --json`` prints, with ``ok`` and the time to the millisecond."""
         d = asdict(self)
         d["workspace"] = str(self.workspace)
         d["ok"] = self.ok

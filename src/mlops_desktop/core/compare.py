@@ -262,14 +262,14 @@ def _differences(a: dict[str, Any], b: dict[str, Any]) -> tuple[tuple[SettingDif
 
 def _side(ws: "Workspace", mv: "ModelVersion") -> dict[str, Any]:
     """What one version brings to the comparison, read once."""
-    from .checks import accepted_warnings
+    from .lineage import accepted_for
     from .registry import aliases, stages, tags, validations
     from .train import run as get_run
 
     r = get_run(ws, mv.run_id)
     ds = ws.dataset(r.dataset_id)
     stored = validations.latest(ws.registry, mv.id)
-    accepted = accepted_warnings(ws, ds.id, mv.target, mv.features)
+    accepted = accepted_for(ws, ds.id, mv.target, mv.features)
     return {"mv": mv, "run": r, "dataset": ds, "validation": stored, "accepted": accepted,
             "aliases": aliases.held_by(ws.registry, mv.id), "tags": tags.of(ws.registry, "version", mv.id),
             "stage_changes": stages.history(ws.registry, mv.id)}
@@ -363,12 +363,6 @@ def _metrics(sa: dict[str, Any], sb: dict[str, Any]) -> MetricsComparison:
                              holdout=tuple(rows), cross_validation=cv, notes=tuple(notes))
 
 
-def _checks(s: dict[str, Any]) -> AcceptedChecks:
-    return AcceptedChecks(tuple(AcceptedWarning(check_id=a["check_id"], reason=a["reason"],
-                                                accepted_by=a["accepted_by"], accepted_at=a["accepted_at"])
-                                for a in s["accepted"]))
-
-
 def _segments(s: dict[str, Any]) -> Optional[Segmentation]:
     """How the version was segmented and its validated results per segment (and subgroup)."""
     mv, r = s["mv"], s["run"]
@@ -421,7 +415,7 @@ def compare_versions(ws: "Workspace", ref_a: str, ref_b: str) -> VersionComparis
                                    common=tuple(f for f in fa if f in fb)),
         spec=SpecComparison(differences=diff, same=same, library_differences=lib_diff),
         metrics=_metrics(sa, sb),
-        checks=Pair(_checks(sa), _checks(sb)),
+        checks=Pair(AcceptedChecks(sa["accepted"]), AcceptedChecks(sb["accepted"])),
         segments=Pair(_segments(sa), _segments(sb)),
         challenge=_challenge(ws, mva, mvb),
     )

@@ -47,16 +47,20 @@ class VerifyReport:
 
     @property
     def problems(self) -> list[str]:
+        """Each finding in words, as the user reads them."""
         return [p.message for p in self.findings]
 
     @property
     def ok(self) -> bool:
+        """Whether nothing was found wrong (verify's exit 0)."""
         return not self.findings
 
     def kinds(self) -> set[str]:
+        """The kinds of problem found, to tell a damaged file from a broken chain."""
         return {p.kind for p in self.findings}
 
     def to_dict(self) -> dict[str, Any]:
+        """What ``verify --json`` prints (its keys are a contract)."""
         out = {"ok": self.ok, "problems": [p.to_dict() for p in self.findings],
                "audit_entries": self.audit_entries, "files_checked": self.files_checked}
         if self.stored_files_checked:
@@ -66,6 +70,7 @@ class VerifyReport:
         return out
 
     def text(self) -> str:
+        """The report as ``verify`` prints it: the counts, each problem, the head compared."""
         stored = (f" (and {self.stored_files_checked} copies stored on the team registry)"
                   if self.stored_files_checked else "")
         head = (f"Checked {self.audit_entries} audit entries and {self.files_checked} files{stored}: "

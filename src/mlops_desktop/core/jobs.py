@@ -32,6 +32,7 @@ class CancelToken:
 
     @property
     def cancelled(self) -> bool:
+        """Whether cancel was asked for: for work that must tidy up before it stops."""
         return self._event.is_set()
 
     def check(self) -> None:
@@ -64,6 +65,7 @@ class Steps:
         self._message = ""
 
     def check(self) -> None:
+        """Stop here (JobCancelled) if the user cancelled; without a token, never."""
         if self._cancel is not None:
             self._cancel.check()
 
@@ -73,11 +75,13 @@ class Steps:
         return self._current
 
     def start(self, name: str, message: str) -> None:
+        """Begin step ``name``: report where it starts on the bar, with ``message``."""
         self.check()
         self._current, self._message = name, message
         self._progress(self._starts[name], message)
 
     def within(self, fraction: float) -> None:
+        """Report ``fraction`` (0..1, clipped) of the current step done."""
         self.check()
         if self._current is not None:
             name = self._current
@@ -85,4 +89,5 @@ class Steps:
                            self._message)
 
     def done(self, message: str = "Done") -> None:
+        """Report the whole operation finished (a full bar)."""
         self._progress(1.0, message)

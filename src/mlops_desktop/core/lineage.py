@@ -158,6 +158,16 @@ class AcceptedWarning(Record):
     accepted_at: str
 
 
+def accepted_for(ws: "Workspace", dataset_id: int, target: str, features: Any) -> tuple[AcceptedWarning, ...]:
+    """The check warnings accepted for this data, target and features, typed: a version's
+    lineage and a comparison of two versions show them."""
+    from .checks import accepted_warnings
+
+    return tuple(AcceptedWarning(check_id=a["check_id"], reason=a["reason"], accepted_by=a["accepted_by"],
+                                 accepted_at=a["accepted_at"])
+                 for a in accepted_warnings(ws, dataset_id, target, features))
+
+
 @dataclass(frozen=True)
 class ChallengeEntry(Record):
     """A challenge the version took part in, as challenger or as the version challenged."""
@@ -297,7 +307,6 @@ def version_lineage(ws: "Workspace", ref: str) -> VersionLineage:
     challenger or the version challenged) and ``graph`` (nodes {id, kind, label}, edges
     {from, to, label}).
     """
-    from .checks import accepted_warnings
     from .registry import aliases, challenges, drift_reports, stages, tags
     from .registry import models as model_rows
     from .registry import runs as run_rows
@@ -319,8 +328,6 @@ def version_lineage(ws: "Workspace", ref: str) -> VersionLineage:
     drift = [DriftReportEntry(**d) for d in _drift(drift_reports.list_reports(reg, model_name=mv.model,
                                                                               model_version=mv.version))]
     exports = exports_of(ws, mv.id)
-    accepted = accepted_warnings(ws, ds.id, mv.target, mv.features)
-
     made = preparation(ws, ds)
     parent_nodes, parent_edges = _preparation_graph(ds, {"prepared_from": made["prepared_from"]})
     nodes = [*(GraphNode(**n) for n in parent_nodes),
@@ -389,9 +396,7 @@ def version_lineage(ws: "Workspace", ref: str) -> VersionLineage:
         alias_moves=tuple(moves),
         drift_reports=tuple(drift),
         exports=tuple(exports),
-        accepted_warnings=tuple(AcceptedWarning(check_id=a["check_id"], reason=a["reason"],
-                                                accepted_by=a["accepted_by"], accepted_at=a["accepted_at"])
-                                for a in accepted),
+        accepted_warnings=accepted_for(ws, ds.id, mv.target, mv.features),
         origin=origin,
         challenges=tuple(judged),
         graph=LineageGraph(tuple(nodes), tuple(edges)),

@@ -20,6 +20,7 @@ class Node:
     children: list["Node"] = field(default_factory=list)
 
     def add(self, label: str, detail: str = "") -> "Node":
+        """Hang a new line below this one and return it, to hang more below it."""
         child = Node(label, detail)
         self.children.append(child)
         return child

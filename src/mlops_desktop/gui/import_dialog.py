@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
+from markupsafe import Markup
 from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QPushButton, QTableView,
                                QVBoxLayout, QWidget)
@@ -171,7 +171,7 @@ class ImportDialog(QDialog):
         return self.name_edit.text().strip() or None
 
     def _show_problem(self, message: str) -> None:
-        self.status.setText(f"<span style='color:#b00020'>{escape(message)}</span>")
+        self.status.setText(Markup("<span style='color:#b00020'>{}</span>").format(message))
         self.import_button.setEnabled(False)
         self.model.set_table(None)
 

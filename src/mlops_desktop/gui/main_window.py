@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, Q
                                QMessageBox, QStackedWidget, QWidget)
 
 from .. import APP_NAME
-from .errors import show_error
 from .job_status import JobStatus
 from .jobs import JobRunner
 from .state import AppState
@@ -348,9 +347,9 @@ class MainWindow(QMainWindow):
         if is_first_run(self.state, requested):
             self.screens.setCurrentWidget(self.welcome)
             return
+        from .workspace_opening import open_workspace
+
         path = self.state.startup_workspace(requested)
-        try:
-            self.state.open_workspace(path, create=True)
-        except Exception as exc:
-            show_error(self, "Cannot open the workspace", exc)
-            self.go_to("Workspace")
+        # a team workspace connects in the background: the window answers meanwhile
+        open_workspace(self, self.state, self.runner, path, create=True,
+                       on_failed=lambda _exc: self.go_to("Workspace"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
+from markupsafe import Markup, escape
 from PySide6.QtCore import QStandardPaths
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QWidget)
@@ -93,10 +94,10 @@ class NewWorkspaceDialog(QDialog):
         problem = problem_with(Path(self.folder_edit.text().strip()).expanduser(), self.name_edit.text())
         self.create_button.setEnabled(problem is None)
         if problem is None:
-            self.where.setText(f"The workspace will be created in <b>{_escape(str(self.path()))}</b>.")
+            self.where.setText(Markup("The workspace will be created in <b>{}</b>.").format(str(self.path())))
             self.where.setStyleSheet("")
         else:
-            self.where.setText(_escape(problem))
+            self.where.setText(escape(problem))
             self.where.setStyleSheet("color: #b3261e")
 
     def _browse(self) -> None:
@@ -104,9 +105,3 @@ class NewWorkspaceDialog(QDialog):
                                                 self.folder_edit.text())
         if path:
             self.folder_edit.setText(path)
-
-
-def _escape(text: str) -> str:
-    from html import escape
-
-    return escape(text)

@@ -4,9 +4,9 @@ background job; the new version is a draft with the alias challenger."""
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any, Callable, Optional
 
+from markupsafe import Markup
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (QComboBox, QDateEdit, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QSpinBox, QVBoxLayout, QWidget)
@@ -26,10 +26,10 @@ class RetrainDialog(QDialog):
         self.setWindowTitle(f"Retrain {ref}")
         self.setMinimumWidth(520)
         layout = QVBoxLayout(self)
-        intro = QLabel(f"Train <b>{escape(ref)}</b> again exactly as it was trained (the same target, features, "
-                       "split, model families, search, segments and seed) on the data chosen here. The new version "
-                       "is a draft holding the alias <b>challenger</b>; production does not change until a second "
-                       "person approves it and someone promotes it.")
+        intro = QLabel(Markup("Train <b>{}</b> again exactly as it was trained (the same target, features, "
+                              "split, model families, search, segments and seed) on the data chosen here. The new "
+                              "version is a draft holding the alias <b>challenger</b>; production does not change "
+                              "until a second person approves it and someone promotes it.").format(ref))
         intro.setWordWrap(True)
         layout.addWidget(intro)
         layout.addWidget(QLabel("Train on (several are joined into one dataset):"))

@@ -139,6 +139,22 @@ class SplitterMemory(QObject):
             self.prefs.set_splitter_state(splitter.objectName(), splitter.saveState())
 
 
+def opened_workspace(path: Path | str, *, create: bool, actor: str) -> tuple["Workspace", Optional["TeamLogin"]]:
+    """Open (or create) the workspace at ``path`` and ask a team registry who the login is:
+    the slow part of opening one (a team registry connects to the server and fetches the
+    files others made). Safe on a worker thread; the connection may then be used on the UI
+    thread. Nothing stays open when it fails."""
+    from ..core.workspace import Workspace
+
+    path = Path(path).expanduser().absolute()
+    ws = Workspace.open_or_create(path, actor=actor)[0] if create else Workspace.open(path)
+    try:
+        return ws, ws.team_member()
+    except BaseException:
+        ws.close()
+        raise
+
+
 class AppState(QObject):
     """The open workspace and the acting user, with signals pages listen to."""
 
@@ -191,19 +207,16 @@ class AppState(QObject):
         self.version_selected.emit(ref)
 
     def open_workspace(self, path: Path | str, *, create: bool = False) -> "Workspace":
-        """Open (or create) a workspace and make it current. Raises WorkspaceError."""
-        from ..core.workspace import Workspace
+        """Open (or create) a workspace and make it current. Raises WorkspaceError. On a team
+        registry this connects to the server: the GUI does that off the UI thread
+        (gui/workspace_opening.py), then hands the opened workspace to :meth:`use_workspace`."""
+        ws, team = opened_workspace(path, create=create, actor=self.actor)
+        self.use_workspace(ws, team)
+        return ws
 
-        path = Path(path).expanduser().absolute()
-        if create:
-            ws, _ = Workspace.open_or_create(path, actor=self.actor)
-        else:
-            ws = Workspace.open(path)
-        try:
-            team = ws.team_member()
-        except BaseException:
-            ws.close()
-            raise
+    def use_workspace(self, ws: "Workspace", team: Optional["TeamLogin"]) -> None:
+        """Make ``ws`` (opened by :func:`opened_workspace`, on any thread) the current
+        workspace, closing the one open before."""
         if self.workspace is not None:
             self.workspace.close()
         self.workspace, self.team = ws, team
@@ -213,7 +226,6 @@ class AppState(QObject):
         self.prefs.add_recent(ws.root)
         self.prefs.last_workspace = ws.root
         self.workspace_changed.emit()
-        return ws
 
     def startup_workspace(self, requested: Optional[str]) -> Path:
         """Which workspace to open at start-up: the one asked for, the last one used,

@@ -5,7 +5,7 @@ checked first (which login, which roles) and then connected, as 'mlops-desktop i
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
@@ -130,16 +130,16 @@ class TeamRegistryDialog(QDialog):
             from ..core.workspace import Workspace
 
             progress(None, "Connecting to the team registry")
-            with Workspace.connect(folder, conninfo) as ws:  # this thread's connection
-                return ws.root
-
-        def done(root: Path) -> None:
-            self._busy(False)
+            ws = Workspace.connect(folder, conninfo)  # used on the UI thread once connected
             try:
-                self.state.open_workspace(root)
-            except Exception as exc:
-                self._failed(exc, "")
-                return
+                return ws, ws.team_member()
+            except BaseException:
+                ws.close()
+                raise
+
+        def done(opened: tuple[Any, Any]) -> None:
+            self._busy(False)
+            self.state.use_workspace(*opened)
             self.accept()
 
         self._busy(True, "Connecting…")

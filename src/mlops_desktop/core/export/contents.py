@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 SCHEMA_TYPE = "mlops-desktop scoring schema"
 SCHEMA_FORMAT = 1
 #: the libraries a package needs to score; their own dependencies are pinned with them
-ROOT_REQUIREMENTS = ("numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "skops")
+#: markupsafe escapes the drift report score.py --report writes (tiny, no telemetry)
+ROOT_REQUIREMENTS = ("numpy", "pandas", "pyarrow", "scipy", "scikit-learn", "skops", "markupsafe")
 EXAMPLE_ROWS = 40
 
 

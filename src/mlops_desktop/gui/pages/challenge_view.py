@@ -10,10 +10,9 @@ asks for what they need and shows what they return.
 
 from __future__ import annotations
 
-from html import escape
 from typing import TYPE_CHECKING, Any, Optional
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from PySide6.QtCore import QDate, Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDateEdit, QDoubleSpinBox, QHBoxLayout, QHeaderView, QLabel,
                                QMessageBox, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
@@ -339,13 +338,13 @@ class ChallengeView(QWidget):
         colour = GOOD if r.wins else BAD
         h = r.holdout
         head, _, rest = r.sentence.partition(": ")
-        self.verdict.setText(
-            f"<div style='border-left: 6px solid {colour}; padding-left: 8px'><b style='color:{colour}'>"
-            f"{escape(head)}</b>: {escape(rest)}"
-            + (f" {escape(r.segment_sentence())}" if r.segments else "") + "<br><span style='color:gray'>"
-            f"Challenge {r.challenge_id} on {escape(str(r.dataset['name']))}, {escape(h['window_text'])} by "
-            f"{escape(h['time_column'])}: {h['rows']:,} labelled rows, {escape(h['first'])} to {escape(h['last'])}. "
-            f"Rule declared before scoring: {escape(r.rule_text)}.</span></div>")
+        self.verdict.setText(Markup(
+            "<div style='border-left: 6px solid {colour}; padding-left: 8px'><b style='color:{colour}'>{head}</b>: "
+            "{rest}{segments}<br><span style='color:gray'>Challenge {id} on {data}, {window} by {time}: {rows} "
+            "labelled rows, {first} to {last}. Rule declared before scoring: {rule}.</span></div>").format(
+                colour=colour, head=head, rest=rest, segments=f" {r.segment_sentence()}" if r.segments else "",
+                id=r.challenge_id, data=str(r.dataset["name"]), window=h["window_text"], time=h["time_column"],
+                rows=f"{h['rows']:,}", first=h["first"], last=h["last"], rule=r.rule_text))
         fill_table(self.metrics, [[m.label + (" (the rule's)" if m.name == r.rule["metric"] else ""),
                                    numbers.with_interval(m.champion.value, m.champion.low, m.champion.high),
                                    numbers.with_interval(m.challenger.value, m.challenger.low, m.challenger.high),
@@ -368,17 +367,17 @@ class ChallengeView(QWidget):
         for side, name in (("champion", "Production"), ("challenger", "Challenger")):
             cal = r.calibration.get(side) or []
             if cal:
-                parts.append(f"<b>{name}'s calibration</b>: " + escape("; ".join(
+                parts.append(Markup("<b>{}'s calibration</b>: {}").format(name, "; ".join(
                     f"{m.label} {numbers.with_interval(m.value, m.low, m.high)}" for m in cal)))
         if not parts:
-            parts.append("Calibration is measured for two-class models' probabilities.")
-        self.more.setText("<br><br>".join(parts))
+            parts.append(Markup("Calibration is measured for two-class models' probabilities."))
+        self.more.setText(Markup("<br><br>").join(parts))
         from ...core.challenge.rows import RowCheck
 
-        rows = [escape(RowCheck(**c).sentence()) for c in r.row_checks]
-        notes = [escape(n) for n in r.notes]
-        self.rows_text.setText("<b>Rows neither version was trained on</b><br>" + "<br>".join(rows)
-                               + (("<br><br><b>Notes</b><br>" + "<br>".join(notes)) if notes else ""))
+        rows = Markup("<br>").join(RowCheck(**c).sentence() for c in r.row_checks)
+        notes = Markup("<br>").join(r.notes)
+        self.rows_text.setText(Markup("<b>Rows neither version was trained on</b><br>{}{}").format(
+            rows, Markup("<br><br><b>Notes</b><br>{}").format(notes) if r.notes else ""))
 
     def _update_actions(self, r: Any) -> None:
         stage = self.version.stage if self.version is not None else None

@@ -4,9 +4,9 @@ choice to keep the new formula or the old one."""
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any, Optional
 
+from markupsafe import Markup
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
@@ -30,8 +30,8 @@ class BeforeAfterDialog(QDialog):
         self.resize(1180, 740)
         self.before, self.after = before, after
         layout = QVBoxLayout(self)
-        intro = QLabel(f"<b>{escape(label)}</b><br>Before: <code>{escape(before.formula or '')}</code>"
-                       f"<br>After: <code>{escape(after.formula or '')}</code>")
+        intro = QLabel(Markup("<b>{}</b><br>Before: <code>{}</code><br>After: <code>{}</code>").format(
+            label, before.formula or "", after.formula or ""))
         intro.setWordWrap(True)
         intro.setTextFormat(Qt.TextFormat.RichText)
         intro.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
+from markupsafe import Markup
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView,
@@ -363,11 +364,11 @@ class CheckPage(LazyPage):
                 figures.append(f"{name} = {numbers.value(value)}")
         if c.p_value is not None:
             figures.insert(1 if c.statistic is not None else 0, numbers.p_phrase(c.p_value, "p-value"))
-        self.detail.setText(
-            f"<p><span style='background:{colour};color:white;padding:2px 6px'>&nbsp;"
-            f"{VERDICT_TEXT[c.verdict]}&nbsp;</span> &nbsp;{_html('; '.join(figures))}</p>"
-            f"<p>{_html(c.tested)}</p><p><i>Decided by {_html(c.decided_by)}</i></p>"
-            f"<p><b>Why it matters:</b> {_html(c.why)}</p><p><b>What to do:</b> {_html(c.action)}</p>")
+        self.detail.setText(Markup(
+            "<p><span style='background:{};color:white;padding:2px 6px'>&nbsp;{}&nbsp;</span> &nbsp;{}</p>"
+            "<p>{}</p><p><i>Decided by {}</i></p><p><b>Why it matters:</b> {}</p><p><b>What to do:</b> {}</p>"
+        ).format(colour, VERDICT_TEXT[c.verdict], "; ".join(figures), c.tested or "", c.decided_by or "",
+                 c.why or "", c.action or ""))
         head, rows = c.rows_to_look_at()
         self.rows_table.setColumnCount(len(head))
         self.rows_table.setHorizontalHeaderLabels(head)
@@ -417,8 +418,8 @@ class CheckPage(LazyPage):
             show_error(self, "Cannot show the row", exc)
             return
         shown = "; ".join(f"{k} = {format_value(v)}" for k, v in values.items())  # as the Data page shows it
-        self.row_detail.setText(f"<b>Row {numbers.count(position + 1)}</b> (as numbered on the Data page): "
-                                f"{_html(shown)}")
+        self.row_detail.setText(Markup("<b>Row {}</b> (as numbered on the Data page): {}").format(
+            numbers.count(position + 1), shown))
 
     # -- applying a term -----------------------------------------------------------------------
 
@@ -567,9 +568,3 @@ class CheckPage(LazyPage):
 
 def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _html(text: str) -> str:
-    from html import escape
-
-    return escape(text or "")

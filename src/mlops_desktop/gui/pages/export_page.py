@@ -4,10 +4,10 @@ chooses where, and exports with progress; the core refuses anything not approved
 
 from __future__ import annotations
 
-from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
+from markupsafe import Markup
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
@@ -183,17 +183,16 @@ class ExportPage(ReloadingPage):
             show_error(self, f"Cannot plan the export of {ref}", exc)
             return
         p = self.plan
-        lines = [f"<b>{escape(p.ref)}</b>: {escape(p.family)} predicting <b>{escape(p.target)}</b> "
-                 f"({escape(p.task)}) from {len(p.features)} features"
-                 + (f", one model per {escape(p.segment_by)}" if p.segment_by else "")
-                 + f"; trained by {escape(p.trained_by)} (run {p.run_id})."]
+        lines = [Markup("<b>{}</b>: {} predicting <b>{}</b> ({}) from {} features{}; trained by {} (run {}).").format(
+            p.ref, p.family, p.target, p.task, len(p.features),
+            Markup(", one model per {}").format(p.segment_by) if p.segment_by else "", p.trained_by, p.run_id)]
         for a in p.approvals:
-            who = escape(a["by"]) + (" <b>(self-approved)</b>" if a["self_approved"] else "")
-            lines.append(f"Approved by {who} on {str(a['at'])[:16].replace('T', ' ')} UTC: "
-                         f"“{escape(str(a['comment']))}”")
+            who = Markup("{}{}").format(a["by"], Markup(" <b>(self-approved)</b>") if a["self_approved"] else "")
+            lines.append(Markup("Approved by {} on {} UTC: “{}”").format(
+                who, str(a["at"])[:16].replace("T", " "), str(a["comment"])))
         if p.reason:
-            lines.append(f"<span style='color:#b00020'>{escape(p.reason)}</span>")
-        self.summary.setText("<br>".join(lines))
+            lines.append(Markup("<span style='color:#b00020'>{}</span>").format(p.reason))
+        self.summary.setText(Markup("<br>").join(lines))
         fill_table(self.files, [[f.path, f.what, _size(f.size_bytes, f.exact)] for f in p.files])
         self.files.setColumnWidth(1, 460)
         fill_table(self.previous, [[str(e.get("created_at", ""))[:19].replace("T", " "), e.get("created_by", ""),
@@ -271,10 +270,9 @@ class ExportPage(ReloadingPage):
         if check.get("agrees"):
             checked = (f" Before publishing, the package scored {numbers.cell(check.get('rows'))} example rows "
                        f"exactly as the app does (largest difference {check.get('largest_difference', 0):.1g}).")
-        self.result.setText(f"<b>Exported</b> {escape(result.ref)} to {escape(str(result.path))} "
-                            f"({_size(result.size_bytes)}, {len(result.files)} files) in "
-                            f"{numbers.seconds(result.seconds)}.{checked} IT can start with "
-                            "its README.md.")
+        self.result.setText(Markup("<b>Exported</b> {} to {} ({}, {} files) in {}.{} IT can start with its "
+                                   "README.md.").format(result.ref, str(result.path), _size(result.size_bytes),
+                                                        len(result.files), numbers.seconds(result.seconds), checked))
         self.open_button.setVisible(True)
 
     def open_result(self) -> None:

@@ -8,6 +8,7 @@ actions (whose rules live in core/lifecycle.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from markupsafe import Markup
@@ -23,11 +24,12 @@ from ..errors import show_error
 from ..jobs import JobRunner
 from ..page_kinds import ReloadingPage
 from ..page_parts import EmptyState, heading
-from ..registry.comparison_view import ComparisonView
+from ..registry.comparison_view import Comparison, ComparisonView, compare
 from ..registry.lineage_view import LineageView
 from ..registry.version_actions import VersionActions
 from ..registry.version_summary import tags_text, version_summary
 from ..rows_model import Column, RowsModel
+from ..selection import Selection
 from ..state import AppState
 from ..table_actions import add_table_actions
 from ..tables import fill_table, make_table
@@ -45,13 +47,41 @@ def _join(values: Any) -> str:
     return ", ".join(values) if values else ""
 
 
+@dataclass(frozen=True)
+class VersionDetail:
+    """What the page shows of the selected version, read off the UI thread in one job."""
+
+    lineage: VersionLineage
+    history: list[dict[str, Any]]  # the model's audit entries, newest first
+    can_roll_back: bool            # production has an earlier version to go back to
+    compared_with: Optional[str]   # the newest other version of its model when it was read
+    comparison: Comparison         # beside that version
+
+
+def read_version_detail(root: Any, ref: str, compare_with: Optional[str]) -> VersionDetail:
+    """Read ``ref``'s lineage, its model's history, whether production can roll back and
+    its comparison with ``compare_with``, on a connection of the calling (worker) thread."""
+    from ...core.challenge import roll_back_target
+    from ...core.lineage import model_audit_trail, version_lineage
+    from ...core.workspace import Workspace
+
+    with Workspace.open(root, read_only=True) as own:
+        lineage = version_lineage(own, ref)
+        model = lineage.version.model
+        return VersionDetail(lineage, model_audit_trail(own, model, limit=500),
+                             roll_back_target(own, model) is not None, compare_with,
+                             compare(own, ref, compare_with))
+
+
 class RegistryPage(VersionActions, ReloadingPage):
     title = "Registry"
 
     def __init__(self, state: AppState, runner: JobRunner, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self.state, self.runner = state, runner
-        self.lineage: Optional[VersionLineage] = None
+        #: key (workspace generation, ref); result the VersionDetail read for it
+        self.selection = Selection(self._render)
+        self._reads = 0  # counts the reads started: only the newest one's result is shown
         self._pending_ref: Optional[str] = None
         self.undo_stack = page_stack(self, state)  # tags and descriptions (Edit → Undo)
 
@@ -216,7 +246,7 @@ class RegistryPage(VersionActions, ReloadingPage):
         self.history.horizontalHeader().setStretchLastSection(True)
         self.history.setWordWrap(True)
         self.tabs.addTab(self.history, "History")
-        self.comparison = ComparisonView(self.state)
+        self.comparison = ComparisonView(self.state, self.runner)
         # the comparison's parts, named as the page has always named them
         self.compare_with, self.compare_table = self.comparison.compare_with, self.comparison.table
         self.compare_notes = self.comparison.notes
@@ -323,37 +353,68 @@ class RegistryPage(VersionActions, ReloadingPage):
 
     # -- the selected version ----------------------------------------------------------------
 
+    @property
+    def lineage(self) -> Optional[VersionLineage]:
+        """The lineage of the version shown, None while nothing is (or while it is read)."""
+        detail = self.selection.result
+        return detail.lineage if detail is not None else None
+
     def _select(self, row: int, *, force: bool = False) -> None:
-        """Show the detail of the list's ``row`` (lineage, history, comparison), unless it
-        already shows (filtering keeps the selection: nothing to read again)."""
+        """Show the detail of the list's ``row`` (lineage, history, comparison), read in the
+        background; unless it already shows (filtering keeps the selection: nothing to read
+        again) and ``force`` does not ask to read it again."""
         ws = self.state.workspace
         if ws is None or row < 0 or row >= len(self.model.rows):
-            self.lineage = None
+            self.selection.select(None)
+            return
+        ref = self.model.row(row)["ref"]
+        key = (self.state.generation, ref)
+        if self.selection.select(key) or force:
+            self._read(key)
+
+    def _read(self, key: tuple[int, str]) -> None:
+        """Read the selected version's detail off the UI thread. A result arrives only if
+        its read is the newest: a quick second selection never shows the first one's."""
+        self._reads += 1
+        read, ref, root = self._reads, key[1], self.state.workspace.root
+        others = self._other_versions(ref)
+        first = others[0] if others else None
+
+        def done(detail: VersionDetail) -> None:
+            if read == self._reads:
+                self.selection.show(key, detail)
+
+        def failed(exc: BaseException, tb: str) -> None:
+            if read == self._reads and self.selection.key == key:
+                self.detail_text.setText(Markup("Could not read {}: see the message.").format(ref))
+                show_error(self, f"Cannot read {ref}", exc, tb)
+
+        self.runner.start(f"Reading {ref}", lambda _progress, _cancel: read_version_detail(root, ref, first),
+                          on_success=done, on_error=failed, visible=False)
+
+    def _render(self) -> None:
+        """Draw the detail from the selection: nothing chosen, being read, or read."""
+        key, detail = self.selection.key, self.selection.result
+        if detail is not None:
+            self._show_version(detail)
+            return
+        for b in self.buttons.values():
+            b.setEnabled(False)
+        self.tree.clear()
+        self.history.setRowCount(0)
+        self.comparison.show_for(None, [])
+        if key is None:
             self.detail_title.setText("Select a version")
             self.detail_text.setText("Pick a version on the left to see where it came from, "
                                      "what happened to it and how it compares with another.")
-            for b in self.buttons.values():
-                b.setEnabled(False)
-            self.tree.clear()
-            self.history.setRowCount(0)
-            self.comparison.show_for(None, [])
-            return
-        from ...core.lineage import version_lineage
+        else:
+            self.detail_title.setText(key[1])
+            self.detail_text.setText(Markup("Reading {}…").format(key[1]))
 
-        ref = self.model.row(row)["ref"]
-        if not force and self.lineage is not None and self.lineage.ref == ref:
-            return
-        try:
-            self.lineage = version_lineage(ws, ref)
-        except Exception as exc:
-            show_error(self, f"Cannot read {ref}", exc)
-            return
-        self._show_version(self.lineage)
-
-    def _show_version(self, lin: VersionLineage) -> None:
-        from ...core.challenge import roll_back_target
+    def _show_version(self, detail: VersionDetail) -> None:
         from ...core.lifecycle import ALLOWED
 
+        lin = detail.lineage
         v = lin.version
         stage = v.stage
         aliases = lin.aliases
@@ -367,34 +428,24 @@ class RegistryPage(VersionActions, ReloadingPage):
         self.buttons["alias"].setEnabled(stage == "approved")
         self.buttons["export"].setEnabled(stage == "approved")
         self.buttons["alias"].setToolTip("" if stage == "approved" else "Only an approved version can hold an alias")
-        others = [r for r in self.model.rows if r["model"] == v.model and r["ref"] != v.ref]
+        others = self._other_versions(v.ref)
         self.buttons["challenge"].setEnabled(stage != "retired" and bool(others))
         self.buttons["challenge"].setToolTip("Judge this version against production on recent rows neither was "
                                              "trained on")
         self.buttons["retrain"].setToolTip("Train this version again, as recorded, on newer data")
-        self.buttons["rollback"].setEnabled(roll_back_target(self.state.workspace, v.model) is not None)
+        self.buttons["rollback"].setEnabled(detail.can_roll_back)
         self.buttons["rollback"].setToolTip("Move production back to the version it held before")
-        self._fill_tree(lin)
-        self._fill_history(v.model)
-        self._fill_compare_choices(v.ref)
+        self.tree.show_lineage(lin)
+        fill_table(self.history, [[numbers.timestamp(e["at"]), e["actor"], e["summary"]] for e in detail.history])
+        self.history.setColumnWidth(2, 360)
+        self.comparison.show_for(v.ref, others, (detail.compared_with, detail.comparison))
 
     @property
     def lineage_nodes(self) -> list[Node]:
         """The lineage tree the Lineage tab shows."""
         return self.tree.nodes
 
-    def _fill_tree(self, lin: VersionLineage) -> None:
-        self.tree.show_lineage(lin)
-
-    def _fill_history(self, model: str) -> None:
-        from ...core.lineage import model_audit_trail
-
-        ws = self.state.workspace
-        entries = model_audit_trail(ws, model, limit=500)
-        fill_table(self.history, [[numbers.timestamp(e["at"]), e["actor"], e["summary"]] for e in entries])
-        self.history.setColumnWidth(2, 360)
-
-    def _fill_compare_choices(self, ref: str) -> None:
-        """The other versions of the same model, newest first."""
+    def _other_versions(self, ref: str) -> list[str]:
+        """The other versions of ``ref``'s model in the list, newest first."""
         name = ref.partition(":")[0]
-        self.comparison.show_for(ref, [r["ref"] for r in self.model.rows if r["model"] == name and r["ref"] != ref])
+        return [r["ref"] for r in self.model.rows if r["model"] == name and r["ref"] != ref]

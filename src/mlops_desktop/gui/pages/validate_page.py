@@ -5,10 +5,10 @@ column's contributions, with "Why this prediction?" for any row."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
+from markupsafe import Markup
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QSpinBox, QSplitter, QStackedWidget, QTabWidget, QTextBrowser,
@@ -448,13 +448,14 @@ class ValidatePage(LazyReloadingPage):
         r = result.report
         colour = "#1e7b34" if r.beats_baseline else "#b3261e"
         when = (result.created_at or "")[:16].replace("T", " ")
-        self.verdict.setText(f"<b style='color:{colour}'>{'Beats' if r.beats_baseline else 'Does not beat'} "
-                             f"the baseline.</b> {escape(r.baseline_verdict)} <br><span style='color:gray'>"
-                             f"{escape(result.ref)} on {escape(str(result.data))}: {r.n_rows:,} rows. "
-                             f"{escape(' '.join(r.notes[:3]))}</span>"
-                             + (f"<br><b>{escape(card.fit_warning)}</b>" if card is not None and card.fit_warning else "")
-                             + f"<br>Validated on {when} UTC by {escape(str(result.created_by))} (validation "
-                             f"{result.validation_id}). “Run again” validates anew.")
+        fit_warning = card.fit_warning if card is not None else None
+        self.verdict.setText(Markup(
+            "<b style='color:{}'>{} the baseline.</b> {} <br><span style='color:gray'>{} on {}: {} rows. {}</span>"
+            "{}<br>Validated on {} UTC by {} (validation {}). “Run again” validates anew.").format(
+                colour, "Beats" if r.beats_baseline else "Does not beat", r.baseline_verdict, result.ref,
+                str(result.data), f"{r.n_rows:,}", " ".join(r.notes[:3]),
+                Markup("<br><b>{}</b>").format(fit_warning) if fit_warning else "", when, str(result.created_by),
+                result.validation_id))
         base = {m.name: m for m in r.baseline_metrics}
         diff = {m.name: m for m in r.differences}
         rows = []
@@ -522,11 +523,11 @@ class ValidatePage(LazyReloadingPage):
         more = f" (the {SWARM_COLUMNS} largest of {len(view.columns)})" if len(view.columns) > SWARM_COLUMNS else ""
         # the full account in the tooltip: the tab's height is the charts'
         self.contributions_intro.setToolTip(view.intro)
-        self.contributions_intro.setText(
-            f"Each point is a holdout row: how far a column moved its {escape(view.output)} (right: up, left: "
+        self.contributions_intro.setText(Markup(
+            "Each point is a holdout row: how far a column moved its {} (right: up, left: "
             "down); in brackets, each column's mean absolute contribution. Colour: the row's value, blue low to red "
             "high, grey a category or missing. Click a point for that row's reasons. <i>Contributions describe the "
-            "model, not causes.</i>")
+            "model, not causes.</i>").format(view.output))
         self.swarm.beeswarm([f"{c.column} ({numbers.value(c.mean_abs)})" for c in shown],
                             [c.contributions for c in shown], [c.shades for c in shown],
                             x_label=f"contribution to the {view.output}{more}",
@@ -557,7 +558,7 @@ class ValidatePage(LazyReloadingPage):
             return
         ref, row, data, root = key[1], self.why_row.value(), self.why_data.currentData(), ws.root
         self.why_button.setEnabled(False)
-        self.why_text.setText(f"Explaining row {row:,} of {escape(self.why_data.currentText())}…")
+        self.why_text.setText(Markup("Explaining row {} of {}…").format(f"{row:,}", self.why_data.currentText()))
 
         def work(progress, cancel):
             from ...core.validate.explanations import explain_row
@@ -578,7 +579,7 @@ class ValidatePage(LazyReloadingPage):
             if not isinstance(exc, MlopsError):  # not the user's doing: the full report
                 show_error(self, "The row could not be explained", exc, tb)
             if self.selection.key == key:
-                self.why_text.setText(f"<span style='color:#b3261e'>{escape(str(exc))}</span>")
+                self.why_text.setText(Markup("<span style='color:#b3261e'>{}</span>").format(str(exc)))
 
         self.runner.start(f"Explaining row {row:,} of {ref}", work, on_success=done, on_error=failed,
                           on_cancel=lambda: self.why_button.setEnabled(True))
@@ -588,9 +589,9 @@ class ValidatePage(LazyReloadingPage):
         value to its score."""
         self.why_result = result
         reasons = result.sentences()
-        listed = "<br>".join(f"{i}. {escape(r)}" for i, r in enumerate(reasons, 1)) if reasons else \
-            "No column pushed the score towards this decision."
-        self.why_text.setText(f"<b>{escape(result.headline())}</b><br>The main reasons:<br>{listed}")
+        listed = Markup("<br>").join(Markup("{}. {}").format(i, r) for i, r in enumerate(reasons, 1)) \
+            if reasons else "No column pushed the score towards this decision."
+        self.why_text.setText(Markup("<b>{}</b><br>The main reasons:<br>{}").format(result.headline(), listed))
         names, steps = result.steps()
         # no title: the headline above says where the row starts and ends, the axis needs the room
         self.waterfall.waterfall(names, steps, result.base, x_label=result.output)
@@ -638,8 +639,8 @@ class ValidatePage(LazyReloadingPage):
     def _show_stage(self, mv: Any) -> None:
         from ...core.lifecycle import ALLOWED
 
-        self.stage_label.setText(f"Stage of {escape(mv.ref)}: <b>{escape(mv.stage)}</b>  "
-                                 f"(trained by {escape(mv.created_by)})")
+        self.stage_label.setText(Markup("Stage of {}: <b>{}</b>  (trained by {})").format(
+            mv.ref, mv.stage, mv.created_by))
         for stage, button in self.stage_buttons.items():
             button.setEnabled(mv.stage in ALLOWED[stage])
 
@@ -762,4 +763,4 @@ class ValidatePage(LazyReloadingPage):
         except Exception as exc:
             show_error(self, "Cannot save the model card", exc)
             return
-        self.verdict.setText(self.verdict.text() + f"<br>Model card saved to {escape(str(path))}")
+        self.verdict.setText(Markup(self.verdict.text()) + Markup("<br>Model card saved to {}").format(str(path)))

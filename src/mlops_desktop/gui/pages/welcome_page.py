@@ -4,11 +4,11 @@ or a new, empty workspace."""
 
 from __future__ import annotations
 
-from html import escape
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
+from markupsafe import Markup
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
@@ -195,8 +195,8 @@ class WelcomePage(QWidget):
 
     def refresh(self) -> None:
         where = _home_relative(self.state.prefs.default_workspace)
-        self.create_caption.setText(f"An empty workspace in {escape(str(where))}, for your own data. "
-                                    f'<a href="choose">Choose another folder…</a>')
+        self.create_caption.setText(Markup('An empty workspace in {}, for your own data. '
+                                           '<a href="choose">Choose another folder…</a>').format(str(where)))
         self.create_caption.setToolTip(str(self.state.prefs.default_workspace))
 
     # -- actions ------------------------------------------------------------------------
@@ -278,10 +278,11 @@ class WelcomePage(QWidget):
             self._open(Path(path), create=False)
 
     def _open(self, path: Path, *, create: bool) -> bool:
-        try:
-            self.state.open_workspace(path, create=create)
-        except Exception as exc:
+        """Open a workspace: False when it could not be (said in a dialog); a team workspace
+        connects to its server in the background (True: under way)."""
+        from ..workspace_opening import open_workspace
+
+        def failed(exc: BaseException) -> None:
             self.last_error = exc
-            show_error(self, "Cannot open the workspace", exc)
-            return False
-        return True
+
+        return open_workspace(self, self.state, self.runner, path, create=create, on_failed=failed) is not False

@@ -177,10 +177,10 @@ class WorkspacePage(ReloadingPage):
         self.activity.resizeColumnToContents(1)
 
     def _open(self, path: str, *, create: bool) -> None:
-        try:
-            self.state.open_workspace(path, create=create)
-        except Exception as exc:
-            show_error(self, "Cannot open the workspace", exc)
+        """Open a workspace; a team workspace connects to its server in the background."""
+        from ..workspace_opening import open_workspace
+
+        open_workspace(self, self.state, self.runner, path, create=create)
 
     def choose_new(self) -> None:
         """Ask where the new workspace goes (a folder and a new folder's name), then make it."""
