@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Optional
 
@@ -15,6 +16,23 @@ from .errors import show_error
 from .job_status import JobStatus
 from .jobs import JobRunner
 from .state import AppState
+
+
+def warm_up_charts() -> threading.Thread:
+    """Import the chart modules (and the store reads the Monitor page makes when shown)
+    on a background thread once the window is on screen, so that the first visit of a
+    page with charts builds widgets instead of waiting for pyqtgraph on the UI thread (start-up still shows the window without it). Importing
+    creates no Qt object, so no thread's objects are touched; a page shown before the
+    import ends waits for it, as it would have imported the modules itself."""
+
+    def work() -> None:
+        from ..core.lifecycle import search_versions  # noqa: F401  (the Monitor page's lists)
+        from ..core.monitor import history  # noqa: F401
+        from . import charts  # noqa: F401  (pyqtgraph: most of a second)
+
+    thread = threading.Thread(target=work, name="warm-up charts", daemon=True)
+    thread.start()
+    return thread
 
 
 class MainWindow(QMainWindow):
@@ -344,6 +362,8 @@ class MainWindow(QMainWindow):
     def open_startup_workspace(self, requested: Optional[str]) -> None:
         """Open the workspace for this session; called once the window is on screen."""
         from .pages.welcome_page import is_first_run
+
+        warm_up_charts()
 
         if is_first_run(self.state, requested):
             self.screens.setCurrentWidget(self.welcome)
