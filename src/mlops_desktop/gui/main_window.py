@@ -18,19 +18,23 @@ from .jobs import JobRunner
 from .state import AppState
 
 
-def warm_up_charts() -> threading.Thread:
-    """Import the chart modules (and the store reads the Monitor page makes when shown)
-    on a background thread once the window is on screen, so that the first visit of a
-    page with charts builds widgets instead of waiting for pyqtgraph on the UI thread (start-up still shows the window without it). Importing
-    creates no Qt object, so no thread's objects are touched; a page shown before the
-    import ends waits for it, as it would have imported the modules itself."""
+def warm_up() -> threading.Thread:
+    """Import, on a background thread once the workspace is open, what the first visit of
+    a page would otherwise import while the analyst waits: the chart modules (pyqtgraph:
+    most of a second, on the UI thread when a page builds its charts) and the libraries
+    profiling and drift load (SciPy: an import holds the interpreter's lock for up to a
+    third of a second, which paused the UI during the first profile of a big dataset).
+    Importing creates no Qt object; a page shown before the import ends waits for it, as
+    it would have imported the modules itself."""
 
     def work() -> None:
+        from . import charts  # noqa: F401
         from ..core.lifecycle import search_versions  # noqa: F401  (the Monitor page's lists)
-        from ..core.monitor import history  # noqa: F401
-        from . import charts  # noqa: F401  (pyqtgraph: most of a second)
+        from ..core.monitor import batches, drift, history, reference  # noqa: F401
+        from ..core.explore import profile  # noqa: F401
+        import scipy.stats  # noqa: F401  (loaded inside the measures, when first used)
 
-    thread = threading.Thread(target=work, name="warm-up charts", daemon=True)
+    thread = threading.Thread(target=work, name="warm-up", daemon=True)
     thread.start()
     return thread
 
@@ -105,6 +109,7 @@ class MainWindow(QMainWindow):
         self.model_upgrade = ModelUpgradeOffer(state, self.runner, self)  # pickles of earlier versions
         self.model_upgrade.check()
         self.go_to("Data")
+        self.warm_up_thread: Optional[threading.Thread] = None  # see warm_up()
 
     def page(self, title: str) -> QWidget:
         return next(p for p in self.pages if p.title == title)
@@ -361,9 +366,11 @@ class MainWindow(QMainWindow):
 
     def open_startup_workspace(self, requested: Optional[str]) -> None:
         """Open the workspace for this session; called once the window is on screen."""
+        from PySide6.QtCore import QTimer
+
         from .pages.welcome_page import is_first_run
 
-        warm_up_charts()
+        QTimer.singleShot(0, lambda: setattr(self, "warm_up_thread", warm_up()))  # once the workspace shows
 
         if is_first_run(self.state, requested):
             self.screens.setCurrentWidget(self.welcome)
