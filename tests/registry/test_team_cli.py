@@ -35,8 +35,14 @@ def test_a_second_login_approves_through_the_cli(postgres_server, penguins_csv, 
                  ["validate", "mass:1", "--bootstrap", "50"]):
         step = cli("ana", *args)
         assert step.returncode == 0, (args, step.stderr)
-    assert "may not change a model version's stage" in cli("ana", "models", "stage", "mass:1", "validated").stderr
-    assert cli("carol", "models", "stage", "mass:1", "validated").returncode == 0
+    # the analyst marks her version validated; approving it takes another login with the approver role
+    assert cli("ana", "models", "stage", "mass:1", "validated").returncode == 0
+    refused = cli("ana", "models", "stage", "mass:1", "approved", "--comment", "mine")
+    assert refused.returncode == 2 and "a colleague with the mlops_approver role approves mass:1" in refused.stderr
+    assert "single-user" not in refused.stderr  # not offered on a team registry
+    refused = cli("alex", "models", "stage", "mass:1", "approved", "--comment", "not mine")
+    assert refused.returncode == 2 and "alex may not move a version to approved: that needs the mlops_approver " \
+        "role" in refused.stderr, refused.stderr
     approved = cli("carol", "models", "stage", "mass:1", "approved", "--comment", "Sound residuals.")
     assert approved.returncode == 0, approved.stderr
     shown = json.loads(cli("ana", "models", "show", "mass:1", "--json").stdout)

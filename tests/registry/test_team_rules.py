@@ -33,12 +33,14 @@ def _sql(team, login: str, statement: str, params=()):
 def test_self_approval_is_refused_by_the_server_even_through_direct_sql(pg_team, penguins_csv):
     ana = _trained(pg_team, penguins_csv)
     version = find_version(ana, "mass:1")
-    # the analyst who trained it may not write stages at all
-    for statement in ("UPDATE model_versions SET stage = 'approved' WHERE id = %s",
-                      "INSERT INTO stage_changes (version_id, from_stage, to_stage, changed_by, changed_at)"
-                      " VALUES (%s, 'validated', 'approved', 'ana', '2026-12-07T00:00:00Z')"):
-        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
-            _sql(pg_team, "ana", statement, (version.id,))
+    # the analyst who trained it may not approve or retire, even typing the SQL herself
+    for stage in ("approved", "retired"):
+        for statement in (f"UPDATE model_versions SET stage = '{stage}' WHERE id = %s",
+                          "INSERT INTO stage_changes (version_id, from_stage, to_stage, changed_by, changed_at)"
+                          f" VALUES (%s, 'validated', '{stage}', 'ana', '2026-12-07T00:00:00Z')"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege,
+                               match=f"ana may not move a version to {stage}: that needs the mlops_approver role"):
+                _sql(pg_team, "ana", statement, (version.id,))
     # an approver who trained a version may not approve it either, by the app or by hand
     _sql(pg_team, "postgres", "GRANT mlops_approver TO ana")  # roles are the server's: taken back below
     try:
@@ -69,12 +71,16 @@ def test_nobody_changes_or_deletes_audit_entries(pg_team, penguins_csv):
             _sql(pg_team, "postgres", statement)
 
 
-def test_analysts_may_not_move_stages_or_aliases_and_are_told_so(pg_team, penguins_csv):
+def test_analysts_mark_versions_validated_but_may_not_approve_retire_or_move_aliases(pg_team, penguins_csv):
     ana = _trained(pg_team, penguins_csv)
-    with pytest.raises(WorkspaceError, match="Your login ana may not change a model version's stage"):
-        change_stage(ana, "mass:1", "validated", actor="ana")
+    change_stage(ana, "mass:1", "validated", actor="ana")
+    alex = pg_team.open("alex")  # another analyst: four eyes would allow it, the role does not
+    for stage in ("approved", "retired"):
+        with pytest.raises(WorkspaceError, match=f"alex may not move a version to {stage}: that needs the "
+                                                 "mlops_approver role. Nothing was changed"):
+            change_stage(alex, "mass:1", stage, actor="alex", comment="looked at it")
+    assert find_version(ana, "mass:1").stage == "validated"
     carol = pg_team.open("carol")
-    change_stage(carol, "mass:1", "validated", actor="carol")
     change_stage(carol, "mass:1", "approved", actor="carol", comment="sound")
     from mlops_desktop.core.lifecycle import set_alias
 

@@ -1,4 +1,4 @@
-"""Commands that look after a whole workspace: backup, restore."""
+"""Commands that look after a whole workspace: backup, restore, workspace push."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import argparse
 from typing import Any
 
 from ..core.numbers import file_size as _size
-from .common import EXIT_OK, EXIT_USER, add_actor, add_common, emit, open_workspace, progress_for, who
+from .common import (EXIT_OK, EXIT_USER, Parser, add_actor, add_common, emit, open_workspace, progress_for, who,
+                     workspace_path)
 
 
 def register(sub: Any) -> dict:
@@ -20,7 +21,18 @@ def register(sub: Any) -> dict:
     p.add_argument("path", metavar="FILE.zip", help="a backup made with 'mlops-desktop backup'")
     add_common(p)
     add_actor(p)
-    return {"backup": cmd_backup, "restore": cmd_restore}
+
+    p = sub.add_parser("workspace", help="look after a whole workspace ('workspace push': move it into a team registry)")
+    add_common(p)
+    wsub = p.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=Parser)
+    q = wsub.add_parser("push", help="move this workspace's whole history (records, audit log, files) into an "
+                                     "empty team registry on PostgreSQL and verify it there (an administrator's "
+                                     "job: mlops_admin or the database's owner)")
+    q.add_argument("--to", required=True, metavar="postgresql://HOST/DB",
+                   help="the team registry: a new, empty database (never a password in it: ~/.pgpass, a service "
+                        "file or PGPASSWORD, as for psql)")
+    add_common(q)
+    return {"backup": cmd_backup, "restore": cmd_restore, "workspace": cmd_workspace}
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -72,4 +84,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     emit(args, result.to_dict(), text)
     # a restored but damaged workspace: the same exit code as verify finding damage
+    return EXIT_OK if result.ok else EXIT_USER
+
+
+def cmd_workspace(args: argparse.Namespace) -> int:
+    from ..core.team_push import push_workspace
+
+    result = push_workspace(workspace_path(args), args.to, progress=progress_for(args))
+    emit(args, result.to_dict(), result.text)
+    # a registry that did not hold what the workspace holds was rolled back: as verify finding damage
     return EXIT_OK if result.ok else EXIT_USER

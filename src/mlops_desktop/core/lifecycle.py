@@ -126,13 +126,18 @@ def validation_refusal(ref: str, beats_baseline: Optional[bool], override: Optio
 
 
 def approval_refusal(ref: str, actor: str, trainer: Optional[str], comment: str,
-                     single_user: bool) -> Optional[Refusal]:
+                     single_user: bool, team: bool = False) -> Optional[Refusal]:
     """Whether ``actor`` may approve ``ref``, which ``trainer`` trained: an approval needs
     a comment, and a second person unless the workspace is in single-user mode (where
-    it is a self-approval, :func:`is_self_approval`)."""
+    it is a self-approval, :func:`is_self_approval`). A team registry has no single-user
+    mode: there the way out is a colleague's login (``team``)."""
     if not (comment or "").strip():
         return _refusal("An approval needs a comment: what the approver looked at and why the model may run.")
     if trainer is not None and is_self_approval(actor, trainer) and not single_user:
+        if team:
+            return _refusal(f"{actor} trained {ref} and cannot approve it too: approval takes a second person "
+                            "(four eyes).", f"On the team registry a colleague with the mlops_approver role "
+                            f"approves {ref} from their own login.")
         return _refusal(f"{actor} trained {ref} and cannot approve it too: approval takes a second person "
                         "(four eyes) and single-user mode is off.",
                         "A one-person team can switch on single-user mode ('mlops-desktop single-user on'); "
@@ -193,7 +198,7 @@ def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: 
         check_person_name(actor)
         # who trained it as the audit log recorded it: an edited created_by does not make a second person
         trainer = model_rows.creator_in_audit_log(ws.registry, mv.id) or mv.created_by
-        refusal = approval_refusal(mv.ref, actor, trainer, comment, single_user_mode(ws))
+        refusal = approval_refusal(mv.ref, actor, trainer, comment, single_user_mode(ws), ws.is_team)
         if refusal is not None and (comment or "").strip():  # the comment is there: refused as the trainer
             raise SelfApprovalRefused(refusal.message, ref=mv.ref, actor=actor)
         _refuse(refusal)

@@ -49,6 +49,7 @@ _CREATED = {
     "challenge.declared": "challenge_id",
     "challenge.decided": "challenge_id",
     "challenge.ended": "challenge_id",
+    "workspace.pushed": "push_id",
 }
 
 
@@ -161,7 +162,24 @@ class _RecordCheck:
         self.exports(versions)
         self.realized(versions)
         self.challenges()
+        self.pushes()
         return self.problems
+
+    def pushes(self) -> None:
+        """A team registry's history push (migration 17 on PostgreSQL) against its entry."""
+        if "history_pushes" not in self.tables:
+            return
+        rows = self.reg.query("SELECT id, workspace_id, local_head_hash, pushed_by FROM history_pushes")
+        for r in rows:
+            label, entity = f"history push {r['id']}", ("history_push", r["id"])
+            e = self.unrecorded("workspace.pushed", r["id"], label, entity, "made")
+            if e is not None:
+                self.fields(label, e, entity, [
+                    ("pusher", r["pushed_by"], e.actor),
+                    ("workspace", r["workspace_id"], e.details.get("workspace_id", _ABSENT)),
+                    ("workspace's last entry", r["local_head_hash"],
+                     (e.details.get("local_head") or {}).get("hash", _ABSENT))])
+        self.orphans("workspace.pushed", {r["id"] for r in rows}, lambda i: f"history push {i}", "made")
 
     def datasets(self) -> dict[int, str]:
         rows = self.reg.query("SELECT id, name, fingerprint, snapshot_sha256, n_rows, source_path,"

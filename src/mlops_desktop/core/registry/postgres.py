@@ -34,8 +34,10 @@ _ROLES_SQL = ("SELECT rolname FROM pg_roles WHERE rolname IN (?, ?, ?)"
               " AND pg_has_role(current_user, oid, 'MEMBER') ORDER BY rolname")
 #: what a role may do, in the words of an error message ("your login may not ...")
 _TABLE_ACTIONS = {
-    "stage_changes": "change a model version's stage (that needs the mlops_approver role)",
-    "model_versions": "change a model version's stage (that needs the mlops_approver role)",
+    "stage_changes": "change a model version's stage (that needs the mlops_analyst role to mark it "
+                     "validated, mlops_approver to approve or retire it)",
+    "model_versions": "change a model version's stage (that needs the mlops_analyst role to mark it "
+                      "validated, mlops_approver to approve or retire it)",
     "model_aliases": "move a model's aliases (that needs the mlops_approver role)",
     "alias_moves": "move a model's aliases (that needs the mlops_approver role)",
     "audit_log": "change or delete audit entries (no login may: the log is append-only)",
@@ -199,7 +201,10 @@ class PostgresRegistry:
 
     dialect = "postgresql"
 
-    def __init__(self, conninfo: str, *, read_only: bool = False) -> None:
+    def __init__(self, conninfo: str, *, read_only: bool = False, set_up: bool = True) -> None:
+        """Connect; a registry lacking migrations is set up (upgraded) at once, unless
+        ``set_up`` is False: then the caller runs :func:`migrations.migrate` inside its own
+        transaction (a history push, which leaves nothing behind when it is refused)."""
         import psycopg
 
         self.conninfo = check_conninfo(conninfo)
@@ -220,7 +225,8 @@ class PostgresRegistry:
             self.login, self.schema = row[0], row[1]
             self.conn.execute(f"SET lock_timeout = '{LOCK_WAIT_S}s'")
             if not read_only:
-                migrations.migrate(self)
+                if set_up:
+                    migrations.migrate(self)
             elif migrations.current_version(self) < migrations.latest(self):
                 raise TeamRegistryError(f"The team registry {self.where} must be upgraded before it can be "
                                         "read; its owner opens it once with write access.")
