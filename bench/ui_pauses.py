@@ -4,10 +4,10 @@ imports it; run ``big.py ROWS --keep`` first): the Data page pages through it, E
 profiles it out of core, Monitor compares the drifted file with it out of core; twice,
 since the first visit of a page also builds its charts whatever the data. The libraries
 those visits need are imported in the background once the workspace shows (pyqtgraph,
-SciPy: ``MainWindow.warm_up``); that warm-up's longest pause is printed first. Prints the longest pause of the UI thread on each
-page (the 10 ms timer of ``tests/gui/pauses.py``) and the machine's slowdown measured
-after it (1 on an idle machine; a pause stretches by it). Target: no pause over 200 ms
-(times the slowdown).
+SciPy: ``MainWindow.warm_up``); that warm-up's longest pause is printed first. Prints the
+longest pause of the UI thread on each page (the 10 ms timer of ``tests/gui/pauses.py``)
+and the machine's slowdown measured after it (1 on an idle machine; a pause stretches
+by it). Target: no pause over 200 ms (times the slowdown).
 
 Usage: QT_QPA_PLATFORM=offscreen python bench/ui_pauses.py ROWS
 """
