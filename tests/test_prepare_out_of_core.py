@@ -141,3 +141,53 @@ def test_preparing_a_dataset_larger_than_memory_is_refused_its_preview_is_sample
                                                 r"preparing reads every row into memory.*Import the part"):
         prepare_dataset(ws, "d", recipe_from_words(RECIPE), name="again", actor="ann")
     assert [x.name for x in ws.datasets()] == datasets
+
+
+def test_exporting_a_model_whose_import_is_larger_than_memory_reads_it_a_batch_at_a_time(tmp_path_factory,
+                                                                                          monkeypatch):
+    """The package describes the raw columns from the training rows as imported: with the
+    import larger than memory they are found a batch at a time (the recipe applied to
+    each), never by reading the import whole, and the description is the one made in
+    memory. A recipe that drops duplicates compares rows across the whole table: refused,
+    naming the step."""
+    import json
+
+    from mlops_desktop.core.errors import MlopsError
+    from mlops_desktop.core.export import export_version
+    from mlops_desktop.core.train import TrainSpec, train
+    from mlops_desktop.core.workspace import Workspace as Ws
+    from test_export_fixtures import approve
+
+    base = tmp_path_factory.mktemp("prepared_export")
+    raw = write(base / "diamonds.csv", n=1500)
+    with Workspace.create(base / "ws", actor="ann") as w:
+        w.import_file(raw, name="diamonds", actor="ann")
+        prepare_dataset(w, "diamonds", recipe_from_words(RECIPE), name="ready", actor="ann")
+        prepare_dataset(w, "diamonds", recipe_from_words([*RECIPE, "drop duplicates"]), name="unique",
+                        actor="ann")
+        refs = {}
+        for name in ("ready", "unique"):
+            done = train(w, TrainSpec(dataset=name, target="log_price", features=["carat", "cut", "x"],
+                                      models=["ols"], model_name=f"price-{name}"), actor="ann")
+            refs[name] = f"price-{name}:{done.version}"
+            approve(w, refs[name])
+        in_memory = json.loads((export_version(w, refs["ready"], base / "in-memory", actor="carl").path
+                                / "schema.json").read_text())
+        root = w.dataset("diamonds").id
+        load_table = Ws.load_table
+
+        def only_parts_of_the_import(self, dataset, columns=None):
+            assert dataset.id != root, "the import was read whole"
+            return load_table(self, dataset, columns)
+
+        monkeypatch.setattr(on_disk, "OUT_OF_CORE_BYTES", 0)
+        monkeypatch.setattr(on_disk, "READ_ROWS", 200)  # 1,500 rows in 8 batches
+        monkeypatch.setattr(Ws, "load_table", only_parts_of_the_import)
+        on_disk_schema = json.loads((export_version(w, refs["ready"], base / "on-disk", actor="carl").path
+                                     / "schema.json").read_text())
+        assert on_disk_schema["raw_inputs"] == in_memory["raw_inputs"]
+        assert on_disk_schema["recipe"] == in_memory["recipe"]
+        assert {c["name"] for c in in_memory["raw_inputs"]} == {"carat", "cut", "x"}
+        with pytest.raises(MlopsError, match=r"step 10 of the recipe that prepared 'unique' \(drop duplicates\)"):
+            export_version(w, refs["unique"], base / "refused", actor="carl")
+        assert not (base / "refused").exists()

@@ -172,7 +172,9 @@ class Chart(ChartExport, pg.PlotWidget):
     point_clicked = Signal(object)
 
     def __init__(self, title: str = "", parent: Optional[QWidget] = None) -> None:
-        super().__init__(parent)
+        # enableMenu=False: pyqtgraph's own menu is never shown (ours replaces it), and
+        # building it was half the time a chart took to make (a page builds several at once)
+        super().__init__(parent, enableMenu=False)
         self.setMinimumHeight(120)
         self.setMinimumWidth(200)
         self.getPlotItem().setMenuEnabled(False)
@@ -515,7 +517,7 @@ class Heatmap(ChartExport, QWidget):
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(enableMenu=False)  # as Chart: ours is the menu
         self.plot.getPlotItem().setMenuEnabled(False)
         self.plot.getPlotItem().hideButtons()
         self.plot.setMouseEnabled(x=False, y=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Optional
 
@@ -14,6 +15,27 @@ from .. import APP_NAME
 from .job_status import JobStatus
 from .jobs import JobRunner
 from .state import AppState
+
+
+def warm_up() -> threading.Thread:
+    """Import, on a background thread once the workspace is open, what the first visit of
+    a page would otherwise import while the analyst waits: the chart modules (pyqtgraph:
+    most of a second, on the UI thread when a page builds its charts) and the libraries
+    profiling and drift load (SciPy: an import holds the interpreter's lock for up to a
+    third of a second, which paused the UI during the first profile of a big dataset).
+    Importing creates no Qt object; a page shown before the import ends waits for it, as
+    it would have imported the modules itself."""
+
+    def work() -> None:
+        from . import charts  # noqa: F401
+        from ..core.lifecycle import search_versions  # noqa: F401  (the Monitor page's lists)
+        from ..core.monitor import batches, drift, history, reference  # noqa: F401
+        from ..core.explore import profile  # noqa: F401
+        import scipy.stats  # noqa: F401  (loaded inside the measures, when first used)
+
+    thread = threading.Thread(target=work, name="warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 class MainWindow(QMainWindow):
@@ -86,6 +108,7 @@ class MainWindow(QMainWindow):
         self.model_upgrade = ModelUpgradeOffer(state, self.runner, self)  # pickles of earlier versions
         self.model_upgrade.check()
         self.go_to("Data")
+        self.warm_up_thread: Optional[threading.Thread] = None  # see warm_up()
 
     def page(self, title: str) -> QWidget:
         return next(p for p in self.pages if p.title == title)
@@ -342,7 +365,11 @@ class MainWindow(QMainWindow):
 
     def open_startup_workspace(self, requested: Optional[str]) -> None:
         """Open the workspace for this session; called once the window is on screen."""
+        from PySide6.QtCore import QTimer
+
         from .pages.welcome_page import is_first_run
+
+        QTimer.singleShot(0, lambda: setattr(self, "warm_up_thread", warm_up()))  # once the workspace shows
 
         if is_first_run(self.state, requested):
             self.screens.setCurrentWidget(self.welcome)

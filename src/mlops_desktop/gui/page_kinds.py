@@ -3,9 +3,9 @@ whose charts are built the first time it shows, and both at once."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 
@@ -44,13 +44,19 @@ class LazyPage(QWidget):
     """A flow page whose charts are built the first time it is shown, so that start-up
     never imports pyqtgraph. ``build()`` makes the widgets once; ``on_show()`` refreshes
     what the page shows each time it appears. ``page_built`` is emitted after ``build()``
-    (the window then restores the page's splitter positions)."""
+    (the window then restores the page's splitter positions).
+
+    A chart takes tens of milliseconds to make: ``build()`` hands the charts a page does
+    not draw at once to ``later()``, which makes them one per turn of the event loop, so
+    the first visit never holds the UI thread for all of them; a page calls
+    ``finish_building()`` before it draws into them."""
 
     page_built = Signal()
 
     def __init__(self, parent: Optional[QWidget] = None) -> None:
         super().__init__(parent)
         self._built = False
+        self._later: list[Callable[[], None]] = []
 
     @property
     def built(self) -> bool:
@@ -64,6 +70,38 @@ class LazyPage(QWidget):
 
     def build(self) -> None:
         raise NotImplementedError
+
+    def later(self, make: Callable[[], None]) -> None:
+        """Make part of the page (a chart) on a later turn of the event loop, after the
+        parts handed over before it."""
+        self._later.append(make)
+        if len(self._later) == 1:
+            QTimer.singleShot(0, self._make_next)
+
+    def _make_next(self) -> None:
+        if self._later:
+            self._later.pop(0)()
+        if self._later:
+            QTimer.singleShot(0, self._make_next)
+
+    @property
+    def building(self) -> bool:
+        """Whether parts handed to ``later()`` are still to be made."""
+        return bool(self._later)
+
+    def when_built(self, draw: Callable[[], None]) -> None:
+        """Run ``draw`` now, or after the parts still to be made when there are some (it
+        draws into them)."""
+        if self._later:
+            self.later(draw)
+        else:
+            draw()
+
+    def finish_building(self) -> None:
+        """Make at once every part still waiting (the page is about to draw into them)."""
+        self.ensure_built()
+        while self._later:
+            self._later.pop(0)()
 
     def on_show(self) -> None:
         """Called every time the page appears, after ``build()``."""

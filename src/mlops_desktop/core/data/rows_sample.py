@@ -59,17 +59,35 @@ def load_rows(ws: "Workspace", ds: "Dataset", columns: Optional[Sequence[str]], 
     """The dataset's ``columns`` (all when None): every row when the snapshot fits in
     memory (and no sample), else ``rows`` of them drawn with ``seed``, stratified by the
     column ``stratify_by`` when it is given and categorical."""
-    from .catalog import snapshot_path
-    from .on_disk import OnDiskTable, too_large_for_memory
+    from .on_disk import too_large_for_memory
 
     if not too_large_for_memory(ds.snapshot_bytes):
         return ws.load_table(ds, columns), None
+    table, chosen, stratify_by = _drawn(ws, ds, rows, seed, stratify_by)
+    sample = table.take_rows(chosen, columns)
+    return sample, RowSample(len(chosen), table.rows, seed, stratify_by)
+
+
+def sampled_rows(ws: "Workspace", ds: "Dataset", *, rows: int, seed: int,
+                 stratify_by: Optional[str] = None) -> Optional[np.ndarray]:
+    """The row numbers :func:`load_rows` reads with the same arguments (sorted), or None
+    when it reads every row (the dataset fits in memory)."""
+    from .on_disk import too_large_for_memory
+
+    if not too_large_for_memory(ds.snapshot_bytes):
+        return None
+    return _drawn(ws, ds, rows, seed, stratify_by)[1]
+
+
+def _drawn(ws: "Workspace", ds: "Dataset", rows: int, seed: int,
+           stratify_by: Optional[str]) -> tuple["OnDiskTable", np.ndarray, Optional[str]]:
+    from .catalog import snapshot_path
+    from .on_disk import OnDiskTable
+
     table = OnDiskTable.open(snapshot_path(ws, ds), ws.snapshots_dir, fingerprint=ds.fingerprint)
     if stratify_by is not None and ds.column(stratify_by).kind not in ("categorical", "boolean"):
         stratify_by = None
-    chosen = _chosen_rows(table, rows, seed, stratify_by)
-    sample = table.take_rows(chosen, columns)
-    return sample, RowSample(len(chosen), table.rows, seed, stratify_by)
+    return table, _chosen_rows(table, rows, seed, stratify_by), stratify_by
 
 
 def _chosen_rows(table: "OnDiskTable", n: int, seed: int, by: Optional[str]) -> np.ndarray:

@@ -208,7 +208,7 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
     train_df, _ = load_split(ws, mv.run_id)
     validation = export_rows.approved_validation(ws.registry, mv.id)
     schema = contents.build_schema(mv, model, train_df, ds, validation)
-    recipe = _recipe(ws, mv, ds, train_df, schema)
+    recipe = _recipe(ws, mv, r, ds, train_df, schema)
     reasons = contents.reasons_file(model, train_df, schema)
     steps.start("profile", "Summarising the training data for drift checks")
     thresholds = effective_thresholds(ws, mv.model).to_dict()
@@ -270,20 +270,27 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
     return files, check
 
 
-def _recipe(ws: "Workspace", mv: "ModelVersion", ds: Any, train_df: Any, schema: dict[str, Any]) -> Any:
+def _recipe(ws: "Workspace", mv: "ModelVersion", r: Any, ds: Any, train_df: Any, schema: dict[str, Any]) -> Any:
     """The steps raw rows go through before the model, when it was trained on prepared
     data (None otherwise); names them in ``schema`` with the raw columns they read,
-    described from the training rows as the import read them."""
+    described from the training rows (of run ``r``) as the import read them, a batch at a
+    time when the import is larger than memory."""
+    from ..data.rows_sample import TRAIN_ROWS, sampled_rows
     from ..prepare import derivation, model_recipe
+    from ..prepare.raw_rows import imported_rows
+    from ..train.runner import recorded_spec
     from . import contents
 
     found = model_recipe(ws, mv)
     if found is None or not len(found.recipe):
         return None
-    root = ws.load_table(found.root, found.raw_inputs).to_pandas()
-    kept = derivation(ws, ds).recipe.apply(ws.load_table(found.root).to_pandas()).kept
-    contents.add_recipe(schema, found.recipe, root.iloc[kept[train_df.index.to_numpy()]],
-                        training_only=found.training_only)
+    positions = train_df.index.to_numpy()
+    spec = recorded_spec(r)
+    drawn = sampled_rows(ws, ds, rows=TRAIN_ROWS, seed=spec.seed, stratify_by=spec.target)
+    if drawn is not None:  # trained on a sample: the index numbers its rows
+        positions = drawn[positions]
+    raw = imported_rows(ws, derivation(ws, ds), found.raw_inputs, positions)
+    contents.add_recipe(schema, found.recipe, raw, training_only=found.training_only)
     schema["input_file"] = contents.input_file_options(found.root)  # how the raw files are written
     return found.recipe
 

@@ -124,19 +124,26 @@ class ExplorePage(LazyPage):
         left.addWidget(self.stats, 1)
         dl.addLayout(left)
         charts = QVBoxLayout()
-        self.distribution = Chart("Distribution")
-        self.box = Chart("Box plot")
-        self.box.setMaximumHeight(130)
-        self.relation = Chart("Relation to the target")
         self.relation_note = QLabel()  # instead of empty axes when there is no relation chart
         self.relation_note.setWordWrap(True)
         self.relation_note.setAlignment(Qt.AlignmentFlag.AlignTop)
-        charts.addWidget(self.distribution, 3)
-        charts.addWidget(self.box, 1)
-        charts.addWidget(self.relation, 3)
         charts.addWidget(self.relation_note, 3)
         dl.addLayout(charts, 1)
         self.tabs.addTab(detail, "Column")
+
+        def column_charts() -> None:  # on hidden tabs until a profile is shown: made later
+            self.distribution = Chart("Distribution")
+            self.box = Chart("Box plot")
+            self.box.setMaximumHeight(130)
+            charts.insertWidget(0, self.distribution, 3)
+            charts.insertWidget(1, self.box, 1)
+
+        def relation_chart() -> None:
+            self.relation = Chart("Relation to the target")
+            charts.insertWidget(2, self.relation, 3)
+
+        self.later(column_charts)
+        self.later(relation_chart)
 
         corr = QWidget()
         cl = QVBoxLayout(corr)
@@ -149,9 +156,13 @@ class ExplorePage(LazyPage):
         row.addWidget(self.measure)
         row.addStretch(1)
         cl.addLayout(row)
-        self.heatmap = Heatmap()
-        cl.addWidget(self.heatmap, 1)
         self.tabs.addTab(corr, "Correlations")
+
+        def heatmap() -> None:
+            self.heatmap = Heatmap()
+            cl.addWidget(self.heatmap, 1)
+
+        self.later(heatmap)
 
         # the table above the chart, each the tab's full width (side by side, both were cut)
         target = QSplitter(Qt.Orientation.Vertical)
@@ -214,6 +225,7 @@ class ExplorePage(LazyPage):
                           on_error=lambda e, tb: show_error(self, "Profiling failed", e, tb))
 
     def show_profile(self, profile: Any) -> None:
+        self.finish_building()
         self.profile = profile
         self.stack.setCurrentWidget(self.body)
         self.report_button.setEnabled(True)
@@ -290,6 +302,7 @@ class ExplorePage(LazyPage):
     def show_column(self, row: int) -> None:
         if self.profile is None or row < 0 or row >= len(self.profile.columns):
             return
+        self.finish_building()
         col = self.profile.columns[row]
         self.column_title.setText(f"{col.name} · {col.kind}")
         rows = [("values", col.count), ("missing", f"{col.missing:,} ({numbers.share(col.missing_share)})"),
@@ -358,6 +371,7 @@ class ExplorePage(LazyPage):
     def _show_correlations(self) -> None:
         if self.profile is None or not self.built:
             return
+        self.finish_building()
         p = self.profile
         i = self.measure.currentIndex()
         if i in (0, 1):

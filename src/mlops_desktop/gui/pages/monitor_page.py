@@ -182,11 +182,15 @@ class MonitorPage(LazyReloadingPage):
         self.tabs.addTab(self.bins, "PSI bins")
         timeline = QWidget()
         tl = QVBoxLayout(timeline)
-        self.feature_timeline = Chart("This feature across batches")
-        self.dataset_timeline = Chart("Share of drifted features across batches")
-        tl.addWidget(self.feature_timeline)
-        tl.addWidget(self.dataset_timeline)
         self.tabs.addTab(timeline, "Timeline")
+
+        def timelines() -> None:  # on a hidden tab: made later (see LazyPage.later)
+            self.feature_timeline = Chart("This feature across batches")
+            self.dataset_timeline = Chart("Share of drifted features across batches")
+            tl.addWidget(self.feature_timeline)
+            tl.addWidget(self.dataset_timeline)
+
+        self.later(timelines)
         self.detail = QLabel()
         self.detail.setWordWrap(True)
         self.detail.setAlignment(Qt.AlignmentFlag.AlignTop)
@@ -289,12 +293,12 @@ class MonitorPage(LazyReloadingPage):
         def done(history) -> None:
             if self._reference_key() == key:
                 self.performance_history, self._history_reading = history, False
-                self._draw_performance_timeline()
+                self.when_built(self._draw_performance_timeline)
 
         def failed(exc, tb) -> None:
             if self._reference_key() == key:
                 self._history_reading = False
-                self._draw_performance_timeline()
+                self.when_built(self._draw_performance_timeline)
                 show_error(self, "Cannot read the performance history", exc, tb)
 
         self._history_reading = True
@@ -418,10 +422,15 @@ class MonitorPage(LazyReloadingPage):
             self.bins.setRowCount(0)
             self.detail.setText("")
             self.performance_text.setText("")
-            for chart in (self.distribution, self.feature_timeline, self.dataset_timeline):
-                chart.reset("")
-            self._draw_performance_timeline()
+
+            def clear() -> None:
+                for chart in (self.distribution, self.feature_timeline, self.dataset_timeline):
+                    chart.reset("")
+                self._draw_performance_timeline()
+
+            self.when_built(clear)  # a first visit shows the page before its hidden charts are made
             return
+        self.finish_building()
         comparable = [i for i, r in enumerate(run.reports) if r.verdict != "not comparable"]
         last = comparable[-1] if comparable else len(run.reports) - 1
         self.batch_list.setCurrentRow(last)
@@ -451,6 +460,7 @@ class MonitorPage(LazyReloadingPage):
         return self.run.reports[row] if self.run is not None and 0 <= row < len(self.run.reports) else None
 
     def show_batch(self, row: int) -> None:
+        self.finish_building()
         report = self.current_report()
         if report is None:
             return
@@ -587,12 +597,15 @@ class MonitorPage(LazyReloadingPage):
         self.performance_metric = QComboBox()
         for k in ("roc_auc", *[m for m in METRICS if m != "roc_auc"]):
             self.performance_metric.addItem(METRIC_LABELS[k], k)
-        self.performance_metric.currentIndexChanged.connect(lambda _i: self._draw_performance_timeline())
+        self.performance_metric.currentIndexChanged.connect(lambda _i: self.when_built(self._draw_performance_timeline))
         row.addWidget(self.performance_metric)
         row.addStretch(1)
         layout.addLayout(row)
-        self.performance_timeline = Chart("Performance across batches")
-        layout.addWidget(self.performance_timeline, 1)
+        def chart() -> None:  # on a hidden tab: made later (see LazyPage.later)
+            self.performance_timeline = Chart("Performance across batches")
+            layout.insertWidget(2, self.performance_timeline, 1)
+
+        self.later(chart)
         caption = QLabel("Line: the estimate, batch by batch in time order, its 95% band shaded; dots: the "
                          "realized figure where labels are known.")
         caption.setWordWrap(True)
