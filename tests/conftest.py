@@ -43,6 +43,46 @@ def penguins_csv(tmp_path: Path) -> Path:
     return dest
 
 
+@pytest.fixture(scope="session")
+def governance_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two validated versions of "mass" (ann trained them) and a draft "species" (carl),
+    built once per test process for the governance, lineage and CLI governance tests; each
+    test works on its own copy (``governance_copy``)."""
+    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.train import TrainSpec, train
+    from mlops_desktop.core.validate.for_version import validate_version
+    from mlops_desktop.core.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("governance")
+    csv = root / "penguins.csv"
+    shutil.copy(SAMPLES / "penguins.csv", csv)
+    ws = Workspace.create(root / "ws", actor="ann")
+    ws.import_file(csv, actor="ann")
+    ws.import_file(csv, name="penguins_copy", actor="carl")
+    train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ols"], model_name="mass"), actor="ann")
+    train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ridge"], exclude=["island"],
+                        model_name="mass"), actor="ann")
+    train(ws, TrainSpec(dataset="penguins_copy", target="species", models=["logistic"], model_name="species"),
+          actor="carl")
+    for ref in ("mass:1", "mass:2"):
+        validate_version(ws, ref, actor="ann", n_bootstrap=200)
+        change_stage(ws, ref, "validated", actor="ann")
+    ws.close()
+    return root / "ws"
+
+
+@pytest.fixture
+def governance_copy(governance_template: Path, tmp_path: Path):
+    """A copy of the governance workspace, open, for one test to change."""
+    from mlops_desktop.core.workspace import Workspace
+
+    dest = tmp_path / "ws"
+    shutil.copytree(governance_template, dest)
+    opened = Workspace.open(dest)
+    yield opened
+    opened.close()
+
+
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None):
     """Run one CLI command in this process, through the CLI's entry function, with its
     output captured: what a user sees, without paying a Python start-up per call.
