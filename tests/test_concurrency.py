@@ -4,104 +4,38 @@ locked" (WAL, a busy timeout, BEGIN IMMEDIATE and retries with backoff)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 import time
+
+from concurrent_writers import LEAST_SWITCHES, switches, write_at_once
 
 from mlops_desktop.core.integrity import verify_workspace
 from mlops_desktop.core.workspace import Workspace
 
 WRITES = 500
 
-# Each writer: 250 accepted warnings and 250 changes of its own column's role (each a
-# real change, so each writes a row or an update and its audit entry).
-WRITER = textwrap.dedent("""
-    import os, sys, time
-    from mlops_desktop.core.registry import accepted_warnings
-    from mlops_desktop.core.workspace import Workspace
-
-    root, who, column, go, n = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
-    ws = Workspace.open(root)
-    while not os.path.exists(go):  # both start together
-        time.sleep(0.001)
-    for i in range(n):
-        if i % 2 == 0:
-            accepted_warnings.accept(ws.registry, dataset_id=1, target="body_mass_g",
-                                     features=[column], check_id=f"check-{i}", reason="tested",
-                                     actor=who)
-        else:
-            ws.update_column(1, column, role="ignore" if (i // 2) % 2 == 0 else "feature", actor=who)
-    ws.close()
-    print("done")
-""")
-
-
-#: how often the two writers are started together before giving up on seeing them interleave
-ATTEMPTS = 3
-
-
-def _write_at_once(root, go) -> None:
-    """Start both writers, let them go at the same moment, and check they ended cleanly."""
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(root), who, column, str(go),
-                                 str(WRITES)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for who, column in (("ann", "bill_length_mm"), ("bob", "bill_depth_mm"))]
-    time.sleep(1.5)  # both have opened the workspace and wait
-    go.touch()
-    results = [w.communicate(timeout=600) for w in writers]
-    for w, (out, err) in zip(writers, results):
-        assert "locked" not in err.lower() and "busy" not in err.lower(), err
-        assert w.returncode == 0 and out.strip() == "done" and err == "", err
-
-
-def _switches(entries) -> int:
-    """How often the writer changed from one audit entry to the next."""
-    return sum(a.actor != b.actor for a, b in zip(entries, entries[1:]))
-
-
-def _interleaved(entries) -> bool:
-    """Whether the writes really were interleaved, not one process after the other: the
-    writer changed at least three times, and each process wrote both before and after
-    the other's first and last write."""
-    span = {who: (min(e.seq for e in entries if e.actor == who),
-                  max(e.seq for e in entries if e.actor == who)) for who in ("ann", "bob")}
-    return _switches(entries) >= 3 and span["ann"][0] < span["bob"][1] and span["bob"][0] < span["ann"][1]
-
 
 def test_two_processes_writing_at_once_lose_nothing(workspace, penguins_csv, tmp_path):
-    """Nothing is lost in any attempt; the interleaving that makes the test meaningful
-    depends on how the OS schedules two processes on a busy machine, so the writers
-    are started again (up to ATTEMPTS times) until one attempt shows it."""
     workspace.import_file(penguins_csv, actor="setup")
     root = workspace.root
     workspace.close()
-    switches = []
-    for attempt in range(1, ATTEMPTS + 1):
-        with Workspace.open(root) as ws:
-            before = len(ws.audit_entries())
-            accepted_before = {who: ws.registry.query("SELECT COUNT(*) AS n FROM accepted_warnings WHERE "
-                                                      "accepted_by = ?", (who,))[0]["n"] for who in ("ann", "bob")}
-        _write_at_once(root, tmp_path / f"go-{attempt}")
-        with Workspace.open(root) as ws:
-            entries = list(reversed(ws.audit_entries()))[before:]
-            assert len(entries) == 2 * WRITES
-            for who in ("ann", "bob"):
-                mine = [e for e in entries if e.actor == who]
-                assert sum(e.action == "check.warning_accepted" for e in mine) == WRITES // 2
-                assert sum(e.action == "dataset.column_changed" for e in mine) == WRITES // 2
-                rows = ws.registry.query("SELECT COUNT(*) AS n FROM accepted_warnings WHERE accepted_by = ?",
-                                         (who,))
-                assert rows[0]["n"] - accepted_before[who] == WRITES // 2
-            # the last change of each column stands (250 toggles: ignore, feature, ... ends on feature)
-            assert ws.dataset(1).column("bill_length_mm").role == "feature"
-            assert [e.seq for e in entries] == list(range(before + 1, before + 2 * WRITES + 1))
-            report = verify_workspace(ws)
-            assert report.ok, report.text()
-        if _interleaved(entries):
-            return
-        switches.append(_switches(entries))
-    raise AssertionError(f"in {ATTEMPTS} attempts the two writers never interleaved (switches between "
-                         f"them per attempt: {switches})")
+    with Workspace.open(root) as ws:
+        before = len(ws.audit_entries())
+    write_at_once(root, tmp_path / "go", [("ann", "bill_length_mm"), ("bob", "bill_depth_mm")], WRITES)
+    with Workspace.open(root) as ws:
+        entries = list(reversed(ws.audit_entries()))[before:]
+        assert len(entries) == 2 * WRITES
+        for who in ("ann", "bob"):
+            mine = [e for e in entries if e.actor == who]
+            assert sum(e.action == "check.warning_accepted" for e in mine) == WRITES // 2
+            assert sum(e.action == "dataset.column_changed" for e in mine) == WRITES // 2
+            rows = ws.registry.query("SELECT COUNT(*) AS n FROM accepted_warnings WHERE accepted_by = ?", (who,))
+            assert rows[0]["n"] == WRITES // 2
+        # the last change of each column stands (250 toggles: ignore, feature, ... ends on feature)
+        assert ws.dataset(1).column("bill_length_mm").role == "feature"
+        assert [e.seq for e in entries] == list(range(before + 1, before + 2 * WRITES + 1))
+        assert switches(entries) >= LEAST_SWITCHES  # they did interleave
+        report = verify_workspace(ws)
+        assert report.ok, report.text()
 
 
 def _hold_write_lock(path, seconds: float):
