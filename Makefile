@@ -46,19 +46,17 @@ run: install
 
 # the suite runs on every core (pytest-xdist), a test file per worker so that a file's shared
 # fixtures are built once, the longest files first (tests/conftest.py); PYTEST_WORKERS=0 runs it
-# in this one process. Compiled modules are cached even where the shell asks Python not to
-# write them: the suite starts hundreds of Python processes, and pytest keeps its rewritten
-# test modules the same way (about 8 s of each worker's collection)
+# in this one process
 PYTEST_WORKERS ?= auto
 PYTEST_DIST := $(if $(filter 0,$(PYTEST_WORKERS)),,--dist loadfile --no-loadscope-reorder)
 
 test: install-test
 	$(PY) -m ruff check --quiet src tests bench
-	QT_QPA_PLATFORM=offscreen PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) $(PYTEST_ARGS)
 
 # the suite with line coverage of src/ (a summary per file, and the total)
 coverage: install-test
-	QT_QPA_PLATFORM=offscreen PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/startup.py
