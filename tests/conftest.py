@@ -43,6 +43,46 @@ def penguins_csv(tmp_path: Path) -> Path:
     return dest
 
 
+@pytest.fixture(scope="session")
+def governance_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two validated versions of "mass" (ann trained them) and a draft "species" (carl),
+    built once per test process for the governance, lineage and CLI governance tests; each
+    test works on its own copy (``governance_copy``)."""
+    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.train import TrainSpec, train
+    from mlops_desktop.core.validate.for_version import validate_version
+    from mlops_desktop.core.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("governance")
+    csv = root / "penguins.csv"
+    shutil.copy(SAMPLES / "penguins.csv", csv)
+    ws = Workspace.create(root / "ws", actor="ann")
+    ws.import_file(csv, actor="ann")
+    ws.import_file(csv, name="penguins_copy", actor="carl")
+    train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ols"], model_name="mass"), actor="ann")
+    train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ridge"], exclude=["island"],
+                        model_name="mass"), actor="ann")
+    train(ws, TrainSpec(dataset="penguins_copy", target="species", models=["logistic"], model_name="species"),
+          actor="carl")
+    for ref in ("mass:1", "mass:2"):
+        validate_version(ws, ref, actor="ann", n_bootstrap=200)
+        change_stage(ws, ref, "validated", actor="ann")
+    ws.close()
+    return root / "ws"
+
+
+@pytest.fixture
+def governance_copy(governance_template: Path, tmp_path: Path):
+    """A copy of the governance workspace, open, for one test to change."""
+    from mlops_desktop.core.workspace import Workspace
+
+    dest = tmp_path / "ws"
+    shutil.copytree(governance_template, dest)
+    opened = Workspace.open(dest)
+    yield opened
+    opened.close()
+
+
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None):
     """Run one CLI command in this process, through the CLI's entry function, with its
     output captured: what a user sees, without paying a Python start-up per call.
@@ -79,3 +119,32 @@ def subprocess_cli(*args: str, env: dict | None = None, cwd: Path | None = None)
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "mlops_desktop", *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd, timeout=300)
+
+
+# The files that take longest, heaviest first (summed test durations of a full run, December
+# 2026). `make test` hands whole files to its workers in collection order
+# (--dist loadfile --no-loadscope-reorder); starting with the longest files keeps one
+# worker from being left alone with a long file at the end while the other is idle.
+# A file missing here only runs later; a stale entry only costs balance, never a result.
+_LONGEST_FIRST = (
+    "test_export_venv.py", "test_prepare_model.py", "test_export_formula.py", "security/test_trusted_types.py",
+    "test_formula_contributions.py", "test_export.py", "security/test_bounded_reading.py", "test_reasons.py",
+    "test_contributions.py", "test_train_runs.py", "test_explain_out_of_core.py", "test_challenge.py",
+    "test_estimated_performance.py", "test_validate_version.py", "test_crash.py",
+    "gui/test_train_validate_pages.py", "gui/test_explain_page.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put the longest files first, each file's tests in their own order (a stable sort)."""
+    here = Path(__file__).resolve().parent
+    rank = {name: i for i, name in enumerate(_LONGEST_FIRST)}
+
+    def file_rank(item: pytest.Item) -> int:
+        try:
+            name = item.path.resolve().relative_to(here).as_posix()
+        except ValueError:
+            return len(rank)
+        return rank.get(name, len(rank))
+
+    items.sort(key=file_rank)

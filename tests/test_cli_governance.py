@@ -12,7 +12,6 @@ import pytest
 from conftest import run_cli
 from mlops_desktop.cli import build_parser
 from mlops_desktop.cli import run as cli
-from test_governance import template, ws  # noqa: F401  (the shared, once-built workspace)
 
 #: every command that changes the registry, with the arguments it needs
 CHANGING = [
@@ -24,6 +23,12 @@ CHANGING = [
     ["models", "alias", "m", "production", "1"], ["models", "alias", "m", "production", "--remove"],
     ["models", "tag", "m", "k", "v"], ["models", "describe", "m:1", "text"], ["single-user", "on"],
 ]
+
+
+@pytest.fixture
+def ws(governance_copy):
+    """Two validated versions of "mass" and a draft "species" (tests/conftest.py)."""
+    return governance_copy
 
 
 @pytest.mark.parametrize("argv", CHANGING, ids=lambda a: " ".join(a[:2]))
@@ -49,7 +54,7 @@ def call(capsys, root, *argv: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def root(ws):  # noqa: F811
+def root(ws):
     path = ws.root
     ws.close()  # the CLI opens the workspace itself
     return path

@@ -5,54 +5,26 @@ refused change leaves the registry exactly as it was."""
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from conftest import SAMPLES
 from mlops_desktop.core import annotations, lifecycle
 from mlops_desktop.core.errors import InvalidChoiceError, MlopsError, NotFoundError
 from mlops_desktop.core.lifecycle import (alias_history, aliases_of, change_stage, remove_alias,
                                           search_versions, set_alias, set_single_user, single_user_mode,
                                           stage_history, version_at)
-from mlops_desktop.core.train import TrainSpec, find_version, train
+from mlops_desktop.core.train import find_version
 from mlops_desktop.core.validate import model_card_markdown
 from mlops_desktop.core.validate.card_html import model_card_html
 from mlops_desktop.core.validate.for_version import model_card, validate_version
-from mlops_desktop.core.workspace import Workspace
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    """Two validated versions of "mass" (ann trained them) and a draft "species" (carl),
-    built once; each test works on its own copy."""
-    root = tmp_path_factory.mktemp("governance")
-    csv = root / "penguins.csv"
-    shutil.copy(SAMPLES / "penguins.csv", csv)
-    ws = Workspace.create(root / "ws", actor="ann")
-    ws.import_file(csv, actor="ann")
-    ws.import_file(csv, name="penguins_copy", actor="carl")
-    train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ols"], model_name="mass"), actor="ann")
-    train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ridge"], exclude=["island"],
-                        model_name="mass"), actor="ann")
-    train(ws, TrainSpec(dataset="penguins_copy", target="species", models=["logistic"], model_name="species"),
-          actor="carl")
-    for ref in ("mass:1", "mass:2"):
-        validate_version(ws, ref, actor="ann", n_bootstrap=200)
-        change_stage(ws, ref, "validated", actor="ann")
-    ws.close()
-    return root / "ws"
 
 
 @pytest.fixture
-def ws(template, tmp_path):
-    dest = tmp_path / "ws"
-    shutil.copytree(template, dest)
-    opened = Workspace.open(dest)
-    yield opened
-    opened.close()
+def ws(governance_copy):
+    """Two validated versions of "mass" and a draft "species" (tests/conftest.py)."""
+    return governance_copy
 
 
 def dump(ws) -> str:

@@ -9,6 +9,7 @@ import sys
 import types
 
 import pandas as pd
+import pytest
 import sklearn
 
 from conftest import SAMPLES
@@ -19,10 +20,15 @@ from mlops_desktop.core.lineage import dataset_lineage, model_audit_trail, versi
 from mlops_desktop.core.registry import drift_reports, validations
 from mlops_desktop.core.train import TrainSpec, find_version, reproduce, run, train
 from mlops_desktop.core.validate.for_version import validate_version
-from test_governance import template, ws  # noqa: F401  (the shared, once-built workspace)
 
 
-def test_compare_two_validated_versions(ws):  # noqa: F811
+@pytest.fixture
+def ws(governance_copy):
+    """Two validated versions of "mass" and a draft "species" (tests/conftest.py)."""
+    return governance_copy
+
+
+def test_compare_two_validated_versions(ws):
     a, b = find_version(ws, "mass:1"), find_version(ws, "mass:2")
     accept_warning(ws, "penguins", "body_mass_g", a.features, "normality_residuals",
                    "Large sample; intervals come from the bootstrap.", "ann")
@@ -71,7 +77,7 @@ def test_compare_two_validated_versions(ws):  # noqa: F811
     assert c["segments"] == {"a": None, "b": None}
 
 
-def test_compare_with_a_segmented_and_an_unvalidated_version(ws):  # noqa: F811
+def test_compare_with_a_segmented_and_an_unvalidated_version(ws):
     train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ols"], segment_by="sex",
                         min_segment_rows=50, model_name="mass"), actor="ann")
     validate_version(ws, "mass:3", actor="ann", n_bootstrap=50)
@@ -94,7 +100,7 @@ def test_compare_with_a_segmented_and_an_unvalidated_version(ws):  # noqa: F811
     json.dumps(other, allow_nan=False)
 
 
-def test_version_lineage_from_dataset_to_drift_reports(ws, monkeypatch):  # noqa: F811
+def test_version_lineage_from_dataset_to_drift_reports(ws, monkeypatch):
     from mlops_desktop.core import registry as registry_package
     from mlops_desktop.core.monitor.batches import batch_from_frame
     from mlops_desktop.core.monitor.drift import run_drift
@@ -147,7 +153,7 @@ def test_version_lineage_from_dataset_to_drift_reports(ws, monkeypatch):  # noqa
     assert {"from": "version:1", "to": "export:7", "label": "exported"} in lin["graph"]["edges"]
 
 
-def test_dataset_lineage_lists_every_run_and_version_that_used_it(ws):  # noqa: F811
+def test_dataset_lineage_lists_every_run_and_version_that_used_it(ws):
     reproduce(ws, 1, actor="dan")
     lin = dataset_lineage(ws, "penguins")
     json.dumps(lin, allow_nan=False)
@@ -161,7 +167,7 @@ def test_dataset_lineage_lists_every_run_and_version_that_used_it(ws):  # noqa: 
     assert [v["ref"] for v in other["versions"]] == ["species:1"] and [r["run_id"] for r in other["runs"]] == [3]
 
 
-def test_the_audit_trail_of_a_model_holds_its_versions_and_runs_only(ws):  # noqa: F811
+def test_the_audit_trail_of_a_model_holds_its_versions_and_runs_only(ws):
     change_stage(ws, "mass:1", "approved", actor="bob", comment="ok")
     set_alias(ws, "mass", "production", 1, actor="bob")
     trail = model_audit_trail(ws, "mass")
