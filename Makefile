@@ -45,10 +45,9 @@ run: install
 	$(VENV)/bin/mlops-desktop
 
 # the suite runs on every core (pytest-xdist), a test file per worker so that a file's shared
-# fixtures are built once, the longest files first (tests/conftest.py); PYTEST_WORKERS=0 runs it
-# in this one process
+# fixtures are built once; PYTEST_WORKERS=0 runs it in this one process
 PYTEST_WORKERS ?= auto
-PYTEST_DIST := $(if $(filter 0,$(PYTEST_WORKERS)),,--dist loadfile --no-loadscope-reorder)
+PYTEST_DIST := $(if $(filter 0,$(PYTEST_WORKERS)),,--dist loadfile)
 
 test: install-test
 	$(PY) -m ruff check --quiet src tests bench

@@ -119,32 +119,3 @@ def subprocess_cli(*args: str, env: dict | None = None, cwd: Path | None = None)
     full_env.update(env or {})
     return subprocess.run([sys.executable, "-m", "mlops_desktop", *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd, timeout=300)
-
-
-# The files that take longest, heaviest first (summed test durations of a full run, December
-# 2026). `make test` hands whole files to its workers in collection order
-# (--dist loadfile --no-loadscope-reorder); starting with the longest files keeps one
-# worker from being left alone with a long file at the end while the other is idle.
-# A file missing here only runs later; a stale entry only costs balance, never a result.
-_LONGEST_FIRST = (
-    "test_export_venv.py", "test_prepare_model.py", "test_export_formula.py", "security/test_trusted_types.py",
-    "test_formula_contributions.py", "test_export.py", "security/test_bounded_reading.py", "test_reasons.py",
-    "test_contributions.py", "test_train_runs.py", "test_explain_out_of_core.py", "test_challenge.py",
-    "test_estimated_performance.py", "test_validate_version.py", "test_crash.py",
-    "gui/test_train_validate_pages.py", "gui/test_explain_page.py",
-)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Put the longest files first, each file's tests in their own order (a stable sort)."""
-    here = Path(__file__).resolve().parent
-    rank = {name: i for i, name in enumerate(_LONGEST_FIRST)}
-
-    def file_rank(item: pytest.Item) -> int:
-        try:
-            name = item.path.resolve().relative_to(here).as_posix()
-        except ValueError:
-            return len(rank)
-        return rank.get(name, len(rank))
-
-    items.sort(key=file_rank)
