@@ -23,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from postgres_server import Cluster, binaries  # noqa: E402
+from postgres_server import bench_cluster  # noqa: E402
 
 
 def main() -> None:
@@ -31,14 +31,11 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    found = binaries()
-    if found is None:
-        sys.exit("PostgreSQL's server binaries are not installed (scripts/install-system-deps.sh --xvfb).")
     from mlops_desktop.core.registry import stored_files
     from mlops_desktop.core.workspace import Workspace
 
     temp = Path(tempfile.mkdtemp(prefix="stored-files-bench-"))
-    cluster = Cluster(found)
+    cluster = bench_cluster()
     os.environ["PGUSER"] = "postgres"
     try:
         conninfo = f"host={cluster.dir} dbname={cluster.new_database()}"

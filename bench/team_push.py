@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from postgres_server import Cluster, binaries  # noqa: E402
+from postgres_server import bench_cluster  # noqa: E402
 from registry_fixture import generate  # noqa: E402
 from team_registry import copy_rows  # noqa: E402
 
@@ -36,15 +36,12 @@ def main() -> None:
     parser.add_argument("--audit-entries", type=int, default=100_000)
     parser.add_argument("--models", type=int, default=200)
     args = parser.parse_args()
-    found = binaries()
-    if found is None:
-        sys.exit("PostgreSQL's server binaries are not installed (the postgresql package)")
 
     from mlops_desktop.core.registry.postgres import PostgresRegistry
     from mlops_desktop.core.team_push import push_workspace
 
     temp = Path(tempfile.mkdtemp(prefix="team-push-bench-"))
-    cluster = Cluster(found)
+    cluster = bench_cluster()
     try:
         root = temp / "ws"
         t = time.perf_counter()

@@ -24,7 +24,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from postgres_server import Cluster, binaries  # noqa: E402
+from postgres_server import bench_cluster  # noqa: E402
 from registry_fixture import generate  # noqa: E402
 
 FILTERS = [("first page, no filter", {}), ("name contains 'churn'", {"text": "churn"}),
@@ -97,13 +97,10 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    found = binaries()
-    if found is None:
-        sys.exit("PostgreSQL's server binaries are not installed (scripts/install-system-deps.sh --xvfb).")
     from mlops_desktop.core.workspace import TEAM_FILE
 
     temp = Path(tempfile.mkdtemp(prefix="team-registry-bench-"))
-    cluster = Cluster(found)
+    cluster = bench_cluster()
     try:
         lite_root = temp / "single"
         t = time.perf_counter()

@@ -28,6 +28,14 @@ def binaries() -> Optional[Path]:
     return Path(found[-1]).parent if found else None
 
 
+def bench_cluster() -> "Cluster":
+    """A throwaway cluster for a bench, or exit saying the server binaries are missing."""
+    found = binaries()
+    if found is None:
+        raise SystemExit("PostgreSQL's server binaries are not installed (scripts/install-system-deps.sh --xvfb).")
+    return Cluster(found)
+
+
 class Cluster:
     """A running cluster; :meth:`conninfo` for a login, :meth:`new_database` per test."""
 
