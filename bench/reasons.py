@@ -32,7 +32,7 @@ from score import FEATURES, measure, resample  # noqa: E402  (the same data and 
 
 def export(ws, ref: str, out: Path) -> Path:
     from mlops_desktop.core.export import export_version
-    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.registry.lifecycle import change_stage
     from mlops_desktop.core.validate.for_version import validate_version
 
     validate_version(ws, ref, actor="analyst", n_bootstrap=50)

@@ -45,8 +45,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    from mlops_desktop.core.integrity import verify_workspace
-    from mlops_desktop.core.registry import models as model_rows
+    from mlops_desktop.core.workspace.integrity import verify_workspace
+    from mlops_desktop.core.store import models as model_rows
     from mlops_desktop.core.workspace import Workspace
 
     temp = None
@@ -75,7 +75,7 @@ def main() -> None:
             seconds, models = best(lambda: model_rows.list_models(ws.registry), args.repeat)
             rows.append(("list models", seconds, f"{len(models)} models"))
             try:
-                from mlops_desktop.core.lifecycle import search_versions
+                from mlops_desktop.core.registry.lifecycle import search_versions
             except ImportError:  # before the governance work: the plain list, filtered here
                 search_versions = None
             if search_versions is not None:
@@ -99,12 +99,12 @@ def main() -> None:
                                       args.repeat)
                 rows.append(("filter versions: stage approved", seconds, f"{len(found)} match"))
 
-            from mlops_desktop.core.artifacts import check_files
-            from mlops_desktop.core.registry.consistency import check_audit, dangling_references
+            from mlops_desktop.core.workspace.artifacts import check_files
+            from mlops_desktop.core.store.consistency import check_audit, dangling_references
 
             repeat = max(1, min(args.repeat, 3))
             try:  # since issue 12: the database file and the rules
-                from mlops_desktop.core.registry import database_check
+                from mlops_desktop.core.store import database_check
                 from mlops_desktop.core.rule_replay import ACTIONS, broken_rules
             except ImportError:
                 database_check = None

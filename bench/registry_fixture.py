@@ -50,7 +50,7 @@ class _Chain:
 
     def add(self, actor: str, action: str, entity_type: str, entity_id: Optional[object],
             summary: str, details: dict[str, Any], at: Optional[str] = None) -> None:
-        from mlops_desktop.core.registry.audit import canonical_json, entry_hash
+        from mlops_desktop.core.store.audit import canonical_json, entry_hash
 
         self.seq += 1
         at = at or self.tick()
@@ -72,7 +72,7 @@ def generate(root: Path, *, models: int = 200, versions: int = 10_000, audit_ent
     from mlops_desktop.core.workspace import Workspace
 
     try:  # what an import's entry records of its columns (since issue 12)
-        from mlops_desktop.core.registry.datasets import columns_digest
+        from mlops_desktop.core.store.datasets import columns_digest
     except ImportError:
         columns_digest = None
     rng = random.Random(seed)

@@ -89,7 +89,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from mlops_desktop.core.export import export_version
-    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.registry.lifecycle import change_stage
     from mlops_desktop.core.train import TrainSpec, load_model, train
     from mlops_desktop.core.validate.for_version import validate_version
     from mlops_desktop.core.workspace import Workspace

@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    from mlops_desktop.core.registry import stored_files
+    from mlops_desktop.core.store import stored_files
     from mlops_desktop.core.workspace import Workspace
 
     temp = Path(tempfile.mkdtemp(prefix="stored-files-bench-"))

@@ -37,8 +37,8 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=200)
     args = parser.parse_args()
 
-    from mlops_desktop.core.registry.postgres import PostgresRegistry
-    from mlops_desktop.core.team_push import push_workspace
+    from mlops_desktop.core.store.postgres import PostgresRegistry
+    from mlops_desktop.core.workspace.team_push import push_workspace
 
     temp = Path(tempfile.mkdtemp(prefix="team-push-bench-"))
     cluster = bench_cluster()
@@ -50,8 +50,8 @@ def main() -> None:
         os.environ["PGUSER"] = "postgres"
         # the fixture's history ticks on from now, days into the future: the push's own entries
         # are stamped just after it, as they would be on a computer whose clock had got there
-        import mlops_desktop.core.registry.audit as audit_module
-        import mlops_desktop.core.team_push as team_push_module
+        import mlops_desktop.core.store.audit as audit_module
+        import mlops_desktop.core.workspace.team_push as team_push_module
         from mlops_desktop.core.workspace import Workspace
 
         with Workspace.open(root, read_only=True) as ws:

@@ -74,8 +74,8 @@ def copy_rows(sqlite_file: Path, conninfo: str) -> int:
 
 
 def measure(root: Path, repeat: int) -> list[tuple[str, float, str]]:
-    from mlops_desktop.core.lifecycle import search_versions
-    from mlops_desktop.core.registry import models as model_rows
+    from mlops_desktop.core.registry.lifecycle import search_versions
+    from mlops_desktop.core.store import models as model_rows
     from mlops_desktop.core.workspace import Workspace
 
     rows = []

@@ -17,7 +17,7 @@ from pathlib import Path
 
 WRITER = textwrap.dedent("""
     import os, sys, time
-    from mlops_desktop.core.registry import accepted_warnings
+    from mlops_desktop.core.store import accepted_warnings
     from mlops_desktop.core.workspace import Workspace
 
     root, who, other, column, go, n = sys.argv[1:6] + [int(sys.argv[6])]

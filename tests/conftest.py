@@ -48,7 +48,7 @@ def governance_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two validated versions of "mass" (ann trained them) and a draft "species" (carl),
     built once per test process for the governance, lineage and CLI governance tests; each
     test works on its own copy (``governance_copy``)."""
-    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.registry.lifecycle import change_stage
     from mlops_desktop.core.train import TrainSpec, train
     from mlops_desktop.core.validate.for_version import validate_version
     from mlops_desktop.core.workspace import Workspace

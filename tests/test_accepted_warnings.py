@@ -10,8 +10,8 @@ import pytest
 from mlops_desktop.core.checks import (accept_warning, accepted_warnings, attach_acceptances,
                                        run_checks)
 from mlops_desktop.core.errors import CheckError, InvalidChoiceError, NotFoundError
-from mlops_desktop.core.registry import accepted_warnings as rows
-from mlops_desktop.core.registry import audit, migrations
+from mlops_desktop.core.store import accepted_warnings as rows
+from mlops_desktop.core.store import audit, migrations
 from mlops_desktop.core.workspace import REGISTRY_FILE, Workspace
 
 FEATURES = ["species", "island", "bill_length_mm", "bill_depth_mm", "flipper_length_mm", "sex",
@@ -197,7 +197,7 @@ def test_migration_12_keeps_one_withdrawal_per_acceptance(ws):
 
 def test_verify_names_a_withdrawal_made_or_removed_outside_the_app(ws):
     from mlops_desktop.core.checks import withdraw_acceptance
-    from mlops_desktop.core.integrity import verify_workspace
+    from mlops_desktop.core.workspace.integrity import verify_workspace
 
     kept = accept_warning(ws, "penguins", "body_mass_g", FEATURES, "vif", "Expected.", "bob")
     hidden = accept_warning(ws, "penguins", "body_mass_g", FEATURES, "normality_residuals", "Large sample.", "bob")

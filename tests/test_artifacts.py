@@ -7,10 +7,16 @@ import hashlib
 
 import pytest
 
-from mlops_desktop.core.artifacts import (ArtifactError, discard_unreferenced, load_model_file,
-                                          save_model_file, verify_all, verify_artifact)
-from mlops_desktop.core.registry import artifacts as artifact_rows
-from mlops_desktop.core.registry import utc_now
+from mlops_desktop.core.workspace.artifacts import (
+    ArtifactError,
+    discard_unreferenced,
+    load_model_file,
+    save_model_file,
+    verify_all,
+    verify_artifact,
+)
+from mlops_desktop.core.store import artifacts as artifact_rows
+from mlops_desktop.core.store import utc_now
 from wsstate import tmp_leftovers
 
 
@@ -104,7 +110,7 @@ def test_verify_names_a_modified_or_missing_model_file(tmp_path):
     import shutil
 
     from conftest import SAMPLES
-    from mlops_desktop.core.integrity import verify_workspace
+    from mlops_desktop.core.workspace.integrity import verify_workspace
     from mlops_desktop.core.train import TrainSpec, find_version, train
     from mlops_desktop.core.workspace import Workspace
 

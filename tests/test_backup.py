@@ -13,18 +13,18 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLES, run_cli
-from mlops_desktop.core.backup import backup, read_manifest, restore
+from mlops_desktop.core.workspace.backup import backup, read_manifest, restore
 from mlops_desktop.core.errors import JobCancelled, WorkspaceError
-from mlops_desktop.core.integrity import verify_workspace
+from mlops_desktop.core.workspace.integrity import verify_workspace
 from mlops_desktop.core.jobs import CancelToken
-from mlops_desktop.core.registry import migrations
-from mlops_desktop.core.registry import models as model_rows
+from mlops_desktop.core.store import migrations
+from mlops_desktop.core.store import models as model_rows
 from mlops_desktop.core.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory) -> Path:
-    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.registry.lifecycle import change_stage
     from mlops_desktop.core.train import TrainSpec, train
     from mlops_desktop.core.validate.for_version import validate_version
 

@@ -20,7 +20,7 @@ import pytest
 
 from mlops_desktop.core.data.readers import ImportOptions
 from mlops_desktop.core.errors import DataImportError, JobCancelled, MlopsError
-from mlops_desktop.core.integrity import verify_workspace
+from mlops_desktop.core.workspace.integrity import verify_workspace
 from mlops_desktop.core.jobs import CancelToken
 from mlops_desktop.core.workspace import Workspace
 from wsstate import tmp_leftovers, workspace_state

@@ -23,8 +23,8 @@ import pytest
 from conftest import DATA
 from mlops_desktop.core.challenge import (ChallengeError, Rule, challenge, promote, promote_segments, retrain,
                                           roll_back)
-from mlops_desktop.core.integrity import verify_workspace
-from mlops_desktop.core.lifecycle import aliases_of, change_stage, set_alias, version_at
+from mlops_desktop.core.workspace.integrity import verify_workspace
+from mlops_desktop.core.registry.lifecycle import aliases_of, change_stage, set_alias, version_at
 from mlops_desktop.core.train import (SplitSpec, TrainSpec, find_version, load_model, load_split, reproduce,
                                      train)
 from mlops_desktop.core.validate.for_version import validate_version
@@ -322,7 +322,7 @@ def test_the_same_snapshot_is_checked_by_row_position(ws):
 # -- the record ----------------------------------------------------------------------------------
 
 def test_the_rule_is_recorded_before_the_result_and_verify_checks_both(ws):
-    from mlops_desktop.core.registry.challenges import digest
+    from mlops_desktop.core.store.challenges import digest
 
     report = challenge(ws, "late:2", on="flights_all", holdout="latest:0.15", rule="non-inferiority",
                        margin=0.02, n_bootstrap=100, actor="ann")
@@ -434,7 +434,7 @@ def test_the_card_shows_the_challenge_its_approver_saw(ws):
 
 def test_the_challenger_alias_may_be_held_by_a_draft_and_only_that_alias(ws):
     from mlops_desktop.core.errors import InvalidChoiceError
-    from mlops_desktop.core.lifecycle import alias_refusal
+    from mlops_desktop.core.registry.lifecycle import alias_refusal
 
     assert alias_refusal("late:2", "draft", "challenger") is None
     assert alias_refusal("late:2", "validated", "challenger") is None
@@ -464,7 +464,7 @@ def test_compose_takes_each_segment_from_the_chosen_version(ws):
 
 
 def test_improved_segments_are_promoted_into_a_version_that_reproduces_and_exports(ws, tmp_path):
-    from mlops_desktop.core.artifacts import read_model_bytes
+    from mlops_desktop.core.workspace.artifacts import read_model_bytes
     from mlops_desktop.core.challenge.segments import compose
     from mlops_desktop.core.export import export_version
     from mlops_desktop.core.export.files import support_modules

@@ -8,7 +8,7 @@ import time
 
 from concurrent_writers import LEAST_SWITCHES, switches, write_at_once
 
-from mlops_desktop.core.integrity import verify_workspace
+from mlops_desktop.core.workspace.integrity import verify_workspace
 from mlops_desktop.core.workspace import Workspace
 
 WRITES = 500
@@ -61,7 +61,7 @@ def _hold_write_lock(path, seconds: float):
 
 def test_a_write_waits_out_a_lock_longer_than_the_busy_timeout(workspace):
     """SQLite's own wait (shortened here to 50 ms) runs out; the retries carry on."""
-    from mlops_desktop.core.registry import audit
+    from mlops_desktop.core.store import audit
 
     reg = workspace.registry
     reg.db.execute("PRAGMA busy_timeout = 50")
@@ -79,7 +79,7 @@ def test_a_lock_held_too_long_is_a_clear_error_not_database_is_locked(workspace,
     import pytest
 
     from mlops_desktop.core.errors import WorkspaceError
-    from mlops_desktop.core.registry import db
+    from mlops_desktop.core.store import db
 
     reg = workspace.registry
     reg.db.execute("PRAGMA busy_timeout = 50")

@@ -24,8 +24,8 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA
-from mlops_desktop.core.integrity import verify_workspace
-from mlops_desktop.core.registry import runs as run_rows
+from mlops_desktop.core.workspace.integrity import verify_workspace
+from mlops_desktop.core.store import runs as run_rows
 from mlops_desktop.core.workspace import Workspace
 from wsstate import tmp_leftovers
 
@@ -58,7 +58,7 @@ CHILD = textwrap.dedent("""
         importer.write_temporary = half_written(importer.write_temporary)
         ws.import_file(source, name="big", actor="ann")
     elif what == "import-register":
-        from mlops_desktop.core.registry import datasets
+        from mlops_desktop.core.store import datasets
         real_insert = datasets.insert
         def insert(*a, **k):
             row_id = real_insert(*a, **k)  # inside the open transaction
@@ -70,10 +70,10 @@ CHILD = textwrap.dedent("""
     else:
         from mlops_desktop.core.train import TrainSpec, train
         if what == "train-artifact":
-            import mlops_desktop.core.artifacts as artifacts
+            import mlops_desktop.core.workspace.artifacts as artifacts
             artifacts.write_temporary = half_written(artifacts.write_temporary)
         elif what == "train-register":
-            from mlops_desktop.core.registry import models
+            from mlops_desktop.core.store import models
             real_version = models.insert_version
             def insert_version(*a, **k):
                 out = real_version(*a, **k)  # the artifact is written, the row not committed

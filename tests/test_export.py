@@ -22,8 +22,8 @@ from mlops_desktop.core.errors import InvalidChoiceError, JobCancelled
 from mlops_desktop.core.export import ExportError, export_version, plan_export
 from mlops_desktop.core.export.files import support_modules
 from mlops_desktop.core.jobs import CancelToken
-from mlops_desktop.core.lifecycle import change_stage
-from mlops_desktop.core.registry import exports as export_rows
+from mlops_desktop.core.registry.lifecycle import change_stage
+from mlops_desktop.core.store import exports as export_rows
 from mlops_desktop.core.train import find_version, load_model
 from mlops_desktop.core.workspace import Workspace
 from test_export_fixtures import FEATURES, approve, flights_late, train_late

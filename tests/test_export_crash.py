@@ -14,7 +14,7 @@ import time
 import pytest
 
 from conftest import run_cli
-from mlops_desktop.core.registry import exports as export_rows
+from mlops_desktop.core.store import exports as export_rows
 from mlops_desktop.core.train import find_version
 from mlops_desktop.core.workspace import Workspace
 from test_export_fixtures import approve, flights_late, train_late

@@ -38,7 +38,7 @@ def flights_late(path: Path) -> pd.DataFrame:
 
 def approve(ws, ref: str, *, trainer: str = "ann", approver: str = "bob") -> None:
     """Validate, move to validated and approve (four eyes) a freshly trained version."""
-    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.registry.lifecycle import change_stage
     from mlops_desktop.core.validate.for_version import validate_version
 
     validate_version(ws, ref, actor=trainer, n_bootstrap=50)

@@ -10,11 +10,20 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mlops_desktop.core import annotations, lifecycle
+from mlops_desktop.core.registry import annotations, lifecycle
 from mlops_desktop.core.errors import InvalidChoiceError, MlopsError, NotFoundError
-from mlops_desktop.core.lifecycle import (alias_history, aliases_of, change_stage, remove_alias,
-                                          search_versions, set_alias, set_single_user, single_user_mode,
-                                          stage_history, version_at)
+from mlops_desktop.core.registry.lifecycle import (
+    alias_history,
+    aliases_of,
+    change_stage,
+    remove_alias,
+    search_versions,
+    set_alias,
+    set_single_user,
+    single_user_mode,
+    stage_history,
+    version_at,
+)
 from mlops_desktop.core.train import find_version
 from mlops_desktop.core.validate import model_card_markdown
 from mlops_desktop.core.validate.card_html import model_card_html
@@ -182,7 +191,7 @@ def test_retiring_the_production_version_removes_its_aliases_in_the_same_change(
 
 
 def test_a_failing_alias_removal_undoes_the_retirement(ws, monkeypatch):
-    from mlops_desktop.core.registry import aliases
+    from mlops_desktop.core.store import aliases
 
     approve_both(ws)
     set_alias(ws, "mass", "production", 1, actor="bob")

@@ -17,16 +17,16 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLES, run_cli
-from mlops_desktop.core.integrity import verify_workspace
-from mlops_desktop.core.registry.audit import GENESIS_HASH, entry_hash
+from mlops_desktop.core.workspace.integrity import verify_workspace
+from mlops_desktop.core.store.audit import GENESIS_HASH, entry_hash
 from mlops_desktop.core.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
 def full_workspace(tmp_path_factory) -> Path:
-    from mlops_desktop.core.lifecycle import change_stage, set_alias
+    from mlops_desktop.core.registry.lifecycle import change_stage, set_alias
     from mlops_desktop.core.monitor import Reference, batch_from_dataset, run_drift
-    from mlops_desktop.core.registry import accepted_warnings
+    from mlops_desktop.core.store import accepted_warnings
     from mlops_desktop.core.train import TrainSpec, train
     from mlops_desktop.core.validate.for_version import validate_version
 
@@ -376,7 +376,7 @@ def test_the_cli_lists_problems_with_their_kind_and_exits_2(ws_copy):
 def test_an_upgraded_workspace_gets_its_head_from_the_existing_log(tmp_path):
     """Migration 8 on a workspace made before it, whose log already has entries: the
     head starts at the log's end, and later cuts show."""
-    from mlops_desktop.core.registry import migrations
+    from mlops_desktop.core.store import migrations
 
     root = tmp_path / "old"
     root.mkdir()
@@ -408,7 +408,7 @@ def test_an_upgraded_workspace_gets_its_head_from_the_existing_log(tmp_path):
 def test_the_fast_chain_hash_is_the_canonical_one():
     """verify's fast path writes the canonical JSON by hand: it must give the very hash
     that entry_hash (and audit.append) gives, for any text."""
-    from mlops_desktop.core.registry.audit import _fast_hash
+    from mlops_desktop.core.store.audit import _fast_hash
 
     cases = [(1, "2024-01-01T00:00:00.000000Z", "ann", "a", "t", None, "s", "{}", GENESIS_HASH),
              (123456, 'q"uote\\', "Zoë ✓ 山", "act\n", "model_version", "42",

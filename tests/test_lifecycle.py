@@ -8,7 +8,7 @@ import pytest
 
 from conftest import run_cli
 from mlops_desktop.core.errors import MlopsError
-from mlops_desktop.core.lifecycle import change_stage, stage_history
+from mlops_desktop.core.registry.lifecycle import change_stage, stage_history
 from mlops_desktop.core.train import TrainSpec, find_version, train
 from mlops_desktop.core.validate import model_card_markdown
 from mlops_desktop.core.validate.for_version import model_card, validate_version

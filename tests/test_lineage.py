@@ -14,10 +14,10 @@ import sklearn
 
 from conftest import SAMPLES
 from mlops_desktop.core.checks import accept_warning
-from mlops_desktop.core.compare import compare_versions
-from mlops_desktop.core.lifecycle import change_stage, set_alias
-from mlops_desktop.core.lineage import dataset_lineage, model_audit_trail, version_lineage
-from mlops_desktop.core.registry import drift_reports, validations
+from mlops_desktop.core.registry.compare import compare_versions
+from mlops_desktop.core.registry.lifecycle import change_stage, set_alias
+from mlops_desktop.core.registry.lineage import dataset_lineage, model_audit_trail, version_lineage
+from mlops_desktop.core.store import drift_reports, validations
 from mlops_desktop.core.train import TrainSpec, find_version, reproduce, run, train
 from mlops_desktop.core.validate.for_version import validate_version
 
@@ -51,7 +51,7 @@ def test_compare_two_validated_versions(ws):
     assert "spec.model_name" not in diff and "spec.model_name" not in c["spec"]["same"]
     assert "spec.seed" in c["spec"]["same"] and c["spec"]["library_differences"] == []
     # the table the page and the command print names the settings in words, not as JSON paths
-    from mlops_desktop.core.comparison_table import version_rows
+    from mlops_desktop.core.registry.comparison_table import version_rows
 
     labels = [row[0] for row in version_rows(typed)]
     assert "models tried" in labels and "exclude" in labels
@@ -101,7 +101,7 @@ def test_compare_with_a_segmented_and_an_unvalidated_version(ws):
 
 
 def test_version_lineage_from_dataset_to_drift_reports(ws, monkeypatch):
-    from mlops_desktop.core import registry as registry_package
+    from mlops_desktop.core import store as registry_package
     from mlops_desktop.core.monitor.batches import batch_from_frame
     from mlops_desktop.core.monitor.drift import run_drift
     from mlops_desktop.core.monitor.reference import resolve_reference
@@ -144,7 +144,7 @@ def test_version_lineage_from_dataset_to_drift_reports(ws, monkeypatch):
     assert all(e["from"] in nodes and e["to"] in nodes for e in lin["graph"]["edges"])
 
     # exports come from the export feature's registry module
-    fake = types.ModuleType("mlops_desktop.core.registry.exports")
+    fake = types.ModuleType("mlops_desktop.core.store.exports")
     fake.for_version = lambda reg, version_id: [{"id": 7, "version_id": version_id, "out_path": "/out/mass-1.zip"}]
     monkeypatch.setitem(sys.modules, fake.__name__, fake)
     monkeypatch.setattr(registry_package, "exports", fake, raising=False)

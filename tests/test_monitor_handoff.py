@@ -111,7 +111,7 @@ def test_import_stores_a_drift_report_that_agrees_with_the_apps_drift(handoff, t
         reference = resolve_reference(ws, ref)
         app = compare_batch(reference, batch_from_file(tmp_path / "batch.csv"))
         listed = drift_reports(ws, model_name="late", model_version=1)
-        from mlops_desktop.core.lineage import version_lineage
+        from mlops_desktop.core.registry.lineage import version_lineage
 
         lineage = version_lineage(ws, ref)
         entries = ws.audit_entries(limit=5)

@@ -15,7 +15,7 @@ from mlops_desktop.core.errors import MlopsError
 from mlops_desktop.core.monitor import (DriftError, Reference, batch_from_dataset, batch_from_file, drift_reports,
                                         effective_thresholds, load_report, reset_thresholds, run_drift,
                                         set_thresholds, split_batch, threshold_layers)
-from mlops_desktop.core.registry import migrations
+from mlops_desktop.core.store import migrations
 
 
 @pytest.fixture

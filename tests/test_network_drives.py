@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mlops_desktop.core import network_drives
+from mlops_desktop.core.workspace import network_drives
 from mlops_desktop.core.errors import WorkspaceError
-from mlops_desktop.core.network_drives import mount_of, parse_mountinfo
+from mlops_desktop.core.workspace.network_drives import mount_of, parse_mountinfo
 from mlops_desktop.core.workspace import Workspace
 
 #: recorded from machines with these mounts (fields as proc(5) lists them)

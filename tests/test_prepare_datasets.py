@@ -18,9 +18,9 @@ from conftest import run_cli
 from diamonds import RECIPE, diamonds, write
 from mlops_desktop.core.data.fingerprint import fingerprint
 from mlops_desktop.core.errors import JobCancelled
-from mlops_desktop.core.integrity import verify_workspace
+from mlops_desktop.core.workspace.integrity import verify_workspace
 from mlops_desktop.core.jobs import CancelToken
-from mlops_desktop.core.lineage import dataset_lineage
+from mlops_desktop.core.registry.lineage import dataset_lineage
 from mlops_desktop.core.prepare import (PrepareError, column_orders, derivation, prepare_dataset, recipe_from_words,
                                         recipe_of)
 from mlops_desktop.core.prepare.apply import frame_to_table

@@ -290,7 +290,7 @@ def test_a_challenge_on_raw_rows_of_a_model_trained_on_prepared_data_is_refused(
     import shutil
 
     from mlops_desktop.core.challenge import ChallengeError, challenge
-    from mlops_desktop.core.lifecycle import set_alias
+    from mlops_desktop.core.registry.lifecycle import set_alias
 
     ws, ref, *_ = setup
     shutil.copytree(ws.root, tmp_path / "ws")

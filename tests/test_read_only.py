@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from mlops_desktop.core.errors import WorkspaceError
-from mlops_desktop.core.integrity import verify_workspace
-from mlops_desktop.core.registry import Registry
+from mlops_desktop.core.workspace.integrity import verify_workspace
+from mlops_desktop.core.store import Registry
 from mlops_desktop.core.workspace import Workspace
 from wsstate import workspace_state
 

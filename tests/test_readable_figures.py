@@ -65,7 +65,7 @@ def test_the_influential_rows_are_listed_numbered_as_on_the_data_page(penguins, 
 
 
 def test_the_card_is_in_words_with_the_purpose_stored_and_audited(penguins, tmp_path):
-    from mlops_desktop.core.annotations import set_purpose
+    from mlops_desktop.core.registry.annotations import set_purpose
     from mlops_desktop.core.train import TrainSpec, find_version, train
     from mlops_desktop.core.validate import model_card_html, model_card_markdown
     from mlops_desktop.core.validate.for_version import model_card, validate_version

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from mlops_desktop.core.errors import InvalidChoiceError, NotFoundError, WorkspaceError
-from mlops_desktop.core.integrity import verify_workspace
-from mlops_desktop.core.registry import Registry, audit, migrations
-from mlops_desktop.core.registry.audit import GENESIS_HASH, entry_hash
+from mlops_desktop.core.workspace.integrity import verify_workspace
+from mlops_desktop.core.store import Registry, audit, migrations
+from mlops_desktop.core.store.audit import GENESIS_HASH, entry_hash
 from mlops_desktop.core.workspace import REGISTRY_FILE, Workspace
 
 

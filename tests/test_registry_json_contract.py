@@ -67,7 +67,7 @@ def shown(tmp_path_factory) -> dict[str, Any]:
     """The three commands' --json on a workspace that has one of everything."""
     from mlops_desktop.core.challenge import challenge, retrain
     from mlops_desktop.core.checks import accept_warning
-    from mlops_desktop.core.lifecycle import change_stage, set_alias
+    from mlops_desktop.core.registry.lifecycle import change_stage, set_alias
     from mlops_desktop.core.monitor.batches import batch_from_frame
     from mlops_desktop.core.monitor.drift import run_drift
     from mlops_desktop.core.monitor.reference import resolve_reference

@@ -33,7 +33,7 @@ def test_sample_file_is_the_bundled_penguins():
 def test_holds_one_dataset_model_validation_and_drift_report(built):
     from mlops_desktop.core.checks import last_check_run
     from mlops_desktop.core.monitor import drift_reports
-    from mlops_desktop.core.registry import validations
+    from mlops_desktop.core.store import validations
     from mlops_desktop.core.train import find_version, runs
 
     project, _ = built

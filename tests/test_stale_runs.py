@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from mlops_desktop.core.integrity import verify_workspace
-from mlops_desktop.core.registry import audit, utc_now
-from mlops_desktop.core.registry import runs as run_rows
+from mlops_desktop.core.workspace.integrity import verify_workspace
+from mlops_desktop.core.store import audit, utc_now
+from mlops_desktop.core.store import runs as run_rows
 from mlops_desktop.core.storage import process_alive, this_host
 from mlops_desktop.core.workspace import Workspace
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLES, run_cli
-from mlops_desktop.core.integrity import verify_workspace
+from mlops_desktop.core.workspace.integrity import verify_workspace
 from mlops_desktop.core.workspace import Workspace
 
 
@@ -70,7 +70,7 @@ def _without_acceptances(d: dict) -> dict:
 
 def test_the_last_check_run_opens_as_it_was_stored(built, ws):
     from mlops_desktop.core.checks import last_check_run
-    from mlops_desktop.core.registry import check_runs
+    from mlops_desktop.core.store import check_runs
 
     made = built["checks"]
     opened = last_check_run(ws, "penguins", "body_mass_g")
@@ -141,7 +141,7 @@ def test_an_edited_or_deleted_check_run_is_named(ws_copy):
 
 
 def test_a_backup_keeps_the_check_runs(built, tmp_path):
-    from mlops_desktop.core.backup import backup, restore
+    from mlops_desktop.core.workspace.backup import backup, restore
     from mlops_desktop.core.checks import last_check_run
 
     with Workspace.open(built["root"]) as ws:

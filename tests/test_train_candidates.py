@@ -47,7 +47,7 @@ def test_a_candidate_is_refitted_checked_and_registered(ws, segment_by):
     assert f"candidate of run {first.run_id}" in entries[0].summary and entries[0].actor == "bob"
     assert entries[1].details["refit_of"]["family"] == other["family"]
     assert registered_candidates(ws, first.run_id) == {first.chosen: f"{name}:1", other["family"]: f"{name}:2"}
-    from mlops_desktop.core.integrity import verify_workspace
+    from mlops_desktop.core.workspace.integrity import verify_workspace
 
     assert verify_workspace(ws).ok
 

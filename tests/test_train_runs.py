@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import SAMPLES
-from mlops_desktop.core.artifacts import ArtifactError
+from mlops_desktop.core.workspace.artifacts import ArtifactError
 from mlops_desktop.core.errors import JobCancelled
 from mlops_desktop.core.jobs import CancelToken
 from mlops_desktop.core.train import (SplitSpec, TrainError, TrainSpec, coefficient_table, describe_version,

@@ -12,7 +12,7 @@ from sklearn.metrics import mean_squared_error
 
 from conftest import run_cli
 from mlops_desktop.core.errors import MlopsError
-from mlops_desktop.core.registry import validations
+from mlops_desktop.core.store import validations
 from mlops_desktop.core.train import SplitSpec, TrainSpec, find_version, load_model, load_split, train
 from mlops_desktop.core.validate import model_card_html, model_card_markdown
 from mlops_desktop.core.validate.for_version import model_card, validate_version

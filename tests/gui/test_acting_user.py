@@ -12,7 +12,7 @@ from .conftest import message_boxes, screenshot, wait_jobs
 @pytest.fixture
 def validated(window, qtbot, penguins_csv):
     """mass:1 trained by ann and validated, shown on the Registry page as ann."""
-    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.registry.lifecycle import change_stage
     from mlops_desktop.core.train import TrainSpec, train
     from mlops_desktop.core.validate.for_version import validate_version
 
@@ -52,7 +52,7 @@ def test_the_status_bar_shows_who_acts_and_changes_it(window, qtbot):
 
 
 def test_refused_self_approval_keeps_the_comment_and_offers_single_user_mode(validated, window, qtbot):
-    from mlops_desktop.core.lifecycle import single_user_mode, stage_history
+    from mlops_desktop.core.registry.lifecycle import single_user_mode, stage_history
 
     page, ws = validated, window.state.workspace
     assert not page.set_stage("approved", comment="Residuals and intervals checked.")
@@ -77,7 +77,7 @@ def test_refused_self_approval_keeps_the_comment_and_offers_single_user_mode(val
 
 def test_refused_self_approval_lets_a_colleague_act_with_the_comment_filled_in(validated, window, qtbot,
                                                                            monkeypatch):
-    from mlops_desktop.core.lifecycle import single_user_mode, stage_history
+    from mlops_desktop.core.registry.lifecycle import single_user_mode, stage_history
 
     page, ws = validated, window.state.workspace
     asked: list[str] = []

@@ -32,7 +32,7 @@ def plain(label) -> str:
 def registry(window, qtbot, tmp_path):
     """late:1 (one logistic model per origin, January to June) approved by bob and in
     production; the Registry page shown with late:1 selected."""
-    from mlops_desktop.core.lifecycle import change_stage, set_alias
+    from mlops_desktop.core.registry.lifecycle import change_stage, set_alias
     from mlops_desktop.core.train import SplitSpec, TrainSpec, train
     from mlops_desktop.core.validate.for_version import validate_version
 
@@ -78,7 +78,7 @@ def _retrain_dialog_choosing(monkeypatch, names: list[str], window_text: str | N
 
 
 def test_retrain_challenge_approve_promote_roll_back(registry, window, qtbot, monkeypatch):
-    from mlops_desktop.core.lifecycle import aliases_of, version_at
+    from mlops_desktop.core.registry.lifecycle import aliases_of, version_at
 
     page, ws = registry, window.state.workspace
     opened = _retrain_dialog_choosing(monkeypatch, ["flights_later"])
@@ -131,7 +131,7 @@ def test_retrain_challenge_approve_promote_roll_back(registry, window, qtbot, mo
     assert view.shown_report.challenge_id == report.challenge_id  # the decided one still shows
 
     # approval: a second person, with the verdict in front of them
-    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.registry.lifecycle import change_stage
     from mlops_desktop.core.validate.for_version import validate_version
 
     validate_version(ws, "late:2", actor="ann", n_bootstrap=50)
@@ -183,7 +183,7 @@ def test_retrain_challenge_approve_promote_roll_back(registry, window, qtbot, mo
 
 def test_improved_segments_only_and_retrain_from_a_drift_report(registry, window, qtbot, monkeypatch, tmp_path):
     from mlops_desktop.core.challenge import challenge, retrain
-    from mlops_desktop.core.lifecycle import version_at
+    from mlops_desktop.core.registry.lifecycle import version_at
 
     ws = window.state.workspace
     delayed = pd.read_csv(ws.dataset("flights_later").source_path)

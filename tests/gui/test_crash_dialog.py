@@ -14,7 +14,7 @@ from .conftest import message_boxes, screenshot
 
 @pytest.fixture
 def log_folder(tmp_path: Path, monkeypatch) -> Path:
-    from mlops_desktop.core import settings
+    from mlops_desktop.core.workspace import settings
 
     folder = tmp_path / "logs"
     folder.mkdir()

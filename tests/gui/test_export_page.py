@@ -12,7 +12,7 @@ from .conftest import screenshot, wait_jobs
 
 @pytest.fixture
 def approved(window, penguins_csv):
-    from mlops_desktop.core.lifecycle import change_stage, set_alias
+    from mlops_desktop.core.registry.lifecycle import change_stage, set_alias
     from mlops_desktop.core.train import TrainSpec, train
     from mlops_desktop.core.validate.for_version import validate_version
 
@@ -30,7 +30,7 @@ def approved(window, penguins_csv):
 
 
 def test_exports_an_approved_version_with_progress(approved, qtbot, tmp_path):
-    from mlops_desktop.core.registry import exports
+    from mlops_desktop.core.store import exports
 
     window = approved
     window.go_to("Export")

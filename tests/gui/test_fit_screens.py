@@ -59,7 +59,7 @@ def flights_workspace(window, qtbot, tmp_path):
     ws.update_column("flights", "late", role="ignore", actor="tester")
     window.state.datasets_changed.emit(-1)
 
-    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.registry.lifecycle import change_stage
     from mlops_desktop.core.train import TrainSpec
     from mlops_desktop.core.train.runner import train as train_run
     from mlops_desktop.core.validate.for_version import validate_version

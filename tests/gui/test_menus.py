@@ -189,7 +189,7 @@ def test_keyboard_shortcuts_dialog_lists_the_menu_shortcuts(window):
 
 
 def test_open_the_log_folder(window, monkeypatch, tmp_path: Path):
-    from mlops_desktop.core import settings
+    from mlops_desktop.core.workspace import settings
 
     monkeypatch.setattr(settings, "log_dir", lambda: tmp_path)
     opened = []

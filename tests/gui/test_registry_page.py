@@ -81,7 +81,7 @@ def test_lists_filters_and_shows_lineage_history_and_comparison(registry, window
 
 
 def test_four_eyes_through_the_page(registry, window, qtbot):
-    from mlops_desktop.core.lifecycle import alias_history
+    from mlops_desktop.core.registry.lifecycle import alias_history
     from mlops_desktop.core.train import find_version
 
     page = registry
@@ -120,7 +120,7 @@ def test_four_eyes_through_the_page(registry, window, qtbot):
 def test_single_user_mode_records_self_approval(registry, window, qtbot, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    from mlops_desktop.core.lifecycle import single_user_mode, stage_history
+    from mlops_desktop.core.registry.lifecycle import single_user_mode, stage_history
 
     page = registry
     ws = window.state.workspace

@@ -69,7 +69,7 @@ def _choose(combo, data) -> None:
 
 
 def _validations(ws, ref: str) -> list[int]:
-    from mlops_desktop.core.registry.stages import validations_of
+    from mlops_desktop.core.store.stages import validations_of
     from mlops_desktop.core.train import find_version
 
     return [v["id"] for v in validations_of(ws.registry, find_version(ws, ref).id)]

@@ -122,7 +122,7 @@ def registry(window, qtbot, penguins_csv):
 
 
 def test_tags_and_descriptions_undo_and_redo(window, qtbot, registry):
-    from mlops_desktop.core.annotations import description_of, tags_of
+    from mlops_desktop.core.registry.annotations import description_of, tags_of
 
     ws, page = window.state.workspace, registry
     assert page.tag_version("team", "quality")
@@ -151,7 +151,7 @@ def test_tags_and_descriptions_undo_and_redo(window, qtbot, registry):
 
 
 def test_a_step_the_rules_now_refuse_shows_why_and_leaves_the_stack(window, registry):
-    from mlops_desktop.core.annotations import remove_tag, tags_of
+    from mlops_desktop.core.registry.annotations import remove_tag, tags_of
 
     from .conftest import message_boxes
 

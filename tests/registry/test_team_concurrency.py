@@ -7,8 +7,8 @@ from __future__ import annotations
 import threading
 
 from mlops_desktop.core.errors import MlopsError
-from mlops_desktop.core.integrity import verify_workspace
-from mlops_desktop.core.lifecycle import change_stage, stage_history
+from mlops_desktop.core.workspace.integrity import verify_workspace
+from mlops_desktop.core.registry.lifecycle import change_stage, stage_history
 
 from concurrent_writers import LEAST_SWITCHES, switches, write_at_once
 

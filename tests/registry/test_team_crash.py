@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA
-from mlops_desktop.core.integrity import verify_workspace
-from mlops_desktop.core.lifecycle import change_stage, stage_history
-from mlops_desktop.core.registry import runs as run_rows
+from mlops_desktop.core.workspace.integrity import verify_workspace
+from mlops_desktop.core.registry.lifecycle import change_stage, stage_history
+from mlops_desktop.core.store import runs as run_rows
 from mlops_desktop.core.train import find_version
 from wsstate import tmp_leftovers
 
@@ -63,7 +63,7 @@ CHILD = textwrap.dedent("""
 
     if what == "import-upload":
         # small chunks, so the snapshot is many; stop after the second (inside the transaction)
-        from mlops_desktop.core.registry import stored_files
+        from mlops_desktop.core.store import stored_files
         stored_files.CHUNK = 16 * 1024
         reg, real_execute, sent = ws.registry, ws.registry.execute_binary, []
         def execute_binary(sql, params=()):
@@ -76,18 +76,18 @@ CHILD = textwrap.dedent("""
         reg.execute_binary = execute_binary
         ws.import_file(source, name="flights", actor=who)
     elif what == "import-register":
-        from mlops_desktop.core.registry import datasets
+        from mlops_desktop.core.store import datasets
         after(datasets, "insert")  # the row written and, on a team registry, its snapshot stored
         ws.import_file(source, name="flights", actor=who)
     elif what == "train-register":
-        from mlops_desktop.core.registry import models
+        from mlops_desktop.core.store import models
         after(models, "insert_version")  # the model file stored, the version row not committed
         from mlops_desktop.core.train import TrainSpec, train
         train(ws, TrainSpec(dataset="penguins", target="body_mass_g", models=["ols"], model_name="mass"),
               actor=who)
     elif what == "stage-change":
-        from mlops_desktop.core.lifecycle import change_stage
-        from mlops_desktop.core.registry import audit
+        from mlops_desktop.core.registry.lifecycle import change_stage
+        from mlops_desktop.core.store import audit
         after(audit, "append", lambda *a, **k: k.get("action") == "model.stage_changed")
         change_stage(ws, "mass:1", "validated", actor=who)
     print("finished without being killed")

@@ -8,11 +8,11 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from mlops_desktop.core.artifacts import artifact_path
+from mlops_desktop.core.workspace.artifacts import artifact_path
 from mlops_desktop.core.errors import WorkspaceError
-from mlops_desktop.core.integrity import verify_workspace
-from mlops_desktop.core.lifecycle import change_stage
-from mlops_desktop.core.registry import stored_files
+from mlops_desktop.core.workspace.integrity import verify_workspace
+from mlops_desktop.core.registry.lifecycle import change_stage
+from mlops_desktop.core.store import stored_files
 from mlops_desktop.core.storage import sha256_file
 from mlops_desktop.core.train import find_version
 from mlops_desktop.core.validate.for_version import validate_version

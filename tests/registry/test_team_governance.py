@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_desktop.core import annotations
+from mlops_desktop.core.registry import annotations
 from mlops_desktop.core.errors import InvalidChoiceError
-from mlops_desktop.core.lifecycle import (alias_history, aliases_of, change_stage, remove_alias,
-                                          search_versions, set_alias, version_at)
+from mlops_desktop.core.registry.lifecycle import (
+    alias_history,
+    aliases_of,
+    change_stage,
+    remove_alias,
+    search_versions,
+    set_alias,
+    version_at,
+)
 from mlops_desktop.core.train import TrainSpec, train
 from mlops_desktop.core.validate.for_version import validate_version
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mlops_desktop.core.errors import MlopsError
-from mlops_desktop.core.lifecycle import change_stage, stage_history
+from mlops_desktop.core.registry.lifecycle import change_stage, stage_history
 from mlops_desktop.core.train import TrainSpec, find_version, train
 from mlops_desktop.core.validate.for_version import validate_version
 

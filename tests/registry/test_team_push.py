@@ -83,7 +83,7 @@ def local(local_history, tmp_path) -> Path:
 
 
 def _sqlite_counts(folder: Path) -> dict[str, int]:
-    from mlops_desktop.core.registry.push import PUSHED_TABLES
+    from mlops_desktop.core.store.push import PUSHED_TABLES
 
     conn = sqlite3.connect(folder / "registry.sqlite")
     try:
@@ -200,7 +200,7 @@ def test_a_pushed_history_is_the_workspace_s_and_the_team_works_on_it(postgres_s
 def _empty_registry(cluster) -> tuple[str, str]:
     """A new database set up as a team registry by its owner and holding nothing yet (no
     creation entry: what an administrator who is not the owner pushes into)."""
-    from mlops_desktop.core.registry.postgres import PostgresRegistry
+    from mlops_desktop.core.store.postgres import PostgresRegistry
 
     db = cluster.new_database()
     PostgresRegistry(cluster.conninfo("postgres", db)).close()
@@ -214,7 +214,7 @@ def _nothing_written(cluster, db: str) -> None:
 
 def test_only_an_administrator_pushes_and_only_into_an_empty_registry(postgres_server, local, monkeypatch):
     # rows go in batches of 7 here, so that every table of more than 7 rows is copied in several
-    monkeypatch.setattr("mlops_desktop.core.registry.push.BATCH", 7)
+    monkeypatch.setattr("mlops_desktop.core.store.push.BATCH", 7)
     db, conninfo = _empty_registry(postgres_server)
     postgres_server.grant_roles(db)
     for login in ("ana", "carol"):  # an analyst, an approver
@@ -279,7 +279,7 @@ def test_a_push_into_a_registry_someone_set_up_is_refused(postgres_server, local
 @pytest.mark.parametrize("failure", ["file changed while stored", "connection lost"])
 def test_a_push_that_fails_half_way_leaves_the_server_as_it_was(postgres_server, local, failure):
     from mlops_desktop.core.errors import MlopsError
-    from mlops_desktop.core.team_push import push_workspace
+    from mlops_desktop.core.workspace.team_push import push_workspace
 
     db = postgres_server.new_database()
     conninfo = f"host={postgres_server.dir} dbname={db} user=postgres"
@@ -338,8 +338,8 @@ def test_a_team_workspace_is_not_pushed_again(postgres_server, tmp_path):
 def test_every_table_of_records_is_pushed(tmp_path):
     """A table added by a later migration must be carried by the push (or be one each
     registry keeps for itself): otherwise a push would leave records behind."""
-    from mlops_desktop.core.registry import migrations
-    from mlops_desktop.core.registry.push import KEPT_BY_EACH, PUSHED_TABLES, TEAM_ONLY
+    from mlops_desktop.core.store import migrations
+    from mlops_desktop.core.store.push import KEPT_BY_EACH, PUSHED_TABLES, TEAM_ONLY
     from mlops_desktop.core.workspace import Workspace
 
     with Workspace.create(tmp_path / "ws", actor="ana") as ws:

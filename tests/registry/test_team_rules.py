@@ -8,8 +8,8 @@ import psycopg
 import pytest
 
 from mlops_desktop.core.errors import WorkspaceError
-from mlops_desktop.core.lifecycle import change_stage
-from mlops_desktop.core.registry.postgres import check_conninfo, placeholders
+from mlops_desktop.core.registry.lifecycle import change_stage
+from mlops_desktop.core.store.postgres import check_conninfo, placeholders
 from mlops_desktop.core.train import find_version
 from mlops_desktop.core.workspace import Workspace
 
@@ -73,7 +73,7 @@ def test_analysts_mark_versions_validated_but_may_not_approve_retire_or_move_ali
     assert find_version(ana, "mass:1").stage == "validated"
     carol = pg_team.open("carol")
     change_stage(carol, "mass:1", "approved", actor="carol", comment="sound")
-    from mlops_desktop.core.lifecycle import set_alias
+    from mlops_desktop.core.registry.lifecycle import set_alias
 
     with pytest.raises(WorkspaceError, match="Your login ana may not move a model's aliases"):
         set_alias(ana, "mass", "production", 1, actor="ana")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_desktop.core.integrity import verify_workspace
-from mlops_desktop.core.registry import stored_files
+from mlops_desktop.core.workspace.integrity import verify_workspace
+from mlops_desktop.core.store import stored_files
 from mlops_desktop.core.train import find_version
 
 from .test_team_lifecycle import _trained

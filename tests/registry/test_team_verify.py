@@ -10,8 +10,8 @@ import sqlite3
 import psycopg
 import pytest
 
-from mlops_desktop.core.integrity import verify_workspace
-from mlops_desktop.core.registry import migrations
+from mlops_desktop.core.workspace.integrity import verify_workspace
+from mlops_desktop.core.store import migrations
 
 from .test_team_lifecycle import _trained
 

@@ -27,11 +27,11 @@ def governed_workspace(tmp_path_factory) -> Path:
     approved by bob and holds production (tagged, described, exported); mass:2 is
     validated; mass:3 is a draft without a validation; mass:4 is retired. Drift
     thresholds for mass are set; carl switched single-user mode on and off again."""
-    from mlops_desktop.core import annotations
-    from mlops_desktop.core.integrity import verify_workspace
-    from mlops_desktop.core.lifecycle import change_stage, set_alias, set_single_user
+    from mlops_desktop.core.registry import annotations
+    from mlops_desktop.core.workspace.integrity import verify_workspace
+    from mlops_desktop.core.registry.lifecycle import change_stage, set_alias, set_single_user
     from mlops_desktop.core.monitor.thresholds import set_thresholds
-    from mlops_desktop.core.registry import exports
+    from mlops_desktop.core.store import exports
     from mlops_desktop.core.train import TrainSpec, find_version, train
     from mlops_desktop.core.validate.for_version import validate_version
     from mlops_desktop.core.workspace import Workspace
@@ -114,7 +114,7 @@ class Attacker:
 
     def append(self, actor: str, action: str, entity_type: str, entity_id: Optional[object], summary: str,
                details: dict[str, Any]) -> int:
-        from mlops_desktop.core.registry.audit import canonical_json, entry_hash
+        from mlops_desktop.core.store.audit import canonical_json, entry_hash
 
         last = self.conn.execute("SELECT seq, at, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
         seq = last["seq"] + 1
@@ -209,7 +209,7 @@ def trained(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def approved(trained, tmp_path_factory) -> Path:
     """The trained workspace with mass:1 validated by ann and approved by bob."""
-    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.registry.lifecycle import change_stage
     from mlops_desktop.core.validate.for_version import validate_version
 
     root = tmp_path_factory.mktemp("approved") / "ws"

@@ -15,13 +15,13 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from mlops_desktop.core.registry.audit import entry_hash
+from mlops_desktop.core.store.audit import entry_hash
 
 
 def approved_workspace(folder: Path, penguins_csv: Path, *, trainer: str, approver: str) -> Path:
     """A workspace at ``folder`` with penguins and an approved OLS model of body mass
     (``mass:1``, validated): what the model-loading commands and pages need."""
-    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.registry.lifecycle import change_stage
     from mlops_desktop.core.train import TrainSpec, train
     from mlops_desktop.core.validate.for_version import validate_version
     from mlops_desktop.core.workspace import Workspace

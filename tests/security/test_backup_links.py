@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from mlops_desktop.core.backup import backup
+from mlops_desktop.core.workspace.backup import backup
 from mlops_desktop.core.errors import WorkspaceError
 from mlops_desktop.core.workspace import Workspace
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from mlops_desktop.core.lifecycle import alias_history, change_stage, set_alias, version_at
+from mlops_desktop.core.registry.lifecycle import alias_history, change_stage, set_alias, version_at
 from mlops_desktop.core.workspace import Workspace
 
 from .conftest import named, verify_json
@@ -30,7 +30,7 @@ class _DayBehind(datetime):
 def moved_back_in_time(ws_copy, monkeypatch):
     """production: version 1 (set by the fixture), then version 2, moved by bob while the
     clock was a day behind. Returns the workspace and the moment of the first move."""
-    from mlops_desktop.core.registry import db
+    from mlops_desktop.core.store import db
 
     with Workspace.open(ws_copy) as ws:
         first = alias_history(ws, "mass", "production")[0]["moved_at"]
@@ -52,7 +52,7 @@ def _alias_at(root, when: str) -> dict:
 
 
 def test_which_version_holds_an_alias_is_answered_from_the_sequence(moved_back_in_time, monkeypatch):
-    from mlops_desktop.core.registry import db
+    from mlops_desktop.core.store import db
 
     root, first = moved_back_in_time
     # a moment after the first move: the second move, made later, is stamped before it
@@ -78,8 +78,8 @@ def test_verify_names_a_clock_that_went_back(moved_back_in_time):
 
 def test_a_clock_a_moment_behind_is_left_alone(ws_copy, monkeypatch):
     """A time server's small correction is not a finding."""
-    from mlops_desktop.core import annotations
-    from mlops_desktop.core.registry import db
+    from mlops_desktop.core.registry import annotations
+    from mlops_desktop.core.store import db
 
     class _MomentBehind(datetime):
         @classmethod

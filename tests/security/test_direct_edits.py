@@ -160,7 +160,7 @@ def test_an_edited_trainer_does_not_let_the_trainer_approve(ws_copy):
     """The approval rule asks the audit log who trained the version: rewriting the
     record's created_by makes no second person, and verify names the edit."""
     from mlops_desktop.core.errors import InvalidChoiceError
-    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.registry.lifecycle import change_stage
     from mlops_desktop.core.workspace import Workspace
 
     with Attacker(ws_copy) as attacker:
@@ -175,7 +175,7 @@ def test_an_edited_trainer_does_not_let_the_trainer_approve(ws_copy):
 def test_single_user_mode_switched_on_in_sql_does_not_make_a_self_approval_legal(ws_copy):
     """The app reads the switch from its record and lets ann approve her own version;
     the log says single-user mode was off then: the switch and the approval are named."""
-    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.registry.lifecycle import change_stage
     from mlops_desktop.core.workspace import Workspace
 
     with Attacker(ws_copy) as attacker:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
-from mlops_desktop.core.registry import exports as export_rows
+from mlops_desktop.core.store import exports as export_rows
 from mlops_desktop.core.train import find_version
 from mlops_desktop.core.workspace import Workspace
 
@@ -28,7 +28,7 @@ KILLED_AT = r'''
 import os, signal, sys
 from mlops_desktop.cli import run
 from mlops_desktop.core.export import package
-from mlops_desktop.core.registry import exports
+from mlops_desktop.core.store import exports
 step, args = sys.argv[1], sys.argv[2:]
 die = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
 if step == "record":  # the package is in place: killed before it is recorded

@@ -199,7 +199,7 @@ def test_a_model_file_whose_formula_was_edited_is_refused_when_loaded(workspace,
     """The model file of wages:1 with its formula edited, the registry and the audit log
     rewritten to its new hash: loading it (the CLI's validate, the app's load_model)
     refuses it and names the formula; nothing in it runs."""
-    from mlops_desktop.core.artifacts import UntrustedModelError
+    from mlops_desktop.core.workspace.artifacts import UntrustedModelError
     from mlops_desktop.core.train import find_version, load_model
     from mlops_desktop.core.workspace import Workspace
 

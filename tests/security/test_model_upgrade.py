@@ -65,7 +65,7 @@ def _files_are_pickles(root) -> list[bool]:
 
 
 def test_a_legacy_model_is_refused_and_the_message_names_the_command(legacy, capsys):
-    from mlops_desktop.core.artifacts import UntrustedModelError
+    from mlops_desktop.core.workspace.artifacts import UntrustedModelError
     from mlops_desktop.core.train import load_model
     from mlops_desktop.core.workspace import Workspace
 
@@ -83,9 +83,9 @@ def test_upgrade_models_asks_then_converts_what_this_workspace_made(legacy, caps
 
     import pandas as pd
 
-    from mlops_desktop.core.integrity import verify_workspace
+    from mlops_desktop.core.workspace.integrity import verify_workspace
     from mlops_desktop.core.model_format import model_to_bytes
-    from mlops_desktop.core.registry import artifacts as artifact_rows
+    from mlops_desktop.core.store import artifacts as artifact_rows
     from mlops_desktop.core.train import find_version, load_model
     from mlops_desktop.core.workspace import Workspace
 
@@ -126,7 +126,7 @@ def _copied(root, tmp_path):
 
 
 def _restored(root, tmp_path):
-    from mlops_desktop.core.backup import backup, restore
+    from mlops_desktop.core.workspace.backup import backup, restore
     from mlops_desktop.core.workspace import Workspace
 
     with Workspace.open(root) as ws:
@@ -162,7 +162,7 @@ FOREIGN = {"copied folder": _copied, "restored backup": _restored,
 
 @pytest.mark.parametrize("case", list(FOREIGN))
 def test_no_conversion_where_the_rule_does_not_hold(legacy, tmp_path, capsys, case):
-    from mlops_desktop.core.artifacts import UntrustedModelError
+    from mlops_desktop.core.workspace.artifacts import UntrustedModelError
     from mlops_desktop.core.legacy_models import review
     from mlops_desktop.core.train import load_model
     from mlops_desktop.core.workspace import Workspace

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import SAMPLES, run_cli
 from mlops_desktop.core.errors import MlopsError
-from mlops_desktop.core.lifecycle import change_stage, same_person, set_single_user, stage_history
+from mlops_desktop.core.registry.lifecycle import change_stage, same_person, set_single_user, stage_history
 from mlops_desktop.core.train import TrainSpec, find_version, train
 from mlops_desktop.core.validate.for_version import validate_version
 from mlops_desktop.core.workspace import Workspace

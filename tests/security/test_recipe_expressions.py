@@ -171,9 +171,9 @@ def test_a_hostile_recipe_in_a_restored_backup_is_refused_and_never_run(tmp_path
     backup: restoring it says so, and every use of the dataset refuses the recipe."""
     from diamonds import write
 
-    from mlops_desktop.core.backup import backup, restore
+    from mlops_desktop.core.workspace.backup import backup, restore
     from mlops_desktop.core.errors import MlopsError
-    from mlops_desktop.core.integrity import verify_workspace
+    from mlops_desktop.core.workspace.integrity import verify_workspace
     from mlops_desktop.core.prepare import derivation, prepare_dataset, recipe_from_words
     from mlops_desktop.core.train import TrainSpec, train
     from mlops_desktop.core.workspace import Workspace

@@ -27,8 +27,8 @@ def _shown(label) -> str:
 
 @pytest.fixture
 def approved(window, penguins_csv):  # noqa: F811
-    from mlops_desktop.core.annotations import set_description, set_tag
-    from mlops_desktop.core.lifecycle import change_stage
+    from mlops_desktop.core.registry.annotations import set_description, set_tag
+    from mlops_desktop.core.registry.lifecycle import change_stage
     from mlops_desktop.core.train import TrainSpec, train
     from mlops_desktop.core.validate.for_version import validate_version
 

@@ -10,7 +10,7 @@ import io
 import json
 import shutil
 
-from mlops_desktop.core.lifecycle import change_stage, set_alias
+from mlops_desktop.core.registry.lifecycle import change_stage, set_alias
 from mlops_desktop.core.workspace import Workspace
 
 from .conftest import named, verify_json

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_desktop.core.backup import backup, restore
+from mlops_desktop.core.workspace.backup import backup, restore
 from mlops_desktop.core.errors import WorkspaceError
 from mlops_desktop.core.workspace import Workspace
 

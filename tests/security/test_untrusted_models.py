@@ -20,7 +20,7 @@ NOT_TRUSTED = "is not a trusted model file"
 def attack(tmp_path_factory):
     """The sender's workspace (an approved OLS model, mass:1), its backup with the model
     file swapped for a malicious pickle, and the receiver's restore of it."""
-    from mlops_desktop.core.backup import backup, restore
+    from mlops_desktop.core.workspace.backup import backup, restore
     from mlops_desktop.core.train import find_version
     from mlops_desktop.core.workspace import Workspace
 
@@ -46,7 +46,7 @@ def test_the_forged_backup_restores_intact_but_its_pickle_is_named(attack):
 
 
 def test_loading_the_model_refuses_the_pickle_and_says_why(attack):
-    from mlops_desktop.core.artifacts import UntrustedModelError
+    from mlops_desktop.core.workspace.artifacts import UntrustedModelError
     from mlops_desktop.core.train import load_model
     from mlops_desktop.core.workspace import Workspace
 
@@ -106,8 +106,8 @@ def test_a_swapped_file_that_verify_flags_is_refused_before_it_is_read(tmp_path)
     file without reading it (the audit log records another file)."""
     import sqlite3
 
-    from mlops_desktop.core.artifacts import ArtifactError
-    from mlops_desktop.core.integrity import verify_workspace
+    from mlops_desktop.core.workspace.artifacts import ArtifactError
+    from mlops_desktop.core.workspace.integrity import verify_workspace
     from mlops_desktop.core.train import TrainSpec, find_version, load_model, train
     from mlops_desktop.core.workspace import Workspace
 
@@ -137,7 +137,7 @@ def test_other_forged_files_are_refused_too(tmp_path, kind):
     import json
     import zipfile
 
-    from mlops_desktop.core.artifacts import UntrustedModelError
+    from mlops_desktop.core.workspace.artifacts import UntrustedModelError
     from mlops_desktop.core.train import TrainSpec, find_version, load_model, train
     from mlops_desktop.core.workspace import Workspace
 

@@ -81,7 +81,7 @@ def _log_exception() -> str:
     from datetime import datetime
 
     try:
-        from ..core.settings import log_dir
+        from ..core.workspace.settings import log_dir
 
         path = log_dir() / "cli-errors.log"
         with open(path, "a", encoding="utf-8") as fh:

@@ -44,7 +44,7 @@ def who(args: argparse.Namespace) -> str:
     ``--as`` naming anyone else is refused), known from the connection of the workspace
     the command opened (:func:`open_workspace`); only before one is open is the server
     asked on a connection of its own."""
-    from ..core.settings import os_user
+    from ..core.workspace.settings import os_user
     from ..core.workspace import team_login
 
     given = getattr(args, "actor", None)
@@ -66,7 +66,7 @@ def who(args: argparse.Namespace) -> str:
 
 
 def workspace_path(args: argparse.Namespace) -> Path:
-    from ..core.settings import default_workspace_dir
+    from ..core.workspace.settings import default_workspace_dir
 
     return Path(args.workspace).expanduser() if args.workspace else default_workspace_dir()
 
@@ -76,7 +76,7 @@ def open_workspace(args: argparse.Namespace, *, create: bool, only_reading: bool
     command ``only_reading`` opens a workspace that cannot be written (a read-only
     folder, file or disk) read-only instead of refusing it. The workspace is kept on
     ``args`` for :func:`who`, which then needs no connection of its own."""
-    from ..core.registry.db import ReadOnlyWorkspaceError
+    from ..core.store.db import ReadOnlyWorkspaceError
     from ..core.workspace import Workspace
 
     if only_reading:
@@ -90,7 +90,7 @@ def open_workspace(args: argparse.Namespace, *, create: bool, only_reading: bool
 
 
 def _opened(args: argparse.Namespace, create: bool):
-    from ..core.settings import WORKSPACE_ENV
+    from ..core.workspace.settings import WORKSPACE_ENV
     from ..core.workspace import Workspace
 
     path = workspace_path(args)

@@ -151,13 +151,13 @@ def cmd_datasets(args: argparse.Namespace) -> int:
                                   "SOURCE"]) if items else "No datasets yet. Import one with "
                                                            "'mlops-desktop import PATH'.")
         elif args.action == "lineage":
-            from ..core.lineage import dataset_lineage
+            from ..core.registry.lineage import dataset_lineage
             from .registry import dataset_lineage_text
 
             data = dataset_lineage(ws, args.dataset)
             emit(args, data, lambda: dataset_lineage_text(data))
         elif args.action == "show":
-            from ..core.lineage import preparation
+            from ..core.registry.lineage import preparation
 
             ds = ws.dataset(args.dataset)
             history = [e.to_dict() for e in ws.audit_entries(entity_type="dataset", entity_id=ds.id)]
@@ -197,7 +197,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return _audit_head(args)
     with open_workspace(args, create=False, only_reading=True) as ws:
         if args.model is not None:
-            from ..core.lineage import model_audit_trail
+            from ..core.registry.lineage import model_audit_trail
 
             rows = model_audit_trail(ws, args.model, limit=args.limit or None)
         else:
@@ -219,7 +219,7 @@ def _audit_head(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from ..core.errors import WorkspaceError
-    from ..core.integrity import parse_expected_head, report_for_unopened, verify_workspace
+    from ..core.workspace.integrity import parse_expected_head, report_for_unopened, verify_workspace
 
     if args.expect is not None:
         parse_expected_head(args.expect)  # a typo is said before the work starts

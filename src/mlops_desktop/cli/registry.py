@@ -10,8 +10,8 @@ from ..core import numbers
 from .common import EXIT_OK, Parser, add_actor, add_common, emit, open_workspace, short, table, who
 
 if TYPE_CHECKING:
-    from ..core.compare import VersionComparison
-    from ..core.lineage import VersionLineage
+    from ..core.registry.compare import VersionComparison
+    from ..core.registry.lineage import VersionLineage
 
 
 def _when(text: Any) -> str:
@@ -110,7 +110,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 def _list(ws: Any, args: argparse.Namespace) -> None:
     from ..core.errors import InvalidChoiceError
-    from ..core.lifecycle import search_versions
+    from ..core.registry.lifecycle import search_versions
 
     if args.limit < 0 or args.offset < 0:
         raise InvalidChoiceError("--limit and --offset are 0 or more.")
@@ -137,8 +137,8 @@ def _filtered(args: argparse.Namespace) -> bool:
 
 
 def _show(ws: Any, args: argparse.Namespace) -> None:
-    from ..core.lifecycle import alias_history, aliases_of
-    from ..core.lineage import version_lineage
+    from ..core.registry.lifecycle import alias_history, aliases_of
+    from ..core.registry.lineage import version_lineage
     from ..core.train import describe_version
 
     data = describe_version(ws, args.ref)
@@ -157,7 +157,7 @@ def _show(ws: Any, args: argparse.Namespace) -> None:
 
 
 def _model_text(d: dict, lineage: "VersionLineage") -> str:
-    from ..core.lineage_tree import lineage_tree, tree_lines
+    from ..core.registry.lineage_tree import lineage_tree, tree_lines
 
     lines = [f"{d['ref']} ({d['stage']}): {d['family']} for {d['task']} of {d['target']}, from run "
              f"{d['run_id']} by {d['created_by']} at {d['created_at'][:19]}"]
@@ -216,7 +216,7 @@ def _move_text(m: dict) -> str:
 # -- changes ------------------------------------------------------------------------------------
 
 def _stage(ws: Any, args: argparse.Namespace) -> None:
-    from ..core.lifecycle import change_stage, parse_version_ref
+    from ..core.registry.lifecycle import change_stage, parse_version_ref
 
     name, number = parse_version_ref(args.ref)
     done = change_stage(ws, f"{name}:{number}", args.stage, actor=who(args), comment=args.comment,
@@ -237,8 +237,14 @@ def _stage(ws: Any, args: argparse.Namespace) -> None:
 
 def _alias(ws: Any, args: argparse.Namespace) -> None:
     from ..core.errors import InvalidChoiceError
-    from ..core.lifecycle import (alias_history, aliases_of, check_alias_name, remove_alias, set_alias,
-                                  version_at)
+    from ..core.registry.lifecycle import (
+        alias_history,
+        aliases_of,
+        check_alias_name,
+        remove_alias,
+        set_alias,
+        version_at,
+    )
 
     if args.remove and args.version is not None:
         raise InvalidChoiceError("Give either a version to point the alias at or --remove, not both.")
@@ -284,8 +290,8 @@ def _aliases_text(model: str, now: list[dict], history: list[dict], alias: str |
 
 
 def _compare(ws: Any, args: argparse.Namespace) -> None:
-    from ..core.compare import compare_versions
-    from ..core.lifecycle import parse_version_ref
+    from ..core.registry.compare import compare_versions
+    from ..core.registry.lifecycle import parse_version_ref
 
     refs = [":".join(map(str, parse_version_ref(r))) for r in (args.ref_a, args.ref_b)]
     compared = compare_versions(ws, *refs)
@@ -295,7 +301,7 @@ def _compare(ws: Any, args: argparse.Namespace) -> None:
 def _compare_text(c: "VersionComparison") -> str:
     """The comparison as the Compare tab shows it (one presenter), with the features named
     in full and the difference of each metric."""
-    from ..core.comparison_table import comparison_notes, estimate, evidence_rows, version_rows
+    from ..core.registry.comparison_table import comparison_notes, estimate, evidence_rows, version_rows
 
     a, b = c.a, c.b
     lines = [table(version_rows(c), ["", a.ref, b.ref])]
@@ -320,7 +326,7 @@ def _compare_text(c: "VersionComparison") -> str:
 
 
 def _tag(ws: Any, args: argparse.Namespace) -> None:
-    from ..core.annotations import remove_tag, set_tag
+    from ..core.registry.annotations import remove_tag, set_tag
     from ..core.errors import InvalidChoiceError
 
     if args.remove:
@@ -338,7 +344,7 @@ def _tag(ws: Any, args: argparse.Namespace) -> None:
 
 
 def _describe(ws: Any, args: argparse.Namespace) -> None:
-    from ..core.annotations import set_description
+    from ..core.registry.annotations import set_description
 
     done = set_description(ws, args.ref, args.text, actor=who(args))
     emit(args, done, lambda: f"{done['ref']}: description " + ("set" if done["after"] else "cleared")
@@ -346,7 +352,7 @@ def _describe(ws: Any, args: argparse.Namespace) -> None:
 
 
 def _purpose(ws: Any, args: argparse.Namespace) -> None:
-    from ..core.annotations import set_purpose
+    from ..core.registry.annotations import set_purpose
 
     done = set_purpose(ws, args.ref, args.text, actor=who(args))
     emit(args, done, lambda: f"{done['ref']}: purpose " + ("set" if done["after"] else "cleared")
@@ -400,7 +406,7 @@ def preparation_lines(made: dict | None, children: list[dict]) -> list[str]:
 # -- single-user mode ------------------------------------------------------------------------------
 
 def cmd_single_user(args: argparse.Namespace) -> int:
-    from ..core.lifecycle import set_single_user, single_user_mode
+    from ..core.registry.lifecycle import set_single_user, single_user_mode
 
     with open_workspace(args, create=False) as ws:
         if args.state is None:

@@ -36,7 +36,7 @@ def register(sub: Any) -> dict:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from ..core.backup import backup
+    from ..core.workspace.backup import backup
 
     with open_workspace(args, create=False) as ws:
         result = backup(ws, args.path, actor=who(args),
@@ -59,7 +59,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    from ..core.backup import restore
+    from ..core.workspace.backup import restore
     from ..core.errors import WorkspaceError
 
     if not args.workspace:
@@ -88,7 +88,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_workspace(args: argparse.Namespace) -> int:
-    from ..core.team_push import push_workspace
+    from ..core.workspace.team_push import push_workspace
 
     result = push_workspace(workspace_path(args), args.to, progress=progress_for(args))
     emit(args, result.to_dict(), result.text)

@@ -36,12 +36,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from .artifacts import UntrustedModelError, artifact_path, discard_unreferenced, read_model_bytes, store_bytes
+from .workspace.artifacts import (
+    UntrustedModelError,
+    artifact_path,
+    discard_unreferenced,
+    read_model_bytes,
+    store_bytes,
+)
 from .jobs import CancelToken, ProgressCallback, no_progress
 
 if TYPE_CHECKING:
-    from .registry.audit import ChainCheck
-    from .registry.models import ModelVersion
+    from .store.audit import ChainCheck
+    from .store.models import ModelVersion
     from .workspace import Workspace
 
 UPGRADE_COMMAND = "mlops-desktop upgrade-models"
@@ -176,7 +182,7 @@ class UpgradeResult:
 
 def find(ws: "Workspace") -> list["ModelVersion"]:
     """The model versions whose file is a pickle (its first bytes read, nothing loaded)."""
-    from .registry import models as model_rows
+    from .store import models as model_rows
 
     found = []
     for mv in model_rows.all_versions(ws.registry):
@@ -204,8 +210,8 @@ def review(ws: "Workspace") -> LegacyReview:
 def _foreign(ws: "Workspace") -> tuple[str, Optional["ChainCheck"]]:
     """Why the workspace is not the one that made its files (rules 1-3), and its log's
     entries of the actions the rule reads."""
-    from .registry.audit import check_chain
-    from .registry.consistency import check_audit
+    from .store.audit import check_chain
+    from .store.consistency import check_audit
 
     reg = ws.registry
     problems = check_audit(reg).problems
@@ -238,7 +244,7 @@ def _same_folder(recorded: Any, root: Path) -> bool:
 
 def _version_problem(ws: "Workspace", mv: "ModelVersion", chain: "ChainCheck") -> str:
     """Why one version's file may not be converted (rule 4), or ""."""
-    from .registry import runs as run_rows
+    from .store import runs as run_rows
     from .storage import this_host
 
     made = [e for e in chain.collected["model.version_created"] if e.entity_id == str(mv.id)]
@@ -303,9 +309,9 @@ def upgrade_models(ws: "Workspace", *, actor: str, progress: ProgressCallback = 
 
 def _convert(ws: "Workspace", model: LegacyModel, *, actor: str) -> dict[str, Any]:
     from .model_format import UnreadableModelFile, model_from_bytes, model_to_bytes
-    from .registry import artifacts as artifact_rows
-    from .registry import audit, utc_now
-    from .registry import models as model_rows
+    from .store import artifacts as artifact_rows
+    from .store import audit, utc_now
+    from .store import models as model_rows
 
     _path, data = read_model_bytes(ws, model.sha256, owner=model.ref)  # rule 5
     fitted = _unpickle(data)

@@ -22,10 +22,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
-from .lifecycle import (SINGLE_USER_KEY, alias_refusal, approval_refusal, is_self_approval,
-                        stage_move_refusal, validation_refusal)
-from .registry.audit import CollectedEntry
-from .registry.problem import Problem
+from .registry.lifecycle import (
+    SINGLE_USER_KEY,
+    alias_refusal,
+    approval_refusal,
+    is_self_approval,
+    stage_move_refusal,
+    validation_refusal,
+)
+from .store.audit import CollectedEntry
+from .store.problem import Problem
 
 #: the audit actions the replay reads
 ACTIONS = frozenset({"model.version_created", "model.validated", "model.stage_changed",

@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 from .errors import WorkspaceError
 from .jobs import CancelToken, ProgressCallback, Steps, no_progress
-from .settings import APP_DIR_NAME
+from .workspace.settings import APP_DIR_NAME
 
 SAMPLE_FILE = "penguins.csv"
 TARGET = "species"
@@ -117,7 +117,7 @@ def _fill(ws: Any, steps: Steps, *, actor: str, cancel: Optional[CancelToken]) -
     import pyarrow.compute as pc
 
     from .checks.for_dataset import check_dataset
-    from .lifecycle import change_stage
+    from .registry.lifecycle import change_stage
     from .monitor import Batch, resolve_reference, run_drift
     from .train import TrainSpec, train
     from .validate.for_version import validate_version

@@ -8,7 +8,7 @@ from typing import Callable, Optional
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QInputDialog, QLabel, QLineEdit, QToolButton, QWidget
 
-from ..core.settings import os_user
+from ..core.workspace.settings import os_user
 from .state import AppState
 
 EXPLAIN = ("Who is recorded in the audit log for what you do from now on. A name, not a password: "

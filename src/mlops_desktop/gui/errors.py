@@ -78,7 +78,7 @@ def environment_text() -> str:
 
 def setup_logging() -> str:
     """Log to a file in the user log folder; returns its path."""
-    from ..core.settings import log_dir
+    from ..core.workspace.settings import log_dir
 
     path = log_dir() / "mlops-desktop.log"
     handler = logging.FileHandler(path, encoding="utf-8")
@@ -108,7 +108,7 @@ def write_crash_report(title: str, tb: str, folder: Optional[Path] = None) -> Op
 
     try:
         if folder is None:
-            from ..core.settings import log_dir
+            from ..core.workspace.settings import log_dir
 
             folder = log_dir()
         folder = Path(folder)

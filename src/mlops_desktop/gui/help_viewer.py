@@ -243,7 +243,7 @@ class AboutDialog(QDialog):
 def open_log_folder(parent: Optional[QWidget] = None) -> Path:
     """Open the log folder (log file and crash reports) in the file manager; when the
     system cannot, say where it is."""
-    from ..core.settings import log_dir
+    from ..core.workspace.settings import log_dir
 
     folder = log_dir()
     if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder))):

@@ -28,7 +28,7 @@ def warm_up() -> threading.Thread:
 
     def work() -> None:
         from . import charts  # noqa: F401
-        from ..core.lifecycle import search_versions  # noqa: F401  (the Monitor page's lists)
+        from ..core.registry.lifecycle import search_versions  # noqa: F401  (the Monitor page's lists)
         from ..core.monitor import batches, drift, history, reference  # noqa: F401
         from ..core.explore import profile  # noqa: F401
         import scipy.stats  # noqa: F401  (loaded inside the measures, when first used)

@@ -8,7 +8,7 @@ from typing import Optional
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLabel, QLineEdit, QPushButton, QWidget)
 
-from ..core.settings import os_user
+from ..core.workspace.settings import os_user
 from .state import Preferences
 
 

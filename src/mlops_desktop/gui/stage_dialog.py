@@ -42,7 +42,7 @@ def ask_for_version(parent: QWidget, state: AppState, ref: str, stage: str) -> O
     """:func:`ask_stage_change` for a version of the open workspace: an override asked for
     where it did not beat its baseline, its evidence shown for an approval, and the
     comment typed before (not recorded yet) filled in."""
-    from ..core.lifecycle import needs_baseline_override
+    from ..core.registry.lifecycle import needs_baseline_override
     from .pages.challenge_view import evidence
 
     ws = state.workspace
@@ -63,7 +63,7 @@ def change_stage_with_help(parent: QWidget, state: AppState, ref: str, stage: st
     (now, or after a way out was taken). Returns whether it was made now. A refused
     self-approval keeps ``comment`` and offers the ways out (see :func:`offer_ways_out`);
     any other refusal is shown with the rule's message."""
-    from ..core.lifecycle import change_stage
+    from ..core.registry.lifecycle import change_stage
 
     key = (state.generation, ref, stage)
     try:
@@ -116,7 +116,7 @@ def offer_ways_out(parent: QWidget, state: AppState, refusal: SelfApprovalRefuse
 
             ask_actor(parent, state, then=ask_again)
         elif button is alone:
-            from ..core.lifecycle import set_single_user
+            from ..core.registry.lifecycle import set_single_user
 
             try:
                 set_single_user(state.workspace, True, actor=state.actor)

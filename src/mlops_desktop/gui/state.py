@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from PySide6.QtCore import QByteArray, QObject, QSettings, Signal
 from PySide6.QtWidgets import QSplitter, QWidget
 
-from ..core.settings import default_workspace_dir, os_user
+from ..core.workspace.settings import default_workspace_dir, os_user
 
 if TYPE_CHECKING:
     from ..core.workspace import TeamLogin, Workspace

@@ -27,7 +27,7 @@ from .rule import Rule
 from .windows import parse_holdout, select, time_column, times
 
 if TYPE_CHECKING:
-    from ..registry.models import ModelVersion
+    from ..store.models import ModelVersion
     from ..workspace import Workspace
 
 DEFAULT_BOOTSTRAP = 1000
@@ -38,8 +38,8 @@ MIN_ROWS = 2
 def champion_of(ws: "Workspace", challenger: "ModelVersion", against: str) -> "ModelVersion":
     """The version ``against`` names: an alias of the challenger's model (``production``)
     or a version ``MODEL:VERSION`` of it."""
-    from ..lifecycle import check_alias_name, parse_version_ref, version_at
-    from ..registry import models as model_rows
+    from ..registry.lifecycle import check_alias_name, parse_version_ref, version_at
+    from ..store import models as model_rows
 
     text = str(against or "").strip()
     if ":" in text:
@@ -60,7 +60,7 @@ def champion_of(ws: "Workspace", challenger: "ModelVersion", against: str) -> "M
 def _decision(ws: "Workspace", mv: "ModelVersion", classes: list[str]) -> tuple[Optional[float], Optional[str], str]:
     """A binary version's decision threshold, its positive class and where they come from."""
     from ..validate.threshold import decision_threshold
-    from ..registry import exports as export_rows
+    from ..store import exports as export_rows
 
     validation = export_rows.approved_validation(ws.registry, mv.id)
     threshold, positive = decision_threshold((validation or {}).get("report") or {}, classes)
@@ -84,9 +84,9 @@ def challenge(ws: "Workspace", challenger_ref: str, *, on: str | int, holdout: s
     (``latest:FRACTION`` or ``since:DATE``) of dataset ``on``, by ``rule``
     (superiority or non-inferiority) on ``metric`` (default: the task's primary one)
     with ``margin``. Records the declaration, then the result; returns the report."""
-    from ..lifecycle import parse_version_ref
-    from ..registry import challenges as challenge_rows
-    from ..registry import models as model_rows
+    from ..registry.lifecycle import parse_version_ref
+    from ..store import challenges as challenge_rows
+    from ..store import models as model_rows
     from ..train import load_model
 
     started = time.monotonic()

@@ -18,10 +18,10 @@ def promote(ws: "Workspace", ref: str, *, actor: str, comment: str = "", alias: 
     """Point ``alias`` (``production``) at ``ref`` (``MODEL:VERSION``, approved). A
     version that was the challenger stops being it, in the same transaction. Returns the
     move, with the latest challenge of the version (its verdict) when there is one."""
-    from ..lifecycle import CHALLENGER, check_alias_name, parse_version_ref, remove_alias, set_alias
-    from ..registry import aliases
-    from ..registry import challenges as challenge_rows
-    from ..registry import models as model_rows
+    from ..registry.lifecycle import CHALLENGER, check_alias_name, parse_version_ref, remove_alias, set_alias
+    from ..store import aliases
+    from ..store import challenges as challenge_rows
+    from ..store import models as model_rows
 
     name, number = parse_version_ref(ref)
     alias = check_alias_name(alias)
@@ -42,8 +42,8 @@ def promote(ws: "Workspace", ref: str, *, actor: str, comment: str = "", alias: 
 def roll_back_target(ws: "Workspace", model: str, alias: str = PRODUCTION) -> Optional[tuple[int, int]]:
     """(the version ``alias`` holds now, the one a roll back would move it to), or None
     when there is nothing to roll back to."""
-    from ..registry import aliases
-    from ..registry import models as model_rows
+    from ..store import aliases
+    from ..store import models as model_rows
 
     m = model_rows.get_model(ws.registry, str(model or "").strip())
     history = aliases.history(ws.registry, m.id, alias)
@@ -55,9 +55,9 @@ def roll_back_target(ws: "Workspace", model: str, alias: str = PRODUCTION) -> Op
 def roll_back(ws: "Workspace", model: str, *, reason: str, actor: str, alias: str = PRODUCTION) -> dict[str, Any]:
     """Move ``alias`` of ``model`` back to the version it held before its last move: one
     recorded move, with ``reason``. The earlier version must still be approved."""
-    from ..lifecycle import alias_refusal, check_alias_name
-    from ..registry import aliases
-    from ..registry import models as model_rows
+    from ..registry.lifecycle import alias_refusal, check_alias_name
+    from ..store import aliases
+    from ..store import models as model_rows
 
     reason = (reason or "").strip()
     if not reason:

@@ -68,15 +68,15 @@ class StoredChallenge:
 
 def stored(ws: "Workspace", challenge_id: int | str) -> StoredChallenge:
     """One stored challenge (:class:`~mlops_desktop.core.errors.NotFoundError` when there is none)."""
-    from ..registry import challenges
+    from ..store import challenges
 
     return StoredChallenge.from_row(challenges.get(ws.registry, challenge_id))
 
 
 def of_model(ws: "Workspace", model: str) -> list[StoredChallenge]:
     """A model's challenges, newest first."""
-    from ..registry import challenges
-    from ..registry import models as model_rows
+    from ..store import challenges
+    from ..store import models as model_rows
 
     m = model_rows.get_model(ws.registry, str(model or "").strip())
     return [StoredChallenge.from_row(r) for r in challenges.of_model(ws.registry, m.id)]
@@ -85,7 +85,7 @@ def of_model(ws: "Workspace", model: str) -> list[StoredChallenge]:
 def latest_for(ws: "Workspace", version_id: int, *, before: Optional[str] = None) -> Optional[ChallengeReport]:
     """The newest decided challenge of a version as the challenger (decided at or before
     ``before`` when given), or None."""
-    from ..registry import challenges
+    from ..store import challenges
 
     row = challenges.latest_decided(ws.registry, version_id, before=before)
     return None if row is None else ChallengeReport.from_dict(row["report"])

@@ -91,7 +91,7 @@ def retrain(ws: "Workspace", ref: str, datasets: Sequence[str | int], *, window:
     (joined, and cut to ``window`` when given); register the result as a draft version of
     the same model with the alias ``challenger``."""
     from ..jobs import Steps
-    from ..lifecycle import CHALLENGER, set_alias
+    from ..registry.lifecycle import CHALLENGER, set_alias
     from ..train import find_version, run, train
     from ..train.runner import recorded_features, recorded_spec
 

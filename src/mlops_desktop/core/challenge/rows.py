@@ -34,7 +34,7 @@ from .windows import times
 
 if TYPE_CHECKING:
     from ..data.dataset import Dataset
-    from ..registry.models import ModelVersion
+    from ..store.models import ModelVersion
     from ..workspace import Workspace
 
 #: a missing cell, as the row hash sees it (a text no data holds)
@@ -76,7 +76,7 @@ class RowCheck:
 def training_parts(ws: "Workspace", mv: "ModelVersion") -> list[TrainingPart]:
     """The rows ``mv`` was fitted on: its run's training part, or, for a version assembled
     from two versions' segment models, both parents' training parts."""
-    from ..registry import models as model_rows
+    from ..store import models as model_rows
     from ..train import load_split, run
 
     origin = (mv.details or {}).get("origin") or {}

@@ -49,7 +49,7 @@ def compose(champion: Any, challenger: Any, from_challenger: Iterable[str]) -> A
 
 def _parents(ws: "Workspace", origin: dict[str, Any]) -> tuple[Any, Any]:
     """The two versions' fitted models, each checked to be the file the origin names."""
-    from ..registry import models as model_rows
+    from ..store import models as model_rows
     from ..train.registered import load_version_model
 
     models = []
@@ -121,9 +121,9 @@ def promote_segments(ws: "Workspace", challenge_id: int | str, *, actor: str) ->
     """Assemble a new draft version from a decided challenge: the challenger's models for
     the segments that passed the rule, production's elsewhere. It takes the alias
     ``challenger``; it runs nowhere until it is approved and promoted like any version."""
-    from ..lifecycle import CHALLENGER, set_alias
-    from ..registry import challenges as challenge_rows
-    from ..registry import models as model_rows
+    from ..registry.lifecycle import CHALLENGER, set_alias
+    from ..store import challenges as challenge_rows
+    from ..store import models as model_rows
     from ..train import run
     from ..train.prepare import prepare
     from ..train.runner import recorded_features, recorded_spec, register_assembled

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..errors import InvalidChoiceError
-from ..registry import accepted_warnings as rows
-from ..registry import datasets as dataset_rows
+from ..store import accepted_warnings as rows
+from ..store import datasets as dataset_rows
 from .result import CheckReport, CheckResult
 
 if TYPE_CHECKING:

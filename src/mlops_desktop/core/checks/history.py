@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..registry import check_runs as rows
-from ..registry import datasets as dataset_rows
+from ..store import check_runs as rows
+from ..store import datasets as dataset_rows
 from .acceptance import accepted_warnings, attach_acceptances
 from .result import CheckReport
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any, Optional
 import pyarrow as pa
 
 from ..errors import InvalidChoiceError, WorkspaceError
-from ..registry import audit
-from ..registry import datasets as dataset_rows
+from ..store import audit
+from ..store import datasets as dataset_rows
 from .dataset import KINDS, ROLES, Column, Dataset
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def snapshot_path(ws: "Workspace", dataset: Dataset) -> Path:
     present, and with the SHA-256 the registry records (hashed at use, see
     :mod:`..file_hashes`). Raises :class:`WorkspaceError` naming the file otherwise."""
     from ..file_hashes import current_sha256
-    from ..registry.stored_files import here_or_fetched
+    from ..store.stored_files import here_or_fetched
 
     path = ws.root / dataset.snapshot
     folder = ws.snapshots_dir.resolve()

@@ -16,8 +16,8 @@ import pyarrow as pa
 
 from ..errors import DataImportError
 from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
-from ..registry import audit, utc_now
-from ..registry import datasets as dataset_rows
+from ..store import audit, utc_now
+from ..store import datasets as dataset_rows
 from ..storage import publish, sha256_file, write_temporary
 from .dataset import Column, Dataset
 from .fingerprint import fingerprint

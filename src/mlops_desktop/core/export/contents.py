@@ -23,7 +23,7 @@ from ..validate.threshold import decision_threshold
 
 if TYPE_CHECKING:
     from ..data.dataset import Dataset
-    from ..registry.models import ModelVersion
+    from ..store.models import ModelVersion
 
 SCHEMA_TYPE = "mlops-desktop scoring schema"
 SCHEMA_FORMAT = 1

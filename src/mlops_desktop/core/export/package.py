@@ -29,7 +29,7 @@ from .model_file import SUPPORT_PACKAGE
 from .plan import approvals_of, check_exportable
 
 if TYPE_CHECKING:
-    from ..registry.models import ModelVersion
+    from ..store.models import ModelVersion
     from ..workspace import Workspace
 
 #: probabilities must agree to this between the app's model and the package's
@@ -71,7 +71,7 @@ def export_version(ws: "Workspace", ref: str, out_dir: Path | str, *, zip: bool 
     file ``out_dir`` (``.zip`` added when missing). Refuses any version that is not
     approved. Long: reports progress and stops at the next step when cancelled."""
     from ... import __version__
-    from ..registry import exports as export_rows
+    from ..store import exports as export_rows
     from ..train import find_version
 
     started = time.perf_counter()
@@ -187,9 +187,9 @@ def _build(ws: "Workspace", mv: "ModelVersion", tmp: Path, steps: Steps, *, fold
     result of the package's check."""
     import platform
 
-    from ..registry.db import utc_now
+    from ..store.db import utc_now
     from ..monitor.thresholds import effective_thresholds
-    from ..registry import exports as export_rows
+    from ..store import exports as export_rows
     from ..train import load_model, load_split, run
     from ..validate.card_html import model_card_html
     from ..validate.card_markdown import model_card_markdown

@@ -46,7 +46,7 @@ def note(ws: "Workspace", entry: dict[str, Any]) -> Path:
 def record_interrupted(ws: "Workspace") -> list[dict[str, Any]]:
     """Settle the notes that processes which died left behind; returns the exports
     recorded now."""
-    from ..registry import exports as export_rows
+    from ..store import exports as export_rows
 
     folder = ws.root / FOLDER
     if not folder.is_dir():

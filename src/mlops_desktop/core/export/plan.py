@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from ..errors import InvalidChoiceError
 
 if TYPE_CHECKING:
-    from ..registry.models import ModelVersion
+    from ..store.models import ModelVersion
     from ..workspace import Workspace
 
 
@@ -68,7 +68,7 @@ class ExportPlan:
 
 def approvals_of(ws: "Workspace", mv: "ModelVersion") -> list[dict[str, Any]]:
     """The approvals on record for a version, oldest first."""
-    from ..registry import stages
+    from ..store import stages
 
     return [{"by": c["changed_by"], "at": c["changed_at"], "comment": c["comment"],
              "self_approved": bool(c.get("self_approved"))}
@@ -103,7 +103,7 @@ def suggested_name(mv: "ModelVersion") -> str:
 def plan_export(ws: "Workspace", ref: str) -> ExportPlan:
     """What exporting ``ref`` (``MODEL`` or ``MODEL:VERSION``) would write, with sizes
     where they are known before the export, whether it is allowed, and the approvals."""
-    from ..registry import exports
+    from ..store import exports
     from ..train import find_version
     from .files import descriptions, static_files
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 def reference_for_version(ws: "Workspace", ref: str) -> Reference:
     """The reference for ``MODEL`` (latest version) or ``MODEL:VERSION``."""
-    from ..registry import validations
+    from ..store import validations
     from ..train import find_version, load_model, load_split, run
     from ..train.metrics import compute
 
@@ -94,7 +94,7 @@ def version_calibration(ws: "Workspace", mv: Any, model: Any, holdout: Any,
     from mlops_model_support.labels import class_label
 
     from ..validate.threshold import decision_threshold
-    from ..registry import exports as export_rows
+    from ..store import exports as export_rows
     from .calibration import fit_calibration
 
     if holdout is None or len(holdout) == 0:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from ..registry import drift_reports as rows
+from ..store import drift_reports as rows
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
@@ -92,7 +92,7 @@ def _labels_joined_later(ws: "Workspace", report: "DriftReport") -> None:
     (``monitor labels``; the newest join), when the batch had none of its own."""
     from mlops_model_support.performance import RealizedPerformance
 
-    from ..registry import realized
+    from ..store import realized
 
     if report.realized_performance is not None or report.id is None:
         return

@@ -121,8 +121,8 @@ def _version_of(ws: "Workspace", package: dict[str, Any], name: str) -> Any:
 
 def _import_one(ws: "Workspace", path: str, body: dict[str, Any], sha: str, references: dict[str, "Reference"],
                 series_id: str, index: int, actor: str) -> "DriftReport":
-    from ..registry import drift_reports as rows
-    from ..registry import exports as export_rows
+    from ..store import drift_reports as rows
+    from ..store import exports as export_rows
     from .for_version import reference_for_version
     from .history import save_report
     from .thresholds import effective_thresholds

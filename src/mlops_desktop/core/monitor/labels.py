@@ -112,7 +112,7 @@ def record_labels(ws: "Workspace", ref: str, report_id: int, labels_path: Path, 
     and record the realized performance (with its audit entry)."""
     from ..data.readers import read_table
     from ..errors import NotFoundError
-    from ..registry import realized as realized_rows
+    from ..store import realized as realized_rows
     from ..storage import sha256_file
     from ..train import find_version
     from .history import load_report

@@ -296,7 +296,7 @@ def resolve_reference(ws: "Workspace", spec: str) -> Reference:
     """A reference named on the command line: ``MODEL[:VERSION]`` (a registered model
     version) or a dataset id or name. A name that is both is read as the dataset unless
     it carries ``:VERSION``."""
-    from ..registry import models as model_rows
+    from ..store import models as model_rows
     from .for_version import reference_for_version
 
     name = spec.rsplit(":", 1)[0] if ":" in spec else spec

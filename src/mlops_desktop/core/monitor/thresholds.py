@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from mlops_model_support import drift as metrics
 
-from ..registry import drift_reports as rows
+from ..store import drift_reports as rows
 from .errors import DriftError
 
 if TYPE_CHECKING:

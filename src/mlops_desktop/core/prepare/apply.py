@@ -64,8 +64,8 @@ def prepare_dataset(ws: "Workspace", parent_ref: str | int, recipe: Recipe, *, n
     Raises :class:`PrepareError` naming the step that cannot be applied; nothing is
     recorded then."""
     from ..data.importer import Entry, register_table
-    from ..registry import recipes as recipe_rows
-    from ..registry import utc_now
+    from ..store import recipes as recipe_rows
+    from ..store import utc_now
     from .derivation import derivation
 
     started = time.perf_counter()

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Iterable, Optional
 from mlops_model_support.recipe import Recipe, RecipeError
 
 from ..errors import WorkspaceError
-from ..registry import recipes as recipe_rows
+from ..store import recipes as recipe_rows
 from .errors import PrepareError
 
 if TYPE_CHECKING:
     from ..data.dataset import Dataset
-    from ..registry.models import ModelVersion
+    from ..store.models import ModelVersion
     from ..workspace import Workspace
 
 #: prepared datasets a chain may pass through before the imported one it started from

@@ -1,10 +1,2 @@
-"""The registry: the only code that speaks SQL.
-
-``Registry`` opens a workspace's ``registry.sqlite`` (WAL, foreign keys, busy
-timeout), brings its schema up to date through numbered migrations, and gives
-transactions. The sibling modules (``audit``, ``datasets``) hold the queries.
-"""
-
-from .db import Registry, utc_now
-
-__all__ = ["Registry", "utc_now"]
+"""The Registry step: a version's life after training (stages, approvals, aliases, tags),
+its lineage, comparisons of versions and their annotations; the store keeps the records."""

@@ -29,7 +29,7 @@ from .runner import load_split, preview, reproduce, train
 from .spec import SplitSpec, TrainSpec
 
 if TYPE_CHECKING:
-    from ..registry.runs import Run
+    from ..store.runs import Run
     from ..workspace import Workspace
 
 __all__ = ["TrainSpec", "SplitSpec", "TrainResult", "ReproduceResult", "TrainError", "Family",
@@ -39,7 +39,7 @@ __all__ = ["TrainSpec", "SplitSpec", "TrainResult", "ReproduceResult", "TrainErr
 
 def runs(ws: "Workspace", *, dataset: Optional[str | int] = None, limit: Optional[int] = None) -> list["Run"]:
     """Recorded runs, newest first (optionally of one dataset)."""
-    from ..registry import runs as run_rows
+    from ..store import runs as run_rows
 
     dataset_id = ws.dataset(dataset).id if dataset is not None else None
     return run_rows.list_all(ws.registry, dataset_id=dataset_id, limit=limit)
@@ -47,6 +47,6 @@ def runs(ws: "Workspace", *, dataset: Optional[str | int] = None, limit: Optiona
 
 def run(ws: "Workspace", run_id: int | str) -> "Run":
     """One recorded run."""
-    from ..registry import runs as run_rows
+    from ..store import runs as run_rows
 
     return run_rows.get(ws.registry, run_id)

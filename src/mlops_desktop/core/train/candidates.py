@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from ..errors import InvalidChoiceError
 from ..jobs import CancelToken, ProgressCallback, no_progress
 from ..plain import json_safe
-from ..registry import runs as run_rows
+from ..store import runs as run_rows
 from . import families as family_catalogue
 from .environment import library_versions, thread_limit, workers
 from .errors import TrainError
@@ -95,7 +95,7 @@ def register_candidate(ws: "Workspace", run_id: int | str, family: str, *, actor
                              f"{again.error}")
         _check_same(original, candidate, again, fam.label)
         report(_TRAINED, "Saving the model")
-        from ..artifacts import save_model_file
+        from ..workspace.artifacts import save_model_file
 
         stored = save_model_file(ws, again.model)
         result = _register(ws, prep, new_id, baseline, [again], again, stored, actor=actor,

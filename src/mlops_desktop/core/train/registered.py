@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 from ..errors import InvalidChoiceError
-from ..registry import models as model_rows
-from ..registry import runs as run_rows
+from ..store import models as model_rows
+from ..store import runs as run_rows
 
 if TYPE_CHECKING:
-    from ..registry.models import ModelVersion
+    from ..store.models import ModelVersion
     from ..workspace import Workspace
 
 
@@ -56,8 +56,8 @@ def load_version_model(ws: "Workspace", mv: "ModelVersion") -> Any:
     """A version's fitted model, only from the file its audit entries record, after that
     file's SHA-256 is checked, read as a skops file of trusted types (never unpickled).
     Raises :class:`~..artifacts.ArtifactError` (or its ``UntrustedModelError``) otherwise."""
-    from ..artifacts import ArtifactError, load_model_file
-    from ..registry.provenance import model_file_of
+    from ..workspace.artifacts import ArtifactError, load_model_file
+    from ..store.provenance import model_file_of
 
     recorded = model_file_of(ws.registry, mv.id)
     if recorded.problem or recorded.sha256 != mv.artifact_sha256:

@@ -19,10 +19,10 @@ from .. import numbers
 from ..plain import json_safe
 from ..errors import JobCancelled, MlopsError
 from ..jobs import CancelToken, ProgressCallback, no_progress
-from ..registry import artifacts as artifact_rows
-from ..registry import audit, utc_now
-from ..registry import models as model_rows
-from ..registry import runs as run_rows
+from ..store import artifacts as artifact_rows
+from ..store import audit, utc_now
+from ..store import models as model_rows
+from ..store import runs as run_rows
 from . import families as family_catalogue
 from . import metrics
 from .environment import library_versions, thread_limit, workers
@@ -106,7 +106,7 @@ def train(ws: "Workspace", spec: TrainSpec, *, actor: str, progress: ProgressCal
         report(_TRAINED, "Drawing the candidates' curves")
         curves = _candidate_curves(prep, results)
         report(_TRAINED, "Saving the model")
-        from ..artifacts import save_model_file
+        from ..workspace.artifacts import save_model_file
 
         stored = save_model_file(ws, best.model)
         result = _register(ws, prep, run_id, baseline, results, best, stored, actor=actor,
@@ -169,7 +169,7 @@ def _end_unsuccessfully(ws: "Workspace", run_id: int, exc: BaseException, *, act
                         started: float, artifact: Optional[str]) -> None:
     """Record a failed or cancelled run and remove an artifact no row points to. Never
     raises: the original exception is the one the caller must see."""
-    from ..artifacts import discard_unreferenced
+    from ..workspace.artifacts import discard_unreferenced
 
     cancelled = isinstance(exc, (JobCancelled, KeyboardInterrupt))
     status = "cancelled" if cancelled else "failed"
@@ -330,7 +330,7 @@ def register_assembled(ws: "Workspace", prep: PreparedData, assembled: FamilyRes
     version, like a training run: ``prep`` are the rows its run names (its holdout scores
     it), ``assembled`` carries the model and its figures, ``origin`` says what it was made
     of (kept with the run and the version, and read again to reproduce it)."""
-    from ..artifacts import save_model_file
+    from ..workspace.artifacts import save_model_file
 
     started = time.monotonic()
     run_id = _start_run(ws, prep, actor=actor, kind="train")

@@ -62,7 +62,7 @@ def version_explainer(ws: "Workspace", ref: str) -> VersionExplainer:
     """The explainer of a registered version: its model, the training means of its
     linear parts (from its training rows) and its decision threshold."""
     from .threshold import decision_threshold
-    from ..registry.exports import approved_validation
+    from ..store.exports import approved_validation
     from ..train import find_version, load_model, load_split
 
     mv = find_version(ws, ref)

@@ -34,7 +34,7 @@ class VersionValidation:
 def latest_validation(ws: "Workspace", ref: str) -> Optional[VersionValidation]:
     """The newest stored validation of ``ref`` as it was recorded (metrics, curves,
     subgroups, importance: nothing is recomputed and no model is loaded), or None."""
-    from ..registry import validations
+    from ..store import validations
     from ..train import find_version
 
     mv = find_version(ws, ref)
@@ -92,7 +92,7 @@ def validate_version(ws: "Workspace", ref: str, *, data: Optional[str | int] = N
                      progress: ProgressCallback = no_progress,
                      cancel: Optional[CancelToken] = None) -> VersionValidation:
     """Validate ``ref`` (``MODEL`` or ``MODEL:VERSION``) and record the result."""
-    from ..registry import validations
+    from ..store import validations
     from ..train import find_version, load_model, load_split
     from .validation import validate_model
 
@@ -146,7 +146,7 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
     ``monitoring_history``, its newest monitored batches (an export leaves them out:
     they grow after it)."""
     from ..checks import accepted_warnings
-    from ..registry import validations
+    from ..store import validations
     from ..train import coefficient_table, find_version, load_model, run
     from ..train.coefficients import coefficient_notes, fit_warning
     from .results import ValidationReport as Report
@@ -173,7 +173,7 @@ def model_card(ws: "Workspace", ref: str, *, purpose: str = "",
             bounds = pc.min_max(values).as_py()
             date_range = {"column": col.name, "start": str(bounds["min"]), "end": str(bounds["max"])}
             break
-    from ..registry import stages
+    from ..store import stages
 
     changes = stages.history(ws.registry, mv.id)
     approved_at = next((c["changed_at"] for c in reversed(changes) if c["to_stage"] == "approved"), None)
@@ -204,7 +204,7 @@ def _challenge(ws: "Workspace", version_id: int, approved_at: Optional[str]) -> 
     """The version's challenge for its card: for an approved version the last one decided
     before its approval (what its approver saw; so its card, and an export's, stays the
     same whatever is challenged later), else the latest."""
-    from ..registry import challenges
+    from ..store import challenges
 
     row = challenges.latest_decided(ws.registry, version_id, before=approved_at)
     return None if row is None else row["report"] | {"by": row["created_by"], "decided_at": row["decided_at"]}

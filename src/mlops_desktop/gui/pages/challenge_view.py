@@ -26,7 +26,7 @@ from ..page_parts import heading
 from ..tables import fill_table, make_table
 
 if TYPE_CHECKING:
-    from ...core.lineage import VersionLineage
+    from ...core.registry.lineage import VersionLineage
 
 LATEST, SINCE = "latest", "since"
 AUTOMATIC = "(from the training split)"
@@ -179,7 +179,7 @@ class ChallengeView(QWidget):
     def open_for(self, ref: str) -> None:
         """Show ``ref`` as the challenger: the form filled from its versions and data, and
         its newest stored challenge."""
-        from ...core.lifecycle import aliases_of, search_versions
+        from ...core.registry.lifecycle import aliases_of, search_versions
         from ...core.train import find_version, run
         from ...core.validate.metrics import MAIN_METRICS, PRIMARY
 
@@ -412,7 +412,7 @@ class ChallengeView(QWidget):
     def approve(self) -> None:
         """Approval, as everywhere: a comment and a second person; the verdict is shown to
         the approver in the dialog."""
-        from ...core.lifecycle import change_stage
+        from ...core.registry.lifecycle import change_stage
         from ..stage_dialog import ask_stage_change
 
         if self.ref is None:

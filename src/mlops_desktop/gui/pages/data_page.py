@@ -261,7 +261,7 @@ class DataPage(QWidget):
     def _used_by(self, ds: Any) -> str:
         """The model versions trained on this dataset, newest first (the Registry page's
         Dataset filter lists them all, with their lineage)."""
-        from ...core.lifecycle import search_versions
+        from ...core.registry.lifecycle import search_versions
 
         page = search_versions(self.state.workspace, dataset=ds.id, limit=8)
         if not page.total:

@@ -141,7 +141,7 @@ class ExportPage(ReloadingPage):
         self.version.blockSignals(True)
         self.version.clear()
         if ws is not None:
-            from ...core.lifecycle import search_versions
+            from ...core.registry.lifecycle import search_versions
 
             rows = search_versions(ws, stage="approved" if self.approved_only.isChecked() else None,
                                    limit=2000).rows

@@ -220,7 +220,7 @@ class MonitorPage(LazyReloadingPage):
         self.reference.clear()
         self.add_dataset.clear()
         if ws is not None:
-            from ...core.lifecycle import search_versions
+            from ...core.registry.lifecycle import search_versions
 
             # the newest versions, grouped by model; a registry of thousands stays quick to open
             newest = search_versions(ws, limit=MAX_MODEL_CHOICES).rows

@@ -3,7 +3,7 @@ the selected version its summary, lineage, history and a side-by-side comparison
 the lifecycle actions (validate, approve, retire, aliases, tags, description).
 
 The parts live in gui/registry/: the lineage tab, the comparison tab, the summary and the
-actions (whose rules live in core/lifecycle.py).
+actions (whose rules live in core/registry/lifecycle.py).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QHBoxLay
                                QVBoxLayout, QWidget)
 
 from ...core import numbers
-from ...core.lineage import VersionLineage
-from ...core.lineage_tree import Node
+from ...core.registry.lineage import VersionLineage
+from ...core.registry.lineage_tree import Node
 from ..errors import show_error
 from ..jobs import JobRunner
 from ..page_kinds import ReloadingPage
@@ -62,7 +62,7 @@ def read_version_detail(root: Any, ref: str, compare_with: Optional[str]) -> Ver
     """Read ``ref``'s lineage, its model's history, whether production can roll back and
     its comparison with ``compare_with``, on a connection of the calling (worker) thread."""
     from ...core.challenge import roll_back_target
-    from ...core.lineage import model_audit_trail, version_lineage
+    from ...core.registry.lineage import model_audit_trail, version_lineage
     from ...core.workspace import Workspace
 
     with Workspace.open(root, read_only=True) as own:
@@ -276,7 +276,7 @@ class RegistryPage(VersionActions, ReloadingPage):
         self.dataset.setCurrentIndex(max(index, 0))
         self.dataset.blockSignals(False)
         if ws is not None:
-            from ...core.lifecycle import single_user_mode
+            from ...core.registry.lifecycle import single_user_mode
 
             self.single_user.setChecked(single_user_mode(ws))
         self.single_user.setEnabled(ws is not None)
@@ -301,7 +301,7 @@ class RegistryPage(VersionActions, ReloadingPage):
             self.stack.setCurrentWidget(self.empty)
             self.count.setText("")
             return
-        from ...core.lifecycle import search_versions
+        from ...core.registry.lifecycle import search_versions
 
         selected = self.selected_ref() or self._pending_ref
         changed = self._pending_ref is not None  # the registry changed: redraw the detail too
@@ -412,7 +412,7 @@ class RegistryPage(VersionActions, ReloadingPage):
             self.detail_text.setText(Markup("Reading {}…").format(key[1]))
 
     def _show_version(self, detail: VersionDetail) -> None:
-        from ...core.lifecycle import ALLOWED
+        from ...core.registry.lifecycle import ALLOWED
 
         lin = detail.lineage
         v = lin.version

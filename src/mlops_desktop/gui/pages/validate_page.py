@@ -286,7 +286,7 @@ class ValidatePage(LazyReloadingPage):
         self._listed_for = self.state.generation
         versions: list[Any] = []
         if ws is not None:
-            from ...core.lifecycle import search_versions
+            from ...core.registry.lifecycle import search_versions
 
             versions = search_versions(ws, limit=None).rows
         keep = self._wanted or (self.model_combo.currentData() if same_workspace else None) \
@@ -598,7 +598,7 @@ class ValidatePage(LazyReloadingPage):
 
     def save_purpose(self) -> None:
         """Store what the version is for (audited); the card shows it at once."""
-        from ...core.annotations import set_purpose
+        from ...core.registry.annotations import set_purpose
 
         ws, key = self.state.workspace, self.selection.key
         if ws is None or key is None:
@@ -637,7 +637,7 @@ class ValidatePage(LazyReloadingPage):
         self.coefficient_note.setText(note.strip())
 
     def _show_stage(self, mv: Any) -> None:
-        from ...core.lifecycle import ALLOWED
+        from ...core.registry.lifecycle import ALLOWED
 
         self.stage_label.setText(Markup("Stage of {}: <b>{}</b>  (trained by {})").format(
             mv.ref, mv.stage, mv.created_by))

@@ -14,7 +14,7 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QFileDialog, QFrame, QGridLayout, QHBoxLayout, QLabel, QProgressBar,
                                QPushButton, QScrollArea, QVBoxLayout, QWidget)
 
-from ...core.settings import WORKSPACE_ENV
+from ...core.workspace.settings import WORKSPACE_ENV
 from ..errors import show_error
 from ..jobs import Job, JobRunner
 from ..state import REGISTRY_FILE, AppState

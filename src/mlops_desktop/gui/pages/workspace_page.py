@@ -212,7 +212,7 @@ class WorkspacePage(ReloadingPage):
         root = ws.root
 
         def work(progress, cancel):
-            from ...core.integrity import verify_workspace
+            from ...core.workspace.integrity import verify_workspace
             from ...core.workspace import Workspace
 
             progress(None, "Checking the workspace")
@@ -252,7 +252,7 @@ class WorkspacePage(ReloadingPage):
         root, actor = ws.root, self.state.actor
 
         def work(progress, cancel):
-            from ...core.backup import backup
+            from ...core.workspace.backup import backup
             from ...core.workspace import Workspace
 
             with Workspace.open(root) as own:  # a connection for this thread
@@ -292,7 +292,7 @@ class WorkspacePage(ReloadingPage):
         actor = self.state.actor
 
         def work(progress, cancel):
-            from ...core.backup import restore
+            from ...core.workspace.backup import restore
 
             return restore(path, folder, actor=actor, progress=progress, cancel=cancel)
 

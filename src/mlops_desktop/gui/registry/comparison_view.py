@@ -1,5 +1,5 @@
 """The Compare tab: the selected version beside another version of the same model (the
-rows and notes come from core/comparison_table.py, which ``models compare`` prints too).
+rows and notes come from core/registry/comparison_table.py, which ``models compare`` prints too).
 Comparisons are read off the UI thread; only the pair chosen last is ever shown."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any, Optional, Union
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QHeaderView, QLabel, QVBoxLayout, QWidget
 
-from ...core.compare import VersionComparison, compare_versions
-from ...core.comparison_table import comparison_notes, comparison_rows
+from ...core.registry.compare import VersionComparison, compare_versions
+from ...core.registry.comparison_table import comparison_notes, comparison_rows
 from ...core.errors import MlopsError
 from ..errors import show_error
 from ..jobs import JobRunner

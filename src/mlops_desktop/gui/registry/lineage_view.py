@@ -1,5 +1,5 @@
 """The Lineage tab: where the selected version came from and what became of it, as an
-indented tree that wraps with the panel (the words come from core/lineage_tree.py, which
+indented tree that wraps with the panel (the words come from core/registry/lineage_tree.py, which
 ``models show`` prints too)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Optional
 from markupsafe import Markup
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
-from ...core.lineage import VersionLineage
-from ...core.lineage_tree import Node, lineage_tree
+from ...core.registry.lineage import VersionLineage
+from ...core.registry.lineage_tree import Node, lineage_tree
 
 
 class LineageView(QTextBrowser):

@@ -1,6 +1,6 @@
 """What the analyst can do to the version the Registry page shows: move its stage, point
 an alias at it, tag and describe it (undoable), retrain and challenge it, roll production
-back, export it. The rules live in core (core/lifecycle.py): these ask for what a rule
+back, export it. The rules live in core (core/registry/lifecycle.py): these ask for what a rule
 needs (a comment, an override reason) and show the core's message when a rule says no.
 """
 
@@ -14,7 +14,7 @@ from ..errors import show_error
 from ..undo import RecordedChange
 
 if TYPE_CHECKING:
-    from ...core.lineage import VersionLineage
+    from ...core.registry.lineage import VersionLineage
 
 
 class VersionActions:
@@ -63,7 +63,7 @@ class VersionActions:
             self.set_alias(alias.strip())
 
     def set_alias(self, alias: str, comment: str = "") -> bool:
-        from ...core.lifecycle import set_alias
+        from ...core.registry.lifecycle import set_alias
 
         v = self.lineage.version
         moved = self._act(f"Cannot set {alias}", lambda: set_alias(self.state.workspace, v.model, alias,
@@ -131,7 +131,7 @@ class VersionActions:
     def tag_version(self, key: str, value: Optional[str]) -> bool:
         """Set tag ``key`` to ``value`` on the version shown (None: remove it); Edit → Undo
         records the way back."""
-        from ...core.annotations import remove_tag, set_tag
+        from ...core.registry.annotations import remove_tag, set_tag
 
         ref = self.lineage.ref
 
@@ -159,7 +159,7 @@ class VersionActions:
 
     def describe_version(self, text: str) -> bool:
         """Replace the description of the version shown; Edit → Undo records the old one again."""
-        from ...core.annotations import set_description
+        from ...core.registry.annotations import set_description
 
         ref = self.lineage.ref
 
@@ -192,7 +192,7 @@ class VersionActions:
             if answer != QMessageBox.StandardButton.Yes:
                 self.single_user.setChecked(False)
                 return
-        from ...core.lifecycle import set_single_user
+        from ...core.registry.lifecycle import set_single_user
 
         if self._act("Cannot change the mode", lambda: set_single_user(ws, on, actor=self.state.actor)) is None:
             self.single_user.setChecked(not on)

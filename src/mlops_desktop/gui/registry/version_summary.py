@@ -9,7 +9,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ...core import numbers
-from ...core.lineage import VersionLineage
+from ...core.registry.lineage import VersionLineage
 from ..pages.challenge_view import origin_and_challenge
 
 

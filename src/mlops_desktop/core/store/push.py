@@ -2,7 +2,7 @@
 workspace of one's own (SQLite) into an empty team registry (PostgreSQL) with their ids,
 so that every reference and every audit entry still names the right row, through the
 window migration 17 opens for an administrator. The flow around it (checks, files,
-verification) is :mod:`mlops_desktop.core.team_push`.
+verification) is :mod:`mlops_desktop.core.workspace.team_push`.
 """
 
 from __future__ import annotations

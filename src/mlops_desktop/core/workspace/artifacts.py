@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from .errors import MlopsError, NotAFileError
-from .regular_files import read_regular_file
-from .storage import publish, sha256_file, write_temporary
+from ..errors import MlopsError, NotAFileError
+from ..regular_files import read_regular_file
+from ..storage import publish, sha256_file, write_temporary
 
 if TYPE_CHECKING:
-    from .registry.audit import Problem
-    from .workspace import Workspace
+    from ..store.audit import Problem
+    from . import Workspace
 
 SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -56,7 +56,7 @@ def artifact_path(ws: "Workspace", sha256: str) -> Path:
 def save_model_file(ws: "Workspace", model: Any) -> StoredArtifact:
     """Store ``model`` as a skops file in the artifacts folder under its SHA-256 (see
     :func:`.model_format.model_to_bytes`). Writing the same bytes twice keeps one file."""
-    from .model_format import model_to_bytes
+    from ..model_format import model_to_bytes
 
     return store_bytes(ws, model_to_bytes(model), "model.skops")
 
@@ -83,7 +83,7 @@ def store_bytes(ws: "Workspace", data: bytes, name: str) -> StoredArtifact:
 
 def verify_artifact(ws: "Workspace", sha256: str) -> str | None:
     """None when the artifact is recorded, present and intact; else the problem."""
-    from .registry import artifacts as artifact_rows
+    from ..store import artifacts as artifact_rows
 
     path = artifact_path(ws, sha256)
     if not artifact_rows.is_recorded(ws.registry, sha256):
@@ -99,8 +99,8 @@ def read_model_bytes(ws: "Workspace", sha256: str, *, owner: str = "") -> tuple[
     """The bytes of a recorded model file, after checking them against the hash (one
     read: the bytes that were hashed are the bytes returned). ``owner`` names the
     version in messages ("churn:3")."""
-    from .registry import artifacts as artifact_rows
-    from .registry.stored_files import here_or_fetched
+    from ..store import artifacts as artifact_rows
+    from ..store.stored_files import here_or_fetched
 
     of = f" of {owner}" if owner else ""
     path = artifact_path(ws, sha256)
@@ -124,8 +124,8 @@ def load_model_file(ws: "Workspace", sha256: str, *, owner: str = "") -> Any:
     """The fitted model stored as ``sha256``: its bytes checked against the hash, then
     read as a skops file with the trusted types only. Anything else (a pickle, a file
     made elsewhere) raises :class:`UntrustedModelError`; nothing is ever unpickled."""
-    from .legacy_models import PICKLE_REASON, looks_like_pickle, refusal
-    from .model_format import UnreadableModelFile, model_from_bytes
+    from ..legacy_models import PICKLE_REASON, looks_like_pickle, refusal
+    from ..model_format import UnreadableModelFile, model_from_bytes
 
     path, data = read_model_bytes(ws, sha256, owner=owner)
     try:
@@ -143,7 +143,7 @@ def load_model_file(ws: "Workspace", sha256: str, *, owner: str = "") -> Any:
 def discard_unreferenced(ws: "Workspace", sha256: str) -> bool:
     """Delete an artifact file that no registry row records (left by a failed or
     cancelled run). Returns True when a file was deleted."""
-    from .registry import artifacts as artifact_rows
+    from ..store import artifacts as artifact_rows
 
     if artifact_rows.is_recorded(ws.registry, sha256):
         return False
@@ -168,9 +168,9 @@ def check_files(ws: "Workspace", *, users: Optional[dict[str, list[str]]] = None
     few threads (hashlib releases the GIL), for a workspace of many model files."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .registry import artifacts as artifact_rows
-    from .registry.audit import Problem
-    from .registry.consistency import artifact_users
+    from ..store import artifacts as artifact_rows
+    from ..store.audit import Problem
+    from ..store.consistency import artifact_users
 
     hashes = artifact_rows.all_hashes(ws.registry)
     users = artifact_users(ws.registry) if users is None else users

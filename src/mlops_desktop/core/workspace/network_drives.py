@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Optional
 
-from .errors import WorkspaceError
+from ..errors import WorkspaceError
 
 #: filesystem types (mountinfo's names) that live on another machine
 NETWORK_TYPES = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "ncpfs", "afs", "fuse.sshfs", "sshfs"})

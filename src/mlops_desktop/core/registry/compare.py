@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, Optional, TypeVar
 
 from .lineage import AcceptedWarning
-from .plain import Record
+from ..plain import Record
 
 if TYPE_CHECKING:
-    from .registry.models import ModelVersion
-    from .workspace import Workspace
+    from ..store.models import ModelVersion
+    from ..workspace import Workspace
 
 T = TypeVar("T")
 
@@ -263,8 +263,8 @@ def _differences(a: dict[str, Any], b: dict[str, Any]) -> tuple[tuple[SettingDif
 def _side(ws: "Workspace", mv: "ModelVersion") -> dict[str, Any]:
     """What one version brings to the comparison, read once."""
     from .lineage import accepted_for
-    from .registry import aliases, stages, tags, validations
-    from .train import run as get_run
+    from ..store import aliases, stages, tags, validations
+    from ..train import run as get_run
 
     r = get_run(ws, mv.run_id)
     ds = ws.dataset(r.dataset_id)
@@ -393,7 +393,7 @@ def compare_versions(ws: "Workspace", ref_a: str, ref_b: str) -> VersionComparis
     latest decided challenge of one of them against the other, judged on the same rows,
     or None).
     """
-    from .train import find_version
+    from ..train import find_version
 
     mva, mvb = find_version(ws, ref_a), find_version(ws, ref_b)
     sa, sb = _side(ws, mva), _side(ws, mvb)
@@ -424,7 +424,7 @@ def compare_versions(ws: "Workspace", ref_a: str, ref_b: str) -> VersionComparis
 def _challenge(ws: "Workspace", a: "ModelVersion", b: "ModelVersion") -> Optional[ChallengeOutcome]:
     """The newest decided challenge between ``a`` and ``b`` (either the challenger): its
     verdict sentence and the figures of its rule's metric for both, on the same rows."""
-    from .registry import challenges
+    from ..store import challenges
 
     pair = {a.id, b.id}
     for c in challenges.of_model(ws.registry, a.model_id):

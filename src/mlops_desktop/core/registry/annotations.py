@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidChoiceError
+from ..errors import InvalidChoiceError
 
 if TYPE_CHECKING:
-    from .workspace import Workspace
+    from ..workspace import Workspace
 
 #: tag keys: letters, digits and . _ - : /, starting with a letter or digit (no '=', which
 #: separates a key from its value in filters)
@@ -41,8 +41,8 @@ class Annotated:
 def resolve(ws: "Workspace", ref: str) -> Annotated:
     """``MODEL`` -> the model, ``MODEL:VERSION`` -> that version (NotFoundError naming
     what exists otherwise)."""
-    from .registry import models as model_rows
-    from .train.registered import parse_ref
+    from ..store import models as model_rows
+    from ..train.registered import parse_ref
 
     name, number = parse_ref(ref)
     if number is None:
@@ -63,7 +63,7 @@ def _key(key: str) -> str:
 def set_tag(ws: "Workspace", ref: str, key: str, value: str, *, actor: str) -> dict[str, Any]:
     """Set tag ``key`` to ``value`` on a model or version. Returns {ref, on, key, before,
     after, changed}; setting the value it already has records nothing."""
-    from .registry import tags
+    from ..store import tags
 
     key = _key(key)
     value = str(value if value is not None else "").strip()
@@ -84,7 +84,7 @@ def set_tag(ws: "Workspace", ref: str, key: str, value: str, *, actor: str) -> d
 
 def remove_tag(ws: "Workspace", ref: str, key: str, *, actor: str) -> dict[str, Any]:
     """Remove tag ``key`` from a model or version (NotFoundError when it has none)."""
-    from .registry import tags
+    from ..store import tags
 
     key = _key(key)
     with ws.registry.transaction():
@@ -96,7 +96,7 @@ def remove_tag(ws: "Workspace", ref: str, key: str, *, actor: str) -> dict[str, 
 
 def tags_of(ws: "Workspace", ref: str) -> dict[str, str]:
     """The tags of a model or version, by key."""
-    from .registry import tags
+    from ..store import tags
 
     target = resolve(ws, ref)
     return tags.of(ws.registry, target.on, target.owner_id)
@@ -105,7 +105,7 @@ def tags_of(ws: "Workspace", ref: str) -> dict[str, str]:
 def set_description(ws: "Workspace", ref: str, text: str, *, actor: str) -> dict[str, Any]:
     """Replace the description of a model or version (empty text clears it). Returns
     {ref, on, before, after, changed}; the same text again records nothing."""
-    from .registry import models as model_rows
+    from ..store import models as model_rows
 
     text = str(text or "").strip()
     if len(text) > MAX_DESCRIPTION:
@@ -123,8 +123,8 @@ def set_description(ws: "Workspace", ref: str, text: str, *, actor: str) -> dict
 
 def description_of(ws: "Workspace", ref: str) -> str:
     """The description of a model or version."""
-    from .registry import models as model_rows
-    from .train.registered import parse_ref
+    from ..store import models as model_rows
+    from ..train.registered import parse_ref
 
     name, number = parse_ref(ref)
     if number is None:
@@ -137,8 +137,8 @@ def set_purpose(ws: "Workspace", ref: str, text: str, *, actor: str) -> dict[str
     version; empty text clears it): the model card's Purpose. Kept apart from the
     description, which says what the version is (what changed, how it was made). Returns
     {ref, before, after, changed}; the same text again records nothing."""
-    from .registry import models as model_rows
-    from .train import find_version
+    from ..store import models as model_rows
+    from ..train import find_version
 
     text = str(text or "").strip()
     if len(text) > MAX_DESCRIPTION:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from . import numbers
+from .. import numbers
 from .compare import Estimate, Segmentation, VersionComparison
 
 Row = list[Any]
@@ -106,7 +106,7 @@ def comparison_notes(c: VersionComparison) -> list[str]:
 
 def _setting(name: str, value: Any) -> str:
     """A training setting in words (a split as a sentence, lists joined), no JSON."""
-    from .validate.card import split_in_words
+    from ..validate.card import split_in_words
 
     if name == "split":
         return split_in_words(value)

@@ -30,15 +30,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Optional
 
-from . import numbers
-from .. import __version__
-from .errors import WorkspaceError
-from .jobs import CancelToken, ProgressCallback, no_progress
-from .regular_files import open_regular_file
-from .storage import publish, remove_stale_temporaries, temporary_name, write_temporary
+from .. import numbers
+from ... import __version__
+from ..errors import WorkspaceError
+from ..jobs import CancelToken, ProgressCallback, no_progress
+from ..regular_files import open_regular_file
+from ..storage import publish, remove_stale_temporaries, temporary_name, write_temporary
 
 if TYPE_CHECKING:
-    from .workspace import Workspace
+    from . import Workspace
 
 FORMAT = "mlops-desktop-backup"
 FORMAT_VERSION = 1
@@ -138,9 +138,9 @@ def backup(ws: "Workspace", path_zip: Path | str, *, actor: str,
     """Back the workspace up into ``path_zip`` (replaced atomically if it exists).
     Raises :class:`WorkspaceError` for a destination that cannot be written and
     :class:`JobCancelled` on cancel (no file is left either way)."""
-    from .registry import Registry, audit
-    from .registry import artifacts as artifact_rows
-    from .registry import datasets as dataset_rows
+    from ..store import Registry, audit
+    from ..store import artifacts as artifact_rows
+    from ..store import datasets as dataset_rows
 
     started = time.monotonic()
     progress = progress or no_progress
@@ -216,7 +216,7 @@ def backup(ws: "Workspace", path_zip: Path | str, *, actor: str,
             Path(str(db_copy) + side).unlink(missing_ok=True)
     progress(0.97, "Checking the backup")
     try:
-        from .storage import sha256_file
+        from ..storage import sha256_file
 
         zip_sha = sha256_file(tmp_zip)
         size = tmp_zip.stat().st_size
@@ -265,7 +265,7 @@ def _refuse_links(ws: "Workspace") -> None:
 
 
 def _now() -> str:
-    from .registry import utc_now
+    from ..store import utc_now
 
     return utc_now()
 
@@ -286,7 +286,7 @@ def _safe_member(name: str) -> bool:
 
 def read_manifest(path_zip: Path | str) -> dict[str, Any]:
     """The manifest of a backup, checked for format and schema (no member is read)."""
-    from .registry import migrations
+    from ..store import migrations
 
     path = Path(path_zip).expanduser().absolute()
     if not path.is_file():
@@ -322,11 +322,11 @@ def restore(path_zip: Path | str, target_dir: Path | str, *, actor: str,
     """Restore a backup into ``target_dir`` (a new folder, or an empty one). Raises
     :class:`WorkspaceError` for a damaged or foreign zip, a newer schema, a target that
     is not empty; nothing is left behind on any error or cancel."""
-    from . import legacy_models
+    from .. import legacy_models
     from .integrity import verify_workspace
-    from .registry import audit, database_check
-    from .registry import models as model_rows
-    from .workspace import Workspace
+    from ..store import audit, database_check
+    from ..store import models as model_rows
+    from . import Workspace
 
     started = time.monotonic()
     progress = progress or no_progress

@@ -7,23 +7,23 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from .. import __version__
-from .errors import MlopsError, WorkspaceError
+from ... import __version__
+from ..errors import MlopsError, WorkspaceError
 from .network_drives import refuse_network_folder
-from .registry import Registry, audit
-from .registry.db import RegistryMissingError
-from .registry.postgres import TeamLogin
-from .registry import datasets as dataset_rows
-from .storage import atomic_write, remove_stale_temporaries
+from ..store import Registry, audit
+from ..store.db import RegistryMissingError
+from ..store.postgres import TeamLogin
+from ..store import datasets as dataset_rows
+from ..storage import atomic_write, remove_stale_temporaries
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-    from .data.dataset import Column, Dataset
-    from .data.importer import ImportResult
-    from .data.readers import ImportOptions
-    from .jobs import CancelToken, ProgressCallback
+    from ..data.dataset import Column, Dataset
+    from ..data.importer import ImportResult
+    from ..data.readers import ImportOptions
+    from ..jobs import CancelToken, ProgressCallback
 
 REGISTRY_FILE = "registry.sqlite"
 #: in a workspace folder connected to a team registry: where the registry is (never a password)
@@ -36,7 +36,7 @@ def team_login(root: Path | str) -> Optional[str]:
     conninfo = Workspace.team_registry(root) if Path(root).is_dir() else None
     if conninfo is None:
         return None
-    from .registry.postgres import login_of
+    from ..store.postgres import login_of
 
     return login_of(conninfo)
 
@@ -46,7 +46,7 @@ def check_team_registry(conninfo: str) -> TeamLogin:
     login it connects as and its registry roles (nothing is set up or written). Raises
     WorkspaceError for a password in the string, a server that cannot be reached, an
     unknown login or database."""
-    from .registry.postgres import team_login_of
+    from ..store.postgres import team_login_of
 
     return team_login_of(conninfo)
 
@@ -98,7 +98,7 @@ class Workspace:
         if not cls.is_workspace(root):
             raise WorkspaceError(f"{root} is not a workspace (it has no {REGISTRY_FILE}).")
         if conninfo:
-            from .registry.postgres import PostgresRegistry
+            from ..store.postgres import PostgresRegistry
 
             ws = cls(root, PostgresRegistry(conninfo, read_only=read_only))
             ws._fetch_team_files()
@@ -131,8 +131,8 @@ class Workspace:
         """Remove temporary files of processes that died, mark runs whose process died
         failed (audited), and record the exports whose process died after publishing the
         package. Housekeeping: a busy (or full) registry leaves it for next time."""
-        from .export.pending import record_interrupted
-        from .registry import runs as run_rows
+        from ..export.pending import record_interrupted
+        from ..store import runs as run_rows
 
         for sub in ("artifacts", "snapshots"):
             (self.root / sub).mkdir(exist_ok=True)
@@ -184,7 +184,7 @@ class Workspace:
         owner) and is recorded as having created it."""
         import json
 
-        from .registry.postgres import PostgresRegistry, check_conninfo
+        from ..store.postgres import PostgresRegistry, check_conninfo
 
         root = Path(root).expanduser().absolute()
         check_conninfo(conninfo)
@@ -212,7 +212,7 @@ class Workspace:
         """A team member's folder is a cache: the snapshots and model files other members
         made are fetched from the team registry (each checked against its SHA-256). One
         that cannot be fetched stays missing, and 'verify' names it."""
-        from .registry import stored_files
+        from ..store import stored_files
 
         self.registry.files_root = self.root
         for sha256, relative in stored_files.missing_here(self.registry):
@@ -280,8 +280,8 @@ class Workspace:
                     progress: Optional["ProgressCallback"] = None,
                     cancel: Optional["CancelToken"] = None) -> "ImportResult":
         """Import a file as a new dataset (see :func:`data.importer.import_dataset`)."""
-        from .data.importer import import_dataset
-        from .jobs import no_progress
+        from ..data.importer import import_dataset
+        from ..jobs import no_progress
 
         return import_dataset(self, path, options, name=name, actor=actor,
                               progress=progress or no_progress, cancel=cancel)
@@ -297,7 +297,7 @@ class Workspace:
     def load_table(self, dataset: "Dataset", columns: Optional[list[str]] = None) -> "pa.Table":
         """The dataset's data, from its snapshot (the source file is not needed);
         ``columns`` reads only those."""
-        from .data.catalog import load_table
+        from ..data.catalog import load_table
 
         return load_table(self, dataset, columns)
 
@@ -307,7 +307,7 @@ class Workspace:
     def update_column(self, dataset_ref: str | int, column: str, *, kind: Optional[str] = None,
                       role: Optional[str] = None, actor: str) -> "Column":
         """Change a column's kind and/or role; the change is recorded in the audit log."""
-        from .data.catalog import update_column
+        from ..data.catalog import update_column
 
         return update_column(self, dataset_ref, column, kind=kind, role=role, actor=actor)
 
@@ -316,7 +316,7 @@ class Workspace:
     def audit_head(self) -> dict[str, Any]:
         """The newest audit entry's number and hash (``seq``, ``hash``), to keep outside
         the workspace and check a copy against later (see :func:`registry.audit.last_entry`)."""
-        from .registry import audit
+        from ..store import audit
 
         return audit.last_entry(self.registry)
 

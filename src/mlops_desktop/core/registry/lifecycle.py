@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Optional, Sequence
 
-from .errors import InvalidChoiceError, NotFoundError, SelfApprovalRefused
-from .people import check_person_name, same_person
+from ..errors import InvalidChoiceError, NotFoundError, SelfApprovalRefused
+from ..people import check_person_name, same_person
 
 if TYPE_CHECKING:
-    from .registry.models import VersionPage
-    from .workspace import Workspace
+    from ..store.models import VersionPage
+    from ..workspace import Workspace
 
 STAGES = ("draft", "validated", "approved", "retired")
 ALLOWED = {"validated": ("draft",), "approved": ("validated",), "retired": ("draft", "validated", "approved")}
@@ -56,7 +56,7 @@ def parse_version_ref(ref: str) -> tuple[str, int]:
 
 def single_user_mode(ws: "Workspace") -> bool:
     """Whether the workspace allows self-approval (recorded as such). Off by default."""
-    from .registry import workspace_settings
+    from ..store import workspace_settings
 
     return bool(workspace_settings.get(ws.registry, SINGLE_USER_KEY, False))
 
@@ -64,7 +64,7 @@ def single_user_mode(ws: "Workspace") -> bool:
 def set_single_user(ws: "Workspace", on: bool, *, actor: str) -> dict[str, Any]:
     """Switch single-user mode on or off (audited). Returns {single_user, before, changed};
     switching to the state it is already in records nothing."""
-    from .registry import workspace_settings
+    from ..store import workspace_settings
 
     on = bool(on)
     with ws.registry.transaction():
@@ -174,9 +174,9 @@ def change_stage(ws: "Workspace", ref: str, stage: str, *, actor: str, comment: 
     single-user mode only) and ``aliases_removed`` naming the aliases a retirement took
     away. Nothing is written when a rule refuses the change.
     """
-    from .registry import aliases, stages, validations
-    from .registry import models as model_rows
-    from .train import find_version
+    from ..store import aliases, stages, validations
+    from ..store import models as model_rows
+    from ..train import find_version
 
     if stage not in ALLOWED:
         _refuse(stage_move_refusal(ref, "", stage))
@@ -232,8 +232,8 @@ def _refuse(refusal: Optional[Refusal]) -> None:
 def needs_baseline_override(ws: "Workspace", ref: str) -> bool:
     """Whether moving ``ref`` to validated needs an override: its latest validation did
     not beat the baseline."""
-    from .registry import validations
-    from .train import find_version
+    from ..store import validations
+    from ..train import find_version
 
     latest = validations.latest(ws.registry, find_version(ws, ref).id)
     return latest is not None and not latest["beats_baseline"]
@@ -241,8 +241,8 @@ def needs_baseline_override(ws: "Workspace", ref: str) -> bool:
 
 def stage_history(ws: "Workspace", ref: str) -> list[dict[str, Any]]:
     """Every stage change of a version, oldest first (with ``self_approved``)."""
-    from .registry import stages
-    from .train import find_version
+    from ..store import stages
+    from ..train import find_version
 
     return stages.history(ws.registry, find_version(ws, ref).id)
 
@@ -270,7 +270,7 @@ def _version_number(model: str, version: int | str) -> int:
 
 
 def _model(ws: "Workspace", model: str):
-    from .registry import models as model_rows
+    from ..store import models as model_rows
 
     name = str(model or "").strip()
     if not name:
@@ -282,8 +282,8 @@ def set_alias(ws: "Workspace", model: str, alias: str, version: int | str, *, ac
               comment: str = "") -> dict[str, Any]:
     """Point ``alias`` of ``model`` at ``version``, which must be approved. The move is
     recorded in the alias history and the audit log (before and after). Returns the move."""
-    from .registry import aliases
-    from .registry import models as model_rows
+    from ..store import aliases
+    from ..store import models as model_rows
 
     alias = check_alias_name(alias)
     m = _model(ws, model)
@@ -303,7 +303,7 @@ def set_alias(ws: "Workspace", model: str, alias: str, version: int | str, *, ac
 
 def remove_alias(ws: "Workspace", model: str, alias: str, *, actor: str, comment: str = "") -> dict[str, Any]:
     """Remove ``alias`` from ``model`` (recorded like a move, to no version)."""
-    from .registry import aliases
+    from ..store import aliases
 
     alias = check_alias_name(alias)
     m = _model(ws, model)
@@ -319,7 +319,7 @@ def remove_alias(ws: "Workspace", model: str, alias: str, *, actor: str, comment
 
 def aliases_of(ws: "Workspace", model: str) -> list[dict[str, Any]]:
     """The model's aliases now: alias, version, ref, stage, set_by, set_at."""
-    from .registry import aliases
+    from ..store import aliases
 
     m = _model(ws, model)
     return [a | {"ref": f"{m.name}:{a['version']}"} for a in aliases.current(ws.registry, m.id)]
@@ -329,7 +329,7 @@ def alias_history(ws: "Workspace", model: str, alias: Optional[str] = "productio
     """Every move of ``alias`` (of every alias when None), oldest first: from_version,
     to_version (None when removed), reason (moved, removed, retired), comment, moved_by,
     moved_at."""
-    from .registry import aliases
+    from ..store import aliases
 
     m = _model(ws, model)
     name = None if alias is None else check_alias_name(alias)
@@ -368,7 +368,7 @@ def version_at(ws: "Workspace", model: str, alias: str, when: datetime | date | 
     version it holds now, whatever the clock said at each move): {model, alias, version,
     ref, since, set_by, comment}, or None when no version held it then. Answered from
     the order the moves were made in, not from their times alone."""
-    from .registry import aliases
+    from ..store import aliases
 
     alias = check_alias_name(alias)
     m = _model(ws, model)
@@ -408,7 +408,7 @@ def search_versions(ws: "Workspace", *, text: Optional[str] = None, model: Optio
     of the training dataset; ``since``/``until``: created from / up to (a date alone in
     ``until`` includes that whole day).
     """
-    from .registry import models as model_rows
+    from ..store import models as model_rows
 
     stages = [stage] if isinstance(stage, str) else list(stage or [])
     bad = [s for s in stages if s not in STAGES]

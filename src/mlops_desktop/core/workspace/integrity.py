@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from .errors import InvalidChoiceError, NotAFileError, WorkspaceError
-from .registry.audit import HeadComparison
-from .registry.problem import Problem
-from .storage import sha256_file
+from ..errors import InvalidChoiceError, NotAFileError, WorkspaceError
+from ..store.audit import HeadComparison
+from ..store.problem import Problem
+from ..storage import sha256_file
 
 if TYPE_CHECKING:
-    from .workspace import Workspace
+    from . import Workspace
 
 __all__ = ["Problem", "VerifyReport", "parse_expected_head", "report_for_unopened", "verify_workspace"]
 
@@ -99,7 +99,7 @@ def verify_workspace(ws: "Workspace", *, expect: Optional[str] = None) -> Verify
     """Check everything; never raises for damage it finds (it reports it). ``expect``:
     a head written down earlier (``SEQ:HASH`` or ``HASH``) to compare the log with."""
     from .artifacts import check_files
-    from .registry import database_check, stored_files
+    from ..store import database_check, stored_files
 
     expected = parse_expected_head(expect) if expect else None
     report = VerifyReport()
@@ -127,9 +127,9 @@ def verify_workspace(ws: "Workspace", *, expect: Optional[str] = None) -> Verify
 def _check_registry(ws: "Workspace", report: VerifyReport, expected: Optional[tuple[Optional[int], str]]) -> None:
     """The chain, the records and values, the rules, the references and the expected head
     (the entries kept for these are let go on return, before the files are read)."""
-    from .registry import audit
-    from .registry.consistency import check_audit, dangling_references
-    from .rule_replay import ACTIONS, broken_rules, replayable
+    from ..store import audit
+    from ..store.consistency import check_audit, dangling_references
+    from ..rule_replay import ACTIONS, broken_rules, replayable
 
     reg = ws.registry
     chain = check_audit(reg, collect=ACTIONS)
@@ -150,8 +150,8 @@ def report_for_unopened(exc: WorkspaceError) -> Optional[VerifyReport]:
     """The report for a workspace that cannot be opened because its registry is gone
     (``registry_missing``) or is not a readable database (``database_malformed``);
     None for any other reason (which is then the user's error to see)."""
-    from .registry.database_check import malformed
-    from .registry.db import DamagedRegistryError, RegistryMissingError
+    from ..store.database_check import malformed
+    from ..store.db import DamagedRegistryError, RegistryMissingError
 
     if isinstance(exc, RegistryMissingError):
         return VerifyReport(findings=[Problem("registry_missing", str(exc))])

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Optional
 
-from .plain import Record, json_safe
+from ..plain import Record, json_safe
 
 if TYPE_CHECKING:
-    from .data.dataset import Dataset
-    from .workspace import Workspace
+    from ..data.dataset import Dataset
+    from ..workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ class AcceptedWarning(Record):
 def accepted_for(ws: "Workspace", dataset_id: int, target: str, features: Any) -> tuple[AcceptedWarning, ...]:
     """The check warnings accepted for this data, target and features, typed: a version's
     lineage and a comparison of two versions show them."""
-    from .checks import accepted_warnings
+    from ..checks import accepted_warnings
 
     return tuple(AcceptedWarning(check_id=a["check_id"], reason=a["reason"], accepted_by=a["accepted_by"],
                                  accepted_at=a["accepted_at"])
@@ -249,8 +249,8 @@ def preparation(ws: "Workspace", ds: "Dataset") -> dict[str, Any]:
     """How a dataset was made: ``prepared_from`` (the parent, the recipe's SHA-256 and its
     steps in words; ``refused`` with the reason for a stored recipe that is refused; None
     for an import) and ``prepared_into`` (the datasets prepared from it)."""
-    from .prepare import PrepareError, recipe_of
-    from .registry import recipes
+    from ..prepare import PrepareError, recipe_of
+    from ..store import recipes
 
     try:
         found = recipe_of(ws, ds)
@@ -281,7 +281,7 @@ def _preparation_graph(ds: "Dataset", made: dict[str, Any]) -> tuple[list[dict],
 
 def exports_of(ws: "Workspace", version_id: int) -> list[dict[str, Any]]:
     """The export packages made of a version, oldest first."""
-    from .registry import exports
+    from ..store import exports
 
     return exports.for_version(ws.registry, version_id)
 
@@ -307,10 +307,10 @@ def version_lineage(ws: "Workspace", ref: str) -> VersionLineage:
     challenger or the version challenged) and ``graph`` (nodes {id, kind, label}, edges
     {from, to, label}).
     """
-    from .registry import aliases, challenges, drift_reports, stages, tags
-    from .registry import models as model_rows
-    from .registry import runs as run_rows
-    from .train import find_version
+    from ..store import aliases, challenges, drift_reports, stages, tags
+    from ..store import models as model_rows
+    from ..store import runs as run_rows
+    from ..train import find_version
 
     reg = ws.registry
     mv = find_version(ws, ref)
@@ -431,9 +431,9 @@ def dataset_lineage(ws: "Workspace", dataset: str | int) -> dict[str, Any]:
     ``versions`` entry those runs registered (stage, aliases, tags), the
     ``drift_reports`` that used it as the reference, its ``accepted_warnings`` and a
     ``graph`` of nodes and edges."""
-    from .registry import accepted_warnings, drift_reports
-    from .registry import models as model_rows
-    from .registry import runs as run_rows
+    from ..store import accepted_warnings, drift_reports
+    from ..store import models as model_rows
+    from ..store import runs as run_rows
 
     reg = ws.registry
     ds = ws.dataset(dataset)
@@ -475,7 +475,7 @@ def model_audit_trail(ws: "Workspace", model: str, *, limit: int | None = None) 
     """The audit entries about a model, its versions and the runs that made them (stage
     changes, approvals, alias moves, tags, validations, drift reports on a version),
     newest first."""
-    from .registry import models as model_rows
+    from ..store import models as model_rows
 
     m = model_rows.get_model(ws.registry, str(model or "").strip())
     return [e.to_dict() for e in model_rows.audit_entries_for_model(ws.registry, m.id, limit=limit)]

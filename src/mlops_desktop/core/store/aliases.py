@@ -6,7 +6,7 @@ An alias points to one version of its model at a time (``model_aliases``); every
 ``alias_moves`` and an audit entry in the same transaction, so "which version held
 ``production`` on a given day" can always be answered. The rules (only an approved
 version may hold an alias, the alias's spelling) are checked by
-:mod:`mlops_desktop.core.lifecycle` inside the caller's transaction.
+:mod:`mlops_desktop.core.registry.lifecycle` inside the caller's transaction.
 """
 
 from __future__ import annotations

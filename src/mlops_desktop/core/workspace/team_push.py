@@ -28,14 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from . import numbers
-from .errors import WorkspaceError
+from .. import numbers
+from ..errors import WorkspaceError
 from .integrity import VerifyReport, verify_workspace
-from .jobs import CancelToken, ProgressCallback, Steps, no_progress
-from .registry import Registry, audit, migrations, stored_files, utc_now
-from .registry import push as store
-from .registry.postgres import PostgresRegistry, TeamRegistryError, check_conninfo
-from .workspace import Workspace
+from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
+from ..store import Registry, audit, migrations, stored_files, utc_now
+from ..store import push as store
+from ..store.postgres import PostgresRegistry, TeamRegistryError, check_conninfo
+from . import Workspace
 
 #: the audit action of a push (its record: ``history_pushes``)
 PUSHED = "workspace.pushed"
@@ -169,7 +169,7 @@ def push_workspace(root: Path | str, conninfo: str, *, progress: ProgressCallbac
 
 
 def _push(local: Workspace, conninfo: str, steps: Steps) -> PushResult:
-    from .lifecycle import single_user_mode
+    from ..registry.lifecycle import single_user_mode
 
     steps.start("check", "Checking the workspace")
     _refuse_local(local, single_user_mode(local))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import numbers
+from .. import numbers
 from .lineage import VersionLineage
 
 
