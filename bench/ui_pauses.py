@@ -83,7 +83,7 @@ def main() -> None:
         print(f"{round_:<6}{title:<9}{seconds:>8.1f}{meter.max_gap_ms:>8.0f}{slowdown:>6.1f}  {verdict}", flush=True)
 
     def profile() -> None:
-        if explore.built:  # shown before: profile again, as the first visit did
+        if explore.profile is not None:  # shown before: profile again, as the first visit did
             explore.profile = None
             explore.run_profile()
 

@@ -32,6 +32,7 @@ def warm_up() -> threading.Thread:
         from ..core.monitor import batches, drift, history, reference  # noqa: F401
         from ..core.explore import profile  # noqa: F401
         import scipy.stats  # noqa: F401  (loaded inside the measures, when first used)
+        import duckdb  # noqa: F401  (the engine of a dataset larger than memory: 0.2 s of the lock at a time)
 
     thread = threading.Thread(target=work, name="warm-up", daemon=True)
     thread.start()

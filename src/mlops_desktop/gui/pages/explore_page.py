@@ -131,18 +131,22 @@ class ExplorePage(LazyPage):
         dl.addLayout(charts, 1)
         self.tabs.addTab(detail, "Column")
 
-        def column_charts() -> None:  # on hidden tabs until a profile is shown: made later
+        # on hidden tabs until a profile is shown: made later, one chart a turn (see LazyPage.later)
+        def distribution() -> None:
             self.distribution = Chart("Distribution")
+            charts.insertWidget(0, self.distribution, 3)
+
+        def box() -> None:
             self.box = Chart("Box plot")
             self.box.setMaximumHeight(130)
-            charts.insertWidget(0, self.distribution, 3)
             charts.insertWidget(1, self.box, 1)
 
         def relation_chart() -> None:
             self.relation = Chart("Relation to the target")
             charts.insertWidget(2, self.relation, 3)
 
-        self.later(column_charts)
+        self.later(distribution)
+        self.later(box)
         self.later(relation_chart)
 
         corr = QWidget()
@@ -175,9 +179,13 @@ class ExplorePage(LazyPage):
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.relations.cellClicked.connect(lambda r, _c: self._jump_to(self.relations.item(r, 0).text()))
         target.addWidget(self.relations)
-        self.balance = Chart("Target")
-        target.addWidget(self.balance)
-        target.setSizes([300, 260])
+
+        def balance() -> None:
+            self.balance = Chart("Target")
+            target.addWidget(self.balance)
+            target.setSizes([300, 260])
+
+        self.later(balance)
         self.tabs.addTab(target, "Target")
 
         splitter.addWidget(self.tabs)

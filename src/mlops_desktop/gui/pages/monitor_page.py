@@ -184,13 +184,16 @@ class MonitorPage(LazyReloadingPage):
         tl = QVBoxLayout(timeline)
         self.tabs.addTab(timeline, "Timeline")
 
-        def timelines() -> None:  # on a hidden tab: made later (see LazyPage.later)
+        def feature_timeline() -> None:  # on a hidden tab: made later, one chart a turn (see LazyPage.later)
             self.feature_timeline = Chart("This feature across batches")
+            tl.insertWidget(0, self.feature_timeline)
+
+        def dataset_timeline() -> None:
             self.dataset_timeline = Chart("Share of drifted features across batches")
-            tl.addWidget(self.feature_timeline)
             tl.addWidget(self.dataset_timeline)
 
-        self.later(timelines)
+        self.later(feature_timeline)
+        self.later(dataset_timeline)
         self.detail = QLabel()
         self.detail.setWordWrap(True)
         self.detail.setAlignment(Qt.AlignmentFlag.AlignTop)
