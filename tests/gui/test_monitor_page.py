@@ -123,3 +123,43 @@ def test_performance_panel_estimate_band_and_realized_by_month(window, qtbot, tm
     page.batch_list.setCurrentRow(4)  # November: no labels yet
     assert "No labels yet: the performance is estimated" in page.performance_text.text()
     screenshot(window, "monitor_performance_estimated")
+
+
+def test_a_first_visit_shows_a_stored_comparison_before_its_hidden_charts_are_made(monitor, qtbot, tmp_path):
+    """The newest stored comparison shows at once on a first visit; the charts on hidden
+    tabs are made one a turn afterwards (LazyPage.later) and then drawn into."""
+    from PySide6.QtCore import QSettings
+
+    from mlops_desktop.gui.main_window import MainWindow
+    from mlops_desktop.gui.state import AppState, Preferences
+
+    window, page, second = monitor
+    page.add_batch("file", str(second))
+    page.split_column.setCurrentText("time_hour")
+    page.compare()
+    wait_jobs(qtbot, window, timeout_s=120)
+    labels = page.run.timeline.labels
+    root = str(window.state.workspace.root)
+    window.state.close()  # the workspace opens again in a new window, as on the next day
+
+    state = AppState(Preferences(QSettings(str(tmp_path / "later.ini"), QSettings.Format.IniFormat)))
+    later = MainWindow(state)
+    qtbot.addWidget(later)
+    later.resize(1280, 800)
+    later.show()
+    qtbot.waitExposed(later)
+    later.open_startup_workspace(root)
+    try:
+        qtbot.waitUntil(lambda: later.warm_up_thread is not None and not later.warm_up_thread.is_alive(),
+                        timeout=60_000)
+        later.go_to("Monitor")
+        shown = later.page("Monitor")
+        assert shown.run is not None and shown.batch_list.count() == len(labels)  # shown at once
+        assert shown.building  # the timelines and the performance chart: not made in the same turn
+        qtbot.waitUntil(lambda: not shown.building, timeout=30_000)
+        bottom = shown.dataset_timeline.getPlotItem().getAxis("bottom")
+        assert [label for _x, label in bottom._tickLevels[0]] == labels  # drawn once made
+    finally:
+        later.runner.cancel_all()
+        later.runner.wait(30_000)
+        state.close()
