@@ -179,11 +179,15 @@ class ExplorePage(LazyPage):
             header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
         self.relations.cellClicked.connect(lambda r, _c: self._jump_to(self.relations.item(r, 0).text()))
         target.addWidget(self.relations)
+        below = QWidget()  # the splitter has both parts now: the window restores their sizes
+        below_layout = QVBoxLayout(below)
+        below_layout.setContentsMargins(0, 0, 0, 0)
+        target.addWidget(below)
+        target.setSizes([300, 260])
 
-        def balance() -> None:
+        def balance() -> None:  # on a hidden tab: made later (see LazyPage.later)
             self.balance = Chart("Target")
-            target.addWidget(self.balance)
-            target.setSizes([300, 260])
+            below_layout.addWidget(self.balance)
 
         self.later(balance)
         self.tabs.addTab(target, "Target")
