@@ -318,10 +318,14 @@ class PostgresRegistry:
     # -- the API of Registry -------------------------------------------------------------
 
     def execute(self, sql: str, params: tuple | list | dict = ()) -> int:
+        """Run one statement that changes rows (inside :meth:`transaction`); the number of
+        rows it changed. Raises TeamRegistryError when the registry was opened read-only."""
         self._refuse_if_read_only()
         return self._run(sql, params).rowcount
 
     def insert(self, sql: str, params: tuple | list | dict = ()) -> int:
+        """Run one INSERT (inside :meth:`transaction`) and return the new row's ``id``.
+        Raises TeamRegistryError when the registry was opened read-only."""
         self._refuse_if_read_only()
         return int(self._run(sql + " RETURNING id", params).fetchone()[0])
 
@@ -344,6 +348,8 @@ class PostgresRegistry:
             return iter(psycopg.Cursor(self.conn).execute(placeholders(sql), list(params), binary=True))
 
     def executemany(self, sql: str, rows: Iterable[tuple | list]) -> None:
+        """Run one statement for each of ``rows`` (inside :meth:`transaction`). Raises
+        TeamRegistryError when the registry was opened read-only."""
         self._refuse_if_read_only()
         with self._refusals(sql):
             self.conn.cursor().executemany(placeholders(sql), [list(r) for r in rows])
@@ -355,21 +361,26 @@ class PostgresRegistry:
 
     @property
     def in_transaction(self) -> bool:
+        """Whether a transaction opened by :meth:`transaction` is under way."""
         return self._depth > 0
 
     def table_names(self) -> list[str]:
+        """The names of the registry's tables in its schema."""
         return [r["table_name"] for r in self.query(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
             " AND table_type = 'BASE TABLE' ORDER BY table_name")]
 
     def query(self, sql: str, params: tuple | list | dict = ()) -> list[dict]:
+        """Rows of a read-only query as dictionaries."""
         return self._run(sql, params, rows=True).fetchall()
 
     def query_one(self, sql: str, params: tuple | list | dict = ()) -> Optional[dict]:
+        """The first row of a read-only query as a dictionary, or None when there is none."""
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
     def rows(self, sql: str, params: tuple | list = ()) -> Iterator[tuple]:
+        """The rows of a read-only query as tuples (for checks over every row)."""
         return iter(self._run(sql, params))
 
     def _refuse_if_read_only(self) -> None:
@@ -430,12 +441,15 @@ class PostgresRegistry:
             "the server's own backups), not with 'mlops-desktop backup'. Nothing was written.")
 
     def info(self) -> dict[str, str]:
+        """The registry's own facts (its workspace id, the app version that created it)."""
         return {r["key"]: r["value"] for r in self.query("SELECT key, value FROM workspace_info")}
 
     def schema_version(self) -> int:
+        """The number of the newest migration applied to the database (0 for an empty one)."""
         return migrations.current_version(self)
 
     def close(self) -> None:
+        """Close the connection to the server."""
         self.conn.close()
 
     def __enter__(self) -> "PostgresRegistry":
