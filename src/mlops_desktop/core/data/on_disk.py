@@ -76,6 +76,8 @@ class OnDiskTable:
 
     @classmethod
     def open(cls, path: Path, spill_dir: Path, *, fingerprint: Optional[str] = None) -> "OnDiskTable":
+        """The table of a Parquet file, read from its footer only (names, types, row groups);
+        nothing is loaded."""
         import pyarrow.parquet as pq
 
         with open_regular_file(path) as fh:
@@ -102,6 +104,7 @@ class OnDiskTable:
         weakref.finalize(owner, shutil.rmtree, folder, True)
 
     def type_of(self, name: str) -> pa.DataType:
+        """The Arrow type of a column; raises ValueError for a name the table does not have."""
         return self.types[self.names.index(name)]
 
     def batches(self, columns: Optional[Sequence[str]] = None,
@@ -142,6 +145,7 @@ class OnDiskTable:
         return pa.concat_tables(pieces)
 
     def empty(self, columns: Optional[Sequence[str]] = None) -> pa.Table:
+        """A table with no rows and the given columns' types (all columns by default)."""
         names = list(columns) if columns is not None else self.names
         return pa.table([pa.array([], self.type_of(n)) for n in names], names=names)
 

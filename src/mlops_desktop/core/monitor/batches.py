@@ -51,14 +51,17 @@ class Batch:
 
     @property
     def rows(self) -> int:
+        """The batch's number of rows, in memory or on disk."""
         return self.table.num_rows if self.table is not None else self.on_disk.rows
 
     @property
     def column_names(self) -> list[str]:
+        """The batch's columns, in memory or on disk."""
         return self.table.column_names if self.table is not None else list(self.on_disk.names)
 
     @property
     def dataset_id(self) -> Optional[int]:
+        """The registered dataset the batch was read from (None for a file)."""
         return self.source.get("dataset_id")
 
     def fingerprint(self) -> str:

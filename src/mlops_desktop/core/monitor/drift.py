@@ -65,29 +65,39 @@ class DriftReport:
 
     @property
     def drifted(self) -> bool:
+        """Whether the batch as a whole drifted (the dataset verdict)."""
         return self.comparison.dataset.drifted
 
     @property
     def label(self) -> str:
+        """The batch's label, as reports and timelines show it."""
         return str(self.batch["label"])
 
     @property
     def features(self) -> list[metrics.FeatureResult]:
+        """Each feature's result, in the reference's order."""
         return self.comparison.features
 
     @property
     def dataset(self) -> metrics.DatasetVerdict:
+        """The verdict on the batch as a whole (share of drifted features, weighted by
+        importance where known)."""
         return self.comparison.dataset
 
     @property
     def prediction(self) -> Optional[metrics.FeatureResult]:
+        """The result for the model's predictions (None when the reference has no model)."""
         return self.comparison.prediction
 
     @property
     def has_not_comparable(self) -> bool:
+        """Whether a feature, or the whole batch, could not be compared with the reference
+        (the CLI exits with a user error then)."""
         return self.comparison.dataset.n_not_comparable > 0 or self.verdict == metrics.NOT_COMPARABLE
 
     def feature(self, name: str) -> metrics.FeatureResult:
+        """The result of the feature named ``name``; raises NotFoundError when the report has
+        none."""
         try:
             return self.comparison.feature(name)
         except KeyError:
@@ -96,6 +106,7 @@ class DriftReport:
             raise NotFoundError(f"The drift report has no feature {name!r}.") from None
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as ``drift --json`` prints it and the store keeps it."""
         c = self.comparison
         return metrics.json_safe({
             "id": self.id, "series_id": self.series_id, "created_at": self.created_at,
@@ -282,6 +293,8 @@ class DriftTimeline:
 
     @classmethod
     def from_reports(cls, reports: Sequence[DriftReport]) -> "DriftTimeline":
+        """The timeline of batches compared in order: per feature its verdict, PSI and
+        distance in each batch (not comparable where it is absent)."""
         features: dict[str, dict[str, Any]] = {}
         for i, rep in enumerate(reports):
             for r in rep.features:
@@ -301,6 +314,7 @@ class DriftTimeline:
         return list(self.features[feature][measure])
 
     def to_dict(self) -> dict[str, Any]:
+        """The timeline as JSON-safe values."""
         return metrics.json_safe({"labels": self.labels, "verdicts": self.verdicts,
                                   "drifted_share": self.drifted_share, "features": self.features})
 
@@ -322,13 +336,17 @@ class DriftRun:
 
     @property
     def has_not_comparable(self) -> bool:
+        """Whether any batch has a feature, or a verdict, that could not be compared."""
         return any(r.has_not_comparable for r in self.reports)
 
     @property
     def timeline(self) -> Optional[DriftTimeline]:
+        """The batches' timeline; None for a single batch."""
         return DriftTimeline.from_reports(self.reports) if len(self.reports) > 1 else None
 
     def to_dict(self) -> dict[str, Any]:
+        """The run as ``drift --json`` prints it: the reference, every batch's report and the
+        timeline."""
         timeline = self.timeline
         return {"reference": metrics.json_safe(self.reference), "thresholds": self.thresholds,
                 "series_id": self.series_id, "drifted": self.drifted,
