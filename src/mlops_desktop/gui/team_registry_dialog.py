@@ -96,7 +96,7 @@ class TeamRegistryDialog(QDialog):
         self._busy(False)
         # our errors say what to do; anything else is a bug, shown with its traceback
         if isinstance(exc, MlopsError):
-            self._say(str(exc), error=True)
+            self._say(str(exc) + (f"\n\nDetails: {exc.details}" if exc.details else ""), error=True)
         else:
             from .errors import show_error
 
