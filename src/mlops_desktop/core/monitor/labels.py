@@ -68,7 +68,7 @@ class LabelsResult:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """What ``--json`` prints: the batch and labels file, how the join went, realised and
+        """What ``--json`` prints: the batch and labels file, how the join went, realized and
         estimated performance, and notes."""
         est = self.report.estimated_performance
         return {"version": self.version, "drift_report_id": self.report.id, "batch": self.report.label,

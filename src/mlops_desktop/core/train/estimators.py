@@ -207,8 +207,8 @@ class FormulaTerms(TransformerMixin, BaseEstimator):
         return built.matrix
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        """The design matrix's column names as formulaic writes them (``poly(experience,
-        2)[1]``)."""
+        """The design matrix's column names as formulaic writes them
+        (``poly(experience, 2)[1]``)."""
         check_is_fitted(self, "state_")
         return np.asarray(self.state_["columns"], dtype=object)
 

@@ -329,8 +329,8 @@ class Workspace:
 
     def audit_entries(self, *, limit: Optional[int] = None, entity_type: Optional[str] = None,
                       entity_id: Optional[Any] = None) -> list[audit.AuditEntry]:
-        """Audit log entries, newest first, optionally only the last ``limit`` or those of
-        one entity."""
+        """Audit log entries, newest first: at most ``limit`` of them, and only those of one
+        entity when it is named."""
         return audit.entries(self.registry, limit=limit, entity_type=entity_type,
                              entity_id=entity_id)
 
