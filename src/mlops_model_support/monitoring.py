@@ -336,7 +336,7 @@ class BatchMonitor:
 
     def estimated(self) -> Optional[perf.PerformanceEstimate]:
         """The performance estimated from the scores seen (per segment too, where a segment
-        has enough rows); None when nothing was scored."""
+        has enough rows); None when there is nothing to estimate from."""
         if self.tally is None or self.tally.rows == 0:
             return None
         reliable, reason = perf.range_check({n: c.outside_share() for n, c in self.features.items()
