@@ -151,3 +151,22 @@ def test_a_raw_batch_prepared_by_the_same_recipe_is_taken_as_it_is(setup, monkey
     batch = batch_from_dataset(ws, "ready")
     prepared, note = drift_module._prepared(reference, batch)
     assert prepared is batch and note == ""
+
+
+def test_a_recipe_that_needs_every_row_at_once_is_refused_by_step(setup):
+    """Rows larger than memory go through a recipe in parts only when each step works row
+    by row: dropping duplicates compares rows across the table, and is named."""
+    from mlops_desktop.core.data.catalog import snapshot_path
+    from mlops_desktop.core.data.on_disk import OnDiskTable
+    from mlops_desktop.core.prepare import PrepareError
+    from mlops_desktop.core.prepare.raw_rows import in_parts
+
+    ws, _, _ = setup
+    ds = ws.dataset("raw batch")
+    table = OnDiskTable.open(snapshot_path(ws, ds), ws.snapshots_dir)
+    recipe = recipe_from_words(["order cut: Fair < Good < Very Good < Premium < Ideal", "drop duplicates"])
+    with pytest.raises(PrepareError, match=r"^Dataset 'raw batch' is larger than memory, and step 2 of the recipe "
+                                           r"\(drop duplicates\) compares every row with the others"):
+        in_parts(table, recipe, "Dataset 'raw batch'", "the recipe")
+    assert sum(len(f) for f in in_parts(table, recipe_from_words(RECIPE), "Dataset 'raw batch'", "the recipe")) \
+        == ds.n_rows  # an order names levels whichever rows it sees

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -149,12 +150,25 @@ def derived_batch(parent: Batch, label: str, tables: Iterable[pa.Table], source:
     all, as the same rows in memory get. Its fingerprint: ``fingerprint``, else the
     content fingerprint of its rows."""
     folder = _temporary_folder(parent)
-    try:
-        path = _write_tables(tables, folder / "batch.parquet", parent.label)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    with _removed_on_error([folder], f"the rows of {label}"):
+        path = _write_tables(tables, folder / "batch.parquet", label)
     return _batch_in(folder, path, parent, label, source, fingerprint)
+
+
+@contextmanager
+def _removed_on_error(folders: Iterable[Path], what: str) -> Iterator[None]:
+    """Remove ``folders`` (as they are when it fails) on any error or cancel; a full disk
+    is said so."""
+    from ..storage import disk_full_error, is_disk_full
+
+    try:
+        yield
+    except BaseException as exc:
+        for folder in list(folders):
+            shutil.rmtree(folder, ignore_errors=True)
+        if is_disk_full(exc):
+            raise disk_full_error(what, next(iter(folders), Path(".")).parent) from None
+        raise
 
 
 def _temporary_folder(parent: Batch) -> Path:
@@ -220,14 +234,14 @@ def _write_tables(tables: Iterable[pa.Table], path: Path, label: str) -> Path:
         return parts[0].rename(path)
     try:
         schema = pa.unify_schemas(schemas, promote_options="permissive")
-    except (pa.ArrowTypeError, pa.ArrowInvalid) as exc:
-        raise DriftError(f"The rows of {label} cannot be written as one table: their parts hold different kinds "
-                         f"of values in a column ({exc}). Compare it in smaller files.") from None
-    with pq.ParquetWriter(path, schema) as out:
-        for part in parts:
-            for batch in pq.ParquetFile(part).iter_batches():
-                out.write_table(pa.Table.from_batches([batch]).cast(schema))
-            part.unlink()
+        with pq.ParquetWriter(path, schema) as out:
+            for part in parts:
+                for batch in pq.ParquetFile(part).iter_batches():
+                    out.write_table(pa.Table.from_batches([batch]).cast(schema))
+                part.unlink()
+    except (pa.ArrowTypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise DriftError(f"The rows of {label} cannot be written as one table on disk: parts of it hold different "
+                         f"kinds of values in one column ({exc}). Compare it in smaller files.") from None
     return path
 
 
@@ -428,25 +442,14 @@ def _split_on_disk(batch: Batch, column: str, freq: str, prefix: bool,
     rows written, in the order of the file, to its own batch on disk (at most
     ``OPEN_PERIODS`` periods a reading). Nothing is left behind on an error or cancel."""
     reading, keys, dropped = _periods_on_disk(batch, column, freq, cancel)
-    written: list[tuple[int, Path]] = []
-    try:
+    folders: dict[int, Path] = {}  # each period's, as they are made
+    with _removed_on_error(folders.values(), f"the periods of {batch.label}"):
         for i in range(0, len(keys), OPEN_PERIODS):
-            written += _write_periods(batch, column, freq, reading, keys[i:i + OPEN_PERIODS], cancel)
-    except BaseException:
-        for _, folder in written:
-            shutil.rmtree(folder, ignore_errors=True)
-        raise
-    batches = []
-    for i, (key, folder) in enumerate(written):
-        try:
-            batches.append(_batch_in(folder, folder / "batch.parquet", batch,
-                                     _period_batch_label(batch, key, freq, prefix),
-                                     _period_source(batch, key, freq, column, dropped if i == 0 else 0), None))
-        except BaseException:
-            for _, rest in written[i + 1:]:
-                shutil.rmtree(rest, ignore_errors=True)
-            raise
-    return batches
+            _write_periods(batch, column, freq, reading, keys[i:i + OPEN_PERIODS], folders, cancel)
+        return [_batch_in(folders[key], folders[key] / "batch.parquet", batch,
+                          _period_batch_label(batch, key, freq, prefix),
+                          _period_source(batch, key, freq, column, dropped if i == 0 else 0), None)
+                for i, key in enumerate(keys)]
 
 
 def _date_parts(batch: Batch, column: str, cancel: Optional["CancelToken"]) -> Iterable[pa.Array]:
@@ -484,9 +487,9 @@ def _periods_on_disk(batch: Batch, column: str, freq: str,
 
 
 def _write_periods(batch: Batch, column: str, freq: str, reading: _DateReading, keys: list[int],
-                   cancel: Optional["CancelToken"]) -> list[tuple[int, Path]]:
+                   folders: dict[int, Path], cancel: Optional["CancelToken"]) -> None:
     """The rows of the periods ``keys``, each written to a batch.parquet in a folder of its
-    own; at most ``PERIOD_BUFFER_BYTES`` of rows held at once."""
+    own (put in ``folders`` as it is made); at most ``PERIOD_BUFFER_BYTES`` of rows held."""
     import pyarrow.parquet as pq
 
     table = batch.on_disk
@@ -494,7 +497,6 @@ def _write_periods(batch: Batch, column: str, freq: str, reading: _DateReading, 
     wanted = np.array(keys, dtype=np.int64)
     held: dict[int, list[pa.RecordBatch]] = {k: [] for k in keys}
     sizes = dict.fromkeys(keys, 0)
-    folders: dict[int, Path] = {}
     writers: dict[int, Any] = {}
 
     def write_out(key: int) -> None:
@@ -527,18 +529,9 @@ def _write_periods(batch: Batch, column: str, freq: str, reading: _DateReading, 
                 write_out(max(sizes, key=sizes.__getitem__))
         for key in keys:
             write_out(key)
+    finally:
         for writer in writers.values():
             writer.close()
-    except BaseException:
-        for writer in writers.values():
-            try:
-                writer.close()
-            except Exception:  # an unfinished file is removed below anyway
-                pass
-        for folder in folders.values():
-            shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return [(key, folders[key]) for key in keys]
 
 
 def _kind_words(t: pa.DataType) -> str:
