@@ -170,3 +170,26 @@ def test_a_recipe_that_needs_every_row_at_once_is_refused_by_step(setup):
         in_parts(table, recipe, "Dataset 'raw batch'", "the recipe")
     assert sum(len(f) for f in in_parts(table, recipe_from_words(RECIPE), "Dataset 'raw batch'", "the recipe")) \
         == ds.n_rows  # an order names levels whichever rows it sees
+
+
+def test_a_model_scores_a_large_sample_in_parts_with_the_same_predictions(setup, monkeypatch):
+    """A batch larger than memory is scored on a sample of a million rows: the model
+    scores it a part at a time (a one-hot encoding of a million rows took more than a
+    gigabyte), with the predictions and performance it gives scoring every row at once."""
+    from sklearn.linear_model import LogisticRegression
+
+    from mlops_desktop.core.monitor import predictions
+
+    ws, reference, base = setup
+    whole = compare_batch(reference, batch_from_file(base / "batch.csv"))
+    monkeypatch.setattr(predictions, "SCORE_ROWS", 300)
+    in_parts = compare_batch(reference, batch_from_file(base / "batch.csv"))
+    _same_report(whole, in_parts)
+
+    X = np.random.default_rng(0).normal(size=(1000, 3))
+    classifier = LogisticRegression().fit(X, X[:, 0] > 0)
+    scored = predictions.scored_in_parts(classifier)
+    frame = pd.DataFrame(X)
+    assert np.array_equal(scored.predict_proba(frame), classifier.predict_proba(frame))
+    assert np.array_equal(scored.classes_, classifier.classes_)
+    assert not hasattr(predictions.scored_in_parts(reference.model), "predict_proba")  # a regressor

@@ -20,7 +20,7 @@ from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
 from . import columns
 from .batches import Batch, derived_batch
 from .errors import DriftError
-from .predictions import performance, score_batch
+from .predictions import performance, score_batch, scored_in_parts
 from .reference import Reference
 from .summary import summarise
 from .thresholds import Thresholds, effective_thresholds
@@ -217,6 +217,7 @@ def _prepared(reference: Reference, batch: Batch, cancel: Optional[CancelToken] 
 
     what = f"the batch {batch.label}"
     prepared_by = batch.source.get("recipe_sha256")
+    source = dict(batch.source)
     if batch.on_disk is not None:
         parts = parts_as_model_takes(reference.recipe, batch.on_disk, prepared_by, what, DriftError, cancel=cancel)
         if parts is None:
@@ -233,7 +234,6 @@ def _prepared(reference: Reference, batch: Batch, cancel: Optional[CancelToken] 
             if not kept:
                 raise DriftError(scoped.none_in_scope(what))
 
-        source = dict(batch.source)
         prepared = derived_batch(batch, batch.label, tables(), source, batch.fingerprint())
     else:
         found = rows_as_model_takes(reference.recipe, batch.table.to_pandas, prepared_by, what, DriftError)
@@ -242,7 +242,6 @@ def _prepared(reference: Reference, batch: Batch, cancel: Optional[CancelToken] 
         scoped = found
         if not len(scoped.frame):
             raise DriftError(scoped.none_in_scope(what))
-        source = dict(batch.source)
         prepared = Batch(batch.label, frame_to_table(scoped.frame.reset_index(drop=True)), source, batch.fingerprint())
     if scoped.outside:
         source["rows_out_of_scope"] = scoped.outside
@@ -259,10 +258,14 @@ def _model_parts(reference: Reference, batch: Batch, t: dict[str, Any], notes: l
         return None, None, None, None
     from .estimated import estimate_batch, realized_batch, segment_values
 
-    frame, sampled = batch.frame()
+    # only the columns read below: a batch's others (ids, free text) would fill memory for nothing
+    wanted = [c for c in dict.fromkeys([*reference.model_features, reference.target, reference.segment_column])
+              if c and c in batch.column_names]
+    frame, sampled = batch.frame(wanted)
     if sampled:
         notes.append(sampled)
-    scores, proba, why = score_batch(reference.model, frame, reference.model_features)
+    model = scored_in_parts(reference.model)
+    scores, proba, why = score_batch(model, frame, reference.model_features)
     pred_profile = reference.profile.predictions
     if scores is None:
         return metrics.not_comparable("prediction", pred_profile.kind, why), None, None, None
@@ -277,7 +280,7 @@ def _model_parts(reference: Reference, batch: Batch, t: dict[str, Any], notes: l
         estimated = estimate_batch(reference.calibration, proba, results, segments)
     if target and target in frame.columns:
         if reference.evaluate is not None:
-            performance_now = performance(reference.model, frame, reference.model_features, target,
+            performance_now = performance(model, frame, reference.model_features, target,
                                           reference.evaluate, reference.holdout_metrics)
             performance_now["holdout_source"] = reference.holdout_source
         else:
