@@ -214,21 +214,31 @@ def _write_tables(tables: Iterable[pa.Table], path: Path, label: str) -> Path:
     them all."""
     import pyarrow.parquet as pq
 
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     parts: list[Path] = []
     schemas: list[pa.Schema] = []
     writer = None
-    try:
-        for table in tables:
-            if writer is None or table.schema != schemas[-1]:
-                if writer is not None:
-                    writer.close()
-                parts.append(path.with_name(f"part-{len(parts)}.parquet"))
-                schemas.append(table.schema)
-                writer = pq.ParquetWriter(parts[-1], table.schema)
-            writer.write_table(table)
-    finally:
-        if writer is not None:
-            writer.close()
+    writing: Optional[Future] = None  # a part is written while the next is made (one held at most)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            for table in tables:
+                if writing is not None:
+                    writing.result()
+                if writer is None or table.schema != schemas[-1]:
+                    if writer is not None:
+                        writer.close()
+                    parts.append(path.with_name(f"part-{len(parts)}.parquet"))
+                    schemas.append(table.schema)
+                    writer = pq.ParquetWriter(parts[-1], table.schema)
+                writing = pool.submit(writer.write_table, table)
+            if writing is not None:
+                writing.result()
+        finally:
+            if writing is not None:
+                writing.exception()  # waits: the file is closed once nothing writes to it
+            if writer is not None:
+                writer.close()
     assert parts, "at least one table"
     if len(parts) == 1:
         return parts[0].rename(path)
