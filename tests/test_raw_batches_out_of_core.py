@@ -16,13 +16,14 @@ import pytest
 
 from diamonds import RECIPE, diamonds
 from mlops_desktop.core.data import on_disk, streaming
-from mlops_desktop.core.jobs import CancelToken, JobCancelled
+from mlops_desktop.core.jobs import JobCancelled
 from mlops_desktop.core.monitor import batch_from_dataset, batch_from_file, compare_batch
 from mlops_desktop.core.monitor import drift as drift_module
 from mlops_desktop.core.monitor.errors import DriftError
 from mlops_desktop.core.monitor.for_version import reference_for_version
 from mlops_desktop.core.prepare import prepare_dataset, recipe_from_words
 from mlops_desktop.core.workspace import Workspace
+from test_split_out_of_core import CancelAfter, leftovers
 
 PART_ROWS = 250
 
@@ -52,10 +53,6 @@ def _out_of_core(monkeypatch) -> None:
     monkeypatch.setattr(on_disk, "OUT_OF_CORE_BYTES", 0)
     monkeypatch.setattr(streaming, "STREAM_ABOVE_BYTES", 0)
     monkeypatch.setattr(on_disk, "READ_ROWS", PART_ROWS)
-
-
-def _leftovers(folder):
-    return sorted(p.name for p in folder.iterdir() if p.name.startswith(".tmp-") and "spill" not in p.name)
 
 
 def _same_report(a, b) -> None:
@@ -107,19 +104,7 @@ def test_a_raw_batch_on_disk_is_prepared_in_parts_and_compared_as_in_memory(setu
     del prepared
     gc.collect()
     assert not folder.exists()
-    assert _leftovers(batch.on_disk.spill_dir) == []  # the comparisons' prepared batches went too
-
-
-class _CancelAfter(CancelToken):
-    def __init__(self, checks: int) -> None:
-        super().__init__()
-        self.left = checks
-
-    def check(self) -> None:
-        self.left -= 1
-        if self.left <= 0:
-            self.cancel()
-        super().check()
+    assert leftovers(batch.on_disk.spill_dir) == []  # the comparisons' prepared batches went too
 
 
 def test_a_cancelled_or_refused_preparation_leaves_nothing(setup, tmp_path, monkeypatch):
@@ -127,8 +112,8 @@ def test_a_cancelled_or_refused_preparation_leaves_nothing(setup, tmp_path, monk
     _out_of_core(monkeypatch)
     batch = batch_from_file(base / "batch.csv", work_dir=tmp_path)
     with pytest.raises(JobCancelled):
-        compare_batch(reference, batch, cancel=_CancelAfter(4))  # on the fourth part of eight
-    assert _leftovers(batch.on_disk.spill_dir) == []
+        compare_batch(reference, batch, cancel=CancelAfter(4))  # on the fourth part of eight
+    assert leftovers(batch.on_disk.spill_dir) == []
 
     frame = diamonds(600, seed=3)
     frame["carat"] = 3.0  # every row outside the scope
@@ -137,7 +122,7 @@ def test_a_cancelled_or_refused_preparation_leaves_nothing(setup, tmp_path, monk
     with pytest.raises(DriftError, match=r"No row of the batch large.csv is in the model's scope \(carat ≤ 2.5\); "
                                          "600 rows lie outside it"):
         compare_batch(reference, large)
-    assert _leftovers(large.on_disk.spill_dir) == []
+    assert leftovers(large.on_disk.spill_dir) == []
 
     frame = diamonds(600, seed=3).drop(columns=["cut"])
     frame.to_csv(tmp_path / "no_cut.csv", index=False)

@@ -71,7 +71,8 @@ def _out_of_core(monkeypatch) -> None:
     monkeypatch.setattr(batches_module, "PERIOD_BUFFER_BYTES", 20_000)
 
 
-def _leftovers(folder):
+def leftovers(folder):
+    """The temporary files and folders of this process in ``folder``, but the engine's spill."""
     return sorted(p.name for p in folder.iterdir() if p.name.startswith(".tmp-") and "spill" not in p.name)
 
 
@@ -108,7 +109,7 @@ def test_a_batch_on_disk_refuses_what_memory_refuses_and_leaves_nothing(batch_fi
     with pytest.raises(DriftError) as out_of_core:
         split_batch(batch, column, "M")
     assert str(out_of_core.value) == str(in_memory.value)
-    assert _leftovers(batch.on_disk.spill_dir) == []
+    assert leftovers(batch.on_disk.spill_dir) == []
 
 
 def test_the_refusals_name_the_value_and_the_row(batch_file, tmp_path, monkeypatch):
@@ -122,7 +123,9 @@ def test_the_refusals_name_the_value_and_the_row(batch_file, tmp_path, monkeypat
         split_batch(batch, "amount", "M")
 
 
-class _CancelAfter(CancelToken):
+class CancelAfter(CancelToken):
+    """A token that cancels at its ``checks``-th check (a cancel in the middle of the work)."""
+
     def __init__(self, checks: int) -> None:
         super().__init__()
         self.left = checks
@@ -139,8 +142,8 @@ def test_a_cancelled_split_leaves_nothing(batch_file, tmp_path, monkeypatch):
     batch = batch_from_file(batch_file, work_dir=tmp_path)
     reading = -(-ROWS // 700)  # the parts of the date column, read once to find the periods
     with pytest.raises(JobCancelled):  # while the second group of periods is written (the first is)
-        split_batch(batch, "when", "D", cancel=_CancelAfter(reading + 10))
-    assert _leftovers(batch.on_disk.spill_dir) == []
+        split_batch(batch, "when", "D", cancel=CancelAfter(reading + 10))
+    assert leftovers(batch.on_disk.spill_dir) == []
 
 
 def test_the_drift_command_splits_a_file_larger_than_memory_by_month(tmp_path, monkeypatch):
