@@ -71,6 +71,8 @@ class OnDiskTable:
     fingerprint: Optional[str] = None
     #: computes the fingerprint when it is not known yet (a file read in place)
     fingerprinter: Optional[Callable[[], str]] = None
+    #: text columns of a file read in place that are typed as dates, and their format
+    date_formats: dict[str, str] = field(default_factory=dict)
     _held: Any = field(default=None, repr=False)
     _con: Any = field(default=None, repr=False)
 
@@ -115,6 +117,30 @@ class OnDiskTable:
         with open_regular_file(self.path) as fh:
             yield from pq.ParquetFile(fh).iter_batches(batch_size=batch_rows,
                                                        columns=list(columns) if columns is not None else None)
+
+    def typed_batches(self, columns: Optional[Sequence[str]] = None,
+                      batch_rows: int = READ_ROWS) -> Iterator[pa.RecordBatch]:
+        """The rows in order, ``batch_rows`` at a time, typed as ``types`` says (a file read
+        in place holds its own types: dictionaries, decimals, dates as text), so that a
+        batch is what the same rows read into memory give."""
+        from .types import parse_dates, plain_column
+
+        names = list(columns) if columns is not None else list(self.names)
+        schema = pa.schema([(n, self.type_of(n)) for n in names])
+        for batch in self.batches(names, batch_rows):
+            arrays = []
+            for field_, col in zip(schema, batch.columns):
+                if col.type != field_.type:
+                    col = plain_column(col)
+                    fmt = self.date_formats.get(field_.name)
+                    if fmt is not None:
+                        parsed = parse_dates(col, fmt)
+                        assert parsed is not None  # the format was chosen because every value reads
+                        col = parsed.combine_chunks()
+                    if col.type != field_.type:
+                        col = col.cast(field_.type)
+                arrays.append(col)
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
     def row_group(self, group: int, columns: Optional[Sequence[str]] = None) -> pa.Table:
         """The rows of one row group (the Data page pages through a large snapshot by them)."""
