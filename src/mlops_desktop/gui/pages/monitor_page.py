@@ -384,8 +384,9 @@ class MonitorPage(LazyReloadingPage):
                 loaded = [batch_io.batch_from_file(v) if k == "file" else batch_io.batch_from_dataset(own, v)
                           for k, v in sources]
                 if split:
-                    loaded = [part for b in loaded for part in batch_io.split_batch(b, split, freq,
-                                                                                    prefix=len(loaded) > 1)]
+                    progress(None, "Splitting by date")
+                    loaded = [part for b in loaded
+                              for part in batch_io.split_batch(b, split, freq, prefix=len(loaded) > 1, cancel=cancel)]
                 return run_drift(own, ref, loaded, store=True, actor=actor, progress=progress, cancel=cancel)
 
         def ended(message: Optional[str]) -> None:
