@@ -91,6 +91,7 @@ class Contributions:
 
     @property
     def rows(self) -> int:
+        """The number of rows explained."""
         return len(self.values)
 
     def gap(self) -> float:

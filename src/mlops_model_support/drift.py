@@ -342,11 +342,15 @@ class NumericDistribution:
         return sketch
 
     def summary(self) -> dict[str, Any]:
+        """The column's counts, missing share, mean, standard deviation and range, as reports
+        show them."""
         return {"rows": self.rows, "count": self.count, "missing": self.missing,
                 "missing_share": self.missing / self.rows if self.rows else 0.0,
                 "mean": self.mean, "std": self.std, "min": self.minimum, "max": self.maximum}
 
     def to_dict(self) -> dict[str, Any]:
+        """The distribution as JSON-safe values (its atoms and weights included), as a
+        reference profile keeps it."""
         return json_safe({"rows": self.rows, "missing": self.missing, "mean": self.mean,
                        "std": self.std, "min": self.minimum, "max": self.maximum,
                        "values": self.values, "weights": self.weights, "exact": self.exact,
@@ -354,6 +358,7 @@ class NumericDistribution:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "NumericDistribution":
+        """A distribution read back from :meth:`to_dict`'s form."""
         return cls(np.asarray(d["values"], dtype=np.float64), np.asarray(d["weights"], dtype=np.float64),
                    int(d["rows"]), int(d["missing"]), d.get("mean"), d.get("std"), d.get("min"),
                    d.get("max"), bool(d.get("exact", True)), d.get("sketch_error"))
@@ -434,10 +439,12 @@ class CategoricalDistribution:
 
     @property
     def count(self) -> int:
+        """The rows with a value (not missing)."""
         return self.rows - self.missing
 
     @classmethod
     def from_values(cls, values: Any) -> "CategoricalDistribution":
+        """The counts of each category among these values (True and 1 stay two categories)."""
         arr = np.asarray(values)
         if arr.ndim != 1:
             arr = arr.reshape(-1)
@@ -463,6 +470,8 @@ class CategoricalDistribution:
         return cls(ordered, int(rows), int(rows - sum(ordered.values())))
 
     def truncated(self, max_categories: int) -> "CategoricalDistribution":
+        """The distribution with only its first ``max_categories`` categories listed; the
+        rows of the others are counted as unlisted."""
         if len(self.counts) <= max_categories:
             return self
         kept = dict(list(self.counts.items())[:max_categories])
@@ -470,17 +479,20 @@ class CategoricalDistribution:
                                        exact=False)
 
     def summary(self) -> dict[str, Any]:
+        """The column's counts, missing share and number of categories, as reports show them."""
         return {"rows": self.rows, "count": self.count, "missing": self.missing,
                 "missing_share": self.missing / self.rows if self.rows else 0.0,
                 "categories": len(self.counts), "categories_listed_only": not self.exact}
 
     def to_dict(self) -> dict[str, Any]:
+        """The distribution as plain values, as a reference profile keeps it."""
         return {"rows": self.rows, "missing": self.missing,
                 "counts": [[k, int(v)] for k, v in self.counts.items()],
                 "unlisted": int(self.unlisted), "exact": self.exact}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "CategoricalDistribution":
+        """A distribution read back from :meth:`to_dict`'s form."""
         return cls({str(k): int(v) for k, v in d["counts"]}, int(d["rows"]), int(d["missing"]),
                    int(d.get("unlisted", 0)), bool(d.get("exact", True)))
 
@@ -670,6 +682,8 @@ class FeatureProfile:
         return np.array(own + [current.count - sum(own)], dtype=np.float64)
 
     def bin_labels(self) -> list[str]:
+        """Each bin in words, for charts: the ranges of a number ("10 to < 20"), or the
+        categories and "other"."""
         if self.kind == CATEGORICAL:
             return list(self.categories or []) + [OTHER]
         e = self.edges
@@ -680,6 +694,8 @@ class FeatureProfile:
 
     def to_dict(self, *, max_atoms: Optional[int] = PROFILE_ATOMS,
                 max_categories: Optional[int] = PROFILE_MAX_CATEGORIES) -> dict[str, Any]:
+        """The profile as JSON-safe values; a long distribution is cut to ``max_atoms`` atoms
+        or ``max_categories`` categories (None keeps it whole)."""
         dist = self.distribution
         if isinstance(dist, NumericDistribution):
             dist = dist.sketched(max_atoms) if max_atoms else dist
@@ -697,6 +713,7 @@ class FeatureProfile:
 
     @classmethod
     def from_dict(cls, name: str, d: Mapping[str, Any]) -> "FeatureProfile":
+        """A feature's profile read back from :meth:`to_dict`'s form."""
         if d["kind"] == NUMERIC:
             return cls(name, NUMERIC, NumericDistribution.from_dict(d["distribution"]),
                        np.asarray(d["edges"], dtype=np.float64), None,
@@ -764,6 +781,8 @@ class ReferenceProfile:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ReferenceProfile":
+        """A reference profile read from its JSON; raises DriftInputError when it is not one,
+        is of a newer format, or is damaged."""
         if not isinstance(data, Mapping) or data.get("type") != PROFILE_TYPE:
             raise DriftInputError("This is not a drift reference profile written by MLOps Desktop.")
         if int(data.get("format", 0)) > PROFILE_FORMAT:
@@ -823,13 +842,17 @@ class FeatureResult:
 
     @property
     def comparable(self) -> bool:
+        """Whether the feature could be compared with the reference."""
         return self.verdict != NOT_COMPARABLE
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-safe values."""
         return json_safe({k: getattr(self, k) for k in self.__dataclass_fields__})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "FeatureResult":
+        """A result read back from :meth:`to_dict`'s form (fields absent there keep their
+        defaults)."""
         return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
 
 
@@ -1096,10 +1119,12 @@ class DatasetVerdict:
     decided_by: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The verdict as JSON-safe values."""
         return json_safe({k: getattr(self, k) for k in self.__dataclass_fields__})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "DatasetVerdict":
+        """A verdict read back from :meth:`to_dict`'s form."""
         return cls(**{k: d[k] for k in cls.__dataclass_fields__})
 
 
@@ -1170,12 +1195,15 @@ class Comparison:
     out_of_scope: int = 0
 
     def feature(self, name: str) -> FeatureResult:
+        """The result of the feature named ``name``; raises KeyError when there is none."""
         for r in self.features:
             if r.name == name:
                 return r
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
+        """The comparison as JSON-safe values: rows, thresholds, the batch's verdict, each
+        feature's and the prediction's result."""
         return {"rows": self.rows, "thresholds": json_safe(self.thresholds), "dataset": self.dataset.to_dict(),
                 "features": [r.to_dict() for r in self.features],
                 "prediction": self.prediction.to_dict() if self.prediction else None,

@@ -561,6 +561,8 @@ class Expression:
         return list(seen)
 
     def column_name(self, node: ast.Name) -> str:
+        """The column a name in the tree stands for (a backtick-quoted name is given back as
+        written)."""
         return dict(self.quoted).get(node.id, node.id)
 
 

@@ -22,6 +22,8 @@ class PackageModel:
         self.package = package
 
     def predict(self, model_input: Any, params: Any = None) -> Any:
+        """Score a table (a DataFrame, or what pandas makes one of) as the package's
+        ``score.py`` does; ``params`` is ignored."""
         import pandas as pd
 
         frame = model_input if isinstance(model_input, pd.DataFrame) else pd.DataFrame(model_input)

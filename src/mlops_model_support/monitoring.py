@@ -98,6 +98,8 @@ class FeatureCells:
             self._new: set[str] = set()  # only to count them; never written
 
     def add_numbers(self, values: np.ndarray) -> None:
+        """Count a chunk of numbers into the reference's cells (non-finite values count as
+        missing)."""
         values = np.asarray(values, dtype=np.float64)
         self.rows += len(values)
         finite = values[np.isfinite(values)]
@@ -108,6 +110,8 @@ class FeatureCells:
         self.sum_squares += float(np.dot(finite, finite))
 
     def add_labels(self, labels: Sequence[Any]) -> None:
+        """Count a chunk of categories: those the reference lists, missing values, and others
+        (without their names)."""
         import pandas as pd
 
         distinct = pd.Series(np.asarray(labels, dtype=object)).value_counts(dropna=False)
@@ -161,6 +165,8 @@ class FeatureCells:
         return self.new_rows / count
 
     def to_dict(self) -> dict[str, Any]:
+        """The column's counts as the summary writes them (cells with their count and sum, or
+        categories with their count)."""
         out: dict[str, Any] = {"kind": self.kind, "rows": int(self.rows), "missing": int(self.missing)}
         if self.kind == metrics.NUMERIC:
             used = np.flatnonzero(self.counts)
@@ -315,6 +321,8 @@ class BatchMonitor:
                 "rejects": dict(self.rejects)}
 
     def add_partial(self, part: Mapping[str, Any]) -> None:
+        """Add another part's features' counts and rejects (:meth:`partial`): the counts of
+        both parts' rows together."""
         for name, cells in part["features"].items():
             self.features[name].add_partial(cells)
         self.rejects.update({str(k): int(v) for k, v in part["rejects"].items()})
@@ -327,6 +335,8 @@ class BatchMonitor:
         return np.asarray(outputs["prediction"], dtype=np.float64)
 
     def estimated(self) -> Optional[perf.PerformanceEstimate]:
+        """The performance estimated from the scores seen (per segment too, where a segment
+        has enough rows); None when there is nothing to estimate from."""
         if self.tally is None or self.tally.rows == 0:
             return None
         reliable, reason = perf.range_check({n: c.outside_share() for n, c in self.features.items()

@@ -121,6 +121,7 @@ class ClassCalibration:
         return np.interp(s, self.x, self.y)
 
     def to_dict(self) -> dict[str, Any]:
+        """The calibration of the class as plain numbers, as ``calibration.json`` keeps it."""
         return {"label": self.label, "isotonic": bool(self.isotonic), "x": _floats(self.x),
                 "y": _floats(self.y), "ece_raw": self.ece_raw, "ece_isotonic": self.ece_isotonic,
                 "cells": _floats(self.cells), "grid": _floats(self.grid),
@@ -128,6 +129,8 @@ class ClassCalibration:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "ClassCalibration":
+        """A class's calibration read back from :meth:`to_dict`'s form; raises
+        PerformanceInputError when its curves do not fit together."""
         boot = np.asarray(d["bootstrap"], dtype=np.float64)
         grid = np.asarray(d["grid"], dtype=np.float64)
         x, y = np.asarray(d["x"], dtype=np.float64), np.asarray(d["y"], dtype=np.float64)
@@ -157,10 +160,12 @@ class Calibration:
 
     @property
     def binary(self) -> bool:
+        """Whether the model has two classes."""
         return len(self.classes) == 2
 
     @property
     def positive_index(self) -> int:
+        """The position of the positive class among the classes (a binary model's only)."""
         assert self.positive_class is not None
         return self.classes.index(self.positive_class)
 
@@ -194,6 +199,7 @@ class Calibration:
         return np.argmax(proba, axis=1)[:, None] == np.arange(len(self.classes))[None, :]
 
     def to_dict(self) -> dict[str, Any]:
+        """The calibration as ``calibration.json`` keeps it."""
         return {"type": CALIBRATION_TYPE, "format": CALIBRATION_FORMAT, "classes": list(self.classes),
                 "positive_class": self.positive_class, "threshold": self.threshold,
                 "reference_rows": int(self.reference_rows), "reference": self.reference,
@@ -201,6 +207,8 @@ class Calibration:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Calibration":
+        """A calibration read from ``calibration.json``; raises PerformanceInputError when it
+        is not one, is of a newer format, or is damaged."""
         if not isinstance(d, Mapping) or d.get("type") != CALIBRATION_TYPE:
             raise PerformanceInputError("This is not a performance calibration written by MLOps Desktop.")
         if int(d.get("format", 0)) > CALIBRATION_FORMAT:
@@ -258,6 +266,7 @@ class Tally:
 
     @property
     def rows(self) -> int:
+        """The number of rows tallied."""
         return int(round(float(self.n[0].sum())))
 
     def add(self, proba: np.ndarray) -> None:
@@ -351,11 +360,13 @@ class MetricEstimate:
     reason: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """The estimate as plain values."""
         return {"estimate": self.estimate, "low": self.low, "high": self.high, "reliable": self.reliable,
                 "reason": self.reason}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "MetricEstimate":
+        """An estimate read back from :meth:`to_dict`'s form."""
         return cls(d.get("estimate"), d.get("low"), d.get("high"), bool(d.get("reliable")),
                    str(d.get("reason") or ""))
 
@@ -377,6 +388,7 @@ class PerformanceEstimate:
     segments: dict[str, "PerformanceEstimate"] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The estimate as plain values, with each metric and each segment's estimate."""
         return {"metrics": {k: m.to_dict() for k, m in self.metrics.items()}, "rows": self.rows,
                 "reliable": self.reliable, "reason": self.reason, "positive_class": self.positive_class,
                 "threshold": self.threshold, "level": self.level, "assumption": self.assumption,
@@ -385,6 +397,7 @@ class PerformanceEstimate:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "PerformanceEstimate":
+        """An estimate read back from :meth:`to_dict`'s form."""
         return cls({k: MetricEstimate.from_dict(m) for k, m in d["metrics"].items()}, int(d["rows"]),
                    bool(d["reliable"]), str(d.get("reason") or ""), d.get("positive_class"), d.get("threshold"),
                    float(d.get("level", BAND_LEVEL)), str(d.get("assumption") or ASSUMPTION),
@@ -447,12 +460,14 @@ class RealizedPerformance:
     segments: dict[str, "RealizedPerformance"] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The performance measured on labels as plain values, with each segment's."""
         return {"metrics": dict(self.metrics), "rows": self.rows, "positive_class": self.positive_class,
                 "threshold": self.threshold, "unknown_labels": self.unknown_labels,
                 "segments": {k: s.to_dict() for k, s in self.segments.items()}}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "RealizedPerformance":
+        """A measured performance read back from :meth:`to_dict`'s form."""
         return cls(dict(d["metrics"]), int(d["rows"]), d.get("positive_class"), d.get("threshold"),
                    int(d.get("unknown_labels") or 0),
                    {k: cls.from_dict(s) for k, s in (d.get("segments") or {}).items()})

@@ -127,9 +127,11 @@ class Step:
     row_level = True
 
     def describe(self) -> str:
+        """The step in words, as the Prepare page and the lineage show it."""
         raise NotImplementedError
 
     def to_dict(self) -> dict[str, Any]:
+        """The step as it is written in a recipe's JSON."""
         raise NotImplementedError
 
     def reads(self) -> list[str]:
@@ -176,15 +178,19 @@ class Filter(Step):
 
     @property
     def expression(self) -> Expression:
+        """The checked condition."""
         return self._expr  # type: ignore[attr-defined]
 
     def describe(self) -> str:
+        """The step in words: "filter" and its condition."""
         return f"filter {self.condition}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The step as it is written in a recipe's JSON."""
         return {"step": self.kind, "condition": self.condition}
 
     def reads(self) -> list[str]:
+        """The columns the condition names."""
         return self.expression.columns()
 
     def keeps(self, frame: pd.DataFrame) -> np.ndarray:
@@ -192,6 +198,8 @@ class Filter(Step):
         return expressions.condition(self.expression, frame)
 
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, Change]:
+        """The rows the condition holds for; raises RecipeError when a column it names is
+        missing."""
         _need(frame, self.reads(), self)
         keep = self.keeps(frame)
         if keep.all():
@@ -277,21 +285,28 @@ class Derive(Step):
 
     @property
     def expression(self) -> Expression:
+        """The checked expression."""
         return self._expr  # type: ignore[attr-defined]
 
     def describe(self) -> str:
+        """The step in words: the new column and its expression."""
         return f"derive {column_words(self.column)} = {self.expression_text}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The step as it is written in a recipe's JSON."""
         return {"step": self.kind, "column": self.column, "expression": self.expression_text}
 
     def reads(self) -> list[str]:
+        """The columns the expression names."""
         return self.expression.columns()
 
     def writes(self) -> list[str]:
+        """The column it makes (or replaces)."""
         return [self.column]
 
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, Change]:
+        """The table with the column set to the expression's value; raises RecipeError when a
+        column it names is missing."""
         _need(frame, self.reads(), self)
         values = expressions.evaluate(self.expression, frame)
         out = frame.copy(deep=False)
@@ -312,23 +327,30 @@ class Replace(Step):
 
     @property
     def expression(self) -> Expression:
+        """The checked condition."""
         return self._expr  # type: ignore[attr-defined]
 
     def describe(self) -> str:
+        """The step in words: which values become missing, and where."""
         if self.expression.columns() == [self.column]:
             return f"replace {self.condition} with missing"
         return f"replace {column_words(self.column)} where {self.condition} with missing"
 
     def to_dict(self) -> dict[str, Any]:
+        """The step as it is written in a recipe's JSON."""
         return {"step": self.kind, "column": self.column, "condition": self.condition, "with": MISSING}
 
     def reads(self) -> list[str]:
+        """The column it changes and those the condition names."""
         return list(dict.fromkeys([self.column, *self.expression.columns()]))
 
     def writes(self) -> list[str]:
+        """The column whose values may become missing."""
         return [self.column]
 
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, Change]:
+        """The table with the column missing where the condition holds; raises RecipeError
+        when a column is missing."""
         _need(frame, self.reads(), self)
         hit = expressions.condition(self.expression, frame) & frame[self.column].notna().to_numpy()
         if not hit.any():
@@ -358,22 +380,29 @@ class Recode(Step):
             raise RecipeError(f"The recode of {self.column} gives {value_words(twice)} two new values.")
 
     def describe(self) -> str:
+        """The step in words: each old value and its new one."""
         pairs = ", ".join(f"{value_words(old)} -> {value_words(new)}" for old, new in self.values)
         return f"recode {column_words(self.column)}: {pairs}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The step as it is written in a recipe's JSON."""
         return {"step": self.kind, "column": self.column, "values": [list(p) for p in self.values]}
 
     def reads(self) -> list[str]:
+        """The column it recodes."""
         return [self.column]
 
     def writes(self) -> list[str]:
+        """The column it recodes."""
         return [self.column]
 
     def mapped(self, level: Optional[str]) -> Optional[str]:
+        """The value a level becomes (itself when the step does not recode it)."""
         return dict(self.values).get(level, level)
 
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, Change]:
+        """The table with the column's values recoded; raises RecipeError when the column is
+        missing."""
         _need(frame, self.reads(), self)
         codes, labels = distinct_labels(frame[self.column])
         mapping = dict(self.values)
@@ -422,15 +451,20 @@ class Order(Step):
             raise RecipeError(f"The order of {self.column} names {value_words(twice)} twice.")
 
     def describe(self) -> str:
+        """The step in words: the levels from lowest to highest."""
         return f"order {column_words(self.column)}: " + " < ".join(value_words(v) for v in self.levels)
 
     def to_dict(self) -> dict[str, Any]:
+        """The step as it is written in a recipe's JSON."""
         return {"step": self.kind, "column": self.column, "levels": list(self.levels)}
 
     def reads(self) -> list[str]:
+        """The column it orders."""
         return [self.column]
 
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, Change]:
+        """The table unchanged, once every value of the column is among the levels; raises
+        RecipeError naming the values that are not."""
         _need(frame, self.reads(), self)
         codes, labels = distinct_labels(frame[self.column])
         levels = set(self.levels)
@@ -460,18 +494,24 @@ class Cast(Step):
             raise RecipeError(f"Cast to one of {', '.join(CAST_TYPES)}, not {self.to!r}.")
 
     def describe(self) -> str:
+        """The step in words: the column and the type it becomes."""
         return f"cast {column_words(self.column)} as {self.to}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The step as it is written in a recipe's JSON."""
         return {"step": self.kind, "column": self.column, "to": self.to}
 
     def reads(self) -> list[str]:
+        """The column it casts."""
         return [self.column]
 
     def writes(self) -> list[str]:
+        """The column it casts."""
         return [self.column]
 
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, Change]:
+        """The table with the column cast; values that are not of the type become missing and
+        are counted in the note."""
         _need(frame, self.reads(), self)
         values = cast_values(frame[self.column], self.to)
         lost = int((values.isna().to_numpy() & frame[self.column].notna().to_numpy()).sum())
@@ -535,15 +575,19 @@ class Drop(Step):
             _check_name(c)
 
     def describe(self) -> str:
+        """The step in words: the columns it drops."""
         return "drop " + ", ".join(column_words(c) for c in self.columns)
 
     def to_dict(self) -> dict[str, Any]:
+        """The step as it is written in a recipe's JSON."""
         return {"step": self.kind, "columns": list(self.columns)}
 
     def reads(self) -> list[str]:
+        """The columns it drops (they must be there)."""
         return list(self.columns)
 
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, Change]:
+        """The table without the columns; raises RecipeError when one is missing."""
         _need(frame, self.columns, self)
         return frame.drop(columns=list(self.columns)), Change(note=f"{len(self.columns)} column(s) dropped")
 
@@ -556,12 +600,16 @@ class DropDuplicates(Step):
     row_level = False
 
     def describe(self) -> str:
+        """The step in words."""
         return "drop duplicates"
 
     def to_dict(self) -> dict[str, Any]:
+        """The step as it is written in a recipe's JSON."""
         return {"step": self.kind}
 
     def apply(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, Change]:
+        """The table with each repeated row after its first dropped (missing values count as
+        equal)."""
         if not len(frame):
             return frame, Change()
         repeated = frame.duplicated(keep="first").to_numpy()  # missing values count as equal
@@ -811,6 +859,7 @@ class Recipe:
     # -- as data --------------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
+        """The recipe as its JSON file holds it (type, format, steps)."""
         return {"type": RECIPE_TYPE, "format": RECIPE_FORMAT, "steps": [s.to_dict() for s in self.steps]}
 
     def canonical_json(self) -> str:
@@ -820,6 +869,8 @@ class Recipe:
 
     @property
     def sha256(self) -> str:
+        """The SHA-256 of the recipe's canonical JSON: two recipes with the same steps have
+        the same digest."""
         return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
 
     @classmethod
@@ -876,6 +927,7 @@ class Recipe:
         return cls(tuple(out))
 
     def describe(self) -> list[str]:
+        """Each step in words, in order."""
         return [s.describe() for s in self.steps]
 
     # -- what it does ---------------------------------------------------------------------------
@@ -945,6 +997,8 @@ class Recipe:
         return out
 
     def scope_rules(self) -> list[Filter]:
+        """The recipe's filters: the rules a row to score must meet (rows outside them are
+        out of scope)."""
         return [s for s in self.steps if isinstance(s, Filter)]
 
     def sources(self, columns: Iterable[str], upto: Optional[int] = None) -> set[str]:

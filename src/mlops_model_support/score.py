@@ -164,12 +164,14 @@ class Log:
                 print(f"warning: cannot write the log {path}: {exc}", file=sys.stderr)
 
     def __call__(self, message: str) -> None:
+        """Write one line with a UTC time stamp to the log file (nothing when there is none)."""
         if self._fh is not None:
             stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
             self._fh.write(f"{stamp} {message}\n")
             self._fh.flush()
 
     def close(self) -> None:
+        """Close the log file."""
         if self._fh is not None:
             self._fh.close()
 

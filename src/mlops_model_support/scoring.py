@@ -68,6 +68,8 @@ class MalformedRow:
 
     @property
     def reason(self) -> str:
+        """Why the row is rejected, for the rejects file: its fields against the header's,
+        its line, and its text (cut to 300 characters)."""
         # its line when no quoted value above it spans lines (each row counted as one)
         return (f"the row has {self.fields} field(s) where the header has {self.expected} "
                 f"(line {self.row + 1} of the file, counting the header): "
@@ -131,10 +133,12 @@ class ModelPackage:
 
     @property
     def classifier(self) -> bool:
+        """Whether the model predicts classes (not a number)."""
         return self.task != "regression"
 
     @property
     def model(self) -> Any:
+        """The fitted pipeline, loaded on first use (see :meth:`load_model`)."""
         if self._model is None:
             self._model = self.load_model()
         return self._model
@@ -160,6 +164,7 @@ class ModelPackage:
             raise ModelLoadError(f"The model file cannot be loaded ({type(exc).__name__}: {exc}).") from None
 
     def missing_columns(self, columns: list[str]) -> list[str]:
+        """The columns the model reads that are not among ``columns``."""
         present = set(columns)
         return [c for c in self.columns_read if c not in present]
 
@@ -812,6 +817,7 @@ class Stats:
     out_of_scope: int = 0
 
     def count_scope(self, outside: np.ndarray, readable: np.ndarray) -> None:
+        """Count the readable rows that are outside the recipe's scope."""
         self.out_of_scope += int(np.count_nonzero(~_is_none(outside) & readable))
 
     def count_rows(self, read: int, scored: int, malformed: int) -> None:
@@ -823,6 +829,7 @@ class Stats:
         self.malformed += malformed
 
     def count_missing(self, frame: pd.DataFrame, scored: np.ndarray) -> None:
+        """Count, per column, the scored rows with a missing value."""
         for name in frame.columns:
             # the column's own isna: Arrow-backed text answers from its validity bitmap
             # instead of first becoming an array of Python strings
@@ -831,6 +838,8 @@ class Stats:
                 self.missing[name] += n
 
     def count_unseen(self, name: str, labels: np.ndarray, known: pd.Index) -> None:
+        """Count the rows whose category the model did not see in training, and keep the most
+        frequent such values (up to 100 per chunk)."""
         s = pd.Series(labels, dtype=object)
         new = s.notna().to_numpy() & ~s.isin(known).to_numpy()
         if new.any():
@@ -839,6 +848,8 @@ class Stats:
             counts.update(s[new].value_counts().head(100).to_dict())
 
     def count_range(self, spec: dict[str, Any], values: np.ndarray) -> None:
+        """Count the values outside the training range of the column ``spec`` describes
+        (nothing when it has no range)."""
         lo, hi = spec.get("min"), spec.get("max")
         if lo is None or hi is None:
             return
@@ -848,6 +859,8 @@ class Stats:
             self.out_of_range[spec["name"]] += outside
 
     def unseen_summary(self) -> dict[str, Any]:
+        """Per column, the rows with an unseen category and the most frequent such values,
+        for the run's summary."""
         return {name: {"rows": int(self.unseen_rows[name]),
                        "values": [str(v) for v, _ in self.unseen[name].most_common(LISTED)]}
                 for name in self.unseen}
@@ -1141,6 +1154,8 @@ class OutputWriter:
         return self._writer is None
 
     def write(self, table: pa.Table) -> None:
+        """Append a chunk of output (Parquet or CSV, by the output's format) to the temporary
+        file."""
         if self._writer is None:
             if self.fmt == "parquet":
                 import pyarrow.parquet as pq
@@ -1153,12 +1168,14 @@ class OutputWriter:
         self._writer.write_table(table)
 
     def close(self) -> None:
+        """Finish the file and give it its name (nothing when no chunk was written)."""
         if self._writer is None:
             return
         self._writer.close()
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
+        """Drop the partial output: close it and remove the temporary file."""
         try:
             if self._writer is not None:
                 self._writer.close()
@@ -1198,11 +1215,13 @@ class RejectWriter:
             self._csv.writerow(neutralise_cells([row, reason, *cells]))
 
     def close(self) -> None:
+        """Finish the rejects file and give it its name (nothing when no row was rejected)."""
         if self._fh is not None:
             self._fh.close()
             os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
+        """Drop the partial rejects file."""
         if self._fh is not None:
             self._fh.close()
         if self.tmp.exists():

@@ -115,10 +115,12 @@ class Tree:
 
     @property
     def splits(self) -> int:
+        """The number of splits."""
         return len(self.feature)
 
     @property
     def leaves(self) -> int:
+        """The number of leaves."""
         return len(self.values)
 
     @property
@@ -282,6 +284,7 @@ class TreeModel:
 
     @property
     def outputs(self) -> int:
+        """The number of columns of the raw output (C)."""
         return len(self.offset)
 
     @property

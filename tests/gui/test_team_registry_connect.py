@@ -62,7 +62,9 @@ def test_check_shows_the_login_and_its_role(window, qtbot, team, monkeypatch, tm
     assert dialog.result_label.text() == ""  # the answer for the string before is gone
     dialog.check_button.click()
     wait_jobs(qtbot, window)
-    assert "the server cannot be reached" in dialog.result_label.text()
+    assert "the team registry cannot be reached" in dialog.result_label.text()
+    assert "connection is bad" in dialog.result_label.toolTip()  # the driver's words, on hovering
+    screenshot(dialog, "team_connect_unreachable")
     assert not folder.exists()
 
 
@@ -219,8 +221,9 @@ def test_a_recent_team_workspace_opens_off_the_ui_thread(window, qtbot, team, mo
 
 
 def test_a_team_workspace_whose_server_cannot_be_reached_says_so(window, qtbot, tmp_path):
-    """A team workspace whose server does not answer: a dialog names the registry and says
-    it cannot be reached; the workspace open before stays open and usable."""
+    """A team workspace whose server does not answer: a dialog names the database and the
+    host first, then why in one sentence and what to do, with the driver's own words under
+    "Show Details"; the workspace open before stays open and usable."""
     from .conftest import message_boxes
 
     folder = tmp_path / "gone"
@@ -234,8 +237,17 @@ def test_a_team_workspace_whose_server_cannot_be_reached_says_so(window, qtbot, 
     wait_jobs(qtbot, window)
     qtbot.waitUntil(lambda: bool(message_boxes()), timeout=10000)
     box = message_boxes()[0]
-    assert "Cannot connect to the team registry" in box.text() and "cannot be reached" in box.text()
+    where, blank, why, what = box.text().split("\n")
+    assert where == f'Database "registry" on {tmp_path / "no-server"}: the team registry cannot be reached.'
+    assert blank == "" and why == "No server is running in that socket folder."
+    assert what.startswith("Check that the server is running")
     assert box.windowTitle() == "Cannot open the team workspace gone"
+    assert "No such file or directory" in box.detailedText() and ".s.PGSQL.5432" in box.detailedText()
     screenshot(box, "team_workspace_unreachable")
+    from PySide6.QtWidgets import QMessageBox
+
+    shown = next(b for b in box.buttons() if box.buttonRole(b) == QMessageBox.ButtonRole.ActionRole)
+    shown.click()  # "Show Details..."
+    screenshot(box, "team_workspace_unreachable_details")
     box.close()
     assert window.state.workspace is own and own.datasets() == []

@@ -98,12 +98,36 @@ def test_a_password_in_the_connection_string_is_refused_and_never_written(tmp_pa
 
 
 def test_an_unreachable_or_missing_registry_is_a_clear_error(postgres_server, tmp_path):
-    with pytest.raises(WorkspaceError, match="Cannot connect to the team registry .*cannot be reached"):
+    with pytest.raises(WorkspaceError) as caught:
         Workspace.connect(tmp_path / "a", f"host={tmp_path} dbname=team user=ana")
+    where, blank, why, what = str(caught.value).split("\n")  # where, why in one sentence, what to do
+    assert where == f'Database "team" on {tmp_path}: the team registry cannot be reached.'
+    assert blank == "" and why == "No server is running in that socket folder."
+    assert what.startswith("Check that the server is running")
+    assert ".s.PGSQL.5432" in caught.value.details  # the driver's own words, kept for whoever fixes it
     with pytest.raises(WorkspaceError, match="that database does not exist"):
         Workspace.connect(tmp_path / "b", f"host={postgres_server.dir} dbname=nothere user=ana")
     with pytest.raises(WorkspaceError, match="that login does not exist"):
         Workspace.connect(tmp_path / "c", f"host={postgres_server.dir} dbname=postgres user=nobody")
+
+
+@pytest.mark.parametrize("conninfo, said, where, why", [
+    ("host=db.example.org port=5433 dbname=team",
+     'connection failed: connection to server at "10.0.0.5", port 5433 failed: Connection refused',
+     'Database "team" on db.example.org, port 5433', "No server is listening on that port."),
+    ("host=db.example.org dbname=team", "connection timeout expired",
+     'Database "team" on db.example.org', "The server did not answer in time."),
+    ("host=nowhere.invalid dbname=team", "failed to resolve host 'nowhere.invalid': Name or service not known",
+     'Database "team" on nowhere.invalid', "This computer does not know that host name."),
+    ("dbname=team", "connection failed: something else went wrong",
+     'Database "team" on localhost', "The server did not answer."),
+])
+def test_a_server_that_cannot_be_reached_is_named_first_then_why_then_what_to_do(conninfo, said, where, why):
+    from mlops_desktop.core.store.postgres import PostgresRegistry, shown
+
+    error = PostgresRegistry._connect_error(shown(conninfo), psycopg.OperationalError(said), conninfo)
+    assert str(error).split("\n")[:3] == [f"{where}: the team registry cannot be reached.", "", why]
+    assert error.details == said
 
 
 @pytest.mark.parametrize("sql, expected", [

@@ -61,6 +61,8 @@ def run(argv: Sequence[str]) -> int:
         return handlers[args.command](args)
     except MlopsError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if exc.details:
+            print(f"details: {exc.details}", file=sys.stderr)
         return EXIT_USER
     except (KeyboardInterrupt, JobCancelled):
         print("interrupted", file=sys.stderr)

@@ -1,7 +1,9 @@
 """Errors a user can cause. Each carries a message a person can act on.
 
-The GUI shows ``str(error)`` in a dialog, the CLI prints it on one line and exits
-non-zero. Anything that is not an :class:`MlopsError` is a bug in the app.
+The GUI shows ``str(error)`` in a dialog, the CLI prints it and exits non-zero; an
+error's ``details`` (the technical detail behind the message, such as a server's own
+words) go in the dialog's "Details" and on the CLI's next line. Anything that is not an
+:class:`MlopsError` is a bug in the app.
 """
 
 from __future__ import annotations
@@ -9,6 +11,9 @@ from __future__ import annotations
 
 class MlopsError(Exception):
     """Base class for every error the user can cause and fix."""
+
+    #: the technical detail behind the message, for whoever fixes it ("" when the message says it all)
+    details: str = ""
 
 
 class WorkspaceError(MlopsError):

@@ -159,9 +159,13 @@ class LegacyReview:
 
     @property
     def convertible(self) -> list[LegacyModel]:
+        """The models that may be converted: none when the workspace is another's
+        (``foreign``), else every model not blocked."""
         return [] if self.foreign else [m for m in self.models if not m.blocked]
 
     def to_dict(self) -> dict[str, Any]:
+        """The review as ``--json`` prints it: each model, whether the workspace is foreign,
+        and which models may be converted."""
         return {"models": [asdict(m) for m in self.models], "foreign": self.foreign or None,
                 "convertible": [m.ref for m in self.convertible]}
 
@@ -175,6 +179,7 @@ class UpgradeResult:
     refused: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The result's fields as a plain dict."""
         return asdict(self)
 
 

@@ -61,6 +61,7 @@ class IdentityKey:
     shaped: str
 
     def same_as(self, other: "IdentityKey") -> bool:
+        """Whether the two names are one person: either form of their keys agrees."""
         return self.folded == other.folded or self.shaped == other.shaped
 
     @property

@@ -44,6 +44,7 @@ class SampleProject:
     drift_verdict: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The sample project's fields as a plain dict (the folder as text)."""
         d = dict(self.__dict__)
         d["root"] = str(self.root)
         return d

@@ -183,6 +183,8 @@ def show_error(parent: Optional[QWidget], title: str, exc: BaseException,
     box.setIcon(QMessageBox.Icon.Warning)
     box.setTextFormat(Qt.TextFormat.PlainText)  # the message may quote a file's names or values
     box.setText(str(exc))
+    if exc.details:  # the technical words stay one click away ("Show Details...")
+        box.setDetailedText(exc.details)
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
     box.open()
     return box

@@ -80,8 +80,9 @@ class TeamRegistryDialog(QDialog):
         self.check_button.setEnabled(has_text and not self.busy)
         self.connect_button.setEnabled(has_text and not self.busy)
 
-    def _say(self, text: str, *, error: bool = False) -> None:
+    def _say(self, text: str, *, error: bool = False, details: str = "") -> None:
         self.result_label.setText(text)
+        self.result_label.setToolTip(details)  # the technical words, kept out of the message's room
         self.result_label.setStyleSheet(_ERROR_STYLE if error else "")
 
     def _busy(self, busy: bool, message: str = "") -> None:
@@ -96,7 +97,7 @@ class TeamRegistryDialog(QDialog):
         self._busy(False)
         # our errors say what to do; anything else is a bug, shown with its traceback
         if isinstance(exc, MlopsError):
-            self._say(str(exc), error=True)
+            self._say(str(exc), error=True, details=exc.details)
         else:
             from .errors import show_error
 

@@ -54,6 +54,8 @@ class StoredChallenge:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "StoredChallenge":
+        """A challenge as the store keeps it (a row of its table), with its report read back;
+        columns this class does not know are left out."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in row.items() if k in known}
         values["report"] = ChallengeReport.from_dict(row["report"]) if row.get("report") else None

@@ -24,6 +24,7 @@ class MetricRow:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "MetricRow":
+        """A metric's row read back from its :meth:`ChallengeReport.to_dict` form."""
         return cls(d["name"], d["label"], bool(d["higher_is_better"]), MetricEstimate(**d["champion"]),
                    MetricEstimate(**d["challenger"]), MetricEstimate(**d["difference"]))
 
@@ -42,6 +43,8 @@ class McNemar:
     exact: bool
 
     def sentence(self, against: str = "production") -> str:
+        """The test's outcome in one sentence for the report; ``against`` names the champion
+        (e.g. "production")."""
         discordant = self.champion_only_right + self.challenger_only_right
         if discordant == 0:
             return "McNemar's test: the two versions are right and wrong on exactly the same rows."
@@ -119,6 +122,8 @@ class ChallengeReport:
     seconds: float = 0.0
 
     def metric(self, name: str) -> MetricRow:
+        """The row of the metric named ``name``; raises StopIteration when the report has
+        none."""
         return next(m for m in self.metrics if m.name == name)
 
     @property
@@ -132,10 +137,13 @@ class ChallengeReport:
         return [s.key for s in self.segments if s.wins and s.key is not None]
 
     def to_dict(self) -> dict[str, Any]:
+        """The whole report as JSON-safe values: what the store keeps and ``--json`` prints."""
         return json_safe(asdict(self))
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ChallengeReport":
+        """A report read back from :meth:`to_dict`'s form; keys this version does not know
+        are ignored."""
         d = dict(d)
         d["metrics"] = [MetricRow.from_dict(m) for m in d.get("metrics") or []]
         d["thresholds"] = Thresholds(**d["thresholds"]) if d.get("thresholds") else None

@@ -38,6 +38,8 @@ class RetrainResult:
     window: Optional[dict[str, Any]]
 
     def to_dict(self) -> dict[str, Any]:
+        """What ``challenge retrain --json`` prints: the parent, the new challenger, its data
+        and window, and the run."""
         return json_safe({"parent": self.parent, "challenger": self.challenger, "alias": "challenger",
                           "dataset": self.dataset, "sources": self.sources, "window": self.window,
                           "run": self.training.to_dict()})

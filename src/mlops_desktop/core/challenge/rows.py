@@ -63,9 +63,12 @@ class RowCheck:
     trained_until: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The check's fields as a plain dict (for ``--json`` and the stored challenge)."""
         return dict(self.__dict__)
 
     def sentence(self) -> str:
+        """The check's finding in one sentence: no training row of the version is among the
+        challenge rows, and how that was compared."""
         how = ("by position in the same snapshot" if self.method == "positions"
                else f"by their values in {len(self.columns)} shared columns")
         until = f", trained on rows up to {self.trained_until}" if self.trained_until else ""

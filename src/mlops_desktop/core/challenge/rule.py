@@ -36,10 +36,13 @@ class Rule:
     margin: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """The rule as plain values (metric, rule, margin), as it is stored with the
+        challenge."""
         return {"metric": self.metric, "rule": self.rule, "margin": self.margin}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Rule":
+        """A rule read back from :meth:`to_dict`'s form."""
         return cls(str(d["metric"]), str(d["rule"]), float(d["margin"]))
 
     @classmethod
@@ -70,6 +73,7 @@ class Rule:
 
     @property
     def higher_is_better(self) -> bool:
+        """Whether a larger value of the rule's metric is the better one."""
         return METRIC_INFO[self.metric].higher_is_better
 
     def describe(self, task: str = "") -> str:

@@ -112,6 +112,8 @@ class SegmentPromotion:
     training: "TrainResult"
 
     def to_dict(self) -> dict[str, Any]:
+        """What ``--json`` prints for an assembled version: the challenge, the new version,
+        which segments came from which side, and the run."""
         return json_safe({"challenge_id": self.challenge_id, "version": self.version, "alias": "challenger",
                           "from_challenger": self.from_challenger, "from_champion": self.from_champion,
                           "run": self.training.to_dict()})

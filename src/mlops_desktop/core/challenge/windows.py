@@ -26,10 +26,12 @@ class Window:
     value: Any          # the moment as written | a share in (0, 1) | a row count
 
     def to_dict(self) -> dict[str, Any]:
+        """The window as plain values (kind and value), as it is stored."""
         return {"kind": self.kind, "value": self.value}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Window":
+        """A window read back from :meth:`to_dict`'s form."""
         return cls(str(d["kind"]), d["value"])
 
     def text(self) -> str:

@@ -52,14 +52,17 @@ class LinearFit:
 
     @property
     def df_resid(self) -> int:
+        """Residual degrees of freedom: rows minus fitted coefficients."""
         return self.n - self.p
 
     @property
     def sigma2(self) -> Optional[float]:
+        """The residual variance (None when no degree of freedom is left)."""
         return self.ssr / self.df_resid if self.df_resid > 0 else None
 
     @property
     def r2(self) -> Optional[float]:
+        """The share of the target's variance the fit explains (None for a constant target)."""
         return 1.0 - self.ssr / self.tss if self.tss > 0 else None
 
     @property

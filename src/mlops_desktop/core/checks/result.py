@@ -59,6 +59,7 @@ class CheckResult:
         self.chart = json_safe(self.chart) if self.chart is not None else None
 
     def to_dict(self) -> dict[str, Any]:
+        """The result as JSON-safe values, as ``check --json`` prints it."""
         return json_safe(asdict(self))
 
     def rows_to_look_at(self) -> tuple[list[str], list[list[Any]]]:
@@ -97,6 +98,7 @@ class CheckReport:
     created_by: Optional[str] = None
 
     def check(self, check_id: str) -> CheckResult:
+        """The result of the check with this id; raises KeyError when the report has none."""
         for c in self.checks:
             if c.id == check_id:
                 return c
@@ -104,12 +106,15 @@ class CheckReport:
 
     @property
     def verdict_counts(self) -> dict[str, int]:
+        """How many checks ended on each verdict (every verdict listed, zero included)."""
         counts = {v: 0 for v in VERDICTS}
         for c in self.checks:
             counts[c.verdict] += 1
         return counts
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-safe values with the verdict counts, as ``check --json`` prints
+        it and the store keeps it."""
         d = asdict(self)
         d["checks"] = [c.to_dict() for c in self.checks]
         d["verdict_counts"] = self.verdict_counts

@@ -45,6 +45,7 @@ class TermSuggestion:
     before: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The suggestion's fields as a plain dict."""
         return asdict(self)
 
 
@@ -184,6 +185,8 @@ class CheckChange:
 
     @property
     def better(self) -> bool:
+        """Whether the verdict improved (problem < warning < ok; a missing verdict ranks
+        lowest)."""
         order = {PROBLEM: 0, WARNING: 1, OK: 2}
         return order.get(self.after or "", -1) > order.get(self.before or "", -1)
 

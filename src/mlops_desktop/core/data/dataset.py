@@ -27,6 +27,7 @@ class Column:
     n_distinct: int
 
     def to_dict(self) -> dict[str, Any]:
+        """The column's fields as a plain dict."""
         return asdict(self)
 
 
@@ -54,6 +55,8 @@ class Dataset:
         return next((c.name for c in self.columns if c.role == "target"), None)
 
     def column(self, name: str) -> Column:
+        """The column named ``name``; raises NotFoundError listing the dataset's columns when
+        there is none."""
         from ..errors import NotFoundError
 
         for c in self.columns:

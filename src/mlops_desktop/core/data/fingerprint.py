@@ -146,6 +146,8 @@ class TagTracker:
         self._whole = [tag == "f" for tag in self._tags]
 
     def add(self, batch: pa.RecordBatch | pa.Table) -> None:
+        """Take one more chunk into account: a column stays whole-numbered only while every
+        chunk's values are."""
         for i, whole in enumerate(self._whole):
             if whole:
                 col = batch.column(i)
@@ -154,6 +156,8 @@ class TagTracker:
 
     @property
     def tags(self) -> list[str]:
+        """Each column's tag for the fingerprint, "i" for a number column whose values were
+        all whole."""
         return ["i" if whole else tag for tag, whole in zip(self._tags, self._whole)]
 
 

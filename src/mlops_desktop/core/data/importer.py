@@ -39,6 +39,8 @@ class ImportResult:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """The dataset as ``import --json`` prints it, with whether its snapshot was reused,
+        which dataset has the same data, and the time taken."""
         d = self.dataset.to_dict()
         d.update(reused_snapshot=self.reused_snapshot, same_data_as=self.same_data_as,
                  seconds=round(self.seconds, 3))

@@ -59,6 +59,7 @@ def open_in_place(path: Path, spill_dir: Path) -> Optional[OnDiskTable]:
         formats = {name: _date_format_of(table, name) for name, t in zip(schema.names, schema.types)
                    if _is_text(_plain_type(t))}
         table.types = [_typed_type(table, name, t, formats.get(name)) for name, t in zip(schema.names, schema.types)]
+        table.date_formats = {name: fmt for name, fmt in formats.items() if fmt is not None}
         # hashed through the descriptor the engine reads: what was checked is what is hashed
         table.fingerprinter = lambda: _file_fingerprint(by_fd)
         table.hold(fh)

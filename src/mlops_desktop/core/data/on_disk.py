@@ -71,11 +71,15 @@ class OnDiskTable:
     fingerprint: Optional[str] = None
     #: computes the fingerprint when it is not known yet (a file read in place)
     fingerprinter: Optional[Callable[[], str]] = None
+    #: text columns of a file read in place that are typed as dates, and their format
+    date_formats: dict[str, str] = field(default_factory=dict)
     _held: Any = field(default=None, repr=False)
     _con: Any = field(default=None, repr=False)
 
     @classmethod
     def open(cls, path: Path, spill_dir: Path, *, fingerprint: Optional[str] = None) -> "OnDiskTable":
+        """The table of a Parquet file, read from its footer only (names, types, row groups);
+        nothing is loaded."""
         import pyarrow.parquet as pq
 
         with open_regular_file(path) as fh:
@@ -102,6 +106,7 @@ class OnDiskTable:
         weakref.finalize(owner, shutil.rmtree, folder, True)
 
     def type_of(self, name: str) -> pa.DataType:
+        """The Arrow type of a column; raises ValueError for a name the table does not have."""
         return self.types[self.names.index(name)]
 
     def batches(self, columns: Optional[Sequence[str]] = None,
@@ -112,6 +117,30 @@ class OnDiskTable:
         with open_regular_file(self.path) as fh:
             yield from pq.ParquetFile(fh).iter_batches(batch_size=batch_rows,
                                                        columns=list(columns) if columns is not None else None)
+
+    def typed_batches(self, columns: Optional[Sequence[str]] = None,
+                      batch_rows: int = READ_ROWS) -> Iterator[pa.RecordBatch]:
+        """The rows in order, ``batch_rows`` at a time, typed as ``types`` says (a file read
+        in place holds its own types: dictionaries, decimals, dates as text), so that a
+        batch is what the same rows read into memory give."""
+        from .types import parse_dates, plain_column
+
+        names = list(columns) if columns is not None else list(self.names)
+        schema = pa.schema([(n, self.type_of(n)) for n in names])
+        for batch in self.batches(names, batch_rows):
+            arrays = []
+            for field_, col in zip(schema, batch.columns):
+                if col.type != field_.type:
+                    col = plain_column(col)
+                    fmt = self.date_formats.get(field_.name)
+                    if fmt is not None:
+                        parsed = parse_dates(col, fmt)
+                        assert parsed is not None  # the format was chosen because every value reads
+                        col = parsed.combine_chunks()
+                    if col.type != field_.type:
+                        col = col.cast(field_.type)
+                arrays.append(col)
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
     def row_group(self, group: int, columns: Optional[Sequence[str]] = None) -> pa.Table:
         """The rows of one row group (the Data page pages through a large snapshot by them)."""
@@ -142,6 +171,7 @@ class OnDiskTable:
         return pa.concat_tables(pieces)
 
     def empty(self, columns: Optional[Sequence[str]] = None) -> pa.Table:
+        """A table with no rows and the given columns' types (all columns by default)."""
         names = list(columns) if columns is not None else self.names
         return pa.table([pa.array([], self.type_of(n)) for n in names], names=names)
 

@@ -39,10 +39,13 @@ class RowSample:
     stratified_by: Optional[str]
 
     def to_dict(self) -> dict[str, Any]:
+        """The sample's description as a plain dict (rows, of, seed, stratified_by)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: Optional[dict[str, Any]]) -> Optional["RowSample"]:
+        """A sample description read back from :meth:`to_dict`'s form; None when there was
+        none (every row was used)."""
         return None if not data else cls(int(data["rows"]), int(data["of"]), int(data["seed"]),
                                          data.get("stratified_by"))
 

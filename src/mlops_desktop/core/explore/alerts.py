@@ -47,6 +47,7 @@ class Alert:
     suggested_step: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The alert's fields as a plain dict."""
         return asdict(self)
 
 

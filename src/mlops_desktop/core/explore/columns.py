@@ -49,6 +49,7 @@ class ColumnProfile:
     target: Optional[dict[str, Any]] = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The column's statistics as a plain dict, as ``explore --json`` prints them."""
         return {k: v for k, v in self.__dict__.items()}
 
 

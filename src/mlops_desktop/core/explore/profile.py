@@ -50,12 +50,15 @@ class Profile:
     notes: list[str] = field(default_factory=list)
 
     def column(self, name: str) -> ColumnProfile:
+        """The profile of the column named ``name``; raises NotFoundError when there is none."""
         for c in self.columns:
             if c.name == name:
                 return c
         raise NotFoundError(f"The profile has no column {name!r}.")
 
     def to_dict(self) -> dict[str, Any]:
+        """The whole profile as ``explore --json`` prints it (without the internal rank
+        cache)."""
         correlations = {k: v for k, v in self.correlations.items() if k != "rank_cache"}
         return {"dataset": self.dataset, "rows": self.n_rows, "columns_count": self.n_columns,
                 "columns": [c.to_dict() for c in self.columns], "duplicates": self.duplicates,

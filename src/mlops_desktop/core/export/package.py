@@ -57,6 +57,8 @@ class ExportResult:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """What ``export --json`` prints: where the package went, its files, size and
+        manifest digest, and its check."""
         return {"ref": self.ref, "version_id": self.version_id, "path": str(self.path), "zip": self.zip,
                 "manifest_sha256": self.manifest_sha256, "files": self.files, "size_bytes": self.size_bytes,
                 "export_id": self.export_id, "exporter_version": self.exporter_version, "check": self.check,

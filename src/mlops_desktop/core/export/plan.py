@@ -61,6 +61,7 @@ class ExportPlan:
         return sum(f.size_bytes or 0 for f in self.files)
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan as a plain dict, with the bytes known in advance."""
         d = asdict(self)
         d["known_bytes"] = self.known_bytes
         return d

@@ -9,16 +9,18 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence
+
+import pyarrow as pa
 
 from mlops_model_support import drift as metrics
 from mlops_model_support import performance as perf
 
 from ..jobs import CancelToken, ProgressCallback, Steps, no_progress
 from . import columns
-from .batches import Batch
+from .batches import Batch, derived_batch
 from .errors import DriftError
-from .predictions import performance, score_batch
+from .predictions import performance, score_batch, scored_in_parts
 from .reference import Reference
 from .summary import summarise
 from .thresholds import Thresholds, effective_thresholds
@@ -65,29 +67,39 @@ class DriftReport:
 
     @property
     def drifted(self) -> bool:
+        """Whether the batch as a whole drifted (the dataset verdict)."""
         return self.comparison.dataset.drifted
 
     @property
     def label(self) -> str:
+        """The batch's label, as reports and timelines show it."""
         return str(self.batch["label"])
 
     @property
     def features(self) -> list[metrics.FeatureResult]:
+        """Each feature's result, in the reference's order."""
         return self.comparison.features
 
     @property
     def dataset(self) -> metrics.DatasetVerdict:
+        """The verdict on the batch as a whole (share of drifted features, weighted by
+        importance where known)."""
         return self.comparison.dataset
 
     @property
     def prediction(self) -> Optional[metrics.FeatureResult]:
+        """The result for the model's predictions (None when the reference has no model)."""
         return self.comparison.prediction
 
     @property
     def has_not_comparable(self) -> bool:
+        """Whether a feature, or the whole batch, could not be compared with the reference
+        (the CLI exits with a user error then)."""
         return self.comparison.dataset.n_not_comparable > 0 or self.verdict == metrics.NOT_COMPARABLE
 
     def feature(self, name: str) -> metrics.FeatureResult:
+        """The result of the feature named ``name``; raises NotFoundError when the report has
+        none."""
         try:
             return self.comparison.feature(name)
         except KeyError:
@@ -96,6 +108,7 @@ class DriftReport:
             raise NotFoundError(f"The drift report has no feature {name!r}.") from None
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as ``drift --json`` prints it and the store keeps it."""
         c = self.comparison
         return metrics.json_safe({
             "id": self.id, "series_id": self.series_id, "created_at": self.created_at,
@@ -142,7 +155,7 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
         raise DriftError(f"The batch {batch.label} has no rows.")
     scope_note = ""
     if reference.recipe is not None:
-        batch, scope_note = _prepared(reference, batch)
+        batch, scope_note = _prepared(reference, batch, cancel)
     present = set(batch.column_names)
     profiles = reference.profile.features
 
@@ -203,32 +216,46 @@ def compare_batch(reference: Reference, batch: Batch, thresholds: Optional[Thres
     return report
 
 
-def _prepared(reference: Reference, batch: Batch) -> tuple[Batch, str]:
+def _prepared(reference: Reference, batch: Batch, cancel: Optional[CancelToken] = None) -> tuple[Batch, str]:
     """A raw batch through the recipe of the version's training data: the rows in the
     model's scope (compared) and a note on those outside it. The batch keeps its own
-    fingerprint (labels are joined to the batch as it was read)."""
+    fingerprint (labels are joined to the batch as it was read). A batch larger than
+    memory goes through the recipe a batch of rows at a time, to a batch on disk."""
+    import pandas as pd
+
     from ..prepare.apply import frame_to_table
-    from ..prepare.scope import rows_as_model_takes
+    from ..prepare.scope import ScopedRows, parts_as_model_takes, rows_as_model_takes
 
     what = f"the batch {batch.label}"
+    prepared_by = batch.source.get("recipe_sha256")
+    source = dict(batch.source)
+    if batch.on_disk is not None:
+        parts = parts_as_model_takes(reference.recipe, batch.on_disk, prepared_by, what, DriftError, cancel=cancel)
+        if parts is None:
+            return batch, ""
+        scoped = ScopedRows(pd.DataFrame())
 
-    def in_memory() -> Any:  # the rows, read only when the recipe runs
-        if batch.table is None:
-            # the recipe is applied to rows in memory: a raw batch larger than memory is refused
-            raise DriftError(
-                f"{what[:1].upper()}{what[1:]} is larger than memory ({batch.rows:,} rows) and raw, but the model "
-                "was trained on data prepared by a recipe, which is applied to rows in memory. Compare it in "
-                "smaller files, or compare a dataset prepared with the same recipe.")
-        return batch.table.to_pandas()
+        def tables() -> Iterator[pa.Table]:
+            kept = 0
+            for part in parts:
+                scoped.add(part)
+                if len(part.frame):
+                    kept += len(part.frame)
+                    yield frame_to_table(part.frame.reset_index(drop=True))
+            if not kept:
+                raise DriftError(scoped.none_in_scope(what))
 
-    scoped = rows_as_model_takes(reference.recipe, in_memory, batch.source.get("recipe_sha256"), what, DriftError)
-    if scoped is None:
-        return batch, ""
-    if not len(scoped.frame):
-        raise DriftError(f"No row of {what} is in the model's scope ({', '.join(scoped.scope)}); "
-                         f"{scoped.outside:,} rows lie outside it.")
-    source = dict(batch.source, rows_out_of_scope=scoped.outside) if scoped.outside else batch.source
-    prepared = Batch(batch.label, frame_to_table(scoped.frame.reset_index(drop=True)), source, batch.fingerprint())
+        prepared = derived_batch(batch, batch.label, tables(), source, batch.fingerprint())
+    else:
+        found = rows_as_model_takes(reference.recipe, batch.table.to_pandas, prepared_by, what, DriftError)
+        if found is None:
+            return batch, ""
+        scoped = found
+        if not len(scoped.frame):
+            raise DriftError(scoped.none_in_scope(what))
+        prepared = Batch(batch.label, frame_to_table(scoped.frame.reset_index(drop=True)), source, batch.fingerprint())
+    if scoped.outside:
+        source["rows_out_of_scope"] = scoped.outside
     return prepared, scoped.note(what)
 
 
@@ -242,10 +269,14 @@ def _model_parts(reference: Reference, batch: Batch, t: dict[str, Any], notes: l
         return None, None, None, None
     from .estimated import estimate_batch, realized_batch, segment_values
 
-    frame, sampled = batch.frame()
+    # only the columns read below: a batch's others (ids, free text) would fill memory for nothing
+    wanted = [c for c in dict.fromkeys([*reference.model_features, reference.target, reference.segment_column])
+              if c and c in batch.column_names]
+    frame, sampled = batch.frame(wanted)
     if sampled:
         notes.append(sampled)
-    scores, proba, why = score_batch(reference.model, frame, reference.model_features)
+    model = scored_in_parts(reference.model)
+    scores, proba, why = score_batch(model, frame, reference.model_features)
     pred_profile = reference.profile.predictions
     if scores is None:
         return metrics.not_comparable("prediction", pred_profile.kind, why), None, None, None
@@ -260,7 +291,7 @@ def _model_parts(reference: Reference, batch: Batch, t: dict[str, Any], notes: l
         estimated = estimate_batch(reference.calibration, proba, results, segments)
     if target and target in frame.columns:
         if reference.evaluate is not None:
-            performance_now = performance(reference.model, frame, reference.model_features, target,
+            performance_now = performance(model, frame, reference.model_features, target,
                                           reference.evaluate, reference.holdout_metrics)
             performance_now["holdout_source"] = reference.holdout_source
         else:
@@ -282,6 +313,8 @@ class DriftTimeline:
 
     @classmethod
     def from_reports(cls, reports: Sequence[DriftReport]) -> "DriftTimeline":
+        """The timeline of batches compared in order: per feature its verdict, PSI and
+        distance in each batch (not comparable where it is absent)."""
         features: dict[str, dict[str, Any]] = {}
         for i, rep in enumerate(reports):
             for r in rep.features:
@@ -301,6 +334,7 @@ class DriftTimeline:
         return list(self.features[feature][measure])
 
     def to_dict(self) -> dict[str, Any]:
+        """The timeline as JSON-safe values."""
         return metrics.json_safe({"labels": self.labels, "verdicts": self.verdicts,
                                   "drifted_share": self.drifted_share, "features": self.features})
 
@@ -322,13 +356,17 @@ class DriftRun:
 
     @property
     def has_not_comparable(self) -> bool:
+        """Whether any batch has a feature, or a verdict, that could not be compared."""
         return any(r.has_not_comparable for r in self.reports)
 
     @property
     def timeline(self) -> Optional[DriftTimeline]:
+        """The batches' timeline; None for a single batch."""
         return DriftTimeline.from_reports(self.reports) if len(self.reports) > 1 else None
 
     def to_dict(self) -> dict[str, Any]:
+        """The run as ``drift --json`` prints it: the reference, every batch's report and the
+        timeline."""
         timeline = self.timeline
         return {"reference": metrics.json_safe(self.reference), "thresholds": self.thresholds,
                 "series_id": self.series_id, "drifted": self.drifted,

@@ -44,6 +44,7 @@ class StoredDriftReport:
     created_at: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The stored report's fields as a plain dict."""
         return dict(self.__dict__)
 
 
@@ -122,9 +123,11 @@ class StoredDriftRun:
 
     @property
     def n_drifted(self) -> int:
+        """How many of the run's batches drifted."""
         return sum(v == "drift" for v in self.verdicts)
 
     def to_dict(self) -> dict[str, Any]:
+        """The stored run's fields as a plain dict, with the number of drifted batches."""
         return {**self.__dict__, "n_drifted": self.n_drifted}
 
 

@@ -45,6 +45,8 @@ class SummaryImport:
     series_id: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
+        """What ``--json`` prints: the series, each imported report, and each refused file
+        with the reason."""
         return {"series_id": self.series_id, "imported": [r.to_dict() for r in self.reports],
                 "refused": [{"file": f, "reason": why} for f, why in self.refused]}
 

@@ -51,6 +51,7 @@ class JoinCounts:
     batch_duplicate_rows: int
 
     def to_dict(self) -> dict[str, int]:
+        """The counts as a plain dict."""
         return dict(self.__dict__)
 
 
@@ -67,6 +68,8 @@ class LabelsResult:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """What ``--json`` prints: the batch and labels file, how the join went, realized and
+        estimated performance, and notes."""
         est = self.report.estimated_performance
         return {"version": self.version, "drift_report_id": self.report.id, "batch": self.report.label,
                 "labels": self.labels_file, "counts": self.counts.to_dict(),

@@ -17,6 +17,35 @@ from mlops_model_support import drift as metrics
 
 #: computes the Validate page's metrics: ``evaluate(model, features, target) -> {name: value}``
 Evaluate = Callable[[Any, pd.DataFrame, pd.Series], dict[str, float]]
+#: rows a model scores at a time in a comparison (what it builds on the way, a one-hot
+#: encoding say, grows with the rows: a million at once took more than a gigabyte)
+SCORE_ROWS = 100_000
+
+
+class _ScoredInParts:
+    """A fitted model whose ``predict`` and ``predict_proba`` score ``SCORE_ROWS`` rows at
+    a time: the same predictions, each row on its own, in the memory of one part. Every
+    other attribute (``classes_``) is the model's."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._model, name)
+        if name not in ("predict", "predict_proba"):
+            return attr
+
+        def in_parts(X: pd.DataFrame) -> np.ndarray:
+            if len(X) <= SCORE_ROWS:
+                return attr(X)
+            return np.concatenate([np.asarray(attr(X.iloc[i:i + SCORE_ROWS])) for i in range(0, len(X), SCORE_ROWS)])
+
+        return in_parts
+
+
+def scored_in_parts(model: Any) -> Any:
+    """``model``, scoring ``SCORE_ROWS`` rows at a time (see :class:`_ScoredInParts`)."""
+    return _ScoredInParts(model)
 
 
 def model_scores(model: Any, frame: pd.DataFrame) -> tuple[np.ndarray, str]:

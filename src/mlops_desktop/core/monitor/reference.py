@@ -69,10 +69,12 @@ class Reference:
 
     @property
     def name(self) -> str:
+        """The name shown for the reference (its name, else its label, else "reference")."""
         return str(self.description.get("name") or self.description.get("label") or "reference")
 
     @property
     def label(self) -> str:
+        """The reference's label, as reports show it."""
         return str(self.description["label"])
 
     @property
@@ -82,18 +84,23 @@ class Reference:
 
     @property
     def importance(self) -> Optional[dict[str, float]]:
+        """Each feature's importance to the model, when the reference has a model that gives
+        it."""
         return self.profile.importance
 
     @property
     def model_name(self) -> Optional[str]:
+        """The registered model's name (None for a dataset reference)."""
         return self.description.get("model")
 
     @property
     def model_version(self) -> Optional[int]:
+        """The model version's number (None for a dataset reference)."""
         return self.description.get("version")
 
     @property
     def rows(self) -> int:
+        """The rows the reference profile was built from."""
         return int(self.description.get("rows") or self.profile.rows)
 
     # -- building ------------------------------------------------------------------------
@@ -257,6 +264,8 @@ class Reference:
         return profile.to_dict(max_atoms=max_atoms, max_categories=max_categories)
 
     def to_dict(self) -> dict[str, Any]:
+        """The reference's description as ``--json`` prints it: what it is, its features,
+        skipped columns, target and importance."""
         return {**self.description, "features": self.features, "skipped": dict(self.skipped),
                 "target": self.target, "importance": metrics.json_safe(self.importance),
                 "has_model": self.model is not None}

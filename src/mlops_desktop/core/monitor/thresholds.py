@@ -41,6 +41,7 @@ class Thresholds:
         return cls(**_checked(values))
 
     def to_dict(self) -> dict[str, Any]:
+        """The thresholds as a plain dict."""
         return asdict(self)
 
 

@@ -47,6 +47,8 @@ class PrepareResult:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """What ``prepare --json`` prints: the new dataset, its parent, the recipe (digest
+        and steps), each step's effect and the time taken."""
         d = self.dataset.to_dict()
         d.update(parent={"id": self.parent.id, "name": self.parent.name, "rows": self.parent.n_rows,
                          "fingerprint": self.parent.fingerprint},
@@ -194,6 +196,7 @@ class StepPreview:
 
     @property
     def share_kept(self) -> float:
+        """The share of the preview's rows the step keeps (1.0 when there were none)."""
         return self.rows_after / self.rows_before if self.rows_before else 1.0
 
 
@@ -213,6 +216,7 @@ class RecipePreview:
 
     @property
     def sampled(self) -> bool:
+        """Whether the preview ran on a sample rather than every row."""
         return self.rows < self.of_rows
 
 

@@ -40,6 +40,8 @@ class DatasetRecipe:
     created_at: str
 
     def to_dict(self) -> dict:
+        """The recipe of a prepared dataset as ``--json`` prints it: its parent, digest,
+        steps in words and as JSON, who made it and when."""
         return {"parent": {"id": self.parent.id, "name": self.parent.name, "fingerprint": self.parent.fingerprint},
                 "recipe_sha256": self.sha256, "steps": self.recipe.describe(), "recipe": self.recipe.to_dict(),
                 "created_by": self.created_by, "created_at": self.created_at}
@@ -74,6 +76,7 @@ class Derivation:
 
     @property
     def prepared(self) -> bool:
+        """Whether the dataset was prepared (it is not its own import)."""
         return self.root.id != self.dataset.id
 
     @property
@@ -130,18 +133,24 @@ class ModelRecipe:
 
     @property
     def recipe(self) -> Recipe:
+        """The steps of the whole way that the model's inputs and scope depend on: what its
+        export applies."""
         return self.whole.for_model(self.inputs, self.target)
 
     @property
     def raw_inputs(self) -> list[str]:
+        """The columns a raw row must have to be scored."""
         return self.whole.raw_inputs(self.inputs, self.target)
 
     @property
     def training_only(self) -> list[str]:
+        """The filters (in words) that rows to score cannot be checked on, because they read
+        the target."""
         return [f.describe() for f in self.whole.training_only(self.inputs, self.target)]
 
     @property
     def sha256(self) -> str:
+        """The SHA-256 of the recipe the model applies."""
         return self.recipe.sha256
 
     def scope(self) -> list[str]:

@@ -6,8 +6,9 @@ applied to every row, and the rows outside its scope set aside and counted, as
 from __future__ import annotations
 
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Iterator, Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,10 @@ from mlops_model_support.recipe import RecipeError
 from ..errors import MlopsError
 from .derivation import ModelRecipe
 from .errors import PrepareError
+
+if TYPE_CHECKING:
+    from ..data.on_disk import OnDiskTable
+    from ..jobs import CancelToken
 
 #: reasons listed in a note
 LISTED = 3
@@ -30,6 +35,17 @@ class ScopedRows:
     outside: int = 0
     reasons: Counter = field(default_factory=Counter)
     scope: list[str] = field(default_factory=list)
+
+    def add(self, part: "ScopedRows") -> None:
+        """Count ``part``'s rows outside the scope with these (a table read in parts)."""
+        self.outside += part.outside
+        self.reasons.update(part.reasons)
+        self.scope = part.scope
+
+    def none_in_scope(self, what: str) -> str:
+        """The sentence that refuses rows none of which is in the scope."""
+        return (f"No row of {what} is in the model's scope ({', '.join(self.scope)}); "
+                f"{self.outside:,} rows lie outside it.")
 
     def note(self, what: str) -> str:
         """The rows set aside, in a sentence ("" when none was)."""
@@ -86,10 +102,40 @@ def rows_as_model_takes(found: Optional[ModelRecipe], rows: Union[pd.DataFrame, 
     aside; None when the rows are taken as they are (no recipe, or rows prepared by the
     same one). ``rows`` may be a function that reads them, called only when the recipe
     runs; a refusal is raised as ``error`` (the calling step's own error type)."""
-    try:
+    with _raised_as(error):
         if found is None or not needs_recipe(found, prepared_by, what):
             return None
         return rows_for_model(found, rows if isinstance(rows, pd.DataFrame) else rows(), what)
+
+
+def parts_as_model_takes(found: Optional[ModelRecipe], table: "OnDiskTable", prepared_by: Optional[str],
+                         what: str, error: type[MlopsError] = PrepareError, *,
+                         cancel: Optional["CancelToken"] = None) -> Optional[Iterator[ScopedRows]]:
+    """:func:`rows_as_model_takes` for rows larger than memory (``table``, on disk): None
+    when they are taken as they are, else the rows of each part in turn (a batch of rows
+    at a time, ``frame``'s index their position in the part). The steps a model applies
+    to rows it scores work row by row, so the parts hold the rows the whole table gives."""
+    from .raw_rows import in_parts
+
+    with _raised_as(error):
+        if found is None or not needs_recipe(found, prepared_by, what):
+            return None
+        frames = in_parts(table, found.for_rows(table.names), f"{what[:1].upper()}{what[1:]}", "the model's recipe",
+                          cancel=cancel)
+
+    def parts() -> Iterator[ScopedRows]:
+        with _raised_as(error):
+            for frame in frames:
+                yield rows_for_model(found, frame, what)
+
+    return parts()
+
+
+@contextmanager
+def _raised_as(error: type[MlopsError]) -> Iterator[None]:
+    """A :class:`PrepareError` raised as ``error`` (the calling step's own type)."""
+    try:
+        yield
     except PrepareError as exc:
         if error is PrepareError:
             raise

@@ -32,6 +32,7 @@ class Suggestion:
 
     @property
     def text(self) -> str:
+        """The suggested step in words."""
         return self.step.describe()
 
 

@@ -68,6 +68,9 @@ class TrainingDataSummary(Record):
 
 @dataclass(frozen=True)
 class DataComparison(Record):
+    """The data each version was trained on, and whether the dataset, its content
+    (fingerprint) and the target are the same."""
+
     a: TrainingDataSummary
     b: TrainingDataSummary
     same_dataset: bool
@@ -95,6 +98,9 @@ class SettingDifference(Record):
 
 @dataclass(frozen=True)
 class SpecComparison(Record):
+    """The training settings that differ, those that are the same, and the library versions
+    that differ."""
+
     differences: tuple[SettingDifference, ...]
     same: tuple[str, ...]
     library_differences: tuple[SettingDifference, ...]
@@ -102,6 +108,9 @@ class SpecComparison(Record):
 
 @dataclass(frozen=True)
 class ValidationSummary(Record):
+    """A version's latest validation: on which data, whether it beat the baseline, its
+    primary metric and rows, who ran it and when."""
+
     validation_id: int
     data: str
     beats_baseline: bool
@@ -122,6 +131,9 @@ class Estimate(Record):
 
 @dataclass(frozen=True)
 class HoldoutMetric(Record):
+    """One holdout metric for both versions, the difference b - a, and whether the two
+    intervals overlap."""
+
     name: str
     label: str
     higher_is_better: bool
@@ -134,12 +146,16 @@ class HoldoutMetric(Record):
 
 @dataclass(frozen=True)
 class CrossValidationMean(Record):
+    """A metric's mean and standard deviation over the cross-validation folds."""
+
     mean: Optional[float]
     std: Optional[float]
 
 
 @dataclass(frozen=True)
 class CrossValidationMetric(Record):
+    """One cross-validated metric for both versions (None where a version has none)."""
+
     name: str
     a: Optional[CrossValidationMean]
     b: Optional[CrossValidationMean]
@@ -159,6 +175,8 @@ class MetricsComparison(Record):
 
 @dataclass(frozen=True)
 class AcceptedChecks(Record):
+    """The check warnings accepted for a version's data, target and features."""
+
     accepted_warnings: tuple[AcceptedWarning, ...]
 
 
@@ -196,6 +214,9 @@ class Segmentation(Record):
 
 @dataclass(frozen=True)
 class ChallengeSegment(Record):
+    """One segment of a challenge: its verdict, and whether the challenger wins it by the
+    rule (stored as 0/1)."""
+
     segment: Any
     verdict: Optional[str]
     wins: Optional[int]

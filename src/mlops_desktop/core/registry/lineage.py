@@ -74,6 +74,9 @@ class Reproduction(Record):
 
 @dataclass(frozen=True)
 class ModelFacts(Record):
+    """The registered model a version belongs to: its description, tags, who created it and
+    when."""
+
     name: str
     description: str
     tags: dict[str, str]
@@ -83,6 +86,9 @@ class ModelFacts(Record):
 
 @dataclass(frozen=True)
 class VersionFacts(Record):
+    """The version's own record: stage, family, task, target, features, artifact digest,
+    description, tags, author and date."""
+
     ref: str
     id: int
     model: str
@@ -113,6 +119,9 @@ class ValidationRecord(Record):
 
 @dataclass(frozen=True)
 class Approval(Record):
+    """An approval of the version: by whom, when, the comment, and whether the trainer
+    approved their own model."""
+
     by: str
     at: str
     comment: str
@@ -136,6 +145,9 @@ class AliasMove(Record):
 
 @dataclass(frozen=True)
 class DriftReportEntry(Record):
+    """A drift report on the version: the batch, its verdict, how many features drifted,
+    against which reference, by whom and when."""
+
     id: int
     batch_label: str
     batch_rows: Optional[int]
@@ -187,6 +199,9 @@ class ChallengeEntry(Record):
 
 @dataclass(frozen=True)
 class GraphNode(Record):
+    """A node of the lineage graph; ``id`` is "kind:number" (dataset, run, version, parent,
+    challenge...)."""
+
     id: str
     kind: str
     label: str
@@ -194,6 +209,9 @@ class GraphNode(Record):
 
 @dataclass(frozen=True)
 class GraphEdge(Record):
+    """An edge of the lineage graph, from one node's id to another's, with its label
+    ("trained on"...); ``start`` is "from" in JSON."""
+
     start: str = field(metadata={"key": "from"})
     to: str
     label: str
@@ -201,6 +219,8 @@ class GraphEdge(Record):
 
 @dataclass(frozen=True)
 class LineageGraph(Record):
+    """The lineage as a graph, for the Registry page's drawing and ``--json``."""
+
     nodes: tuple[GraphNode, ...]
     edges: tuple[GraphEdge, ...]
 

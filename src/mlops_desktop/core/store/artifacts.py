@@ -21,14 +21,18 @@ def insert(reg: Registry, *, sha256: str, size_bytes: int, kind: str, created_by
 
 
 def get(reg: Registry, sha256: str) -> Optional[dict]:
+    """The record of the artifact with this SHA-256 (None when there is none)."""
     return reg.query_one("SELECT * FROM artifacts WHERE sha256 = ?", (sha256,))
 
 
 def is_recorded(reg: Registry, sha256: str) -> bool:
+    """Whether the registry records an artifact with this SHA-256."""
     return get(reg, sha256) is not None
 
 
 def all_hashes(reg: Registry) -> list[str]:
+    """The SHA-256 of every recorded artifact, oldest first (backups and the artifact check
+    walk them)."""
     return [r["sha256"] for r in reg.query("SELECT sha256 FROM artifacts ORDER BY created_at")]
 
 

@@ -32,6 +32,9 @@ GENESIS_HASH = "0" * 64
 
 @dataclass(frozen=True)
 class AuditEntry:
+    """One entry of the audit log: who did what to which record, when, its details, and the
+    hashes that chain it to the entry before."""
+
     seq: int
     at: str
     actor: str
@@ -44,6 +47,7 @@ class AuditEntry:
     hash: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The entry's fields as a plain dict."""
         return dict(self.__dict__)
 
 
@@ -55,6 +59,8 @@ def canonical_json(value: Any) -> str:
 
 def entry_hash(seq: int, at: str, actor: str, action: str, entity_type: str,
                entity_id: Optional[str], summary: str, details_json: str, prev_hash: str) -> str:
+    """The SHA-256 that seals an entry: of the canonical JSON of its fields and the hash of
+    the entry before it."""
     payload = canonical_json({
         "seq": seq, "at": at, "actor": actor, "action": action,
         "entity_type": entity_type, "entity_id": entity_id, "summary": summary,
@@ -127,6 +133,7 @@ class CollectedEntry:
 
     @property
     def details(self) -> dict[str, Any]:
+        """The entry's details, parsed from their JSON on first use."""
         if self._details is None:
             self._details = json.loads(self.details_json)
         return self._details
@@ -134,6 +141,9 @@ class CollectedEntry:
 
 @dataclass
 class ChainCheck:
+    """What a walk over the audit chain found: its problems, how many entries it read, the
+    last entry's number and hash, and the intact entries of the actions asked for."""
+
     problems: list[Problem] = field(default_factory=list)
     entries: int = 0
     last_seq: int = 0
@@ -298,6 +308,8 @@ class HeadComparison:
     problem: Optional[Problem] = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The comparison as plain values (the head written down, the status, where it was
+        found, the log's last entry)."""
         return {"seq": self.expected_seq, "hash": self.expected_hash, "status": self.status,
                 "found_at": self.found_at, "last_seq": self.last_seq}
 

@@ -27,6 +27,7 @@ def canonical(value: Any) -> str:
 
 
 def digest(text: str) -> str:
+    """The SHA-256 (hex) of a text in UTF-8, as stored beside a challenge's report."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

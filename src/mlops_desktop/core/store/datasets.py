@@ -50,6 +50,7 @@ def _dataset(row: dict, columns: list[Column]) -> Dataset:
 
 
 def columns_of(reg: Registry, dataset_id: int) -> list[Column]:
+    """A dataset's columns in their order, with their kinds, roles and counts."""
     rows = reg.query("SELECT * FROM dataset_columns WHERE dataset_id = ? ORDER BY position",
                      (dataset_id,))
     return [Column(name=r["name"], position=r["position"], physical_type=r["physical_type"],
@@ -58,6 +59,7 @@ def columns_of(reg: Registry, dataset_id: int) -> list[Column]:
 
 
 def get(reg: Registry, dataset_id: int) -> Dataset:
+    """The dataset with this id and its columns; raises NotFoundError when there is none."""
     row = reg.query_one("SELECT * FROM datasets WHERE id = ?", (dataset_id,))
     if row is None:
         raise NotFoundError(f"There is no dataset with id {dataset_id}.")
@@ -85,14 +87,19 @@ def list_all(reg: Registry) -> list[Dataset]:
 
 
 def name_taken(reg: Registry, name: str) -> bool:
+    """Whether a dataset already has this name."""
     return reg.query_one("SELECT 1 AS x FROM datasets WHERE name = ?", (name,)) is not None
 
 
 def snapshot_sha256_for(reg: Registry, snapshot: str) -> Optional[str]:
+    """The SHA-256 recorded for a snapshot file (its path inside the workspace); None when no
+    dataset uses it."""
     row = reg.query_one("SELECT snapshot_sha256 FROM datasets WHERE snapshot = ? LIMIT 1", (snapshot,))
     return row["snapshot_sha256"] if row else None
 
 
 def update_column(reg: Registry, dataset_id: int, name: str, *, kind: str, role: str) -> None:
+    """Record a column's kind and role (inside a transaction, with its audit entry written by
+    the caller)."""
     reg.execute("UPDATE dataset_columns SET kind = ?, role = ? WHERE dataset_id = ? AND name = ?",
                    (kind, role, dataset_id, name))

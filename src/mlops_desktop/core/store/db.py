@@ -213,6 +213,7 @@ class Registry:
             pass
 
     def close(self) -> None:
+        """Close the connection, and remove the private copy it read from (if it read one)."""
         try:
             self.db.close()
         finally:
@@ -285,6 +286,8 @@ class Registry:
 
     @property
     def in_transaction(self) -> bool:
+        """Whether a transaction is open on this connection (audit entries may only be
+        written inside one)."""
         return self.db.conn.in_transaction
 
     def table_names(self) -> list[str]:
@@ -352,6 +355,7 @@ class Registry:
                 time.sleep(0.05 + 0.1 * random.random())
 
     def query_one(self, sql: str, params: tuple | dict = ()) -> dict | None:
+        """The first row of a read-only query as a dictionary, or None when there is none."""
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
@@ -360,6 +364,7 @@ class Registry:
         return {r["key"]: r["value"] for r in self.query("SELECT key, value FROM workspace_info")}
 
     def schema_version(self) -> int:
+        """The number of the newest migration applied to the database (0 for an empty one)."""
         return migrations.current_version(self)
 
     def backup_to(self, dest: Path, *, progress=None, pages: int = 1024) -> None:

@@ -22,6 +22,9 @@ from .db import Registry
 
 @dataclass
 class ModelVersion:
+    """A model version as the store keeps it: its model, run, stage, artifact, what it
+    predicts from what, its metrics and details."""
+
     id: int
     model_id: int
     model: str
@@ -47,6 +50,7 @@ class ModelVersion:
         return f"{self.model}:{self.version}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The version's fields as a plain dict, with its ``name:version`` reference."""
         d = dict(self.__dict__)
         d["ref"] = self.ref
         return d
@@ -54,6 +58,9 @@ class ModelVersion:
 
 @dataclass
 class RegisteredModel:
+    """A registered model: its name, description, author, and its latest version number and
+    count of versions."""
+
     id: int
     name: str
     description: str
@@ -63,6 +70,7 @@ class RegisteredModel:
     n_versions: int
 
     def to_dict(self) -> dict[str, Any]:
+        """The model's fields as a plain dict."""
         return dict(self.__dict__)
 
 
@@ -82,6 +90,7 @@ def text_digest(text: str) -> str:
 
 
 def model_id_for(reg: Registry, name: str) -> Optional[int]:
+    """The id of the registered model with this name (None when there is none)."""
     row = reg.query_one("SELECT id FROM registered_models WHERE name = ?", (name,))
     return None if row is None else int(row["id"])
 
@@ -144,6 +153,7 @@ def get_version(reg: Registry, name: str, version: Optional[int] = None) -> Mode
 
 
 def version_for_run(reg: Registry, run_id: int) -> Optional[ModelVersion]:
+    """The model version a training run registered (None when the run registered none)."""
     row = reg.query_one(_SELECT + " WHERE v.run_id = ?", (run_id,))
     return None if row is None else _version(row)
 
@@ -258,9 +268,11 @@ class VersionRow:
 
     @property
     def ref(self) -> str:
+        """``name:version``, as the CLI takes it."""
         return f"{self.model}:{self.version}"
 
     def to_dict(self) -> dict[str, Any]:
+        """The row's fields as a plain dict, with its ``name:version`` reference."""
         d = dict(self.__dict__)
         d["ref"] = self.ref
         return d
@@ -276,6 +288,8 @@ class VersionPage:
     limit: Optional[int]
 
     def to_dict(self) -> dict[str, Any]:
+        """The page as ``models list --json`` prints it: the total, the window asked for, and
+        the versions."""
         return {"total": self.total, "offset": self.offset, "limit": self.limit,
                 "versions": [r.to_dict() for r in self.rows]}
 

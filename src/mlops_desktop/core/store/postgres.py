@@ -51,6 +51,10 @@ _TABLE_ACTIONS = {
 class TeamRegistryError(WorkspaceError):
     """A team registry cannot be reached, or refused what the login asked."""
 
+    def __init__(self, message: str, *, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
+
 
 def placeholders(sql: str) -> str:
     """``sql`` with each ``?`` placeholder as psycopg's ``%s`` and every ``%`` doubled, so
@@ -139,6 +143,40 @@ def shown(conninfo: str) -> str:
     return f"{where}{port}/{parts.get('dbname') or parts.get('service') or '(default database)'}"
 
 
+def _database_and_host(conninfo: str, where: str) -> str:
+    """'Database "team" on db.example.org, port 5433', for the first words of a message
+    (``where`` when the string cannot be read)."""
+    from psycopg import conninfo as pg_conninfo
+
+    try:
+        parts = pg_conninfo.conninfo_to_dict(conninfo)
+    except Exception:
+        return where
+    if parts.get("service") and not parts.get("dbname"):
+        return f'The connection service "{parts["service"]}"'
+    database = parts.get("dbname") or "(the default database)"
+    port = f", port {parts['port']}" if parts.get("port") else ""
+    return f'Database "{database}" on {parts.get("host") or "localhost"}{port}'
+
+
+#: the driver's words for why a server cannot be reached, and the reason said to the analyst
+_UNREACHABLE = (
+    (("connection refused",), "No server is listening on that port."),
+    (("no such file or directory",), "No server is running in that socket folder."),
+    (("timeout expired", "timed out"), "The server did not answer in time."),
+    (("could not translate host name", "name or service not known", "name resolution"),
+     "This computer does not know that host name."),
+    (("no route to host", "network is unreachable"), "This computer has no network route to that host."),
+    (("definition of service",), "No connection service of that name is defined (pg_service.conf)."),
+)
+
+
+def _unreachable_reason(low: str) -> str:
+    """Why a server cannot be reached, in one sentence, from the driver's (lower-cased) message."""
+    return next((reason for words, reason in _UNREACHABLE if any(w in low for w in words)),
+                "The server did not answer.")
+
+
 def login_of(conninfo: str) -> str:
     """The login a connection string connects as (asked of the server)."""
     return team_login_of(conninfo).login
@@ -192,7 +230,7 @@ def team_login_of(conninfo: str) -> TeamLogin:
         with psycopg.connect(conninfo, connect_timeout=15) as conn:
             return _team_login(conn, where)
     except psycopg.OperationalError as exc:
-        raise PostgresRegistry._connect_error(where, exc) from None
+        raise PostgresRegistry._connect_error(where, exc, conninfo) from None
 
 
 class PostgresRegistry:
@@ -217,7 +255,7 @@ class PostgresRegistry:
             self.conn = psycopg.connect(conninfo, autocommit=True, cursor_factory=psycopg.ClientCursor,
                                         connect_timeout=15)
         except psycopg.OperationalError as exc:
-            raise self._connect_error(self.where, exc) from None
+            raise self._connect_error(self.where, exc, conninfo) from None
         self._loose_numbers()
         self._depth = 0
         try:
@@ -256,7 +294,10 @@ class PostgresRegistry:
     # -- errors ------------------------------------------------------------------------
 
     @staticmethod
-    def _connect_error(where: str, exc: BaseException) -> TeamRegistryError:
+    def _connect_error(where: str, exc: BaseException, conninfo: str) -> TeamRegistryError:
+        """Our error for a connection that failed, in the analyst's words; a server that
+        cannot be reached is said as where, why and what to do, with the driver's own words
+        as its ``details``."""
         text = str(exc).strip()
         low = text.lower()
         state = getattr(exc, "sqlstate", None)
@@ -268,7 +309,11 @@ class PostgresRegistry:
         elif "role" in low and "does not exist" in low:
             why = "that login does not exist on the server; ask the administrator for one"
         else:
-            why = f"the server cannot be reached ({text.splitlines()[0] if text else exc})"
+            return TeamRegistryError(
+                f"{_database_and_host(conninfo, where)}: the team registry cannot be reached.\n\n"
+                f"{_unreachable_reason(low)}\n"
+                "Check that the server is running and that this computer can reach it (network, VPN), "
+                "then try again.", details=text or type(exc).__name__)
         return TeamRegistryError(f"Cannot connect to the team registry {where}: {why}.")
 
     def _error(self, exc: BaseException, sql: str = "") -> BaseException:
@@ -318,10 +363,14 @@ class PostgresRegistry:
     # -- the API of Registry -------------------------------------------------------------
 
     def execute(self, sql: str, params: tuple | list | dict = ()) -> int:
+        """Run one statement that changes rows (inside :meth:`transaction`); the number of
+        rows it changed. Raises TeamRegistryError when the registry was opened read-only."""
         self._refuse_if_read_only()
         return self._run(sql, params).rowcount
 
     def insert(self, sql: str, params: tuple | list | dict = ()) -> int:
+        """Run one INSERT (inside :meth:`transaction`) and return the new row's ``id``.
+        Raises TeamRegistryError when the registry was opened read-only."""
         self._refuse_if_read_only()
         return int(self._run(sql + " RETURNING id", params).fetchone()[0])
 
@@ -344,6 +393,8 @@ class PostgresRegistry:
             return iter(psycopg.Cursor(self.conn).execute(placeholders(sql), list(params), binary=True))
 
     def executemany(self, sql: str, rows: Iterable[tuple | list]) -> None:
+        """Run one statement for each of ``rows`` (inside :meth:`transaction`). Raises
+        TeamRegistryError when the registry was opened read-only."""
         self._refuse_if_read_only()
         with self._refusals(sql):
             self.conn.cursor().executemany(placeholders(sql), [list(r) for r in rows])
@@ -355,21 +406,26 @@ class PostgresRegistry:
 
     @property
     def in_transaction(self) -> bool:
+        """Whether a transaction opened by :meth:`transaction` is under way."""
         return self._depth > 0
 
     def table_names(self) -> list[str]:
+        """The names of the registry's tables in its schema."""
         return [r["table_name"] for r in self.query(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
             " AND table_type = 'BASE TABLE' ORDER BY table_name")]
 
     def query(self, sql: str, params: tuple | list | dict = ()) -> list[dict]:
+        """Rows of a read-only query as dictionaries."""
         return self._run(sql, params, rows=True).fetchall()
 
     def query_one(self, sql: str, params: tuple | list | dict = ()) -> Optional[dict]:
+        """The first row of a read-only query as a dictionary, or None when there is none."""
         rows = self.query(sql, params)
         return rows[0] if rows else None
 
     def rows(self, sql: str, params: tuple | list = ()) -> Iterator[tuple]:
+        """The rows of a read-only query as tuples (for checks over every row)."""
         return iter(self._run(sql, params))
 
     def _refuse_if_read_only(self) -> None:
@@ -430,12 +486,15 @@ class PostgresRegistry:
             "the server's own backups), not with 'mlops-desktop backup'. Nothing was written.")
 
     def info(self) -> dict[str, str]:
+        """The registry's own facts (its workspace id, the app version that created it)."""
         return {r["key"]: r["value"] for r in self.query("SELECT key, value FROM workspace_info")}
 
     def schema_version(self) -> int:
+        """The number of the newest migration applied to the database (0 for an empty one)."""
         return migrations.current_version(self)
 
     def close(self) -> None:
+        """Close the connection to the server."""
         self.conn.close()
 
     def __enter__(self) -> "PostgresRegistry":

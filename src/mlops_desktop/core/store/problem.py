@@ -29,6 +29,7 @@ class Problem:
     entity_id: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
+        """The problem's fields as a plain dict, without those that are not set."""
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 

@@ -21,6 +21,9 @@ CREATED, CONVERTED = "model.version_created", "model.file_converted"
 
 @dataclass(frozen=True)
 class RecordedFile:
+    """The SHA-256 the audit log records for a version's file, and why that record cannot be
+    relied on if it cannot."""
+
     #: the SHA-256 the log records for the version's file now (None when it records none)
     sha256: Optional[str]
     #: why the log's record cannot be relied on ("" when it can)

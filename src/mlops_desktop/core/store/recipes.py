@@ -49,6 +49,8 @@ def children(reg: Registry, dataset_id: int) -> list[int]:
 
 
 def all_records(reg: Registry) -> list[RecipeRecord]:
+    """The recipe of every prepared dataset, in dataset order (none before the recipes table
+    existed)."""
     if "dataset_recipes" not in reg.table_names():
         return []
     return [_record(r) for r in reg.query("SELECT * FROM dataset_recipes ORDER BY dataset_id")]

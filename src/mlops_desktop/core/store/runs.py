@@ -59,6 +59,8 @@ class Run:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """The run's fields as a plain dict, as ``--json`` prints it (``run_id`` for its id,
+        without the extra details)."""
         d = dict(self.__dict__)
         d.pop("extra")
         d["run_id"] = self.id

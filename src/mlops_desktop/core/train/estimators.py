@@ -91,6 +91,7 @@ class InputColumns(TransformerMixin, BaseEstimator):
         return pd.DataFrame(data, index=X.index, columns=list(self.feature_names_in_))
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The model's input columns, in order (the columns pass through unchanged)."""
         check_is_fitted(self, "feature_names_in_")
         return self.feature_names_in_.copy()
 
@@ -138,6 +139,8 @@ class FormulaTerms(TransformerMixin, BaseEstimator):
         super().__setstate__(state)
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> "FormulaTerms":
+        """Learn the fill values and the terms' state on these rows (see the class); ``y`` is
+        ignored."""
         self.fit_transform(X, y)
         return self
 
@@ -204,6 +207,8 @@ class FormulaTerms(TransformerMixin, BaseEstimator):
         return built.matrix
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The design matrix's column names as formulaic writes them
+        (``poly(experience, 2)[1]``)."""
         check_is_fitted(self, "state_")
         return np.asarray(self.state_["columns"], dtype=object)
 
@@ -255,6 +260,12 @@ class TransformedTarget(RegressorMixin, BaseEstimator):
         self.retransform = retransform
 
     def fit(self, X: Any, y: Any) -> "TransformedTarget":
+        """Fit the transformation's λ and the regressor on the transformed target, and keep
+        what the retransformation needs.
+
+        Raises ValueError for an unknown transform or retransform, a missing regressor, or
+        a target the transformation has no value for (``log`` of 0 or of a negative
+        number)."""
         from mlops_model_support import terms
 
         if self.transform not in terms.TARGET_TRANSFORMS:
@@ -357,6 +368,11 @@ class StatsmodelsOLS(RegressorMixin, BaseEstimator):
         self.robust = robust
 
     def fit(self, X: Any, y: Any) -> "StatsmodelsOLS":
+        """Fit by statsmodels and keep the coefficient table as arrays.
+
+        Raises ValueError for an unknown ``robust`` or too few rows for the coefficients;
+        warns (ConvergenceWarning) when collinear features leave coefficients not
+        identified."""
         import statsmodels.api as sm
 
         if self.robust is not None and self.robust not in ROBUST_TYPES:
@@ -393,6 +409,7 @@ class StatsmodelsOLS(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
+        """Predictions: the design times the coefficients, plus the intercept."""
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return X @ self.coef_ + self.intercept_
@@ -432,6 +449,12 @@ class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
         self.firth = firth
 
     def fit(self, X: Any, y: Any) -> "StatsmodelsLogit":
+        """Fit by maximum likelihood, or by Firth's penalised likelihood when the classes are
+        separated (see the class).
+
+        Raises ValueError for an unknown ``firth``, fewer than two classes or too few rows
+        for the coefficients; warns when the fit did not converge or separation was left
+        to maximum likelihood."""
         import statsmodels.api as sm
 
         if self.firth not in ("auto", "always", "never"):
@@ -574,11 +597,13 @@ class StatsmodelsLogit(ClassifierMixin, BaseEstimator):
         return logits[:, 0] if logits.shape[1] == 1 else logits
 
     def predict_proba(self, X: Any) -> np.ndarray:
+        """Each row's probability of each class, columns in ``classes_`` order."""
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False, dtype=np.float64)
         return _probabilities(_design(X) @ self.params_)
 
     def predict(self, X: Any) -> np.ndarray:
+        """Each row's most probable class."""
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
@@ -673,6 +698,10 @@ class SegmentRouter(BaseEstimator):
         return getattr(inner, "_estimator_type", None)
 
     def fit(self, X: pd.DataFrame, y: Any) -> "SegmentRouter":
+        """Train one model per large enough segment (in parallel) and the fallback on every
+        row (see the class).
+
+        Raises ValueError without an estimator, or when X and y differ in length."""
         from joblib import Parallel, delayed
 
         if self.estimator is None:

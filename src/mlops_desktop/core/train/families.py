@@ -44,6 +44,8 @@ class Family:
     parallel_fit: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The family as ``--json`` lists it: name, task, label, preprocessing style, what it
+        explains, and whether it has settings to search."""
         return {"name": self.name, "task": self.task, "label": self.label, "style": self.style,
                 "explains": self.explains, "tunable": bool(self.space)}
 

@@ -40,14 +40,17 @@ class FeatureChoice:
 
     @property
     def features(self) -> list[str]:
+        """The chosen features, in order."""
         return list(self.kinds)
 
     @property
     def numeric(self) -> list[str]:
+        """The chosen features treated as numbers."""
         return [c for c, k in self.kinds.items() if k == NUMERIC]
 
     @property
     def categorical(self) -> list[str]:
+        """The chosen features treated as categories."""
         return [c for c, k in self.kinds.items() if k == CATEGORICAL]
 
 

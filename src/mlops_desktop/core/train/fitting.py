@@ -50,6 +50,9 @@ class FamilyResult:
     out_of_fold: Optional[np.ndarray] = None
 
     def to_dict(self) -> dict[str, Any]:
+        """One candidate as a run records it: family, status or error, cross-validated and
+        holdout metrics, settings chosen, the search's trials, segments, notes and its
+        predictions' digest."""
         return json_safe({
             "family": self.family.name, "label": self.family.label, "status": self.status,
             "error": self.error, "cv": self.cv, "holdout": self.holdout,

@@ -65,27 +65,35 @@ class PreparedData:
 
     @property
     def X_train(self) -> pd.DataFrame:
+        """The training rows' features."""
         return self.data.iloc[self.train_rows]
 
     @property
     def y_train(self) -> np.ndarray:
+        """The training rows' target."""
         return self.y[self.train_rows]
 
     @property
     def X_holdout(self) -> pd.DataFrame:
+        """The holdout rows' features."""
         return self.data.iloc[self.holdout_rows]
 
     @property
     def y_holdout(self) -> np.ndarray:
+        """The holdout rows' target."""
         return self.y[self.holdout_rows]
 
     @property
     def groups_train(self) -> Optional[np.ndarray]:
+        """Each training row's group, for grouped cross-validation (None unless the split is
+        by group)."""
         if self.split.kind != "group":
             return None
         return group_labels(self.frame[self.split.column].iloc[self.train_rows])
 
     def rows_summary(self) -> dict[str, int]:
+        """How the dataset's rows were used: in the dataset, without a target, used, for
+        training and held out."""
         return {"dataset": self.n_rows, "missing_target": self.n_missing_target,
                 "used": len(self.frame), "train": len(self.train_rows),
                 "holdout": len(self.holdout_rows)}

@@ -47,6 +47,7 @@ class TrainResult:
 
     @property
     def chosen_candidate(self) -> Optional[dict[str, Any]]:
+        """The record of the candidate chosen as the version (None when none was chosen)."""
         return next((c for c in self.candidates if c["family"] == self.chosen), None)
 
     @property
@@ -56,6 +57,8 @@ class TrainResult:
         return {"cv": c["cv"], "holdout": c["holdout"]} if c else {"cv": {}, "holdout": None}
 
     def to_dict(self) -> dict[str, Any]:
+        """What ``train --json`` prints: the run's fields with the chosen candidate's
+        metrics."""
         d = dict(self.__dict__)
         d["metrics"] = self.metrics
         d["seconds"] = round(self.seconds, 3)
@@ -79,6 +82,7 @@ class ReproduceResult:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """What ``reproduce --json`` prints."""
         d = dict(self.__dict__)
         d["seconds"] = round(self.seconds, 3)
         return json_safe(d)

@@ -34,6 +34,8 @@ class Trial:
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        """One trial as the run records it: its settings, cross-validated metrics or error,
+        and time."""
         return {"params": self.params, "cv": self.cv, "error": self.error,
                 "seconds": round(self.seconds, 3)}
 
@@ -48,10 +50,13 @@ class SearchOutcome:
 
     @property
     def best_params(self) -> dict[str, Any]:
+        """The settings of the best trial."""
         return self.trials[self.best].params
 
     @property
     def cv(self) -> dict[str, dict[str, Optional[float]]]:
+        """The best trial's cross-validated metrics (per metric, its mean and standard
+        deviation over the folds)."""
         return self.trials[self.best].cv
 
 

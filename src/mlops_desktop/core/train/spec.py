@@ -43,10 +43,13 @@ class SplitSpec:
     test_size: float = 0.2
 
     def to_dict(self) -> dict[str, Any]:
+        """The split as plain values, as the run records it."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "SplitSpec":
+        """A split read back from :meth:`to_dict`'s form; raises InvalidChoiceError naming
+        any unknown setting."""
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise InvalidChoiceError(f"Unknown split setting(s): {', '.join(sorted(unknown))}.")
@@ -68,6 +71,8 @@ class SplitSpec:
         return spec
 
     def validate(self) -> None:
+        """Raise InvalidChoiceError, saying what to give instead, for an unknown kind, a time
+        or group split without a column, or a holdout share outside [0, 1)."""
         if self.kind not in SPLIT_KINDS:
             raise InvalidChoiceError(f"Unknown split {self.kind!r}; use random, stratified, "
                                      "time:COLUMN or group:COLUMN.")
@@ -80,6 +85,7 @@ class SplitSpec:
                                      f"(e.g. 0.2); got {size!r}.")
 
     def describe(self) -> str:
+        """The split in a few words ("time by date, holdout 20%")."""
         where = f" by {self.column}" if self.column else ""
         return f"{self.kind}{where}, holdout {self.test_size:.0%}"
 
@@ -116,12 +122,16 @@ class TrainSpec:
     retransform: str = "smearing"
 
     def to_dict(self) -> dict[str, Any]:
+        """The settings as plain values, as the run records them and the wizard remembers
+        them."""
         d = asdict(self)
         d["split"] = self.split.to_dict()
         return d
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainSpec":
+        """Settings read back from :meth:`to_dict`'s form (the split as a dict or as text,
+        "time:date"); raises InvalidChoiceError naming any unknown setting."""
         data = dict(data)
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:

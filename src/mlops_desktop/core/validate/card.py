@@ -73,6 +73,7 @@ class ModelCard:
 
     @property
     def title(self) -> str:
+        """The card's heading."""
         return f"Model card: {self.model_name} version {self.version}"
 
     @property
@@ -83,9 +84,12 @@ class ModelCard:
                    for a in self.approvals)
 
     def shown_limitations(self) -> list[str]:
+        """The limitations the card shows: those written for it, else those that follow from
+        its facts."""
         return limitations_from_facts(self) if self.limitations is None else list(self.limitations)
 
     def to_dict(self) -> dict[str, Any]:
+        """The card as JSON-safe values, with its validation and the limitations it shows."""
         d = asdict(self)
         d["validation"] = self.validation.to_dict() if self.validation is not None else None
         d["limitations"] = self.shown_limitations()

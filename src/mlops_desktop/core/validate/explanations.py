@@ -52,6 +52,8 @@ class VersionExplainer:
     target: str
 
     def explain(self, frame: pd.DataFrame) -> Contributions:
+        """Each row's contributions to the version's output; raises ValidationError when the
+        rows cannot be explained."""
         try:
             return self.explainer.explain(frame[self.explainer.columns])
         except ExplainError as exc:
@@ -151,6 +153,7 @@ class Explanation:
     note: str = NOT_CAUSES
 
     def to_dict(self) -> dict[str, Any]:
+        """The explanation as JSON-safe values."""
         return json_safe(asdict(self))
 
 

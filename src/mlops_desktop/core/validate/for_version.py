@@ -27,6 +27,8 @@ class VersionValidation:
     created_at: Optional[str] = None
 
     def to_dict(self) -> dict[str, Any]:
+        """What ``validate --json`` prints: the version, the data, the validation's id and
+        the report."""
         return {"model": self.ref, "data": self.data, "validation_id": self.validation_id,
                 **self.report.to_dict()}
 

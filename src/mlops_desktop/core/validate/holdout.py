@@ -39,6 +39,7 @@ class Holdout:
 
     @property
     def n(self) -> int:
+        """The number of holdout rows."""
         return len(self.y)
 
     @property

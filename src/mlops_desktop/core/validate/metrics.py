@@ -176,6 +176,8 @@ class BinaryScorer:
         self._ranked = RankedScores(p, y)
 
     def metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        """Each metric for every row of weights at once (one value per weight row, NaN where
+        not defined)."""
         weights = np.atleast_2d(weights).astype(float, copy=False)
         n = weights.sum(axis=1)
         loss, brier, correct, pos, pred, tp = (weights @ self._columns).T
@@ -219,6 +221,8 @@ class MulticlassScorer:
         self._ranked = [RankedScores(proba[:, j], onehot[:, j]) for j in range(k)]
 
     def metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        """Each metric for every row of weights at once (one value per weight row, NaN where
+        not defined)."""
         weights = np.atleast_2d(weights).astype(float, copy=False)
         k = self.k
         n = weights.sum(axis=1)
@@ -255,6 +259,8 @@ class RegressionScorer:
         self._columns = np.column_stack([e ** 2, np.abs(e), ape, e, yc, yc ** 2])
 
     def metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        """Each metric for every row of weights at once (one value per weight row; R² NaN for
+        a constant target)."""
         weights = np.atleast_2d(weights).astype(float, copy=False)
         n = weights.sum(axis=1)
         sse, sae, sape, se, sy, syy = (weights @ self._columns).T
@@ -306,6 +312,8 @@ class CalibrationScorer:
         self._bins[np.arange(len(p)), bin_of] = self.y - p
 
     def metrics(self, weights: np.ndarray) -> dict[str, np.ndarray]:
+        """The calibration slope, intercept and expected calibration error for every row of
+        weights at once."""
         weights = np.atleast_2d(weights).astype(float, copy=False)
         n = weights.sum(axis=1)
         ece = _ratio(np.abs(weights @ self._bins).sum(axis=1), n)

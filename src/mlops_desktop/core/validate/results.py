@@ -38,6 +38,7 @@ class MetricEstimate:
         self.value, self.low, self.high = number(self.value), number(self.low), number(self.high)
 
     def to_dict(self) -> dict[str, Any]:
+        """The estimate as JSON-safe values."""
         return json_safe(asdict(self))
 
 
@@ -90,12 +91,16 @@ class ValidationReport:
         raise KeyError(name)
 
     def difference(self, name: str) -> MetricEstimate:
+        """The difference from the baseline for the metric named ``name``; raises KeyError
+        when there is none."""
         for m in self.differences:
             if m.name == name:
                 return m
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-safe values, as ``validate --json`` prints it and the store
+        keeps it."""
         d = asdict(self)
         for key in ("metrics", "baseline_metrics", "differences", "calibration"):
             d[key] = [m.to_dict() for m in getattr(self, key)]

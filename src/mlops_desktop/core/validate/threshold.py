@@ -38,10 +38,12 @@ class ThresholdTable:
 
     @property
     def fn(self) -> np.ndarray:
+        """False negatives at each threshold."""
         return self.positives - self.tp
 
     @property
     def precision(self) -> np.ndarray:
+        """Precision at each threshold (NaN where nothing is predicted positive)."""
         predicted = self.tp + self.fp
         out = np.full(len(predicted), np.nan)
         np.divide(self.tp, predicted, out=out, where=predicted > 0)
@@ -49,10 +51,12 @@ class ThresholdTable:
 
     @property
     def recall(self) -> np.ndarray:
+        """Recall at each threshold (NaN when there are no positives)."""
         return self.tp / self.positives if self.positives else np.full(len(self.tp), np.nan)
 
     @property
     def f1(self) -> np.ndarray:
+        """F1 at each threshold (NaN where it is not defined)."""
         den = 2 * self.tp + self.fp + self.fn
         out = np.full(len(den), np.nan)
         np.divide(2 * self.tp, den, out=out, where=den > 0)

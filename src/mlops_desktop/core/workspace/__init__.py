@@ -62,6 +62,8 @@ class Workspace:
 
     @staticmethod
     def is_workspace(root: Path | str) -> bool:
+        """Whether the folder holds a workspace: its registry file, or the file naming the
+        team registry it is connected to."""
         return (Path(root) / REGISTRY_FILE).is_file() or (Path(root) / TEAM_FILE).is_file()
 
     @staticmethod
@@ -146,6 +148,7 @@ class Workspace:
 
     @property
     def read_only(self) -> bool:
+        """Whether the workspace was opened read-only (every change is refused)."""
         return self.registry.read_only
 
     @classmethod
@@ -257,6 +260,7 @@ class Workspace:
         return cls.create(root, actor=actor), True
 
     def close(self) -> None:
+        """Close the registry's connection."""
         self.registry.close()
 
     def __enter__(self) -> "Workspace":
@@ -267,10 +271,12 @@ class Workspace:
 
     @property
     def snapshots_dir(self) -> Path:
+        """The folder holding the Parquet snapshot of every imported dataset."""
         return self.root / "snapshots"
 
     @property
     def artifacts_dir(self) -> Path:
+        """The folder of content-addressed files (models and other artifacts)."""
         return self.root / "artifacts"
 
     # -- datasets -----------------------------------------------------------------------
@@ -302,6 +308,7 @@ class Workspace:
         return load_table(self, dataset, columns)
 
     def load_dataframe(self, dataset: "Dataset") -> "pd.DataFrame":
+        """The dataset's data from its snapshot, as a pandas frame (all of it in memory)."""
         return self.load_table(dataset).to_pandas()
 
     def update_column(self, dataset_ref: str | int, column: str, *, kind: Optional[str] = None,
@@ -322,8 +329,12 @@ class Workspace:
 
     def audit_entries(self, *, limit: Optional[int] = None, entity_type: Optional[str] = None,
                       entity_id: Optional[Any] = None) -> list[audit.AuditEntry]:
+        """Audit log entries, newest first: at most ``limit`` of them, and only those of one
+        entity when it is named."""
         return audit.entries(self.registry, limit=limit, entity_type=entity_type,
                              entity_id=entity_id)
 
     def verify_audit(self) -> list[str]:
+        """Recompute the audit chain and check the records against it: one sentence per
+        problem, empty when intact."""
         return audit.verify_chain(self.registry)

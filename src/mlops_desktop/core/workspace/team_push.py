@@ -60,6 +60,7 @@ class AuditHead:
     hash: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The head as plain values (``seq``, ``hash``)."""
         return {"seq": self.seq, "hash": self.hash}
 
 
@@ -93,9 +94,13 @@ class PushResult:
 
     @property
     def ok(self) -> bool:
+        """Whether the push is complete: committed, the registry verified, and no difference
+        found."""
         return self.committed and self.verify.ok and not self.differences
 
     def to_dict(self) -> dict[str, Any]:
+        """What ``push --json`` prints: the outcome, the records and files carried, the audit
+        heads on both sides, the verification and the next step."""
         head = lambda h: None if h is None else h.to_dict()  # noqa: E731
         return {
             "ok": self.ok, "committed": self.committed, "workspace": str(self.workspace),

@@ -6,10 +6,10 @@ batch selected in it."""
 
 from __future__ import annotations
 
-from html import escape
 from pathlib import Path
 from typing import Any, Optional
 
+from markupsafe import Markup, escape
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QListWidget,
@@ -495,14 +495,15 @@ class MonitorPage(LazyReloadingPage):
         how many of the comparison's batches drifted, and when it was made."""
         run = self.run
         colour = VERDICT_COLOURS.get(report.verdict, "#333")
-        text = (f"<b style='color:{colour}'>{escape(str(report.label))}: {escape(report.verdict)}</b> against "
-                f"{escape(str(run.reference.get('label', '')))}. {escape(report.summary)}")
+        text = Markup("<b style='color:{}'>{}: {}</b> against {}. {}").format(
+            colour, report.label, report.verdict, run.reference.get('label', ''), report.summary)
         if len(run.reports) > 1:
             drifted = sum(1 for r in run.reports if r.drifted)
-            text += f"<br>{drifted} of {len(run.reports)} batches drifted; select a batch to see its features."
+            text += Markup("<br>{} of {} batches drifted; select a batch to see its features.").format(
+                drifted, len(run.reports))
         if report.created_at:
-            text += (f"<br><span style='color:gray'>Compared on {report.created_at[:16].replace('T', ' ')} UTC "
-                     f"by {escape(str(report.created_by))} (drift report {report.id}).</span>")
+            text += Markup("<br><span style='color:gray'>Compared on {} UTC by {} (drift report {}).</span>").format(
+                report.created_at[:16].replace('T', ' '), report.created_by, report.id)
         return text
 
     def _result_at(self, row: int) -> Any:
@@ -533,16 +534,17 @@ class MonitorPage(LazyReloadingPage):
             for c, value in enumerate((str(label), numbers.share(bins.get("reference", [None] * len(labels))[r]),
                                        numbers.share(bins.get("current", [None] * len(labels))[r]))):
                 self.bins.setItem(r, c, QTableWidgetItem(value))
-        figures = "".join(f"<tr><td>{numbers.metric_name(k)}</td><td>{numbers.cell(v)}</td></tr>"
-                          for k, v in f.metrics.items()
-                          if not isinstance(v, (list, dict)))
-        noise = "".join(f"<tr><td>{numbers.metric_name(k)}</td><td>{numbers.cell(v)}</td></tr>"
-                        for k, v in f.noise.items()
-                        if not isinstance(v, (list, dict)))
-        self.detail.setText(f"<h3>{escape(f.name)} — {escape(f.verdict)}</h3><p>{escape(f.decided_by)}</p>"
-                            f"<p><b>Measures</b></p><table>{figures}</table>"
-                            f"<p><b>No-drift noise level (what a batch this size shows by chance)</b></p>"
-                            f"<table>{noise}</table>")
+        row = Markup("<tr><td>{}</td><td>{}</td></tr>")
+        figures = Markup("").join(row.format(numbers.metric_name(k), numbers.cell(v))
+                                  for k, v in f.metrics.items()
+                                  if not isinstance(v, (list, dict)))
+        noise = Markup("").join(row.format(numbers.metric_name(k), numbers.cell(v))
+                                for k, v in f.noise.items()
+                                if not isinstance(v, (list, dict)))
+        self.detail.setText(Markup("<h3>{} — {}</h3><p>{}</p>"
+                                   "<p><b>Measures</b></p><table>{}</table>"
+                                   "<p><b>No-drift noise level (what a batch this size shows by chance)</b></p>"
+                                   "<table>{}</table>").format(f.name, f.verdict, f.decided_by, figures, noise))
         self._draw_feature_timeline(f.name)
 
     def _bars_pair(self, f: Any) -> None:
@@ -624,34 +626,37 @@ class MonitorPage(LazyReloadingPage):
                                                  "Performance is shown for a model version as the reference."))
             return
         colour = VERDICT_COLOURS.get(report.verdict, "#333")
-        head = (f"<b>{escape(report.label)}</b>: drift verdict <b style='color:{colour}'>{escape(report.verdict)}"
-                "</b>. " + ("Realized performance replaces the estimate: labels are known."
-                            if real is not None else "No labels yet: the performance is estimated."))
+        head = Markup("<b>{}</b>: drift verdict <b style='color:{}'>{}</b>. {}").format(
+            report.label, colour, report.verdict, "Realized performance replaces the estimate: labels are known."
+            if real is not None else "No labels yet: the performance is estimated.")
         level = f"{est.level:.0%} band" if est is not None else "band"
         rows = []
         for k in METRICS:
             m = est.metrics.get(k) if est is not None else None
-            shown = (f"{numbers.value(m.estimate)} <span style='color:gray'>({numbers.interval(m.low, m.high)})"
-                     "</span>" if m is not None and m.estimate is not None else "—")
+            shown = (Markup("{} <span style='color:gray'>({})</span>").format(
+                numbers.value(m.estimate), numbers.interval(m.low, m.high))
+                if m is not None and m.estimate is not None else "—")
             r = real.metrics.get(k) if real is not None else None
-            rows.append(f"<tr><td>{METRIC_LABELS[k]}</td><td>{shown}</td>"
-                        f"<td><b>{numbers.value(r)}</b></td></tr>")
-        parts = [head, f"<table cellpadding='3'><tr><th align='left'>Metric</th><th align='left'>Estimated "
-                       f"({level})</th><th align='left'>Realized</th></tr>{''.join(rows)}</table>"]
+            rows.append(Markup("<tr><td>{}</td><td>{}</td><td><b>{}</b></td></tr>").format(
+                METRIC_LABELS[k], shown, numbers.value(r)))
+        parts = [head, Markup("<table cellpadding='3'><tr><th align='left'>Metric</th><th align='left'>Estimated "
+                              "({})</th><th align='left'>Realized</th></tr>{}</table>").format(
+                                  level, Markup("").join(rows))]
         if est is not None and not est.reliable:
-            parts.append(f"<p style='color:#b3261e'>{escape(est.reason)}</p>")
+            parts.append(Markup("<p style='color:#b3261e'>{}</p>").format(est.reason))
         if report.realized_note:
-            parts.append(f"<p style='color:gray'>{escape(report.realized_note)}</p>")
+            parts.append(Markup("<p style='color:gray'>{}</p>").format(report.realized_note))
         if est is not None and est.segments:
-            seg = "".join(f"<tr><td>{escape(v)}</td><td>{s.rows:,}</td><td>{_band(s, 'roc_auc')}</td>"
-                          f"<td>{_band(s, 'accuracy')}</td><td>{_realized(real, v)}</td></tr>"
-                          for v, s in est.segments.items())
-            parts.append("<p><b>Per segment</b></p><table cellpadding='3'><tr><th>Segment</th><th>Rows</th>"
-                         "<th>ROC AUC (band)</th><th>Accuracy (band)</th><th>Realized accuracy</th></tr>"
-                         f"{seg}</table>")
+            seg = Markup("").join(
+                Markup("<tr><td>{}</td><td>{:,}</td><td>{}</td><td>{}</td><td>{}</td></tr>").format(
+                    v, s.rows, _band(s, 'roc_auc'), _band(s, 'accuracy'), _realized(real, v))
+                for v, s in est.segments.items())
+            parts.append(Markup("<p><b>Per segment</b></p><table cellpadding='3'><tr><th>Segment</th><th>Rows</th>"
+                                "<th>ROC AUC (band)</th><th>Accuracy (band)</th><th>Realized accuracy</th></tr>"
+                                "{}</table>").format(seg))
         if est is not None:
-            parts.append(f"<p style='color:gray'>{escape(est.assumption)}</p>")
-        self.performance_text.setText("".join(parts))
+            parts.append(Markup("<p style='color:gray'>{}</p>").format(est.assumption))
+        self.performance_text.setText(Markup("").join(parts))
 
     def _draw_performance_timeline(self) -> None:
         history, chart = self.performance_history, self.performance_timeline
@@ -692,7 +697,7 @@ class MonitorPage(LazyReloadingPage):
         except Exception as exc:
             show_error(self, "Cannot save the report", exc)
             return
-        self.summary.setText(self.summary.text() + f"<br>Report saved to {escape(str(path))}")
+        self.summary.setText(Markup("{}<br>Report saved to {}").format(Markup(self.summary.text()), str(path)))
 
 
 def _band(estimate: Any, metric: str) -> str:

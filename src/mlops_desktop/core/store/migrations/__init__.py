@@ -52,6 +52,7 @@ def latest(reg: "Registry") -> int:
 
 
 def current_version(reg: "Registry") -> int:
+    """The number of the newest migration applied (0 before the first)."""
     if "schema_migrations" not in reg.table_names():
         return 0
     row = reg.query_one("SELECT MAX(version) AS v FROM schema_migrations")
