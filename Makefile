@@ -45,17 +45,20 @@ run: install
 	$(VENV)/bin/mlops-desktop
 
 # the suite runs on every core (pytest-xdist), a test file per worker so that a file's shared
-# fixtures are built once; PYTEST_WORKERS=0 runs it in this one process
+# fixtures are built once; PYTEST_WORKERS=0 runs it in this one process. Compiled modules are
+# kept even where the shell asks Python not to write them: each worker and each app process
+# the tests start would otherwise compile the app again, and pytest its rewritten test modules
 PYTEST_WORKERS ?= auto
 PYTEST_DIST := $(if $(filter 0,$(PYTEST_WORKERS)),,--dist loadfile)
+PYTEST_ENV := QT_QPA_PLATFORM=offscreen PYTHONDONTWRITEBYTECODE=
 
 test: install-test
 	$(PY) -m ruff check --quiet src tests bench
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) $(PYTEST_ARGS)
+	$(PYTEST_ENV) $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) $(PYTEST_ARGS)
 
 # the suite with line coverage of src/ (a summary per file, and the total)
 coverage: install-test
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
+	$(PYTEST_ENV) $(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_DIST) --cov --cov-report=term:skip-covered $(PYTEST_ARGS)
 
 bench: install
 	$(PY) bench/startup.py

@@ -56,11 +56,15 @@ def train_late(ws, data: Path, *, models=("logistic",), name: str = "late", **sp
     return f"{name}:{result.version}"
 
 
+def _pins(requirements: Path) -> list[str]:
+    return sorted(line.strip() for line in requirements.read_text().splitlines()
+                  if line.strip() and not line.startswith("#"))
+
+
 def venv_python(requirements: Path, extra: tuple[str, ...] = ()) -> Path:
     """A virtual environment with exactly ``requirements`` (and ``extra`` packages)
     installed, built once and reused while those stay the same."""
-    pins = sorted(line.strip() for line in requirements.read_text().splitlines()
-                  if line.strip() and not line.startswith("#"))
+    pins = _pins(requirements)
     key = hashlib.sha256("\n".join([sys.version, *pins, "--", *extra]).encode()).hexdigest()[:16]
     target = VENV_CACHE / f"{'+'.join(e.split('=')[0] for e in extra) or 'package'}-{key}"
     python = target / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
@@ -78,7 +82,10 @@ def venv_python(requirements: Path, extra: tuple[str, ...] = ()) -> Path:
                            timeout=300)
             pip = [str(building / ("Scripts/python.exe" if os.name == "nt" else "bin/python")), "-m", "pip",
                    "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements), *extra]
-            done = subprocess.run(pip, capture_output=True, text=True, timeout=1500)
+            # one download cache for every build (each test's own XDG_CACHE_HOME would give
+            # each build an empty one: the same wheels fetched from PyPI once per environment)
+            done = subprocess.run(pip, capture_output=True, text=True, timeout=1500,
+                                  env={**os.environ, "PIP_CACHE_DIR": str(VENV_CACHE / "pip-cache")})
             if done.returncode != 0:
                 raise RuntimeError(f"pip could not install the package's requirements:\n{done.stderr[-3000:]}")
             (building / ".complete").write_text("ok\n")
@@ -87,6 +94,32 @@ def venv_python(requirements: Path, extra: tuple[str, ...] = ()) -> Path:
         finally:
             shutil.rmtree(building, ignore_errors=True)
     return python
+
+
+#: what the Spark and MLflow tests add to a package's requirements
+EXTRAS = ("pyspark", "mlflow-skinny")
+
+
+def extras_python(requirements: Path) -> Path:
+    """One environment for every Spark and MLflow test: the exact pins of every package
+    the tests export (this environment's versions of the export's libraries and
+    formulaic) with pyspark and mlflow-skinny, built once instead of once per package
+    and extra (each build installs the whole scientific stack). That a package's own
+    requirements are enough is proved in ``venv_python``'s environments, holding only them."""
+    from mlops_desktop.core.export.contents import ROOT_REQUIREMENTS, pinned_requirements, requirements_text
+
+    pins = pinned_requirements(ROOT_REQUIREMENTS + ("formulaic",))
+    union = VENV_CACHE / f"extras-{hashlib.sha256(repr(pins).encode()).hexdigest()[:16]}.txt"
+    needed = _pins(requirements)
+    held = {f"{name}=={version}" for name, version in pins.items()}
+    assert set(needed) <= held, f"the package pins what the extras environment does not: {set(needed) - held}"
+    VENV_CACHE.mkdir(parents=True, exist_ok=True)
+    if not union.is_file():
+        text = requirements_text(pins, {})
+        staged = union.with_name(f".{union.name}.{uuid.uuid4().hex}")
+        staged.write_text(text)
+        os.replace(staged, union)  # workers writing it at once write the same bytes
+    return venv_python(union, EXTRAS)
 
 
 def export_late(base: Path, prepare: Callable[[pd.DataFrame], pd.DataFrame] = lambda df: df) -> tuple[Path, pd.DataFrame, Any]:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_export_fixtures import approve, venv_python
+from test_export_fixtures import approve, extras_python, venv_python
 from wage_data import TRUE_FORMULA, wage_frame
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -86,7 +86,7 @@ def test_spark_job_scores_the_formula_model(exported, tmp_path):
             pytest.fail(message)
         pytest.skip(message)
     pkg, df, app = exported
-    python = venv_python(pkg / "requirements.txt", ("pyspark",))
+    python = extras_python(pkg / "requirements.txt")
     rows = df.head(1000)
     rows.to_csv(tmp_path / "table.csv", index=False)
     result = _run(python, pkg / "spark_score.py", tmp_path / "table.csv", tmp_path / "scored",

@@ -3,7 +3,8 @@ package's requirements.txt, ``score.py`` as a process (predictions equal the app
 tampering refused, self-test, missing column, a bad row rejected, drift exit codes);
 MLflow's pyfunc loader; Spark's mapInPandas in local mode.
 
-The environments are built from PyPI once and cached (``test_export_fixtures.venv_python``).
+The environments are built from PyPI once and cached (``test_export_fixtures.venv_python``; the
+Spark and MLflow tests share one, ``extras_python``).
 The Spark test needs Java; without it the test is skipped with the reason, except in CI
 (``CI`` set), where a missing Java is a failure: scripts/install-system-deps.sh installs it.
 """
@@ -22,7 +23,7 @@ import pytest
 from mlops_desktop.core.export import export_version
 from mlops_desktop.core.train import load_model
 from mlops_desktop.core.workspace import Workspace
-from test_export_fixtures import FEATURES, approve, flights_late, train_late, venv_python
+from test_export_fixtures import FEATURES, approve, extras_python, flights_late, train_late, venv_python
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -141,7 +142,7 @@ def test_drift_exit_codes_and_report(exported, python, tmp_path):
 
 def test_mlflow_pyfunc_loads_the_folder(exported, tmp_path):
     pkg, df, app, _ = exported
-    python = venv_python(pkg / "requirements.txt", ("mlflow-skinny",))
+    python = extras_python(pkg / "requirements.txt")
     rows = df.head(300)
     rows[FEATURES].to_parquet(tmp_path / "rows.parquet")
     code = (
@@ -170,7 +171,7 @@ def _need_java() -> None:
 def test_spark_scores_with_map_in_pandas(exported, tmp_path):
     _need_java()
     pkg, df, app, _ = exported
-    python = venv_python(pkg / "requirements.txt", ("pyspark",))
+    python = extras_python(pkg / "requirements.txt")
     rows = df.head(2000)
     rows.to_csv(tmp_path / "table.csv", index=False)
     result = _run(python, pkg / "spark_score.py", tmp_path / "table.csv", tmp_path / "scored",
@@ -196,7 +197,7 @@ def test_spark_drift_counts_as_score_py_and_the_app_and_is_imported(exported, py
 
     _need_java()
     pkg, df, _, base = exported
-    spark_python = venv_python(pkg / "requirements.txt", ("pyspark",))
+    spark_python = extras_python(pkg / "requirements.txt")
     batch = df.drop(columns=["late"]).sample(3000, random_state=5).reset_index(drop=True)
     batch.loc[:40, "dep_delay"] = None
     batch.loc[41:60, "dep_delay"] = 99999.0  # beyond the reference's range
