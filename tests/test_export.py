@@ -26,7 +26,7 @@ from mlops_desktop.core.registry.lifecycle import change_stage
 from mlops_desktop.core.store import exports as export_rows
 from mlops_desktop.core.train import find_version, load_model
 from mlops_desktop.core.workspace import Workspace
-from test_export_fixtures import FEATURES, approve, flights_late, train_late
+from export_helpers import FEATURES, approve, flights_late, train_late
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from conftest import run_cli
 from mlops_desktop.core.store import exports as export_rows
 from mlops_desktop.core.train import find_version
 from mlops_desktop.core.workspace import Workspace
-from test_export_fixtures import approve, flights_late, train_late
+from export_helpers import approve, flights_late, train_late
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL is a POSIX signal")
 

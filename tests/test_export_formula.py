@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_export_fixtures import approve, extras_python, venv_python
+from export_helpers import approve, extras_python, venv_python
 from wage_data import TRUE_FORMULA, wage_frame
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

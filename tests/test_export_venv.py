@@ -3,7 +3,7 @@ package's requirements.txt, ``score.py`` as a process (predictions equal the app
 tampering refused, self-test, missing column, a bad row rejected, drift exit codes);
 MLflow's pyfunc loader; Spark's mapInPandas in local mode.
 
-The environments are built from PyPI once and cached (``test_export_fixtures.venv_python``; the
+The environments are built from PyPI once and cached (``export_helpers.venv_python``; the
 Spark and MLflow tests share one, ``extras_python``).
 The Spark test needs Java; without it the test is skipped with the reason, except in CI
 (``CI`` set), where a missing Java is a failure: scripts/install-system-deps.sh installs it.
@@ -23,7 +23,7 @@ import pytest
 from mlops_desktop.core.export import export_version
 from mlops_desktop.core.train import load_model
 from mlops_desktop.core.workspace import Workspace
-from test_export_fixtures import FEATURES, approve, extras_python, flights_late, train_late, venv_python
+from export_helpers import FEATURES, approve, extras_python, flights_late, train_late, venv_python
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_export_fixtures import approve
+from export_helpers import approve
 from wage_data import wage_frame
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

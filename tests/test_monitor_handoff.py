@@ -19,7 +19,7 @@ from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_sc
 
 from conftest import run_cli
 from expected_performance import expected_metrics
-from test_export_fixtures import FEATURES, approve, flights_late, score_py, summary_of, train_late
+from export_helpers import FEATURES, approve, flights_late, score_py, summary_of, train_late
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

@@ -21,7 +21,7 @@ from mlops_desktop.core.export import export_version
 from mlops_desktop.core.prepare import model_recipe, prepare_dataset, recipe_from_words
 from mlops_desktop.core.train import TrainSpec, find_version, load_model, train
 from mlops_desktop.core.workspace import Workspace
-from test_export_fixtures import approve
+from export_helpers import approve
 
 FEATURES = ["carat", "cut", "color", "clarity", "depth", "table", "x", "y", "z"]
 

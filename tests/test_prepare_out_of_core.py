@@ -158,7 +158,7 @@ def test_exporting_a_model_whose_import_is_larger_than_memory_reads_it_a_batch_a
     from mlops_desktop.core.export import export_version
     from mlops_desktop.core.train import TrainSpec, train
     from mlops_desktop.core.workspace import Workspace as Ws
-    from test_export_fixtures import approve
+    from export_helpers import approve
 
     base = tmp_path_factory.mktemp("prepared_export")
     raw = write(base / "diamonds.csv", n=1500)

@@ -27,7 +27,7 @@ import pytest
 
 from conftest import run_cli
 from credit_default import FEATURES, STRONGEST, TARGET, credit_default
-from test_export_fixtures import approve
+from export_helpers import approve
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 TOLERANCE = 1e-6

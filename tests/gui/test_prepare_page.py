@@ -116,7 +116,7 @@ def test_a_recipe_is_built_in_words_previewed_undone_and_applied(diamonds_window
     # the model follows the recipe: train, approve, export, score the raw file
     from mlops_desktop.core.export import export_version
     from mlops_desktop.core.train import TrainSpec, load_model, train
-    from test_export_fixtures import approve
+    from export_helpers import approve
 
     features = ["carat", "cut", "color", "clarity", "depth", "table", "x", "y", "z"]
     done = train(ws, TrainSpec(dataset="diamonds ready", target="log_price", features=features, models=["tree"],

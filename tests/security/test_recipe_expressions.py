@@ -218,7 +218,7 @@ def test_a_hostile_recipe_in_an_exported_package_is_refused_and_never_run(tmp_pa
     import sys
 
     from diamonds import write
-    from test_export_fixtures import approve
+    from export_helpers import approve
 
     from mlops_desktop.core.export import export_version
     from mlops_desktop.core.prepare import prepare_dataset, recipe_from_words

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_export_fixtures import FEATURES, export_late, score_py, summary_of
+from export_helpers import FEATURES, export_late, score_py, summary_of
 
 
 @pytest.fixture(scope="module")

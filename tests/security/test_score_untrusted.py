@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from test_export_fixtures import export_late, score_py, summary_of
+from export_helpers import export_late, score_py, summary_of
 
 DROPPED = "mlops_model_support.estimators.StatsmodelsLogit"
 
