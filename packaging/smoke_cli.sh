@@ -68,7 +68,7 @@ step "train regression (statsmodels OLS, a tree) with worker processes" 0 "$exe"
 step "integrity check" 0 "$exe" verify "${ws[@]}"
 step "a team registry with no server says so (psycopg in the bundle)" 2 "$exe" init \
   --registry "host=$work/no-server dbname=team" --workspace "$work/team"
-grep -q "the server cannot be reached" "$work/output.txt" \
+grep -q "the team registry cannot be reached" "$work/output.txt" \
   || { echo "FAIL  the team registry's driver did not answer"; sed 's/^/      /' "$work/output.txt"; exit 1; }
 for f in profile.html card.html drift.html; do
   [ -s "$work/$f" ] || { echo "FAIL  report $f was not written"; exit 1; }
