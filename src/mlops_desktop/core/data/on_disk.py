@@ -23,6 +23,8 @@ from ..regular_files import open_regular_file
 from .engine import connect, parquet_source, quoted
 
 if TYPE_CHECKING:
+    import pyarrow.parquet as pq
+
     from ..jobs import CancelToken
 
 #: tables whose snapshot is at least this large are worked on out of core
@@ -55,6 +57,15 @@ def refuse_if_too_large(datasets: Sequence[Any], work: str, way_out: str) -> Non
         f"{'Dataset' if len(datasets) == 1 else 'Datasets'} {names} {'is' if len(datasets) == 1 else 'are'} larger "
         f"than memory ({rows:,} rows, {numbers.file_size(size)} on disk), and {work} into memory, so it was not "
         f"started. {way_out}")
+
+
+def parquet_for_parts(source: Any, **options: Any) -> "pq.ParquetFile":
+    """A Parquet file to read a part at a time. Pre-buffering is off: with pyarrow's
+    default it reads ahead of ``iter_batches``, and importing 50M rows peaked at 1.6 GB
+    instead of 0.6 GB (and was no faster)."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(source, pre_buffer=False, **options)
 
 
 @dataclass
@@ -112,11 +123,9 @@ class OnDiskTable:
     def batches(self, columns: Optional[Sequence[str]] = None,
                 batch_rows: int = READ_ROWS) -> Iterator[pa.RecordBatch]:
         """The rows in order, ``batch_rows`` at a time."""
-        import pyarrow.parquet as pq
-
         with open_regular_file(self.path) as fh:
-            yield from pq.ParquetFile(fh).iter_batches(batch_size=batch_rows,
-                                                       columns=list(columns) if columns is not None else None)
+            yield from parquet_for_parts(fh).iter_batches(batch_size=batch_rows,
+                                                          columns=list(columns) if columns is not None else None)
 
     def typed_batches(self, columns: Optional[Sequence[str]] = None,
                       batch_rows: int = READ_ROWS) -> Iterator[pa.RecordBatch]:

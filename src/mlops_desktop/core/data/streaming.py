@@ -23,7 +23,7 @@ from ..jobs import CancelToken, ProgressCallback, no_progress
 from ..regular_files import open_regular_file
 from . import sniff
 from .engine import connect, parquet_source, quoted
-from .on_disk import OUT_OF_CORE_BYTES
+from .on_disk import OUT_OF_CORE_BYTES, parquet_for_parts
 from .fingerprint import ColumnSource, TagTracker, fingerprint_columns
 from .readers import ImportOptions, _ProgressFile, _text_error, _tidy_column_names
 from .types import DATE_PROBE, TEXT_SAMPLE, ColumnFacts, column_kind, date_format, parse_dates, plain_column
@@ -125,16 +125,14 @@ def _step(cancel: Optional[CancelToken], progress: ProgressCallback, fraction: f
 
 
 def _snapshot_column(tmp: Path, name: str, t: pa.DataType, all_valid: bool) -> ColumnSource:
-    import pyarrow.parquet as pq
-
     # text read as the dictionary Parquet stores it: the fingerprint measures the few
     # distinct values instead of copying every one
     text = [name] if pa.types.is_string(t) or pa.types.is_large_string(t) else None
 
     def chunks() -> Iterator[pa.Array]:
         with open_regular_file(tmp) as fh:
-            for batch in pq.ParquetFile(fh, read_dictionary=text).iter_batches(batch_size=BATCH_ROWS,
-                                                                              columns=[name]):
+            for batch in parquet_for_parts(fh, read_dictionary=text).iter_batches(batch_size=BATCH_ROWS,
+                                                                                  columns=[name]):
                 yield batch.column(0)
 
     return ColumnSource(name, t, chunks, all_valid)
@@ -170,11 +168,9 @@ def _batches(path: Path, fmt: str, options: ImportOptions, decisions: _Decisions
 
 def _parquet_batches(path: Path, progress: Callable[[float], None],
                      cancel: Optional[CancelToken]) -> Iterator[pa.Table]:
-    import pyarrow.parquet as pq
-
     try:
         with open_regular_file(path, error=DataImportError) as fh:
-            pf = pq.ParquetFile(fh)
+            pf = parquet_for_parts(fh)
             total = max(pf.metadata.num_rows, 1)
             if pf.schema_arrow.names == []:
                 raise DataImportError(f"{path} has no columns.")

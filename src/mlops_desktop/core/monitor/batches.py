@@ -215,9 +215,11 @@ def _write_tables(tables: Iterable[pa.Table], path: Path, label: str) -> Path:
     """``tables`` (at least one) written as one Parquet file at ``path``: a run of tables
     of one schema goes to one part; several parts are joined under the schema that holds
     them all."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     import pyarrow.parquet as pq
 
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from ..data.on_disk import parquet_for_parts
 
     parts: list[Path] = []
     schemas: list[pa.Schema] = []
@@ -249,7 +251,7 @@ def _write_tables(tables: Iterable[pa.Table], path: Path, label: str) -> Path:
         schema = pa.unify_schemas(schemas, promote_options="permissive")
         with pq.ParquetWriter(path, schema) as out:
             for part in parts:
-                for batch in pq.ParquetFile(part).iter_batches():
+                for batch in parquet_for_parts(part).iter_batches():
                     out.write_table(pa.Table.from_batches([batch]).cast(schema))
                 part.unlink()
     except (pa.ArrowTypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
