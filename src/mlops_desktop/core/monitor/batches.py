@@ -155,7 +155,7 @@ def derived_batch(parent: Batch, label: str, tables: Iterable[pa.Table], source:
     folder = _temporary_folder(parent)
     with _removed_on_error([folder], f"the rows of {label}"):
         path = _write_tables(tables, folder / "batch.parquet", label)
-    return _batch_in(folder, path, parent, label, source, fingerprint)
+        return _batch_in(folder, path, parent, label, source, fingerprint)
 
 
 @contextmanager
@@ -191,11 +191,7 @@ def _batch_in(folder: Path, path: Path, parent: Batch, label: str, source: dict[
     """The batch of the Parquet file ``path`` in ``folder``, removed with it."""
     from ..data.on_disk import OnDiskTable
 
-    try:
-        on_disk = OnDiskTable.open(path, folder, fingerprint=fingerprint)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    on_disk = OnDiskTable.open(path, folder, fingerprint=fingerprint)  # callers remove the folder on an error
     if fingerprint is None:
         on_disk.fingerprinter = lambda: _content_fingerprint(on_disk)
     batch = Batch(label, None, source, fingerprint, on_disk, parent)
